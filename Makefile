@@ -1,0 +1,42 @@
+# The two set-up commands of the README: `make demo` and `make test`. Each creates .venv on
+# first use; nothing has to be installed by hand (ffmpeg, the CJK font and espeak-ng all come
+# from PyPI wheels).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit install clean i18n
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/tuanyuan demo --out demo-out
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot engine tests
+	$(BIN)/ruff format --check bot engine tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+
+# Refresh the translation catalogs after changing user-facing text; tests/test_i18n.py fails
+# until every new message is translated in bot/locale/*/LC_MESSAGES/tuanyuan.po.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -k _ --no-location --omit-header -o bot/locale/tuanyuan.pot bot
+	$(BIN)/pybabel update -i bot/locale/tuanyuan.pot -d bot/locale -D tuanyuan --no-location --ignore-obsolete
+	rm bot/locale/tuanyuan.pot

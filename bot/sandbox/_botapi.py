@@ -1,0 +1,300 @@
+"""The Bot API itself: routing ``/bot<token>/<method>`` to one handler per method.
+
+A handler is registered by the parameter model it takes (whose class name is the method name),
+so adding a method is one model and one decorated function, and validation, flood control and
+error reporting happen around every handler in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from bot.sandbox._errors import ApiError, bad_request
+from bot.sandbox._files import FileStore
+from bot.sandbox._flood import FloodControl
+from bot.sandbox._limits import Limits
+from bot.sandbox._params import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    DeleteWebhook,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetFile,
+    GetMe,
+    GetMyCommands,
+    GetUpdates,
+    GetWebhookInfo,
+    Media,
+    Send,
+    SendAudio,
+    SendChatAction,
+    SendDocument,
+    SendMedia,
+    SendMessage,
+    SendPhoto,
+    SendVideo,
+    SendVoice,
+    SetMyCommands,
+    SetWebhook,
+    parse_params,
+)
+from bot.sandbox._records import (
+    CallbackAnswerRecord,
+    ChatActionRecord,
+    CommandsRecord,
+    ErrorRecord,
+    JsonObject,
+)
+from bot.sandbox._wire import Upload, request_parameters
+from bot.sandbox._world import Webhook, World
+
+_WELL_FORMED_TOKEN = re.compile(r"\d+:[\w-]+")
+_OCTET_STREAM = "application/octet-stream"
+
+_Handler = TypeVar("_Handler", bound=Callable[..., Awaitable[Any]])
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    model: type[BaseModel]
+    handler: Callable[[BotApi, Any], Awaitable[Any]]
+
+
+_ROUTES: dict[str, _Route] = {}
+
+
+def _method(model: type[BaseModel]) -> Callable[[_Handler], _Handler]:
+    def register(handler: _Handler) -> _Handler:
+        # Telegram matches method names case-insensitively.
+        _ROUTES[model.__name__.lower()] = _Route(model, handler)
+        return handler
+
+    return register
+
+
+def method_name(params: BaseModel) -> str:
+    name = type(params).__name__
+    return name[0].lower() + name[1:]
+
+
+def json_ok(result: Any) -> web.Response:
+    return web.json_response({"ok": True, "result": result})
+
+
+def json_error(error: ApiError) -> web.Response:
+    return web.json_response(error.payload(), status=error.code)
+
+
+class BotApi:
+    """Answers Bot API calls the way Telegram does, including how and when it refuses them."""
+
+    def __init__(self, token: str, limits: Limits, world: World, files: FileStore) -> None:
+        self._token = token
+        self._limits = limits
+        self._world = world
+        self._files = files
+        self._flood = FloodControl(limits)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            self._check_token(request.match_info["token"])
+            route = _ROUTES.get(method.lower())
+            if route is None:
+                raise ApiError(404, "Not Found")
+            async with request_parameters(request, self._limits.max_upload_bytes) as raw:
+                params = parse_params(route.model, raw, self._limits)
+                if isinstance(params, Send):
+                    self._world.reachable(params.chat_id)
+                    self._flood.admit(params.chat_id)
+                result = await route.handler(self, params)
+        except ApiError as error:
+            return self._refuse(request, method, error)
+        return json_ok(result)
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        try:
+            self._check_token(request.match_info["token"])
+            stored = self._files.by_path(request.match_info["file_path"])
+            if stored is None:
+                raise ApiError(404, "Not Found")
+        except ApiError as error:
+            return self._refuse(request, "file", error)
+        return web.FileResponse(self._files.local_path(stored))
+
+    def _check_token(self, token: str) -> None:
+        # Telegram answers 404 to a token that cannot be one and 401 to a plausible wrong one.
+        if token != self._token:
+            well_formed = _WELL_FORMED_TOKEN.fullmatch(token) is not None
+            raise ApiError(401, "Unauthorized") if well_formed else ApiError(404, "Not Found")
+
+    def _refuse(self, request: web.Request, method: str, error: ApiError) -> web.Response:
+        # An answer to a client that already hung up (typically the long poll PTB abandons on
+        # shutdown, then ends with a conflict) reaches nobody, so it is no error to report.
+        if request.transport is not None and not request.transport.is_closing():
+            self._world.errors.append(
+                ErrorRecord(method=method, code=error.code, description=error.description)
+            )
+        return json_error(error)
+
+    # Bot and updates
+
+    @_method(GetMe)
+    async def _get_me(self, _: GetMe) -> JsonObject:
+        return self._world.bot_user | {
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    @_method(GetUpdates)
+    async def _get_updates(self, p: GetUpdates) -> list[JsonObject]:
+        return await self._world.get_updates(p.offset, p.limit, p.timeout, p.allowed_updates)
+
+    @_method(SetWebhook)
+    async def _set_webhook(self, p: SetWebhook) -> bool:
+        # Unlike Telegram, plain http and any port are accepted: receivers run on 127.0.0.1.
+        webhook = Webhook(p.url, p.secret_token, p.max_connections) if p.url else None
+        self._world.set_webhook(webhook, p.allowed_updates, p.drop_pending_updates)
+        return True
+
+    @_method(DeleteWebhook)
+    async def _delete_webhook(self, p: DeleteWebhook) -> bool:
+        self._world.set_webhook(None, None, p.drop_pending_updates)
+        return True
+
+    @_method(GetWebhookInfo)
+    async def _get_webhook_info(self, _: GetWebhookInfo) -> JsonObject:
+        return self._world.webhook_info()
+
+    @_method(SetMyCommands)
+    async def _set_my_commands(self, p: SetMyCommands) -> bool:
+        self._world.set_commands(
+            CommandsRecord(
+                scope=p.scope.model_dump(exclude_none=True),
+                language_code=p.language_code,
+                commands=[command.model_dump() for command in p.commands],
+            )
+        )
+        return True
+
+    @_method(GetMyCommands)
+    async def _get_my_commands(self, p: GetMyCommands) -> list[JsonObject]:
+        return self._world.get_commands(p.scope.model_dump(exclude_none=True), p.language_code)
+
+    # Sending
+
+    @_method(SendMessage)
+    async def _send_message(self, p: SendMessage) -> JsonObject:
+        return await self._world.bot_message(
+            p.chat_id, method_name(p), {"text": p.text}, _markup(p)
+        )
+
+    @_method(SendPhoto)
+    async def _send_photo(self, p: SendPhoto) -> JsonObject:
+        return await self._send_media(p, {"photo": await self._files.photo(p.photo, self._limits)})
+
+    @_method(SendVideo)
+    async def _send_video(self, p: SendVideo) -> JsonObject:
+        video = await self._file_object(p.video, "videos", ".mp4", "video/mp4")
+        video |= {"duration": p.duration or 0, "width": p.width or 0, "height": p.height or 0}
+        video |= await self._thumbnail(p.thumbnail)
+        return await self._send_media(p, {"video": video}, p.supports_streaming)
+
+    @_method(SendDocument)
+    async def _send_document(self, p: SendDocument) -> JsonObject:
+        document = await self._file_object(p.document, "documents", None, _OCTET_STREAM)
+        document |= await self._thumbnail(p.thumbnail)
+        return await self._send_media(p, {"document": document})
+
+    @_method(SendVoice)
+    async def _send_voice(self, p: SendVoice) -> JsonObject:
+        voice = await self._file_object(p.voice, "voice", ".oga", "audio/ogg")
+        voice.pop("file_name", None)  # Telegram's Voice object has no file name
+        return await self._send_media(p, {"voice": voice | {"duration": p.duration or 0}})
+
+    @_method(SendAudio)
+    async def _send_audio(self, p: SendAudio) -> JsonObject:
+        audio = await self._file_object(p.audio, "music", ".mp3", "audio/mpeg")
+        audio |= {"duration": p.duration or 0} | await self._thumbnail(p.thumbnail)
+        audio |= {key: value for key in ("performer", "title") if (value := getattr(p, key))}
+        return await self._send_media(p, {"audio": audio})
+
+    async def _send_media(
+        self, p: SendMedia, content: JsonObject, supports_streaming: bool | None = None
+    ) -> JsonObject:
+        if p.caption:
+            content["caption"] = p.caption
+        return await self._world.bot_message(
+            p.chat_id, method_name(p), content, _markup(p), supports_streaming
+        )
+
+    async def _file_object(
+        self, source: Media, folder: str, suffix: str | None, mime_type: str
+    ) -> JsonObject:
+        """The file's JSON object; ``mime_type`` stands in for Telegram's content sniffing."""
+        stored = await self._files.media(source, folder, suffix)
+        if not isinstance(source, Upload):
+            return stored.to_telegram() | {"mime_type": mime_type}
+        declared = source.content_type
+        return stored.to_telegram() | {
+            "file_name": source.filename,
+            "mime_type": mime_type if declared in ("", _OCTET_STREAM) else declared,
+        }
+
+    async def _thumbnail(self, source: Media | None) -> JsonObject:
+        # Telegram only takes a freshly uploaded thumbnail and silently drops anything else.
+        if not isinstance(source, Upload):
+            return {}
+        thumbnail = await self._files.thumbnail(source)
+        return {} if thumbnail is None else {"thumbnail": thumbnail}
+
+    # Changing what was sent
+
+    @_method(EditMessageText)
+    async def _edit_message_text(self, p: EditMessageText) -> JsonObject:
+        return await self._world.edit(p.chat_id, p.message_id, method_name(p), p.text, _markup(p))
+
+    @_method(EditMessageReplyMarkup)
+    async def _edit_message_reply_markup(self, p: EditMessageReplyMarkup) -> JsonObject:
+        return await self._world.edit(p.chat_id, p.message_id, method_name(p), None, _markup(p))
+
+    @_method(DeleteMessage)
+    async def _delete_message(self, p: DeleteMessage) -> bool:
+        await self._world.delete(p.chat_id, p.message_id)
+        return True
+
+    # Replies without messages
+
+    @_method(AnswerCallbackQuery)
+    async def _answer_callback_query(self, p: AnswerCallbackQuery) -> bool:
+        self._world.answer_callback(CallbackAnswerRecord.model_validate(p.model_dump()))
+        return True
+
+    @_method(SendChatAction)
+    async def _send_chat_action(self, p: SendChatAction) -> bool:
+        self._world.reachable(p.chat_id)
+        self._world.chat_actions.append(ChatActionRecord(chat_id=p.chat_id, action=p.action))
+        return True
+
+    # Files
+
+    @_method(GetFile)
+    async def _get_file(self, p: GetFile) -> JsonObject:
+        stored = self._files.get(p.file_id)
+        if stored is None:
+            raise bad_request("invalid file_id")
+        if stored.file_size > self._limits.max_download_bytes:
+            raise bad_request("file is too big")
+        return stored.to_telegram() | {"file_path": stored.file_path}
+
+
+def _markup(params: Send | EditMessageText | EditMessageReplyMarkup) -> JsonObject | None:
+    markup = params.reply_markup
+    return None if markup is None else markup.model_dump(mode="json", exclude_none=True)

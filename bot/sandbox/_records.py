@@ -1,0 +1,94 @@
+"""What the control API reports, shared by the server that writes it and the client that reads it.
+
+Keeping these models in one module makes the JSON between the two a checked contract instead of
+two hand-written dict layouts that drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxUser:
+    """A Telegram user played by a test; its private chat with the bot has the same id."""
+
+    id: int
+    first_name: str
+    language_code: str = "en"
+    username: str | None = None
+
+    def to_telegram(self) -> JsonObject:
+        user: JsonObject = {
+            "id": self.id,
+            "is_bot": False,
+            "first_name": self.first_name,
+            "language_code": self.language_code,
+        }
+        if self.username is not None:
+            user["username"] = self.username
+        return user
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class MessageEdit(_Record):
+    """One successful edit, kept so tests can see how a message evolved, not just its end."""
+
+    method: str
+    text: str | None = None
+    reply_markup: JsonObject | None = None
+
+
+class SentMessage(_Record):
+    """A message the bot sent, as it stands now (edits applied, deletion marked)."""
+
+    chat_id: int
+    message_id: int
+    method: str
+    date: int
+    text: str | None = None
+    caption: str | None = None
+    reply_markup: JsonObject | None = None
+    file_id: str | None = None
+    """The sent file; for a photo, its largest size (the bytes the bot uploaded)."""
+    file_name: str | None = None
+    mime_type: str | None = None
+    duration: int | None = None
+    width: int | None = None
+    height: int | None = None
+    supports_streaming: bool | None = None
+    thumbnail_file_id: str | None = None
+    edits: list[MessageEdit] = []
+    deleted: bool = False
+
+
+class ErrorRecord(_Record):
+    method: str
+    code: int
+    description: str
+
+
+class ChatActionRecord(_Record):
+    chat_id: int
+    action: str
+
+
+class CommandsRecord(_Record):
+    scope: JsonObject
+    language_code: str
+    commands: list[JsonObject]
+
+
+class CallbackAnswerRecord(_Record):
+    callback_query_id: str
+    text: str | None = None
+    show_alert: bool = False
+    url: str | None = None

@@ -1,0 +1,368 @@
+"""Everything the stand-in remembers: users, chats, messages, pending updates and what it saw.
+
+Bot API handlers and the control API both act on this one object; every change is announced on
+a single condition so that long polls (getUpdates, the webhook sender, the control API's
+wait-for-message) wake the moment something they wait for happens instead of polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sandbox._errors import ApiError, bad_request
+from bot.sandbox._records import (
+    CallbackAnswerRecord,
+    ChatActionRecord,
+    CommandsRecord,
+    ErrorRecord,
+    JsonObject,
+    MessageEdit,
+    SandboxUser,
+    SentMessage,
+)
+
+_MEDIA_KINDS = ("photo", "video", "document", "voice", "audio")
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly the "
+    "same as a current content and reply markup of the message"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    url: str
+    secret_token: str | None
+    max_connections: int
+
+
+@dataclass(slots=True)
+class _Message:
+    wire: JsonObject
+    record: SentMessage | None
+    """Present only for messages the bot sent: the control API's view of them."""
+    deleted: bool = False
+
+
+class World:
+    """One bot's Telegram: its private chats with sandbox users and everything said in them."""
+
+    def __init__(self, bot_user: JsonObject) -> None:
+        self.bot_user = bot_user
+        self.errors: list[ErrorRecord] = []
+        self.chat_actions: list[ChatActionRecord] = []
+        self.callback_answers: list[CallbackAnswerRecord] = []
+        self._commands: dict[tuple[str, str], CommandsRecord] = {}
+        self._changed = asyncio.Condition()
+        self._closing = False
+        self._users: dict[int, SandboxUser] = {}
+        self._blocking: set[int] = set()
+        self._messages: dict[int, dict[int, _Message]] = {}
+        self._updates: list[JsonObject] = []
+        self._update_ids = itertools.count(1)
+        self._allowed_updates: list[str] = []
+        self._poll_generation = 0
+        self._revision = 0
+        self._open_queries: set[str] = set()
+        self.webhook: Webhook | None = None
+        self._webhook_error: tuple[int, str] | None = None
+
+    async def close(self) -> None:
+        """Release every waiter so that shutdown never sits out a long poll's timeout."""
+        self._closing = True
+        await self._notify()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _wait(self, predicate: Callable[[], bool], seconds: float | None) -> None:
+        """Wait until ``predicate`` holds, for at most ``seconds``; expiry is not an error."""
+        async with self._changed:
+            try:
+                async with asyncio.timeout(seconds):
+                    await self._changed.wait_for(lambda: self._closing or predicate())
+            except TimeoutError:
+                pass
+
+    # Chats and messages
+
+    def chat(self, chat_id: int) -> JsonObject:
+        user = self._users.get(chat_id)
+        if user is None:
+            raise bad_request("chat not found")
+        chat: JsonObject = {"id": user.id, "type": "private", "first_name": user.first_name}
+        if user.username is not None:
+            chat["username"] = user.username
+        return chat
+
+    def reachable(self, chat_id: int) -> None:
+        """Refuse, as Telegram does, to deliver anything to an unknown or blocking user."""
+        self.chat(chat_id)
+        if chat_id in self._blocking:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+
+    def set_blocked(self, user: SandboxUser, blocked: bool) -> None:
+        self._users[user.id] = user
+        if blocked:
+            self._blocking.add(user.id)
+        else:
+            self._blocking.discard(user.id)
+
+    def _store(self, chat_id: int, sender: JsonObject, content: JsonObject) -> _Message:
+        messages = self._messages.setdefault(chat_id, {})
+        wire = {
+            "message_id": len(messages) + 1,
+            "from": sender,
+            "chat": self.chat(chat_id),
+            "date": int(time.time()),
+            **content,
+        }
+        message = _Message(wire, None)
+        messages[wire["message_id"]] = message
+        return message
+
+    def _live(self, chat_id: int, message_id: int) -> _Message | None:
+        message = self._messages.get(chat_id, {}).get(message_id)
+        return None if message is None or message.deleted else message
+
+    async def user_message(self, user: SandboxUser, content: JsonObject) -> JsonObject:
+        self._users[user.id] = user
+        message = self._store(user.id, user.to_telegram(), content)
+        await self._push("message", message.wire)
+        return message.wire
+
+    async def press_button(self, user: SandboxUser, message_id: int, data: str) -> str:
+        message = self._live(user.id, message_id)
+        if message is None or message.record is None:
+            raise bad_request(f"the bot sent no message {message_id} to chat {user.id}")
+        keyboard = (message.record.reply_markup or {}).get("inline_keyboard", [])
+        if not any(button.get("callback_data") == data for row in keyboard for button in row):
+            raise bad_request(f"message {message_id} has no button with callback_data {data!r}")
+        query_id = str(secrets.randbits(62))
+        self._open_queries.add(query_id)
+        await self._push(
+            "callback_query",
+            {
+                "id": query_id,
+                "from": user.to_telegram(),
+                "message": message.wire,
+                "chat_instance": str(user.id),
+                "data": data,
+            },
+        )
+        return query_id
+
+    def answer_callback(self, answer: CallbackAnswerRecord) -> None:
+        if answer.callback_query_id not in self._open_queries:
+            raise bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        self._open_queries.remove(answer.callback_query_id)
+        self.callback_answers.append(answer)
+
+    async def bot_message(
+        self,
+        chat_id: int,
+        method: str,
+        content: JsonObject,
+        markup: JsonObject | None,
+        supports_streaming: bool | None = None,
+    ) -> JsonObject:
+        message = self._store(chat_id, self.bot_user, content | _wire_markup(markup))
+        wire = message.wire
+        found: Any = next((wire[kind] for kind in _MEDIA_KINDS if kind in wire), {})
+        media: JsonObject = found[-1] if isinstance(found, list) else found
+        message.record = SentMessage(
+            chat_id=chat_id,
+            message_id=wire["message_id"],
+            method=method,
+            date=wire["date"],
+            text=wire.get("text"),
+            caption=wire.get("caption"),
+            reply_markup=markup,
+            file_id=media.get("file_id"),
+            file_name=media.get("file_name"),
+            mime_type=media.get("mime_type"),
+            duration=media.get("duration"),
+            width=media.get("width"),
+            height=media.get("height"),
+            supports_streaming=supports_streaming,
+            thumbnail_file_id=media.get("thumbnail", {}).get("file_id"),
+        )
+        await self._bump()
+        return wire
+
+    async def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        method: str,
+        text: str | None,
+        markup: JsonObject | None,
+    ) -> JsonObject:
+        """Apply an edit; ``text`` is None for editMessageReplyMarkup, which keeps the text."""
+        message = self._live(chat_id, message_id)
+        if message is None:
+            raise bad_request("message to edit not found")
+        if message.record is None:
+            raise bad_request("message can't be edited")
+        if text is not None and "text" not in message.wire:
+            raise bad_request("there is no text in the message to edit")
+        record = message.record
+        new_text = record.text if text is None else text
+        if new_text == record.text and markup == record.reply_markup:
+            raise bad_request(_NOT_MODIFIED)
+        message.wire.pop("reply_markup", None)
+        message.wire.update(_wire_markup(markup), edit_date=int(time.time()))
+        if text is not None:
+            message.wire["text"] = text
+        message.record = record.model_copy(
+            update={
+                "text": new_text,
+                "reply_markup": markup,
+                "edits": [
+                    *record.edits,
+                    MessageEdit(method=method, text=text, reply_markup=markup),
+                ],
+            }
+        )
+        await self._bump()
+        return message.wire
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        message = self._live(chat_id, message_id)
+        if message is None:
+            raise bad_request("message to delete not found")
+        message.deleted = True
+        if message.record is not None:
+            message.record = message.record.model_copy(update={"deleted": True})
+        await self._bump()
+
+    async def _bump(self) -> None:
+        self._revision += 1
+        await self._notify()
+
+    def sent(self, chat_id: int) -> list[SentMessage]:
+        return [
+            message.record
+            for message in self._messages.get(chat_id, {}).values()
+            if message.record is not None
+        ]
+
+    async def wait_sent(
+        self, chat_id: int, after_revision: int, seconds: float
+    ) -> tuple[int, list[SentMessage]]:
+        """Long poll for a change to what the bot sent, so test helpers need not busy-wait."""
+        await self._wait(lambda: self._revision > after_revision, seconds)
+        return self._revision, self.sent(chat_id)
+
+    # Commands
+
+    def set_commands(self, record: CommandsRecord) -> None:
+        self._commands[_commands_key(record.scope, record.language_code)] = record
+
+    def get_commands(self, scope: JsonObject, language_code: str) -> list[JsonObject]:
+        record = self._commands.get(_commands_key(scope, language_code))
+        return [] if record is None else record.commands
+
+    def commands(self) -> list[CommandsRecord]:
+        return list(self._commands.values())
+
+    # Updates: long polling and webhook
+
+    async def _push(self, kind: str, payload: JsonObject) -> None:
+        self._updates.append({"update_id": next(self._update_ids), kind: payload})
+        await self._notify()
+
+    def _deliverable(self) -> list[JsonObject]:
+        allowed = self._allowed_updates
+        return [update for update in self._updates if not allowed or _kind(update) in allowed]
+
+    async def get_updates(
+        self, offset: int | None, limit: int, seconds: float, allowed: list[str] | None
+    ) -> list[JsonObject]:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        if allowed is not None:
+            self._allowed_updates = allowed
+        if offset is not None:
+            self._confirm(offset)
+        self._poll_generation += 1
+        generation = self._poll_generation
+        await self._notify()  # ends an older poll, which Telegram answers with a conflict
+        await self._wait(
+            lambda: generation != self._poll_generation or bool(self._deliverable()), seconds
+        )
+        if generation != self._poll_generation:
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; "
+                "make sure that only one bot instance is running",
+            )
+        return self._deliverable()[:limit]
+
+    def _confirm(self, offset: int) -> None:
+        if offset < 0:
+            self._updates = self._updates[offset:]
+        else:
+            self._updates = [update for update in self._updates if update["update_id"] >= offset]
+
+    def set_webhook(self, webhook: Webhook | None, allowed: list[str] | None, drop: bool) -> None:
+        self.webhook = webhook
+        self._webhook_error = None
+        if allowed is not None:
+            self._allowed_updates = allowed
+        if drop:
+            self._updates.clear()
+
+    def webhook_info(self) -> JsonObject:
+        info: JsonObject = {
+            "url": "" if self.webhook is None else self.webhook.url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook is not None:
+            info["max_connections"] = self.webhook.max_connections
+            if self._allowed_updates:
+                info["allowed_updates"] = self._allowed_updates
+        if self._webhook_error is not None:
+            info["last_error_date"], info["last_error_message"] = self._webhook_error
+        return info
+
+    async def next_for_webhook(self) -> tuple[Webhook, JsonObject] | None:
+        """The oldest update to POST, waiting for one; None once the stand-in is closing."""
+        await self._wait(lambda: self.webhook is not None and bool(self._deliverable()), None)
+        if self._closing or self.webhook is None:
+            return None
+        return self.webhook, self._deliverable()[0]
+
+    def webhook_result(self, webhook: Webhook, update: JsonObject, error: str | None) -> None:
+        if webhook != self.webhook:
+            return
+        if error is None:
+            self._confirm(update["update_id"] + 1)
+        else:
+            self._webhook_error = (int(time.time()), error)
+
+
+def _wire_markup(markup: JsonObject | None) -> JsonObject:
+    """Telegram echoes only inline keyboards back in the Message it returns."""
+    return {"reply_markup": markup} if markup and "inline_keyboard" in markup else {}
+
+
+def _kind(update: JsonObject) -> str:
+    return next(key for key in update if key != "update_id")
+
+
+def _commands_key(scope: JsonObject, language_code: str) -> tuple[str, str]:
+    return repr(sorted(scope.items())), language_code

@@ -1,0 +1,213 @@
+"""Async client for the stand-in's control API: be a Telegram user, then see what the bot did."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from pydantic import TypeAdapter
+from telegram import Message
+
+from bot.sandbox._control import MAX_WAIT_SECONDS
+from bot.sandbox._records import (
+    CallbackAnswerRecord,
+    ChatActionRecord,
+    CommandsRecord,
+    ErrorRecord,
+    SandboxUser,
+    SentMessage,
+)
+
+__all__ = ["SandboxClient", "SandboxError", "SandboxUser"]
+
+_SLACK_SECONDS = 5.0
+"""Added to the HTTP read timeout of a long poll, so the server always answers first."""
+
+_SentMessages = TypeAdapter(list[SentMessage])
+_Errors = TypeAdapter(list[ErrorRecord])
+_ChatActions = TypeAdapter(list[ChatActionRecord])
+_Commands = TypeAdapter(list[CommandsRecord])
+_CallbackAnswers = TypeAdapter(list[CallbackAnswerRecord])
+
+
+class SandboxError(Exception):
+    """The stand-in refused a user action, e.g. pressing a button the message does not have."""
+
+
+class SandboxClient:
+    """Talks to ``BotApiStandIn.root_url``; use as ``async with`` or call :meth:`aclose`."""
+
+    def __init__(self, root_url: str) -> None:
+        self._http = httpx.AsyncClient(base_url=f"{root_url}/control")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # Acting as users. Each returns the user's message as the bot will receive it.
+
+    async def send_text(self, user: SandboxUser, text: str) -> Message:
+        """A leading "/command" gets a bot_command entity, so CommandHandler matches it."""
+        return await self._act("text", user, {"text": text})
+
+    async def send_photo(
+        self, user: SandboxUser, data: bytes, caption: str | None = None
+    ) -> Message:
+        return await self._act("photo", user, {"caption": caption}, ("photo.jpg", data))
+
+    async def send_video(
+        self,
+        user: SandboxUser,
+        data: bytes,
+        duration: int,
+        width: int,
+        height: int,
+        caption: str | None = None,
+    ) -> Message:
+        fields = {"duration": duration, "width": width, "height": height, "caption": caption}
+        return await self._act("video", user, fields, ("video.mp4", data))
+
+    async def send_voice(
+        self, user: SandboxUser, data: bytes, duration: int, mime_type: str = "audio/ogg"
+    ) -> Message:
+        fields = {"duration": duration, "mime_type": mime_type}
+        return await self._act("voice", user, fields, ("voice.ogg", data))
+
+    async def send_document(
+        self,
+        user: SandboxUser,
+        data: bytes,
+        file_name: str,
+        mime_type: str,
+        caption: str | None = None,
+    ) -> Message:
+        fields = {"file_name": file_name, "mime_type": mime_type, "caption": caption}
+        return await self._act("document", user, fields, (file_name, data))
+
+    async def send_contact(
+        self, user: SandboxUser, phone_number: str, contact_user_id: int, first_name: str
+    ) -> Message:
+        """Share a contact card, as when forwarding someone else's contact to the bot."""
+        fields = {
+            "phone_number": phone_number,
+            "contact_user_id": contact_user_id,
+            "first_name": first_name,
+        }
+        return await self._act("contact", user, fields)
+
+    async def press_button(self, user: SandboxUser, message_id: int, callback_data: str) -> str:
+        """Press an inline button the message currently shows; returns the callback query id."""
+        fields = {"message_id": message_id, "callback_data": callback_data}
+        result = await self._call("POST", "/press", data=self._form(user, fields))
+        assert isinstance(result, str)
+        return result
+
+    async def block_bot(self, user: SandboxUser, blocked: bool = True) -> None:
+        """Block (or unblock) the bot: its sends to this user then fail with 403 Forbidden."""
+        await self._call("POST", "/block", data=self._form(user, {"blocked": blocked}))
+
+    # Inspecting what the bot did
+
+    async def sent_messages(self, chat_id: int) -> list[SentMessage]:
+        return (await self._sent(chat_id, after=-1, wait=0))[1]
+
+    async def wait_for_message(
+        self,
+        chat_id: int,
+        predicate: Callable[[SentMessage], bool] | None = None,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a deadline, like asyncio.wait_for's
+    ) -> SentMessage:
+        """The first message in the chat matching ``predicate``, waiting for one to arrive.
+
+        Already-sent messages count, so a predicate should tell a fresh reply from an old one
+        (e.g. by ``message_id``). Raises TimeoutError when none matched in ``timeout`` seconds.
+        """
+        wanted = predicate or (lambda _: True)
+        deadline = _now() + timeout
+        revision = -1
+        while True:
+            revision, messages = await self._sent(
+                chat_id,
+                after=revision,
+                # One long poll may last MAX_WAIT_SECONDS; longer waits take several polls.
+                wait=min(MAX_WAIT_SECONDS, max(0.0, deadline - _now())),
+            )
+            match = next((message for message in messages if wanted(message)), None)
+            if match is not None:
+                return match
+            if _now() >= deadline:
+                raise TimeoutError(f"no matching message in chat {chat_id} after {timeout} s")
+
+    async def download(self, file_id: str) -> bytes:
+        """The bytes of any file the bot uploaded or a user sent."""
+        response = await self._http.get(f"/files/{file_id}")
+        if response.is_error:
+            raise SandboxError(response.json()["description"])
+        return response.content
+
+    async def errors(self) -> list[ErrorRecord]:
+        """Every error the Bot API answered, in order, e.g. to check a 429 really happened."""
+        return _Errors.validate_python(await self._call("GET", "/errors"))
+
+    async def chat_actions(self, chat_id: int) -> list[str]:
+        records = _ChatActions.validate_python(await self._call("GET", f"/chats/{chat_id}/actions"))
+        return [record.action for record in records]
+
+    async def commands(self) -> list[CommandsRecord]:
+        return _Commands.validate_python(await self._call("GET", "/commands"))
+
+    async def callback_answers(self) -> list[CallbackAnswerRecord]:
+        return _CallbackAnswers.validate_python(await self._call("GET", "/callback_answers"))
+
+    # Plumbing
+
+    async def _act(
+        self,
+        action: str,
+        user: SandboxUser,
+        fields: dict[str, Any],
+        file: tuple[str, bytes] | None = None,
+    ) -> Message:
+        files = None if file is None else {"file": file}
+        result = await self._call("POST", f"/{action}", data=self._form(user, fields), files=files)
+        return Message.de_json(result)
+
+    @staticmethod
+    def _form(user: SandboxUser, fields: dict[str, Any]) -> dict[str, str]:
+        form = {name: str(value) for name, value in fields.items() if value is not None}
+        return form | {"user": json.dumps(dataclasses.asdict(user))}
+
+    async def _sent(self, chat_id: int, after: int, wait: float) -> tuple[int, list[SentMessage]]:
+        result = await self._call(
+            "GET",
+            f"/chats/{chat_id}/sent",
+            params={"after": after, "wait": wait},
+            timeout=httpx.Timeout(wait + _SLACK_SECONDS),
+        )
+        return result["revision"], _SentMessages.validate_python(result["messages"])
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._http.request(method, path, **kwargs)
+        body = response.json()
+        if not body["ok"]:
+            raise SandboxError(body["description"])
+        return body["result"]
+
+
+def _now() -> float:
+    return asyncio.get_running_loop().time()
