@@ -1,0 +1,82 @@
+"""Sample footage for the offline demo, made here so it carries nobody's likeness or rights.
+
+The portrait is drawn with Pillow; the voice note is the embedded default voice reading a few
+sentences, encoded as Telegram encodes voice notes (Opus in Ogg).
+"""
+
+import io
+import subprocess
+import tempfile
+import wave
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFilter
+
+from engine import Language, plain_speech
+
+SAMPLE_VOICE_TEXT = (
+    "大家好，我是外公。今天天氣很好，我在院子裡種了一些花。"
+    "你們要好好照顧自己，記得多喝水，早點休息。我很想念你們。"
+)
+
+
+def sample_portrait_jpeg(width: int = 768, height: int = 960) -> bytes:
+    """A drawn head-and-shoulders portrait of a smiling grandfather with glasses."""
+    image = Image.new("RGB", (width, height), (214, 196, 170))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):  # a soft studio backdrop, lighter towards the top
+        shade = int(40 * y / height)
+        draw.line([(0, y), (width, y)], fill=(226 - shade, 210 - shade, 186 - shade))
+    cx = width // 2
+    draw.ellipse([cx - 330, 700, cx + 330, 1300], fill=(58, 74, 104))  # shoulders, jacket
+    draw.polygon([(cx - 70, 700), (cx + 70, 700), (cx, 820)], fill=(236, 232, 224))  # collar
+    draw.rectangle([cx - 55, 560, cx + 55, 720], fill=(222, 180, 146))  # neck
+    draw.ellipse([cx - 205, 170, cx + 205, 640], fill=(150, 150, 150))  # grey hair
+    draw.ellipse([cx - 180, 220, cx + 180, 660], fill=(232, 190, 156))  # face
+    draw.ellipse([cx - 205, 380, cx - 165, 470], fill=(222, 178, 142))  # ears
+    draw.ellipse([cx + 165, 380, cx + 205, 470], fill=(222, 178, 142))
+    for side in (-1, 1):
+        ex = cx + side * 75
+        draw.ellipse([ex - 26, 395, ex + 26, 425], fill=(250, 250, 250))  # eye white
+        draw.ellipse([ex - 12, 398, ex + 12, 422], fill=(60, 40, 30))  # iris
+        draw.arc([ex - 40, 350, ex + 40, 380], 200, 340, fill=(120, 120, 120), width=8)  # brow
+        draw.ellipse([ex - 52, 375, ex + 52, 445], outline=(70, 60, 50), width=5)  # glasses
+    draw.line([(cx - 23, 410), (cx + 23, 410)], fill=(70, 60, 50), width=5)  # glasses bridge
+    draw.line([(cx, 430), (cx - 14, 500), (cx + 6, 506)], fill=(196, 150, 120), width=5)  # nose
+    draw.arc([cx - 70, 500, cx + 70, 580], 15, 165, fill=(150, 70, 60), width=7)  # smile
+    image = image.filter(ImageFilter.GaussianBlur(1.2))
+    encoded = io.BytesIO()
+    image.save(encoded, format="JPEG", quality=90)
+    return encoded.getvalue()
+
+
+def write_wav(path: Path, samples: npt.NDArray[np.float32], rate: int) -> Path:
+    """16-bit mono WAV from float samples in [-1, 1]."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def encode_voice_note(wav: Path, destination: Path) -> Path:
+    """Encode as Telegram encodes voice notes: Opus in an Ogg container."""
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-nostdin", "-y", "-i", str(wav),
+         "-c:a", "libopus", "-b:a", "32k", str(destination)],
+        check=True,
+    )  # fmt: skip
+    return destination
+
+
+def sample_voice_ogg(text: str = SAMPLE_VOICE_TEXT, language: Language = "zh-Hant") -> bytes:
+    """A voice note of the default voice reading ``text``, as Ogg/Opus bytes."""
+    samples, rate = plain_speech(text, language)
+    with tempfile.TemporaryDirectory() as scratch:
+        wav = write_wav(Path(scratch) / "voice.wav", samples, rate)
+        return encode_voice_note(wav, Path(scratch) / "voice.ogg").read_bytes()

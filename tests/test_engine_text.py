@@ -1,0 +1,78 @@
+"""Subtitle text: real CJK glyphs in the right regional face, broken into at most two lines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from engine._scene import AI_LABEL
+from engine._templates import load_template
+from engine._text import _fill, font, text_layer, wrap
+
+TEMPLATE = load_template("mid-autumn")
+NOT_IN_FONT = "\U000f0000"  # supplementary private use: no CJK font maps it, so .notdef is drawn
+
+
+def _glyph(face: ImageFont.FreeTypeFont, char: str) -> np.ndarray:
+    image = Image.new("L", (80, 80))
+    ImageDraw.Draw(image).text((8, 4), char, font=face, fill=255)
+    return np.asarray(image)
+
+
+@pytest.mark.parametrize("language", ["zh-Hant", "zh-Hans", "en"])
+def test_every_character_on_screen_has_a_real_glyph(language: str) -> None:
+    face = font(language, 48)
+    tofu = _glyph(face, NOT_IN_FONT)
+    assert tofu.any()  # the .notdef box itself is visible, so a match would mean a missing glyph
+    texts = [
+        *TEMPLATE.greetings.pick(language),  # type: ignore[arg-type]
+        TEMPLATE.intro_title.pick(language),  # type: ignore[arg-type]
+        TEMPLATE.outro_title.pick(language),  # type: ignore[arg-type]
+        AI_LABEL[language],  # type: ignore[index]
+        "婆婆小明",
+    ]
+    characters = {
+        c for text in texts for c in text.replace("{recipient}", "").replace("{sender}", "")
+    }
+    for char in sorted(characters - {" "}):
+        assert not np.array_equal(_glyph(face, char), tofu), f"{char!r} renders as tofu"
+
+
+def test_traditional_and_simplified_faces_are_picked_by_language() -> None:
+    assert font("zh-Hant", 40).getname()[0] == "Noto Sans CJK TC"
+    assert font("zh-Hans", 40).getname()[0] == "Noto Sans CJK SC"
+    # Same code point, regional shapes: the TC and SC glyphs of 骨 differ.
+    assert not np.array_equal(_glyph(font("zh-Hant", 48), "骨"), _glyph(font("zh-Hans", 48), "骨"))
+
+
+def test_cjk_breaks_between_characters_into_even_lines() -> None:
+    face = font("zh-Hant", 46)
+    text = "今晚的月亮又大又圓，我很想念你。"
+    lines = wrap(text, face, int(face.getlength("今晚的月亮又大又圓")))
+    assert "".join(lines) == text
+    assert len(lines) == 2
+    assert abs(len(lines[0]) - len(lines[1])) <= 2
+
+
+def test_closing_punctuation_never_starts_a_line() -> None:
+    face = font("zh-Hant", 46)
+    text = "今晚的月亮又大又圓，我很想念你。"
+    lines = _fill(text, face, int(face.getlength("今晚的月亮又大又圓")))
+    assert lines == ["今晚的月亮又大又圓，", "我很想念你。"]
+
+
+def test_latin_breaks_between_words() -> None:
+    face = font("en", 42)
+    text = "The moon is full and bright tonight, and I am thinking of you."
+    lines = wrap(text, face, 600)
+    assert len(lines) > 1
+    assert " ".join(lines) == text
+    assert all(face.getlength(line) <= 600 for line in lines)
+
+
+def test_text_layer_is_white_with_a_dark_outline() -> None:
+    layer = np.asarray(text_layer(["中秋快樂"], font("zh-Hant", 46), outline=3))
+    opaque = layer[layer[..., 3] == 255][:, :3]
+    assert (opaque.min(axis=1) > 240).any()  # white fill
+    assert (opaque.max(axis=1) < 40).any()  # dark outline
