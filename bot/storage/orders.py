@@ -1,0 +1,109 @@
+"""Greeting orders, from the first photo a member sends to the video they receive.
+
+A member has at most one order in ``collecting`` at a time: it is their draft, and what it
+still lacks tells the bot what to ask for next.
+"""
+
+import secrets
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlite_utils import Database
+
+
+class OrderStatus(StrEnum):
+    COLLECTING = "collecting"
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Order(BaseModel):
+    id: str
+    user_id: int
+    chat_id: int
+    status: OrderStatus
+    language: str
+    portrait_sha256: str | None = None
+    voice_sha256: str | None = None
+    template_id: str | None = None
+    recipient: str | None = None
+    video_sha256: str | None = None
+    telegram_file_id: str | None = None
+    error: str | None = None
+    created_at: str
+    updated_at: str
+
+    @property
+    def missing_media(self) -> bool:
+        return self.portrait_sha256 is None or self.voice_sha256 is None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _order(row: dict[str, Any]) -> Order:
+    return Order.model_validate(row)
+
+
+def get_order(db: Database, order_id: str) -> Order:
+    return _order(db.table("orders").get(order_id))
+
+
+def draft_for(db: Database, user_id: int) -> Order | None:
+    rows = list(
+        db.query(
+            "SELECT * FROM orders WHERE user_id = ? AND status = ?"
+            " ORDER BY created_at DESC LIMIT 1",
+            [user_id, OrderStatus.COLLECTING.value],
+        )
+    )
+    return _order(rows[0]) if rows else None
+
+
+def open_draft(db: Database, user_id: int, chat_id: int, language: str) -> Order:
+    """The member's draft, created on demand so any first upload starts an order."""
+    existing = draft_for(db, user_id)
+    if existing is not None:
+        return existing
+    now = _now()
+    order_id = secrets.token_hex(8)
+    db.table("orders").insert(
+        {
+            "id": order_id,
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "status": OrderStatus.COLLECTING.value,
+            "language": language,
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    return get_order(db, order_id)
+
+
+def update_order(db: Database, order_id: str, **fields: str | None) -> Order:
+    """Change some fields of an order; callers name fields, never build SQL."""
+    values: dict[str, Any] = {
+        key: value.value if isinstance(value, OrderStatus) else value
+        for key, value in fields.items()
+    }
+    values["updated_at"] = _now()
+    db.table("orders").update(order_id, values)
+    return get_order(db, order_id)
+
+
+def orders_with_status(db: Database, *statuses: OrderStatus) -> list[Order]:
+    placeholders = ", ".join("?" for _ in statuses)
+    return [
+        _order(row)
+        for row in db.query(
+            f"SELECT * FROM orders WHERE status IN ({placeholders}) ORDER BY created_at",
+            [status.value for status in statuses],
+        )
+    ]
