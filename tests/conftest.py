@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.auxil.sandbox"]
+pytest_plugins = ["tests.auxil.sandbox", "tests.auxil.bot"]

@@ -1,0 +1,88 @@
+"""Assembling the bot: PTB's Application wired to storage, render jobs and the flows.
+
+The same assembly serves production (Telegram's servers) and the demo and tests (the local
+Bot API stand-in); only the base URLs in Settings differ.
+"""
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from telegram import BotCommandScopeDefault
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.config import Settings
+from bot.flows import register_handlers
+from bot.flows.basics import command_descriptions
+from bot.i18n import Language, gettext_for
+from bot.jobs import RenderJobs
+from bot.services import Services, attach, services_of
+from bot.storage import MediaStore, open_database
+
+BotApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+# Telegram keys command menus by two-letter ISO 639-1 codes, which cannot tell Traditional from
+# Simplified Chinese: "zh" gets Simplified, and a member who picks a language with /language
+# gets a menu of their own in that chat (see register_chat_commands).
+_MENU_LANGUAGES: dict[str | None, Language] = {None: "en", "zh": "zh-Hans"}
+
+
+async def _register_commands(application: BotApplication) -> None:
+    for code, language in _MENU_LANGUAGES.items():
+        await application.bot.set_my_commands(
+            command_descriptions(gettext_for(language)),
+            scope=BotCommandScopeDefault(),
+            language_code=code,
+        )
+
+
+async def _post_init(application: BotApplication) -> None:
+    await _register_commands(application)
+    services_of(application).jobs.start(application.bot)
+
+
+async def _post_shutdown(application: BotApplication) -> None:
+    await services_of(application).jobs.close()
+
+
+def build_application(settings: Settings) -> BotApplication:
+    db = open_database(settings.database_path)
+    media = MediaStore(settings.media_dir)
+    jobs = RenderJobs(db, media, settings.work_dir, settings.render_workers)
+    application = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.file_base_url)
+        # Retry after Telegram's flood-control pauses instead of dropping the message.
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .media_write_timeout(120)
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    attach(application, Services(settings=settings, db=db, media=media, jobs=jobs))
+    register_handlers(application)
+    return application
+
+
+@contextlib.asynccontextmanager
+async def polling(application: BotApplication) -> AsyncIterator[BotApplication]:
+    """Run the bot with long polling inside an already running event loop.
+
+    ``Application.run_polling`` owns the loop and blocks; the demo and the tests need the bot
+    running beside other coroutines (the stand-in, a scripted user), and a clean stop after.
+    PTB calls post_init/post_shutdown only from run_polling, so they are called here too.
+    """
+    async with application:
+        assert application.updater is not None
+        await _post_init(application)
+        await application.start()
+        await application.updater.start_polling(poll_interval=0.0, timeout=10)
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            await _post_shutdown(application)

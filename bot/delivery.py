@@ -1,0 +1,44 @@
+"""Sending finished greetings back into the family's chat.
+
+The video goes as a streamable ``sendVideo`` with its real duration, size and a thumbnail, so
+Telegram shows it inline instead of as a file to download.
+"""
+
+from telegram import Bot
+
+from bot.i18n import gettext_for, language_from_telegram
+from bot.storage import Order
+from engine import RenderResult
+
+
+async def send_greeting(bot: Bot, order: Order, result: RenderResult) -> str:
+    """Upload the rendered video and return Telegram's file_id for it."""
+    _ = gettext_for(language_from_telegram(order.language))
+    caption = _("Your greeting for {recipient} is ready. This video was made with AI.").format(
+        recipient=order.recipient
+    )
+    with result.video.open("rb") as video, result.thumbnail.open("rb") as thumbnail:
+        message = await bot.send_video(
+            chat_id=order.chat_id,
+            video=video,
+            duration=round(result.duration_s),
+            width=result.width,
+            height=result.height,
+            supports_streaming=True,
+            thumbnail=thumbnail,
+            caption=caption,
+            filename=f"greeting-{order.id}.mp4",
+        )
+    assert message.video is not None
+    return message.video.file_id
+
+
+async def send_failure_notice(bot: Bot, order: Order) -> None:
+    _ = gettext_for(language_from_telegram(order.language))
+    await bot.send_message(
+        chat_id=order.chat_id,
+        text=_(
+            "Sorry, I could not make this greeting. Your photo and voice note are kept: "
+            "send /start to try again."
+        ),
+    )

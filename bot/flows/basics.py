@@ -1,0 +1,103 @@
+"""/start, /help and /language: how a member finds their way and their language."""
+
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+)
+from telegram.ext import CallbackContext
+
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext, gettext_for
+from bot.services import services_of
+from bot.storage import remember_user, set_language
+
+Context = CallbackContext[Any, Any, Any, Any]
+LANGUAGE_PREFIX = "lang:"
+
+
+def remember_sender(update: Update, context: Context) -> None:
+    user = update.effective_user
+    assert user is not None
+    remember_user(services_of(context).db, user.id, user.first_name, user.language_code)
+
+
+def command_descriptions(_: Gettext) -> list[BotCommand]:
+    return [
+        BotCommand("start", _("Make a festival greeting")),
+        BotCommand("help", _("How Tuanyuan works")),
+        BotCommand("language", _("Change the language")),
+        BotCommand("cancel", _("Discard the greeting in preparation")),
+    ]
+
+
+def help_text(_: Gettext) -> str:
+    return _(
+        "Tuanyuan makes a festival greeting video in the voice and face of someone you love.\n\n"
+        "1. Send a clear photo of their face.\n"
+        "2. Send a voice note of them speaking (about 20 seconds is best).\n"
+        "3. Choose the festival and tell me who the greeting is for.\n\n"
+        "Every video is marked as made with AI. /language changes the language, "
+        "/cancel discards the greeting you are preparing."
+    )
+
+
+async def start(update: Update, context: Context) -> None:
+    remember_sender(update, context)
+    assert update.effective_user is not None and update.effective_message is not None
+    _ = services_of(context).gettext_of(update.effective_user.id)
+    await update.effective_message.reply_text(_("Welcome to Tuanyuan.") + "\n\n" + help_text(_))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    remember_sender(update, context)
+    assert update.effective_user is not None and update.effective_message is not None
+    _ = services_of(context).gettext_of(update.effective_user.id)
+    await update.effective_message.reply_text(help_text(_))
+
+
+async def choose_language(update: Update, context: Context) -> None:
+    remember_sender(update, context)
+    assert update.effective_user is not None and update.effective_message is not None
+    _ = services_of(context).gettext_of(update.effective_user.id)
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(LANGUAGE_NAMES[lang], callback_data=LANGUAGE_PREFIX + lang)]
+            for lang in LANGUAGES
+        ]
+    )
+    await update.effective_message.reply_text(
+        _("Which language should I use?"), reply_markup=keyboard
+    )
+
+
+async def language_chosen(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    remember_sender(update, context)
+    chosen = query.data.removeprefix(LANGUAGE_PREFIX)
+    if chosen not in LANGUAGES:
+        await query.answer()
+        return
+    set_language(services_of(context).db, query.from_user.id, chosen)
+    _ = gettext_for(chosen)
+    await query.answer()
+    await query.edit_message_text(_("I will write to you in English from now on."))
+    if query.message is not None:
+        # Telegram's per-language menus cannot tell the two Chinese scripts apart: give this
+        # chat a menu of its own in the member's exact choice.
+        await context.bot.set_my_commands(
+            command_descriptions(_), scope=BotCommandScopeChat(query.message.chat.id)
+        )
+
+
+async def unsupported(update: Update, context: Context) -> None:
+    remember_sender(update, context)
+    assert update.effective_user is not None and update.effective_message is not None
+    _ = services_of(context).gettext_of(update.effective_user.id)
+    await update.effective_message.reply_text(
+        _("I cannot use this kind of message. Send /help to see what I need.")
+    )

@@ -1,0 +1,45 @@
+"""The long-lived objects every handler needs, reachable from PTB's context in one typed step."""
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlite_utils import Database
+
+from bot.config import Settings
+from bot.i18n import Gettext, Language, gettext_for
+from bot.storage import MediaStore, get_language
+
+if TYPE_CHECKING:
+    from bot.jobs import RenderJobs
+
+_KEY = "tuanyuan.services"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    media: MediaStore
+    jobs: "RenderJobs"
+
+    def language_of(self, user_id: int) -> Language:
+        return get_language(self.db, user_id)
+
+    def gettext_of(self, user_id: int) -> Gettext:
+        return gettext_for(self.language_of(user_id))
+
+
+class _HasBotData(Protocol):
+    """PTB's Application and every CallbackContext: both carry the same bot_data."""
+
+    @property
+    def bot_data(self) -> Any: ...
+
+
+def attach(owner: _HasBotData, services: Services) -> None:
+    owner.bot_data[_KEY] = services
+
+
+def services_of(owner: _HasBotData) -> Services:
+    services: Services = owner.bot_data[_KEY]
+    return services

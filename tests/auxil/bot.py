@@ -1,0 +1,63 @@
+"""The whole bot running against the Bot API stand-in, driven as Telegram users would.
+
+``bot_world`` starts the stand-in, the real PTB application polling it over HTTP (with its own
+SQLite file and media folder under tmp_path) and a control client playing the users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import BotApplication, build_application, polling
+from bot.config import Settings
+from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
+from bot.services import Services, services_of
+from tests.auxil.sandbox import TOKEN
+
+
+@dataclass
+class BotWorld:
+    stand_in: BotApiStandIn
+    sandbox: SandboxClient
+    application: BotApplication
+    data_dir: Path
+
+    @property
+    def services(self) -> Services:
+        return services_of(self.application)
+
+    async def reply_to(
+        self,
+        user: SandboxUser,
+        act: Callable[[], object],
+        until: Callable[[SentMessage], bool] = lambda _: True,
+        wait_s: float = 15.0,
+    ) -> SentMessage:
+        """Do something as ``user`` and return the bot's first fresh reply matching ``until``."""
+        before = max((m.message_id for m in await self.sandbox.sent_messages(user.id)), default=0)
+        await act()  # type: ignore[misc]
+        return await self.sandbox.wait_for_message(
+            user.id, lambda m: m.message_id > before and until(m), timeout=wait_s
+        )
+
+
+def settings_for(stand_in: BotApiStandIn, data_dir: Path) -> Settings:
+    return Settings(
+        token=TOKEN,
+        data_dir=data_dir,
+        api_base_url=stand_in.api_base_url,
+        file_base_url=stand_in.file_base_url,
+    )
+
+
+@pytest.fixture
+async def bot_world(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
+) -> AsyncIterator[BotWorld]:
+    data_dir = tmp_path / "bot-data"
+    async with polling(build_application(settings_for(stand_in, data_dir))) as application:
+        yield BotWorld(stand_in, sandbox, application, data_dir)

@@ -1,0 +1,276 @@
+"""The bot as a family member meets it: real PTB polling the stand-in over HTTP.
+
+Every test acts through the stand-in's control API (as Telegram's apps would) and checks what
+arrived in the chat, plus what was stored when that is what the member relies on.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.app import build_application, polling
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.flows.basics import help_text
+from bot.flows.order import MAX_RECIPIENT_CHARS, TEMPLATE_PREFIX
+from bot.i18n import gettext_for
+from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
+from bot.storage import OrderStatus
+from bot.storage.orders import draft_for, get_order, orders_with_status, update_order
+from engine._painter import paint_background
+from engine._templates import load_template
+from tests.auxil.bot import BotWorld, settings_for
+from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
+
+ZH_HANT = gettext_for("zh-Hant")
+EN = gettext_for("en")
+RENDER_WAIT_S = 55.0
+
+
+@pytest.fixture(scope="module")
+def portrait_jpeg() -> bytes:
+    return sample_portrait_jpeg()
+
+
+@pytest.fixture(scope="module")
+def voice_ogg() -> bytes:
+    return sample_voice_ogg("我很想念你們。祝你們中秋快樂，身體健康。")
+
+
+@pytest.fixture
+def member() -> SandboxUser:
+    return SandboxUser(5001, "美玲", language_code="zh-hant")
+
+
+def _is_text(text: str) -> Callable[[SentMessage], bool]:
+    return lambda message: message.text == text
+
+
+def _after(seen: list[SentMessage]) -> Callable[[SentMessage], bool]:
+    newest = max((m.message_id for m in seen), default=0)
+    return lambda message: message.message_id > newest
+
+
+async def _give_media(
+    world: BotWorld, member: SandboxUser, portrait: bytes, voice: bytes
+) -> SentMessage:
+    """Send photo and voice note; returns the message offering the festivals."""
+    await world.reply_to(member, lambda: world.sandbox.send_photo(member, portrait))
+    return await world.reply_to(
+        member,
+        lambda: world.sandbox.send_voice(member, voice, duration=5),
+        until=lambda m: m.reply_markup is not None,
+    )
+
+
+async def test_start_answers_in_the_members_telegram_language(bot_world: BotWorld) -> None:
+    chinese = SandboxUser(5101, "阿明", language_code="zh-hant")
+    english = SandboxUser(5102, "Sam", language_code="en-GB")
+    zh_reply = await bot_world.reply_to(
+        chinese, lambda: bot_world.sandbox.send_text(chinese, "/start")
+    )
+    en_reply = await bot_world.reply_to(
+        english, lambda: bot_world.sandbox.send_text(english, "/start")
+    )
+    assert zh_reply.text is not None and zh_reply.text.startswith("歡迎使用團圓。")
+    assert en_reply.text is not None and en_reply.text.startswith("Welcome to Tuanyuan.")
+
+
+async def test_language_menu_switches_language_and_registers_menus(bot_world: BotWorld) -> None:
+    member = SandboxUser(5103, "Lin", language_code="en")
+    menu = await bot_world.reply_to(
+        member, lambda: bot_world.sandbox.send_text(member, "/language")
+    )
+    assert menu.reply_markup is not None
+    buttons = [b["callback_data"] for row in menu.reply_markup["inline_keyboard"] for b in row]
+    assert buttons == ["lang:zh-Hant", "lang:zh-Hans", "lang:en"]
+
+    await bot_world.sandbox.press_button(member, menu.message_id, "lang:zh-Hans")
+    edited = await bot_world.sandbox.wait_for_message(
+        member.id, lambda m: m.message_id == menu.message_id and bool(m.edits)
+    )
+    assert edited.text == "之后我会用简体中文和你说话。"
+    help_reply = await bot_world.reply_to(
+        member, lambda: bot_world.sandbox.send_text(member, "/help")
+    )
+    assert help_reply.text is not None and "团圆用你所爱的人" in help_reply.text
+
+    menus = {(r.language_code, r.scope.get("type")) for r in await bot_world.sandbox.commands()}
+    assert {("", "default"), ("zh", "default"), ("", "chat")} <= menus
+
+
+async def test_a_full_order_delivers_a_playable_greeting(
+    bot_world: BotWorld, member: SandboxUser, portrait_jpeg: bytes, voice_ogg: bytes
+) -> None:
+    sandbox = bot_world.sandbox
+    offer = await _give_media(bot_world, member, portrait_jpeg, voice_ogg)
+    assert offer.reply_markup is not None
+    labels = [b["text"] for row in offer.reply_markup["inline_keyboard"] for b in row]
+    assert "中秋節" in "".join(labels)
+
+    await bot_world.reply_to(
+        member,
+        lambda: sandbox.press_button(member, offer.message_id, TEMPLATE_PREFIX + "mid-autumn"),
+        until=_is_text(ZH_HANT("Who is the greeting for? Type their name, for example: Grandma.")),
+    )
+    video_message = await bot_world.reply_to(
+        member,
+        lambda: sandbox.send_text(member, "外婆"),
+        until=lambda m: m.method == "sendVideo",
+        wait_s=RENDER_WAIT_S,
+    )
+    assert "upload_video" in await sandbox.chat_actions(member.id)
+
+    # What Telegram needs to play it inline: real duration, size, streaming and a thumbnail.
+    assert (video_message.width, video_message.height) == (1280, 720)
+    assert video_message.supports_streaming is True
+    assert video_message.caption is not None and "外婆" in video_message.caption
+    bounds = load_template("mid-autumn").duration
+    assert video_message.duration is not None
+    assert bounds.min_s - 1 <= video_message.duration <= bounds.max_s + 1
+    assert video_message.thumbnail_file_id is not None
+    thumbnail = await sandbox.download(video_message.thumbnail_file_id)
+    with Image.open(io.BytesIO(thumbnail)) as picture:
+        assert picture.format == "JPEG" and max(picture.size) <= 320
+    assert len(thumbnail) < 200_000
+
+    # The file itself, decoded as a player would.
+    assert video_message.file_id is not None
+    video_path = bot_world.data_dir / "delivered.mp4"
+    video_path.write_bytes(await sandbox.download(video_message.file_id))
+    with av.open(str(video_path)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert container.streams.audio[0].codec_context.name == "aac"
+        assert container.duration is not None
+        assert bounds.min_s <= container.duration / 1e6 <= bounds.max_s
+    assert top_level_boxes(video_path).index("moov") < top_level_boxes(video_path).index("mdat")
+    samples, _rate = audio_track(video_path)
+    assert rms(samples) > 0.02
+    background = paint_background(load_template("mid-autumn").palette).astype(np.int16)
+    speaking = frame_at(video_path, video_message.duration / 2).astype(np.int16)
+    assert float(np.mean(np.abs(speaking[480:] - background[480:]).max(axis=2) > 60)) > 0.03
+
+    delivered = orders_with_status(bot_world.services.db, OrderStatus.DELIVERED)
+    assert [order.recipient for order in delivered] == ["外婆"]
+    assert delivered[0].telegram_file_id == video_message.file_id
+
+
+async def test_an_unreadable_photo_is_explained_and_the_good_one_is_kept(
+    bot_world: BotWorld, member: SandboxUser, portrait_jpeg: bytes
+) -> None:
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(member, lambda: sandbox.send_photo(member, portrait_jpeg))
+    first = draft_for(bot_world.services.db, member.id)
+    assert first is not None and first.portrait_sha256 is not None
+
+    reply = await bot_world.reply_to(
+        member,
+        lambda: sandbox.send_document(member, b"not a picture at all", "photo.jpg", "image/jpeg"),
+    )
+    assert reply.text == ZH_HANT(
+        "I cannot read that file as a photo. Please send a JPEG or PNG photo."
+    )
+    kept = draft_for(bot_world.services.db, member.id)
+    assert kept is not None and kept.portrait_sha256 == first.portrait_sha256
+    assert bot_world.services.media.path_for(first.portrait_sha256).read_bytes() == portrait_jpeg
+
+
+async def test_a_file_over_telegrams_download_limit_is_explained(
+    bot_world: BotWorld, member: SandboxUser
+) -> None:
+    oversized = b"\0" * (20 * 1024 * 1024 + 1)
+    reply = await bot_world.reply_to(
+        member,
+        lambda: bot_world.sandbox.send_document(member, oversized, "voice.ogg", "audio/ogg"),
+    )
+    assert reply.text is not None and "20 MB" in reply.text
+    assert draft_for(bot_world.services.db, member.id) is None
+
+
+async def test_a_too_short_voice_note_gets_the_numbers(
+    bot_world: BotWorld, member: SandboxUser
+) -> None:
+    short = sample_voice_ogg("好。")
+    reply = await bot_world.reply_to(
+        member, lambda: bot_world.sandbox.send_voice(member, short, duration=1)
+    )
+    assert reply.text is not None and reply.text.startswith("這段錄音只有")
+
+
+async def test_names_longer_than_the_limit_are_refused(
+    bot_world: BotWorld, member: SandboxUser, portrait_jpeg: bytes, voice_ogg: bytes
+) -> None:
+    sandbox = bot_world.sandbox
+    offer = await _give_media(bot_world, member, portrait_jpeg, voice_ogg)
+    await bot_world.reply_to(
+        member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
+    )
+    reply = await bot_world.reply_to(
+        member, lambda: sandbox.send_text(member, "外" * (MAX_RECIPIENT_CHARS + 1))
+    )
+    assert reply.text == ZH_HANT("Please type a name of at most {limit} characters.").format(
+        limit=MAX_RECIPIENT_CHARS
+    )
+    draft = draft_for(bot_world.services.db, member.id)
+    assert draft is not None and draft.recipient is None
+
+
+async def test_text_before_any_photo_gets_guidance_and_cancel_discards(
+    bot_world: BotWorld, member: SandboxUser, portrait_jpeg: bytes
+) -> None:
+    sandbox = bot_world.sandbox
+    reply = await bot_world.reply_to(member, lambda: sandbox.send_text(member, "hello"))
+    assert reply.text == ZH_HANT("To make a greeting, start by sending a photo of their face.")
+    await bot_world.reply_to(member, lambda: sandbox.send_photo(member, portrait_jpeg))
+    reply = await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
+    assert reply.text == ZH_HANT("I have discarded the greeting you were preparing.")
+    assert draft_for(bot_world.services.db, member.id) is None
+
+
+@pytest.mark.sandbox_limits(chat_burst=1, chat_messages_per_second=1.0)
+async def test_flood_control_pauses_are_waited_out_not_dropped(bot_world: BotWorld) -> None:
+    member = SandboxUser(5104, "Ann", language_code="en")
+    sandbox = bot_world.sandbox
+    for _ in range(3):
+        await sandbox.send_text(member, "/help")
+    replies: list[SentMessage] = []
+    while len(replies) < 3:
+        replies.append(await sandbox.wait_for_message(member.id, _after(replies), timeout=15))
+    assert all(reply.text == help_text(EN) for reply in replies)
+    assert any(error.code == 429 for error in await sandbox.errors())
+
+
+async def test_an_order_queued_before_a_restart_is_delivered_after_it(
+    stand_in: BotApiStandIn,
+    sandbox: SandboxClient,
+    tmp_path: Path,
+    member: SandboxUser,
+    portrait_jpeg: bytes,
+    voice_ogg: bytes,
+) -> None:
+    settings = settings_for(stand_in, tmp_path / "bot-data")
+    async with polling(build_application(settings)) as application:
+        world = BotWorld(stand_in, sandbox, application, settings.data_dir)
+        offer = await _give_media(world, member, portrait_jpeg, voice_ogg)
+        await world.reply_to(
+            member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
+        )
+        draft = draft_for(world.services.db, member.id)
+        assert draft is not None
+        # The bot stops after the order is queued but before its worker picked it up.
+        update_order(world.services.db, draft.id, recipient="外婆", status=OrderStatus.QUEUED)
+
+    async with polling(build_application(settings)) as application:
+        world = BotWorld(stand_in, sandbox, application, settings.data_dir)
+        video = await sandbox.wait_for_message(
+            member.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
+        )
+        assert video.duration is not None and video.duration > 0
+        await world.services.jobs.wait_idle()
+        assert get_order(world.services.db, draft.id).status == OrderStatus.DELIVERED

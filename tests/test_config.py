@@ -1,0 +1,33 @@
+"""Settings come from the environment; the token never shows up where logs could carry it."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, settings_from_env
+
+
+def test_token_from_the_environment_is_kept_out_of_the_repr() -> None:
+    settings = settings_from_env({"TUANYUAN_BOT_TOKEN": "123:secret-token"})
+    assert settings.token == "123:secret-token"
+    assert "secret-token" not in repr(settings)
+
+
+def test_token_file_is_read_and_stripped(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("123:from-file\n", encoding="utf-8")
+    settings = settings_from_env({"TUANYUAN_BOT_TOKEN_FILE": str(token_file)})
+    assert settings.token == "123:from-file"
+
+
+@pytest.mark.parametrize(
+    ("environ", "advice"),
+    [
+        ({}, "Set TUANYUAN_BOT_TOKEN"),
+        ({"TUANYUAN_BOT_TOKEN_FILE": "/nonexistent/token"}, "cannot be read"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_RENDER_WORKERS": "0"}, "at least 1"),
+    ],
+)
+def test_incomplete_configuration_says_what_to_set(environ: dict[str, str], advice: str) -> None:
+    with pytest.raises(ConfigError, match=advice):
+        settings_from_env(environ)

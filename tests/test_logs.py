@@ -1,0 +1,26 @@
+"""The bot token is part of every Bot API URL; no log line may carry it.
+
+httpx logs each request's URL at INFO, token included; without configure_logging keeping it
+quiet this test fails on the first getUpdates line.
+"""
+
+import logging
+
+import pytest
+
+from bot.logs import configure_logging
+from bot.sandbox import SandboxUser
+from tests.auxil.bot import BotWorld
+from tests.auxil.sandbox import TOKEN
+
+
+async def test_a_conversation_logs_no_token(
+    bot_world: BotWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    configure_logging()
+    caplog.set_level(logging.DEBUG)
+    member = SandboxUser(7001, "Ann")
+    reply = await bot_world.reply_to(member, lambda: bot_world.sandbox.send_text(member, "/start"))
+    assert reply.text is not None
+    assert TOKEN not in caplog.text
+    assert TOKEN.split(":")[1] not in caplog.text
