@@ -3,25 +3,57 @@
 It knows nothing of Telegram or storage; callers pass paths and get paths back.
 """
 
+from engine._bench import BenchResult, bench_render
 from engine._errors import IngestError, RenderError
-from engine._ingest import check_portrait, check_voice
-from engine._models import Language, PortraitInfo, RenderResult, RenderSpec, VoiceInfo
-from engine._render import render
+from engine._ingest import check_portrait
+from engine._models import (
+    Aspect,
+    ClipInfo,
+    ConsentReference,
+    FaceBox,
+    Language,
+    Mode,
+    PortraitInfo,
+    RenderResult,
+    RenderSpec,
+    VideoInfo,
+    VoiceInfo,
+)
+from engine._preview import preview_template
+from engine._render import Stages, render
 from engine._speech import plain_speech
+from engine._stand_in import stand_in_portrait
 from engine._templates import list_templates, template_title
+from engine._video import check_video, normalised_frames, video_frame
+from engine._voice import check_voice, extract_speech
 
 __all__ = [
+    "Aspect",
+    "BenchResult",
+    "ClipInfo",
+    "ConsentReference",
+    "FaceBox",
     "IngestError",
     "Language",
+    "Mode",
     "PortraitInfo",
     "RenderError",
     "RenderResult",
     "RenderSpec",
+    "Stages",
+    "VideoInfo",
     "VoiceInfo",
+    "bench_render",
     "check_portrait",
+    "check_video",
     "check_voice",
+    "extract_speech",
     "list_templates",
+    "normalised_frames",
     "plain_speech",
+    "preview_template",
     "render",
+    "stand_in_portrait",
     "template_title",
+    "video_frame",
 ]

@@ -1,4 +1,8 @@
-"""Vetting of the sender's photo and voice notes before they cost a render."""
+"""Vetting of the sender's photo and voice notes before they cost a render.
+
+Every rejection is an IngestError with a stable code and the numbers behind it, so the bot can
+explain it in the member's language.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +15,44 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from engine._errors import IngestError
-from engine._models import PortraitInfo, VoiceInfo
+from engine._faces import find_faces, subjects
+from engine._models import FaceBox, PortraitInfo
 
 MIN_PORTRAIT_SIDE = 256
 MAX_PORTRAIT_SIDE = 7680  # 8K UHD width
 MAX_PORTRAIT_PIXELS = 50_000_000
-MIN_VOICE_S = 1.0
-MAX_VOICE_S = 120.0
 ANALYSIS_RATE = 16_000
 
 
-def check_portrait(path: Path) -> PortraitInfo:
-    width, height = load_portrait(path).size
-    return PortraitInfo(width=width, height=height)
+def check_portrait(path: Path, face_index: int | None = None) -> PortraitInfo:
+    """Size and faces of a photo that is safe to decode and shows one subject (or a chosen one).
+
+    Raises ValueError when ``face_index`` does not name one of the faces found.
+    """
+    image = load_portrait(path)
+    faces = subject_faces(image, path.name, face_index)
+    return PortraitInfo(width=image.width, height=image.height, faces=tuple(faces))
+
+
+def load_subject(path: Path, face_index: int | None) -> tuple[Image.Image, FaceBox]:
+    """The upright photo and the face to feature, after every check ``check_portrait`` makes."""
+    image = load_portrait(path)
+    faces = subject_faces(image, path.name, face_index)
+    return image, faces[0 if face_index is None else face_index]
+
+
+def subject_faces(image: Image.Image, name: str, face_index: int | None) -> list[FaceBox]:
+    """Faces big enough to be the subject, best first; one, or a valid choice among several."""
+    faces = subjects(find_faces(np.asarray(image)))
+    if not faces:
+        raise IngestError("no_face", f"{name}: no face found", width=image.width,
+                          height=image.height)  # fmt: skip
+    if face_index is None and len(faces) > 1:
+        raise IngestError("several_faces", f"{name}: {len(faces)} faces, none chosen",
+                          count=len(faces))  # fmt: skip
+    if face_index is not None and not 0 <= face_index < len(faces):
+        raise ValueError(f"face_index {face_index} but {len(faces)} face(s) found")
+    return faces
 
 
 def load_portrait(path: Path) -> Image.Image:
@@ -32,7 +61,7 @@ def load_portrait(path: Path) -> Image.Image:
     Dimensions are checked from the header before any pixel is decoded, so a decompression
     bomb costs nothing.
     """
-    _require_non_empty(path)
+    require_non_empty(path)
     with _open_image(path) as image:
         try:
             upright = ImageOps.exif_transpose(image).convert("RGB")
@@ -77,32 +106,12 @@ def _too_large(path: Path, width: int, height: int) -> IngestError:
     )
 
 
-def check_voice(path: Path) -> VoiceInfo:
-    samples = decode_audio(path, max_seconds=MAX_VOICE_S + 1)
-    duration = len(samples) / ANALYSIS_RATE
-    if duration < MIN_VOICE_S:
-        raise IngestError(
-            "too_short",
-            f"{path.name}: {duration:.1f} s of audio is too short",
-            seconds=round(duration, 1),
-            minimum=MIN_VOICE_S,
-        )
-    if duration > MAX_VOICE_S:
-        raise IngestError(
-            "too_long",
-            f"{path.name}: audio is longer than {MAX_VOICE_S:.0f} s",
-            seconds=round(duration, 1),
-            maximum=MAX_VOICE_S,
-        )
-    return VoiceInfo(duration_s=round(duration, 2), speech_s=round(_speech_seconds(samples), 2))
-
-
 def decode_audio(path: Path, max_seconds: float) -> npt.NDArray[np.float32]:
     """Mono float samples at ANALYSIS_RATE, whatever the container or codec.
 
     Decoding stops shortly after ``max_seconds`` so a huge upload cannot tie up the worker.
     """
-    _require_non_empty(path)
+    require_non_empty(path)
     limit = int(max_seconds * ANALYSIS_RATE)
     chunks: list[npt.NDArray[np.float32]] = []
     decoded = 0
@@ -128,19 +137,7 @@ def _mono(frame: av.AudioFrame) -> npt.NDArray[np.float32]:
     return np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1)
 
 
-def _speech_seconds(samples: npt.NDArray[np.float32]) -> float:
-    """Seconds of 30 ms windows well above the recording's own noise floor."""
-    window = int(0.03 * ANALYSIS_RATE)
-    count = len(samples) // window
-    if count == 0:
-        return 0.0
-    rms = np.sqrt(np.mean(samples[: count * window].reshape(count, window) ** 2, axis=1))
-    floor = float(np.percentile(rms, 10))
-    threshold = max(floor * 4.0, 10 ** (-45 / 20))
-    return float(np.count_nonzero(rms > threshold)) * window / ANALYSIS_RATE
-
-
-def _require_non_empty(path: Path) -> None:
+def require_non_empty(path: Path) -> None:
     try:
         size = path.stat().st_size
     except OSError as exc:

@@ -6,13 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import fftconvolve, resample_poly
+from scipy.signal import resample_poly
 
 MIX_RATE = 48_000
 _VOICE_RMS_DBFS = -18.0
 _MUSIC_ALONE_DB = -4.0  # relative to the voice level
 _MUSIC_DUCKED_DB = -20.0
 _DUCK_RAMP_S = 0.35
+_CONTROL_RATE = 1000
 _PEAK_CEILING = 10 ** (-1.0 / 20)
 
 
@@ -49,11 +50,17 @@ def mix(
         lo = max(0, int(begin_s * MIX_RATE) - ramp)
         hi = min(total, int(end_s * MIX_RATE) + ramp)
         music_gain[lo:hi] = ducked
-    kernel = np.hanning(2 * ramp + 1)
-    smoothed: npt.NDArray[np.float32] = fftconvolve(
-        music_gain, kernel / kernel.sum(), mode="same"
-    ).astype(np.float32)
-    smoothed[:ramp] = smoothed[ramp]  # `same` convolution sags at the start; hold the level
+    # The gain curve is smoothed at a 1 kHz control rate and interpolated back: the same ramps
+    # as smoothing every sample, for a hundredth of the work on a long greeting.
+    step = MIX_RATE // _CONTROL_RATE
+    control = music_gain[::step]
+    control_ramp = int(_DUCK_RAMP_S * _CONTROL_RATE)
+    kernel = np.hanning(2 * control_ramp + 1)
+    smooth = np.convolve(control, kernel / kernel.sum(), mode="same")
+    smooth[:control_ramp] = smooth[control_ramp]  # `same` sags at the start; hold the level
+    smoothed = np.interp(np.arange(total), np.arange(len(control)) * step, smooth).astype(
+        np.float32
+    )
 
     music_track = music * (voice_level / max(_rms(music), 1e-9)) * smoothed
     mixed = voice_track + music_track

@@ -2,12 +2,44 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
+
+from engine._errors import RenderError
 
 Language = Literal["zh-Hant", "zh-Hans", "en"]
+Aspect = Literal["16:9", "9:16", "1:1"]
+# "preview" is a short, half-size, fast-preset render of the first sentence: for choosing a
+# template and for CI, never for delivery.
+Mode = Literal["full", "preview"]
+
+
+SYNTHETIC_MEDIA = "synthetic-media"
+
+
+class ConsentReference(BaseModel, frozen=True):
+    """The consent record a render relies on, as the caller checked it just before rendering.
+
+    The engine cannot read the caller's records; it can refuse to work without one that is
+    still valid when the render actually starts, which catches a queue that outlived it.
+    """
+
+    consent_id: str = Field(min_length=1, max_length=64)
+    record_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    valid_until: AwareDatetime
+
+    @classmethod
+    def for_synthetic_media(cls) -> ConsentReference:
+        """For media made by code (the stand-in face, test drawings) that depicts nobody."""
+        return cls(
+            consent_id=SYNTHETIC_MEDIA,
+            record_hash=hashlib.sha256(SYNTHETIC_MEDIA.encode()).hexdigest(),
+            valid_until=datetime.max.replace(tzinfo=UTC),
+        )
 
 
 class RenderSpec(BaseModel, frozen=True):
@@ -19,7 +51,21 @@ class RenderSpec(BaseModel, frozen=True):
     voice_samples: tuple[Path, ...] = ()
     recipient: str = Field(min_length=1, max_length=64)
     sender: str = Field(default="", max_length=64)
+    # Who is in the portrait, as the recipient calls them ("Grandpa"); fills {subject}.
+    subject: str = Field(default="", max_length=64)
     output_dir: Path
+    aspect: Aspect = "16:9"
+    mode: Mode = "full"
+    # Which detected face to feature when the photo shows several (see PortraitInfo.faces).
+    face_index: int | None = Field(default=None, ge=0)
+    # No consent, no render: render() refuses a spec without one that is current.
+    consent: ConsentReference | None = None
+
+    def require_current_consent(self, now: datetime | None = None) -> None:
+        if self.consent is None:
+            raise RenderError(f"render {self.render_id} has no consent reference")
+        if self.consent.valid_until <= (now or datetime.now(UTC)):
+            raise RenderError(f"render {self.render_id}: consent {self.consent.consent_id} ended")
 
 
 class RenderResult(BaseModel, frozen=True):
@@ -32,14 +78,56 @@ class RenderResult(BaseModel, frozen=True):
     greeting_text: str
 
 
+class FaceBox(BaseModel, frozen=True):
+    """A detected face in the upright photo, with the qualities that make a good portrait."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    eyes_open: bool
+    sharpness: float  # variance of the Laplacian over the face; higher is sharper
+    brightness: float  # mean luma of the face, 0-255
+    score: float  # overall portrait quality, 0-1; the best face or frame has the highest
+
+
 class PortraitInfo(BaseModel, frozen=True):
     """Size as the viewer sees it, i.e. after applying the EXIF orientation."""
 
     width: int
     height: int
+    faces: tuple[FaceBox, ...] = ()
+
+
+class ClipInfo(BaseModel, frozen=True):
+    """A stretch of an uploaded video where a face is visible and the camera is steady."""
+
+    start_s: float
+    end_s: float
+
+
+class VideoInfo(BaseModel, frozen=True):
+    """What an uploaded video holds once normalised (upright, constant rate, TV range)."""
+
+    width: int
+    height: int
+    duration_s: float
+    codec: str
+    frame_rate: float
+    rotation: int  # degrees the stored picture is turned to display upright
+    variable_frame_rate: bool
+    hdr: bool
+    full_range: bool
+    has_audio: bool
+    best_frames_s: tuple[float, ...]  # timestamps of the best portrait frames, best first
+    clips: tuple[ClipInfo, ...]
 
 
 class VoiceInfo(BaseModel, frozen=True):
     duration_s: float
-    # Rough seconds above the noise floor: lets the bot ask again when a note is mostly silence.
+    # Seconds of detected speech: lets the bot ask again when a note is mostly silence.
     speech_s: float
+    recommended_s: float = 20.0
+    loudness_lufs: float | None = None  # integrated loudness before normalisation (EBU R128)
+    noise_dbfs: float | None = None  # level of the pauses between speech
+    snr_db: float | None = None

@@ -1,59 +1,89 @@
-"""The festival backdrop, painted from the template palette so no binary art ships in the repo."""
+"""The festival backdrop, painted from the template so no binary art ships in the repo.
+
+Each motif is a few Pillow shapes placed by fractions of the frame, so one template looks right
+at 16:9, 9:16 and 1:1 and at preview or full size.
+"""
 
 from __future__ import annotations
 
-import itertools
+import math
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
-from engine._templates import Palette
+from engine._templates import Decoration, Motif, Palette
 
-WIDTH, HEIGHT = 1280, 720
-_SUPERSAMPLE = (
-    2  # Pillow draws shapes without anti-aliasing; drawing large and shrinking smooths them
-)
-_MOON_CENTRE = (1060, 150)
-_MOON_RADIUS = 78
-# (x, top of string, body height) for each lantern; they hang on the left, clear of the label.
-_LANTERNS = ((95, 150, 92), (190, 90, 70), (1170, 330, 80))
-_CLOUDS = ((930, 205, 190, 34), (1140, 120, 150, 26), (250, 420, 230, 30), (1050, 470, 210, 30))
-_OSMANTHUS_BRANCHES = (((0, 700), (150, 610), (260, 585)), ((1280, 690), (1150, 620), (1030, 600)))
+# Pillow draws shapes without anti-aliasing; drawing large and shrinking smooths them.
+_SUPERSAMPLE = 2
+_GLOWING: frozenset[Motif] = frozenset({"moon", "lantern", "sun", "firework"})
+
+RGBA = tuple[int, int, int, int]
+_Painter = Callable[["_Brush"], None]
 
 
 def rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
-def paint_background(palette: Palette) -> npt.NDArray[np.uint8]:
-    """Night sky, moon with glow, clouds, lanterns and osmanthus, as an HxWx3 array."""
-    sky = _sky(palette)
-    _add_glow(sky, _MOON_CENTRE, _MOON_RADIUS * 3.2, rgb(palette.moon_glow), 0.55)
-    for x, top, height in _LANTERNS:
-        _add_glow(sky, (x, top + height // 2 + 10), height * 1.1, rgb(palette.lantern_trim), 0.35)
+def paint_background(
+    palette: Palette, decorations: tuple[Decoration, ...], width: int, height: int
+) -> npt.NDArray[np.uint8]:
+    """Sky gradient, stars, glows and every decoration, as an HxWx3 array."""
+    sky = _sky(palette, width, height)
+    unit = min(width, height)
+    for item in decorations:
+        if item.motif in _GLOWING:
+            centre = (item.x * width, item.y * height)
+            _add_glow(sky, centre, item.size * unit * 1.3, rgb(item.accent), 0.45)
     scale = _SUPERSAMPLE
-    canvas = Image.fromarray(sky).resize((WIDTH * scale, HEIGHT * scale), Image.Resampling.BILINEAR)
+    canvas = Image.fromarray(sky).resize((width * scale, height * scale), Image.Resampling.BILINEAR)
     canvas = canvas.convert("RGBA")
-    _draw_moon(canvas, palette, scale)
-    canvas.alpha_composite(_clouds(palette, scale))
+    clouds = [item for item in decorations if item.motif == "cloud"]
+    if clouds:  # soft-edged, behind everything else, and blurred together in one pass
+        soft = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+        for item in clouds:
+            _MOTIFS[item.motif](_brush(ImageDraw.Draw(soft), item, palette, decorations, canvas))
+        canvas.alpha_composite(soft.filter(ImageFilter.GaussianBlur(3 * scale)))
     draw = ImageDraw.Draw(canvas)
-    for x, top, height in _LANTERNS:
-        _draw_lantern(draw, palette, x * scale, top * scale, height * scale, scale)
-    _draw_osmanthus(draw, palette, scale)
-    small = canvas.convert("RGB").resize((WIDTH, HEIGHT), Image.Resampling.LANCZOS)
+    for item in decorations:
+        if item.motif != "cloud":
+            _MOTIFS[item.motif](_brush(draw, item, palette, decorations, canvas))
+    small = canvas.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
     return np.asarray(small, dtype=np.uint8).copy()
 
 
-def _sky(palette: Palette) -> npt.NDArray[np.uint8]:
+def _brush(
+    draw: ImageDraw.ImageDraw,
+    item: Decoration,
+    palette: Palette,
+    decorations: tuple[Decoration, ...],
+    canvas: Image.Image,
+) -> _Brush:
+    """Place a motif: fractions of the canvas become pixels, sizes follow the shorter side."""
+    width, height = canvas.size
+    return _Brush(
+        draw,
+        item.x * width,
+        item.y * height,
+        item.size * min(width, height),
+        (*rgb(item.colour), 255),
+        (*rgb(item.accent), 255),
+        np.random.default_rng(palette.seed + decorations.index(item)),
+        canvas.size,
+    )
+
+
+def _sky(palette: Palette, width: int, height: int) -> npt.NDArray[np.uint8]:
     top = np.array(rgb(palette.sky_top), np.float32)
     bottom = np.array(rgb(palette.sky_bottom), np.float32)
-    blend = np.linspace(0.0, 1.0, HEIGHT, dtype=np.float32)[:, None, None] ** 1.4
-    sky = np.broadcast_to(top + (bottom - top) * blend, (HEIGHT, WIDTH, 3)).copy()
-    rng = np.random.default_rng(palette.star_seed)
-    count = 140
-    xs = rng.integers(0, WIDTH, count)
-    ys = rng.integers(0, HEIGHT * 2 // 3, count)
+    blend = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None] ** 1.4
+    sky = np.broadcast_to(top + (bottom - top) * blend, (height, width, 3)).copy()
+    rng = np.random.default_rng(palette.seed)
+    count = palette.stars * width * height // (1280 * 720)
+    xs = rng.integers(0, width, count)
+    ys = rng.integers(0, height * 2 // 3, count)
     brightness = rng.uniform(90, 230, count).astype(np.float32)
     sky[ys, xs] = np.maximum(sky[ys, xs], brightness[:, None])
     return sky.clip(0, 255).astype(np.uint8)
@@ -66,76 +96,243 @@ def _add_glow(
     colour: tuple[int, int, int],
     strength: float,
 ) -> None:
-    ys, xs = np.ogrid[:HEIGHT, :WIDTH]
+    height, width = image.shape[:2]
+    ys, xs = np.ogrid[:height, :width]
     distance2 = ((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (radius * radius)
     weight = (strength * np.exp(-distance2 * 2.0))[..., None].astype(np.float32)
     glow = image.astype(np.float32) * (1 - weight) + np.array(colour, np.float32) * weight
     image[...] = glow.clip(0, 255).astype(np.uint8)
 
 
-def _draw_moon(canvas: Image.Image, palette: Palette, scale: int) -> None:
-    cx, cy = (c * scale for c in _MOON_CENTRE)
-    r = _MOON_RADIUS * scale
-    draw = ImageDraw.Draw(canvas)
-    draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(*rgb(palette.moon), 255))
-    shade = tuple(int(c * 0.9) for c in rgb(palette.moon))
-    for dx, dy, size in (
-        (-0.3, -0.2, 0.22),
-        (0.25, 0.1, 0.16),
-        (-0.05, 0.4, 0.12),
-        (0.4, -0.35, 0.09),
-    ):
-        mx, my, mr = cx + dx * r, cy + dy * r, size * r
-        draw.ellipse((mx - mr, my - mr, mx + mr, my + mr), fill=(*shade, 255))
+class _Brush:
+    """Where and how big one motif is drawn: centre (x, y), size s, two colours, a seeded rng."""
 
+    def __init__(
+        self,
+        draw: ImageDraw.ImageDraw,
+        x: float,
+        y: float,
+        s: float,
+        colour: RGBA,
+        accent: RGBA,
+        rng: np.random.Generator,
+        canvas: tuple[int, int],
+    ) -> None:
+        self.draw, self.x, self.y, self.s = draw, x, y, s
+        self.colour, self.accent, self.rng, self.canvas = colour, accent, rng, canvas
 
-def _clouds(palette: Palette, scale: int) -> Image.Image:
-    layer = Image.new("RGBA", (WIDTH * scale, HEIGHT * scale), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    colour = (*rgb(palette.cloud), 120)
-    for x, y, width, height in _CLOUDS:
-        for offset, factor in ((-0.3, 0.8), (0.0, 1.2), (0.3, 0.9)):
-            cx, cy = (x + offset * width) * scale, y * scale
-            w, h = width * 0.45 * scale, height * factor * scale
-            draw.ellipse((cx - w, cy - h, cx + w, cy + h * 0.6), fill=colour)
-    return layer.filter(ImageFilter.GaussianBlur(6 * scale))
+    def disc(self, dx: float, dy: float, r: float, fill: RGBA) -> None:
+        """A circle at an offset from the centre; all three in units of the motif size."""
+        x, y, radius = self.x + dx * self.s, self.y + dy * self.s, r * self.s
+        self.draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
 
-
-def _draw_lantern(
-    draw: ImageDraw.ImageDraw, palette: Palette, x: int, top: int, height: int, scale: int
-) -> None:
-    trim = (*rgb(palette.lantern_trim), 255)
-    body_top = top + 30 * scale
-    half_width = int(height * 0.62)
-    draw.line((x, 0, x, body_top), fill=(40, 30, 40, 255), width=2 * scale)
-    cap = int(height * 0.12)
-    draw.rectangle((x - half_width // 2, body_top - cap, x + half_width // 2, body_top), fill=trim)
-    draw.ellipse(
-        (x - half_width, body_top, x + half_width, body_top + height),
-        fill=(*rgb(palette.lantern), 255),
-    )
-    for rib in (-0.5, 0.0, 0.5):
-        rx = int(half_width * abs(rib))
-        draw.ellipse(
-            (x - rx, body_top, x + rx, body_top + height),
-            outline=(*rgb(palette.lantern_trim), 150),
-            width=scale,
+    def oval(self, dx: float, dy: float, rx: float, ry: float, fill: RGBA) -> None:
+        x, y = self.x + dx * self.s, self.y + dy * self.s
+        self.draw.ellipse(
+            (x - rx * self.s, y - ry * self.s, x + rx * self.s, y + ry * self.s), fill
         )
-    bottom = body_top + height
-    draw.rectangle((x - half_width // 2, bottom, x + half_width // 2, bottom + cap), fill=trim)
-    draw.line((x, bottom + cap, x, bottom + cap + height // 2), fill=trim, width=3 * scale)
+
+    def poly(self, points: list[tuple[float, float]], fill: RGBA) -> None:
+        self.draw.polygon([(self.x + px * self.s, self.y + py * self.s) for px, py in points], fill)
+
+    def line(self, points: list[tuple[float, float]], fill: RGBA, width: float) -> None:
+        self.draw.line(
+            [(self.x + px * self.s, self.y + py * self.s) for px, py in points],
+            fill=fill,
+            width=max(1, round(width * self.s)),
+            joint="curve",
+        )
 
 
-def _draw_osmanthus(draw: ImageDraw.ImageDraw, palette: Palette, scale: int) -> None:
-    rng = np.random.default_rng(palette.star_seed + 1)
-    blossom = (*rgb(palette.osmanthus), 255)
-    for branch in _OSMANTHUS_BRANCHES:
-        points = [(x * scale, y * scale) for x, y in branch]
-        draw.line(points, fill=(70, 45, 35, 255), width=5 * scale, joint="curve")
-        for (x0, y0), (x1, y1) in itertools.pairwise(points):
-            for _ in range(14):
-                along = rng.uniform(0, 1)
-                bx = x0 + (x1 - x0) * along + rng.normal(0, 14 * scale)
-                by = y0 + (y1 - y0) * along + rng.normal(0, 12 * scale)
-                radius = rng.uniform(2.5, 4.5) * scale
-                draw.ellipse((bx - radius, by - radius, bx + radius, by + radius), fill=blossom)
+def _shade(colour: RGBA, factor: float, alpha: int = 255) -> RGBA:
+    return (*(min(255, int(c * factor)) for c in colour[:3]), alpha)  # type: ignore[return-value]
+
+
+def _moon(b: _Brush) -> None:
+    b.disc(0, 0, 0.5, b.colour)
+    for dx, dy, r in ((-0.15, -0.1, 0.11), (0.12, 0.05, 0.08), (-0.02, 0.2, 0.06)):
+        b.disc(dx, dy, r, _shade(b.colour, 0.9))
+
+
+def _lantern(b: _Brush) -> None:
+    b.line([(0, -3), (0, -0.55)], (40, 30, 40, 255), 0.03)
+    b.poly([(-0.3, -0.6), (0.3, -0.6), (0.3, -0.48), (-0.3, -0.48)], b.accent)
+    b.oval(0, 0, 0.62, 0.5, b.colour)
+    for rx in (0.31, 0.0):
+        b.oval(0, 0, max(rx, 0.02), 0.5, _shade(b.accent, 1.0, 150))
+    b.poly([(-0.3, 0.48), (0.3, 0.48), (0.3, 0.6), (-0.3, 0.6)], b.accent)
+    b.line([(0, 0.6), (0, 1.0)], b.accent, 0.04)
+
+
+def _cloud(b: _Brush) -> None:
+    for dx, factor in ((-0.3, 0.8), (0.0, 1.2), (0.3, 0.9)):
+        b.oval(dx, 0, 0.45, 0.18 * factor, _shade(b.colour, 1.0, 130))
+
+
+def _blossoms(b: _Brush) -> None:
+    direction = 1 if b.x < b.canvas[0] / 2 else -1
+    path = [(0.0, 0.0), (0.5 * direction, -0.3), (1.0 * direction, -0.38)]
+    b.line(path, b.accent, 0.035)
+    for _ in range(40):
+        along = b.rng.uniform(0, 1)
+        bx, by = along * direction, -0.36 * min(1.0, along * 1.6)
+        b.disc(bx + b.rng.normal(0, 0.06), by + b.rng.normal(0, 0.05), b.rng.uniform(0.015, 0.03),
+               b.colour)  # fmt: skip
+
+
+def _firework(b: _Brush) -> None:
+    for ray in range(24):
+        angle = 2 * math.pi * ray / 24
+        tip = 0.5 * b.rng.uniform(0.75, 1.0)
+        c, s = math.cos(angle), math.sin(angle)
+        b.line([(0.12 * c, 0.12 * s), (tip * c, tip * s)], b.colour if ray % 2 else b.accent, 0.012)
+        b.disc(tip * c, tip * s, 0.018, b.accent)
+
+
+def _waves(b: _Brush) -> None:
+    width = b.canvas[0] / b.s
+    left = -b.x / b.s
+    for row, fill in enumerate((b.colour, _shade(b.colour, 1.25), b.accent)):
+        top = row * 0.12
+        xs = np.linspace(left, left + width, 80)
+        crest = [(float(x), top + 0.05 * math.sin(x * 9 + row)) for x in xs]
+        b.poly([*crest, (left + width, 3.0), (left, 3.0)], _shade(fill, 1.0, 220))
+
+
+def _dragon_boat(b: _Brush) -> None:
+    b.poly([(-0.5, -0.02), (0.45, -0.02), (0.5, -0.12), (0.38, 0.08), (-0.42, 0.08)], b.colour)
+    b.poly([(0.42, -0.02), (0.52, -0.22), (0.62, -0.2), (0.55, -0.1), (0.5, -0.02)], b.colour)
+    b.disc(0.56, -0.18, 0.015, b.accent)
+    b.poly([(-0.5, -0.02), (-0.6, -0.16), (-0.44, -0.03)], b.accent)
+    for rower in range(6):
+        rx = -0.33 + rower * 0.13
+        b.disc(rx, -0.07, 0.03, b.accent)
+        b.line([(rx, -0.05), (rx - 0.08, 0.14)], _shade(b.accent, 0.7), 0.012)
+
+
+def _star_river(b: _Brush) -> None:
+    for _ in range(260):
+        along = b.rng.uniform(-1, 1)
+        spread = b.rng.normal(0, 0.08)
+        radius = b.rng.uniform(0.002, 0.007)
+        fill = b.colour if b.rng.uniform() < 0.7 else b.accent
+        b.disc(along, along * -0.35 + spread, radius, _shade(fill, 1.0, 200))
+
+
+def _magpie(b: _Brush) -> None:
+    b.oval(0, 0, 0.3, 0.12, b.colour)
+    b.poly([(-0.25, 0), (-0.7, -0.05), (-0.72, 0.03)], b.colour)
+    b.poly([(-0.05, -0.05), (0.15, -0.45), (0.2, -0.05)], b.accent)
+    b.disc(0.3, -0.06, 0.1, b.colour)
+    b.poly([(0.38, -0.07), (0.48, -0.04), (0.38, -0.02)], (230, 190, 80, 255))
+
+
+def _chrysanthemum(b: _Brush) -> None:
+    for ring, (radius, count) in enumerate(((0.5, 20), (0.36, 16), (0.22, 12))):
+        fill = _shade(b.colour, 0.8 + 0.15 * ring)
+        for petal in range(count):
+            angle = 2 * math.pi * (petal + 0.5 * ring) / count
+            c, s = math.cos(angle), math.sin(angle)
+            b.line([(0, 0), (radius * c, radius * s)], fill, 0.06)
+    b.disc(0, 0, 0.1, b.accent)
+
+
+def _mountain(b: _Brush) -> None:
+    b.poly([(-1.0, 0.5), (-0.35, -0.45), (0.25, 0.5)], b.colour)
+    b.poly([(-0.2, 0.5), (0.45, -0.3), (1.1, 0.5)], _shade(b.colour, 1.2))
+    b.poly([(-0.45, -0.32), (-0.35, -0.45), (-0.24, -0.3)], b.accent)
+
+
+def _snowflake(b: _Brush) -> None:
+    for arm in range(6):
+        angle = math.pi * arm / 3
+        c, s = math.cos(angle), math.sin(angle)
+        b.line([(0, 0), (0.5 * c, 0.5 * s)], b.colour, 0.04)
+        for along in (0.25, 0.38):
+            for turn in (-0.6, 0.6):
+                ca, sa = math.cos(angle + turn), math.sin(angle + turn)
+                base = (along * c, along * s)
+                b.line([base, (base[0] + 0.12 * ca, base[1] + 0.12 * sa)], b.colour, 0.03)
+
+
+def _tangyuan(b: _Brush) -> None:
+    b.poly([(-0.5, 0), (0.5, 0), (0.35, 0.3), (-0.35, 0.3)], b.accent)
+    b.oval(0, 0, 0.5, 0.08, _shade(b.accent, 0.7))
+    for dx, dy in ((-0.2, -0.06), (0.05, -0.1), (0.25, -0.04)):
+        b.disc(dx, dy, 0.12, b.colour)
+
+
+def _tree(b: _Brush) -> None:
+    b.poly([(-0.06, 0.45), (0.06, 0.45), (0.06, 0.55), (-0.06, 0.55)], (90, 60, 40, 255))
+    for tier, (top, half) in enumerate(((-0.45, 0.2), (-0.25, 0.3), (-0.02, 0.4))):
+        b.poly([(0, top), (half, top + 0.5), (-half, top + 0.5)], _shade(b.colour, 1 + 0.1 * tier))
+    b.poly([(0, -0.58), (0.05, -0.47), (0, -0.42), (-0.05, -0.47)], b.accent)
+    for _ in range(14):
+        depth = b.rng.uniform(-0.2, 0.42)
+        b.disc(b.rng.uniform(-1, 1) * (depth + 0.45) * 0.6, depth, 0.025, b.accent)
+
+
+def _gift(b: _Brush) -> None:
+    b.poly([(-0.3, -0.2), (0.3, -0.2), (0.3, 0.3), (-0.3, 0.3)], b.colour)
+    b.poly([(-0.05, -0.2), (0.05, -0.2), (0.05, 0.3), (-0.05, 0.3)], b.accent)
+    b.oval(-0.1, -0.26, 0.1, 0.06, b.accent)
+    b.oval(0.1, -0.26, 0.1, 0.06, b.accent)
+
+
+def _balloon(b: _Brush) -> None:
+    b.line([(0, 0.25), (0.05, 0.6), (-0.02, 1.0)], (230, 230, 230, 255), 0.01)
+    b.oval(0, 0, 0.2, 0.26, b.colour)
+    b.oval(-0.07, -0.1, 0.04, 0.07, _shade(b.accent, 1.0, 160))
+
+
+def _cake(b: _Brush) -> None:
+    b.poly([(-0.45, 0.05), (0.45, 0.05), (0.45, 0.4), (-0.45, 0.4)], b.colour)
+    b.poly([(-0.3, -0.2), (0.3, -0.2), (0.3, 0.05), (-0.3, 0.05)], _shade(b.colour, 1.15))
+    b.line([(-0.45, 0.1), (0.45, 0.1)], b.accent, 0.03)
+    for cx in (-0.15, 0.0, 0.15):
+        b.line([(cx, -0.2), (cx, -0.35)], (250, 250, 250, 255), 0.03)
+        b.oval(cx, -0.4, 0.025, 0.045, (255, 200, 60, 255))
+
+
+def _carnation(b: _Brush) -> None:
+    b.line([(0, 0.1), (0.05, 0.8)], (60, 130, 60, 255), 0.03)
+    for ring in range(3):
+        for petal in range(10):
+            angle = 2 * math.pi * (petal + ring * 0.33) / 10
+            radius = 0.2 - ring * 0.05
+            b.disc(radius * math.cos(angle), radius * math.sin(angle) * 0.7, 0.09,
+                   _shade(b.colour, 0.85 + 0.12 * ring))  # fmt: skip
+    b.disc(0, 0, 0.06, b.accent)
+
+
+def _heart(b: _Brush) -> None:
+    b.disc(-0.13, -0.05, 0.15, b.colour)
+    b.disc(0.13, -0.05, 0.15, b.colour)
+    b.poly([(-0.27, 0.02), (0.27, 0.02), (0, 0.32)], b.colour)
+
+
+def _confetti(b: _Brush) -> None:
+    for _ in range(70):
+        cx, cy = b.rng.uniform(-1, 1), b.rng.uniform(-0.5, 0.5)
+        angle = b.rng.uniform(0, math.pi)
+        dx, dy = 0.025 * math.cos(angle), 0.025 * math.sin(angle)
+        fill = b.colour if b.rng.uniform() < 0.5 else b.accent
+        b.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill, 0.014)
+
+
+def _sun(b: _Brush) -> None:
+    for ray in range(16):
+        angle = 2 * math.pi * ray / 16
+        c, s = math.cos(angle), math.sin(angle)
+        b.line([(0.3 * c, 0.3 * s), (0.5 * c, 0.5 * s)], b.accent, 0.03)
+    b.disc(0, 0, 0.26, b.colour)
+
+
+_MOTIFS: dict[Motif, _Painter] = {
+    "moon": _moon, "lantern": _lantern, "cloud": _cloud, "blossoms": _blossoms,
+    "firework": _firework, "waves": _waves, "dragon_boat": _dragon_boat,
+    "star_river": _star_river, "magpie": _magpie, "chrysanthemum": _chrysanthemum,
+    "mountain": _mountain, "snowflake": _snowflake, "tangyuan": _tangyuan, "tree": _tree,
+    "gift": _gift, "balloon": _balloon, "cake": _cake, "carnation": _carnation, "heart": _heart,
+    "confetti": _confetti, "sun": _sun,
+}  # fmt: skip

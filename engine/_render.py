@@ -1,10 +1,16 @@
-"""The pipeline: spec in, finished video and thumbnail out."""
+"""The pipeline: spec in, finished video and thumbnail out.
+
+Three seams are kept for the layers that wrap composition (see ``Stages``): the portrait layer
+produced per frame, each final RGB frame before encoding, and the final mix before encoding.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,48 +18,100 @@ import numpy.typing as npt
 import structlog
 from PIL import Image
 
-from engine._encoder import FPS, encode
+from engine._encoder import FPS, encode, fit_to_limit
 from engine._errors import IngestError, RenderError
-from engine._ingest import load_portrait
+from engine._ingest import load_subject
 from engine._mixing import MIX_RATE, mix, to_mix_rate
-from engine._models import Language, RenderResult, RenderSpec
+from engine._models import FaceBox, Language, RenderResult, RenderSpec
 from engine._music import render_music
-from engine._painter import HEIGHT, WIDTH, paint_background
-from engine._scene import Scene, Timeline
+from engine._painter import paint_background
+from engine._scene import (
+    Frame,
+    KenBurns,
+    Look,
+    PortraitLayer,
+    Scene,
+    Timeline,
+    canvas_size,
+    portrait_window,
+)
 from engine._speech import Cue, Speech, choose_voice, sender_f0, speak
-from engine._templates import Template, load_template
+from engine._templates import OPTIONAL_PLACEHOLDERS, Motion, Template, load_template, placeholders
 
 _log = structlog.get_logger(__name__)
 
-_THUMBNAIL_SIZE = (320, 180)
-_THUMBNAIL_QUALITY = 82
+THUMBNAIL_MAX_SIDE = 320
+THUMBNAIL_MAX_BYTES = 200_000
+_THUMBNAIL_QUALITIES = (85, 75, 60, 45)
+_PREVIEW_SCALE = 0.5
+_PREVIEW_CARD_S = 1.0
+_PRESET = {"full": "veryfast", "preview": "superfast"}
+
+Audio = npt.NDArray[np.float32]
+PortraitFactory = Callable[[Image.Image, tuple[int, int], FaceBox, Motion], PortraitLayer]
 
 
-def render(spec: RenderSpec) -> RenderResult:
+def _same_frame(frame: Frame, _: float) -> Frame:
+    return frame
+
+
+def _same_mix(audio: Audio, _: int) -> Audio:
+    return audio
+
+
+@dataclass(frozen=True)
+class Stages:
+    """Where later layers plug into the pipeline without touching composition or encoding.
+
+    ``portrait`` builds the per-frame subject layer (upright photo, window size, the face to
+    feature, the template's camera motion); ``frame_filter`` sees each final RGB frame and its
+    time before encoding; ``mix_filter`` sees the final mono mix and its sample rate before
+    encoding.
+    """
+
+    portrait: PortraitFactory = KenBurns
+    frame_filter: Callable[[Frame, float], Frame] = _same_frame
+    mix_filter: Callable[[Audio, int], Audio] = _same_mix
+
+
+def render(spec: RenderSpec, stages: Stages | None = None) -> RenderResult:
     """Render the greeting; raises IngestError for unusable media, RenderError otherwise.
 
     Any other failure is wrapped in RenderError so callers handle exactly two exception types.
+    A spec without a consent reference that is current now is refused before any work.
     """
+    spec.require_current_consent()
     try:
-        return _render(spec)
+        return render_template(spec, load_template(spec.template_id), stages or Stages())
     except (IngestError, RenderError):
         raise
     except Exception as exc:
         raise RenderError(f"render {spec.render_id} failed: {exc!r}") from exc
 
 
-def _render(spec: RenderSpec) -> RenderResult:
+def render_template(
+    spec: RenderSpec, template: Template, stages: Stages, scale: float | None = None
+) -> RenderResult:
+    """Render with an already loaded (possibly adjusted) template; the benchmark's entry point."""
     started = time.monotonic()
-    template = load_template(spec.template_id)
-    portrait = load_portrait(spec.portrait)
-    sentences = greeting_sentences(template, spec.language, spec.recipient, spec.sender)
+    preview = spec.mode == "preview"
+    if preview:
+        template = _preview_cut(template)
+    size = canvas_size(spec.aspect, scale or (_PREVIEW_SCALE if preview else 1.0))
+    # The photo checks and the backdrop need no speech: they run beside it. dlib, Pillow and
+    # numpy release the GIL for their heavy parts, so this hides most of the set-up time.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render-setup")
+    subject = pool.submit(load_subject, spec.portrait, spec.face_index)
+    backdrop = pool.submit(paint_background, template.palette, template.decorations, *size)
+    pool.shutdown(wait=False)
+    sentences = greeting_sentences(
+        template, spec.language, spec.recipient, spec.sender, spec.subject
+    )[: 1 if preview else None]
     voice = choose_voice(spec.language, sender_f0(spec.voice_samples))
     _log.info("voice_chosen", render_id=spec.render_id, voice=voice.espeak_voice,
               pitch=voice.pitch, target_f0_hz=voice.target_f0_hz)  # fmt: skip
-    speech = _fit(
-        speak(sentences, spec.language, voice, template.timing.sentence_pause_s), template
-    )
     timing = template.timing
+    speech = _fit(speak(sentences, spec.language, voice, timing.sentence_pause_s), template)
     speech_start = timing.intro_s + timing.lead_in_s
     duration = min(
         max(speech_start + speech.duration_s + timing.outro_s, template.duration.min_s),
@@ -66,54 +124,87 @@ def _render(spec: RenderSpec) -> RenderResult:
         duration_s=duration,
         intro_s=timing.intro_s,
         outro_start_s=max(cues[-1].end_s + 0.3, duration - timing.outro_s),
+        transition_s=template.transitions.duration_s,
         cues=cues,
     )
-    audio = mix(
-        to_mix_rate(speech.samples, speech.rate),
-        speech_start,
-        [(c.start_s, c.end_s) for c in cues],
-        render_music(template.music, duration, MIX_RATE),
+    audio = stages.mix_filter(
+        mix(
+            to_mix_rate(speech.samples, speech.rate),
+            speech_start,
+            [(c.start_s, c.end_s) for c in cues],
+            render_music(template.music, duration, MIX_RATE),
+        ),
+        MIX_RATE,
     )
+    portrait, face = subject.result()
+    layout = template.layouts[spec.aspect]
+    window = portrait_window(layout, size, portrait.width / portrait.height)
     scene = Scene(
-        background=paint_background(template.palette),
-        portrait=portrait,
-        frame_colour=template.palette.frame,
-        language=spec.language,
-        titles=(template.intro_title.pick(spec.language), template.outro_title.pick(spec.language)),
+        background=backdrop.result(),
+        portrait=stages.portrait(portrait, (window[2], window[3]), face, template.motion),
+        window=window,
+        look=Look(
+            layout=layout,
+            frame_colour=template.palette.frame,
+            title_glow=template.palette.title_glow,
+            language=spec.language,
+            titles=(
+                template.intro_title.pick(spec.language),
+                template.outro_title.pick(spec.language),
+            ),
+            transitions=(template.transitions.intro, template.transitions.outro),
+        ),
         timeline=timeline,
     )
     spec.output_dir.mkdir(parents=True, exist_ok=True)
     video = spec.output_dir / f"{spec.render_id}.mp4"
     thumbnail = spec.output_dir / f"{spec.render_id}.jpg"
+    frames = (stages.frame_filter(scene.frame_at(i / FPS), i / FPS) for i in range(frame_count))
     with _atomic(video) as partial:
-        encode((scene.frame_at(i / FPS) for i in range(frame_count)), audio, partial)
+        encode(frames, audio, partial, size, _PRESET[spec.mode])
+        fit_to_limit(partial, duration)
+    middle = cues[0].start_s + 0.5 * (cues[0].end_s - cues[0].start_s)
     with _atomic(thumbnail) as partial:
-        _write_thumbnail(
-            scene.frame_at(cues[0].start_s + 0.5 * (cues[0].end_s - cues[0].start_s)), partial
-        )
+        write_thumbnail(stages.frame_filter(scene.frame_at(middle), middle), partial)
     greeting = _join(spec.language, [c.text for c in speech.cues])
     _log.info("render_done", render_id=spec.render_id, seconds=round(time.monotonic() - started, 2),
-              duration_s=duration)  # fmt: skip
+              duration_s=duration, aspect=spec.aspect, mode=spec.mode)  # fmt: skip
     return RenderResult(
         video=video,
         thumbnail=thumbnail,
         duration_s=duration,
-        width=WIDTH,
-        height=HEIGHT,
+        width=size[0],
+        height=size[1],
         size_bytes=video.stat().st_size,
         greeting_text=greeting,
     )
 
 
 def greeting_sentences(
-    template: Template, language: Language, recipient: str, sender: str
+    template: Template, language: Language, recipient: str, sender: str, subject: str = ""
 ) -> list[str]:
-    """Fill the placeholders; sentences that name the sender are dropped when there is none."""
+    """Fill the placeholders; sentences naming an optional name that was not given are dropped."""
+    values = {"recipient": recipient.strip(), "sender": sender.strip(), "subject": subject.strip()}
+    missing = {name for name in OPTIONAL_PLACEHOLDERS if not values[name]}
     return [
-        sentence.format(recipient=recipient.strip(), sender=sender.strip())
+        sentence.format(**values)
         for sentence in template.greetings.pick(language)
-        if sender.strip() or "{sender}" not in sentence
+        if not placeholders(sentence) & missing
     ]
+
+
+def _preview_cut(template: Template) -> Template:
+    """Short cards, no minimum length: a preview shows the look, not the whole greeting."""
+    timing = template.timing.model_copy(
+        update={"intro_s": _PREVIEW_CARD_S, "outro_s": _PREVIEW_CARD_S, "lead_in_s": 0.2}
+    )
+    transitions = template.transitions.model_copy(
+        update={"duration_s": min(template.transitions.duration_s, _PREVIEW_CARD_S / 2)}
+    )
+    duration = template.duration.model_copy(update={"min_s": 1.0})
+    return template.model_copy(
+        update={"timing": timing, "transitions": transitions, "duration": duration}
+    )
 
 
 def _fit(speech: Speech, template: Template) -> Speech:
@@ -133,9 +224,15 @@ def _join(language: Language, sentences: list[str]) -> str:
     return ("" if language.startswith("zh") else " ").join(sentences)
 
 
-def _write_thumbnail(frame: npt.NDArray[np.uint8], path: Path) -> None:
-    image = Image.fromarray(frame).resize(_THUMBNAIL_SIZE, Image.Resampling.LANCZOS)
-    image.save(path, format="JPEG", quality=_THUMBNAIL_QUALITY, optimize=True)
+def write_thumbnail(frame: Frame, path: Path) -> None:
+    """A JPEG at most 320 px on its longer side and under 200 kB, as Telegram requires."""
+    image = Image.fromarray(frame)
+    image.thumbnail((THUMBNAIL_MAX_SIDE, THUMBNAIL_MAX_SIDE), Image.Resampling.LANCZOS)
+    for quality in _THUMBNAIL_QUALITIES:
+        image.save(path, format="JPEG", quality=quality, optimize=True)
+        if path.stat().st_size <= THUMBNAIL_MAX_BYTES:
+            return
+    raise RenderError(f"thumbnail stays above {THUMBNAIL_MAX_BYTES} bytes")
 
 
 @contextmanager

@@ -1,44 +1,66 @@
-"""Frame composition: everything static is drawn once, each frame is only numpy and one affine.
+"""Frame composition: everything static is drawn once, each frame is one affine and a few blends.
 
-Pillow drawing and resizing per frame would dominate render time, so backdrop, frame border,
-label, titles and every subtitle cue are prepared up front as premultiplied layers.
+Pillow drawing and resizing per frame would dominate render time (it is moviepy's hot spot), so
+backdrop, frame border, label, cards and every subtitle cue are prepared up front; per frame
+there is one OpenCV affine of the pre-scaled portrait and small premultiplied blends, and only
+transition frames touch the whole picture in floating point.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from engine._models import Language
-from engine._painter import WIDTH, rgb
+from engine._models import Aspect, FaceBox, Language
+from engine._painter import rgb
 from engine._speech import Cue
+from engine._templates import Box, Layout, Motion, Transition
 from engine._text import font, text_layer, wrap
 
 Frame = npt.NDArray[np.uint8]
 
 AI_LABEL: dict[Language, str] = {"zh-Hant": "AI生成", "zh-Hans": "AI生成", "en": "AI-generated"}
-LABEL_ORIGIN = (18, 14)
-_LABEL_FONT_SIZE = 44  # CJK glyphs at this size are ~40 px tall: above 5% of the frame height
+# Sizes at a shorter side of 720 px; everything scales with the frame.
+FULL_SIZE: dict[Aspect, tuple[int, int]] = {
+    "16:9": (1280, 720),
+    "9:16": (720, 1280),
+    "1:1": (720, 720),
+}
+_REFERENCE_SIDE = 720
+_LABEL_MARGIN = (18, 14)
+_LABEL_FONT_SIZE = 44  # CJK glyphs at this size are ~40 px tall: above 5% of the shorter side
 _SUBTITLE_FONT_SIZE = {"zh-Hant": 46, "zh-Hans": 46, "en": 42}
 _TITLE_FONT_SIZE = {"zh-Hant": 104, "zh-Hans": 104, "en": 72}
-_SUBTITLE_MAX_WIDTH = 1100
 _SUBTITLE_MAX_LINES = 2
-_SUBTITLE_CENTRE_Y = 628
-_PORTRAIT_BOX = (600, 470)  # largest window the portrait may fill, above the subtitle band
-_PORTRAIT_TOP = 40
 _FRAME_BORDER = 10
 _KEN_BURNS_MARGIN = 1.12  # the pre-scaled portrait is this much larger than its window
+_HEAD_AND_SHOULDERS = 2.6  # crop width in face widths
 _CUE_FADE_S = 0.12
-_INTRO_CROSSFADE_S = 0.5
-_OUTRO_FADE_S = 0.6
+
+
+def canvas_size(aspect: Aspect, scale: float) -> tuple[int, int]:
+    """Frame size for an aspect at a scale of the 720-class size, rounded to even for yuv420p."""
+    width, height = FULL_SIZE[aspect]
+    return 2 * round(width * scale / 2), 2 * round(height * scale / 2)
+
+
+class PortraitLayer(Protocol):
+    """Produces the subject's picture for each frame, exactly the size of its window.
+
+    The default is a slow camera move over a still photo; a talking portrait plugs in here.
+    """
+
+    def frame_at(self, t: float, progress: float) -> Frame: ...
 
 
 @dataclass(frozen=True)
 class _Layer:
-    """A premultiplied RGBA patch: blending is then one multiply-add per pixel."""
+    """A premultiplied RGBA patch: blending is then one multiply-add per pixel of the patch."""
 
     x: int
     y: int
@@ -52,13 +74,18 @@ class _Layer:
         return cls(x=x, y=y, premultiplied=rgba[..., :3] * alpha * np.float32(255.0), alpha=alpha)
 
     @classmethod
-    def centred(cls, image: Image.Image, centre_y: int) -> _Layer:
-        return cls.from_image(image, (WIDTH - image.width) // 2, centre_y - image.height // 2)
+    def centred_in(cls, image: Image.Image, box: tuple[int, int, int, int]) -> _Layer:
+        x, y, width, height = box
+        return cls.from_image(
+            image, x + (width - image.width) // 2, y + (height - image.height) // 2
+        )
 
     def draw_onto(self, frame: Frame, opacity: float = 1.0) -> None:
         height, width = self.alpha.shape[:2]
         region = frame[self.y : self.y + height, self.x : self.x + width]
-        blended = region * (1.0 - self.alpha * opacity) + self.premultiplied * opacity
+        alpha = self.alpha[: region.shape[0], : region.shape[1]]
+        colour = self.premultiplied[: region.shape[0], : region.shape[1]]
+        blended = region * (1.0 - alpha * opacity) + colour * opacity
         region[...] = blended.astype(np.uint8)
 
 
@@ -74,140 +101,238 @@ class Timeline:
     duration_s: float
     intro_s: float
     outro_start_s: float
+    transition_s: float
     cues: tuple[Cue, ...]  # absolute times on the video timeline
 
 
-class Scene:
+@dataclass(frozen=True)
+class Look:
+    """What the template decides about the picture, resolved for one language and aspect."""
+
+    layout: Layout
+    frame_colour: str
+    title_glow: str
+    language: Language
+    titles: tuple[str, str]
+    transitions: tuple[Transition, Transition]
+
+
+def pixel_box(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    width, height = size
+    return round(box.x * width), round(box.y * height), round(box.w * width), round(box.h * height)
+
+
+def portrait_window(
+    layout: Layout, size: tuple[int, int], portrait_aspect: float
+) -> tuple[int, int, int, int]:
+    """The largest window of the photo's own shape, capped at 3:4 portrait-to-4:3 landscape,
+    centred in the template's subject box."""
+    x, y, box_w, box_h = pixel_box(layout.subject, size)
+    aspect = min(max(portrait_aspect, 0.75), 4 / 3)
+    width = min(box_w, round(box_h * aspect))
+    height = min(box_h, round(width / aspect))
+    return x + (box_w - width) // 2, y + (box_h - height) // 2, width, height
+
+
+class KenBurns:
+    """A slow camera move over the still portrait, from a cheap affine of a pre-scaled copy."""
+
     def __init__(
-        self,
-        background: Frame,
-        portrait: Image.Image,
-        frame_colour: str,
-        language: Language,
-        titles: tuple[str, str],
-        timeline: Timeline,
+        self, portrait: Image.Image, window: tuple[int, int], face: FaceBox, motion: Motion
     ) -> None:
-        self._timeline = timeline
-        self._label = _label_layer(language)
-        intro_title, outro_title = titles
-        self._intro = background.copy()
-        _title_layer(intro_title, language, _SUBTITLE_CENTRE_Y - 300).draw_onto(self._intro)
-        self._label.draw_onto(self._intro)
-        self._outro_title = _title_layer(outro_title, language, _SUBTITLE_CENTRE_Y)
-        self._window = _portrait_window(portrait.size)
-        self._base = background.copy()
-        _frame_border(self._window, frame_colour).draw_onto(self._base)
-        _, _, width, height = self._window
-        self._portrait = portrait.resize(
+        width, height = window
+        # Frame head and shoulders around the chosen face first, so the move stays on it and a
+        # neighbour in a group photo stays out of the picture.
+        crop = _crop_around(portrait.size, width / height, face)
+        scaled = portrait.crop(crop).resize(
             (round(width * _KEN_BURNS_MARGIN), round(height * _KEN_BURNS_MARGIN)),
             Image.Resampling.LANCZOS,
         )
-        self._cues = _subtitle_layers(timeline.cues, language)
+        self._source = np.ascontiguousarray(np.asarray(scaled, dtype=np.uint8))
+        self._window = window
+        self._motion = motion
+
+    def frame_at(self, t: float, progress: float) -> Frame:
+        visible, anchor_x, anchor_y = _camera(self._motion, progress)
+        width, height = self._window
+        step = visible * _KEN_BURNS_MARGIN
+        source_height, source_width = self._source.shape[:2]
+        matrix = np.array(
+            [
+                [step, 0.0, source_width * (1.0 - visible) * anchor_x],
+                [0.0, step, source_height * (1.0 - visible) * anchor_y],
+            ],
+            np.float64,
+        )
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        warped = cv2.warpAffine(self._source, matrix, (width, height), flags=flags)
+        return np.asarray(warped, np.uint8)
+
+
+def _camera(motion: Motion, progress: float) -> tuple[float, float, float]:
+    """(share of the pre-scaled portrait on screen, horizontal anchor, vertical anchor)."""
+    if motion == "push_in":
+        return 0.98 - 0.1 * progress, 0.5, 0.4 + 0.1 * progress
+    if motion == "pull_out":
+        return 0.88 + 0.1 * progress, 0.5, 0.5 - 0.1 * progress
+    if motion == "drift_left":
+        return 0.9, 0.8 - 0.6 * progress, 0.45
+    return 0.9, 0.2 + 0.6 * progress, 0.45
+
+
+def _crop_around(size: tuple[int, int], aspect: float, face: FaceBox) -> tuple[int, int, int, int]:
+    """A crop of the window's shape, at most _HEAD_AND_SHOULDERS face widths wide, with the face
+    a little above centre where the photo allows."""
+    width, height = size
+    crop_w = min(width, round(height * aspect), round(face.width * _HEAD_AND_SHOULDERS))
+    crop_h = round(crop_w / aspect)
+    centre_x = face.x + face.width / 2
+    centre_y = face.y + face.height * 0.7
+    left = min(max(0, round(centre_x - crop_w / 2)), width - crop_w)
+    top = min(max(0, round(centre_y - crop_h / 2)), height - crop_h)
+    return left, top, left + crop_w, top + crop_h
+
+
+class Scene:
+    """Intro card, then the portrait greeting with subtitles, then the outro card."""
+
+    def __init__(
+        self,
+        background: Frame,
+        portrait: PortraitLayer,
+        window: tuple[int, int, int, int],
+        look: Look,
+        timeline: Timeline,
+    ) -> None:
+        height, width = background.shape[:2]
+        self._size = (width, height)
+        self._unit = min(width, height) / _REFERENCE_SIDE
+        self._timeline = timeline
+        self._portrait = portrait
+        self._window = window
+        self._transitions = look.transitions
+        language = look.language
+        self._label = _label_layer(language, self._unit)
+        title_box = pixel_box(look.layout.title, self._size)
+        intro_title, outro_title = look.titles
+        self._intro = background.copy()
+        self._title(intro_title, language, title_box, look.title_glow).draw_onto(self._intro)
+        self._label.draw_onto(self._intro)
+        self._outro = background.copy()
+        self._title(outro_title, language, title_box, look.title_glow).draw_onto(self._outro)
+        self._label.draw_onto(self._outro)
+        self._base = background.copy()
+        _frame_border(window, look.frame_colour, self._unit).draw_onto(self._base)
+        self._label.draw_onto(self._base)  # static, clear of portrait and subtitles: drawn once
+        subtitle_box = pixel_box(look.layout.subtitles, self._size)
+        self._cues = _subtitle_layers(timeline.cues, language, subtitle_box, self._unit)
+        ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+        self._across = (xs / width)[..., None]
+        self._radius = (np.hypot(xs - width / 2, ys - height / 2) / np.hypot(width, height) * 2)[
+            ..., None
+        ]
 
     def frame_at(self, t: float) -> Frame:
         timeline = self._timeline
-        fade_start = timeline.intro_s - _INTRO_CROSSFADE_S
-        if t < fade_start:
+        fade = timeline.transition_s
+        if t < timeline.intro_s - fade:
             return self._intro.copy()
+        if t >= timeline.outro_start_s + fade:
+            return self._outro.copy()
+        frame = self._greeting(t)
+        if t < timeline.intro_s:
+            progress = (t - (timeline.intro_s - fade)) / fade
+            return self._blend(self._intro, frame, self._transitions[0], progress)
+        if t >= timeline.outro_start_s:
+            progress = (t - timeline.outro_start_s) / fade
+            return self._blend(frame, self._outro, self._transitions[1], progress)
+        return frame
+
+    def _greeting(self, t: float) -> Frame:
         frame = self._base.copy()
         x, y, width, height = self._window
-        frame[y : y + height, x : x + width] = self._ken_burns(t / timeline.duration_s)
+        frame[y : y + height, x : x + width] = self._portrait.frame_at(
+            t, t / self._timeline.duration_s
+        )
         for cue in self._cues:
             if cue.start_s <= t < cue.end_s:
                 cue.layer.draw_onto(frame, _fade(t, cue.start_s, cue.end_s, _CUE_FADE_S))
-        if t >= timeline.outro_start_s:
-            appear = min(1.0, (t - timeline.outro_start_s) / _OUTRO_FADE_S)
-            self._outro_title.draw_onto(frame, appear)
-        self._label.draw_onto(frame)
-        if t < timeline.intro_s:
-            weight = (t - fade_start) / _INTRO_CROSSFADE_S
-            mixed = self._intro * (1.0 - weight) + frame * weight
-            return mixed.astype(np.uint8)
         return frame
 
-    def _ken_burns(self, progress: float) -> Frame:
-        """Slow push-in with a gentle drift, from a cheap affine of the pre-scaled portrait."""
-        _, _, width, height = self._window
-        visible = 0.98 - 0.08 * progress  # share of the pre-scaled portrait on screen
-        step = visible * _KEN_BURNS_MARGIN
-        slack_x = self._portrait.width * (1.0 - visible)
-        slack_y = self._portrait.height * (1.0 - visible)
-        anchor_x = 0.35 + 0.3 * progress
-        anchor_y = 0.4 + 0.1 * progress
-        view = self._portrait.transform(
-            (width, height),
-            Image.Transform.AFFINE,
-            (step, 0.0, slack_x * anchor_x, 0.0, step, slack_y * anchor_y),
-            Image.Resampling.BILINEAR,
-        )
-        return np.asarray(view, dtype=np.uint8)
+    def _blend(self, old: Frame, new: Frame, kind: Transition, progress: float) -> Frame:
+        """How much of ``new`` shows where: a soft-edged wipe, a growing circle, or a dissolve."""
+        if kind == "crossfade":
+            return np.asarray(cv2.addWeighted(old, 1.0 - progress, new, progress, 0.0), np.uint8)
+        soft = np.float32(0.08)
+        edge = self._across if kind == "wipe" else self._radius
+        weight = np.clip((np.float32(progress) * (1 + soft) - edge) / soft, 0.0, 1.0)
+        mixed = old + (new.astype(np.float32) - old) * weight
+        return np.asarray(mixed, np.uint8)
+
+    def _title(
+        self, text: str, language: Language, box: tuple[int, int, int, int], glow: str
+    ) -> _Layer:
+        face = font(language, round(_TITLE_FONT_SIZE[language] * self._unit))
+        lines = wrap(text, face, box[2])
+        image = text_layer(lines, face, outline=max(1, round(4 * self._unit)), glow=rgb(glow))
+        return _Layer.centred_in(image, box)
 
 
 def _fade(t: float, start: float, end: float, ramp: float) -> float:
     return max(0.0, min(1.0, (t - start) / ramp, (end - t) / ramp))
 
 
-def _portrait_window(size: tuple[int, int]) -> tuple[int, int, int, int]:
-    box_width, box_height = _PORTRAIT_BOX
-    scale = min(box_width / size[0], box_height / size[1])
-    width, height = round(size[0] * scale), round(size[1] * scale)
-    return (WIDTH - width) // 2, _PORTRAIT_TOP + (box_height - height) // 2, width, height
-
-
-def _frame_border(window: tuple[int, int, int, int], colour: str) -> _Layer:
+def _frame_border(window: tuple[int, int, int, int], colour: str, unit: float) -> _Layer:
     x, y, width, height = window
-    pad = _FRAME_BORDER * 2
+    border = max(2, round(_FRAME_BORDER * unit))
+    pad = border * 2
     image = Image.new("RGBA", (width + 2 * pad, height + 2 * pad), (0, 0, 0, 0))
     draw = ImageDraw.Draw(image)
     draw.rounded_rectangle(
-        (4, 6, width + 2 * pad - 1, height + 2 * pad - 1), 18, fill=(0, 0, 0, 110)
+        (4, 6, width + 2 * pad - 1, height + 2 * pad - 1), 2 * border, fill=(0, 0, 0, 110)
     )
-    inner = pad - _FRAME_BORDER
+    inner = pad - border
     draw.rounded_rectangle(
-        (
-            inner,
-            inner,
-            inner + width + 2 * _FRAME_BORDER - 1,
-            inner + height + 2 * _FRAME_BORDER - 1,
-        ),
-        12,
+        (inner, inner, inner + width + 2 * border - 1, inner + height + 2 * border - 1),
+        border,
         fill=(*rgb(colour), 255),
     )
-    return _Layer.from_image(image, x - pad, y - pad)
+    return _Layer.from_image(image, max(0, x - pad), max(0, y - pad))
 
 
-def _label_layer(language: Language) -> _Layer:
-    face = font(language, _LABEL_FONT_SIZE)
+def label_layer_origin(unit: float) -> tuple[int, int]:
+    return round(_LABEL_MARGIN[0] * unit), round(_LABEL_MARGIN[1] * unit)
+
+
+def _label_layer(language: Language, unit: float) -> _Layer:
+    face = font(language, round(_LABEL_FONT_SIZE * unit))
     text = AI_LABEL[language]
     left, top, right, bottom = face.getbbox(text)
-    pad_x, pad_y = 14, 8
+    pad_x, pad_y = round(14 * unit), round(8 * unit)
     image = Image.new("RGBA", (round(right - left) + 2 * pad_x, round(bottom - top) + 2 * pad_y))
     draw = ImageDraw.Draw(image)
-    draw.rounded_rectangle((0, 0, image.width - 1, image.height - 1), 10, fill=(0, 0, 0, 150))
+    radius = round(10 * unit)
+    # Dark enough that the white text stands out on the palest festival sky too.
+    draw.rounded_rectangle((0, 0, image.width - 1, image.height - 1), radius, fill=(0, 0, 0, 200))
     draw.text((pad_x - left, pad_y - top), text, font=face, fill=(255, 255, 255, 255))
-    return _Layer.from_image(image, *LABEL_ORIGIN)
+    return _Layer.from_image(image, *label_layer_origin(unit))
 
 
-def _title_layer(text: str, language: Language, centre_y: int) -> _Layer:
-    face = font(language, _TITLE_FONT_SIZE[language])
-    lines = wrap(text, face, _SUBTITLE_MAX_WIDTH)
-    return _Layer.centred(text_layer(lines, face, outline=4, glow=(255, 200, 90)), centre_y)
-
-
-def _subtitle_layers(cues: tuple[Cue, ...], language: Language) -> list[_TimedLayer]:
+def _subtitle_layers(
+    cues: tuple[Cue, ...], language: Language, box: tuple[int, int, int, int], unit: float
+) -> list[_TimedLayer]:
     """One layer per screenful: a long sentence is split into two-line chunks timed by length."""
-    face = font(language, _SUBTITLE_FONT_SIZE[language])
+    face = font(language, round(_SUBTITLE_FONT_SIZE[language] * unit))
+    outline = max(1, round(3 * unit))
     layers: list[_TimedLayer] = []
     for cue in cues:
-        lines = wrap(cue.text, face, _SUBTITLE_MAX_WIDTH)
+        lines = wrap(cue.text, face, box[2])
         chunks = [
             lines[i : i + _SUBTITLE_MAX_LINES] for i in range(0, len(lines), _SUBTITLE_MAX_LINES)
         ]
         weights = np.cumsum([0] + [sum(len(line) for line in chunk) for chunk in chunks])
         bounds = cue.start_s + (cue.end_s - cue.start_s) * weights / weights[-1]
         for chunk, start, end in zip(chunks, bounds[:-1], bounds[1:], strict=True):
-            image = text_layer(chunk, face, outline=3)
-            layers.append(
-                _TimedLayer(_Layer.centred(image, _SUBTITLE_CENTRE_Y), float(start), float(end))
-            )
+            image = text_layer(chunk, face, outline=outline)
+            layers.append(_TimedLayer(_Layer.centred_in(image, box), float(start), float(end)))
     return layers

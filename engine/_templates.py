@@ -1,4 +1,8 @@
-"""Festival templates are data (texts, palette, score); this module validates and finds them."""
+"""Festival templates are data (texts, layout, art, score); this module validates and finds them.
+
+Everything a festival looks and sounds like lives in its ``template.json``; the code only knows
+how to draw a handful of motifs, play a few instruments and lay layers out per aspect ratio.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,27 @@ import json
 import os
 import string
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine._errors import RenderError
-from engine._models import Language
+from engine._models import Aspect, Language
 
 T = TypeVar("T")
-_PLACEHOLDERS = frozenset({"recipient", "sender"})
+# {sender} and {subject} are optional on a spec: sentences naming them are dropped when empty.
+PLACEHOLDERS = frozenset({"recipient", "sender", "subject"})
+OPTIONAL_PLACEHOLDERS = frozenset({"sender", "subject"})
 _TEMPLATE_FILE = "template.json"
+
+Motif = Literal[
+    "moon", "lantern", "cloud", "blossoms", "firework", "waves", "dragon_boat", "star_river",
+    "magpie", "chrysanthemum", "mountain", "snowflake", "tangyuan", "tree", "gift", "balloon",
+    "cake", "carnation", "heart", "confetti", "sun",
+]  # fmt: skip
+Transition = Literal["crossfade", "wipe", "iris"]
+Motion = Literal["push_in", "pull_out", "drift_left", "drift_right"]
+Instrument = Literal["pluck", "bell", "flute"]
 
 
 class _Strict(BaseModel):
@@ -32,9 +47,15 @@ class Localized(_Strict, Generic[T]):
         return {"zh-Hant": self.zh_hant, "zh-Hans": self.zh_hans, "en": self.en}[language]
 
 
+def _hex_colour(value: str) -> str:
+    if len(value) != 7 or value[0] != "#" or any(c not in string.hexdigits for c in value[1:]):
+        raise ValueError(f"expected a colour like #1a2b3c, got {value!r}")
+    return value
+
+
 class DurationBounds(_Strict):
     min_s: float = Field(gt=0)
-    max_s: float = Field(gt=0)
+    max_s: float = Field(gt=0, le=120)
 
     @model_validator(mode="after")
     def _ordered(self) -> DurationBounds:
@@ -46,31 +67,66 @@ class DurationBounds(_Strict):
 class Palette(_Strict):
     sky_top: str
     sky_bottom: str
-    moon: str
-    moon_glow: str
-    lantern: str
-    lantern_trim: str
-    cloud: str
-    osmanthus: str
     frame: str
-    star_seed: int
+    title_glow: str
+    stars: int = Field(ge=0, le=400)
+    seed: int
 
-    @field_validator(
-        "sky_top",
-        "sky_bottom",
-        "moon",
-        "moon_glow",
-        "lantern",
-        "lantern_trim",
-        "cloud",
-        "osmanthus",
-        "frame",
-    )
-    @classmethod
-    def _hex_colour(cls, value: str) -> str:
-        if len(value) != 7 or value[0] != "#" or any(c not in string.hexdigits for c in value[1:]):
-            raise ValueError(f"expected a colour like #1a2b3c, got {value!r}")
-        return value
+    _colours = field_validator("sky_top", "sky_bottom", "frame", "title_glow")(_hex_colour)
+
+
+class Decoration(_Strict):
+    """One motif on the backdrop; position and size are fractions, so it fits every aspect."""
+
+    motif: Motif
+    x: float = Field(ge=-0.2, le=1.2)
+    y: float = Field(ge=-0.2, le=1.2)
+    size: float = Field(gt=0, le=1.0)  # of the frame's shorter side
+    colour: str
+    accent: str
+
+    _colours = field_validator("colour", "accent")(_hex_colour)
+
+
+class Box(_Strict):
+    """A layer's place as fractions of the frame: left, top, width, height."""
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+    w: float = Field(gt=0, le=1)
+    h: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _inside(self) -> Box:
+        if self.x + self.w > 1.0001 or self.y + self.h > 1.0001:
+            raise ValueError("box reaches outside the frame")
+        return self
+
+
+class Layout(_Strict):
+    subject: Box
+    subtitles: Box
+    title: Box
+
+
+def _default_layouts() -> dict[Aspect, Layout]:
+    return {
+        "16:9": Layout(
+            subject=Box(x=0.27, y=0.055, w=0.46, h=0.655),
+            subtitles=Box(x=0.06, y=0.76, w=0.88, h=0.22),
+            title=Box(x=0.06, y=0.2, w=0.88, h=0.3),
+        ),
+        "9:16": Layout(
+            subject=Box(x=0.1, y=0.12, w=0.8, h=0.52),
+            subtitles=Box(x=0.06, y=0.68, w=0.88, h=0.2),
+            title=Box(x=0.06, y=0.3, w=0.88, h=0.2),
+        ),
+        "1:1": Layout(
+            subject=Box(x=0.2, y=0.08, w=0.6, h=0.6),
+            subtitles=Box(x=0.06, y=0.72, w=0.88, h=0.25),
+            title=Box(x=0.06, y=0.3, w=0.88, h=0.25),
+        ),
+    }
 
 
 class Note(_Strict):
@@ -84,9 +140,12 @@ class Score(_Strict):
     tempo_bpm: float = Field(ge=30, le=200)
     tonic_hz: float = Field(ge=110, le=880)
     scale_semitones: tuple[int, int, int, int, int]
+    instrument: Instrument
     melody: tuple[Note, ...] = Field(min_length=1)
     # Pad chords as scale degrees, one chord per bar of four beats, looped.
     pad_chords: tuple[tuple[int, ...], ...] = Field(min_length=1)
+    # Drum hits per bar, in beats from the bar's start (empty: no drum).
+    drum_beats: tuple[float, ...] = ()
     melody_gain: float = Field(gt=0, le=1)
     pad_gain: float = Field(gt=0, le=1)
 
@@ -98,17 +157,29 @@ class Timing(_Strict):
     sentence_pause_s: float = Field(ge=0.1, le=2)
 
 
+class Transitions(_Strict):
+    """How the intro card gives way to the greeting, and the greeting to the outro card."""
+
+    intro: Transition
+    outro: Transition
+    duration_s: float = Field(ge=0.1, le=1.5)
+
+
 class Template(_Strict):
     id: str
     names: Localized[str]
     duration: DurationBounds
     timing: Timing
+    transitions: Transitions
+    motion: Motion
     intro_title: Localized[str]
     outro_title: Localized[str]
-    # One entry per spoken sentence and subtitle cue. A sentence naming {sender} is left out when
-    # there is no sender, so every greeting must read well without those sentences.
+    # One entry per spoken sentence and subtitle cue. A sentence naming {sender} or {subject} is
+    # left out when the spec has none, so every greeting must read well without those sentences.
     greetings: Localized[tuple[str, ...]]
     palette: Palette
+    decorations: tuple[Decoration, ...] = Field(min_length=1)
+    layouts: dict[Aspect, Layout] = Field(default_factory=_default_layouts)
     music: Score
 
     @field_validator("greetings")
@@ -118,12 +189,22 @@ class Template(_Strict):
             if not sentences:
                 raise ValueError("each language needs at least one sentence")
             for sentence in sentences:
-                fields = {name for _, name, _, _ in string.Formatter().parse(sentence) if name}
-                if unknown := fields - _PLACEHOLDERS:
+                if unknown := placeholders(sentence) - PLACEHOLDERS:
                     raise ValueError(f"unknown placeholder(s) {sorted(unknown)} in {sentence!r}")
-            if all("{sender}" in sentence for sentence in sentences):
-                raise ValueError("needs at least one sentence that does not name {sender}")
+            if all(placeholders(sentence) & OPTIONAL_PLACEHOLDERS for sentence in sentences):
+                raise ValueError("needs at least one sentence without {sender} or {subject}")
         return value
+
+    @field_validator("layouts")
+    @classmethod
+    def _every_aspect(cls, value: dict[Aspect, Layout]) -> dict[Aspect, Layout]:
+        if missing := {"16:9", "9:16", "1:1"} - set(value):
+            raise ValueError(f"missing layout(s) for {sorted(missing)}")
+        return value
+
+
+def placeholders(sentence: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(sentence) if name}
 
 
 def templates_dir() -> Path:

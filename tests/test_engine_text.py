@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from engine._models import Language
+from engine._render import greeting_sentences
 from engine._scene import AI_LABEL
-from engine._templates import load_template
+from engine._templates import list_templates, load_template
 from engine._text import _fill, font, text_layer, wrap
 
 TEMPLATE = load_template("mid-autumn")
@@ -21,20 +23,19 @@ def _glyph(face: ImageFont.FreeTypeFont, char: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("language", ["zh-Hant", "zh-Hans", "en"])
-def test_every_character_on_screen_has_a_real_glyph(language: str) -> None:
+def test_every_character_on_screen_has_a_real_glyph(language: Language) -> None:
     face = font(language, 48)
     tofu = _glyph(face, NOT_IN_FONT)
     assert tofu.any()  # the .notdef box itself is visible, so a match would mean a missing glyph
-    texts = [
-        *TEMPLATE.greetings.pick(language),  # type: ignore[arg-type]
-        TEMPLATE.intro_title.pick(language),  # type: ignore[arg-type]
-        TEMPLATE.outro_title.pick(language),  # type: ignore[arg-type]
-        AI_LABEL[language],  # type: ignore[index]
-        "婆婆小明",
-    ]
-    characters = {
-        c for text in texts for c in text.replace("{recipient}", "").replace("{sender}", "")
-    }
+    texts = [AI_LABEL[language], "婆婆小明外婆", "Grandma"]
+    for template_id in list_templates():
+        template = load_template(template_id)
+        texts += [
+            *greeting_sentences(template, language, "", "", ""),
+            template.intro_title.pick(language),
+            template.outro_title.pick(language),
+        ]
+    characters = {c for text in texts for c in text}
     for char in sorted(characters - {" "}):
         assert not np.array_equal(_glyph(face, char), tofu), f"{char!r} renders as tofu"
 

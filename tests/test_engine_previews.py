@@ -1,0 +1,139 @@
+"""Every template, in every language and aspect ratio, as a short preview decoded and inspected."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from bot.cli import main
+from engine import RenderResult, list_templates, preview_template
+from engine._faces import find_faces
+from engine._models import Aspect, Language
+from engine._music import render_music
+from engine._scene import _label_layer, pixel_box
+from engine._templates import Layout, Score, load_template
+from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
+
+LANGUAGES: tuple[Language, ...] = ("zh-Hant", "zh-Hans", "en")
+ASPECTS: tuple[Aspect, ...] = ("16:9", "9:16", "1:1")
+PREVIEW_SIZE = {"16:9": (640, 360), "9:16": (360, 640), "1:1": (360, 360)}
+CARD_S = 1.0  # previews open with a one-second title card
+
+
+@pytest.fixture(scope="module")
+def previews(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("previews")
+
+
+@pytest.mark.parametrize(
+    ("template_id", "language", "aspect"),
+    list(itertools.product(list_templates(), LANGUAGES, ASPECTS)),
+)
+def test_preview_renders_with_every_layer_in_place(
+    template_id: str, language: Language, aspect: Aspect, previews: Path
+) -> None:
+    result = preview_template(template_id, language, aspect, previews)
+    template = load_template(template_id)
+    size = PREVIEW_SIZE[aspect]
+    _assert_deliverable(result, size)
+
+    layout = template.layouts[aspect]
+    intro = frame_at(result.video, 0.2)
+    speaking = frame_at(result.video, CARD_S + 0.2 + 0.6)  # card, lead-in, into the sentence
+    _assert_subtitles_only_in_their_box(intro, speaking, layout, size)
+
+    x, y, width, height = pixel_box(layout.subject, size)
+    best = find_faces(speaking)[0]
+    centre = (best.x + best.width / 2, best.y + best.height / 2)
+    assert x < centre[0] < x + width and y < centre[1] < y + height
+
+    label = _label_layer(language, min(size) / 720)
+    text = (label.alpha[..., 0] > 0.99) & (label.premultiplied.min(axis=2) > 250)
+    height_px, width_px = text.shape
+    first = frame_at(result.video, 0.0)
+    corner = first[label.y : label.y + height_px, label.x : label.x + width_px].astype(np.float32)
+    assert corner[text].mean() > 170  # white text...
+    assert corner[~text & (label.alpha[..., 0] > 0.7)].mean() < 90  # ...on a dark box
+
+    _assert_voice_over_ducked_music(result, template.music)
+
+
+def _assert_subtitles_only_in_their_box(
+    intro: np.ndarray, speaking: np.ndarray, layout: Layout, size: tuple[int, int]
+) -> None:
+    """What changes from the title card to the greeting, apart from the portrait, is the
+    subtitle, and it lies in the template's subtitle box."""
+    changed = np.abs(speaking.astype(np.int16) - intro.astype(np.int16)).max(axis=2) > 60
+    sx, sy, sw, sh = pixel_box(layout.subject, size)
+    pad = round(min(size) * 0.04)  # the portrait's frame and shadow
+    changed[max(0, sy - pad) : sy + sh + pad, max(0, sx - pad) : sx + sw + pad] = False
+    title = pixel_box(layout.title, size)
+    changed[title[1] : title[1] + title[3], title[0] : title[0] + title[2]] = False
+    x, y, width, height = pixel_box(layout.subtitles, size)
+    inside = int(changed[y : y + height, x : x + width].sum())
+    assert inside > 0.02 * width * height
+    assert inside > 0.9 * int(changed.sum())
+
+
+def _assert_voice_over_ducked_music(result: RenderResult, score: Score) -> None:
+    """Split the decoded mix into the template's (deterministic) music and the rest, the voice,
+    by projecting onto the music: the voice must dominate while it speaks."""
+    samples, rate = audio_track(result.video)
+    music = render_music(score, result.duration_s, rate)[: len(samples)]
+    samples = samples[: len(music)]
+
+    def parts(start_s: float, end_s: float) -> tuple[float, float]:
+        window = slice(int(start_s * rate), int(end_s * rate))
+        reference, mixed = music[window], samples[window]
+        gain = float(np.dot(mixed, reference) / max(float(np.dot(reference, reference)), 1e-9))
+        return rms(gain * reference), rms(mixed - gain * reference)
+
+    music_alone, _ = parts(0.1, 0.8)
+    music_under, voice = parts(CARD_S + 0.3, CARD_S + 1.0)
+    assert voice > 3 * music_under
+    assert music_alone > 3 * music_under  # ducked by more than 10 dB
+
+
+def _assert_deliverable(result: RenderResult, size: tuple[int, int]) -> None:
+    with av.open(str(result.video)) as container:
+        video = container.streams.video[0].codec_context
+        audio = container.streams.audio[0].codec_context
+        assert (video.name, video.profile, video.width, video.height) == ("h264", "High", *size)
+        assert video.format is not None and video.format.name == "yuv420p"
+        assert video.color_range == 1  # TV range
+        assert container.streams.video[0].average_rate == 25
+        assert (audio.name, audio.sample_rate) == ("aac", 48_000)
+        assert container.duration is not None
+        assert abs(container.duration / 1e6 - result.duration_s) < 0.15
+    assert 2.5 < result.duration_s < 12
+    assert top_level_boxes(result.video).index("moov") < top_level_boxes(result.video).index("mdat")
+    with Image.open(result.thumbnail) as thumbnail:
+        assert thumbnail.format == "JPEG"
+        assert max(thumbnail.size) == 320
+        assert thumbnail.size[0] / thumbnail.size[1] == pytest.approx(size[0] / size[1], rel=0.02)
+    assert result.thumbnail.stat().st_size <= 200_000
+
+
+def test_cli_lists_templates_and_renders_a_preview(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["templates", "list"]) == 0
+    listed = capsys.readouterr().out.split()
+    assert listed == list_templates() and len(listed) >= 12
+    code = main(["templates", "preview", "qixi", "--language", "en", "--aspect", "9:16",
+                 "--out", str(tmp_path)])  # fmt: skip
+    assert code == 0
+    printed = dict(line.split(": ") for line in capsys.readouterr().out.splitlines())
+    with av.open(printed["video"]) as container:
+        assert container.streams.video[0].codec_context.height == 640
+    assert Path(printed["thumbnail"]).stat().st_size > 0
+
+
+def test_cli_preview_of_unknown_template(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["templates", "preview", "no-such-festival"]) == 1
+    assert "no-such-festival" in capsys.readouterr().err
