@@ -1,0 +1,85 @@
+"""`detect(path)`: everything a file says about where it came from, in one report.
+
+The engine knows no database: ``render`` is left empty here and filled by the bot, which maps
+the token (or the C2PA render id) to its render, family and consent status.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, computed_field
+
+from engine.provenance._aigc import read_aigc
+from engine.provenance._audio import read_audio_mark
+from engine.provenance._c2pa import TRUST_ENV, C2paState, read_c2pa
+from engine.provenance._payload import MarkReading
+from engine.provenance._video import read_video_mark
+
+
+class MarkReport(BaseModel, frozen=True):
+    payload: str | None  # 16 hex digits: 10 of render token, 6 of MAC
+    token: int | None
+    mac_valid: bool
+    confidence: float
+
+    @classmethod
+    def of(cls, reading: MarkReading) -> MarkReport:
+        payload = reading.payload
+        return cls(
+            payload=None if payload is None else payload.hex,
+            token=None if payload is None else payload.token,
+            mac_valid=reading.mac_valid,
+            confidence=round(reading.confidence, 4),
+        )
+
+
+class C2paReport(BaseModel, frozen=True):
+    state: C2paState
+    render: dict[str, Any] | None
+
+
+class RenderLookup(BaseModel, frozen=True):
+    """What the bot attaches after looking the token up; the engine never fills it."""
+
+    render_id: str
+    family_id: str
+    consent_status: Literal["current", "revoked"]
+
+
+class DetectionReport(BaseModel, frozen=True):
+    video: MarkReport
+    audio: MarkReport
+    c2pa: C2paReport
+    aigc: dict[str, Any] | None
+    render: RenderLookup | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def made_by_service(self) -> bool:
+        """The yes/no a stranger sees: any mark with a verifying MAC, or a trusted manifest."""
+        return self.video.mac_valid or self.audio.mac_valid or self.c2pa.state == "trusted"
+
+
+def detect(path: Path, key: bytes, trust_anchor: bytes | None = None) -> DetectionReport:
+    """Video and audio are read independently: a messenger may keep one and mangle the other."""
+    label = read_aigc(path)
+    c2pa = read_c2pa(path, trust_anchor)
+    return DetectionReport(
+        video=MarkReport.of(read_video_mark(path, key)),
+        audio=MarkReport.of(read_audio_mark(path, key)),
+        c2pa=C2paReport(state=c2pa.state, render=c2pa.render),
+        aigc=None if label is None else label.model_dump(),
+    )
+
+
+def trust_anchor_from_env(key_dir: Path, environ: Mapping[str, str] | None = None) -> bytes | None:
+    """The operator's root if named, else the local chain's root if one was made, else none."""
+    env = os.environ if environ is None else environ
+    if TRUST_ENV in env:
+        return Path(env[TRUST_ENV]).read_bytes()
+    root = key_dir / "root.pem"
+    return root.read_bytes() if root.exists() else None

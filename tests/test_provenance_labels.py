@@ -1,0 +1,97 @@
+"""The implicit AIGC label and C2PA credentials, read back from the files they were written to."""
+
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+import pytest
+
+from engine.provenance import read_aigc, read_c2pa, sign_mp4, signing_identity
+from tests.auxil.provenance import marked_greeting, unmarked_greeting
+
+CONSENT = "9f" * 32
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    directory = tmp_path_factory.mktemp("labels")
+    source, _ = marked_greeting(directory, seed=7, size=(640, 360), seconds=2.0)
+    keys = directory / "keys"
+    destination = directory / "signed.mp4"
+    sign_mp4(source, destination, signing_identity(keys, {}), render_id="render-7",
+             template_id="mid-autumn", consent_sha256=CONSENT)  # fmt: skip
+    return destination, keys
+
+
+def test_aigc_metadata_is_written_once_and_parses(signed: tuple[Path, Path]) -> None:
+    path, _ = signed
+    label = read_aigc(path)
+    assert label is not None
+    assert label.Label == "1" and label.ContentProducer == "Tuanyuan"
+    assert label.ProduceID == "render-7" and len(label.ReservedCode1) == 16
+    assert path.read_bytes().count(b"AIGC") == 1
+
+
+def test_unlabelled_video_has_no_aigc(tmp_path: Path) -> None:
+    assert read_aigc(unmarked_greeting(tmp_path, 1, (320, 240), 1.0)) is None
+
+
+def test_c2pa_is_valid_and_trusted_with_the_project_anchor(signed: tuple[Path, Path]) -> None:
+    path, keys = signed
+    assert read_c2pa(path).state == "valid"
+    reading = read_c2pa(path, (keys / "root.pem").read_bytes())
+    assert reading.state == "trusted"
+    assert reading.render == {
+        "render_id": "render-7", "template_id": "mid-autumn", "consent_sha256": CONSENT,
+    }  # fmt: skip
+
+
+def test_one_tampered_byte_invalidates_the_manifest(
+    signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path, keys = signed
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    tampered = tmp_path / "tampered.mp4"
+    tampered.write_bytes(bytes(data))
+    assert read_c2pa(tampered, (keys / "root.pem").read_bytes()).state == "invalid"
+
+
+def test_another_root_does_not_trust_our_signature(
+    signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path, _ = signed
+    stranger = signing_identity(tmp_path / "other", {})
+    assert read_c2pa(path, stranger.trust_anchor).state != "trusted"
+
+
+def test_local_chain_keeps_only_the_leaf_key_private(signed: tuple[Path, Path]) -> None:
+    _, keys = signed
+    assert sorted(p.name for p in keys.iterdir()) == ["chain.pem", "leaf.key", "root.pem"]
+    assert (keys / "leaf.key").stat().st_mode & 0o777 == 0o600
+    assert "PRIVATE" not in repr(signing_identity(keys, {}))
+
+
+def test_operator_chain_from_the_environment_is_used(tmp_path: Path) -> None:
+    made = signing_identity(tmp_path / "operator", {})
+    env = {
+        "TUANYUAN_C2PA_CERT_CHAIN": str(tmp_path / "operator" / "chain.pem"),
+        "TUANYUAN_C2PA_KEY": str(tmp_path / "operator" / "leaf.key"),
+        "TUANYUAN_C2PA_TRUST_ANCHOR": str(tmp_path / "operator" / "root.pem"),
+    }
+    assert signing_identity(tmp_path / "unused", env) == made
+    assert not (tmp_path / "unused").exists()
+    with pytest.raises(ValueError, match="set all of"):
+        signing_identity(tmp_path / "unused", {"TUANYUAN_C2PA_KEY": "x"})
+
+
+def test_a_remux_after_signing_strips_the_manifest(
+    signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Why signing must come last: even a lossless stream copy loses the credentials."""
+    path, _ = signed
+    remuxed = tmp_path / "remuxed.mp4"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(path)]
+    subprocess.run([*command, "-c", "copy", str(remuxed)], check=True)
+    assert read_c2pa(remuxed).state == "absent"
+    assert read_c2pa(unmarked_greeting(tmp_path, 2, (320, 240), 1.0)).state == "absent"

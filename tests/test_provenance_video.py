@@ -1,0 +1,74 @@
+"""The video mark: invisible, survives a reduced attack suite, never fires on unmarked video.
+
+The full suite (20 videos, 9 attacks, unmarked corpus) is `tuanyuan bench watermark`.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.provenance import VideoWatermarker, make_payload, read_video_mark
+from engine.provenance._clips import clip_frames
+from engine.provenance.bench import attack
+from tests.auxil.provenance import KEY, marked_greeting, unmarked_greeting
+
+
+@pytest.fixture(scope="module")
+def greeting(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    directory = tmp_path_factory.mktemp("video")
+    path, payload = marked_greeting(directory, seed=2)  # noise texture: the hardest style
+    return path, payload.token
+
+
+@pytest.mark.parametrize("name", ["crf28", "480p+crf28", "crop10%+crf23", "portrait-1Mbps"])
+def test_payload_survives_recompression(
+    greeting: tuple[Path, int], tmp_path: Path, name: str
+) -> None:
+    path, token = greeting
+    reading = read_video_mark(attack(path, tmp_path / "attacked.mp4", name), KEY)
+    assert reading.mac_valid
+    assert reading.payload is not None and reading.payload.token == token
+
+
+def test_portrait_video_keeps_its_mark_at_360_wide(tmp_path: Path) -> None:
+    path, payload = marked_greeting(tmp_path, seed=5, size=(720, 1280), seconds=3.0)
+    reading = read_video_mark(attack(path, tmp_path / "small.mp4", "360p+crf30"), KEY)
+    assert reading.mac_valid and reading.payload == payload
+
+
+def test_wrong_key_finds_nothing(greeting: tuple[Path, int]) -> None:
+    assert not read_video_mark(greeting[0], bytes(32)).mac_valid
+
+
+def test_unmarked_videos_are_not_claimed(tmp_path: Path) -> None:
+    for seed, size in ((40, (1280, 720)), (41, (720, 1280)), (42, (640, 360))):
+        plain = unmarked_greeting(tmp_path, seed, size, seconds=2.0)
+        assert not read_video_mark(plain, KEY).mac_valid
+        assert not read_video_mark(
+            attack(plain, tmp_path / "a.mp4", "crop10%+crf23"), KEY
+        ).mac_valid
+
+
+def test_marked_frames_keep_psnr_40_db() -> None:
+    marker = VideoWatermarker(make_payload(1, KEY), KEY, 1280, 720)
+    for seed in range(4):
+        frame = next(clip_frames(seed, 1280, 720, 0.04))
+        error = np.mean((marker(frame).astype(np.float64) - frame) ** 2)
+        assert 10 * np.log10(255**2 / error) >= 40.0
+
+
+def test_flat_areas_change_by_at_most_one_or_two_levels() -> None:
+    """On a flat wall the mark must not show as a pattern: tiny, smooth, no colour shift."""
+    marker = VideoWatermarker(make_payload(1, KEY), KEY, 1280, 720)
+    flat = np.full((720, 1280, 3), (128, 110, 96), np.uint8)
+    delta = marker(flat).astype(np.int16) - flat
+    assert np.abs(delta).max() <= 2
+    assert (delta[..., 0] == delta[..., 1]).all() and (delta[..., 1] == delta[..., 2]).all()
+    assert np.abs(delta).mean() < 1.0
+
+
+def test_frames_of_the_wrong_size_are_refused() -> None:
+    marker = VideoWatermarker(make_payload(1, KEY), KEY, 1280, 720)
+    with pytest.raises(ValueError, match="720x1280x3"):
+        marker(np.zeros((1280, 720, 3), np.uint8))
