@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit install clean i18n
+.PHONY: demo test lint typecheck unit install clean i18n bench-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,11 @@ clean:
 # until every new message is translated in bot/locale/*/LC_MESSAGES/tuanyuan.po.
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -k _ --no-location --omit-header -o bot/locale/tuanyuan.pot bot
-	$(BIN)/pybabel update -i bot/locale/tuanyuan.pot -d bot/locale -D tuanyuan --no-location --ignore-obsolete
+	$(BIN)/pybabel update -i bot/locale/tuanyuan.pot -d bot/locale -D tuanyuan --ignore-obsolete
 	rm bot/locale/tuanyuan.pot
+
+# The benchmarks' extra measuring tools. invisible-watermark declares a full OpenCV and an
+# unpinned torch it does not need for DWT-DCT-SVD, so it and blind-watermark go in without deps.
+bench-deps: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0 blind-watermark==0.4.4

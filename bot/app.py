@@ -8,16 +8,23 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from telegram import BotCommandScopeDefault
+import structlog
+from telegram import BotCommandScopeChat, BotCommandScopeDefault
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
+from bot.audit import AuditLog
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.flows import register_handlers
-from bot.flows.basics import command_descriptions
+from bot.flows.basics import admin_command_descriptions, command_descriptions
 from bot.i18n import Language, gettext_for
 from bot.jobs import RenderJobs
 from bot.services import Services, attach, services_of
-from bot.storage import MediaStore, open_database
+from bot.storage import open_database
+from bot.vault import Vault, derive_key, load_or_create_key
+
+log = structlog.get_logger(__name__)
 
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -35,6 +42,17 @@ async def _register_commands(application: BotApplication) -> None:
             scope=BotCommandScopeDefault(),
             language_code=code,
         )
+    services = services_of(application)
+    admin_chat = services.settings.admin_chat_id
+    if admin_chat is not None:
+        _ = services.gettext_of(admin_chat)
+        try:
+            await application.bot.set_my_commands(
+                command_descriptions(_) + admin_command_descriptions(_),
+                scope=BotCommandScopeChat(admin_chat),
+            )
+        except TelegramError as error:
+            log.warning("admin_commands.not_registered", error=str(error))
 
 
 async def _post_init(application: BotApplication) -> None:
@@ -46,10 +64,16 @@ async def _post_shutdown(application: BotApplication) -> None:
     await services_of(application).jobs.close()
 
 
-def build_application(settings: Settings) -> BotApplication:
+def build_application(settings: Settings, clock: Clock | None = None) -> BotApplication:
+    """The bot, ready to run; ``clock`` lets tests move time (expiries) without waiting."""
+    clock = clock or SystemClock()
     db = open_database(settings.database_path)
-    media = MediaStore(settings.media_dir)
-    jobs = RenderJobs(db, media, settings.work_dir, settings.render_workers)
+    master_key = settings.vault_key or load_or_create_key(settings.vault_key_file)
+    vault = Vault(settings.media_dir, master_key)
+    if sealed := vault.seal_legacy_files():
+        log.info("vault.sealed_legacy_files", count=sealed)
+    audit = AuditLog(settings.audit_log_path, derive_key(master_key, "tuanyuan audit"), clock)
+    jobs = RenderJobs(db, vault, audit, clock, settings.work_dir, settings.render_workers)
     application = (
         ApplicationBuilder()
         .token(settings.token)
@@ -62,7 +86,10 @@ def build_application(settings: Settings) -> BotApplication:
         .post_shutdown(_post_shutdown)
         .build()
     )
-    attach(application, Services(settings=settings, db=db, media=media, jobs=jobs))
+    attach(
+        application,
+        Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock, jobs=jobs),
+    )
     register_handlers(application)
     return application
 

@@ -5,14 +5,22 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, settings_from_env
+from bot.config import ConfigError, read_vault_key, settings_from_env
 from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
 
 
 def _render(args: argparse.Namespace) -> int:
-    from engine import IngestError, RenderError, RenderSpec, render
+    from engine import ConsentReference, IngestError, RenderError, RenderSpec, render
 
+    if not args.synthetic_media:
+        print(
+            "tuanyuan render: a real person's face and voice are rendered only through the bot, "
+            "after their consent; pass --synthetic-media for media made by code that depicts "
+            "nobody.",
+            file=sys.stderr,
+        )
+        return 2
     spec = RenderSpec(
         render_id=args.render_id,
         template_id=args.template,
@@ -22,6 +30,7 @@ def _render(args: argparse.Namespace) -> int:
         recipient=args.recipient,
         sender=args.sender,
         output_dir=args.out,
+        consent=ConsentReference.for_synthetic_media(),
     )
     try:
         result = render(spec)
@@ -29,6 +38,93 @@ def _render(args: argparse.Namespace) -> int:
         print(f"tuanyuan render: {error}", file=sys.stderr)
         return 1
     print(result.model_dump_json(indent=2))
+    return 0
+
+
+def _templates_list(_: argparse.Namespace) -> int:
+    from engine import list_templates
+
+    print("\n".join(list_templates()))
+    return 0
+
+
+def _templates_preview(args: argparse.Namespace) -> int:
+    from engine import RenderError, list_templates, preview_template
+
+    if args.id not in list_templates():
+        print(f"tuanyuan templates preview: unknown template {args.id!r}", file=sys.stderr)
+        return 1
+    try:
+        result = preview_template(args.id, args.language, args.aspect, args.out)
+    except RenderError as error:
+        print(f"tuanyuan templates preview: {error}", file=sys.stderr)
+        return 1
+    print(f"video: {result.video}\nthumbnail: {result.thumbnail}")
+    return 0
+
+
+def _bench_render(args: argparse.Namespace) -> int:
+    from engine import bench_render
+
+    result = bench_render(seconds=args.seconds, scale=args.height / 720, repeats=args.repeats)
+    print(f"size: {result.width}x{result.height}, {result.frames} frames")
+    print(f"render: {result.render_s:.2f} s, encode-only: {result.encode_only_s:.2f} s "
+          f"(fastest of {result.repeats})")  # fmt: skip
+    print(f"ratio: {result.ratio:.2f}")
+    print(f"cpu ratio: {result.cpu_ratio:.2f}")
+    print(f"peak memory: {result.peak_rss_mb:.0f} MB (renderer), "
+          f"{result.peak_ffmpeg_rss_mb:.0f} MB (ffmpeg)")  # fmt: skip
+    return 0
+
+
+def _bench_watermark(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from engine.provenance import bench
+
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-bench-") as scratch:
+        work = args.work or Path(scratch)
+        key = os.urandom(32)
+        print(bench.run(work, args.videos, args.seconds, args.unmarked, args.baseline_videos, key))
+        print()
+        print(bench.run_audio(work, args.audio_clips, key))
+    return 0
+
+
+def _bench_likeness(args: argparse.Namespace) -> int:
+    from engine.likeness import bench
+
+    bench.run(sys.stdout, seconds=args.seconds)
+    return 0
+
+
+def _detect(args: argparse.Namespace) -> int:
+    import os
+
+    from engine.provenance import (
+        WatermarkKeyError,
+        detect,
+        load_watermark_key,
+        trust_anchor_from_env,
+    )
+
+    try:
+        key = load_watermark_key()
+    except WatermarkKeyError as error:
+        print(f"tuanyuan detect: {error}", file=sys.stderr)
+        return 2
+    key_dir = Path(os.environ.get("TUANYUAN_DATA_DIR", "var")) / "c2pa"
+    report = detect(args.file, key, trust_anchor_from_env(key_dir))
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0
+    print(f"made by this service: {'yes' if report.made_by_service else 'no'}")
+    for name, mark in (("video", report.video), ("audio", report.audio)):
+        print(f"{name}: payload {mark.payload}, MAC {'valid' if mark.mac_valid else 'invalid'}, "
+              f"confidence {mark.confidence:.2f}")  # fmt: skip
+    print(f"c2pa: {report.c2pa.state}")
+    print(f"aigc: {report.aigc}")
     return 0
 
 
@@ -48,6 +144,31 @@ def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
     return run_demo(args.out)
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when every entry of the audit log is intact and in order, 1 when not."""
+    import os
+
+    from bot.audit import verify_log
+    from bot.vault import VaultError, derive_key, read_key_file
+
+    data_dir = args.data_dir or Path(os.environ.get("TUANYUAN_DATA_DIR", "var"))
+    key_file = os.environ.get("TUANYUAN_VAULT_KEY_FILE")
+    try:
+        master_key = read_vault_key(dict(os.environ)) or read_key_file(
+            Path(key_file) if key_file else data_dir / "vault.key"
+        )
+    except (ConfigError, VaultError, OSError) as error:
+        print(f"tuanyuan audit verify: {error}", file=sys.stderr)
+        return 2
+    verdict = verify_log(data_dir / "audit.log", derive_key(master_key, "tuanyuan audit"))
+    if not verdict.intact:
+        print(f"tuanyuan audit verify: TAMPERED after {verdict.entries} good entries: "
+              f"{verdict.problem}", file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"audit log intact: {verdict.entries} entries")
+    return 0
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -73,11 +194,64 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--sender", default="")
     render.add_argument("--render-id", default="cli")
     render.add_argument("--out", type=Path, default=Path("render-out"))
+    render.add_argument(
+        "--synthetic-media",
+        action="store_true",
+        help="the portrait and voice were made by code and depict nobody (no consent needed)",
+    )
     render.set_defaults(handler=_render)
 
     demo = commands.add_parser("demo", help="play a scripted family through the bot, offline")
     demo.add_argument("--out", type=Path, default=Path("demo-out"))
     demo.set_defaults(handler=_demo)
+
+    templates = commands.add_parser("templates", help="list festival templates or preview one")
+    template_commands = templates.add_subparsers(dest="templates_command", required=True)
+    template_commands.add_parser("list", help="print one template id per line").set_defaults(
+        handler=_templates_list
+    )
+    preview = template_commands.add_parser("preview", help="render a short preview and thumbnail")
+    preview.add_argument("id")
+    preview.add_argument("--language", choices=LANGUAGES, default="zh-Hant")
+    preview.add_argument("--aspect", choices=("16:9", "9:16", "1:1"), default="16:9")
+    preview.add_argument("--out", type=Path, default=Path("preview-out"))
+    preview.set_defaults(handler=_templates_preview)
+
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench_commands = bench.add_subparsers(dest="bench_command", required=True)
+    bench_render = bench_commands.add_parser(
+        "render", help="render time against an ffmpeg-only encode of as many frames"
+    )
+    bench_render.add_argument("--seconds", type=float, default=30.0)
+    bench_render.add_argument("--height", type=int, choices=(720, 1080), default=720)
+    bench_render.add_argument("--repeats", type=int, default=3)
+    bench_render.set_defaults(handler=_bench_render)
+    bench_watermark = bench_commands.add_parser(
+        "watermark", help="the watermark attack suite, ours against two libraries"
+    )
+    bench_watermark.add_argument("--videos", type=int, default=20)
+    bench_watermark.add_argument("--seconds", type=float, default=10.0)
+    bench_watermark.add_argument("--unmarked", type=int, default=1000)
+    bench_watermark.add_argument("--baseline-videos", type=int, default=2, help="0 skips them")
+    bench_watermark.add_argument("--audio-clips", type=int, default=50)
+    bench_watermark.add_argument("--work", type=Path, help="keep the clips here")
+    bench_watermark.set_defaults(handler=_bench_watermark)
+    bench_likeness = bench_commands.add_parser(
+        "likeness", help="voice similarity and talking-portrait measurements on test subjects"
+    )
+    bench_likeness.add_argument("--seconds", type=float, default=30.0, help="video per face")
+    bench_likeness.set_defaults(handler=_bench_likeness)
+
+    detect = commands.add_parser("detect", help="read a video's provenance marks")
+    detect.add_argument("file", type=Path)
+    detect.add_argument("--json", action="store_true", help="machine-readable report")
+    detect.set_defaults(handler=_detect)
+
+    audit = commands.add_parser("audit", help="the audit log of sensitive actions")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="check the log's hash chain; 0 = intact")
+    verify.add_argument("--data-dir", type=Path, help="default: $TUANYUAN_DATA_DIR or ./var")
+    verify.set_defaults(handler=_audit_verify)
 
     sandbox = commands.add_parser("sandbox", help="run the local Bot API stand-in")
     sandbox.add_argument("--token", required=True)

@@ -1,9 +1,12 @@
 """Settings read from the environment, with secrets kept out of logs and reprs.
 
 The bot token may come from ``TUANYUAN_BOT_TOKEN`` or from a file named by
-``TUANYUAN_BOT_TOKEN_FILE`` (for container secrets); it is never printed.
+``TUANYUAN_BOT_TOKEN_FILE`` (for container secrets); the vault key likewise from
+``TUANYUAN_VAULT_KEY`` or a key file. Neither is ever printed.
 """
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,22 @@ class Settings:
     api_base_url: str = TELEGRAM_API_URL
     file_base_url: str = TELEGRAM_FILE_URL
     render_workers: int = 1
+    admin_ids: frozenset[int] = frozenset()
+    # The chat where moderators review proof documents; usually a private group of the admins.
+    admin_chat_id: int | None = None
+    # Verified relatives who must sign before a deceased person's likeness may be used.
+    deceased_cosigners: int = 1
+    vault_key: bytes | None = field(default=None, repr=False)
+    vault_key_file_override: Path | None = None
+
+    @property
+    def vault_key_file(self) -> Path:
+        """Where the vault key lives when it is not given in the environment."""
+        return self.vault_key_file_override or self.data_dir / "vault.key"
+
+    @property
+    def audit_log_path(self) -> Path:
+        return self.data_dir / "audit.log"
 
     @property
     def database_path(self) -> Path:
@@ -49,15 +68,48 @@ def _read_token(environ: dict[str, str]) -> str:
     raise ConfigError("Set TUANYUAN_BOT_TOKEN or TUANYUAN_BOT_TOKEN_FILE to the bot's token.")
 
 
+def read_vault_key(environ: dict[str, str]) -> bytes | None:
+    encoded = environ.get("TUANYUAN_VAULT_KEY", "").strip()
+    if not encoded:
+        return None
+    try:
+        key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise ConfigError("TUANYUAN_VAULT_KEY must be 32 random bytes in URL-safe base64.")
+    return key
+
+
+def _read_admin_ids(environ: dict[str, str]) -> frozenset[int]:
+    raw = [part.strip() for part in environ.get("TUANYUAN_ADMIN_IDS", "").split(",")]
+    if not all(part.isdigit() for part in raw if part):
+        raise ConfigError("TUANYUAN_ADMIN_IDS must be Telegram user ids separated by commas.")
+    return frozenset(int(part) for part in raw if part)
+
+
+def _positive_int(environ: dict[str, str], name: str, default: str) -> int:
+    value = environ.get(name, default)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1.")
+    return int(value)
+
+
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
-    workers = env.get("TUANYUAN_RENDER_WORKERS", "1")
-    if not workers.isdigit() or int(workers) < 1:
-        raise ConfigError("TUANYUAN_RENDER_WORKERS must be a whole number of at least 1.")
+    admin_chat = env.get("TUANYUAN_ADMIN_CHAT_ID", "").strip()
+    if admin_chat and not admin_chat.removeprefix("-").isdigit():
+        raise ConfigError("TUANYUAN_ADMIN_CHAT_ID must be a Telegram chat id (a number).")
+    key_file = env.get("TUANYUAN_VAULT_KEY_FILE")
     return Settings(
         token=_read_token(env),
         data_dir=Path(env.get("TUANYUAN_DATA_DIR", "var")),
         api_base_url=env.get("TUANYUAN_BOT_API_URL", TELEGRAM_API_URL),
         file_base_url=env.get("TUANYUAN_BOT_FILE_URL", TELEGRAM_FILE_URL),
-        render_workers=int(workers),
+        render_workers=_positive_int(env, "TUANYUAN_RENDER_WORKERS", "1"),
+        admin_ids=_read_admin_ids(env),
+        admin_chat_id=int(admin_chat) if admin_chat else None,
+        deceased_cosigners=_positive_int(env, "TUANYUAN_DECEASED_COSIGNERS", "1"),
+        vault_key=read_vault_key(env),
+        vault_key_file_override=Path(key_file) if key_file else None,
     )

@@ -11,8 +11,11 @@ from bot.storage import Order
 from engine import RenderResult
 
 
-async def send_greeting(bot: Bot, order: Order, result: RenderResult) -> str:
-    """Upload the rendered video and return Telegram's file_id for it."""
+async def send_greeting(bot: Bot, order: Order, result: RenderResult) -> tuple[str, int]:
+    """Upload the rendered video; return Telegram's file_id and the message's id.
+
+    Both are kept so that withdrawing consent can forget the file and delete the message.
+    """
     _ = gettext_for(language_from_telegram(order.language))
     caption = _("Your greeting for {recipient} is ready. This video was made with AI.").format(
         recipient=order.recipient
@@ -30,7 +33,7 @@ async def send_greeting(bot: Bot, order: Order, result: RenderResult) -> str:
             filename=f"greeting-{order.id}.mp4",
         )
     assert message.video is not None
-    return message.video.file_id
+    return message.video.file_id, message.message_id
 
 
 async def send_failure_notice(bot: Bot, order: Order) -> None:

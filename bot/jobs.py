@@ -1,14 +1,17 @@
 """Render jobs: turn a queued order into a delivered video without blocking the chat.
 
-Renders are CPU-bound, so they run in worker processes (the embedded one-machine pool); the
-event loop only waits for them. Orders that were queued or rendering when the bot stopped are
-picked up again on start-up, so no family's greeting is silently dropped by a restart.
+Each render runs in a process of its own (``bot/render_worker.py``), at most
+``render_workers`` at a time, so withdrawing consent can kill a render mid-way. The inputs are
+decrypted from the vault into the order's private scratch folder, which is deleted when the
+job ends however it ends. Consent is checked again right before the render starts and right
+before delivery: a greeting whose consent was withdrawn meanwhile is never sent. Orders that
+were queued or rendering when the bot stopped are picked up again on start-up.
 """
 
 import asyncio
-import multiprocessing
+import json
 import shutil
-from concurrent.futures import ProcessPoolExecutor
+import sys
 from pathlib import Path
 
 import structlog
@@ -16,29 +19,41 @@ from sqlite_utils import Database
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.audit import AuditLog
+from bot.clock import Clock
 from bot.delivery import send_failure_notice, send_greeting
-from bot.logs import configure_logging
-from bot.storage import MediaStore, Order, OrderStatus
+from bot.family.consent import ConsentRecord, current_consent
+from bot.family.spaces import get_space
+from bot.storage import MediaKind, Order, OrderStatus
+from bot.storage.media import record_media
 from bot.storage.orders import get_order, orders_with_status, update_order
-from engine import IngestError, RenderError, RenderResult, RenderSpec, render
+from bot.vault import Vault, VaultError
+from engine import RenderError, RenderResult, RenderSpec
 
 log = structlog.get_logger(__name__)
 
+SYSTEM_ACTOR = "system"
+
 
 class RenderJobs:
-    """Queue of render-and-deliver tasks backed by a process pool."""
+    """Queue of render-and-deliver tasks, one killable process per render."""
 
-    def __init__(self, db: Database, media: MediaStore, work_dir: Path, workers: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        audit: AuditLog,
+        clock: Clock,
+        work_dir: Path,
+        workers: int,
+    ) -> None:
         self._db = db
-        self._media = media
+        self._vault = vault
+        self._audit = audit
+        self._clock = clock
         self._work_dir = work_dir
-        # "spawn" keeps workers free of the parent's event loop, sockets and SQLite handles.
-        self._executor = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=configure_logging,
-        )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(workers)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._bot: Bot | None = None
 
     def start(self, bot: Bot) -> None:
@@ -50,61 +65,124 @@ class RenderJobs:
 
     def submit(self, order_id: str) -> None:
         task = asyncio.get_running_loop().create_task(self._run(order_id))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[order_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(order_id, None))
+
+    def scratch_dir(self, order_id: str) -> Path:
+        return self._work_dir / order_id
+
+    async def cancel(self, order_ids: list[str]) -> int:
+        """Stop these orders' renders now (killing their processes); returns how many ran."""
+        tasks = [self._tasks[order_id] for order_id in order_ids if order_id in self._tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return len(tasks)
 
     async def wait_idle(self) -> None:
-        """Wait until every submitted order has been delivered or has failed."""
+        """Wait until every submitted order has been delivered, has failed or was cancelled."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        await self.cancel(list(self._tasks))
 
-    def _spec_for(self, order: Order) -> RenderSpec:
-        if order.portrait_sha256 is None or order.voice_sha256 is None:
+    async def _run(self, order_id: str) -> None:
+        try:
+            async with self._slots:
+                await self._render_and_deliver(get_order(self._db, order_id))
+        finally:
+            shutil.rmtree(self.scratch_dir(order_id), ignore_errors=True)
+
+    def _consent_for(self, order: Order) -> ConsentRecord | None:
+        if order.space_id is None:
+            return None
+        space = get_space(self._db, order.space_id)
+        return current_consent(self._db, space, self._clock.now())
+
+    async def _render_and_deliver(self, order: Order) -> None:
+        assert self._bot is not None, "RenderJobs.start() must be called before submit()"
+        if order.status not in (OrderStatus.QUEUED, OrderStatus.RENDERING):
+            return
+        consent = self._consent_for(order)
+        if consent is None:
+            self._discard(order, "no current consent before rendering")
+            return
+        order = update_order(self._db, order.id, status=OrderStatus.RENDERING)
+        self._audit.record(SYSTEM_ACTOR, "render.started", order=order.id, consent=consent.id)
+        try:
+            result = await _render_in_process(self._spec_for(order, consent))
+        except (RenderError, VaultError) as error:
+            await self._fail(order, f"render: {error}")
+            return
+        if self._consent_for(order) is None:
+            self._discard(order, "consent withdrawn during the render")
+            return
+        try:
+            video_id = self._vault.put_file(result.video)
+            record_media(self._db, self._clock, video_id, MediaKind.VIDEO, "video/mp4",
+                         result.size_bytes, order.user_id, order.space_id)  # fmt: skip
+            update_order(self._db, order.id, video_id=video_id)
+            file_id, message_id = await send_greeting(self._bot, order, result)
+        except TelegramError as error:
+            await self._fail(order, f"delivery: {error}")
+            return
+        update_order(self._db, order.id, status=OrderStatus.DELIVERED, telegram_file_id=file_id,
+                     delivered_message_id=message_id)  # fmt: skip
+        self._audit.record(SYSTEM_ACTOR, "render.delivered", order=order.id, consent=consent.id)
+        log.info("render.delivered", order_id=order.id, duration_s=result.duration_s)
+
+    def _spec_for(self, order: Order, consent: ConsentRecord) -> RenderSpec:
+        if order.portrait_id is None or order.voice_id is None:
             raise RenderError(f"order {order.id} was queued without its media")
+        inputs = self.scratch_dir(order.id) / "in"
         return RenderSpec(
             render_id=order.id,
             template_id=order.template_id or "",
             language=order.language,
-            portrait=self._media.path_for(order.portrait_sha256),
-            voice_samples=(self._media.path_for(order.voice_sha256),),
+            portrait=self._vault.decrypt_to(order.portrait_id, inputs / "portrait"),
+            voice_samples=(self._vault.decrypt_to(order.voice_id, inputs / "voice"),),
             recipient=order.recipient or "",
-            output_dir=self._work_dir / order.id,
+            output_dir=self.scratch_dir(order.id) / "out",
+            consent=consent.reference(),
         )
 
-    async def _run(self, order_id: str) -> None:
-        assert self._bot is not None, "RenderJobs.start() must be called before submit()"
-        order = update_order(self._db, order_id, status=OrderStatus.RENDERING)
-        log.info("render.started", order_id=order_id, template_id=order.template_id)
-        try:
-            spec = self._spec_for(order)
-            result: RenderResult = await asyncio.get_running_loop().run_in_executor(
-                self._executor, render, spec
-            )
-        except (RenderError, IngestError) as error:
-            await self._fail(order, f"render: {error}")
-            return
-        try:
-            video_sha256 = self._media.put_file(result.video)
-            update_order(self._db, order_id, video_sha256=video_sha256)
-            file_id = await send_greeting(self._bot, get_order(self._db, order_id), result)
-        except TelegramError as error:
-            await self._fail(order, f"delivery: {error}")
-            return
-        finally:
-            shutil.rmtree(spec.output_dir, ignore_errors=True)
-        update_order(self._db, order_id, status=OrderStatus.DELIVERED, telegram_file_id=file_id)
-        log.info("render.delivered", order_id=order_id, duration_s=result.duration_s)
+    def _discard(self, order: Order, reason: str) -> None:
+        """Consent is gone: the render's files go with the scratch folder, nothing is sent."""
+        log.warning("render.discarded", order_id=order.id, reason=reason)
+        self._audit.record(SYSTEM_ACTOR, "render.discarded", order=order.id, reason=reason)
+        if get_order(self._db, order.id).status in (OrderStatus.QUEUED, OrderStatus.RENDERING):
+            update_order(self._db, order.id, status=OrderStatus.CANCELLED, error=reason)
 
     async def _fail(self, order: Order, reason: str) -> None:
         log.warning("render.failed", order_id=order.id, reason=reason)
+        self._audit.record(SYSTEM_ACTOR, "render.failed", order=order.id)
         update_order(self._db, order.id, status=OrderStatus.FAILED, error=reason)
+        assert self._bot is not None
         try:
-            await send_failure_notice(self._bot, order)  # type: ignore[arg-type]
+            await send_failure_notice(self._bot, order)
         except TelegramError as error:
             log.warning("render.failure_notice_lost", order_id=order.id, error=str(error))
+
+
+async def _render_in_process(spec: RenderSpec) -> RenderResult:
+    """Run ``engine.render`` in a fresh process, killing it if this task is cancelled."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.render_worker",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        stdout, _ = await process.communicate(spec.model_dump_json().encode())
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
+    lines = stdout.decode(errors="replace").strip().splitlines()
+    try:
+        reply = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        raise RenderError(f"render worker exited with status {process.returncode}") from None
+    if not reply.get("ok"):
+        raise RenderError(str(reply.get("error")))
+    return RenderResult.model_validate(reply["result"])

@@ -5,9 +5,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
+from bot.audit import AuditLog
+from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Gettext, Language, gettext_for
-from bot.storage import MediaStore, get_language
+from bot.storage import get_language
+from bot.vault import Vault
 
 if TYPE_CHECKING:
     from bot.jobs import RenderJobs
@@ -19,7 +22,9 @@ _KEY = "tuanyuan.services"
 class Services:
     settings: Settings
     db: Database
-    media: MediaStore
+    vault: Vault
+    audit: AuditLog
+    clock: Clock
     jobs: "RenderJobs"
 
     def language_of(self, user_id: int) -> Language:
@@ -27,6 +32,9 @@ class Services:
 
     def gettext_of(self, user_id: int) -> Gettext:
         return gettext_for(self.language_of(user_id))
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.settings.admin_ids
 
 
 class _HasBotData(Protocol):

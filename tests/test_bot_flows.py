@@ -1,7 +1,10 @@
 """The bot as a family member meets it: real PTB polling the stand-in over HTTP.
 
 Every test acts through the stand-in's control API (as Telegram's apps would) and checks what
-arrived in the chat, plus what was stored when that is what the member relies on.
+arrived in the chat, plus what was stored when that is what the member relies on. Orders need a
+family with consent first: ``consented`` plays the grandfather consenting and the member
+verifying herself, over HTTP like everything else (the trust flow's own tests are in
+test_family_trust.py).
 """
 
 from __future__ import annotations
@@ -25,12 +28,16 @@ from bot.storage import OrderStatus
 from bot.storage.orders import draft_for, get_order, orders_with_status, update_order
 from engine._painter import paint_background
 from engine._templates import load_template
-from tests.auxil.bot import BotWorld, settings_for
+from tests.auxil.bot import BotWorld, FakeClock, settings_for
+from tests.auxil.family import living_family
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
 ZH_HANT = gettext_for("zh-Hant")
 EN = gettext_for("en")
 RENDER_WAIT_S = 55.0
+# The bot answers a photo with two messages; waiting for the second keeps the next step's
+# reply from being mistaken for a late one (the stand-in paces messages to one a second).
+ASKS_FOR_VOICE = ZH_HANT("Now send a voice note of them speaking. About 20 seconds is best.")
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +55,16 @@ def member() -> SandboxUser:
     return SandboxUser(5001, "美玲", language_code="zh-hant")
 
 
+GRANDPA = SandboxUser(5002, "外公", language_code="zh-hant")
+
+
+@pytest.fixture
+async def consented(bot_world: BotWorld, member: SandboxUser) -> BotWorld:
+    """The world with ``member`` verified in a space whose living subject has consented."""
+    await living_family(bot_world, member, GRANDPA)
+    return bot_world
+
+
 def _is_text(text: str) -> Callable[[SentMessage], bool]:
     return lambda message: message.text == text
 
@@ -61,7 +78,9 @@ async def _give_media(
     world: BotWorld, member: SandboxUser, portrait: bytes, voice: bytes
 ) -> SentMessage:
     """Send photo and voice note; returns the message offering the festivals."""
-    await world.reply_to(member, lambda: world.sandbox.send_photo(member, portrait))
+    await world.reply_to(
+        member, lambda: world.sandbox.send_photo(member, portrait), until=_is_text(ASKS_FOR_VOICE)
+    )
     return await world.reply_to(
         member,
         lambda: world.sandbox.send_voice(member, voice, duration=5),
@@ -106,20 +125,20 @@ async def test_language_menu_switches_language_and_registers_menus(bot_world: Bo
 
 
 async def test_a_full_order_delivers_a_playable_greeting(
-    bot_world: BotWorld, member: SandboxUser, portrait_jpeg: bytes, voice_ogg: bytes
+    consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes, voice_ogg: bytes
 ) -> None:
-    sandbox = bot_world.sandbox
-    offer = await _give_media(bot_world, member, portrait_jpeg, voice_ogg)
+    sandbox = consented.sandbox
+    offer = await _give_media(consented, member, portrait_jpeg, voice_ogg)
     assert offer.reply_markup is not None
     labels = [b["text"] for row in offer.reply_markup["inline_keyboard"] for b in row]
     assert "中秋節" in "".join(labels)
 
-    await bot_world.reply_to(
+    await consented.reply_to(
         member,
         lambda: sandbox.press_button(member, offer.message_id, TEMPLATE_PREFIX + "mid-autumn"),
         until=_is_text(ZH_HANT("Who is the greeting for? Type their name, for example: Grandma.")),
     )
-    video_message = await bot_world.reply_to(
+    video_message = await consented.reply_to(
         member,
         lambda: sandbox.send_text(member, "外婆"),
         until=lambda m: m.method == "sendVideo",
@@ -142,7 +161,7 @@ async def test_a_full_order_delivers_a_playable_greeting(
 
     # The file itself, decoded as a player would.
     assert video_message.file_id is not None
-    video_path = bot_world.data_dir / "delivered.mp4"
+    video_path = consented.data_dir / "delivered.mp4"
     video_path.write_bytes(await sandbox.download(video_message.file_id))
     with av.open(str(video_path)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
@@ -152,85 +171,91 @@ async def test_a_full_order_delivers_a_playable_greeting(
     assert top_level_boxes(video_path).index("moov") < top_level_boxes(video_path).index("mdat")
     samples, _rate = audio_track(video_path)
     assert rms(samples) > 0.02
-    background = paint_background(load_template("mid-autumn").palette).astype(np.int16)
+    template = load_template("mid-autumn")
+    background = paint_background(template.palette, template.decorations, 1280, 720)
+    background = background.astype(np.int16)
     speaking = frame_at(video_path, video_message.duration / 2).astype(np.int16)
     assert float(np.mean(np.abs(speaking[480:] - background[480:]).max(axis=2) > 60)) > 0.03
 
-    delivered = orders_with_status(bot_world.services.db, OrderStatus.DELIVERED)
+    delivered = orders_with_status(consented.services.db, OrderStatus.DELIVERED)
     assert [order.recipient for order in delivered] == ["外婆"]
     assert delivered[0].telegram_file_id == video_message.file_id
 
 
 async def test_an_unreadable_photo_is_explained_and_the_good_one_is_kept(
-    bot_world: BotWorld, member: SandboxUser, portrait_jpeg: bytes
+    consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes
 ) -> None:
-    sandbox = bot_world.sandbox
-    await bot_world.reply_to(member, lambda: sandbox.send_photo(member, portrait_jpeg))
-    first = draft_for(bot_world.services.db, member.id)
-    assert first is not None and first.portrait_sha256 is not None
+    sandbox = consented.sandbox
+    await consented.reply_to(
+        member, lambda: sandbox.send_photo(member, portrait_jpeg), until=_is_text(ASKS_FOR_VOICE)
+    )
+    first = draft_for(consented.services.db, member.id)
+    assert first is not None and first.portrait_id is not None
 
-    reply = await bot_world.reply_to(
+    reply = await consented.reply_to(
         member,
         lambda: sandbox.send_document(member, b"not a picture at all", "photo.jpg", "image/jpeg"),
     )
     assert reply.text == ZH_HANT(
         "I cannot read that file as a photo. Please send a JPEG or PNG photo."
     )
-    kept = draft_for(bot_world.services.db, member.id)
-    assert kept is not None and kept.portrait_sha256 == first.portrait_sha256
-    assert bot_world.services.media.path_for(first.portrait_sha256).read_bytes() == portrait_jpeg
+    kept = draft_for(consented.services.db, member.id)
+    assert kept is not None and kept.portrait_id == first.portrait_id
+    assert consented.services.vault.read_bytes(first.portrait_id) == portrait_jpeg
 
 
 async def test_a_file_over_telegrams_download_limit_is_explained(
-    bot_world: BotWorld, member: SandboxUser
+    consented: BotWorld, member: SandboxUser
 ) -> None:
     oversized = b"\0" * (20 * 1024 * 1024 + 1)
-    reply = await bot_world.reply_to(
+    reply = await consented.reply_to(
         member,
-        lambda: bot_world.sandbox.send_document(member, oversized, "voice.ogg", "audio/ogg"),
+        lambda: consented.sandbox.send_document(member, oversized, "voice.ogg", "audio/ogg"),
     )
     assert reply.text is not None and "20 MB" in reply.text
-    assert draft_for(bot_world.services.db, member.id) is None
+    assert draft_for(consented.services.db, member.id) is None
 
 
 async def test_a_too_short_voice_note_gets_the_numbers(
-    bot_world: BotWorld, member: SandboxUser
+    consented: BotWorld, member: SandboxUser
 ) -> None:
     short = sample_voice_ogg("好。")
-    reply = await bot_world.reply_to(
-        member, lambda: bot_world.sandbox.send_voice(member, short, duration=1)
+    reply = await consented.reply_to(
+        member, lambda: consented.sandbox.send_voice(member, short, duration=1)
     )
     assert reply.text is not None and reply.text.startswith("這段錄音只有")
 
 
 async def test_names_longer_than_the_limit_are_refused(
-    bot_world: BotWorld, member: SandboxUser, portrait_jpeg: bytes, voice_ogg: bytes
+    consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes, voice_ogg: bytes
 ) -> None:
-    sandbox = bot_world.sandbox
-    offer = await _give_media(bot_world, member, portrait_jpeg, voice_ogg)
-    await bot_world.reply_to(
+    sandbox = consented.sandbox
+    offer = await _give_media(consented, member, portrait_jpeg, voice_ogg)
+    await consented.reply_to(
         member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
     )
-    reply = await bot_world.reply_to(
+    reply = await consented.reply_to(
         member, lambda: sandbox.send_text(member, "外" * (MAX_RECIPIENT_CHARS + 1))
     )
     assert reply.text == ZH_HANT("Please type a name of at most {limit} characters.").format(
         limit=MAX_RECIPIENT_CHARS
     )
-    draft = draft_for(bot_world.services.db, member.id)
+    draft = draft_for(consented.services.db, member.id)
     assert draft is not None and draft.recipient is None
 
 
 async def test_text_before_any_photo_gets_guidance_and_cancel_discards(
-    bot_world: BotWorld, member: SandboxUser, portrait_jpeg: bytes
+    consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes
 ) -> None:
-    sandbox = bot_world.sandbox
-    reply = await bot_world.reply_to(member, lambda: sandbox.send_text(member, "hello"))
+    sandbox = consented.sandbox
+    reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "hello"))
     assert reply.text == ZH_HANT("To make a greeting, start by sending a photo of their face.")
-    await bot_world.reply_to(member, lambda: sandbox.send_photo(member, portrait_jpeg))
-    reply = await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
+    await consented.reply_to(
+        member, lambda: sandbox.send_photo(member, portrait_jpeg), until=_is_text(ASKS_FOR_VOICE)
+    )
+    reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
     assert reply.text == ZH_HANT("I have discarded the greeting you were preparing.")
-    assert draft_for(bot_world.services.db, member.id) is None
+    assert draft_for(consented.services.db, member.id) is None
 
 
 @pytest.mark.sandbox_limits(chat_burst=1, chat_messages_per_second=1.0)
@@ -255,8 +280,10 @@ async def test_an_order_queued_before_a_restart_is_delivered_after_it(
     voice_ogg: bytes,
 ) -> None:
     settings = settings_for(stand_in, tmp_path / "bot-data")
-    async with polling(build_application(settings)) as application:
-        world = BotWorld(stand_in, sandbox, application, settings.data_dir)
+    clock = FakeClock()
+    async with polling(build_application(settings, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
+        await living_family(world, member, GRANDPA)
         offer = await _give_media(world, member, portrait_jpeg, voice_ogg)
         await world.reply_to(
             member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
@@ -266,8 +293,8 @@ async def test_an_order_queued_before_a_restart_is_delivered_after_it(
         # The bot stops after the order is queued but before its worker picked it up.
         update_order(world.services.db, draft.id, recipient="外婆", status=OrderStatus.QUEUED)
 
-    async with polling(build_application(settings)) as application:
-        world = BotWorld(stand_in, sandbox, application, settings.data_dir)
+    async with polling(build_application(settings, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
         video = await sandbox.wait_for_message(
             member.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
         )

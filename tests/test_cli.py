@@ -17,7 +17,7 @@ def test_render_writes_the_video_and_prints_its_description(
     portrait.write_bytes(sample_portrait_jpeg())
     code = main(
         ["render", "--portrait", str(portrait), "--recipient", "Grandma", "--language", "en",
-         "--out", str(tmp_path / "out")]
+         "--out", str(tmp_path / "out"), "--synthetic-media"]
     )  # fmt: skip
     assert code == 0
     result = json.loads(capsys.readouterr().out)
@@ -32,7 +32,9 @@ def test_render_reports_a_bad_portrait_without_a_traceback(
 ) -> None:
     not_a_photo = tmp_path / "face.jpg"
     not_a_photo.write_text("hello", encoding="utf-8")
-    code = main(["render", "--portrait", str(not_a_photo), "--recipient", "Grandma"])
+    code = main(
+        ["render", "--portrait", str(not_a_photo), "--recipient", "Grandma", "--synthetic-media"]
+    )
     assert code == 1
     assert "tuanyuan render:" in capsys.readouterr().err
 

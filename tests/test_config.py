@@ -1,5 +1,6 @@
 """Settings come from the environment; the token never shows up where logs could carry it."""
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -26,8 +27,24 @@ def test_token_file_is_read_and_stripped(tmp_path: Path) -> None:
         ({}, "Set TUANYUAN_BOT_TOKEN"),
         ({"TUANYUAN_BOT_TOKEN_FILE": "/nonexistent/token"}, "cannot be read"),
         ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_RENDER_WORKERS": "0"}, "at least 1"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_ADMIN_IDS": "12,@eve"}, "user ids"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_ADMIN_CHAT_ID": "admins"}, "chat id"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_VAULT_KEY": "c2hvcnQ"}, "32 random bytes"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_DECEASED_COSIGNERS": "0"}, "at least 1"),
     ],
 )
 def test_incomplete_configuration_says_what_to_set(environ: dict[str, str], advice: str) -> None:
     with pytest.raises(ConfigError, match=advice):
         settings_from_env(environ)
+
+
+def test_admins_vault_key_and_cosigners_come_from_the_environment(tmp_path: Path) -> None:
+    key = base64.urlsafe_b64encode(bytes(range(32))).decode().rstrip("=")
+    settings = settings_from_env(
+        {"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_ADMIN_IDS": "11, 22", "TUANYUAN_DATA_DIR":
+         str(tmp_path), "TUANYUAN_ADMIN_CHAT_ID": "-1001234", "TUANYUAN_VAULT_KEY": key,
+         "TUANYUAN_DECEASED_COSIGNERS": "2"}
+    )  # fmt: skip
+    assert settings.admin_ids == {11, 22} and settings.admin_chat_id == -1001234
+    assert settings.vault_key == bytes(range(32)) and settings.deceased_cosigners == 2
+    assert key not in repr(settings) and settings.vault_key_file == tmp_path / "vault.key"

@@ -1,8 +1,11 @@
-"""The offline demo: a scripted family member orders a greeting through the real bot.
+"""The offline demo: a scripted family goes through the trust flow and orders a greeting.
 
-Everything runs on loopback: the Bot API stand-in, the bot (python-telegram-bot polling it over
-HTTP) and the engine in a worker process. The demo writes what the member saw (a transcript)
-and the video the bot delivered, then stops everything it started.
+A granddaughter creates a family space for her living grandfather; he joins through the invite
+link on his own account, shares his phone number and consents by reading the one-time phrase
+aloud; she verifies herself and orders. Everything runs on loopback: the Bot API stand-in, the
+bot (python-telegram-bot polling it over HTTP) and the engine in a render process. The demo
+writes what both of them saw (a transcript) and the video the bot delivered, then stops
+everything it started.
 """
 
 import asyncio
@@ -18,6 +21,7 @@ from bot.app import build_application, polling
 from bot.config import Settings
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.demo.transcript import Transcript
+from bot.flows.family import LANGUAGES_DONE, SUBJECT_LANGUAGE_PREFIX, SUBJECT_STATUS_PREFIX
 from bot.flows.order import TEMPLATE_PREFIX
 from bot.i18n import gettext_for, language_from_telegram
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -25,6 +29,12 @@ from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 log = structlog.get_logger(__name__)
 
 DEMO_MEMBER = SandboxUser(424242, "美玲", language_code="zh-hant", username="meiling")
+DEMO_MEMBER_PHONE = "+886912000001"
+DEMO_RELATION = "孫女"
+# The grandfather, alive and far away, consents from his own (scripted) Telegram account.
+DEMO_SUBJECT_NAME = "外公"
+DEMO_SUBJECT = SandboxUser(434343, DEMO_SUBJECT_NAME, language_code="zh-hant")
+DEMO_SUBJECT_PHONE = "+886912000002"
 DEMO_TEMPLATE = "mid-autumn"
 DEMO_RECIPIENT = "外婆"
 # Generous: the render runs on whatever machine the demo is on, two cores included.
@@ -55,7 +65,7 @@ def run_demo(out_dir: Path) -> int:
 
 async def _run() -> _Outcome:
     token = f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(24)}"
-    outcome = _Outcome(Transcript(DEMO_MEMBER))
+    outcome = _Outcome(Transcript())
     with tempfile.TemporaryDirectory(prefix="tuanyuan-demo-") as state_dir:
         async with BotApiStandIn(token, storage_dir=Path(state_dir) / "stand-in") as stand_in:
             settings = Settings(
@@ -80,49 +90,109 @@ async def _run() -> _Outcome:
 
 
 async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
-    chat = DEMO_MEMBER.id
-
     async def step(
+        user: SandboxUser,
         description: str,
         act: Callable[[], Awaitable[object]],
         until: Callable[[SentMessage], bool],
         wait_s: float = REPLY_TIMEOUT_S,
     ) -> SentMessage:
-        seen = transcript.last_message_id
-        transcript.member(description)
+        seen = transcript.last_message_id(user.id)
+        transcript.person(user, description)
         await act()
         reply = await sandbox.wait_for_message(
-            chat, lambda m: m.message_id > seen and until(m), timeout=wait_s
+            user.id, lambda m: m.message_id > seen and until(m), timeout=wait_s
         )
-        transcript.bot(await sandbox.sent_messages(chat))
+        transcript.bot(user, await sandbox.sent_messages(user.id))
         return reply
 
-    _ = gettext_for(language_from_telegram(DEMO_MEMBER.language_code))
+    member, subject = DEMO_MEMBER, DEMO_SUBJECT
+    _ = gettext_for(language_from_telegram(member.language_code))
     asks_for_voice = _("Now send a voice note of them speaking. About 20 seconds is best.")
-    await step("/start", lambda: sandbox.send_text(DEMO_MEMBER, "/start"), _is_text)
+
+    # The member creates a family space for a living grandfather...
+    await step(member, "/start", lambda: sandbox.send_text(member, "/start"), _is_text)
+    await step(member, "/newspace", lambda: sandbox.send_text(member, "/newspace"), _is_text)
+    status = await step(
+        member,
+        DEMO_SUBJECT_NAME,
+        lambda: sandbox.send_text(member, DEMO_SUBJECT_NAME),
+        _has_buttons,
+    )
+    languages = await step(
+        member,
+        "[presses Living]",
+        lambda: sandbox.press_button(member, status.message_id, SUBJECT_STATUS_PREFIX + "living"),
+        _has_buttons,
+    )
+    await sandbox.press_button(member, languages.message_id, SUBJECT_LANGUAGE_PREFIX + "zh-Hant")
     await step(
+        member,
+        "[presses 繁體中文, then Done]",
+        lambda: sandbox.press_button(member, languages.message_id, LANGUAGES_DONE),
+        lambda m: bool(m.reply_markup and "keyboard" in m.reply_markup),
+    )
+    invite = next(m for m in await sandbox.sent_messages(member.id) if "start=" in (m.text or ""))
+    payload = (invite.text or "").rsplit("start=", 1)[1].split()[0]
+
+    # ...who opens the invite link on his own phone and consents by reading the phrase aloud.
+    await step(
+        subject,
+        f"[opens the invite link: /start {payload}]",
+        lambda: sandbox.send_text(subject, f"/start {payload}"),
+        _has_buttons,
+    )
+    wording = await step(
+        subject,
+        "[shares his own phone number]",
+        lambda: sandbox.send_contact(subject, DEMO_SUBJECT_PHONE, subject.id, subject.first_name),
+        _is_text,
+    )
+    phrase = (wording.text or "").splitlines()[-1]
+    statement = sample_voice_ogg(phrase, language_from_telegram(subject.language_code))
+    await step(
+        subject,
+        f"[voice note reading: {phrase}]",
+        lambda: sandbox.send_voice(subject, statement, duration=8),
+        _is_text,
+    )
+
+    # The member verifies herself, then orders the greeting.
+    await step(
+        member,
+        "[shares her own phone number]",
+        lambda: sandbox.send_contact(member, DEMO_MEMBER_PHONE, member.id, member.first_name),
+        _is_text,
+    )
+    await step(member, DEMO_RELATION, lambda: sandbox.send_text(member, DEMO_RELATION), _is_text)
+    await step(
+        member,
         "[photo: sample portrait]",
-        lambda: sandbox.send_photo(DEMO_MEMBER, sample_portrait_jpeg()),
+        lambda: sandbox.send_photo(member, sample_portrait_jpeg()),
         lambda m: m.text == asks_for_voice,
     )
     keyboard = await step(
+        member,
         "[voice note: sample voice]",
-        lambda: sandbox.send_voice(DEMO_MEMBER, sample_voice_ogg(), duration=12),
-        lambda m: m.reply_markup is not None,
+        lambda: sandbox.send_voice(member, sample_voice_ogg(), duration=12),
+        _has_buttons,
     )
     await step(
+        member,
         f"[presses the {DEMO_TEMPLATE} button]",
-        lambda: sandbox.press_button(
-            DEMO_MEMBER, keyboard.message_id, TEMPLATE_PREFIX + DEMO_TEMPLATE
-        ),
+        lambda: sandbox.press_button(member, keyboard.message_id, TEMPLATE_PREFIX + DEMO_TEMPLATE),
         _is_text,
     )
     return await step(
-        DEMO_RECIPIENT,
-        lambda: sandbox.send_text(DEMO_MEMBER, DEMO_RECIPIENT),
+        member, DEMO_RECIPIENT,
+        lambda: sandbox.send_text(member, DEMO_RECIPIENT),
         lambda m: m.method == "sendVideo",
         wait_s=RENDER_TIMEOUT_S,
-    )
+    )  # fmt: skip
+
+
+def _has_buttons(message: SentMessage) -> bool:
+    return message.reply_markup is not None
 
 
 def _is_text(message: SentMessage) -> bool:

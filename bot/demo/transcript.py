@@ -8,28 +8,27 @@ from bot.sandbox import SandboxUser, SentMessage
 
 
 class Transcript:
-    """An ordered record of the member's actions and the bot's messages between them."""
+    """An ordered record of what each person did and the bot's messages to them in between."""
 
-    def __init__(self, member: SandboxUser) -> None:
-        self._member = member
+    def __init__(self) -> None:
         self._entries: list[dict[str, Any]] = []
-        self._bot_message_ids: set[int] = set()
+        self._seen: set[tuple[int, int]] = set()  # (chat, message): ids count per chat
 
-    @property
-    def last_message_id(self) -> int:
-        """The newest bot message recorded so far; later replies have larger ids."""
-        return max(self._bot_message_ids, default=0)
+    def last_message_id(self, chat_id: int) -> int:
+        """The newest bot message recorded in this chat; later replies have larger ids."""
+        return max((message for chat, message in self._seen if chat == chat_id), default=0)
 
-    def member(self, action: str) -> None:
-        self._entries.append({"from": self._member.first_name, "text": action})
+    def person(self, user: SandboxUser, action: str) -> None:
+        self._entries.append({"from": user.first_name, "text": action})
 
-    def bot(self, messages: list[SentMessage]) -> None:
+    def bot(self, to: SandboxUser, messages: list[SentMessage]) -> None:
         """Record the bot's messages not seen before, in the order the bot sent them."""
         for message in sorted(messages, key=lambda m: m.message_id):
-            if message.message_id in self._bot_message_ids:
+            if (message.chat_id, message.message_id) in self._seen:
                 continue
-            self._bot_message_ids.add(message.message_id)
-            self._entries.append({"from": "bot", **message.model_dump(exclude_defaults=True)})
+            self._seen.add((message.chat_id, message.message_id))
+            entry = {"from": "bot", "to": to.first_name}
+            self._entries.append(entry | message.model_dump(exclude_defaults=True))
 
     def write(self, out_dir: Path) -> None:
         (out_dir / "transcript.json").write_text(
@@ -43,7 +42,8 @@ class Transcript:
             if entry["from"] != "bot":
                 lines.append(f"**{entry['from']}:** {entry['text']}")
             else:
-                lines.append(f"**Tuanyuan** ({entry['method']}): {_bot_text(entry)}")
+                to, method = entry["to"], entry["method"]
+                lines.append(f"**Tuanyuan → {to}** ({method}): {_bot_text(entry)}")
             lines.append("")
         return "\n".join(lines)
 
@@ -55,7 +55,8 @@ def _bot_text(entry: dict[str, Any]) -> str:
             f"[video {entry.get('width')}x{entry.get('height')}, {entry.get('duration')} s, "
             f"streaming={entry.get('supports_streaming')}, file greeting.mp4]"
         )
-    keyboard = (entry.get("reply_markup") or {}).get("inline_keyboard")
+    markup = entry.get("reply_markup") or {}
+    keyboard = markup.get("inline_keyboard") or markup.get("keyboard")
     if keyboard:
         labels = [button["text"] for row in keyboard for button in row]
         parts.append("[buttons: " + " | ".join(labels) + "]")

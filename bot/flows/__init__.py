@@ -1,34 +1,119 @@
 """Conversation flows: what the bot answers to each kind of update.
 
 Handlers are registered here in one place so the precedence between them is visible at once:
-commands first, then button presses, then media, then free text.
+commands first, then button presses, then media, then free text. This is also where each
+handler gets its permission (``bot.authz.guarded``): no handler checks rights by itself. Media
+and text mean different things at different steps (a voice note is a consent statement for a
+subject who owes one, footage otherwise), so they go through small routers that look up the
+sender's step and pick the handler.
 """
 
 from typing import Any
 
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.flows import basics, order
+from bot.authz import Permission, guarded
+from bot.family.consent import open_challenge
+from bot.family.spaces import MemberStatus, Role, SetupStep, SpaceStatus, get_space, membership_of
+from bot.flows import admin, basics, consent, family, order, privacy
+from bot.flows.basics import Context
+from bot.services import services_of
 
-COMMANDS = ("start", "help", "language", "cancel")
+_portrait = guarded(Permission.UPLOAD_FOOTAGE, order.receive_portrait)
+_voice = guarded(Permission.UPLOAD_FOOTAGE, order.receive_voice)
+_order_text = guarded(Permission.ORDER, order.receive_text)
+_statement = guarded(Permission.CONSENT, consent.receive_statement)
+
+
+async def _start(update: Update, context: Context) -> None:
+    """``/start <payload>`` is an invite link being opened; plain ``/start`` is a greeting."""
+    if context.args:
+        await family.join(update, context, context.args[0])
+    else:
+        await basics.start(update, context)
+
+
+async def _image(update: Update, context: Context) -> None:
+    """A relative asked for a proof document sends one; anyone else sends a portrait."""
+    assert update.effective_user is not None
+    member = membership_of(services_of(context).db, update.effective_user.id)
+    if member is not None and member.status == MemberStatus.PROOF:
+        await _proof(update, context)
+    else:
+        await _portrait(update, context)
+
+
+async def _proof(update: Update, context: Context) -> None:
+    assert update.effective_user is not None
+    member = membership_of(services_of(context).db, update.effective_user.id)
+    if member is None or member.status != MemberStatus.PROOF:
+        await basics.unsupported(update, context)
+        return
+    await family.receive_proof(update, context, member)
+
+
+async def _recording(update: Update, context: Context) -> None:
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    if open_challenge(services_of(context).db, user.id) is not None:
+        await _statement(update, context)
+    elif message.video or message.video_note:
+        await basics.unsupported(update, context)
+    else:
+        await _voice(update, context)
+
+
+async def _text(update: Update, context: Context) -> None:
+    assert update.effective_user is not None
+    services = services_of(context)
+    member = membership_of(services.db, update.effective_user.id)
+    if member is not None and member.role == Role.OWNER:
+        space = get_space(services.db, member.space_id)
+        if space.status == SpaceStatus.SETUP and space.setup_step == SetupStep.NAME:
+            await family.subject_name_given(update, context, space)
+            return
+    if member is not None and member.status == MemberStatus.RELATION:
+        await family.relation_given(update, context, member)
+        return
+    await _order_text(update, context)
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    application.add_handler(CommandHandler("start", basics.start))
-    application.add_handler(CommandHandler("help", basics.help_command))
-    application.add_handler(CommandHandler("language", basics.choose_language))
-    application.add_handler(CommandHandler("cancel", order.cancel))
-    application.add_handler(
-        CallbackQueryHandler(basics.language_chosen, pattern=rf"^{basics.LANGUAGE_PREFIX}")
-    )
-    application.add_handler(
-        CallbackQueryHandler(order.template_chosen, pattern=rf"^{order.TEMPLATE_PREFIX}")
-    )
-    application.add_handler(
-        MessageHandler(filters.PHOTO | filters.Document.IMAGE, order.receive_portrait)
-    )
-    application.add_handler(
-        MessageHandler(filters.VOICE | filters.AUDIO | filters.Document.AUDIO, order.receive_voice)
-    )
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, order.receive_text))
-    application.add_handler(MessageHandler(filters.ALL, basics.unsupported))
+    add = application.add_handler
+    add(CommandHandler("start", _start))
+    add(CommandHandler("help", basics.help_command))
+    add(CommandHandler("language", basics.choose_language))
+    add(CommandHandler("newspace", family.new_space))
+    add(CommandHandler("invite", guarded(Permission.INVITE, family.invite)))
+    add(CommandHandler("consent", guarded(Permission.CONSENT, consent.consent_command)))
+    add(CommandHandler("revoke", guarded(Permission.REVOKE, consent.revoke_command)))
+    add(CommandHandler("mydata", privacy.my_data))
+    add(CommandHandler("delete_me", privacy.delete_me))
+    add(CommandHandler("review", guarded(Permission.MODERATE, admin.review)))
+    add(CommandHandler("cancel", order.cancel))
+
+    def on_button(prefix: str, handler: Any) -> None:
+        add(CallbackQueryHandler(handler, pattern=rf"^{prefix}"))
+
+    on_button(basics.LANGUAGE_PREFIX, basics.language_chosen)
+    on_button(order.TEMPLATE_PREFIX, guarded(Permission.ORDER, order.template_chosen))
+    on_button(family.SUBJECT_STATUS_PREFIX, family.subject_status_chosen)
+    on_button(family.SUBJECT_LANGUAGE_PREFIX, family.subject_language_chosen)
+    on_button(family.INVITE_PREFIX, guarded(Permission.INVITE, family.invite_chosen))
+    on_button(consent.AUTHORISE, guarded(Permission.CONSENT, consent.authorise_pressed))
+    for prefix in (consent.COSIGN_PREFIX, consent.VETO_PREFIX):
+        on_button(prefix, guarded(Permission.CONSENT, consent.cosign_or_veto_pressed))
+    on_button(consent.REVOKE_CONFIRM, guarded(Permission.REVOKE, consent.revoke_confirmed))
+    on_button(privacy.DELETE_CONFIRM, privacy.delete_confirmed)
+    on_button(admin.APPROVE_PREFIX, guarded(Permission.MODERATE, admin.approve_pressed))
+    on_button(admin.REJECT_PREFIX, guarded(Permission.MODERATE, admin.reject_pressed))
+    on_button(admin.REASON_PREFIX, guarded(Permission.MODERATE, admin.reason_pressed))
+
+    add(MessageHandler(filters.CONTACT, family.receive_contact))
+    add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _image))
+    add(MessageHandler(filters.Document.PDF, _proof))
+    add(MessageHandler(filters.VOICE | filters.AUDIO | filters.Document.AUDIO
+                       | filters.VIDEO | filters.VIDEO_NOTE, _recording))  # fmt: skip
+    add(MessageHandler(filters.TEXT & ~filters.COMMAND, _text))
+    add(MessageHandler(filters.ALL, basics.unsupported))

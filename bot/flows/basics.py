@@ -29,19 +29,35 @@ def command_descriptions(_: Gettext) -> list[BotCommand]:
     return [
         BotCommand("start", _("Make a festival greeting")),
         BotCommand("help", _("How Tuanyuan works")),
+        BotCommand("newspace", _("Create a family space for a loved one")),
+        BotCommand("invite", _("Invite a relative or the person in the greetings")),
+        BotCommand("consent", _("Give or renew consent")),
+        BotCommand("revoke", _("Withdraw consent and delete everything")),
+        BotCommand("mydata", _("Get a copy of your data")),
+        BotCommand("delete_me", _("Leave and delete your files")),
         BotCommand("language", _("Change the language")),
         BotCommand("cancel", _("Discard the greeting in preparation")),
     ]
 
 
+def admin_command_descriptions(_: Gettext) -> list[BotCommand]:
+    return [BotCommand("review", _("Show proof documents waiting for review"))]
+
+
 def help_text(_: Gettext) -> str:
     return _(
         "Tuanyuan makes a festival greeting video in the voice and face of someone you love.\n\n"
+        "First, /newspace creates a family space for them, or an invite link from a relative "
+        "lets you join theirs. Each member shares their phone number and says how they are "
+        "related; nothing is made until the person consents themself, or, if they have died, "
+        "verified relatives authorise it.\n\n"
+        "Then:\n"
         "1. Send a clear photo of their face.\n"
         "2. Send a voice note of them speaking (about 20 seconds is best).\n"
         "3. Choose the festival and tell me who the greeting is for.\n\n"
-        "Every video is marked as made with AI. /language changes the language, "
-        "/cancel discards the greeting you are preparing."
+        "Every video is marked as made with AI. /revoke withdraws consent and deletes "
+        "everything, /mydata sends you your data, /delete_me removes you. /language changes "
+        "the language, /cancel discards the greeting you are preparing."
     )
 
 

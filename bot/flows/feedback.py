@@ -21,12 +21,29 @@ def ingest_error_text(_: Gettext, error: IngestError) -> str:
             "That photo is too small to show a face well. "
             "Please send a photo at least 256 pixels on its shorter side."
         ),
+        "no_face": _(
+            "I cannot find a face in that photo. Please send a clear photo of them looking "
+            "at the camera."
+        ),
+        "several_faces": _(
+            "I can see {count} faces in that picture. Please send a photo of just the one "
+            "person, or crop it to them."
+        ),
+        "not_a_video": _("I cannot play that file as a video. Please send an MP4 or MOV video."),
+        "truncated": _("That video seems cut off before its end. Please send it again."),
+        "too_little_speech": _(
+            "I can hear only {speech_s:.1f} s of speech; I need at least {minimum:.0f} s "
+            "and {recommended:.0f} s works best. Please send a recording of them talking."
+        ),
         "unreadable_audio": _(
             "I cannot play that recording. Please record a voice note in Telegram and send it."
         ),
         "too_short": _(
             "That recording is only {seconds:.1f} s long. "
             "Please send at least {minimum:.0f} s of them speaking."
+        ),
+        "not_a_document": _(
+            "I cannot read that file as a proof document. Please send a photo or a PDF."
         ),
         "too_long": _(
             "That recording is {seconds:.0f} s long; I can use at most {maximum:.0f} s. "

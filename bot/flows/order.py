@@ -1,34 +1,28 @@
 """The greeting order: a portrait, a voice note, a festival and a recipient, in any order.
 
 Each step is saved in the member's draft order as soon as it arrives, and the reply always
-says what is still missing, so a member who leaves and comes back later is never lost.
+says what is still missing, so a member who leaves and comes back later is never lost. These
+handlers run only for verified members of a space with a current consent: the registry wraps
+them with ``bot.authz.guarded``, so they can rely on a membership being there.
 """
-
-import asyncio
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
-from telegram.error import BadRequest
-from telegram.ext import CallbackContext
 
+from bot.family.consent import current_consent
+from bot.family.spaces import Member, get_space, membership_of
 from bot.flows.basics import Context as _Context
 from bot.flows.basics import remember_sender
-from bot.flows.feedback import ingest_error_text
+from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext
 from bot.services import Services, services_of
-from bot.storage import Order, OrderStatus
+from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media
 from bot.storage.orders import draft_for, open_draft, update_order
-from engine import IngestError, check_portrait, check_voice, list_templates, template_title
+from engine import check_portrait, check_voice, list_templates, template_title
 
 Context = _Context
 TEMPLATE_PREFIX = "tpl:"
-# Telegram lets bots download files up to 20 MB through getFile; larger ones cannot reach us.
-MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 MAX_RECIPIENT_CHARS = 40
 
 
@@ -41,42 +35,19 @@ def _caller(update: Update, context: Context) -> tuple[Services, Message, int, G
     return services, message, user.id, services.gettext_of(user.id)
 
 
-async def _fetch_checked(
-    context: CallbackContext[Any, Any, Any, Any],
-    message: Message,
-    _: Gettext,
-    file_id: str,
-    file_size: int | None,
-    check: Callable[[Path], object],
-) -> bytes | None:
-    """Download a member's file and run the engine's ingest check on it before keeping it.
+def _member(services: Services, user_id: int) -> Member:
+    member = membership_of(services.db, user_id)
+    assert member is not None, "order handlers run behind bot.authz.guarded"
+    return member
 
-    Returns None after telling the member what to do instead; nothing stored is touched then.
-    """
-    too_big = _(
-        "That file is larger than 20 MB, the most Telegram lets me receive. "
-        "Please send a shorter recording or a smaller photo."
-    )
-    if file_size is not None and file_size > MAX_DOWNLOAD_BYTES:
-        await message.reply_text(too_big)
-        return None
-    try:
-        telegram_file = await context.bot.get_file(file_id)
-    except BadRequest as error:
-        if "too big" not in error.message.lower():
-            raise
-        await message.reply_text(too_big)
-        return None
-    data = bytes(await telegram_file.download_as_bytearray())
-    with tempfile.TemporaryDirectory() as scratch:
-        candidate = Path(scratch) / "upload"
-        candidate.write_bytes(data)
-        try:
-            await asyncio.to_thread(check, candidate)
-        except IngestError as error:
-            await message.reply_text(ingest_error_text(_, error))
-            return None
-    return data
+
+def _keep_upload(
+    services: Services, member: Member, data: bytes, kind: MediaKind, mime_type: str
+) -> str:
+    media_id = services.vault.put_bytes(data)
+    record_media(services.db, services.clock, media_id, kind, mime_type, len(data),
+                 member.user_id, member.space_id)  # fmt: skip
+    return media_id
 
 
 def _template_keyboard(language: str) -> InlineKeyboardMarkup:
@@ -94,9 +65,9 @@ def _template_keyboard(language: str) -> InlineKeyboardMarkup:
 
 
 async def _ask_next_step(message: Message, order: Order, _: Gettext) -> None:
-    if order.portrait_sha256 is None:
+    if order.portrait_id is None:
         await message.reply_text(_("Now send a clear photo of their face."))
-    elif order.voice_sha256 is None:
+    elif order.voice_id is None:
         await message.reply_text(
             _("Now send a voice note of them speaking. About 20 seconds is best.")
         )
@@ -115,16 +86,17 @@ async def receive_portrait(update: Update, context: Context) -> None:
     services, message, user_id, _ = _caller(update, context)
     source = message.photo[-1] if message.photo else message.document
     assert source is not None
-    mime_type = message.document.mime_type if message.document else "image/jpeg"
-    data = await _fetch_checked(
+    mime_type = (message.document.mime_type if message.document else None) or "image/jpeg"
+    fetched = await fetch_checked(
         context, message, _, source.file_id, source.file_size, check_portrait
     )
-    if data is None:
+    if fetched is None:
         return
-    sha256 = services.media.put_bytes(data)
-    record_media(services.db, sha256, "portrait", mime_type or "image/jpeg", len(data), user_id)
-    draft = open_draft(services.db, user_id, message.chat_id, services.language_of(user_id))
-    draft = update_order(services.db, draft.id, portrait_sha256=sha256)
+    member = _member(services, user_id)
+    portrait_id = _keep_upload(services, member, fetched[0], MediaKind.PORTRAIT, mime_type)
+    draft = open_draft(services.db, user_id, message.chat_id, services.language_of(user_id),
+                       member.space_id)  # fmt: skip
+    draft = update_order(services.db, draft.id, portrait_id=portrait_id)
     await message.reply_text(_("Thank you, I have the photo."))
     await _ask_next_step(message, draft, _)
 
@@ -133,14 +105,17 @@ async def receive_voice(update: Update, context: Context) -> None:
     services, message, user_id, _ = _caller(update, context)
     source = message.voice or message.audio or message.document
     assert source is not None
-    data = await _fetch_checked(context, message, _, source.file_id, source.file_size, check_voice)
-    if data is None:
+    fetched = await fetch_checked(
+        context, message, _, source.file_id, source.file_size, check_voice
+    )
+    if fetched is None:
         return
-    sha256 = services.media.put_bytes(data)
+    member = _member(services, user_id)
     mime_type = getattr(source, "mime_type", None) or "audio/ogg"
-    record_media(services.db, sha256, "voice", mime_type, len(data), user_id)
-    draft = open_draft(services.db, user_id, message.chat_id, services.language_of(user_id))
-    draft = update_order(services.db, draft.id, voice_sha256=sha256)
+    voice_id = _keep_upload(services, member, fetched[0], MediaKind.VOICE, mime_type)
+    draft = open_draft(services.db, user_id, message.chat_id, services.language_of(user_id),
+                       member.space_id)  # fmt: skip
+    draft = update_order(services.db, draft.id, voice_id=voice_id)
     await message.reply_text(_("Thank you, I have the voice note."))
     await _ask_next_step(message, draft, _)
 
@@ -177,7 +152,13 @@ async def receive_text(update: Update, context: Context) -> None:
             _("Please type a name of at most {limit} characters.").format(limit=MAX_RECIPIENT_CHARS)
         )
         return
-    update_order(services.db, draft.id, recipient=recipient, status=OrderStatus.QUEUED)
+    space = get_space(services.db, _member(services, user_id).space_id)
+    consent = current_consent(services.db, space, services.clock.now())
+    assert consent is not None, "ordering is guarded by a current consent"
+    update_order(services.db, draft.id, recipient=recipient, status=OrderStatus.QUEUED,
+                 consent_id=consent.id)  # fmt: skip
+    services.audit.record(user_id, "order.placed", order=draft.id, space=space.id,
+                          consent=consent.id)  # fmt: skip
     await message.reply_text(
         _("I am making the greeting for {recipient} now. It usually takes about a minute.").format(
             recipient=recipient

@@ -53,9 +53,128 @@ def _create_orders(db: Database) -> None:
     db.table("orders").create_index(["status"])
 
 
+def _add_family_trust(db: Database) -> None:
+    """Family spaces, verification, consent and its revocation (issue #3).
+
+    Media ids stop being content hashes (the vault names files by random ids), so the columns
+    lose their ``sha256`` names; every media row and order now belongs to one family space.
+    """
+    db.execute("ALTER TABLE media RENAME COLUMN sha256 TO id")
+    db.execute("ALTER TABLE media ADD COLUMN space_id TEXT")
+    db.table("media").create_index(["space_id"])
+    db.table("media").create_index(["uploaded_by"])
+    for old, new in (("portrait_sha256", "portrait_id"), ("voice_sha256", "voice_id"),
+                     ("video_sha256", "video_id")):  # fmt: skip
+        db.execute(f"ALTER TABLE orders RENAME COLUMN {old} TO {new}")
+    for column in ("space_id TEXT", "consent_id TEXT", "delivered_message_id INTEGER"):
+        db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
+    db.table("orders").create_index(["space_id"])
+    db.table("spaces").create(
+        {
+            "id": str,
+            "owner_id": int,
+            "subject_name": str,
+            "subject_status": str,
+            "subject_languages": str,
+            "status": str,
+            "setup_step": str,
+            "cosigners_required": int,
+            "created_at": str,
+            "closed_at": str,
+        },
+        pk="id",
+        not_null={"id", "owner_id", "status", "cosigners_required", "created_at"},
+    )
+    db.table("members").create(
+        {
+            "space_id": str,
+            "user_id": int,
+            "role": str,
+            "status": str,
+            "relation": str,
+            "phone_number": str,
+            "proof_media_id": str,
+            "review_reason": str,
+            "joined_at": str,
+            "verified_at": str,
+            "verified_by": int,
+        },
+        pk=("space_id", "user_id"),
+        not_null={"space_id", "user_id", "role", "status", "joined_at"},
+    )
+    # One family space per Telegram account: the chat always knows which family it speaks for.
+    db.table("members").create_index(["user_id"], unique=True)
+    db.table("invites").create(
+        {
+            "token_sha256": str,
+            "space_id": str,
+            "role": str,
+            "created_by": int,
+            "created_at": str,
+            "expires_at": str,
+            "used_by": int,
+            "used_at": str,
+        },
+        pk="token_sha256",
+        not_null={"space_id", "role", "created_by", "created_at", "expires_at"},
+    )
+    db.table("challenges").create(
+        {
+            "id": str,
+            "space_id": str,
+            "user_id": int,
+            "phrase": str,
+            "language": str,
+            "created_at": str,
+            "expires_at": str,
+        },
+        pk="id",
+        not_null={"space_id", "user_id", "phrase", "language", "created_at", "expires_at"},
+    )
+    db.table("consent_records").create(
+        {
+            "id": str,
+            "space_id": str,
+            "kind": str,
+            "refers_to": str,
+            "actor_id": int,
+            "relation": str,
+            "method": str,
+            "subject_name": str,
+            "subject_status": str,
+            "scope": str,
+            "wording": str,
+            "wording_version": str,
+            "language": str,
+            "proof_refs": str,
+            "evidence_commitment": str,
+            "created_at": str,
+            "valid_until": str,
+            "record_hash": str,
+        },
+        pk="id",
+        not_null={"space_id", "kind", "actor_id", "created_at", "record_hash"},
+    )
+    db.table("consent_records").create_index(["space_id", "kind"])
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER consent_records_immutable_{event.lower()} "
+            f"BEFORE {event} ON consent_records "
+            "BEGIN SELECT RAISE(ABORT, 'consent records are immutable'); END"
+        )
+    # The recording behind a consent: a link that revocation deletes with the recording.
+    db.table("consent_evidence").create(
+        {"consent_id": str, "media_id": str}, pk=("consent_id", "media_id")
+    )
+    db.table("tombstones").create(
+        {"space_id": str, "revoked_at": str, "revoked_by": int, "removed": str}, pk="space_id"
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
+    _add_family_trust,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -75,6 +194,8 @@ def open_database(path: Path) -> Database:
     db = Database(path)
     db.enable_wal()
     db.execute("PRAGMA foreign_keys = ON")
+    # Deleted rows are overwritten, not just unlinked: withdrawn consent leaves no readable trace.
+    db.execute("PRAGMA secure_delete = ON")
     current = _user_version(db)
     if current > SCHEMA_VERSION:
         raise RuntimeError(

@@ -1,70 +1,56 @@
-"""Media files stored by content hash, outside the database.
+"""The media table: what each file in the vault is, which family it belongs to, who sent it.
 
-The same photo sent twice is stored once, and a file's name proves its content: a row in the
-database points at a hash, never at a path that could be swapped underneath it.
+The files themselves live sealed in the vault (``bot/vault.py``); these rows are what lets
+revocation find every piece of a subject's footage, and /delete_me everything one member sent.
 """
 
-import hashlib
-import os
-import tempfile
-from datetime import UTC, datetime
-from pathlib import Path
+from enum import StrEnum
+from typing import Any
 
 from sqlite_utils import Database
 
+from bot.clock import Clock, iso
 
-class MediaStore:
-    """A folder of immutable files named by the SHA-256 of their bytes."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
+class MediaKind(StrEnum):
+    PORTRAIT = "portrait"
+    VOICE = "voice"
+    STATEMENT = "statement"  # the living subject's recorded consent
+    PROOF = "proof"  # a relative's proof document (death certificate, household register)
+    VIDEO = "video"  # a rendered greeting
 
-    def path_for(self, sha256: str) -> Path:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
-            raise ValueError(f"not a SHA-256 hex digest: {sha256!r}")
-        return self.root / sha256[:2] / sha256
 
-    def put_bytes(self, data: bytes) -> str:
-        sha256 = hashlib.sha256(data).hexdigest()
-        target = self.path_for(sha256)
-        if not target.exists():
-            self._write_atomically(target, data)
-        return sha256
-
-    def put_file(self, source: Path) -> str:
-        """Copy a file in; renders are moved into the store this way once they are complete."""
-        return self.put_bytes(source.read_bytes())
-
-    def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).exists()
-
-    def _write_atomically(self, target: Path, data: bytes) -> None:
-        """Write to a temporary name, then rename, so a reader never sees a partial file."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-            Path(tmp_name).replace(target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+# The subject's likeness: what revocation must leave nothing of.
+SUBJECT_DATA = (MediaKind.PORTRAIT, MediaKind.VOICE, MediaKind.STATEMENT, MediaKind.VIDEO)
 
 
 def record_media(
-    db: Database, sha256: str, kind: str, mime_type: str, size_bytes: int, uploaded_by: int
+    db: Database,
+    clock: Clock,
+    media_id: str,
+    kind: MediaKind,
+    mime_type: str,
+    size_bytes: int,
+    uploaded_by: int,
+    space_id: str | None,
 ) -> None:
-    db.table("media").upsert(
+    db.table("media").insert(
         {
-            "sha256": sha256,
-            "kind": kind,
+            "id": media_id,
+            "kind": kind.value,
             "mime_type": mime_type,
             "size_bytes": size_bytes,
             "uploaded_by": uploaded_by,
-            "created_at": datetime.now(UTC).isoformat(),
-        },
-        pk="sha256",
+            "space_id": space_id,
+            "created_at": iso(clock.now()),
+        }
     )
+
+
+def media_where(db: Database, where: str, params: list[Any]) -> list[dict[str, Any]]:
+    return list(db.query(f"SELECT * FROM media WHERE {where} ORDER BY created_at", params))
+
+
+def forget_media(db: Database, media_ids: list[str]) -> None:
+    for media_id in media_ids:
+        db.execute("DELETE FROM media WHERE id = ?", [media_id])

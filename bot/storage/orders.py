@@ -20,6 +20,7 @@ class OrderStatus(StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    REVOKED = "revoked"  # consent was withdrawn; the order's media and video are deleted
 
 
 class Order(BaseModel):
@@ -28,19 +29,22 @@ class Order(BaseModel):
     chat_id: int
     status: OrderStatus
     language: str
-    portrait_sha256: str | None = None
-    voice_sha256: str | None = None
+    space_id: str | None = None
+    portrait_id: str | None = None
+    voice_id: str | None = None
     template_id: str | None = None
     recipient: str | None = None
-    video_sha256: str | None = None
+    consent_id: str | None = None
+    video_id: str | None = None
     telegram_file_id: str | None = None
+    delivered_message_id: int | None = None
     error: str | None = None
     created_at: str
     updated_at: str
 
     @property
     def missing_media(self) -> bool:
-        return self.portrait_sha256 is None or self.voice_sha256 is None
+        return self.portrait_id is None or self.voice_id is None
 
 
 def _now() -> str:
@@ -66,7 +70,7 @@ def draft_for(db: Database, user_id: int) -> Order | None:
     return _order(rows[0]) if rows else None
 
 
-def open_draft(db: Database, user_id: int, chat_id: int, language: str) -> Order:
+def open_draft(db: Database, user_id: int, chat_id: int, language: str, space_id: str) -> Order:
     """The member's draft, created on demand so any first upload starts an order."""
     existing = draft_for(db, user_id)
     if existing is not None:
@@ -80,6 +84,7 @@ def open_draft(db: Database, user_id: int, chat_id: int, language: str) -> Order
             "chat_id": chat_id,
             "status": OrderStatus.COLLECTING.value,
             "language": language,
+            "space_id": space_id,
             "created_at": now,
             "updated_at": now,
         }
@@ -87,7 +92,7 @@ def open_draft(db: Database, user_id: int, chat_id: int, language: str) -> Order
     return get_order(db, order_id)
 
 
-def update_order(db: Database, order_id: str, **fields: str | None) -> Order:
+def update_order(db: Database, order_id: str, **fields: str | int | None) -> Order:
     """Change some fields of an order; callers name fields, never build SQL."""
     values: dict[str, Any] = {
         key: value.value if isinstance(value, OrderStatus) else value
@@ -100,10 +105,11 @@ def update_order(db: Database, order_id: str, **fields: str | None) -> Order:
 
 def orders_with_status(db: Database, *statuses: OrderStatus) -> list[Order]:
     placeholders = ", ".join("?" for _ in statuses)
+    return orders_where(db, f"status IN ({placeholders})", [status.value for status in statuses])
+
+
+def orders_where(db: Database, where: str, params: list[Any]) -> list[Order]:
     return [
         _order(row)
-        for row in db.query(
-            f"SELECT * FROM orders WHERE status IN ({placeholders}) ORDER BY created_at",
-            [status.value for status in statuses],
-        )
+        for row in db.query(f"SELECT * FROM orders WHERE {where} ORDER BY created_at", params)
     ]

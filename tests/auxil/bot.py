@@ -1,13 +1,16 @@
 """The whole bot running against the Bot API stand-in, driven as Telegram users would.
 
 ``bot_world`` starts the stand-in, the real PTB application polling it over HTTP (with its own
-SQLite file and media folder under tmp_path) and a control client playing the users.
+SQLite file, vault and audit log under tmp_path, and ``ADMIN`` as its one moderator, whose
+private chat is the admin chat) and a control client playing the users. Its clock only moves
+when a test moves it, so expiries are tested without waiting.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +21,21 @@ from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.services import Services, services_of
 from tests.auxil.sandbox import TOKEN
 
+ADMIN = SandboxUser(9001, "Admin", language_code="en")
+
+
+class FakeClock:
+    """Starts at the real time (so the engine's own consent check agrees) and moves on demand."""
+
+    def __init__(self) -> None:
+        self._now = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
 
 @dataclass
 class BotWorld:
@@ -25,6 +43,7 @@ class BotWorld:
     sandbox: SandboxClient
     application: BotApplication
     data_dir: Path
+    clock: FakeClock
 
     @property
     def services(self) -> Services:
@@ -51,6 +70,8 @@ def settings_for(stand_in: BotApiStandIn, data_dir: Path) -> Settings:
         data_dir=data_dir,
         api_base_url=stand_in.api_base_url,
         file_base_url=stand_in.file_base_url,
+        admin_ids=frozenset({ADMIN.id}),
+        admin_chat_id=ADMIN.id,
     )
 
 
@@ -59,5 +80,7 @@ async def bot_world(
     stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
 ) -> AsyncIterator[BotWorld]:
     data_dir = tmp_path / "bot-data"
-    async with polling(build_application(settings_for(stand_in, data_dir))) as application:
-        yield BotWorld(stand_in, sandbox, application, data_dir)
+    clock = FakeClock()
+    settings = settings_for(stand_in, data_dir)
+    async with polling(build_application(settings, clock)) as application:
+        yield BotWorld(stand_in, sandbox, application, data_dir, clock)

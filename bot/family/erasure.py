@@ -1,0 +1,138 @@
+"""Withdrawing consent and leaving: deleting what must go, keeping what must be provable.
+
+Revocation blocks new orders at once (the space stops being active before anything else
+happens), stops running renders, then deletes every piece of the subject's face and voice: the
+photos and voice notes, the consent recording, the rendered videos, their Telegram file ids and
+the delivered messages. What remains is a tombstone with counts and dates, and the consent
+records themselves, which hold no face or voice data.
+"""
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.clock import iso
+from bot.family.consent import Method, RecordKind, append_record, latest_grant
+from bot.family.spaces import (
+    Role,
+    SpaceStatus,
+    get_space,
+    members_of,
+    membership_of,
+    remove_member,
+    update_space,
+)
+from bot.services import Services
+from bot.storage import OrderStatus
+from bot.storage.media import SUBJECT_DATA, forget_media, media_where
+from bot.storage.orders import orders_where, update_order
+
+
+@dataclass
+class Receipt:
+    """What was removed, by kind, for the message the person receives."""
+
+    files: Counter[str] = field(default_factory=Counter)
+    telegram_copies: int = 0
+    messages_deleted: int = 0
+    renders_stopped: int = 0
+
+
+async def _erase_orders(
+    services: Services, bot: Bot, where: str, params: list[object], receipt: Receipt
+) -> None:
+    """Stop, delete the media of and forget the Telegram copies of the orders matched."""
+    orders = orders_where(services.db, where, params)
+    receipt.renders_stopped += await services.jobs.cancel([order.id for order in orders])
+    for order in orders:
+        if order.delivered_message_id is not None:
+            try:
+                await bot.delete_message(order.chat_id, order.delivered_message_id)
+                receipt.messages_deleted += 1
+            except TelegramError:
+                pass  # older than Telegram lets bots delete; the file id is forgotten anyway
+        receipt.telegram_copies += order.telegram_file_id is not None
+        update_order(services.db, order.id, status=OrderStatus.REVOKED, portrait_id=None,
+                     voice_id=None, video_id=None, telegram_file_id=None,
+                     delivered_message_id=None)  # fmt: skip
+
+
+def _erase_media(services: Services, rows: list[dict[str, object]], receipt: Receipt) -> None:
+    for row in rows:
+        media_id = str(row["id"])
+        services.vault.delete(media_id)
+        services.db.execute("DELETE FROM consent_evidence WHERE media_id = ?", [media_id])
+        receipt.files[str(row["kind"])] += 1
+    forget_media(services.db, [str(row["id"]) for row in rows])
+
+
+async def revoke(services: Services, bot: Bot, space_id: str, actor_id: int) -> Receipt:
+    """Withdraw consent for a space's subject and delete everything made of their likeness."""
+    db, now = services.db, services.clock.now()
+    space = update_space(db, space_id, status=SpaceStatus.REVOKED.value, closed_at=iso(now))
+    grant = latest_grant(db, space_id)
+    append_record(db, services.clock, space, RecordKind.REVOCATION, actor_id, Method.COMMAND,
+                  refers_to=grant.id if grant else None)  # fmt: skip
+    services.audit.record(actor_id, "consent.revoked", space=space_id)
+    receipt = Receipt()
+    await _erase_orders(services, bot, "space_id = ?", [space_id], receipt)
+    kinds = ", ".join("?" for _ in SUBJECT_DATA)
+    subject_media = media_where(
+        db, f"space_id = ? AND kind IN ({kinds})", [space_id, *[k.value for k in SUBJECT_DATA]]
+    )
+    _erase_media(services, subject_media, receipt)
+    db.execute("DELETE FROM challenges WHERE space_id = ?", [space_id])
+    db.execute("DELETE FROM invites WHERE space_id = ? AND used_by IS NULL", [space_id])
+    removed = dict(receipt.files) | {"telegram_copies": receipt.telegram_copies}
+    db.table("tombstones").insert(
+        {
+            "space_id": space.id,
+            "revoked_at": iso(now),
+            "revoked_by": actor_id,
+            "removed": json.dumps(removed, sort_keys=True),
+        }
+    )
+    services.audit.record(actor_id, "data.deleted", space=space_id, **removed)
+    _flush_deleted_pages(services)
+    return receipt
+
+
+def _flush_deleted_pages(services: Services) -> None:
+    """Fold the write-ahead log back and empty it, so old page copies go with the rows."""
+    services.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
+    """Remove a member and what only they sent; a living subject's consent goes with them."""
+    db = services.db
+    member = membership_of(db, user_id)
+    receipt = Receipt()
+    if member is not None:
+        space = get_space(db, member.space_id)
+        # A space needs an owner: the longest-standing relative takes over, and without one
+        # the space closes as if consent were withdrawn.
+        successors = [
+            m for m in members_of(db, space.id) if m.user_id != user_id and m.role != Role.SUBJECT
+        ]
+        if space.status != SpaceStatus.REVOKED and (
+            member.role == Role.SUBJECT or (member.role == Role.OWNER and not successors)
+        ):
+            receipt = await revoke(services, bot, space.id, user_id)
+        elif member.role == Role.OWNER:
+            update_space(db, space.id, owner_id=successors[0].user_id)
+            db.table("members").update(
+                (space.id, successors[0].user_id), {"role": Role.OWNER.value}
+            )
+        remove_member(db, member)
+    await _erase_orders(services, bot, "user_id = ?", [user_id], receipt)
+    db.execute("DELETE FROM orders WHERE user_id = ?", [user_id])
+    _erase_media(services, media_where(db, "uploaded_by = ?", [user_id]), receipt)
+    db.execute("DELETE FROM challenges WHERE user_id = ?", [user_id])
+    db.execute("DELETE FROM invites WHERE created_by = ? AND used_by IS NULL", [user_id])
+    db.execute("DELETE FROM users WHERE id = ?", [user_id])
+    services.audit.record(user_id, "member.deleted", **dict(receipt.files))
+    _flush_deleted_pages(services)
+    return receipt

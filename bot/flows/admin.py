@@ -1,0 +1,194 @@
+"""Moderation: Tuanyuan's admins review relatives' proof documents in the admin chat.
+
+Admins are configured by Telegram user id (``TUANYUAN_ADMIN_IDS``); the documents go to
+``TUANYUAN_ADMIN_CHAT_ID`` with Approve and Reject buttons. Rejection reasons are fixed choices,
+so the member reads the reason in their own language, whatever language the admin uses.
+"""
+
+from collections.abc import Callable
+
+import structlog
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
+
+from bot.clock import iso
+from bot.family.spaces import (
+    Member,
+    MemberStatus,
+    Space,
+    get_space,
+    membership_of,
+    update_member,
+)
+from bot.flows.basics import Context, remember_sender
+from bot.i18n import Gettext
+from bot.services import Services, services_of
+
+log = structlog.get_logger(__name__)
+
+APPROVE_PREFIX = "adm:ok:"
+REJECT_PREFIX = "adm:no:"
+REASON_PREFIX = "adm:why:"
+REJECTION_REASONS = ("unreadable", "mismatch", "not_proof")
+
+
+def _reason_text(_: Gettext, code: str) -> str:
+    reasons = {
+        "unreadable": _("the document cannot be read"),
+        "mismatch": _("the names on the document do not match"),
+        "not_proof": _("the document does not show the relation or the death"),
+    }
+    return reasons[code]
+
+
+def _review_keyboard(_: Gettext, member: Member) -> InlineKeyboardMarkup:
+    key = f"{member.space_id}:{member.user_id}"
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(_("Approve"), callback_data=APPROVE_PREFIX + key),
+        InlineKeyboardButton(_("Reject"), callback_data=REJECT_PREFIX + key),
+    ]])  # fmt: skip
+
+
+async def send_for_review(bot: Bot, services: Services, member: Member, space: Space) -> None:
+    """Put one proof document in front of the moderators, with the facts they judge it by."""
+    chat_id = services.settings.admin_chat_id
+    if chat_id is None or member.proof_media_id is None:
+        log.warning("review.no_admin_chat", space_id=space.id, user_id=member.user_id)
+        return
+    _ = services.gettext_of(chat_id)
+    caption = _(
+        "Proof document for review. Member {user_id} says they are {relation} of the late "
+        "{subject} (family space {space})."
+    ).format(user_id=member.user_id, relation=member.relation, subject=space.subject_name,
+             space=space.id)  # fmt: skip
+    await bot.send_document(
+        chat_id,
+        document=services.vault.read_bytes(member.proof_media_id),
+        filename=f"proof-{member.user_id}",
+        caption=caption,
+        reply_markup=_review_keyboard(_, member),
+    )
+
+
+async def review(update: Update, context: Context) -> None:
+    """/review: send every proof still waiting to the admin chat again."""
+    remember_sender(update, context)
+    services = services_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    waiting = [
+        membership_of(services.db, int(row["user_id"]))
+        for row in services.db.query(
+            "SELECT user_id FROM members WHERE status = ?", [MemberStatus.REVIEW.value]
+        )
+    ]
+    for member in waiting:
+        assert member is not None
+        await send_for_review(
+            context.bot, services, member, get_space(services.db, member.space_id)
+        )
+    _ = services.gettext_of(user.id)
+    await message.reply_text(
+        _("Proof documents waiting for review: {count}").format(count=len(waiting))
+    )
+
+
+def _target(services: Services, key: str) -> Member | None:
+    space_id, _sep, user_id = key.partition(":")
+    member = membership_of(services.db, int(user_id)) if user_id.isdigit() else None
+    if member is None or member.space_id != space_id or member.status != MemberStatus.REVIEW:
+        return None
+    return member
+
+
+async def _settle(
+    update: Update, context: Context, outcome: str
+) -> tuple[Services, Message, Member, int] | None:
+    remember_sender(update, context)
+    services = services_of(context)
+    query = update.callback_query
+    assert query is not None and query.data is not None and query.message is not None
+    await query.answer()
+    key = query.data.removeprefix(APPROVE_PREFIX).removeprefix(REJECT_PREFIX)
+    if outcome == "reason":
+        key = query.data.removeprefix(REASON_PREFIX).partition(":")[2]
+    member = _target(services, key)
+    message = update.effective_message
+    assert message is not None
+    if member is None:
+        _ = services.gettext_of(query.from_user.id)
+        await message.reply_text(_("This review is already settled."))
+        return None
+    return services, message, member, query.from_user.id
+
+
+async def approve_pressed(update: Update, context: Context) -> None:
+    settled = await _settle(update, context, "approve")
+    if settled is None:
+        return
+    services, message, member, admin_id = settled
+    member = update_member(services.db, member, status=MemberStatus.VERIFIED.value,
+                           verified_at=iso(services.clock.now()), verified_by=admin_id)  # fmt: skip
+    services.audit.record(admin_id, "admin.approved", space=member.space_id,
+                          member=member.user_id)  # fmt: skip
+    await message.edit_reply_markup(reply_markup=None)
+    _ = services.gettext_of(admin_id)
+    await message.reply_text(_("Approved."))
+    space = get_space(services.db, member.space_id)
+    await _tell(context.bot, services, member.user_id, lambda _: _(
+        "A moderator approved your proof document: you are a verified relative of {subject}. "
+        "Send /consent to authorise greetings."
+    ).format(subject=space.subject_name))  # fmt: skip
+
+
+async def reject_pressed(update: Update, context: Context) -> None:
+    settled = await _settle(update, context, "reject")
+    if settled is None:
+        return
+    services, message, member, admin_id = settled
+    _ = services.gettext_of(admin_id)
+    key = f"{member.space_id}:{member.user_id}"
+    await message.edit_reply_markup(
+        reply_markup=InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _reason_text(_, code), callback_data=f"{REASON_PREFIX}{code}:{key}"
+                    )
+                ]
+                for code in REJECTION_REASONS
+            ]
+        )
+    )
+
+
+async def reason_pressed(update: Update, context: Context) -> None:
+    settled = await _settle(update, context, "reason")
+    if settled is None:
+        return
+    services, message, member, admin_id = settled
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    code = query.data.removeprefix(REASON_PREFIX).partition(":")[0]
+    if code not in REJECTION_REASONS:
+        return
+    update_member(services.db, member, status=MemberStatus.PROOF.value, review_reason=code)
+    services.audit.record(admin_id, "admin.rejected", space=member.space_id,
+                          member=member.user_id, reason=code)  # fmt: skip
+    await message.edit_reply_markup(reply_markup=None)
+    _ = services.gettext_of(admin_id)
+    await message.reply_text(_("Rejected."))
+    await _tell(context.bot, services, member.user_id, lambda _: _(
+        "A moderator could not accept your proof document: {reason}. "
+        "Please send another one, as a photo or a PDF."
+    ).format(reason=_reason_text(_, code)))  # fmt: skip
+
+
+async def _tell(
+    bot: Bot, services: Services, user_id: int, compose: Callable[[Gettext], str]
+) -> None:
+    """Tell a member the outcome in their own language, whatever the admin's language is."""
+    try:
+        await bot.send_message(user_id, compose(services.gettext_of(user_id)))
+    except TelegramError as error:
+        log.warning("review.outcome_lost", user_id=user_id, error=str(error))

@@ -1,0 +1,322 @@
+"""Giving, co-signing, vetoing and withdrawing consent, as the people concerned see it.
+
+A living subject consents personally: they read a one-time phrase aloud as a voice or video
+message within 30 minutes. For a deceased subject, verified relatives authorise, as many as the
+operator requires, and any of them can veto. Withdrawal is one command and one button, and ends
+with a receipt listing what was deleted.
+"""
+
+import contextlib
+from collections.abc import Callable
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.error import TelegramError
+
+from bot.family.consent import (
+    MIN_STATEMENT_SPEECH_S,
+    ConsentRecord,
+    Method,
+    RecordKind,
+    append_record,
+    close_challenge,
+    current_consent,
+    deceased_wording,
+    get_record,
+    issue_challenge,
+    latest_grant,
+    living_phrase,
+    living_wording,
+    open_challenge,
+    signatures,
+    vetoed,
+)
+from bot.family.erasure import Receipt, revoke
+from bot.family.guidance import verification_step_text
+from bot.family.spaces import (
+    Member,
+    MemberStatus,
+    Role,
+    Space,
+    get_space,
+    members_of,
+    membership_of,
+    update_member,
+)
+from bot.flows.basics import Context, remember_sender
+from bot.flows.uploads import fetch_checked
+from bot.i18n import Gettext
+from bot.services import Services, services_of
+from bot.storage import MediaKind
+from bot.storage.media import record_media
+from engine import check_voice
+
+AUTHORISE = "auth:grant"
+COSIGN_PREFIX = "cosign:"
+VETO_PREFIX = "veto:"
+REVOKE_CONFIRM = "revoke:yes"
+
+
+def _sender(update: Update, context: Context) -> tuple[Services, Message, Member, Space, Gettext]:
+    remember_sender(update, context)
+    services = services_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    member = membership_of(services.db, user.id)
+    assert member is not None, "consent handlers run for members only"
+    return services, message, member, get_space(services.db, member.space_id), \
+        services.gettext_of(user.id)  # fmt: skip
+
+
+def _until(services: Services, space: Space) -> str:
+    consent = current_consent(services.db, space, services.clock.now())
+    return (consent.valid_until or "")[:10] if consent else ""
+
+
+async def notify_members(
+    bot: Bot, services: Services, space: Space, skip: int, compose: Callable[[Gettext], str]
+) -> None:
+    """Tell every other member something, each in their own language."""
+    for member in members_of(services.db, space.id):
+        if member.user_id == skip:
+            continue
+        # A member who blocked the bot still sees the new state with their next message.
+        with contextlib.suppress(TelegramError):
+            await bot.send_message(member.user_id, compose(services.gettext_of(member.user_id)))
+
+
+async def ask_for_statement(
+    services: Services, message: Message, _: Gettext, member: Member, space: Space, before: str = ""
+) -> None:
+    """Show the living subject the consent wording and a fresh phrase to read aloud."""
+    subject = space.subject_name or ""
+    language = services.language_of(member.user_id)
+    challenge = issue_challenge(
+        services.db, services.clock, member, language,
+        lambda code: living_phrase(_, subject, code),
+    )  # fmt: skip
+    services.audit.record(member.user_id, "consent.challenge_issued", space=space.id)
+    wording = living_wording(_, subject, challenge.phrase)
+    await message.reply_text(f"{before}\n\n{wording}" if before else wording,
+                             reply_markup=ReplyKeyboardRemove())  # fmt: skip
+
+
+async def consent_command(update: Update, context: Context) -> None:
+    services, message, member, space, _ = _sender(update, context)
+    if current_consent(services.db, space, services.clock.now()) is not None:
+        await message.reply_text(
+            _("Consent for {subject} is recorded and valid until {date}.").format(
+                subject=space.subject_name, date=_until(services, space)
+            )
+        )
+        return
+    if member.role == Role.SUBJECT and member.status == MemberStatus.CONTACT:
+        await message.reply_text(verification_step_text(_, member, space))
+        return
+    if member.role == Role.SUBJECT:
+        await ask_for_statement(services, message, _, member, space)
+        return
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(_("I authorise"),
+                                                           callback_data=AUTHORISE)]])  # fmt: skip
+    await message.reply_text(
+        deceased_wording(_, space.subject_name or "", member.relation or ""),
+        reply_markup=keyboard,
+    )
+
+
+async def receive_statement(update: Update, context: Context) -> None:
+    services, message, member, space, _ = _sender(update, context)
+    challenge = open_challenge(services.db, member.user_id)
+    if challenge is None:
+        await message.reply_text(_("Send /consent to get a phrase to read aloud."))
+        return
+    if challenge.expired(services.clock.now()):
+        services.audit.record(member.user_id, "consent.challenge_expired", space=space.id)
+        expired = _(
+            "That phrase expired: a phrase must be read within 30 minutes. Here is a new one."
+        )
+        await ask_for_statement(services, message, _, member, space, before=expired)
+        return
+    source = message.voice or message.video or message.video_note or message.audio
+    assert source is not None
+    fetched = await fetch_checked(
+        context, message, _, source.file_id, source.file_size, check_voice
+    )
+    if fetched is None:
+        return
+    data, voice = fetched
+    if voice.speech_s < MIN_STATEMENT_SPEECH_S:
+        await message.reply_text(
+            _(
+                "I heard only {speech:.1f} s of speech. Please read the whole phrase aloud, "
+                "clearly, in one message."
+            ).format(speech=voice.speech_s)
+        )
+        return
+    media_id = services.vault.put_bytes(data)
+    mime_type = getattr(source, "mime_type", None) or "audio/ogg"
+    record_media(services.db, services.clock, media_id, MediaKind.STATEMENT, mime_type,
+                 len(data), member.user_id, space.id)  # fmt: skip
+    grant = append_record(
+        services.db, services.clock, space, RecordKind.GRANT, member.user_id,
+        Method.LIVING_STATEMENT, relation="self",
+        wording=living_wording(_, space.subject_name or "", challenge.phrase),
+        language=challenge.language, evidence_commitment=services.vault.commitment(data),
+    )  # fmt: skip
+    services.db.table("consent_evidence").insert({"consent_id": grant.id, "media_id": media_id})
+    close_challenge(services.db, challenge)
+    update_member(services.db, member, status=MemberStatus.VERIFIED.value,
+                  verified_at=grant.created_at)  # fmt: skip
+    services.audit.record(member.user_id, "consent.granted", space=space.id, consent=grant.id,
+                          method=Method.LIVING_STATEMENT.value)  # fmt: skip
+    await message.reply_text(
+        _(
+            "Thank you, {subject}. Your consent is recorded and valid until {date}. "
+            "Send /revoke at any time to withdraw it."
+        ).format(subject=space.subject_name, date=_until(services, space))
+    )
+    await notify_members(context.bot, services, space, member.user_id, lambda _: _(
+        "{subject} has consented. Verified members can make a greeting now: send a clear photo "
+        "of their face.").format(subject=space.subject_name))  # fmt: skip
+
+
+async def authorise_pressed(update: Update, context: Context) -> None:
+    services, message, member, space, _ = _sender(update, context)
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await query.edit_message_reply_markup(reply_markup=None)
+    if current_consent(services.db, space, services.clock.now()) is not None:
+        await message.reply_text(_("That choice has expired. Send /start to begin again."))
+        return
+    grant = append_record(
+        services.db, services.clock, space, RecordKind.GRANT, member.user_id,
+        Method.NEXT_OF_KIN, relation=member.relation,
+        wording=deceased_wording(_, space.subject_name or "", member.relation or ""),
+        language=services.language_of(member.user_id),
+        proof_refs=[member.proof_media_id] if member.proof_media_id else [],
+    )  # fmt: skip
+    services.audit.record(member.user_id, "consent.granted", space=space.id, consent=grant.id,
+                          method=Method.NEXT_OF_KIN.value)  # fmt: skip
+    await _report_signatures(context.bot, services, space, grant.id, member.user_id)
+
+
+async def _report_signatures(
+    bot: Bot, services: Services, space: Space, grant_id: str, signer: int
+) -> None:
+    grant = get_record(services.db, grant_id)
+    _ = services.gettext_of(signer)
+    if current_consent(services.db, space, services.clock.now()) is not None:
+        await bot.send_message(signer, _("Your authorisation is recorded."))
+        until = _until(services, space)
+        await notify_members(bot, services, space, -1, lambda _: _(
+            "Greetings from {subject} are authorised until {date}. Verified members can make a "
+            "greeting now: send a clear photo of their face."
+        ).format(subject=space.subject_name, date=until))  # fmt: skip
+        return
+    missing = space.cosigners_required - len(signatures(services.db, grant))
+    await bot.send_message(
+        signer,
+        _("Your authorisation is recorded. {count} more verified relative(s) must co-sign.").format(
+            count=missing
+        ),
+    )
+    for relative in members_of(services.db, space.id):
+        if not relative.verified or relative.user_id in signatures(services.db, grant):
+            continue
+        text, keyboard = _cosign_request(services.gettext_of(relative.user_id), grant)
+        with contextlib.suppress(TelegramError):
+            await bot.send_message(relative.user_id, text, reply_markup=keyboard)
+
+
+def _cosign_request(_: Gettext, grant: ConsentRecord) -> tuple[str, InlineKeyboardMarkup]:
+    keyboard = InlineKeyboardMarkup([[
+        InlineKeyboardButton(_("Co-sign"), callback_data=COSIGN_PREFIX + grant.id),
+        InlineKeyboardButton(_("Veto"), callback_data=VETO_PREFIX + grant.id),
+    ]])  # fmt: skip
+    text = _("A relative asks you to co-sign this authorisation:")
+    return f"{text}\n\n{grant.wording or ''}", keyboard
+
+
+async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
+    services, message, member, space, _ = _sender(update, context)
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    await query.edit_message_reply_markup(reply_markup=None)
+    veto = query.data.startswith(VETO_PREFIX)
+    grant_id = query.data.removeprefix(VETO_PREFIX).removeprefix(COSIGN_PREFIX)
+    grant = latest_grant(services.db, space.id)
+    if grant is None or grant.id != grant_id or vetoed(services.db, grant) or (
+            member.user_id in signatures(services.db, grant)):  # fmt: skip
+        await message.reply_text(_("That choice has expired. Send /start to begin again."))
+        return
+    kind = RecordKind.VETO if veto else RecordKind.COSIGN
+    append_record(services.db, services.clock, space, kind, member.user_id,
+                  Method.NEXT_OF_KIN, refers_to=grant.id, relation=member.relation)  # fmt: skip
+    services.audit.record(member.user_id, f"consent.{kind.value}", space=space.id,
+                          consent=grant.id)  # fmt: skip
+    if veto:
+        await message.reply_text(_("Your veto is recorded. No greetings will be made."))
+        await notify_members(context.bot, services, space, member.user_id, lambda _: _(
+            "A verified relative vetoed the authorisation for {subject}. No greetings will be "
+            "made.").format(subject=space.subject_name))  # fmt: skip
+        return
+    await _report_signatures(context.bot, services, space, grant.id, member.user_id)
+
+
+# Withdrawal
+
+
+async def revoke_command(update: Update, context: Context) -> None:
+    _services, message, _member, space, _ = _sender(update, context)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
+        _("Withdraw consent and delete"), callback_data=REVOKE_CONFIRM)]])  # fmt: skip
+    await message.reply_text(
+        _(
+            "Withdrawing consent for {subject} stops all greetings at once, including any "
+            "being made now, and deletes every photo, voice note, recording and video of "
+            "{subject}. This cannot be undone."
+        ).format(subject=space.subject_name),
+        reply_markup=keyboard,
+    )
+
+
+def receipt_text(_: Gettext, receipt: Receipt) -> str:
+    counts = receipt.files
+    lines = [
+        _("Photos: {count}").format(count=counts[MediaKind.PORTRAIT]),
+        _("Voice notes: {count}").format(count=counts[MediaKind.VOICE]),
+        _("Consent recordings: {count}").format(count=counts[MediaKind.STATEMENT]),
+        _("Proof documents: {count}").format(count=counts[MediaKind.PROOF]),
+        _("Greeting videos: {count}").format(count=counts[MediaKind.VIDEO]),
+        _("Telegram copies forgotten: {count}").format(count=receipt.telegram_copies),
+        _("Delivered messages deleted: {count}").format(count=receipt.messages_deleted),
+        _("Greetings stopped while being made: {count}").format(count=receipt.renders_stopped),
+    ]
+    return "\n".join("• " + line for line in lines)
+
+
+async def revoke_confirmed(update: Update, context: Context) -> None:
+    services, message, member, space, _ = _sender(update, context)
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await query.edit_message_reply_markup(reply_markup=None)
+    receipt = await revoke(services, context.bot, space.id, member.user_id)
+    await message.reply_text(
+        _(
+            "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
+            "Kept: a record that consent was given and withdrawn, with no face or voice data."
+        ).format(subject=space.subject_name, receipt=receipt_text(_, receipt))
+    )
+    await notify_members(context.bot, services, space, member.user_id, lambda _: _(
+        "Consent for {subject} was withdrawn. Every photo, voice note and video of {subject} "
+        "has been deleted, and no more greetings can be made.").format(
+        subject=space.subject_name))  # fmt: skip

@@ -1,0 +1,62 @@
+"""A member's own data: /mydata sends it all, /delete_me removes the member and what they sent."""
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.family.erasure import delete_member
+from bot.family.export import export_member
+from bot.flows.basics import Context, remember_sender
+from bot.flows.consent import receipt_text
+from bot.services import services_of
+
+DELETE_CONFIRM = "delme:yes"
+
+
+async def my_data(update: Update, context: Context) -> None:
+    remember_sender(update, context)
+    services = services_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    _ = services.gettext_of(user.id)
+    archive, left_out = export_member(services, user.id)
+    services.audit.record(user.id, "data.exported", files_left_out=left_out)
+    caption = _("Everything Tuanyuan keeps about you: data.json and the files you sent.")
+    if left_out:
+        caption += "\n" + _(
+            "{count} file(s) did not fit Telegram's 50 MB limit and were left out."
+        ).format(count=left_out)
+    await message.reply_document(archive, filename="tuanyuan-my-data.zip", caption=caption)
+
+
+async def delete_me(update: Update, context: Context) -> None:
+    remember_sender(update, context)
+    services = services_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    _ = services.gettext_of(user.id)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("Delete me and my files"), callback_data=DELETE_CONFIRM)]]
+    )
+    await message.reply_text(
+        _(
+            "This removes you from your family space and deletes everything you sent: photos, "
+            "voice notes, documents and your greetings. If you are the person in the greetings, "
+            "your consent is withdrawn too. This cannot be undone."
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def delete_confirmed(update: Update, context: Context) -> None:
+    services = services_of(context)
+    query = update.callback_query
+    assert query is not None and update.effective_message is not None
+    _ = services.gettext_of(query.from_user.id)
+    await query.answer()
+    await query.edit_message_reply_markup(reply_markup=None)
+    receipt = await delete_member(services, context.bot, query.from_user.id)
+    await update.effective_message.reply_text(
+        _(
+            "You have been removed and your files deleted. Deletion receipt:\n{receipt}\n\n"
+            "Kept: the consent records you signed, which hold no face or voice data."
+        ).format(receipt=receipt_text(_, receipt))
+    )

@@ -1,0 +1,151 @@
+"""Playing families through the trust flow over HTTP, as their Telegram apps would.
+
+Each helper drives real users through the stand-in and waits for the bot's answer that the
+next step depends on, so a test can start from "a family with consent" in a few lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bot.demo.samples import sample_voice_ogg
+from bot.i18n import gettext_for, language_from_telegram
+from bot.sandbox import SandboxUser, SentMessage
+from tests.auxil.bot import ADMIN, BotWorld
+
+THANKS_FOR_CONSENT = (
+    "Thank you, {subject}. Your consent is recorded and valid until {date}. "
+    "Send /revoke at any time to withdraw it."
+)
+AUTHORISED = (
+    "Greetings from {subject} are authorised until {date}. Verified members can make a greeting "
+    "now: send a clear photo of their face."
+)
+PDF_PROOF = b"%PDF-1.4\n% a scanned death certificate, for the tests\n%%EOF\n"
+_LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
+
+
+def phone_of(user: SandboxUser) -> str:
+    return f"+8869{user.id:08d}"
+
+
+def invite_payload(message: SentMessage) -> str:
+    found = _LINK.search(message.text or "")
+    assert found is not None, message.text
+    return found.group(1)
+
+
+def has_link(message: SentMessage) -> bool:
+    return bool(_LINK.search(message.text or ""))
+
+
+def says(user: SandboxUser, english: str, **values: str) -> Callable[[SentMessage], bool]:
+    """Matches a bot message saying ``english`` (a whole message id) in ``user``'s language.
+
+    Placeholders given in ``values`` are filled in; the message is compared up to the first
+    placeholder left open (a date, a receipt), which must not be its very start.
+    """
+    text = gettext_for(language_from_telegram(user.language_code))(english)
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    head = text.split("{")[0]
+    assert head, f"{english!r} needs more values to be recognisable"
+    return lambda message: head in (message.text or message.caption or "")
+
+
+async def create_space(
+    world: BotWorld, owner: SandboxUser, subject: str, status: str
+) -> SentMessage:
+    """/newspace through to the ready space; returns the subject's invite (living) or None."""
+    sandbox = world.sandbox
+    await world.reply_to(owner, lambda: sandbox.send_text(owner, "/newspace"))
+    question = await world.reply_to(owner, lambda: sandbox.send_text(owner, subject),
+                                    until=lambda m: m.reply_markup is not None)  # fmt: skip
+    languages = await world.reply_to(
+        owner,
+        lambda: sandbox.press_button(owner, question.message_id, f"space:{status}"),
+        until=lambda m: m.reply_markup is not None,
+    )
+    await sandbox.press_button(owner, languages.message_id, "slang:zh-Hant")
+    return await world.reply_to(
+        owner,
+        lambda: sandbox.press_button(owner, languages.message_id, "slang:done"),
+        until=lambda m: bool(m.reply_markup and "keyboard" in m.reply_markup),
+    )
+
+
+async def share_own_phone(world: BotWorld, user: SandboxUser) -> SentMessage:
+    return await world.reply_to(
+        user, lambda: world.sandbox.send_contact(user, phone_of(user), user.id, user.first_name)
+    )
+
+
+async def consent_as_living_subject(
+    world: BotWorld, subject: SandboxUser, payload: str
+) -> SentMessage:
+    """Open the invite, share the phone number, read the phrase; returns the bot's thanks."""
+    await world.reply_to(subject, lambda: world.sandbox.send_text(subject, f"/start {payload}"),
+                         until=lambda m: m.reply_markup is not None)  # fmt: skip
+    wording = await share_own_phone(world, subject)
+    return await read_phrase(world, subject, wording)
+
+
+async def read_phrase(world: BotWorld, subject: SandboxUser, wording: SentMessage) -> SentMessage:
+    phrase = (wording.text or "").splitlines()[-1]
+    language = language_from_telegram(subject.language_code)
+    voice = sample_voice_ogg(phrase, language)
+    return await world.reply_to(
+        subject, lambda: world.sandbox.send_voice(subject, voice, duration=8), wait_s=30
+    )
+
+
+async def verify_relative(world: BotWorld, member: SandboxUser, relation: str) -> SentMessage:
+    await share_own_phone(world, member)
+    return await world.reply_to(member, lambda: world.sandbox.send_text(member, relation))
+
+
+async def living_family(world: BotWorld, owner: SandboxUser, subject: SandboxUser) -> None:
+    """A space for a living subject who consented, with ``owner`` a verified relative."""
+    await create_space(world, owner, subject.first_name, "living")
+    invite = next(m for m in await world.sandbox.sent_messages(owner.id) if has_link(m))
+    thanks = await consent_as_living_subject(world, subject, invite_payload(invite))
+    assert says(subject, THANKS_FOR_CONSENT, subject=subject.first_name)(thanks), thanks.text
+    await verify_relative(world, owner, "孫女")
+    await world.sandbox.wait_for_message(
+        owner.id,
+        says(
+            owner,
+            "You can make a greeting now: send a clear photo of {subject}'s face.",
+            subject=subject.first_name,
+        ),
+    )
+
+
+async def approve_proof(world: BotWorld, member: SandboxUser) -> SentMessage:
+    """The moderator approves the newest proof; returns what the member is told."""
+    review = await world.sandbox.wait_for_message(
+        ADMIN.id, lambda m: m.method == "sendDocument" and m.reply_markup is not None
+    )
+    key = f"{review.reply_markup['inline_keyboard'][0][0]['callback_data']}"  # type: ignore[index]
+    return await world.reply_to(
+        member, lambda: world.sandbox.press_button(ADMIN, review.message_id, key)
+    )
+
+
+async def deceased_family(world: BotWorld, owner: SandboxUser, subject_name: str) -> None:
+    """A space for a deceased subject, ``owner`` verified by a moderator and authorising."""
+    await world.reply_to(ADMIN, lambda: world.sandbox.send_text(ADMIN, "/start"))
+    await create_space(world, owner, subject_name, "deceased")
+    await verify_relative(world, owner, "孫女")
+    await world.reply_to(
+        owner,
+        lambda: world.sandbox.send_document(owner, PDF_PROOF, "certificate.pdf", "application/pdf"),
+    )
+    await approve_proof(world, owner)
+    offer = await world.reply_to(owner, lambda: world.sandbox.send_text(owner, "/consent"))
+    await world.reply_to(
+        owner,
+        lambda: world.sandbox.press_button(owner, offer.message_id, "auth:grant"),
+        until=says(owner, AUTHORISED, subject=subject_name),
+    )

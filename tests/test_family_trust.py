@@ -1,0 +1,526 @@
+"""Family trust as families and attackers meet it: spaces, invites, consent, revocation.
+
+Everything is driven over HTTP through the Bot API stand-in. Each attack checks three things:
+the person is told clearly what happened and what to do, nothing is granted, and the audit log
+holds an entry for it. Time-dependent rules move the bot's clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sqlite3
+import zipfile
+from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, polling
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.family.consent import CHALLENGE_VALID_FOR, WORDING_VERSION, records_of
+from bot.family.erasure import Receipt
+from bot.family.spaces import INVITE_VALID_FOR, MemberStatus, membership_of
+from bot.flows.consent import receipt_text
+from bot.i18n import gettext_for
+from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
+from bot.storage import MediaKind, OrderStatus
+from bot.storage.media import media_where
+from bot.storage.orders import get_order, orders_where
+from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
+from tests.auxil.family import (
+    AUTHORISED,
+    PDF_PROOF,
+    THANKS_FOR_CONSENT,
+    approve_proof,
+    create_space,
+    deceased_family,
+    has_link,
+    invite_payload,
+    living_family,
+    phone_of,
+    read_phrase,
+    says,
+    share_own_phone,
+    verify_relative,
+)
+
+ZH_HANT = gettext_for("zh-Hant")
+OWNER = SandboxUser(6001, "美玲", language_code="zh-hant")
+GRANDPA = SandboxUser(6002, "外公", language_code="zh-hant")
+RELATIVE = SandboxUser(6003, "阿明", language_code="zh-hant")
+STRANGER = SandboxUser(6004, "Eve", language_code="en")
+RENDER_WAIT_S = 90.0
+WITHDRAWN = (
+    "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
+    "Kept: a record that consent was given and withdrawn, with no face or voice data."
+)
+
+
+def _audit_actions(world: BotWorld, actor: int) -> list[tuple[str, dict[str, object]]]:
+    return [
+        (str(entry["action"]), dict(entry["details"]))  # type: ignore[call-overload]
+        for entry in world.services.audit.entries()
+        if entry["actor"] == actor
+    ]
+
+
+async def _order(world: BotWorld, member: SandboxUser, recipient: str = "外婆") -> None:
+    """Photo, voice note, festival and recipient: the order is queued when this returns."""
+    sandbox = world.sandbox
+    await world.reply_to(member, lambda: sandbox.send_photo(member, sample_portrait_jpeg()))
+    offer = await world.reply_to(
+        member,
+        lambda: sandbox.send_voice(member, sample_voice_ogg("我很想念你們。祝你們中秋快樂。"), 5),
+        until=lambda m: m.reply_markup is not None,
+    )
+    await world.reply_to(
+        member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
+    )
+    await world.reply_to(member, lambda: sandbox.send_text(member, recipient))
+
+
+async def _revoke(world: BotWorld, user: SandboxUser, subject: str) -> SentMessage:
+    """/revoke and its confirmation; returns the deletion receipt."""
+    warning = await world.reply_to(user, lambda: world.sandbox.send_text(user, "/revoke"))
+    return await world.reply_to(
+        user,
+        lambda: world.sandbox.press_button(user, warning.message_id, "revoke:yes"),
+        until=says(user, WITHDRAWN, subject=subject),
+    )
+
+
+def _subject_data(world: BotWorld, space_id: str) -> tuple[set[str], list[bytes]]:
+    """The ids of every stored piece of the subject's likeness, and its plaintext."""
+    kinds = [kind.value for kind in (MediaKind.PORTRAIT, MediaKind.VOICE, MediaKind.STATEMENT,
+                                     MediaKind.VIDEO)]  # fmt: skip
+    rows = [r for r in media_where(world.services.db, "space_id = ?", [space_id])
+            if r["kind"] in kinds]  # fmt: skip
+    ids = {str(row["id"]) for row in rows}
+    return ids, [world.services.vault.read_bytes(media_id) for media_id in ids]
+
+
+def _scan(world: BotWorld, needles: set[str], blobs: list[bytes]) -> list[str]:
+    """Every place under the data folder (vault decrypted, database as raw bytes, WAL and
+    audit log included) that still holds one of ``needles`` or a piece of ``blobs``."""
+    found = []
+    vault = world.services.vault
+    probes = [blob[1000:1064] for blob in blobs if len(blob) > 1064]
+    for path in sorted(world.data_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        raw = path.read_bytes()
+        if path.is_relative_to(vault.root) and not path.name.startswith("."):
+            raw = vault.read_bytes(path.name)
+            if path.name in needles:
+                found.append(f"vault file {path.name}")
+        found += [f"{path.name}: id {n}" for n in needles if n.encode() in raw]
+        found += [f"{path.name}: content" for probe in probes if probe in raw]
+    return found
+
+
+async def test_a_living_subject_consents_personally_by_reading_the_phrase(
+    bot_world: BotWorld,
+) -> None:
+    await living_family(bot_world, OWNER, GRANDPA)
+    db = bot_world.services.db
+    subject = membership_of(db, GRANDPA.id)
+    owner = membership_of(db, OWNER.id)
+    assert subject is not None and subject.verified and subject.phone_number == phone_of(GRANDPA)
+    assert owner is not None and owner.verified and owner.relation == "孫女"
+
+    [grant] = records_of(db, subject.space_id)
+    assert (grant.kind, grant.method, grant.actor_id) == ("grant", "living_statement", GRANDPA.id)
+    assert (grant.subject_name, grant.subject_status, grant.relation) == ("外公", "living", "self")
+    assert grant.language == "zh-Hant" and grant.wording_version == WORDING_VERSION
+    assert grant.wording is not None and "外公" in grant.wording and "/revoke" in grant.wording
+    scope = json.loads(grant.scope or "{}")
+    assert "mid-autumn" in scope["occasions"] and scope["use"] == "personal, non-commercial"
+    assert grant.evidence_commitment and grant.valid_until and grant.valid_until > grant.created_at
+    statement = media_where(db, "kind = ?", [MediaKind.STATEMENT.value])
+    assert [row["uploaded_by"] for row in statement] == [GRANDPA.id]
+    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+        db.execute("UPDATE consent_records SET valid_until = '2999-01-01'")
+
+    reply = await bot_world.reply_to(
+        OWNER, lambda: bot_world.sandbox.send_photo(OWNER, sample_portrait_jpeg())
+    )
+    assert reply.text == ZH_HANT("Thank you, I have the photo.")
+    actions = [action for action, _ in _audit_actions(bot_world, GRANDPA.id)]
+    expected = ["member.joined", "verify.phone", "consent.challenge_issued", "consent.granted"]
+    assert actions == expected
+    assert phone_of(GRANDPA) not in bot_world.services.audit.path.read_text(encoding="utf-8")
+
+
+async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_nothing(
+    bot_world: BotWorld,
+) -> None:
+    await deceased_family(bot_world, OWNER, "阿嬤")
+    db = bot_world.services.db
+    told = [m.text for m in await bot_world.sandbox.sent_messages(OWNER.id)]
+    assert (
+        ZH_HANT(
+            "A moderator approved your proof document: you are a verified relative of {subject}. "
+            "Send /consent to authorise greetings."
+        ).format(subject="阿嬤")
+        in told
+    )
+    member = membership_of(db, OWNER.id)
+    assert member is not None and member.verified_by == ADMIN.id
+    [grant] = records_of(db, member.space_id)
+    assert (grant.method, grant.relation) == ("next_of_kin", "孫女")
+    assert json.loads(grant.proof_refs or "[]") == [member.proof_media_id]
+
+    await _order(bot_world, OWNER)
+    video = await bot_world.sandbox.wait_for_message(
+        OWNER.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
+    )
+    await bot_world.services.jobs.wait_idle()
+    ids, blobs = _subject_data(bot_world, member.space_id)
+    assert len(ids) == 3 and video.file_id is not None
+    needles = ids | {video.file_id}
+    assert _scan(bot_world, needles, blobs)  # the scan does find what is there
+
+    receipt = await _revoke(bot_world, OWNER, "阿嬤")
+    expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "video": 1}),
+                       telegram_copies=1, messages_deleted=1)  # fmt: skip
+    assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
+    deleted = await bot_world.sandbox.wait_for_message(
+        OWNER.id, lambda m: m.message_id == video.message_id
+    )
+    assert deleted.deleted
+    assert _scan(bot_world, needles, blobs) == []
+    [tombstone] = list(db.query("SELECT * FROM tombstones"))
+    assert tombstone["revoked_by"] == OWNER.id
+    assert json.loads(tombstone["removed"]) == {"portrait": 1, "voice": 1, "video": 1,
+                                                "telegram_copies": 1}  # fmt: skip
+    assert [r.kind for r in records_of(db, member.space_id)] == ["grant", "revocation"]
+    assert ("consent.revoked", {"space": member.space_id}) in _audit_actions(bot_world, OWNER.id)
+
+
+async def test_a_rejected_proof_is_explained_in_the_members_language(bot_world: BotWorld) -> None:
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    await verify_relative(bot_world, OWNER, "孫女")
+    await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_document(OWNER, PDF_PROOF, "proof.pdf", "application/pdf")
+    )
+    review = await sandbox.wait_for_message(ADMIN.id, lambda m: m.method == "sendDocument")
+    assert await sandbox.download(review.file_id or "") == PDF_PROOF
+    assert review.reply_markup is not None
+    reject = review.reply_markup["inline_keyboard"][0][1]["callback_data"]
+    await sandbox.press_button(ADMIN, review.message_id, reject)
+    reasons = await sandbox.wait_for_message(
+        ADMIN.id, lambda m: m.message_id == review.message_id and bool(m.edits)
+    )
+    assert reasons.reply_markup is not None
+    mismatch = next(b["callback_data"] for row in reasons.reply_markup["inline_keyboard"]
+                    for b in row if b["callback_data"].startswith("adm:why:mismatch"))  # fmt: skip
+    told = await bot_world.reply_to(
+        OWNER, lambda: sandbox.press_button(ADMIN, review.message_id, mismatch)
+    )
+    assert told.text == ZH_HANT(
+        "A moderator could not accept your proof document: {reason}. "
+        "Please send another one, as a photo or a PDF."
+    ).format(reason=ZH_HANT("the names on the document do not match"))
+    member = membership_of(bot_world.services.db, OWNER.id)
+    assert member is not None and member.status == MemberStatus.PROOF
+    rejected = {"space": member.space_id, "member": OWNER.id, "reason": "mismatch"}
+    assert ("admin.rejected", rejected) in _audit_actions(bot_world, ADMIN.id)
+
+
+async def test_a_forwarded_contact_is_not_proof_of_identity(bot_world: BotWorld) -> None:
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    reply = await bot_world.reply_to(
+        OWNER, lambda: bot_world.sandbox.send_contact(OWNER, "+886900000000", RELATIVE.id, "阿明")
+    )
+    assert reply.text == ZH_HANT(
+        "That is not your own contact: a forwarded contact does not prove who you are. "
+        "Please press the button below to share your own phone number."
+    )
+    assert reply.reply_markup is not None and "keyboard" in reply.reply_markup
+    member = membership_of(bot_world.services.db, OWNER.id)
+    assert member is not None and member.status == MemberStatus.CONTACT
+    assert member.phone_number is None
+    assert ("verify.contact_refused", {"space": member.space_id}) in _audit_actions(
+        bot_world, OWNER.id
+    )
+
+
+async def _relative_invite(world: BotWorld) -> str:
+    menu = await world.reply_to(OWNER, lambda: world.sandbox.send_text(OWNER, "/invite"))
+    link = await world.reply_to(
+        OWNER, lambda: world.sandbox.press_button(OWNER, menu.message_id, "inv:member"),
+        until=has_link,
+    )  # fmt: skip
+    return invite_payload(link)
+
+
+async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    payload = await _relative_invite(bot_world)
+    welcome = await bot_world.reply_to(
+        RELATIVE, lambda: bot_world.sandbox.send_text(RELATIVE, f"/start {payload}")
+    )
+    assert says(RELATIVE, "Welcome to the family space for {subject}.", subject="阿嬤")(welcome)
+    reused = await bot_world.reply_to(
+        STRANGER, lambda: bot_world.sandbox.send_text(STRANGER, f"/start {payload}")
+    )
+    assert reused.text == (
+        "This invite link has already been used; each link works only once. "
+        "Please ask your relative for a new one."
+    )
+    assert membership_of(bot_world.services.db, STRANGER.id) is None
+    owner = membership_of(bot_world.services.db, OWNER.id)
+    assert owner is not None
+    refused = {"reason": "used", "space": owner.space_id}
+    assert ("invite.refused", refused) in _audit_actions(bot_world, STRANGER.id)
+
+
+async def test_an_invite_link_expires_after_48_hours(bot_world: BotWorld) -> None:
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    payload = await _relative_invite(bot_world)
+    bot_world.clock.advance(INVITE_VALID_FOR + timedelta(seconds=1))
+    reply = await bot_world.reply_to(
+        RELATIVE, lambda: bot_world.sandbox.send_text(RELATIVE, f"/start {payload}")
+    )
+    assert reply.text == ZH_HANT(
+        "This invite link has expired: links work for 48 hours. "
+        "Please ask your relative for a new one."
+    )
+    assert membership_of(bot_world.services.db, RELATIVE.id) is None
+    assert [d["reason"] for a, d in _audit_actions(bot_world, RELATIVE.id)
+            if a == "invite.refused"] == ["expired"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [("Zm9yZ2VkLWxpbmstZ3Vlc3NlZC1ieS1ldmU", "unknown"), ("a" * 65, "malformed"),
+     ("../../etc/passwd", "malformed")],
+)  # fmt: skip
+async def test_a_guessed_or_malformed_invite_is_refused(
+    bot_world: BotWorld, payload: str, reason: str
+) -> None:
+    reply = await bot_world.reply_to(
+        STRANGER, lambda: bot_world.sandbox.send_text(STRANGER, f"/start {payload}")
+    )
+    assert reply.text == "This invite link is not valid. Please ask your relative for a new link."
+    assert membership_of(bot_world.services.db, STRANGER.id) is None
+    assert ("invite.refused", {"reason": reason}) in _audit_actions(bot_world, STRANGER.id)
+
+
+async def test_strangers_and_unverified_members_cannot_upload_or_order(
+    bot_world: BotWorld,
+) -> None:
+    sandbox = bot_world.sandbox
+    photo = await bot_world.reply_to(
+        STRANGER, lambda: sandbox.send_photo(STRANGER, sample_portrait_jpeg())
+    )
+    assert photo.text is not None and photo.text.startswith(
+        "Only verified members of a family space can do this."
+    )
+    text = await bot_world.reply_to(STRANGER, lambda: sandbox.send_text(STRANGER, "外婆"))
+    assert text.text == photo.text
+    assert media_where(bot_world.services.db, "uploaded_by = ?", [STRANGER.id]) == []
+    denied = [d for a, d in _audit_actions(bot_world, STRANGER.id) if a == "authz.denied"]
+    assert denied == [{"permission": "upload_footage", "reason": "not_member"},
+                      {"permission": "order", "reason": "not_member"}]  # fmt: skip
+
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    unverified = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
+    )
+    assert unverified.text == ZH_HANT(
+        "To verify you, please share your phone number with the button below. "
+        "It must be the number of this Telegram account."
+    )
+    assert orders_where(bot_world.services.db, "user_id = ?", [OWNER.id]) == []
+
+
+async def test_admin_commands_are_refused_to_non_admins(bot_world: BotWorld) -> None:
+    reply = await bot_world.reply_to(
+        STRANGER, lambda: bot_world.sandbox.send_text(STRANGER, "/review")
+    )
+    assert reply.text == "This command is only for Tuanyuan's moderators."
+    assert ("authz.denied", {"permission": "moderate", "reason": "not_admin"}) in _audit_actions(
+        bot_world, STRANGER.id
+    )
+    admin = await bot_world.reply_to(ADMIN, lambda: bot_world.sandbox.send_text(ADMIN, "/review"))
+    assert admin.text == "Proof documents waiting for review: 0"
+
+
+async def test_a_consent_phrase_read_after_30_minutes_is_refused(bot_world: BotWorld) -> None:
+    await create_space(bot_world, OWNER, GRANDPA.first_name, "living")
+    invite = next(m for m in await bot_world.sandbox.sent_messages(OWNER.id) if has_link(m))
+    await bot_world.reply_to(
+        GRANDPA,
+        lambda: bot_world.sandbox.send_text(GRANDPA, f"/start {invite_payload(invite)}"),
+    )
+    wording = await share_own_phone(bot_world, GRANDPA)
+    bot_world.clock.advance(CHALLENGE_VALID_FOR + timedelta(seconds=1))
+    late = await read_phrase(bot_world, GRANDPA, wording)
+    expired = "That phrase expired: a phrase must be read within 30 minutes. Here is a new one."
+    assert says(GRANDPA, expired)(late)
+    new_phrase = (late.text or "").splitlines()[-1]
+    assert new_phrase != (wording.text or "").splitlines()[-1]
+    space_id = membership_of(bot_world.services.db, GRANDPA.id).space_id  # type: ignore[union-attr]
+    assert records_of(bot_world.services.db, space_id) == []
+    assert ("consent.challenge_expired", {"space": space_id}) in _audit_actions(
+        bot_world, GRANDPA.id
+    )
+    thanks = await read_phrase(bot_world, GRANDPA, late)
+    assert says(GRANDPA, THANKS_FOR_CONSENT, subject="外公")(thanks)
+
+
+async def test_ordering_after_revocation_is_refused(bot_world: BotWorld) -> None:
+    await living_family(bot_world, OWNER, GRANDPA)
+    receipt = await _revoke(bot_world, GRANDPA, "外公")
+    expected = Receipt(files=Counter({"statement": 1}))
+    assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
+    refusal = ZH_HANT(
+        "Consent for {subject} was withdrawn, so nothing more can be made in this family space."
+    ).format(subject="外公")
+    await bot_world.reply_to(
+        OWNER,
+        lambda: bot_world.sandbox.send_photo(OWNER, sample_portrait_jpeg()),
+        until=lambda m: m.text == refusal,
+    )
+    assert ("authz.denied", {"permission": "upload_footage", "reason": "revoked"}) in (
+        _audit_actions(bot_world, OWNER.id)
+    )
+    assert media_where(bot_world.services.db, "kind = ?", [MediaKind.PORTRAIT.value]) == []
+
+
+async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
+    bot_world: BotWorld,
+) -> None:
+    await living_family(bot_world, OWNER, GRANDPA)
+    await _order(bot_world, OWNER)
+    db = bot_world.services.db
+    [order] = orders_where(db, "user_id = ?", [OWNER.id])
+    for _ in range(600):
+        if get_order(db, order.id).status == OrderStatus.RENDERING:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)  # the render process is up and working
+    scratch = bot_world.services.jobs.scratch_dir(order.id)
+    assert scratch.exists()
+    ids, blobs = _subject_data(bot_world, order.space_id or "")
+
+    receipt = await _revoke(bot_world, GRANDPA, "外公")
+    expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "statement": 1}),
+                       renders_stopped=1)  # fmt: skip
+    assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
+    await bot_world.services.jobs.wait_idle()
+    await asyncio.sleep(1.0)
+    sent = await bot_world.sandbox.sent_messages(OWNER.id)
+    assert [m for m in sent if m.method == "sendVideo"] == []
+    assert get_order(db, order.id).status == OrderStatus.REVOKED
+    assert not scratch.exists()
+    assert _scan(bot_world, ids, blobs) == []
+    assert any(a == "consent.revoked" for a, _ in _audit_actions(bot_world, GRANDPA.id))
+
+
+async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWorld) -> None:
+    sandbox = bot_world.sandbox
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    await verify_relative(bot_world, OWNER, "孫女")
+    await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_document(OWNER, PDF_PROOF, "proof.pdf", "application/pdf")
+    )
+    export = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/mydata"),
+                                      until=lambda m: m.method == "sendDocument")  # fmt: skip
+    with zipfile.ZipFile(io.BytesIO(await sandbox.download(export.file_id or ""))) as archive:
+        data = json.loads(archive.read("data.json"))
+        [upload] = data["uploads"]
+        assert archive.read(upload["file"]) == PDF_PROOF
+    [membership] = data["memberships"]
+    assert (membership["phone_number"], membership["relation"]) == (phone_of(OWNER), "孫女")
+    assert data["user"][0]["id"] == OWNER.id
+
+    proof_id = membership["proof_media_id"]
+    warning = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
+    done = await bot_world.reply_to(
+        OWNER, lambda: sandbox.press_button(OWNER, warning.message_id, "delme:yes")
+    )
+    assert receipt_text(ZH_HANT, Receipt(files=Counter({"proof": 1}))) in (done.text or "")
+    db = bot_world.services.db
+    assert membership_of(db, OWNER.id) is None
+    assert not bot_world.services.vault.exists(proof_id)
+    assert list(db.query("SELECT id FROM users WHERE id = ?", [OWNER.id])) == []
+    assert _scan(bot_world, {proof_id}, [PDF_PROOF]) == []
+    assert any(a == "member.deleted" for a, _ in _audit_actions(bot_world, OWNER.id))
+
+
+async def test_two_relatives_must_sign_and_either_can_veto(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
+) -> None:
+    settings = replace(settings_for(stand_in, tmp_path / "bot-data"), deceased_cosigners=2)
+    clock = FakeClock()
+    async with polling(build_application(settings, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
+        await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+        await create_space(world, OWNER, "阿嬤", "deceased")
+        await verify_relative(world, OWNER, "孫女")
+        await world.reply_to(
+            OWNER, lambda: sandbox.send_document(OWNER, PDF_PROOF, "a.pdf", "application/pdf")
+        )
+        await approve_proof(world, OWNER)
+        payload = await _relative_invite(world)
+        await world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, f"/start {payload}"))
+        await verify_relative(world, RELATIVE, "兒子")
+        await world.reply_to(
+            RELATIVE,
+            lambda: sandbox.send_document(RELATIVE, PDF_PROOF, "b.pdf", "application/pdf"),
+        )
+        await approve_proof(world, RELATIVE)
+
+        async def authorise(after: int) -> SentMessage:
+            """The owner authorises; returns the co-sign request the relative receives."""
+            offer = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
+            pending = await world.reply_to(
+                OWNER, lambda: sandbox.press_button(OWNER, offer.message_id, "auth:grant")
+            )
+            assert pending.text == ZH_HANT(
+                "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
+            ).format(count=1)
+            return await sandbox.wait_for_message(
+                RELATIVE.id,
+                lambda m: m.message_id > after and "cosign:" in json.dumps(m.reply_markup),
+            )
+
+        request = await authorise(after=0)
+        veto = request.reply_markup["inline_keyboard"][0][1]["callback_data"]  # type: ignore[index]
+        told = await world.reply_to(
+            OWNER, lambda: sandbox.press_button(RELATIVE, request.message_id, veto)
+        )
+        assert told.text == ZH_HANT(
+            "A verified relative vetoed the authorisation for {subject}. No greetings will be made."
+        ).format(subject="阿嬤")
+        refused = await world.reply_to(
+            OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
+        )
+        assert refused.text == ZH_HANT(
+            "Greetings can be made once verified relatives have authorised them. "
+            "Send /consent to authorise."
+        )
+
+        request = await authorise(after=request.message_id)
+        cosign = request.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+        await world.reply_to(
+            OWNER,
+            lambda: sandbox.press_button(RELATIVE, request.message_id, cosign),
+            until=says(OWNER, AUTHORISED, subject="阿嬤"),
+        )
+        accepted = await world.reply_to(
+            OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
+        )
+        assert accepted.text == ZH_HANT("Thank you, I have the photo.")
+        space_id = membership_of(world.services.db, OWNER.id).space_id  # type: ignore[union-attr]
+        kinds = [r.kind for r in records_of(world.services.db, space_id)]
+        assert kinds == ["grant", "veto", "grant", "cosign"]
+        assert any(a == "consent.veto" for a, _ in _audit_actions(world, RELATIVE.id))
