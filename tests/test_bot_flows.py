@@ -132,6 +132,12 @@ async def test_a_full_order_delivers_a_playable_greeting(
     assert offer.reply_markup is not None
     labels = [b["text"] for row in offer.reply_markup["inline_keyboard"] for b in row]
     assert "中秋節" in "".join(labels)
+    # The member learns how much usable speech the note held, against the recommendation.
+    feedback = [m.text or "" for m in await sandbox.sent_messages(member.id)]
+    speech_line = next(text for text in feedback if text.startswith("謝謝，語音收到了：其中有"))
+    seconds = float(speech_line.split("其中有 ")[1].split(" 秒")[0])
+    assert 1.0 < seconds < 10.0
+    assert "建議 20 秒" in speech_line
 
     await consented.reply_to(
         member,

@@ -116,7 +116,13 @@ async def receive_voice(update: Update, context: Context) -> None:
     draft = open_draft(services.db, user_id, message.chat_id, services.language_of(user_id),
                        member.space_id)  # fmt: skip
     draft = update_order(services.db, draft.id, voice_id=voice_id)
-    await message.reply_text(_("Thank you, I have the voice note."))
+    voice = fetched[1]
+    await message.reply_text(
+        _(
+            "Thank you, I have the voice note: {speech:.1f} s of clear speech "
+            "of the {recommended:.0f} s recommended."
+        ).format(speech=voice.speech_s, recommended=voice.recommended_s)
+    )
     await _ask_next_step(message, draft, _)
 
 
