@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import cache
 
 import cv2
-import dlib  # type: ignore[import-untyped]
+import dlib
 import numpy as np
 import numpy.typing as npt
 

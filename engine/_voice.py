@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyloudnorm  # type: ignore[import-untyped]
+import pyloudnorm
 
 from engine._errors import IngestError
 from engine._ingest import ANALYSIS_RATE, decode_audio
@@ -34,7 +34,7 @@ def _vad() -> Any:
     # torch is imported on first use only: importing it costs seconds and ~300 MB, which the
     # bot process and plain renders should not pay.
     import torch
-    from silero_vad import load_silero_vad  # type: ignore[import-untyped]
+    from silero_vad import load_silero_vad
 
     torch.set_num_threads(1)  # one render worker per core; the model is tiny
     return load_silero_vad()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import pyloudnorm  # type: ignore[import-untyped]
+import pyloudnorm
 import pytest
 from PIL import Image
 

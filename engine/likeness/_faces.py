@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import dlib  # type: ignore[import-untyped]
+import dlib
 import numpy as np
 import numpy.typing as npt
 from PIL import Image

@@ -11,7 +11,7 @@ from functools import cache
 
 import numpy as np
 import numpy.typing as npt
-import pyworld  # type: ignore[import-untyped]
+import pyworld
 from scipy.fft import dct
 from scipy.signal import resample_poly
 

@@ -97,7 +97,7 @@ def run(out: TextIO, seconds: float = 30.0) -> tuple[list[VoiceResult], list[Fac
 
 
 def _encoder() -> Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float64]]:
-    from resemblyzer import VoiceEncoder, preprocess_wav  # type: ignore[import-untyped]
+    from resemblyzer import VoiceEncoder, preprocess_wav
 
     model: Any = VoiceEncoder("cpu", verbose=False)
 

@@ -204,11 +204,11 @@ def _unmarked_stills(count: int, key: bytes) -> int:
 def _baselines(work: Path, videos: int, key: bytes) -> dict[str, tuple[float, float]]:
     """Mean bit accuracy per attack for the two libraries (3 s clips to keep it bearable)."""
     # Bench-only dependencies (the `bench` extra), untyped and absent from a plain install.
-    from blind_watermark import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    from blind_watermark import (
         WaterMark,
         bw_notes,
     )
-    from imwatermark import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    from imwatermark import (
         WatermarkDecoder,
         WatermarkEncoder,
     )
