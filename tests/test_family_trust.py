@@ -23,7 +23,13 @@ from bot.app import build_application, polling
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.family.consent import CHALLENGE_VALID_FOR, WORDING_VERSION, records_of
 from bot.family.erasure import Receipt
-from bot.family.spaces import INVITE_VALID_FOR, MemberStatus, membership_of
+from bot.family.spaces import (
+    INVITE_VALID_FOR,
+    MAX_RELATION_CHARS,
+    MAX_SUBJECT_NAME_CHARS,
+    MemberStatus,
+    membership_of,
+)
 from bot.flows.consent import receipt_text
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -524,3 +530,34 @@ async def test_two_relatives_must_sign_and_either_can_veto(
         kinds = [r.kind for r in records_of(world.services.db, space_id)]
         assert kinds == ["grant", "veto", "grant", "cosign"]
         assert any(a == "consent.veto" for a, _ in _audit_actions(world, RELATIVE.id))
+
+
+async def test_a_subject_name_over_40_characters_is_asked_again(bot_world: BotWorld) -> None:
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/newspace"))
+    too_long = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_text(OWNER, "嬤" * (MAX_SUBJECT_NAME_CHARS + 1))
+    )
+    assert too_long.text == ZH_HANT("Please type a name of at most {limit} characters.").format(
+        limit=MAX_SUBJECT_NAME_CHARS
+    )
+    # Still at the name step: a name of exactly the limit moves on to "living or deceased?".
+    question = await bot_world.reply_to(
+        OWNER,
+        lambda: sandbox.send_text(OWNER, "嬤" * MAX_SUBJECT_NAME_CHARS),
+        until=lambda m: m.reply_markup is not None,
+    )
+    assert question.reply_markup is not None
+
+
+async def test_a_relation_over_40_characters_is_refused_and_not_kept(bot_world: BotWorld) -> None:
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    await share_own_phone(bot_world, OWNER)
+    too_long = await bot_world.reply_to(
+        OWNER, lambda: bot_world.sandbox.send_text(OWNER, "孫" * (MAX_RELATION_CHARS + 1))
+    )
+    assert too_long.text == ZH_HANT(
+        "Please describe your relation in at most {limit} characters."
+    ).format(limit=MAX_RELATION_CHARS)
+    member = membership_of(bot_world.services.db, OWNER.id)
+    assert member is not None and member.relation is None
