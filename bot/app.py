@@ -5,7 +5,7 @@ Bot API stand-in); only the base URLs in Settings differ.
 """
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
@@ -22,7 +22,15 @@ from bot.i18n import Language, gettext_for
 from bot.jobs import RenderJobs
 from bot.services import Services, attach, services_of
 from bot.storage import open_database
-from bot.vault import Vault, derive_key, load_or_create_key
+from bot.vault import (
+    AUDIT_KEY_PURPOSE,
+    WATERMARK_KEY_PURPOSE,
+    Vault,
+    derive_key,
+    load_or_create_key,
+)
+from engine import Marking
+from engine.provenance import token_for_render_id
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +72,21 @@ async def _post_shutdown(application: BotApplication) -> None:
     await services_of(application).jobs.close()
 
 
+def render_marking(settings: Settings, master_key: bytes) -> Callable[[str], Marking]:
+    """How every render is marked: the watermark key is the operator's when given (so that
+    detection can run elsewhere), else derived from the vault key; signing keys live beside it."""
+    watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
+
+    def marking_for(render_id: str) -> Marking:
+        return Marking(
+            token=token_for_render_id(render_id),
+            watermark_key=watermark_key,
+            signing_dir=settings.signing_dir,
+        )
+
+    return marking_for
+
+
 def build_application(settings: Settings, clock: Clock | None = None) -> BotApplication:
     """The bot, ready to run; ``clock`` lets tests move time (expiries) without waiting."""
     clock = clock or SystemClock()
@@ -72,8 +95,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
     vault = Vault(settings.media_dir, master_key)
     if sealed := vault.seal_legacy_files():
         log.info("vault.sealed_legacy_files", count=sealed)
-    audit = AuditLog(settings.audit_log_path, derive_key(master_key, "tuanyuan audit"), clock)
-    jobs = RenderJobs(db, vault, audit, clock, settings.work_dir, settings.render_workers)
+    audit = AuditLog(settings.audit_log_path, derive_key(master_key, AUDIT_KEY_PURPOSE), clock)
+    marking = render_marking(settings, master_key)
+    jobs = RenderJobs(db, vault, audit, clock, settings.work_dir, settings.render_workers, marking)
     application = (
         ApplicationBuilder()
         .token(settings.token)

@@ -1,6 +1,7 @@
 """The ``tuanyuan`` command: run the bot, render from the command line, play the offline demo."""
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,22 +101,20 @@ def _bench_likeness(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    import os
+    from bot.config import read_watermark_key
+    from bot.vault import WATERMARK_KEY_PURPOSE, VaultError, derive_key
+    from engine.provenance import detect, trust_anchor_from_env
 
-    from engine.provenance import (
-        WatermarkKeyError,
-        detect,
-        load_watermark_key,
-        trust_anchor_from_env,
-    )
-
+    data_dir = _data_dir(args)
     try:
-        key = load_watermark_key()
-    except WatermarkKeyError as error:
-        print(f"tuanyuan detect: {error}", file=sys.stderr)
+        key = read_watermark_key(dict(os.environ)) or derive_key(
+            _master_key(data_dir), WATERMARK_KEY_PURPOSE
+        )
+    except (ConfigError, VaultError, ValueError, OSError) as error:
+        print(f"tuanyuan detect: {error} (set TUANYUAN_WATERMARK_KEY, or point "
+              "--data-dir at the bot's data with its vault key)", file=sys.stderr)  # fmt: skip
         return 2
-    key_dir = Path(os.environ.get("TUANYUAN_DATA_DIR", "var")) / "c2pa"
-    report = detect(args.file, key, trust_anchor_from_env(key_dir))
+    report = detect(args.file, key, trust_anchor_from_env(data_dir / "c2pa"))
     if args.json:
         print(report.model_dump_json(indent=2))
         return 0
@@ -126,6 +125,21 @@ def _detect(args: argparse.Namespace) -> int:
     print(f"c2pa: {report.c2pa.state}")
     print(f"aigc: {report.aigc}")
     return 0
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    given: Path | None = args.data_dir
+    return given or Path(os.environ.get("TUANYUAN_DATA_DIR", "var"))
+
+
+def _master_key(data_dir: Path) -> bytes:
+    """The vault key as the bot reads it: the environment, else the key file (never created)."""
+    from bot.vault import read_key_file
+
+    key_file = os.environ.get("TUANYUAN_VAULT_KEY_FILE")
+    return read_vault_key(dict(os.environ)) or read_key_file(
+        Path(key_file) if key_file else data_dir / "vault.key"
+    )
 
 
 def _run(_: argparse.Namespace) -> int:
@@ -148,21 +162,16 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     """Exit 0 when every entry of the audit log is intact and in order, 1 when not."""
-    import os
-
     from bot.audit import verify_log
-    from bot.vault import VaultError, derive_key, read_key_file
+    from bot.vault import AUDIT_KEY_PURPOSE, VaultError, derive_key
 
-    data_dir = args.data_dir or Path(os.environ.get("TUANYUAN_DATA_DIR", "var"))
-    key_file = os.environ.get("TUANYUAN_VAULT_KEY_FILE")
+    data_dir = _data_dir(args)
     try:
-        master_key = read_vault_key(dict(os.environ)) or read_key_file(
-            Path(key_file) if key_file else data_dir / "vault.key"
-        )
-    except (ConfigError, VaultError, OSError) as error:
+        master_key = _master_key(data_dir)
+    except (ConfigError, VaultError, ValueError, OSError) as error:
         print(f"tuanyuan audit verify: {error}", file=sys.stderr)
         return 2
-    verdict = verify_log(data_dir / "audit.log", derive_key(master_key, "tuanyuan audit"))
+    verdict = verify_log(data_dir / "audit.log", derive_key(master_key, AUDIT_KEY_PURPOSE))
     if not verdict.intact:
         print(f"tuanyuan audit verify: TAMPERED after {verdict.entries} good entries: "
               f"{verdict.problem}", file=sys.stderr)  # fmt: skip
@@ -245,6 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     detect = commands.add_parser("detect", help="read a video's provenance marks")
     detect.add_argument("file", type=Path)
     detect.add_argument("--json", action="store_true", help="machine-readable report")
+    detect.add_argument("--data-dir", type=Path, help="default: $TUANYUAN_DATA_DIR or ./var")
     detect.set_defaults(handler=_detect)
 
     audit = commands.add_parser("audit", help="the audit log of sensitive actions")

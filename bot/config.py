@@ -11,6 +11,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.provenance import (
+    WATERMARK_KEY_ENV,
+    WATERMARK_KEY_FILE_ENV,
+    WatermarkKeyError,
+    load_watermark_key,
+)
+
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
 
@@ -33,6 +40,14 @@ class Settings:
     deceased_cosigners: int = 1
     vault_key: bytes | None = field(default=None, repr=False)
     vault_key_file_override: Path | None = None
+    # The operator's watermark key, so detection can run on another machine; by default the
+    # key is derived from the vault key (one secret to keep).
+    watermark_key: bytes | None = field(default=None, repr=False)
+
+    @property
+    def signing_dir(self) -> Path:
+        """The C2PA signing identity: the operator's chain, or the one made here on first use."""
+        return self.data_dir / "c2pa"
 
     @property
     def vault_key_file(self) -> Path:
@@ -112,4 +127,15 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         deceased_cosigners=_positive_int(env, "TUANYUAN_DECEASED_COSIGNERS", "1"),
         vault_key=read_vault_key(env),
         vault_key_file_override=Path(key_file) if key_file else None,
+        watermark_key=read_watermark_key(env),
     )
+
+
+def read_watermark_key(environ: dict[str, str]) -> bytes | None:
+    """The operator's watermark key if one is configured; None leaves it to the vault key."""
+    if WATERMARK_KEY_ENV not in environ and WATERMARK_KEY_FILE_ENV not in environ:
+        return None
+    try:
+        return load_watermark_key(environ)
+    except (WatermarkKeyError, OSError) as error:
+        raise ConfigError(f"watermark key: {error}") from None

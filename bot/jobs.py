@@ -12,6 +12,7 @@ import asyncio
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -28,7 +29,7 @@ from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media
 from bot.storage.orders import get_order, orders_with_status, update_order
 from bot.vault import Vault, VaultError
-from engine import RenderError, RenderResult, RenderSpec
+from engine import REVEAL_SECRETS, Marking, RenderError, RenderResult, RenderSpec
 
 log = structlog.get_logger(__name__)
 
@@ -46,8 +47,10 @@ class RenderJobs:
         clock: Clock,
         work_dir: Path,
         workers: int,
+        marking: Callable[[str], Marking],
     ) -> None:
         self._db = db
+        self._marking = marking
         self._vault = vault
         self._audit = audit
         self._clock = clock
@@ -145,6 +148,7 @@ class RenderJobs:
             recipient=order.recipient or "",
             output_dir=self.scratch_dir(order.id) / "out",
             consent=consent.reference(),
+            marking=self._marking(order.id),
         )
 
     def _discard(self, order: Order, reason: str) -> None:
@@ -172,7 +176,9 @@ async def _render_in_process(spec: RenderSpec) -> RenderResult:
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        stdout, _ = await process.communicate(spec.model_dump_json().encode())
+        stdout, _ = await process.communicate(
+            spec.model_dump_json(context={REVEAL_SECRETS: True}).encode()
+        )
     except BaseException:
         if process.returncode is None:
             process.kill()

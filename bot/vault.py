@@ -33,6 +33,11 @@ class VaultError(Exception):
     """A stored file is missing, damaged or was not sealed with this vault's key."""
 
 
+# One subkey per use of the master key; the names are part of the key derivation, never change.
+AUDIT_KEY_PURPOSE = "tuanyuan audit"
+WATERMARK_KEY_PURPOSE = "tuanyuan watermark"
+
+
 def derive_key(master_key: bytes, purpose: str) -> bytes:
     """One independent key per use (media, audit, evidence), so no key does two jobs."""
     return HKDF(

@@ -7,11 +7,13 @@ from engine._bench import BenchResult, bench_render
 from engine._errors import IngestError, RenderError
 from engine._ingest import check_portrait
 from engine._models import (
+    REVEAL_SECRETS,
     Aspect,
     ClipInfo,
     ConsentReference,
     FaceBox,
     Language,
+    Marking,
     Mode,
     PortraitInfo,
     RenderResult,
@@ -28,6 +30,7 @@ from engine._video import check_video, normalised_frames, video_frame
 from engine._voice import check_voice, extract_speech
 
 __all__ = [
+    "REVEAL_SECRETS",
     "Aspect",
     "BenchResult",
     "ClipInfo",
@@ -35,6 +38,7 @@ __all__ = [
     "FaceBox",
     "IngestError",
     "Language",
+    "Marking",
     "Mode",
     "PortraitInfo",
     "RenderError",

@@ -49,12 +49,16 @@ def ffmpeg_command(*args: str) -> list[str]:
             *args]  # fmt: skip
 
 
+FASTSTART = ("-movflags", "+faststart")
+
+
 def encode(
     frames: Iterable[npt.NDArray[np.uint8]],
     audio: npt.NDArray[np.float32],
     destination: Path,
     size: tuple[int, int],
     preset: str,
+    container_args: tuple[str, ...] = FASTSTART,
 ) -> None:
     """Write an MP4 with the moov atom first (``+faststart``) so playback starts while loading.
 
@@ -67,7 +71,7 @@ def encode(
         command = ffmpeg_command(
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(FPS),
             "-i", "pipe:0", "-i", str(audio_path), "-map", "0:v", "-map", "1:a",
-            *video_args(preset), *_AUDIO_ARGS, "-movflags", "+faststart",
+            *video_args(preset), *_AUDIO_ARGS, *container_args,
             "-f", "mp4", str(destination),
         )  # fmt: skip
         errors = Path(scratch) / "ffmpeg.log"
@@ -88,7 +92,12 @@ def encode(
             )
 
 
-def fit_to_limit(video: Path, duration_s: float, limit: int = MAX_OUTPUT_BYTES) -> None:
+def fit_to_limit(
+    video: Path,
+    duration_s: float,
+    limit: int = MAX_OUTPUT_BYTES,
+    container_args: tuple[str, ...] = FASTSTART,
+) -> None:
     """Re-encode the picture in place at an average bitrate that lands under ``limit`` bytes.
 
     Quality-targeted encoding cannot promise a size; a busy 60 s greeting can exceed what
@@ -111,7 +120,7 @@ def fit_to_limit(video: Path, duration_s: float, limit: int = MAX_OUTPUT_BYTES) 
                     "-i", str(video), "-map", "0", "-c:v", "libx264", "-preset", "veryfast",
                     "-profile:v", "high", "-b:v", str(bits_per_second),
                     "-maxrate", str(bits_per_second), "-bufsize", str(2 * bits_per_second),
-                    *_COLOUR_ARGS, "-c:a", "copy", "-movflags", "+faststart", str(shrunk),
+                    *_COLOUR_ARGS, "-c:a", "copy", *container_args, str(shrunk),
                 ),
                 check=True,
                 capture_output=True,

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    SecretBytes,
+    SerializationInfo,
+    field_serializer,
+    field_validator,
+)
 
 from engine._errors import RenderError
 
@@ -19,6 +27,8 @@ Mode = Literal["full", "preview"]
 
 
 SYNTHETIC_MEDIA = "synthetic-media"
+# Serialisation context for handing a spec, key included, to a render worker over a pipe.
+REVEAL_SECRETS = "reveal_secrets"
 
 
 class ConsentReference(BaseModel, frozen=True):
@@ -42,6 +52,30 @@ class ConsentReference(BaseModel, frozen=True):
         )
 
 
+class Marking(BaseModel, frozen=True):
+    """How a render is marked as this service's, so it can be recognised after a messenger
+    recompressed it: the render's 40-bit token in the watermarks, the key behind their MAC, and
+    the folder of the C2PA signing identity. The key never shows in a repr or a log."""
+
+    token: int = Field(ge=0, lt=2**40)
+    watermark_key: SecretBytes
+    signing_dir: Path
+    propagator: str = ""
+
+    @field_validator("watermark_key", mode="before")
+    @classmethod
+    def _key_from_hex(cls, value: object) -> object:
+        # JSON carries the key as hex; a masked "**********" is not hex and fails loudly.
+        return bytes.fromhex(value) if isinstance(value, str) else value
+
+    @field_serializer("watermark_key", when_used="json")
+    def _key_to_hex(self, key: SecretBytes, info: SerializationInfo) -> str:
+        """Masked in any JSON, except the one a caller hands to its own render worker."""
+        if info.context and info.context.get(REVEAL_SECRETS):
+            return key.get_secret_value().hex()
+        return str(key)
+
+
 class RenderSpec(BaseModel, frozen=True):
     # The id ends up in file names, so it is restricted to characters that cannot escape output_dir.
     render_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -60,6 +94,8 @@ class RenderSpec(BaseModel, frozen=True):
     face_index: int | None = Field(default=None, ge=0)
     # No consent, no render: render() refuses a spec without one that is current.
     consent: ConsentReference | None = None
+    # Watermarks, AIGC metadata and C2PA signature; None only for previews and benchmarks.
+    marking: Marking | None = None
 
     def require_current_consent(self, now: datetime | None = None) -> None:
         if self.consent is None:

@@ -21,6 +21,7 @@ from PIL import Image
 from engine._encoder import FPS, encode, fit_to_limit
 from engine._errors import IngestError, RenderError
 from engine._ingest import load_subject
+from engine._marking import Marks, container_args
 from engine._mixing import MIX_RATE, mix, to_mix_rate
 from engine._models import FaceBox, Language, RenderResult, RenderSpec
 from engine._music import render_music
@@ -127,6 +128,7 @@ def render_template(
         transition_s=template.transitions.duration_s,
         cues=cues,
     )
+    marks = Marks(spec, spec.marking, size) if spec.marking is not None else None
     audio = stages.mix_filter(
         mix(
             to_mix_rate(speech.samples, speech.rate),
@@ -136,6 +138,8 @@ def render_template(
         ),
         MIX_RATE,
     )
+    if marks is not None:
+        audio = marks.mix(audio)
     portrait, face = subject.result()
     layout = template.layouts[spec.aspect]
     window = portrait_window(layout, size, portrait.width / portrait.height)
@@ -160,9 +164,13 @@ def render_template(
     video = spec.output_dir / f"{spec.render_id}.mp4"
     thumbnail = spec.output_dir / f"{spec.render_id}.jpg"
     frames = (stages.frame_filter(scene.frame_at(i / FPS), i / FPS) for i in range(frame_count))
+    if marks is not None:
+        frames = (marks.frame(frame) for frame in frames)
     with _atomic(video) as partial:
-        encode(frames, audio, partial, size, _PRESET[spec.mode])
-        fit_to_limit(partial, duration)
+        encode(frames, audio, partial, size, _PRESET[spec.mode], container_args(marks))
+        fit_to_limit(partial, duration, container_args=container_args(marks))
+        if marks is not None:
+            marks.sign(partial)
     middle = cues[0].start_s + 0.5 * (cues[0].end_s - cues[0].start_s)
     with _atomic(thumbnail) as partial:
         write_thumbnail(stages.frame_filter(scene.frame_at(middle), middle), partial)

@@ -9,7 +9,9 @@ test_family_trust.py).
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,7 @@ import pytest
 from PIL import Image
 
 from bot.app import build_application, polling
+from bot.cli import main
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.flows.basics import help_text
 from bot.flows.order import MAX_RECIPIENT_CHARS, TEMPLATE_PREFIX
@@ -28,6 +31,7 @@ from bot.storage import OrderStatus
 from bot.storage.orders import draft_for, get_order, orders_with_status, update_order
 from engine._painter import paint_background
 from engine._templates import load_template
+from engine.provenance import token_for_render_id
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
 from tests.auxil.family import living_family
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
@@ -125,7 +129,11 @@ async def test_language_menu_switches_language_and_registers_menus(bot_world: Bo
 
 
 async def test_a_full_order_delivers_a_playable_greeting(
-    consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes, voice_ogg: bytes
+    consented: BotWorld,
+    member: SandboxUser,
+    portrait_jpeg: bytes,
+    voice_ogg: bytes,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     sandbox = consented.sandbox
     offer = await _give_media(consented, member, portrait_jpeg, voice_ogg)
@@ -186,6 +194,19 @@ async def test_a_full_order_delivers_a_playable_greeting(
     delivered = orders_with_status(consented.services.db, OrderStatus.DELIVERED)
     assert [order.recipient for order in delivered] == ["外婆"]
     assert delivered[0].telegram_file_id == video_message.file_id
+
+    # The delivered file says it is this service's, to tuanyuan detect with the bot's own keys:
+    # watermarks naming this order, the AIGC label, and a C2PA manifest trusted by our root.
+    capsys.readouterr()
+    code = await asyncio.to_thread(
+        main, ["detect", str(video_path), "--json", "--data-dir", str(consented.data_dir)]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["made_by_service"] is True
+    assert report["video"]["mac_valid"] and report["audio"]["mac_valid"], report
+    assert report["video"]["token"] == token_for_render_id(delivered[0].id)
+    assert report["aigc"]["ProduceID"] == delivered[0].id
+    assert report["c2pa"]["state"] == "trusted"
 
 
 async def test_an_unreadable_photo_is_explained_and_the_good_one_is_kept(

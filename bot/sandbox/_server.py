@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import signal
 import tempfile
 from pathlib import Path
 from types import TracebackType
@@ -127,18 +128,23 @@ class BotApiStandIn:
 
 
 def run_forever(token: str, port: int = 8081, limits: Limits | None = None) -> None:
-    """Serve until interrupted, for a bot or a person to try things against by hand."""
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(token, port, limits))
+    """Serve until Ctrl-C or SIGTERM, for a bot or a person to try things against by hand."""
+    asyncio.run(_serve(token, port, limits))
 
 
 async def _serve(token: str, port: int, limits: Limits | None) -> None:
     stand_in = BotApiStandIn(token, limits)
     await stand_in.start(port)
+    stopping = asyncio.Event()
+    # Explicit handlers: a process started in the background by a non-interactive shell (as
+    # under CI) inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stopping.set)
     try:
         print(f"Bot API stand-in: base_url={stand_in.api_base_url}", flush=True)
         print(f"                  base_file_url={stand_in.file_base_url}", flush=True)
         print(f"                  control API under {stand_in.root_url}/control", flush=True)
-        await asyncio.Event().wait()
+        await stopping.wait()
     finally:
         await stand_in.stop()

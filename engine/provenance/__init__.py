@@ -23,6 +23,8 @@ from engine.provenance._detect import (
     detect,
     trust_anchor_from_env,
 )
+from engine.provenance._payload import KEY_ENV as WATERMARK_KEY_ENV
+from engine.provenance._payload import KEY_FILE_ENV as WATERMARK_KEY_FILE_ENV
 from engine.provenance._payload import (
     MarkReading,
     Payload,
@@ -34,6 +36,8 @@ from engine.provenance._payload import (
 from engine.provenance._video import VideoWatermarker, read_video_mark, watermark_frames
 
 __all__ = [
+    "WATERMARK_KEY_ENV",
+    "WATERMARK_KEY_FILE_ENV",
     "AigcLabel",
     "C2paReading",
     "DetectionReport",
