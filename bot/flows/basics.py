@@ -7,6 +7,7 @@ from telegram import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     Update,
 )
 from telegram.ext import CallbackContext
@@ -117,3 +118,16 @@ async def unsupported(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(
         _("I cannot use this kind of message. Send /help to see what I need.")
     )
+
+
+async def bounded_text(message: Message, limit: int, too_long: str) -> str | None:
+    """The typed text with its spaces collapsed, or None after sending ``too_long``.
+
+    Names and relations end up on screen and in records; one rule keeps them one line of at
+    most ``limit`` characters, and the member is asked again rather than having them cut.
+    """
+    text = " ".join((message.text or "").split())
+    if not text or len(text) > limit:
+        await message.reply_text(too_long.format(limit=limit))
+        return None
+    return text

@@ -44,7 +44,7 @@ from bot.family.spaces import (
     update_space,
 )
 from bot.flows.admin import send_for_review
-from bot.flows.basics import Context, remember_sender
+from bot.flows.basics import Context, bounded_text, remember_sender
 from bot.flows.consent import ask_for_statement
 from bot.flows.uploads import fetch_checked
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext
@@ -119,13 +119,10 @@ async def new_space(update: Update, context: Context) -> None:
 
 async def subject_name_given(update: Update, context: Context, space: Space) -> None:
     services, message, _user_id, _ = _sender(update, context)
-    name = " ".join((message.text or "").split())
-    if not name or len(name) > MAX_SUBJECT_NAME_CHARS:
-        await message.reply_text(
-            _("Please type a name of at most {limit} characters.").format(
-                limit=MAX_SUBJECT_NAME_CHARS
-            )
-        )
+    name = await bounded_text(
+        message, MAX_SUBJECT_NAME_CHARS, _("Please type a name of at most {limit} characters.")
+    )
+    if name is None:
         return
     update_space(services.db, space.id, subject_name=name, setup_step=SetupStep.STATUS.value)
     keyboard = InlineKeyboardMarkup(
@@ -358,13 +355,12 @@ async def receive_contact(update: Update, context: Context) -> None:
 
 async def relation_given(update: Update, context: Context, member: Member) -> None:
     services, message, user_id, _ = _sender(update, context)
-    relation = " ".join((message.text or "").split())
-    if not relation or len(relation) > MAX_RELATION_CHARS:
-        await message.reply_text(
-            _("Please describe your relation in at most {limit} characters.").format(
-                limit=MAX_RELATION_CHARS
-            )
-        )
+    relation = await bounded_text(
+        message,
+        MAX_RELATION_CHARS,
+        _("Please describe your relation in at most {limit} characters."),
+    )
+    if relation is None:
         return
     space = get_space(services.db, member.space_id)
     if space.deceased:

@@ -12,7 +12,7 @@ from telegram.constants import ChatAction
 from bot.family.consent import current_consent
 from bot.family.spaces import Member, get_space, membership_of
 from bot.flows.basics import Context as _Context
-from bot.flows.basics import remember_sender
+from bot.flows.basics import bounded_text, remember_sender
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext
 from bot.services import Services, services_of
@@ -152,11 +152,10 @@ async def receive_text(update: Update, context: Context) -> None:
         else:
             await _ask_next_step(message, draft, _)
         return
-    recipient = " ".join((message.text or "").split())
-    if not recipient or len(recipient) > MAX_RECIPIENT_CHARS:
-        await message.reply_text(
-            _("Please type a name of at most {limit} characters.").format(limit=MAX_RECIPIENT_CHARS)
-        )
+    recipient = await bounded_text(
+        message, MAX_RECIPIENT_CHARS, _("Please type a name of at most {limit} characters.")
+    )
+    if recipient is None:
         return
     space = get_space(services.db, _member(services, user_id).space_id)
     consent = current_consent(services.db, space, services.clock.now())
