@@ -4,6 +4,7 @@ It knows nothing of Telegram or storage; callers pass paths and get paths back.
 """
 
 from engine._bench import BenchResult, bench_render
+from engine._encoder import write_wav
 from engine._errors import IngestError, RenderError
 from engine._ingest import check_portrait
 from engine._models import (
@@ -60,4 +61,5 @@ __all__ = [
     "stand_in_portrait",
     "template_title",
     "video_frame",
+    "write_wav",
 ]

@@ -67,7 +67,7 @@ def encode(
     """
     width, height = size
     with tempfile.TemporaryDirectory(prefix="tuanyuan-") as scratch:
-        audio_path = write_wav(audio, Path(scratch) / "audio.wav")
+        audio_path = write_wav(Path(scratch) / "audio.wav", audio, MIX_RATE)
         command = ffmpeg_command(
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(FPS),
             "-i", "pipe:0", "-i", str(audio_path), "-map", "0:v", "-map", "1:a",
@@ -135,11 +135,12 @@ def fit_to_limit(
         raise RenderError(f"{video.name} stays above {limit} bytes after re-encoding")
 
 
-def write_wav(audio: npt.NDArray[np.float32], path: Path) -> Path:
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+def write_wav(path: Path, samples: npt.NDArray[np.float32], rate: int) -> Path:
+    """16-bit mono WAV from float samples in [-1, 1]: ffmpeg's input, and sample footage's."""
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
-        out.setframerate(MIX_RATE)
+        out.setframerate(rate)
         out.writeframes(pcm.tobytes())
     return path

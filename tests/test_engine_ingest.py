@@ -10,7 +10,7 @@ import pyloudnorm
 import pytest
 from PIL import Image
 
-from bot.demo.samples import encode_voice_note, sample_portrait_jpeg, write_wav
+from bot.demo.samples import encode_voice_note, sample_portrait_jpeg
 from engine import (
     IngestError,
     check_portrait,
@@ -20,6 +20,7 @@ from engine import (
     normalised_frames,
     stand_in_portrait,
     video_frame,
+    write_wav,
 )
 from engine._espeak import synthesize
 from engine._faces import find_faces

@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from bot.demo.samples import encode_voice_note, write_wav
+from bot.demo.samples import encode_voice_note
+from engine import write_wav
 from engine._errors import IngestError
 from engine._pitch import median_f0
 from engine.likeness import (

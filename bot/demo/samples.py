@@ -7,15 +7,12 @@ sentences, encoded as Telegram encodes voice notes (Opus in Ogg).
 import io
 import subprocess
 import tempfile
-import wave
 from pathlib import Path
 
 import imageio_ffmpeg
-import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
-from engine import Language, plain_speech
+from engine import Language, plain_speech, write_wav
 
 SAMPLE_VOICE_TEXT = (
     "大家好，我是外公。今天天氣很好，我在院子裡種了一些花。"
@@ -51,17 +48,6 @@ def sample_portrait_jpeg(width: int = 768, height: int = 960) -> bytes:
     encoded = io.BytesIO()
     image.save(encoded, format="JPEG", quality=90)
     return encoded.getvalue()
-
-
-def write_wav(path: Path, samples: npt.NDArray[np.float32], rate: int) -> Path:
-    """16-bit mono WAV from float samples in [-1, 1]."""
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(pcm.tobytes())
-    return path
 
 
 def encode_voice_note(wav: Path, destination: Path) -> Path:

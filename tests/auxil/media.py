@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from bot.demo.samples import encode_voice_note, write_wav
-from engine import stand_in_portrait
+from bot.demo.samples import encode_voice_note
+from engine import stand_in_portrait, write_wav
 from engine._espeak import synthesize
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.demo.samples import write_wav
+from engine import write_wav
 from engine.provenance import (
     Payload,
     aigc_label,
