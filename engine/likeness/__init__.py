@@ -26,9 +26,10 @@ from engine.likeness._footage import (
 from engine.likeness._mouth import MouthTrack
 from engine.likeness._portrait import TalkingPortrait, portrait_face
 from engine.likeness._profile import ProfileFormatError, SpeakerProfile
-from engine.likeness._voice import EspeakWorldVoice, SpokenLanguage, VoiceBackend
+from engine.likeness._voice import Clip, EspeakWorldVoice, SpokenLanguage, VoiceBackend
 
 __all__ = [
+    "Clip",
     "ClipAssessment",
     "EspeakWorldVoice",
     "Face",

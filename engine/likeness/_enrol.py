@@ -14,14 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import structlog
 
 from engine._errors import IngestError
 from engine._ingest import ANALYSIS_RATE, decode_audio
 from engine.likeness import _world
 from engine.likeness._profile import SpeakerProfile
-from engine.likeness._voice import adapt, reference
+from engine.likeness._voice import Clip, adapt, reference
 
 _log = structlog.get_logger(__name__)
 
@@ -35,7 +34,7 @@ _SAMPLE_SECONDS_USED = 120.0
 
 def profile_from_files(paths: Sequence[Path]) -> SpeakerProfile:
     """The profile from voice notes on disk; undecodable notes are skipped, as ingest would."""
-    clips: list[tuple[npt.NDArray[np.float32], int]] = []
+    clips: list[Clip] = []
     for path in paths:
         try:
             clips.append((decode_audio(path, max_seconds=_SAMPLE_SECONDS_USED), ANALYSIS_RATE))
@@ -44,7 +43,7 @@ def profile_from_files(paths: Sequence[Path]) -> SpeakerProfile:
     return build_profile(clips)
 
 
-def build_profile(clips: Sequence[tuple[npt.NDArray[np.float32], int]]) -> SpeakerProfile:
+def build_profile(clips: Sequence[Clip]) -> SpeakerProfile:
     """Raises IngestError("no_voiced_speech") when the samples hold too little voiced speech."""
     analyses = [_world.analyse(_world.to_rate(samples, rate)) for samples, rate in clips]
     voiced = [a for a in analyses if a.voiced.any()]

@@ -49,14 +49,24 @@ _PAUSE_AFTER: dict[str, float] = {"，": 0.32, ",": 0.32, "、": 0.25, "；": 0.
 _SENTENCE_PAUSE_S = 0.6
 
 
+Clip = tuple[npt.NDArray[np.float32], int]  # mono samples in -1..1 and their rate
+
+
 class VoiceBackend(Protocol):
     """Text in, sentence-timed speech out, in the subject's voice as far as the backend can.
 
-    ``profile`` None means no usable samples: the backend speaks in its own default voice.
-    Cues carry each sentence's start and end so subtitles match the audio exactly.
+    ``enrol`` sees every accepted sample of the subject once and returns what this backend
+    needs of them beyond the classical profile (a cloning model's speaker latents), or None;
+    the caller keeps it in ``SpeakerProfile.extensions[name]`` so it is stored, encrypted and
+    deleted with the rest of the subject's derived data, and never computed twice.
+
+    ``synthesize`` with ``profile`` None (no usable samples) speaks in the backend's own
+    default voice. Cues carry each sentence's start and end so subtitles match the audio.
     """
 
     name: str
+
+    def enrol(self, clips: Sequence[Clip]) -> bytes | None: ...
 
     def synthesize(
         self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
@@ -75,6 +85,10 @@ class EspeakWorldVoice:
     """The embedded default: no weights, ~0.06x real time on one core."""
 
     name = "espeak-world"
+
+    def enrol(self, clips: Sequence[Clip]) -> bytes | None:
+        """Everything this voice needs is in the classical profile itself."""
+        return None
 
     def synthesize(
         self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
