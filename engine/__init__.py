@@ -14,21 +14,23 @@ from engine._models import (
     ConsentReference,
     FaceBox,
     Language,
+    LikenessMode,
     Marking,
     Mode,
     PortraitInfo,
     RenderResult,
     RenderSpec,
+    SpokenLanguage,
     VideoInfo,
     VoiceInfo,
 )
 from engine._preview import preview_template
 from engine._render import Stages, render
-from engine._speech import plain_speech
 from engine._stand_in import stand_in_portrait
 from engine._templates import list_templates, template_title
 from engine._video import check_video, normalised_frames, video_frame
 from engine._voice import check_voice, extract_speech
+from engine.likeness._voice import plain_speech
 
 __all__ = [
     "REVEAL_SECRETS",
@@ -39,12 +41,14 @@ __all__ = [
     "FaceBox",
     "IngestError",
     "Language",
+    "LikenessMode",
     "Marking",
     "Mode",
     "PortraitInfo",
     "RenderError",
     "RenderResult",
     "RenderSpec",
+    "SpokenLanguage",
     "Stages",
     "VideoInfo",
     "VoiceInfo",

@@ -15,11 +15,16 @@ from pydantic import (
     SerializationInfo,
     field_serializer,
     field_validator,
+    model_validator,
 )
 
 from engine._errors import RenderError
 
 Language = Literal["zh-Hant", "zh-Hans", "en"]
+# The language the voice speaks: the text's own, or Cantonese reading Chinese text.
+SpokenLanguage = Literal["zh-Hant", "zh-Hans", "yue", "en"]
+# How the subject appears: their photo animated, or the family's own video clips.
+LikenessMode = Literal["portrait", "footage"]
 Aspect = Literal["16:9", "9:16", "1:1"]
 # "preview" is a short, half-size, fast-preset render of the first sentence: for choosing a
 # template and for CI, never for delivery.
@@ -81,8 +86,19 @@ class RenderSpec(BaseModel, frozen=True):
     render_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     template_id: str
     language: Language
-    portrait: Path
+    # A photo of the subject; may be left out when ``footage`` shows them (its best frame is used).
+    portrait: Path | None = None
+    # Every accepted voice note of the subject: the voice is adapted to all of them.
     voice_samples: tuple[Path, ...] = ()
+    # The family's own video clips; the usable ones replace the animated photo (footage mode).
+    footage: tuple[Path, ...] = ()
+    # Force the animated photo or the family's footage; None picks from what the material allows.
+    likeness: LikenessMode | None = None
+    # None speaks the text's language; "yue" reads Chinese text in Cantonese.
+    spoken_language: SpokenLanguage | None = None
+    # The subject's speaker profile as an earlier render returned it (``RenderResult``); None
+    # computes it from ``voice_samples``. A profile that no longer reads is computed again.
+    speaker_profile: Path | None = None
     recipient: str = Field(min_length=1, max_length=64)
     sender: str = Field(default="", max_length=64)
     # Who is in the portrait, as the recipient calls them ("Grandpa"); fills {subject}.
@@ -96,6 +112,16 @@ class RenderSpec(BaseModel, frozen=True):
     consent: ConsentReference | None = None
     # Watermarks, AIGC metadata and C2PA signature; None only for previews and benchmarks.
     marking: Marking | None = None
+
+    @model_validator(mode="after")
+    def _shows_someone(self) -> RenderSpec:
+        if self.portrait is None and not self.footage:
+            raise ValueError("a render needs a portrait or footage of the subject")
+        return self
+
+    @property
+    def speaks(self) -> SpokenLanguage:
+        return self.spoken_language or self.language
 
     def require_current_consent(self, now: datetime | None = None) -> None:
         if self.consent is None:
@@ -112,6 +138,11 @@ class RenderResult(BaseModel, frozen=True):
     height: int
     size_bytes: int
     greeting_text: str
+    likeness: LikenessMode  # what the greeting showed
+    voice: str  # the voice backend that spoke it
+    # Written when this render computed or extended the speaker profile: the caller keeps it
+    # (with the subject's other derived data) and passes it back as ``speaker_profile``.
+    speaker_profile: Path | None = None
 
 
 class FaceBox(BaseModel, frozen=True):

@@ -6,9 +6,10 @@ produced per frame, each final RGB frame before encoding, and the final mix befo
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from engine._errors import IngestError, RenderError
 from engine._ingest import load_subject
 from engine._marking import Marks, container_args
 from engine._mixing import MIX_RATE, mix, to_mix_rate
-from engine._models import FaceBox, Language, RenderResult, RenderSpec
+from engine._models import FaceBox, Language, LikenessMode, RenderResult, RenderSpec
 from engine._music import render_music
 from engine._painter import paint_background
 from engine._scene import (
@@ -36,8 +37,20 @@ from engine._scene import (
     canvas_size,
     portrait_window,
 )
-from engine._speech import Cue, Speech, choose_voice, sender_f0, speak
+from engine._speech import Cue, Speech
+from engine._subject import FootageReel, TalkingKenBurns
 from engine._templates import OPTIONAL_PLACEHOLDERS, Motion, Template, load_template, placeholders
+from engine.likeness import (
+    ClipAssessment,
+    EspeakWorldVoice,
+    MouthTrack,
+    SpeakerProfile,
+    VoiceBackend,
+    assess_clip,
+    choose_mode,
+    enrolled_profile,
+    plan_footage,
+)
 
 _log = structlog.get_logger(__name__)
 
@@ -64,13 +77,14 @@ def _same_mix(audio: Audio, _: int) -> Audio:
 class Stages:
     """Where later layers plug into the pipeline without touching composition or encoding.
 
-    ``portrait`` builds the per-frame subject layer (upright photo, window size, the face to
-    feature, the template's camera motion); ``frame_filter`` sees each final RGB frame and its
-    time before encoding; ``mix_filter`` sees the final mono mix and its sample rate before
-    encoding.
+    ``portrait``, when given, replaces the likeness the material allows (talking photo or
+    footage) with another per-frame subject layer built from the upright photo, window size,
+    face to feature and the template's camera motion; ``frame_filter`` sees each final RGB
+    frame and its time before encoding; ``mix_filter`` sees the final mono mix and its sample
+    rate before encoding.
     """
 
-    portrait: PortraitFactory = KenBurns
+    portrait: PortraitFactory | None = None
     frame_filter: Callable[[Frame, float], Frame] = _same_frame
     mix_filter: Callable[[Audio, int], Audio] = _same_mix
 
@@ -99,20 +113,21 @@ def render_template(
     if preview:
         template = _preview_cut(template)
     size = canvas_size(spec.aspect, scale or (_PREVIEW_SCALE if preview else 1.0))
-    # The photo checks and the backdrop need no speech: they run beside it. dlib, Pillow and
-    # numpy release the GIL for their heavy parts, so this hides most of the set-up time.
+    # The photo and clip checks and the backdrop need no speech: they run beside it. dlib,
+    # PyAV, Pillow and numpy release the GIL for their heavy parts, so this hides most of them.
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render-setup")
-    subject = pool.submit(load_subject, spec.portrait, spec.face_index)
+    photo = pool.submit(load_subject, spec.portrait, spec.face_index) if spec.portrait else None
+    clips = (
+        [] if spec.likeness == "portrait" else [pool.submit(assess_clip, p) for p in spec.footage]
+    )
     backdrop = pool.submit(paint_background, template.palette, template.decorations, *size)
     pool.shutdown(wait=False)
     sentences = greeting_sentences(
         template, spec.language, spec.recipient, spec.sender, spec.subject
     )[: 1 if preview else None]
-    voice = choose_voice(spec.language, sender_f0(spec.voice_samples))
-    _log.info("voice_chosen", render_id=spec.render_id, voice=voice.espeak_voice,
-              pitch=voice.pitch, target_f0_hz=voice.target_f0_hz)  # fmt: skip
+    voice, profile, profile_changed = _voice(spec)
+    speech = _fit(voice.synthesize(sentences, spec.speaks, profile), template)
     timing = template.timing
-    speech = _fit(speak(sentences, spec.language, voice, timing.sentence_pause_s), template)
     speech_start = timing.intro_s + timing.lead_in_s
     duration = min(
         max(speech_start + speech.duration_s + timing.outro_s, template.duration.min_s),
@@ -140,12 +155,17 @@ def render_template(
     )
     if marks is not None:
         audio = marks.mix(audio)
-    portrait, face = subject.result()
+    subject = _subject(spec, photo, [clip.result() for clip in clips])
     layout = template.layouts[spec.aspect]
-    window = portrait_window(layout, size, portrait.width / portrait.height)
+    window = portrait_window(layout, size, subject.aspect)
+    if stages.portrait is not None and subject.photo is not None:
+        image, face = subject.photo
+        portrait = stages.portrait(image, (window[2], window[3]), face, template.motion)
+    else:
+        portrait = _likeness_layer(spec, subject, speech, speech_start, timeline, window, template)
     scene = Scene(
         background=backdrop.result(),
-        portrait=stages.portrait(portrait, (window[2], window[3]), face, template.motion),
+        portrait=portrait,
         window=window,
         look=Look(
             layout=layout,
@@ -174,9 +194,15 @@ def render_template(
     middle = cues[0].start_s + 0.5 * (cues[0].end_s - cues[0].start_s)
     with _atomic(thumbnail) as partial:
         write_thumbnail(stages.frame_filter(scene.frame_at(middle), middle), partial)
+    profile_path = None
+    if profile_changed and profile is not None:
+        profile_path = spec.output_dir / f"{spec.render_id}.profile"
+        with _atomic(profile_path) as partial:
+            partial.write_bytes(profile.to_bytes())
     greeting = _join(spec.language, [c.text for c in speech.cues])
     _log.info("render_done", render_id=spec.render_id, seconds=round(time.monotonic() - started, 2),
-              duration_s=duration, aspect=spec.aspect, mode=spec.mode)  # fmt: skip
+              duration_s=duration, aspect=spec.aspect, mode=spec.mode, likeness=subject.mode,
+              voice=voice.name)  # fmt: skip
     return RenderResult(
         video=video,
         thumbnail=thumbnail,
@@ -185,7 +211,97 @@ def render_template(
         height=size[1],
         size_bytes=video.stat().st_size,
         greeting_text=greeting,
+        likeness=subject.mode,
+        voice=voice.name,
+        speaker_profile=profile_path,
     )
+
+
+def _voice(spec: RenderSpec) -> tuple[VoiceBackend, SpeakerProfile | None, bool]:
+    """The backend that speaks this render, and the subject's profile enrolled with it."""
+    voice: VoiceBackend = EspeakWorldVoice()
+    cached = spec.speaker_profile.read_bytes() if spec.speaker_profile is not None else None
+    profile, changed = enrolled_profile(cached, spec.voice_samples, voice)
+    _log.info("voice_chosen", render_id=spec.render_id, voice=voice.name,
+              spoken_language=spec.speaks, profile="computed" if changed else (
+                  "cached" if profile is not None else "none"))  # fmt: skip
+    return voice, profile, changed
+
+
+@dataclass(frozen=True)
+class _Subject:
+    """What the render shows of the subject, once the material has been judged."""
+
+    mode: LikenessMode
+    photo: tuple[Image.Image, FaceBox] | None
+    clips: tuple[ClipAssessment, ...]  # usable for footage mode, best first
+
+    @property
+    def aspect(self) -> float:
+        if self.mode == "footage":
+            width, height = self.clips[0].size
+            return width / height
+        assert self.photo is not None
+        return self.photo[0].width / self.photo[0].height
+
+
+def _subject(
+    spec: RenderSpec,
+    photo: Future[tuple[Image.Image, FaceBox]] | None,
+    clips: list[ClipAssessment],
+) -> _Subject:
+    """Footage when a clip shows the person well, else the photo, unless the order forces one.
+
+    A photo that fails its checks is no problem while usable footage stands in for it; when
+    the photo is what the greeting needs, its own error (several faces, no face) is raised.
+    """
+    loaded, photo_error = None, None
+    if photo is not None:
+        try:
+            loaded = photo.result()
+        except IngestError as error:
+            photo_error = error
+    usable = tuple(sorted((c for c in clips if c.usable), key=lambda c: -c.score))
+    try:
+        mode = choose_mode(loaded is not None, clips, spec.likeness)
+    except IngestError:
+        if photo_error is not None and not usable:
+            raise photo_error from None
+        raise
+    if mode == "portrait":
+        return _Subject("portrait", loaded, ())
+    return _Subject("footage", loaded, usable)
+
+
+def _likeness_layer(
+    spec: RenderSpec,
+    subject: _Subject,
+    speech: Speech,
+    speech_start: float,
+    timeline: Timeline,
+    window: tuple[int, int, int, int],
+    template: Template,
+) -> PortraitLayer:
+    """The family's clips under the narration, or the photo talking with the voice."""
+    size = (window[2], window[3])
+    if subject.mode == "footage":
+        # The reel runs from the first frame the intro's transition reveals to the last the
+        # outro's still shows.
+        start = timeline.intro_s - timeline.transition_s
+        length = timeline.outro_start_s + timeline.transition_s - start
+        segments = plan_footage(subject.clips, length)
+        return FootageReel(segments, subject.clips, size, start)
+    assert subject.photo is not None
+    image, face = subject.photo
+    mouth = MouthTrack.from_speech(speech.samples, speech.rate, start_s=speech_start)
+    seed = int.from_bytes(hashlib.sha256(spec.render_id.encode()).digest()[:4], "big")
+    try:
+        return TalkingKenBurns(image, size, face, template.motion, mouth, timeline.duration_s,
+                               seed)  # fmt: skip
+    except IngestError as error:
+        # dlib's landmarks missed a face its detector found: a still photo beats no greeting.
+        _log.warning("talking_portrait_unavailable", render_id=spec.render_id, code=error.code)
+        return KenBurns(image, size, face, template.motion)
 
 
 def greeting_sentences(

@@ -144,19 +144,29 @@ class KenBurns:
         # Frame head and shoulders around the chosen face first, so the move stays on it and a
         # neighbour in a group photo stays out of the picture.
         crop = _crop_around(portrait.size, width / height, face)
-        scaled = portrait.crop(crop).resize(
-            (round(width * _KEN_BURNS_MARGIN), round(height * _KEN_BURNS_MARGIN)),
-            Image.Resampling.LANCZOS,
-        )
-        self._source = np.ascontiguousarray(np.asarray(scaled, dtype=np.uint8))
+        scaled_size = (round(width * _KEN_BURNS_MARGIN), round(height * _KEN_BURNS_MARGIN))
+        scaled = portrait.crop(crop).resize(scaled_size, Image.Resampling.LANCZOS)
+        self.still = np.ascontiguousarray(np.asarray(scaled, dtype=np.uint8))
         self._window = window
         self._motion = motion
+        scale_x = scaled_size[0] / (crop[2] - crop[0])
+        scale_y = scaled_size[1] / (crop[3] - crop[1])
+        # Where the featured face sits in the pre-scaled source, for layers that animate it.
+        self.face_centre = (
+            (face.x + face.width / 2 - crop[0]) * scale_x,
+            (face.y + face.height / 2 - crop[1]) * scale_y,
+        )
+
+    def source_at(self, t: float) -> Frame:
+        """The pre-scaled picture the camera moves over at time t: the still photo here."""
+        return self.still
 
     def frame_at(self, t: float, progress: float) -> Frame:
         visible, anchor_x, anchor_y = _camera(self._motion, progress)
         width, height = self._window
         step = visible * _KEN_BURNS_MARGIN
-        source_height, source_width = self._source.shape[:2]
+        source = self.source_at(t)
+        source_height, source_width = source.shape[:2]
         matrix = np.array(
             [
                 [step, 0.0, source_width * (1.0 - visible) * anchor_x],
@@ -165,7 +175,7 @@ class KenBurns:
             np.float64,
         )
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        warped = cv2.warpAffine(self._source, matrix, (width, height), flags=flags)
+        warped = cv2.warpAffine(source, matrix, (width, height), flags=flags)
         return np.asarray(warped, np.uint8)
 
 

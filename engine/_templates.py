@@ -154,7 +154,6 @@ class Timing(_Strict):
     intro_s: float = Field(ge=0.5, le=5)
     outro_s: float = Field(ge=0.5, le=5)
     lead_in_s: float = Field(ge=0, le=2)
-    sentence_pause_s: float = Field(ge=0.1, le=2)
 
 
 class Transitions(_Strict):

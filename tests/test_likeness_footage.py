@@ -104,3 +104,13 @@ def test_a_file_that_is_not_a_video_is_an_ingest_error(tmp_path: Path) -> None:
     bogus.write_bytes(b"\x00\x00\x00\x18ftypmp42 but nothing else")
     with pytest.raises(IngestError):
         assess_clip(bogus)
+
+
+def test_a_frame_width_with_padded_rows_is_read_as_the_viewer_sees_it(tmp_path: Path) -> None:
+    """FFmpeg pads a 360-pixel row (1080 bytes) to 1088: the face must still be found."""
+    photo = face_photo(FACES[0]).resize((360, 480))
+    still = TalkingPortrait(photo, MouthTrack.silent(), SECONDS, seed=2)
+    times = [i / FPS for i in range(round(SECONDS * FPS))]
+    clip = assess_clip(write_clip(tmp_path / "padded.mp4", (still.frame(t) for t in times), FPS))
+    assert clip.face_share == 1.0 and clip.size == (360, 480)
+    assert clip.usable

@@ -13,7 +13,6 @@ import pytest
 from bot.demo.samples import encode_voice_note
 from engine import write_wav
 from engine._errors import IngestError
-from engine._pitch import median_f0
 from engine.likeness import (
     EspeakWorldVoice,
     ProfileFormatError,
@@ -26,6 +25,7 @@ from engine.likeness import (
 )
 from engine.likeness._synthetic import SPEAKERS, TestSpeaker, speaker_sample
 from engine.likeness._voice import espeak_samples
+from tests.auxil.pitch import median_f0
 
 RATE = 16_000
 CHILD = next(s for s in SPEAKERS if s.name.startswith("child"))

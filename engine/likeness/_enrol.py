@@ -11,6 +11,7 @@ land where the subject's do.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,8 @@ import structlog
 from engine._errors import IngestError
 from engine._ingest import ANALYSIS_RATE, decode_audio
 from engine.likeness import _world
-from engine.likeness._profile import SpeakerProfile
-from engine.likeness._voice import Clip, adapt, reference
+from engine.likeness._profile import ProfileFormatError, SpeakerProfile
+from engine.likeness._voice import Clip, VoiceBackend, adapt, reference
 
 _log = structlog.get_logger(__name__)
 
@@ -32,15 +33,51 @@ _MIN_VOICED_FRAMES = 200  # one second of voiced speech
 _SAMPLE_SECONDS_USED = 120.0
 
 
-def profile_from_files(paths: Sequence[Path]) -> SpeakerProfile:
-    """The profile from voice notes on disk; undecodable notes are skipped, as ingest would."""
+def decode_samples(paths: Sequence[Path]) -> list[Clip]:
+    """Voice notes on disk as clips; undecodable notes are skipped, as ingest would."""
     clips: list[Clip] = []
     for path in paths:
         try:
             clips.append((decode_audio(path, max_seconds=_SAMPLE_SECONDS_USED), ANALYSIS_RATE))
         except IngestError as exc:
             _log.warning("voice_sample_skipped", sample=path.name, code=exc.code)
-    return build_profile(clips)
+    return clips
+
+
+def profile_from_files(paths: Sequence[Path]) -> SpeakerProfile:
+    return build_profile(decode_samples(paths))
+
+
+def enrolled_profile(
+    cached: bytes | None, samples: Sequence[Path], backend: VoiceBackend
+) -> tuple[SpeakerProfile | None, bool]:
+    """The subject's profile ready for ``backend``, and whether the caller must store it anew.
+
+    A cached profile already enrolled with ``backend`` costs nothing; otherwise the samples are
+    decoded once for both the classical profile (if missing or unreadable) and the backend's
+    enrolment. A profile records every backend that has enrolled the subject, with empty bytes
+    for one that needs nothing more, so that no backend enrols the same samples twice. None:
+    the samples hold too little voiced speech; the backend then speaks in its own voice.
+    """
+    profile = None
+    if cached is not None:
+        try:
+            profile = SpeakerProfile.from_bytes(cached)
+        except ProfileFormatError as exc:
+            _log.warning("speaker_profile_unreadable", error=str(exc))
+    if profile is not None and backend.name in profile.extensions:
+        return profile, False
+    if profile is None and not samples:
+        return None, False
+    clips = decode_samples(samples)
+    if profile is None:
+        try:
+            profile = build_profile(clips)
+        except IngestError as exc:
+            _log.warning("speaker_profile_not_built", code=exc.code, **exc.details)
+            return None, False
+    enrolment = backend.enrol(clips) or b""
+    return replace(profile, extensions={**profile.extensions, backend.name: enrolment}), True
 
 
 def build_profile(clips: Sequence[Clip]) -> SpeakerProfile:

@@ -8,6 +8,7 @@ research use only.
 from __future__ import annotations
 
 import importlib.util
+import math
 import threading
 from dataclasses import dataclass
 from functools import cache
@@ -69,6 +70,7 @@ def _encoder() -> Any:
 
 def detect_faces(pixels: npt.NDArray[np.uint8], upsample: int = 0) -> list[Face]:
     """Every frontal face in an RGB image, largest first."""
+    pixels = _dense(pixels)
     height, width = pixels.shape[:2]
     scale = min(1.0, _SEARCH_SIDE / max(height, width))
     small = pixels
@@ -87,20 +89,39 @@ def detect_faces(pixels: npt.NDArray[np.uint8], upsample: int = 0) -> list[Face]
     return sorted(faces, key=lambda face: -face.width)
 
 
-def find_face(pixels: npt.NDArray[np.uint8]) -> Face:
-    """The one face a talking portrait can animate; IngestError when there is none or several."""
+def find_face(pixels: npt.NDArray[np.uint8], near: tuple[float, float] | None = None) -> Face:
+    """The one face a talking portrait can animate; IngestError when there is none or several.
+
+    ``near`` (x, y) picks, among several, the face whose centre is closest: the one the member
+    chose in a group photo, whose neighbours may show at the edge of its crop.
+    """
     faces = detect_faces(pixels) or detect_faces(pixels, upsample=1)
     if not faces:
         raise IngestError("no_face", "no face found in the photo")
-    if len(faces) > 1:
+    if len(faces) > 1 and near is None:
         raise IngestError("several_faces", "more than one face in the photo", faces=len(faces))
-    return faces[0]
+    if near is None:
+        return faces[0]
+    return min(faces, key=lambda f: math.dist(near, _centre(f)))
+
+
+def _centre(face: Face) -> tuple[float, float]:
+    left, top, right, bottom = face.box
+    return 0.5 * (left + right), 0.5 * (top + bottom)
 
 
 def descriptor(pixels: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.float64]:
     """dlib's 128-d identity embedding; distances below 0.6 mean "same person" to dlib."""
     left, top, right, bottom = (round(v) for v in face.box)
+    pixels = _dense(pixels)
     with _lock:
         shape = _predictor()(pixels, dlib.rectangle(left, top, right, bottom))
         vector = _encoder().compute_face_descriptor(pixels, shape, _DESCRIPTOR_JITTERS)
     return np.array(vector, np.float64)
+
+
+def _dense(pixels: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """dlib reads an image as packed rows and ignores numpy's strides. A decoded video frame
+    is often a view with padded rows (PyAV keeps FFmpeg's aligned line size: a 360-pixel-wide
+    frame has 1088-byte rows, not 1080), which dlib would read skewed and find no face in."""
+    return np.ascontiguousarray(pixels)

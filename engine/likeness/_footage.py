@@ -18,9 +18,13 @@ import av
 import numpy as np
 
 from engine._errors import IngestError
+from engine._models import LikenessMode
+from engine._video import upright_frames
 from engine.likeness._faces import Face, detect_faces
 
-Mode = Literal["portrait", "footage"]
+# The person talks in it (their lips would move to other words), the face is out of view too
+# often, the camera shakes or pans, or the clip is too short to show.
+ClipProblem = Literal["speaking", "face_not_in_view", "unsteady", "too_short"]
 
 _SAMPLES_PER_S = 4.0
 _MAX_SECONDS = 60.0
@@ -43,15 +47,25 @@ class ClipAssessment:
     smiling: float  # share of face frames with a smile
     speaking: bool
     best_start_s: float  # start of the steadiest, best-facing stretch
+    size: tuple[int, int]  # upright width and height
+    face_centre: tuple[float, float]  # where the face usually is, as shares of width and height
+
+    @property
+    def problem(self) -> ClipProblem | None:
+        """Why narration may not be laid over this clip, the first reason that applies."""
+        if self.speaking:
+            return "speaking"
+        if self.face_share < _MIN_FACE_SHARE:
+            return "face_not_in_view"
+        if self.steadiness < _MIN_STEADINESS:
+            return "unsteady"
+        if self.duration_s < _MIN_SEGMENT_S:
+            return "too_short"
+        return None
 
     @property
     def usable(self) -> bool:
-        return (
-            self.face_share >= _MIN_FACE_SHARE
-            and self.steadiness >= _MIN_STEADINESS
-            and not self.speaking
-            and self.duration_s >= _MIN_SEGMENT_S
-        )
+        return self.problem is None
 
     @property
     def score(self) -> float:
@@ -77,7 +91,7 @@ class _Sample:
 
 def assess_clip(path: Path) -> ClipAssessment:
     """Decode ~4 frames a second (at most the first minute) and measure them."""
-    samples, duration = _sample_frames(path)
+    samples, duration, size = _sample_frames(path)
     single = [s for s in samples if s.faces == 1 and s.face is not None]
     faces = [s.face for s in single if s.face is not None]
     share = len(single) / len(samples) if samples else 0.0
@@ -90,12 +104,14 @@ def assess_clip(path: Path) -> ClipAssessment:
         smiling=float(np.mean([_smiling(f) for f in faces])) if faces else 0.0,
         speaking=_speaking(faces),
         best_start_s=_best_start(samples, duration),
+        size=size,
+        face_centre=_face_centre(faces, size),
     )
 
 
 def choose_mode(
-    portrait_usable: bool, clips: Sequence[ClipAssessment], force: Mode | None = None
-) -> Mode:
+    portrait_usable: bool, clips: Sequence[ClipAssessment], force: LikenessMode | None = None
+) -> LikenessMode:
     """Footage when a clip is usable, else the talking portrait; an order may force either.
 
     Forcing a mode the material cannot support is the sender's problem to fix, so it raises
@@ -146,28 +162,37 @@ def plan_footage(clips: Sequence[ClipAssessment], duration_s: float) -> tuple[Se
     return tuple(segments)
 
 
-def _sample_frames(path: Path) -> tuple[list[_Sample], float]:
+def _sample_frames(path: Path) -> tuple[list[_Sample], float, tuple[int, int]]:
+    """Upright frames, as the viewer sees them: a phone's sideways clip shows no face otherwise."""
     samples: list[_Sample] = []
     next_time = 0.0
     last_time = 0.0
+    size = (0, 0)
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:
                 raise IngestError("no_video", f"{path.name}: no video stream")
-            for frame in container.decode(video=0):
-                if frame.time is None:
-                    continue
-                last_time = float(frame.time)
+            for time_s, pixels in upright_frames(container, fps=None):
+                last_time = float(time_s)
                 if last_time > _MAX_SECONDS:
                     break
                 if last_time + 1e-6 < next_time:
                     continue
                 next_time = last_time + 1 / _SAMPLES_PER_S
-                faces = detect_faces(np.asarray(frame.to_ndarray(format="rgb24")))
+                size = (pixels.shape[1], pixels.shape[0])
+                faces = detect_faces(pixels)
                 samples.append(_Sample(last_time, faces[0] if faces else None, len(faces)))
     except av.FFmpegError as exc:
         raise IngestError("unreadable_video", f"{path.name}: cannot decode video") from exc
-    return samples, last_time + 1 / _SAMPLES_PER_S if samples else 0.0
+    return samples, last_time + 1 / _SAMPLES_PER_S if samples else 0.0, size
+
+
+def _face_centre(faces: Sequence[Face], size: tuple[int, int]) -> tuple[float, float]:
+    if not faces or not all(size):
+        return 0.5, 0.5
+    x = float(np.median([0.5 * (f.box[0] + f.box[2]) for f in faces])) / size[0]
+    y = float(np.median([0.5 * (f.box[1] + f.box[3]) for f in faces])) / size[1]
+    return x, y
 
 
 def _eye_distance(face: Face) -> float:

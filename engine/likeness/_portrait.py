@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -35,6 +36,7 @@ _CAVITY = np.array([62.0, 22.0, 28.0], np.float32)
 _TEETH = np.array([222.0, 216.0, 204.0], np.float32)
 _LASHES = np.array([42.0, 30.0, 28.0], np.float32)
 _LASH_OPACITY = 0.75
+_BROW_KEPT = 0.6  # share of the brow-to-lid distance, from the brow's centre line, left still
 
 _UPPER_LID = ((36, 37, 38, 39), (42, 43, 44, 45))
 _LOWER_LID = ((36, 41, 40, 39), (42, 47, 46, 45))
@@ -75,7 +77,8 @@ class TalkingPortrait:
     """``frame(t)`` gives the portrait at time t of the speech's clock, as RGB uint8.
 
     ``size`` is the output size (the scene's pre-scaled portrait), chosen once so all per-frame
-    work happens at display resolution. Raises IngestError when the photo has no face or several.
+    work happens at display resolution. Raises IngestError when the photo has no face, or
+    several and no ``near`` point (in output pixels) to choose among them.
     """
 
     def __init__(
@@ -85,12 +88,13 @@ class TalkingPortrait:
         duration_s: float,
         size: tuple[int, int] | None = None,
         seed: int = 0,
+        near: tuple[float, float] | None = None,
     ) -> None:
         image = photo.convert("RGB")
         if size is not None and size != image.size:
             image = image.resize(size, Image.Resampling.LANCZOS)
         self._base: Frame = np.asarray(image, dtype=np.uint8).copy()
-        self.face: Face = find_face(self._base)
+        self.face: Face = find_face(self._base, near)
         self._mouth = mouth
         self._blinks = blink_schedule(duration_s, seed)
         phases = np.random.default_rng(seed + 1).uniform(0, 2 * math.pi, 4)
@@ -148,16 +152,26 @@ class TalkingPortrait:
         x, y = g.to_pixels(u, v)
         warped = g.sample(x, y)
         for window, lash in lashes:
-            region = warped[window]
-            warped[window] = region + (_LASHES - region) * lash[..., None]
+            _paint(warped, window, _LASHES, lash)
         if cavity is not None and teeth is not None:
             colour = _CAVITY * (1 - teeth[..., None]) + _TEETH * teeth[..., None]
-            region = warped[g.mouth_window]
-            warped[g.mouth_window] = region + (colour - region) * cavity[..., None]
+            _paint(warped, g.mouth_window, colour, cavity)
         top, bottom, left, right = g.crop
         frame = self._base.copy()
-        frame[top:bottom, left:right] = np.clip(warped + 0.5, 0, 255).astype(np.uint8)
+        frame[top:bottom, left:right] = warped
         return frame
+
+
+def _paint(
+    picture: Frame,
+    window: tuple[slice, slice],
+    colour: npt.NDArray[np.float32],
+    opacity: npt.NDArray[np.float32],
+) -> None:
+    """Blend ``colour`` into the window of ``picture`` in place, ``opacity`` 0..1 per pixel."""
+    region = picture[window].astype(np.float32)
+    region += (colour - region) * opacity[..., None]
+    picture[window] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
 class _Geometry:
@@ -199,10 +213,7 @@ class _Geometry:
         slack = 0.08 * self.face_height
         self.mouth_window = self._window(self.mouth.extent(), slack)
         self.eye_windows = tuple(self._window(eye.extent(), slack) for eye in self.eyes)
-        # The crop in float with a one-pixel border, flattened for four-neighbour gathers.
-        padded = np.pad(base[top:bottom, left:right], ((0, 1), (0, 1), (0, 0)), mode="edge")
-        self._stride = padded.shape[1]
-        self._planes = tuple(padded[..., c].ravel().astype(np.float32) for c in range(3))
+        self._pixels = np.ascontiguousarray(base[top:bottom, left:right])
 
     def _window(self, extent: tuple[float, float, float, float], slack: float
                 ) -> tuple[slice, slice]:  # fmt: skip
@@ -216,28 +227,18 @@ class _Geometry:
             return slice(0, 0), slice(0, 0)
         return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
 
-    def sample(self, x: Grid, y: Grid) -> Grid:
-        """Bilinear lookup of the photo at absolute pixel positions.
+    def sample(self, x: Grid, y: Grid) -> Frame:
+        """Bilinear lookup of the photo at absolute pixel positions, for the crop.
 
-        One flat ``take`` per channel and neighbour: about twice as fast as scipy's
-        map_coordinates, which goes through its generic transform machinery.
+        OpenCV's fixed-point remap is exact at whole-pixel positions, so the pixels the
+        animation leaves alone (weight 0) come back unchanged, and it is ~10x faster than
+        gathering the four neighbours with numpy.
         """
-        top, bottom, left, right = self.crop
-        x = np.clip(x - left, 0, right - left - 1)
-        y = np.clip(y - top, 0, bottom - top - 1)
-        x0 = x.astype(np.int32)
-        y0 = y.astype(np.int32)
-        fx, fy = x - x0, y - y0
-        index = y0 * self._stride + x0
-        below = index + self._stride
-        result = np.empty((*x.shape, 3), np.float32)
-        for channel, plane in enumerate(self._planes):
-            upper = plane.take(index)
-            upper += fx * (plane.take(index + 1) - upper)
-            lower = plane.take(below)
-            lower += fx * (plane.take(below + 1) - lower)
-            result[..., channel] = upper + fy * (lower - upper)
-        return result
+        top, _, left, _ = self.crop
+        picture = cv2.remap(
+            self._pixels, x - left, y - top, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        return np.asarray(picture, np.uint8)
 
     def _to_face(self, x: npt.NDArray[np.float64] | Grid, y: npt.NDArray[np.float64] | Grid
                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:  # fmt: skip
@@ -311,8 +312,11 @@ class _EyeShape:
         upper = lm[list(_UPPER_LID[side])]
         lower = lm[list(_LOWER_LID[side])]
         brow = lm[list(_BROW[side])]
-        self._upper = upper[np.argsort(upper[:, 0])]
-        self._lower = lower[np.argsort(lower[:, 0])]
+        # Lids as smooth curves through their four landmarks: straight pieces between them
+        # make a shut eye's lash line an angular "V" that reads as drawn, not as a lid.
+        self._upper = np.polyfit(upper[:, 0], upper[:, 1], 2)
+        self._lower = np.polyfit(lower[:, 0], lower[:, 1], 2)
+        self._corners = (float(upper[:, 0].min()), float(upper[:, 0].max()))
         self._brow = brow[np.argsort(brow[:, 0])]
         self._centre = float(upper[:, 0].mean())
         self._half = 0.5 * float(upper[:, 0].max() - upper[:, 0].min()) * 1.4
@@ -336,9 +340,13 @@ class _EyeShape:
         """
         x = (u - self._centre) / self._half
         across = np.sqrt(np.clip(1 - x**4, 0, 1))  # flat in the middle: lids shut fully
-        upper = np.interp(u, self._upper[:, 0], self._upper[:, 1]) - self._pad_above * across
-        lower = np.interp(u, self._lower[:, 0], self._lower[:, 1]) + self._pad_below * across
-        brow = np.interp(u, self._brow[:, 0], self._brow[:, 1])
+        along = np.clip(u, *self._corners)  # beyond the corners the lids hold their level
+        upper = np.polyval(self._upper, along) - self._pad_above * across
+        lower = np.polyval(self._lower, along) + self._pad_below * across
+        # The skin stretches from a little under the brow's centre line: the brow itself (its
+        # landmarks run along its middle) stays put instead of smearing down with the lid.
+        centre_line = np.interp(u, self._brow[:, 0], self._brow[:, 1])
+        brow = centre_line + _BROW_KEPT * (upper - centre_line)
         lid = upper + closure * across * (lower - upper)
         lid_span = np.maximum(lid - brow, 1e-3)
         above = brow + (v - brow) * (upper - brow) / lid_span

@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
+from engine._models import SpokenLanguage
 from engine.likeness import _world
-from engine.likeness._voice import SpokenLanguage, espeak_samples
+from engine.likeness._voice import espeak_samples
 
 
 @dataclass(frozen=True)

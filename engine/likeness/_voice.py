@@ -11,17 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from engine._espeak import synthesize as espeak_synthesize
+from engine._models import SpokenLanguage
 from engine._speech import Cue, Speech
 from engine.likeness import _world
 from engine.likeness._profile import SpeakerProfile
-
-SpokenLanguage = Literal["zh-Hant", "zh-Hans", "yue", "en"]
 
 ESPEAK_VOICE: dict[SpokenLanguage, str] = {
     "zh-Hant": "cmn",
@@ -57,8 +56,8 @@ class VoiceBackend(Protocol):
 
     ``enrol`` sees every accepted sample of the subject once and returns what this backend
     needs of them beyond the classical profile (a cloning model's speaker latents), or None;
-    the caller keeps it in ``SpeakerProfile.extensions[name]`` so it is stored, encrypted and
-    deleted with the rest of the subject's derived data, and never computed twice.
+    ``enrolled_profile`` keeps it in ``SpeakerProfile.extensions[name]`` so it is stored,
+    encrypted and deleted with the rest of the subject's derived data, and never computed twice.
 
     ``synthesize`` with ``profile`` None (no usable samples) speaks in the backend's own
     default voice. Cues carry each sentence's start and end so subtitles match the audio.
@@ -124,6 +123,11 @@ def espeak_samples(text: str, voice: str) -> npt.NDArray[np.float64]:
     )
     spoken = utterance.samples[: round(utterance.end_s * utterance.rate) or len(utterance.samples)]
     return _world.to_rate(spoken, utterance.rate)
+
+
+def plain_speech(text: str, language: SpokenLanguage) -> tuple[npt.NDArray[np.float32], int]:
+    """espeak's own reading, unadapted: the demo's sample voice note and benchmarks' baseline."""
+    return espeak_samples(text, ESPEAK_VOICE[language]).astype(np.float32), _world.RATE
 
 
 def speak_sentence(

@@ -17,7 +17,8 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from engine._speech import Speech, choose_voice, speak
+from engine._models import SpokenLanguage
+from engine._speech import Speech
 from engine.likeness import _world
 from engine.likeness._enrol import build_profile
 from engine.likeness._faces import descriptor, detect_faces
@@ -33,13 +34,7 @@ from engine.likeness._synthetic import (
     face_photo,
     speaker_sample,
 )
-from engine.likeness._voice import (
-    ESPEAK_VOICE,
-    EspeakWorldVoice,
-    SpokenLanguage,
-    espeak_samples,
-    reference,
-)
+from engine.likeness._voice import ESPEAK_VOICE, EspeakWorldVoice, espeak_samples, reference
 
 FPS = 25
 PORTRAIT_SIZE = (394, 526)  # the scene's pre-scaled window for a 3:4 photo
@@ -56,7 +51,6 @@ class VoiceResult:
     speaker: str
     same_speaker: float  # enrolment vs held-back samples: the ceiling for this speaker
     plain: float
-    pitch_matched: float | None  # the shipped default before this issue (no Cantonese there)
     adapted: float
     warp_alpha: float
     real_time_factor: float  # wall clock, on a machine shared with other work
@@ -124,17 +118,10 @@ def _bench_voice(
     adapted = voice.synthesize(sentences, speaker.language, profile)
     elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
     plain = np.concatenate([espeak_samples(s, ESPEAK_VOICE[speaker.language]) for s in sentences])
-    matched: float | None = None
-    if speaker.language != "yue":
-        choice = choose_voice(speaker.language, profile.median_f0_hz)
-        shipped: Speech = speak(sentences, speaker.language, choice, 0.5)
-        resampled = _world.to_rate(shipped.samples, shipped.rate).astype(np.float32)
-        matched = float(embed(resampled) @ target)
     return VoiceResult(
         speaker=speaker.name,
         same_speaker=float(_mean_embedding([embed(s) for s in enrolment]) @ target),
         plain=float(embed(plain.astype(np.float32)) @ target),
-        pitch_matched=matched,
         adapted=float(embed(adapted.samples) @ target),
         warp_alpha=profile.warp_alpha,
         real_time_factor=elapsed / adapted.duration_s,
@@ -224,14 +211,13 @@ def _envelope(speech: Speech, t: float) -> float:
 def _print_voices(results: Sequence[VoiceResult], out: TextIO) -> None:
     out.write(
         "Voice: resemblyzer cosine similarity to each speaker's held-back samples\n\n"
-        "| test speaker | same speaker | plain espeak | pitch-matched (shipped) | adapted "
+        "| test speaker | same speaker | plain espeak | adapted "
         "| gain vs plain | warp alpha | RTF wall (CPU) |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        "| --- | --- | --- | --- | --- | --- | --- |\n"
     )
     for r in results:
-        matched = "n/a" if r.pitch_matched is None else f"{r.pitch_matched:.3f}"
         out.write(
-            f"| {r.speaker} | {r.same_speaker:.3f} | {r.plain:.3f} | {matched} | {r.adapted:.3f} "
+            f"| {r.speaker} | {r.same_speaker:.3f} | {r.plain:.3f} | {r.adapted:.3f} "
             f"| {r.adapted - r.plain:+.3f} | {r.warp_alpha:.2f} | {r.real_time_factor:.3f} "
             f"({r.cpu_time_factor:.3f}) |\n"
         )
