@@ -22,12 +22,18 @@ def _render(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.portrait is None and not args.footage:
+        print("tuanyuan render: give --portrait, --footage or both", file=sys.stderr)
+        return 2
     spec = RenderSpec(
         render_id=args.render_id,
         template_id=args.template,
         language=args.language,
         portrait=args.portrait,
         voice_samples=tuple(args.voice),
+        footage=tuple(args.footage),
+        likeness=args.likeness,
+        spoken_language=args.speak,
         recipient=args.recipient,
         sender=args.sender,
         output_dir=args.out,
@@ -197,8 +203,13 @@ def _parser() -> argparse.ArgumentParser:
     render = commands.add_parser("render", help="render one greeting video without the bot")
     render.add_argument("--template", default="mid-autumn")
     render.add_argument("--language", choices=LANGUAGES, default="zh-Hant")
-    render.add_argument("--portrait", type=Path, required=True)
+    render.add_argument("--portrait", type=Path, help="a photo (or give --footage)")
     render.add_argument("--voice", type=Path, action="append", default=[], help="voice sample")
+    render.add_argument("--footage", type=Path, action="append", default=[], help="video clip")
+    render.add_argument(
+        "--likeness", choices=("portrait", "footage"), help="force the animated photo or the clips"
+    )
+    render.add_argument("--speak", choices=("yue",), help="read Chinese text in Cantonese")
     render.add_argument("--recipient", required=True)
     render.add_argument("--sender", default="")
     render.add_argument("--render-id", default="cli")

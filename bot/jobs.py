@@ -1,11 +1,13 @@
 """Render jobs: turn a queued order into a delivered video without blocking the chat.
 
-Each render runs in a process of its own (``bot/render_worker.py``), at most
-``render_workers`` at a time, so withdrawing consent can kill a render mid-way. The inputs are
-decrypted from the vault into the order's private scratch folder, which is deleted when the
-job ends however it ends. Consent is checked again right before the render starts and right
-before delivery: a greeting whose consent was withdrawn meanwhile is never sent. Orders that
-were queued or rendering when the bot stopped are picked up again on start-up.
+Renders run in long-lived worker processes (``bot/render_worker.py``), at most
+``render_workers`` at a time, so withdrawing consent can kill a render mid-way and models load
+once per process. The inputs are decrypted from the vault into the order's private scratch
+folder, which is deleted when the job ends however it ends; a speaker profile the render
+computed is sealed back into the vault for the family's next greeting. Consent is checked
+again right before the render starts and right before delivery: a greeting whose consent was
+withdrawn meanwhile is never sent. Orders that were queued or rendering when the bot stopped
+are picked up again on start-up.
 """
 
 import asyncio
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import structlog
+from pydantic import ValidationError
 from sqlite_utils import Database
 from telegram import Bot
 from telegram.error import TelegramError
@@ -24,6 +27,13 @@ from bot.audit import AuditLog
 from bot.clock import Clock
 from bot.delivery import send_failure_notice, send_greeting
 from bot.family.consent import ConsentRecord, current_consent
+from bot.family.likeness import (
+    current_profile,
+    keep_profile,
+    profile_key,
+    usable_clips,
+    voice_notes,
+)
 from bot.family.spaces import get_space
 from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media
@@ -34,6 +44,7 @@ from engine import REVEAL_SECRETS, Marking, RenderError, RenderResult, RenderSpe
 log = structlog.get_logger(__name__)
 
 SYSTEM_ACTOR = "system"
+_CLOSE_TIMEOUT_S = 5.0
 
 
 class RenderJobs:
@@ -57,6 +68,7 @@ class RenderJobs:
         self._work_dir = work_dir
         self._slots = asyncio.Semaphore(workers)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._processes = RenderProcesses()
         self._bot: Bot | None = None
 
     def start(self, bot: Bot) -> None:
@@ -89,6 +101,7 @@ class RenderJobs:
 
     async def close(self) -> None:
         await self.cancel(list(self._tasks))
+        await self._processes.close()
 
     async def _run(self, order_id: str) -> None:
         try:
@@ -114,13 +127,19 @@ class RenderJobs:
         order = update_order(self._db, order.id, status=OrderStatus.RENDERING)
         self._audit.record(SYSTEM_ACTOR, "render.started", order=order.id, consent=consent.id)
         try:
-            result = await _render_in_process(self._spec_for(order, consent))
-        except (RenderError, VaultError) as error:
+            spec, profile_key = self._spec_for(order, consent)
+            result = await self._processes.render(spec)
+        except (RenderError, VaultError, ValidationError) as error:
             await self._fail(order, f"render: {error}")
             return
         if self._consent_for(order) is None:
             self._discard(order, "consent withdrawn during the render")
             return
+        assert order.space_id is not None
+        if result.speaker_profile is not None:
+            keep_profile(self._db, self._vault, self._clock, order.space_id, profile_key,
+                         result.speaker_profile.read_bytes(), order.user_id)  # fmt: skip
+        update_order(self._db, order.id, likeness=result.likeness, voice=result.voice)
         try:
             video_id = self._vault.put_file(result.video)
             record_media(self._db, self._clock, video_id, MediaKind.VIDEO, "video/mp4",
@@ -135,21 +154,40 @@ class RenderJobs:
         self._audit.record(SYSTEM_ACTOR, "render.delivered", order=order.id, consent=consent.id)
         log.info("render.delivered", order_id=order.id, duration_s=result.duration_s)
 
-    def _spec_for(self, order: Order, consent: ConsentRecord) -> RenderSpec:
-        if order.portrait_id is None or order.voice_id is None:
-            raise RenderError(f"order {order.id} was queued without its media")
+    def _spec_for(self, order: Order, consent: ConsentRecord) -> tuple[RenderSpec, str]:
+        """The render's inputs, decrypted into its scratch folder, and the profile's key.
+
+        The greeting is voiced from every note the family sent and may show any usable clip of
+        theirs; a speaker profile already computed from exactly these notes is passed along.
+        """
+        assert order.space_id is not None
         inputs = self.scratch_dir(order.id) / "in"
-        return RenderSpec(
+        notes = voice_notes(self._db, order.space_id)
+        clips = usable_clips(self._db, order.space_id)
+        if order.portrait_id is None and not clips:
+            raise RenderError(f"order {order.id} was queued without a picture of the subject")
+        key = profile_key(notes)
+        profile_id = current_profile(self._db, order.space_id, key)
+
+        def decrypted(media_id: str, name: str) -> Path:
+            return self._vault.decrypt_to(media_id, inputs / name)
+
+        spec = RenderSpec(
             render_id=order.id,
             template_id=order.template_id or "",
             language=order.language,
-            portrait=self._vault.decrypt_to(order.portrait_id, inputs / "portrait"),
-            voice_samples=(self._vault.decrypt_to(order.voice_id, inputs / "voice"),),
+            portrait=decrypted(order.portrait_id, "portrait") if order.portrait_id else None,
+            voice_samples=tuple(decrypted(row["id"], f"voice-{i}") for i, row in enumerate(notes)),
+            footage=tuple(decrypted(row["id"], f"clip-{i}") for i, row in enumerate(clips)),
+            likeness=order.likeness,
+            spoken_language="yue" if order.spoken_language == "yue" else None,
+            speaker_profile=decrypted(profile_id, "profile") if profile_id else None,
             recipient=order.recipient or "",
             output_dir=self.scratch_dir(order.id) / "out",
             consent=consent.reference(),
             marking=self._marking(order.id),
         )
+        return spec, key
 
     def _discard(self, order: Order, reason: str) -> None:
         """Consent is gone: the render's files go with the scratch folder, nothing is sent."""
@@ -169,26 +207,61 @@ class RenderJobs:
             log.warning("render.failure_notice_lost", order_id=order.id, error=str(error))
 
 
-async def _render_in_process(spec: RenderSpec) -> RenderResult:
-    """Run ``engine.render`` in a fresh process, killing it if this task is cancelled."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.render_worker",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        stdout, _ = await process.communicate(
-            spec.model_dump_json(context={REVEAL_SECRETS: True}).encode()
-        )
-    except BaseException:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        raise
-    lines = stdout.decode(errors="replace").strip().splitlines()
-    try:
-        reply = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        raise RenderError(f"render worker exited with status {process.returncode}") from None
-    if not reply.get("ok"):
-        raise RenderError(str(reply.get("error")))
-    return RenderResult.model_validate(reply["result"])
+class RenderProcesses:
+    """Long-lived render processes (``bot/render_worker.py``), one per concurrent render.
+
+    A process is reused for the next render once it has answered; a render that is cancelled
+    takes its process down with it (killed, never reused), and the next render starts a fresh
+    one. Callers bound the concurrency; this only keeps the processes.
+    """
+
+    def __init__(self) -> None:
+        self._idle: list[asyncio.subprocess.Process] = []
+
+    async def render(self, spec: RenderSpec) -> RenderResult:
+        process = self._idle.pop() if self._idle else await self._start()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(spec.model_dump_json(context={REVEAL_SECRETS: True}).encode())
+            process.stdin.write(b"\n")
+            await process.stdin.drain()
+            line = await process.stdout.readline()
+        except BaseException:
+            await _kill(process)
+            raise
+        if not line:
+            code = await process.wait()
+            raise RenderError(f"render worker exited with status {code}")
+        self._idle.append(process)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            raise RenderError("render worker sent an unreadable reply") from None
+        if not reply.get("ok"):
+            raise RenderError(str(reply.get("error")))
+        return RenderResult.model_validate(reply["result"])
+
+    async def close(self) -> None:
+        """Let idle processes finish (end of input), killing any that linger."""
+        idle, self._idle = self._idle, []
+        for process in idle:
+            assert process.stdin is not None
+            process.stdin.close()
+        for process in idle:
+            try:
+                await asyncio.wait_for(process.wait(), _CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                await _kill(process)
+
+    @staticmethod
+    async def _start() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.render_worker",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+        await process.wait()

@@ -46,11 +46,13 @@ from tests.auxil.family import (
     deceased_family,
     has_link,
     invite_payload,
+    leftovers,
     living_family,
     phone_of,
     read_phrase,
     says,
     share_own_phone,
+    subject_data,
     verify_relative,
 )
 
@@ -97,35 +99,6 @@ async def _revoke(world: BotWorld, user: SandboxUser, subject: str) -> SentMessa
         lambda: world.sandbox.press_button(user, warning.message_id, "revoke:yes"),
         until=says(user, WITHDRAWN, subject=subject),
     )
-
-
-def _subject_data(world: BotWorld, space_id: str) -> tuple[set[str], list[bytes]]:
-    """The ids of every stored piece of the subject's likeness, and its plaintext."""
-    kinds = [kind.value for kind in (MediaKind.PORTRAIT, MediaKind.VOICE, MediaKind.STATEMENT,
-                                     MediaKind.VIDEO)]  # fmt: skip
-    rows = [r for r in media_where(world.services.db, "space_id = ?", [space_id])
-            if r["kind"] in kinds]  # fmt: skip
-    ids = {str(row["id"]) for row in rows}
-    return ids, [world.services.vault.read_bytes(media_id) for media_id in ids]
-
-
-def _scan(world: BotWorld, needles: set[str], blobs: list[bytes]) -> list[str]:
-    """Every place under the data folder (vault decrypted, database as raw bytes, WAL and
-    audit log included) that still holds one of ``needles`` or a piece of ``blobs``."""
-    found = []
-    vault = world.services.vault
-    probes = [blob[1000:1064] for blob in blobs if len(blob) > 1064]
-    for path in sorted(world.data_dir.rglob("*")):
-        if not path.is_file():
-            continue
-        raw = path.read_bytes()
-        if path.is_relative_to(vault.root) and not path.name.startswith("."):
-            raw = vault.read_bytes(path.name)
-            if path.name in needles:
-                found.append(f"vault file {path.name}")
-        found += [f"{path.name}: id {n}" for n in needles if n.encode() in raw]
-        found += [f"{path.name}: content" for probe in probes if probe in raw]
-    return found
 
 
 async def test_a_living_subject_consents_personally_by_reading_the_phrase(
@@ -185,23 +158,24 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
         OWNER.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
     )
     await bot_world.services.jobs.wait_idle()
-    ids, blobs = _subject_data(bot_world, member.space_id)
-    assert len(ids) == 3 and video.file_id is not None
+    ids, blobs = subject_data(bot_world, member.space_id)
+    # Photo, voice note, the speaker profile learnt from it, and the greeting.
+    assert len(ids) == 4 and video.file_id is not None
     needles = ids | {video.file_id}
-    assert _scan(bot_world, needles, blobs)  # the scan does find what is there
+    assert leftovers(bot_world, needles, blobs)  # the scan does find what is there
 
     receipt = await _revoke(bot_world, OWNER, "阿嬤")
-    expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "video": 1}),
+    expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "profile": 1, "video": 1}),
                        telegram_copies=1, messages_deleted=1)  # fmt: skip
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
     deleted = await bot_world.sandbox.wait_for_message(
         OWNER.id, lambda m: m.message_id == video.message_id
     )
     assert deleted.deleted
-    assert _scan(bot_world, needles, blobs) == []
+    assert leftovers(bot_world, needles, blobs) == []
     [tombstone] = list(db.query("SELECT * FROM tombstones"))
     assert tombstone["revoked_by"] == OWNER.id
-    assert json.loads(tombstone["removed"]) == {"portrait": 1, "voice": 1, "video": 1,
+    assert json.loads(tombstone["removed"]) == {"portrait": 1, "voice": 1, "profile": 1, "video": 1,
                                                 "telegram_copies": 1}  # fmt: skip
     assert [r.kind for r in records_of(db, member.space_id)] == ["grant", "revocation"]
     assert ("consent.revoked", {"space": member.space_id}) in _audit_actions(bot_world, OWNER.id)
@@ -415,7 +389,7 @@ async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
     await asyncio.sleep(1.0)  # the render process is up and working
     scratch = bot_world.services.jobs.scratch_dir(order.id)
     assert scratch.exists()
-    ids, blobs = _subject_data(bot_world, order.space_id or "")
+    ids, blobs = subject_data(bot_world, order.space_id or "")
 
     receipt = await _revoke(bot_world, GRANDPA, "外公")
     expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "statement": 1}),
@@ -427,7 +401,7 @@ async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
     assert [m for m in sent if m.method == "sendVideo"] == []
     assert get_order(db, order.id).status == OrderStatus.REVOKED
     assert not scratch.exists()
-    assert _scan(bot_world, ids, blobs) == []
+    assert leftovers(bot_world, ids, blobs) == []
     assert any(a == "consent.revoked" for a, _ in _audit_actions(bot_world, GRANDPA.id))
 
 
@@ -458,7 +432,7 @@ async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWor
     assert membership_of(db, OWNER.id) is None
     assert not bot_world.services.vault.exists(proof_id)
     assert list(db.query("SELECT id FROM users WHERE id = ?", [OWNER.id])) == []
-    assert _scan(bot_world, {proof_id}, [PDF_PROOF]) == []
+    assert leftovers(bot_world, {proof_id}, [PDF_PROOF]) == []
     assert any(a == "member.deleted" for a, _ in _audit_actions(bot_world, OWNER.id))
 
 

@@ -125,10 +125,10 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
         lambda: sandbox.press_button(member, status.message_id, SUBJECT_STATUS_PREFIX + "living"),
         _has_buttons,
     )
-    await sandbox.press_button(member, languages.message_id, SUBJECT_LANGUAGE_PREFIX + "zh-Hant")
+    await sandbox.press_button(member, languages.message_id, SUBJECT_LANGUAGE_PREFIX + "cmn")
     await step(
         member,
-        "[presses 繁體中文, then Done]",
+        "[presses 普通話 (Mandarin), then Done]",
         lambda: sandbox.press_button(member, languages.message_id, LANGUAGES_DONE),
         lambda m: bool(m.reply_markup and "keyboard" in m.reply_markup),
     )

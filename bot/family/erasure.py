@@ -2,9 +2,10 @@
 
 Revocation blocks new orders at once (the space stops being active before anything else
 happens), stops running renders, then deletes every piece of the subject's face and voice: the
-photos and voice notes, the consent recording, the rendered videos, their Telegram file ids and
-the delivered messages. What remains is a tombstone with counts and dates, and the consent
-records themselves, which hold no face or voice data.
+photos, clips and voice notes, the speaker profile derived from them, the consent recording,
+the rendered videos, their Telegram file ids and the delivered messages. What remains is a
+tombstone with counts and dates, and the consent records themselves, which hold no face or
+voice data.
 """
 
 import json
@@ -26,7 +27,7 @@ from bot.family.spaces import (
     update_space,
 )
 from bot.services import Services
-from bot.storage import OrderStatus
+from bot.storage import MediaKind, OrderStatus
 from bot.storage.media import SUBJECT_DATA, forget_media, media_where
 from bot.storage.orders import orders_where, update_order
 
@@ -130,6 +131,12 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
     await _erase_orders(services, bot, "user_id = ?", [user_id], receipt)
     db.execute("DELETE FROM orders WHERE user_id = ?", [user_id])
     _erase_media(services, media_where(db, "uploaded_by = ?", [user_id]), receipt)
+    if member is not None:
+        # The speaker profile was derived from every member's voice notes, theirs included.
+        profiles = media_where(
+            db, "space_id = ? AND kind = ?", [member.space_id, MediaKind.PROFILE.value]
+        )
+        _erase_media(services, profiles, receipt)
     db.execute("DELETE FROM challenges WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM invites WHERE created_by = ? AND used_by IS NULL", [user_id])
     db.execute("DELETE FROM users WHERE id = ?", [user_id])

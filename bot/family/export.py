@@ -13,6 +13,7 @@ import zipfile
 from typing import Any
 
 from bot.services import Services
+from bot.storage import MediaKind
 from bot.storage.media import media_where
 from bot.vault import VaultError
 
@@ -37,7 +38,9 @@ def export_member(services: Services, user_id: int) -> tuple[bytes, int]:
         "uploads": [],
     }
     files: list[tuple[dict[str, Any], bytes]] = []
-    for number, row in enumerate(media_where(services.db, "uploaded_by = ?", [user_id]), 1):
+    # A speaker profile is derived from the whole family's notes: not one member's upload.
+    sent = media_where(services.db, "uploaded_by = ? AND kind != ?", [user_id, MediaKind.PROFILE])
+    for number, row in enumerate(sent, 1):
         extension = mimetypes.guess_extension(str(row["mime_type"])) or ".bin"
         name = f"uploads/{number:03d}-{row['kind']}{extension}"
         entry = {key: row[key] for key in ("kind", "mime_type", "created_at")} | {"file": name}

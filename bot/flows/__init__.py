@@ -3,14 +3,14 @@
 Handlers are registered here in one place so the precedence between them is visible at once:
 commands first, then button presses, then media, then free text. This is also where each
 handler gets its permission (``bot.authz.guarded``): no handler checks rights by itself. Media
-and text mean different things at different steps (a voice note is a consent statement for a
-subject who owes one, footage otherwise), so they go through small routers that look up the
-sender's step and pick the handler.
+and text mean different things at different steps (a voice note or a video is a consent
+statement for a subject who owes one, footage otherwise), so they go through small routers
+that look up the sender's step and pick the handler.
 """
 
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.authz import Permission, guarded
@@ -22,6 +22,7 @@ from bot.services import services_of
 
 _portrait = guarded(Permission.UPLOAD_FOOTAGE, order.receive_portrait)
 _voice = guarded(Permission.UPLOAD_FOOTAGE, order.receive_voice)
+_footage = guarded(Permission.UPLOAD_FOOTAGE, order.receive_footage)
 _order_text = guarded(Permission.ORDER, order.receive_text)
 _statement = guarded(Permission.CONSENT, consent.receive_statement)
 
@@ -58,10 +59,15 @@ async def _recording(update: Update, context: Context) -> None:
     assert message is not None and user is not None
     if open_challenge(services_of(context).db, user.id) is not None:
         await _statement(update, context)
-    elif message.video or message.video_note:
-        await basics.unsupported(update, context)
+    elif message.video or message.video_note or (message.document and _is_video(message)):
+        await _footage(update, context)
     else:
         await _voice(update, context)
+
+
+def _is_video(message: Message) -> bool:
+    assert message.document is not None
+    return (message.document.mime_type or "").startswith("video/")
 
 
 async def _text(update: Update, context: Context) -> None:
@@ -98,6 +104,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
 
     on_button(basics.LANGUAGE_PREFIX, basics.language_chosen)
     on_button(order.TEMPLATE_PREFIX, guarded(Permission.ORDER, order.template_chosen))
+    on_button(order.LIKENESS_PREFIX, guarded(Permission.ORDER, order.likeness_chosen))
+    on_button(order.SPOKEN_PREFIX, guarded(Permission.ORDER, order.spoken_language_chosen))
     on_button(family.SUBJECT_STATUS_PREFIX, family.subject_status_chosen)
     on_button(family.SUBJECT_LANGUAGE_PREFIX, family.subject_language_chosen)
     on_button(family.INVITE_PREFIX, guarded(Permission.INVITE, family.invite_chosen))
@@ -114,6 +122,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _image))
     add(MessageHandler(filters.Document.PDF, _proof))
     add(MessageHandler(filters.VOICE | filters.AUDIO | filters.Document.AUDIO
-                       | filters.VIDEO | filters.VIDEO_NOTE, _recording))  # fmt: skip
+                       | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.VIDEO,
+                       _recording))  # fmt: skip
     add(MessageHandler(filters.TEXT & ~filters.COMMAND, _text))
     add(MessageHandler(filters.ALL, basics.unsupported))

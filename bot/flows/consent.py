@@ -143,7 +143,9 @@ async def receive_statement(update: Update, context: Context) -> None:
         )
         await ask_for_statement(services, message, _, member, space, before=expired)
         return
-    source = message.voice or message.video or message.video_note or message.audio
+    source = (
+        message.voice or message.video or message.video_note or message.audio or message.document
+    )
     assert source is not None
     fetched = await fetch_checked(
         context, message, _, source.file_id, source.file_size, check_voice
@@ -281,7 +283,7 @@ async def revoke_command(update: Update, context: Context) -> None:
     await message.reply_text(
         _(
             "Withdrawing consent for {subject} stops all greetings at once, including any "
-            "being made now, and deletes every photo, voice note, recording and video of "
+            "being made now, and deletes every photo, video, voice note and recording of "
             "{subject}. This cannot be undone."
         ).format(subject=space.subject_name),
         reply_markup=keyboard,
@@ -292,7 +294,9 @@ def receipt_text(_: Gettext, receipt: Receipt) -> str:
     counts = receipt.files
     lines = [
         _("Photos: {count}").format(count=counts[MediaKind.PORTRAIT]),
+        _("Video clips: {count}").format(count=counts[MediaKind.FOOTAGE]),
         _("Voice notes: {count}").format(count=counts[MediaKind.VOICE]),
+        _("Voice profiles learnt from them: {count}").format(count=counts[MediaKind.PROFILE]),
         _("Consent recordings: {count}").format(count=counts[MediaKind.STATEMENT]),
         _("Proof documents: {count}").format(count=counts[MediaKind.PROOF]),
         _("Greeting videos: {count}").format(count=counts[MediaKind.VIDEO]),

@@ -22,6 +22,7 @@ from telegram import (
 from bot.clock import iso
 from bot.family.consent import current_consent
 from bot.family.guidance import verification_step_text
+from bot.family.likeness import SPOKEN_LANGUAGES
 from bot.family.spaces import (
     MAX_RELATION_CHARS,
     MAX_SUBJECT_NAME_CHARS,
@@ -47,7 +48,7 @@ from bot.flows.admin import send_for_review
 from bot.flows.basics import Context, bounded_text, remember_sender
 from bot.flows.consent import ask_for_statement
 from bot.flows.uploads import fetch_checked
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext
+from bot.i18n import Gettext
 from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
@@ -144,15 +145,20 @@ def _space_in_setup(services: Services, user_id: int, step: SetupStep) -> Space 
     return space if space.status == SpaceStatus.SETUP and space.setup_step == step else None
 
 
+def spoken_language_name(_: Gettext, code: str) -> str:
+    names = {"cmn": _("Mandarin"), "yue": _("Cantonese"), "en": _("English")}
+    return names[code]
+
+
 def _languages_keyboard(_: Gettext, chosen: list[str]) -> InlineKeyboardMarkup:
     rows = [
         [
             InlineKeyboardButton(
-                ("✓ " if language in chosen else "") + LANGUAGE_NAMES[language],
+                ("✓ " if language in chosen else "") + spoken_language_name(_, language),
                 callback_data=SUBJECT_LANGUAGE_PREFIX + language,
             )
         ]
-        for language in LANGUAGES
+        for language in SPOKEN_LANGUAGES
     ]
     rows.append([InlineKeyboardButton(_("Done"), callback_data=LANGUAGES_DONE)])
     return InlineKeyboardMarkup(rows)
@@ -191,8 +197,8 @@ async def subject_language_chosen(update: Update, context: Context) -> None:
     chosen = space.languages
     if query.data != LANGUAGES_DONE:
         language = query.data.removeprefix(SUBJECT_LANGUAGE_PREFIX)
-        if language in LANGUAGES:
-            chosen = [lang for lang in LANGUAGES if (lang in chosen) != (lang == language)]
+        if language in SPOKEN_LANGUAGES:
+            chosen = [lang for lang in SPOKEN_LANGUAGES if (lang in chosen) != (lang == language)]
             update_space(services.db, space.id, subject_languages=json.dumps(chosen))
         await query.answer()
         await query.edit_message_reply_markup(reply_markup=_languages_keyboard(_, chosen))

@@ -30,6 +30,14 @@ def ingest_error_text(_: Gettext, error: IngestError) -> str:
             "person, or crop it to them."
         ),
         "not_a_video": _("I cannot play that file as a video. Please send an MP4 or MOV video."),
+        "video_no_face": _(
+            "I cannot find a face anywhere in that video. Please send a video in which they "
+            "look toward the camera, or a photo."
+        ),
+        "video_several_faces": _(
+            "I can see {count} faces throughout that video. Please send a video of just the "
+            "one person, or a photo of them."
+        ),
         "truncated": _("That video seems cut off before its end. Please send it again."),
         "too_little_speech": _(
             "I can hear only {speech_s:.1f} s of speech; I need at least {minimum:.0f} s "
@@ -50,6 +58,7 @@ def ingest_error_text(_: Gettext, error: IngestError) -> str:
             "Please send a shorter part."
         ),
     }
+    messages["unreadable_video"] = messages["no_video"] = messages["not_a_video"]
     template = messages.get(error.code)
     if template is None:
         return _("I cannot use that file. Please try another one.")

@@ -1,16 +1,24 @@
-"""The greeting order: a portrait, a voice note, a festival and a recipient, in any order.
+"""The greeting order: a picture (photo or video), voice notes, a festival and a recipient, in
+any order; then, only when the material leaves a choice, how to show and voice the subject.
 
 Each step is saved in the member's draft order as soon as it arrives, and the reply always
-says what is still missing, so a member who leaves and comes back later is never lost. These
-handlers run only for verified members of a space with a current consent: the registry wraps
-them with ``bot.authz.guarded``, so they can rely on a membership being there.
+says what is still missing, so a member who leaves and comes back later is never lost. Voice
+notes and usable clips belong to the family space: a second greeting needs no new voice note.
+These handlers run only for verified members of a space with a current consent: the registry
+wraps them with ``bot.authz.guarded``, so they can rely on a membership being there.
 """
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 
 from bot.family.consent import current_consent
-from bot.family.spaces import Member, get_space, membership_of
+from bot.family.likeness import speech_seconds, usable_clips, voice_notes
+from bot.family.spaces import Member, Space, get_space, membership_of
 from bot.flows.basics import Context as _Context
 from bot.flows.basics import bounded_text, remember_sender
 from bot.flows.uploads import fetch_checked
@@ -19,11 +27,24 @@ from bot.services import Services, services_of
 from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media
 from bot.storage.orders import draft_for, open_draft, update_order
-from engine import check_portrait, check_voice, list_templates, template_title
+from engine import (
+    IngestError,
+    VideoInfo,
+    check_portrait,
+    check_video,
+    check_voice,
+    list_templates,
+    template_title,
+    video_frame,
+)
+from engine.likeness import ClipAssessment, assess_clip
 
 Context = _Context
 TEMPLATE_PREFIX = "tpl:"
+LIKENESS_PREFIX = "look:"
+SPOKEN_PREFIX = "spk:"
 MAX_RECIPIENT_CHARS = 40
+_STILL_QUALITY = 92
 
 
 def _caller(update: Update, context: Context) -> tuple[Services, Message, int, Gettext]:
@@ -42,39 +63,120 @@ def _member(services: Services, user_id: int) -> Member:
 
 
 def _keep_upload(
-    services: Services, member: Member, data: bytes, kind: MediaKind, mime_type: str
+    services: Services,
+    member: Member,
+    data: bytes,
+    kind: MediaKind,
+    mime_type: str,
+    details: dict[str, object] | None = None,
 ) -> str:
     media_id = services.vault.put_bytes(data)
     record_media(services.db, services.clock, media_id, kind, mime_type, len(data),
-                 member.user_id, member.space_id)  # fmt: skip
+                 member.user_id, member.space_id,
+                 json.dumps(details) if details is not None else None)  # fmt: skip
     return media_id
 
 
-def _template_keyboard(language: str) -> InlineKeyboardMarkup:
+def _draft(services: Services, message: Message, member: Member) -> Order:
+    return open_draft(services.db, member.user_id, message.chat_id,
+                      services.language_of(member.user_id), member.space_id)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Needs:
+    """What the draft still lacks, judged against everything the family has sent."""
+
+    picture: bool
+    voice: bool
+    template: bool
+    likeness: bool  # a photo and a usable clip: the member chooses which the greeting shows
+    spoken: bool  # Chinese text for a subject who speaks both Mandarin and Cantonese
+
+    @property
+    def media(self) -> bool:
+        return self.picture or self.voice
+
+    @property
+    def choices(self) -> bool:
+        return self.media or self.template or self.likeness or self.spoken
+
+
+def _needs(services: Services, order: Order) -> _Needs:
+    assert order.space_id is not None
+    clips = bool(usable_clips(services.db, order.space_id))
+    space = get_space(services.db, order.space_id)
+    return _Needs(
+        picture=order.portrait_id is None and not clips,
+        voice=not voice_notes(services.db, order.space_id),
+        template=order.template_id is None,
+        likeness=order.portrait_id is not None and clips and order.likeness is None,
+        spoken=order.language != "en"
+        and {"cmn", "yue"} <= set(space.languages)
+        and order.spoken_language is None,
+    )
+
+
+def spoken_language_of(order: Order, space: Space) -> str:
+    """The language the greeting is read in: the member's choice, else the one that fits."""
+    if order.spoken_language is not None:
+        return order.spoken_language
+    if order.language == "en":
+        return "en"
+    return "yue" if "yue" in space.languages and "cmn" not in space.languages else "cmn"
+
+
+def _buttons(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(text, callback_data=data)] for text, data in rows]
+    )
+
+
+def _template_keyboard(language: str) -> InlineKeyboardMarkup:
+    return _buttons(
         [
-            [
-                InlineKeyboardButton(
-                    template_title(template_id, language),  # type: ignore[arg-type]
-                    callback_data=TEMPLATE_PREFIX + template_id,
-                )
-            ]
+            (template_title(template_id, language), TEMPLATE_PREFIX + template_id)  # type: ignore[arg-type]
             for template_id in list_templates()
         ]
     )
 
 
-async def _ask_next_step(message: Message, order: Order, _: Gettext) -> None:
-    if order.portrait_id is None:
-        await message.reply_text(_("Now send a clear photo of their face."))
-    elif order.voice_id is None:
+async def _ask_next_step(message: Message, services: Services, order: Order, _: Gettext) -> None:
+    needs = _needs(services, order)
+    assert order.space_id is not None
+    subject = get_space(services.db, order.space_id).subject_name or ""
+    if needs.picture:
+        await message.reply_text(
+            _("Now send a clear photo of their face, or a short video of them.")
+        )
+    elif needs.voice:
         await message.reply_text(
             _("Now send a voice note of them speaking. About 20 seconds is best.")
         )
-    elif order.template_id is None:
+    elif needs.template:
         await message.reply_text(
             _("Which festival is the greeting for?"),
             reply_markup=_template_keyboard(order.language),
+        )
+    elif needs.likeness:
+        await message.reply_text(
+            _("Should the greeting show {subject}'s video, or their photo brought to life?").format(
+                subject=subject
+            ),
+            reply_markup=_buttons(
+                [
+                    (_("Their video"), LIKENESS_PREFIX + "footage"),
+                    (_("Their photo, animated"), LIKENESS_PREFIX + "portrait"),
+                ]
+            ),
+        )
+    elif needs.spoken:
+        await message.reply_text(
+            _("Should {subject} speak Mandarin or Cantonese in the greeting?").format(
+                subject=subject
+            ),
+            reply_markup=_buttons(
+                [(_("Mandarin"), SPOKEN_PREFIX + "cmn"), (_("Cantonese"), SPOKEN_PREFIX + "yue")]
+            ),
         )
     else:
         await message.reply_text(
@@ -94,11 +196,9 @@ async def receive_portrait(update: Update, context: Context) -> None:
         return
     member = _member(services, user_id)
     portrait_id = _keep_upload(services, member, fetched[0], MediaKind.PORTRAIT, mime_type)
-    draft = open_draft(services.db, user_id, message.chat_id, services.language_of(user_id),
-                       member.space_id)  # fmt: skip
-    draft = update_order(services.db, draft.id, portrait_id=portrait_id)
+    draft = update_order(services.db, _draft(services, message, member).id, portrait_id=portrait_id)
     await message.reply_text(_("Thank you, I have the photo."))
-    await _ask_next_step(message, draft, _)
+    await _ask_next_step(message, services, draft, _)
 
 
 async def receive_voice(update: Update, context: Context) -> None:
@@ -112,45 +212,155 @@ async def receive_voice(update: Update, context: Context) -> None:
         return
     member = _member(services, user_id)
     mime_type = getattr(source, "mime_type", None) or "audio/ogg"
-    voice_id = _keep_upload(services, member, fetched[0], MediaKind.VOICE, mime_type)
-    draft = open_draft(services.db, user_id, message.chat_id, services.language_of(user_id),
-                       member.space_id)  # fmt: skip
-    draft = update_order(services.db, draft.id, voice_id=voice_id)
+    earlier = speech_seconds(services.db, member.space_id)
     voice = fetched[1]
-    await message.reply_text(
-        _(
+    voice_id = _keep_upload(services, member, fetched[0], MediaKind.VOICE, mime_type,
+                            {"speech_s": round(voice.speech_s, 2)})  # fmt: skip
+    draft = update_order(services.db, _draft(services, message, member).id, voice_id=voice_id)
+    if earlier > 0:
+        text = _(
+            "Thank you, I have the voice note: {speech:.1f} s of clear speech. With the earlier "
+            "notes that makes {total:.1f} s of the {recommended:.0f} s recommended."
+        ).format(speech=voice.speech_s, total=earlier + voice.speech_s,
+                 recommended=voice.recommended_s)  # fmt: skip
+    else:
+        text = _(
             "Thank you, I have the voice note: {speech:.1f} s of clear speech "
             "of the {recommended:.0f} s recommended."
         ).format(speech=voice.speech_s, recommended=voice.recommended_s)
-    )
-    await _ask_next_step(message, draft, _)
+    await message.reply_text(text)
+    await _ask_next_step(message, services, draft, _)
+
+
+@dataclass(frozen=True)
+class _Clip:
+    """What arrival checks found in a video: its probe, footage verdict and a portrait still."""
+
+    info: VideoInfo
+    assessment: ClipAssessment
+    still: bytes | None  # the best portrait frame as JPEG, when the video has one
+
+
+def check_clip(path: Path) -> _Clip:
+    """Probe and judge a video; its best frame is checked as a portrait would be."""
+    try:
+        info = check_video(path)
+    except IngestError as error:
+        if error.code in ("no_face", "several_faces"):
+            # The same finding as in a photo, but the advice is about a video.
+            raise IngestError(f"video_{error.code}", str(error), **error.details) from error
+        raise
+    assessment = assess_clip(path)
+    still = None
+    for seconds in info.best_frames_s:
+        frame = io.BytesIO()
+        video_frame(path, seconds).save(frame, format="JPEG", quality=_STILL_QUALITY)
+        candidate = path.with_name("still.jpg")
+        candidate.write_bytes(frame.getvalue())
+        try:
+            check_portrait(candidate)
+        except IngestError:
+            continue
+        still = frame.getvalue()
+        break
+    return _Clip(info, assessment, still)
+
+
+async def receive_footage(update: Update, context: Context) -> None:
+    """A video of the subject: kept for footage mode when it can carry the narration, and its
+    best frame taken as the photo when the draft has none yet."""
+    services, message, user_id, _ = _caller(update, context)
+    source = message.video or message.video_note or message.document
+    assert source is not None
+    fetched = await fetch_checked(context, message, _, source.file_id, source.file_size, check_clip)
+    if fetched is None:
+        return
+    data, clip = fetched
+    member = _member(services, user_id)
+    subject = get_space(services.db, member.space_id).subject_name or ""
+    draft = _draft(services, message, member)
+    if clip.assessment.usable:
+        mime_type = getattr(source, "mime_type", None) or "video/mp4"
+        _keep_upload(services, member, data, MediaKind.FOOTAGE, mime_type,
+                     {"usable": True, "seconds": round(clip.info.duration_s, 1)})  # fmt: skip
+    verdict = _footage_verdict(_, clip, subject)
+    if draft.portrait_id is None and clip.still is not None:
+        portrait_id = _keep_upload(services, member, clip.still, MediaKind.PORTRAIT, "image/jpeg")
+        draft = update_order(services.db, draft.id, portrait_id=portrait_id)
+        verdict += "\n" + _("I took their photo from the clearest moment of the video.")
+    await message.reply_text(verdict)
+    await _ask_next_step(message, services, draft, _)
+
+
+def _footage_verdict(_: Gettext, clip: _Clip, subject: str) -> str:
+    assessment = clip.assessment
+    if assessment.problem == "speaking":
+        return _(
+            "{subject} is talking in this video. I will not put other words in their mouth, so "
+            "I cannot show it under the greeting: a clip of them listening or smiling works best."
+        ).format(subject=subject)
+    if assessment.problem == "face_not_in_view":
+        return _(
+            "In this video the face is in view only {share:.0f}% of the time, so I cannot show "
+            "it under the greeting. A clip where they stay in the picture works best."
+        ).format(share=100 * assessment.face_share)
+    if assessment.problem == "unsteady":
+        return _(
+            "This video moves too much to show under the greeting. "
+            "A clip filmed with a steady hand works best."
+        )
+    if assessment.problem == "too_short":
+        return _(
+            "This video is too short to show under the greeting. "
+            "A clip of a few seconds or more works best."
+        )
+    return _(
+        "Thank you, I have the video ({seconds:.0f} s). {subject}'s face is clear and "
+        "steady in it, so the greeting can show this video."
+    ).format(seconds=clip.info.duration_s, subject=subject)
 
 
 async def template_chosen(update: Update, context: Context) -> None:
+    await _choice_made(update, context, TEMPLATE_PREFIX, tuple(list_templates()), "template_id")
+
+
+async def likeness_chosen(update: Update, context: Context) -> None:
+    await _choice_made(update, context, LIKENESS_PREFIX, ("footage", "portrait"), "likeness")
+
+
+async def spoken_language_chosen(update: Update, context: Context) -> None:
+    await _choice_made(update, context, SPOKEN_PREFIX, ("cmn", "yue"), "spoken_language")
+
+
+async def _choice_made(
+    update: Update, context: Context, prefix: str, allowed: tuple[str, ...], field: str
+) -> None:
+    """A keyboard answer for the draft: stored, then the next question, or "expired" when the
+    draft it belongs to is gone or no longer at that step."""
     query = update.callback_query
     assert query is not None and query.data is not None
     services, message, user_id, _ = _caller(update, context)
-    template_id = query.data.removeprefix(TEMPLATE_PREFIX)
+    choice = query.data.removeprefix(prefix)
     draft = draft_for(services.db, user_id)
     await query.answer()
-    if draft is None or draft.missing_media or template_id not in list_templates():
+    if draft is None or _needs(services, draft).media or choice not in allowed:
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
-    draft = update_order(services.db, draft.id, template_id=template_id)
+    draft = update_order(services.db, draft.id, **{field: choice})
     await query.edit_message_reply_markup(reply_markup=None)
-    await _ask_next_step(message, draft, _)
+    await _ask_next_step(message, services, draft, _)
 
 
 async def receive_text(update: Update, context: Context) -> None:
     services, message, user_id, _ = _caller(update, context)
     draft = draft_for(services.db, user_id)
-    if draft is None or draft.missing_media or draft.template_id is None:
+    if draft is None or _needs(services, draft).choices:
         if draft is None:
             await message.reply_text(
                 _("To make a greeting, start by sending a photo of their face.")
             )
         else:
-            await _ask_next_step(message, draft, _)
+            await _ask_next_step(message, services, draft, _)
         return
     recipient = await bounded_text(
         message, MAX_RECIPIENT_CHARS, _("Please type a name of at most {limit} characters.")
@@ -161,7 +371,8 @@ async def receive_text(update: Update, context: Context) -> None:
     consent = current_consent(services.db, space, services.clock.now())
     assert consent is not None, "ordering is guarded by a current consent"
     update_order(services.db, draft.id, recipient=recipient, status=OrderStatus.QUEUED,
-                 consent_id=consent.id)  # fmt: skip
+                 consent_id=consent.id,
+                 spoken_language=spoken_language_of(draft, space))  # fmt: skip
     services.audit.record(user_id, "order.placed", order=draft.id, space=space.id,
                           consent=consent.id)  # fmt: skip
     await message.reply_text(

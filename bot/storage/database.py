@@ -4,6 +4,7 @@ Migrations are plain functions applied in order and recorded in SQLite's ``user_
 an old database file is upgraded in place on start-up and never rebuilt from scratch.
 """
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -171,10 +172,36 @@ def _add_family_trust(db: Database) -> None:
     )
 
 
+def _add_likeness(db: Database) -> None:
+    """Footage clips, derived speaker profiles and how each order shows and voices the subject
+    (issue #5).
+
+    ``media.derived_from`` names the samples a speaker profile was computed from, so a new or
+    deleted voice note makes it stale; ``media.details`` keeps what the engine measured on an
+    upload (a clip's usability). The subject's languages become spoken ones: written Chinese
+    in either script was Mandarin's only way to be chosen.
+    """
+    db.execute("ALTER TABLE media ADD COLUMN derived_from TEXT")
+    db.execute("ALTER TABLE media ADD COLUMN details TEXT")
+    for column in ("likeness TEXT", "spoken_language TEXT", "voice TEXT"):
+        db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
+    spoken = {"zh-Hant": "cmn", "zh-Hans": "cmn", "en": "en"}
+    for row in list(db.query("SELECT id, subject_languages FROM spaces")):
+        chosen = json.loads(row["subject_languages"] or "[]")
+        languages = [
+            code for code in ("cmn", "yue", "en") if code in {spoken.get(c, c) for c in chosen}
+        ]
+        db.execute(
+            "UPDATE spaces SET subject_languages = ? WHERE id = ?",
+            [json.dumps(languages), row["id"]],
+        )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
     _add_family_trust,
+    _add_likeness,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

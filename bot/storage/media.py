@@ -18,10 +18,19 @@ class MediaKind(StrEnum):
     STATEMENT = "statement"  # the living subject's recorded consent
     PROOF = "proof"  # a relative's proof document (death certificate, household register)
     VIDEO = "video"  # a rendered greeting
+    FOOTAGE = "footage"  # a family video clip of the subject
+    PROFILE = "profile"  # the subject's speaker profile, derived from every voice note
 
 
 # The subject's likeness: what revocation must leave nothing of.
-SUBJECT_DATA = (MediaKind.PORTRAIT, MediaKind.VOICE, MediaKind.STATEMENT, MediaKind.VIDEO)
+SUBJECT_DATA = (
+    MediaKind.PORTRAIT,
+    MediaKind.VOICE,
+    MediaKind.STATEMENT,
+    MediaKind.VIDEO,
+    MediaKind.FOOTAGE,
+    MediaKind.PROFILE,
+)
 
 
 def record_media(
@@ -33,6 +42,8 @@ def record_media(
     size_bytes: int,
     uploaded_by: int,
     space_id: str | None,
+    details: str | None = None,
+    derived_from: str | None = None,
 ) -> None:
     db.table("media").insert(
         {
@@ -43,8 +54,15 @@ def record_media(
             "uploaded_by": uploaded_by,
             "space_id": space_id,
             "created_at": iso(clock.now()),
+            "details": details,
+            "derived_from": derived_from,
         }
     )
+
+
+def space_media(db: Database, space_id: str, kind: MediaKind) -> list[dict[str, Any]]:
+    """A family's files of one kind, oldest first: every voice note, every clip."""
+    return media_where(db, "space_id = ? AND kind = ?", [space_id, kind.value])
 
 
 def media_where(db: Database, where: str, params: list[Any]) -> list[dict[str, Any]]:

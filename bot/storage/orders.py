@@ -35,16 +35,15 @@ class Order(BaseModel):
     template_id: str | None = None
     recipient: str | None = None
     consent_id: str | None = None
+    likeness: str | None = None  # "portrait" or "footage" when the member chose; else the engine's
+    spoken_language: str | None = None  # the engine's SpokenLanguage the greeting is read in
+    voice: str | None = None  # the voice backend that spoke the delivered greeting
     video_id: str | None = None
     telegram_file_id: str | None = None
     delivered_message_id: int | None = None
     error: str | None = None
     created_at: str
     updated_at: str
-
-    @property
-    def missing_media(self) -> bool:
-        return self.portrait_id is None or self.voice_id is None
 
 
 def _now() -> str:

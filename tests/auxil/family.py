@@ -12,6 +12,8 @@ from collections.abc import Callable
 from bot.demo.samples import sample_voice_ogg
 from bot.i18n import gettext_for, language_from_telegram
 from bot.sandbox import SandboxUser, SentMessage
+from bot.storage import MediaKind
+from bot.storage.media import media_where
 from tests.auxil.bot import ADMIN, BotWorld
 
 THANKS_FOR_CONSENT = (
@@ -55,22 +57,27 @@ def says(user: SandboxUser, english: str, **values: str) -> Callable[[SentMessag
 
 
 async def create_space(
-    world: BotWorld, owner: SandboxUser, subject: str, status: str
+    world: BotWorld,
+    owner: SandboxUser,
+    subject: str,
+    status: str,
+    languages: tuple[str, ...] = ("cmn",),
 ) -> SentMessage:
     """/newspace through to the ready space; returns the subject's invite (living) or None."""
     sandbox = world.sandbox
     await world.reply_to(owner, lambda: sandbox.send_text(owner, "/newspace"))
-    question = await world.reply_to(owner, lambda: sandbox.send_text(owner, subject),
-                                    until=lambda m: m.reply_markup is not None)  # fmt: skip
-    languages = await world.reply_to(
+    status_question = await world.reply_to(owner, lambda: sandbox.send_text(owner, subject),
+                                           until=lambda m: m.reply_markup is not None)  # fmt: skip
+    languages_question = await world.reply_to(
         owner,
-        lambda: sandbox.press_button(owner, question.message_id, f"space:{status}"),
+        lambda: sandbox.press_button(owner, status_question.message_id, f"space:{status}"),
         until=lambda m: m.reply_markup is not None,
     )
-    await sandbox.press_button(owner, languages.message_id, "slang:zh-Hant")
+    for language in languages:
+        await sandbox.press_button(owner, languages_question.message_id, f"slang:{language}")
     return await world.reply_to(
         owner,
-        lambda: sandbox.press_button(owner, languages.message_id, "slang:done"),
+        lambda: sandbox.press_button(owner, languages_question.message_id, "slang:done"),
         until=lambda m: bool(m.reply_markup and "keyboard" in m.reply_markup),
     )
 
@@ -105,9 +112,14 @@ async def verify_relative(world: BotWorld, member: SandboxUser, relation: str) -
     return await world.reply_to(member, lambda: world.sandbox.send_text(member, relation))
 
 
-async def living_family(world: BotWorld, owner: SandboxUser, subject: SandboxUser) -> None:
+async def living_family(
+    world: BotWorld,
+    owner: SandboxUser,
+    subject: SandboxUser,
+    languages: tuple[str, ...] = ("cmn",),
+) -> None:
     """A space for a living subject who consented, with ``owner`` a verified relative."""
-    await create_space(world, owner, subject.first_name, "living")
+    await create_space(world, owner, subject.first_name, "living", languages)
     invite = next(m for m in await world.sandbox.sent_messages(owner.id) if has_link(m))
     thanks = await consent_as_living_subject(world, subject, invite_payload(invite))
     assert says(subject, THANKS_FOR_CONSENT, subject=subject.first_name)(thanks), thanks.text
@@ -149,3 +161,35 @@ async def deceased_family(world: BotWorld, owner: SandboxUser, subject_name: str
         lambda: world.sandbox.press_button(owner, offer.message_id, "auth:grant"),
         until=says(owner, AUTHORISED, subject=subject_name),
     )
+
+
+def subject_data(world: BotWorld, space_id: str) -> tuple[set[str], list[bytes]]:
+    """The ids of every stored piece of the subject's likeness, and its plaintext."""
+    kinds = [
+        kind.value
+        for kind in (MediaKind.PORTRAIT, MediaKind.VOICE, MediaKind.STATEMENT, MediaKind.VIDEO,
+                     MediaKind.FOOTAGE, MediaKind.PROFILE)
+    ]  # fmt: skip
+    rows = [r for r in media_where(world.services.db, "space_id = ?", [space_id])
+            if r["kind"] in kinds]  # fmt: skip
+    ids = {str(row["id"]) for row in rows}
+    return ids, [world.services.vault.read_bytes(media_id) for media_id in ids]
+
+
+def leftovers(world: BotWorld, needles: set[str], blobs: list[bytes]) -> list[str]:
+    """Every place under the data folder (vault decrypted, database as raw bytes, WAL and
+    audit log included) that still holds one of ``needles`` or a piece of ``blobs``."""
+    found = []
+    vault = world.services.vault
+    probes = [blob[1000:1064] for blob in blobs if len(blob) > 1064]
+    for path in sorted(world.data_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        raw = path.read_bytes()
+        if path.is_relative_to(vault.root) and not path.name.startswith("."):
+            raw = vault.read_bytes(path.name)
+            if path.name in needles:
+                found.append(f"vault file {path.name}")
+        found += [f"{path.name}: id {n}" for n in needles if n.encode() in raw]
+        found += [f"{path.name}: content" for probe in probes if probe in raw]
+    return found

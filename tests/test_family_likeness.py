@@ -1,0 +1,219 @@
+"""The subject's likeness as the family sends it, over HTTP as Telegram would: videos judged on
+arrival, voice notes pooled across greetings, one speaker profile kept and reused until the
+notes change, Cantonese when the subject speaks it, and nothing left after revocation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from PIL import Image
+
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.family.likeness import current_profile, profile_key, profiles_of, voice_notes
+from bot.family.spaces import membership_of
+from bot.i18n import gettext_for
+from bot.sandbox import SandboxUser, SentMessage
+from bot.storage import MediaKind, OrderStatus
+from bot.storage.media import space_media
+from bot.storage.orders import draft_for, get_order, orders_where
+from engine.likeness import EspeakWorldVoice, MouthTrack, TalkingPortrait
+from engine.likeness._synthetic import FACES, face_photo
+from tests.auxil.bot import BotWorld
+from tests.auxil.family import leftovers, living_family, says, subject_data
+from tests.auxil.likeness import write_clip
+
+ZH_HANT = gettext_for("zh-Hant")
+MEMBER = SandboxUser(7001, "美玲", language_code="zh-hant")
+GRANDPA = SandboxUser(7002, "外公", language_code="zh-hant")
+RENDER_WAIT_S = 60.0
+CLIP_SIZE = (360, 480)
+CLIP_FPS = 10
+ASKS_FOR_VOICE = "Now send a voice note of them speaking. About 20 seconds is best."
+ASKS_FOR_RECIPIENT = "Who is the greeting for? Type their name, for example: Grandma."
+ASKS_LIKENESS = "Should the greeting show {subject}'s video, or their photo brought to life?"
+
+
+def _clip(path: Path, frames: Iterable[npt.NDArray[np.uint8]]) -> bytes:
+    return write_clip(path, frames, CLIP_FPS).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Grandpa listening (usable), talking (not under a narration), and a wall (no face)."""
+    folder = tmp_path_factory.mktemp("clips")
+    photo = face_photo(FACES[2]).resize(CLIP_SIZE)
+    speech = EspeakWorldVoice().synthesize(["中秋節快樂，祝你身體健康。"], "zh-Hant", None)
+    times = [i / CLIP_FPS for i in range(40)]
+    listening = TalkingPortrait(photo, MouthTrack.silent(), 4.0, seed=4)
+    talking = TalkingPortrait(
+        photo, MouthTrack.from_speech(speech.samples, speech.rate), 4.0, seed=4
+    )
+    wall = np.asarray(Image.new("RGB", CLIP_SIZE, (120, 110, 100)), np.uint8)
+    return {
+        "listening": _clip(folder / "listening.mp4", (listening.frame(t) for t in times)),
+        "talking": _clip(folder / "talking.mp4", (talking.frame(t) for t in times)),
+        "wall": _clip(folder / "wall.mp4", (wall for _ in times)),
+    }
+
+
+@pytest.fixture(scope="module")
+def voice_ogg() -> bytes:
+    return sample_voice_ogg("我很想念你們。祝你們中秋快樂，身體健康。")
+
+
+def _says(english: str, **values: str) -> Callable[[SentMessage], bool]:
+    return says(MEMBER, english, **values)
+
+
+async def _send_video(world: BotWorld, clip: bytes, until: Callable[[SentMessage], bool]
+                      ) -> SentMessage:  # fmt: skip
+    return await world.reply_to(
+        MEMBER,
+        lambda: world.sandbox.send_video(MEMBER, clip, duration=4, width=360, height=480),
+        until=until,
+    )
+
+
+async def _press(world: BotWorld, offer: SentMessage, data: str,
+                 until: Callable[[SentMessage], bool]) -> SentMessage:  # fmt: skip
+    return await world.reply_to(
+        MEMBER, lambda: world.sandbox.press_button(MEMBER, offer.message_id, data), until=until
+    )
+
+
+async def _deliver(world: BotWorld, recipient: str) -> SentMessage:
+    return await world.reply_to(
+        MEMBER,
+        lambda: world.sandbox.send_text(MEMBER, recipient),
+        until=lambda m: m.method == "sendVideo",
+        wait_s=RENDER_WAIT_S,
+    )
+
+
+def _space_id(world: BotWorld) -> str:
+    member = membership_of(world.services.db, MEMBER.id)
+    assert member is not None
+    return member.space_id
+
+
+async def test_a_family_video_carries_the_greeting_and_the_voice_profile_is_reused(
+    bot_world: BotWorld, clips: dict[str, bytes], voice_ogg: bytes
+) -> None:
+    await living_family(bot_world, MEMBER, GRANDPA)
+    sandbox, db = bot_world.sandbox, bot_world.services.db
+    space_id = _space_id(bot_world)
+
+    # A steady clip of him listening: kept for the greeting, and a still taken as his photo.
+    verdict = await _send_video(bot_world, clips["listening"], _says(ASKS_FOR_VOICE))
+    messages = [m.text or "" for m in await sandbox.sent_messages(MEMBER.id)]
+    assert any(ZH_HANT("I took their photo from the clearest moment of the video.") in text
+               for text in messages), messages  # fmt: skip
+    assert verdict.text == ZH_HANT(ASKS_FOR_VOICE)
+    assert len(space_media(db, space_id, MediaKind.FOOTAGE)) == 1
+    draft = draft_for(db, MEMBER.id)
+    assert draft is not None and draft.portrait_id is not None
+
+    offer = await bot_world.reply_to(MEMBER, lambda: sandbox.send_voice(MEMBER, voice_ogg, 5),
+                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
+    choice = await _press(bot_world, offer, "tpl:mid-autumn", _says(ASKS_LIKENESS, subject="外公"))
+    await _press(bot_world, choice, "look:footage", _says(ASKS_FOR_RECIPIENT))
+    await _deliver(bot_world, "外婆")
+    [first] = orders_where(db, "status = ?", [OrderStatus.DELIVERED.value])
+    assert (first.likeness, first.voice) == ("footage", "espeak-world")
+    [profile] = profiles_of(db, space_id)
+    assert current_profile(db, space_id, profile_key(voice_notes(db, space_id))) == profile
+
+    # The next greeting needs no new voice note, and voices it from the same profile.
+    festivals = await bot_world.reply_to(
+        MEMBER, lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
+        until=lambda m: m.reply_markup is not None,
+    )  # fmt: skip
+    choice = await _press(bot_world, festivals, "tpl:qixi", _says(ASKS_LIKENESS, subject="外公"))
+    await _press(bot_world, choice, "look:portrait", _says(ASKS_FOR_RECIPIENT))
+    await _deliver(bot_world, "外婆")
+    second = next(o for o in orders_where(db, "status = ?", [OrderStatus.DELIVERED.value])
+                  if o.id != first.id)  # fmt: skip
+    assert second.likeness == "portrait"
+    assert profiles_of(db, space_id) == [profile]
+
+    # Another note makes that profile stale: it no longer matches the notes it came from.
+    pooled = await bot_world.reply_to(
+        MEMBER, lambda: sandbox.send_voice(MEMBER, voice_ogg, 5),
+        until=lambda m: "加上之前的語音" in (m.text or ""),
+    )  # fmt: skip
+    assert pooled.text is not None and "建議 20 秒" in pooled.text
+    assert current_profile(db, space_id, profile_key(voice_notes(db, space_id))) is None
+
+    # Revocation leaves nothing of the clip, the notes or the profile.
+    ids, blobs = subject_data(bot_world, space_id)
+    assert {profile} <= ids and len(blobs) == len(ids)
+    warning = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/revoke"))
+    await bot_world.reply_to(
+        GRANDPA, lambda: sandbox.press_button(GRANDPA, warning.message_id, "revoke:yes"),
+        until=lambda m: "影片片段：1" in (m.text or ""),
+    )  # fmt: skip
+    assert leftovers(bot_world, ids, blobs) == []
+    assert get_order(db, first.id).status == OrderStatus.REVOKED
+
+
+async def test_a_clip_of_them_talking_gives_a_photo_but_is_not_shown(
+    bot_world: BotWorld, clips: dict[str, bytes]
+) -> None:
+    await living_family(bot_world, MEMBER, GRANDPA)
+    reply = await _send_video(bot_world, clips["talking"], lambda m: "正在說話" in (m.text or ""))
+    assert reply.text is not None and reply.text.startswith(
+        ZH_HANT(
+            "{subject} is talking in this video. I will not put other words in their mouth, so "
+            "I cannot show it under the greeting: a clip of them listening or smiling works best."
+        ).format(subject="外公")
+    )
+    db = bot_world.services.db
+    assert space_media(db, _space_id(bot_world), MediaKind.FOOTAGE) == []
+    draft = draft_for(db, MEMBER.id)
+    assert draft is not None and draft.portrait_id is not None
+
+
+async def test_a_video_without_a_face_is_explained_and_nothing_is_kept(
+    bot_world: BotWorld, clips: dict[str, bytes]
+) -> None:
+    await living_family(bot_world, MEMBER, GRANDPA)
+    no_face = ZH_HANT(
+        "I cannot find a face anywhere in that video. Please send a video in which they look "
+        "toward the camera, or a photo."
+    )
+    reply = await _send_video(bot_world, clips["wall"], lambda m: m.text == no_face)
+    assert reply.text == no_face
+    assert draft_for(bot_world.services.db, MEMBER.id) is None
+    broken = await bot_world.reply_to(
+        MEMBER,
+        lambda: bot_world.sandbox.send_document(MEMBER, b"\0" * 4096, "clip.mp4", "video/mp4"),
+    )
+    assert broken.text == ZH_HANT(
+        "I cannot play that file as a video. Please send an MP4 or MOV video."
+    )
+    assert space_media(bot_world.services.db, _space_id(bot_world), MediaKind.FOOTAGE) == []
+
+
+async def test_a_subject_who_speaks_cantonese_is_asked_for_and_heard_in_it(
+    bot_world: BotWorld, voice_ogg: bytes
+) -> None:
+    await living_family(bot_world, MEMBER, GRANDPA, languages=("cmn", "yue"))
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(MEMBER, lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
+                             until=_says(ASKS_FOR_VOICE))  # fmt: skip
+    offer = await bot_world.reply_to(MEMBER, lambda: sandbox.send_voice(MEMBER, voice_ogg, 5),
+                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
+    question = "Should {subject} speak Mandarin or Cantonese in the greeting?"
+    choice = await _press(bot_world, offer, "tpl:mid-autumn", _says(question, subject="外公"))
+    assert choice.reply_markup is not None
+    labels = [b["text"] for row in choice.reply_markup["inline_keyboard"] for b in row]
+    assert labels == ["普通話", "粵語"]
+    await _press(bot_world, choice, "spk:yue", _says(ASKS_FOR_RECIPIENT))
+    video = await _deliver(bot_world, "外婆")
+    assert video.duration is not None and video.duration > 0
+    [order] = orders_where(bot_world.services.db, "status = ?", [OrderStatus.DELIVERED.value])
+    assert order.spoken_language == "yue"
