@@ -21,7 +21,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.audit import AuditLog
-from bot.clock import Clock
+from bot.clock import Clock, iso
 from bot.delivery import send_failure_notice, send_greeting
 from bot.family.consent import ConsentRecord, current_consent
 from bot.family.spaces import get_space
@@ -131,7 +131,8 @@ class RenderJobs:
             await self._fail(order, f"delivery: {error}")
             return
         update_order(self._db, order.id, status=OrderStatus.DELIVERED, telegram_file_id=file_id,
-                     delivered_message_id=message_id)  # fmt: skip
+                     delivered_message_id=message_id,
+                     delivered_at=iso(self._clock.now()))  # fmt: skip
         self._audit.record(SYSTEM_ACTOR, "render.delivered", order=order.id, consent=consent.id)
         log.info("render.delivered", order_id=order.id, duration_s=result.duration_s)
 
