@@ -1,17 +1,16 @@
 """Render jobs: turn a queued order into a delivered video without blocking the chat.
 
-Each render runs in a process of its own (``bot/render_worker.py``), at most
-``render_workers`` at a time, so withdrawing consent can kill a render mid-way. The inputs are
-decrypted from the vault into the order's private scratch folder, which is deleted when the
-job ends however it ends. Consent is checked again right before the render starts and right
-before delivery: a greeting whose consent was withdrawn meanwhile is never sent. Orders that
-were queued or rendering when the bot stopped are picked up again on start-up.
+Each render runs in a process of its own (``bot/render_worker.py``, started by
+``bot/workers.py``), at most ``render_workers`` at a time, so withdrawing consent can kill a
+render mid-way. The inputs are decrypted from the vault into the order's private scratch
+folder, which is deleted when the job ends however it ends. Consent is checked again right
+before the render starts and right before delivery: a greeting whose consent was withdrawn
+meanwhile is never sent. Orders that were queued or rendering when the bot stopped are picked
+up again on start-up.
 """
 
 import asyncio
-import json
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media
 from bot.storage.orders import get_order, orders_with_status, update_order
 from bot.vault import Vault, VaultError
+from bot.workers import WorkerFailed, run_worker
 from engine import REVEAL_SECRETS, Marking, RenderError, RenderResult, RenderSpec
 
 log = structlog.get_logger(__name__)
@@ -172,24 +172,11 @@ class RenderJobs:
 
 async def _render_in_process(spec: RenderSpec) -> RenderResult:
     """Run ``engine.render`` in a fresh process, killing it if this task is cancelled."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.render_worker",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    request = spec.model_dump_json(context={REVEAL_SECRETS: True}).encode()
     try:
-        stdout, _ = await process.communicate(
-            spec.model_dump_json(context={REVEAL_SECRETS: True}).encode()
-        )
-    except BaseException:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        raise
-    lines = stdout.decode(errors="replace").strip().splitlines()
-    try:
-        reply = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        raise RenderError(f"render worker exited with status {process.returncode}") from None
+        reply = await run_worker("bot.render_worker", request)
+    except WorkerFailed as error:
+        raise RenderError(str(error)) from None
     if not reply.get("ok"):
         raise RenderError(str(reply.get("error")))
     return RenderResult.model_validate(reply["result"])

@@ -1,8 +1,6 @@
 """One render in its own process: a spec as JSON on stdin, the result as JSON on stdout.
 
-Each render gets a process of its own (rather than a slot in a pool) so that withdrawing
-consent can stop it at once: a pool's running task cannot be cancelled, a process can be
-killed, and nothing it was making survives.
+A process of its own so that withdrawing consent can stop it at once (see ``bot/workers.py``).
 """
 
 import json
