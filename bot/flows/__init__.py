@@ -115,7 +115,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(admin.REJECT_PREFIX, guarded(Permission.MODERATE, admin.reject_pressed))
     on_button(admin.REASON_PREFIX, guarded(Permission.MODERATE, admin.reason_pressed))
     on_button(ORIGINAL_PREFIX, guarded(Permission.GET_ORIGINAL, verify.original_pressed,
-                                              verify.original_concerns))  # fmt: skip
+                                       verify.original_concerns))  # fmt: skip
 
     add(MessageHandler(filters.CONTACT, family.receive_contact))
     add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _image))
