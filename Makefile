@@ -37,7 +37,7 @@ clean:
 # Refresh the translation catalogs after changing user-facing text; tests/test_i18n.py fails
 # until every new message is translated in bot/locale/*/LC_MESSAGES/tuanyuan.po.
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -k _ --no-location --omit-header -o bot/locale/tuanyuan.pot bot
+	$(BIN)/pybabel extract -k _ --no-location --omit-header --width 100 -o bot/locale/tuanyuan.pot bot
 	$(BIN)/pybabel update -i bot/locale/tuanyuan.pot -d bot/locale -D tuanyuan --ignore-obsolete --width 100
 	rm bot/locale/tuanyuan.pot
 

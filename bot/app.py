@@ -29,6 +29,7 @@ from bot.vault import (
     derive_key,
     load_or_create_key,
 )
+from bot.verification import Verifier
 from engine import Marking
 from engine.provenance import token_for_render_id
 
@@ -72,10 +73,9 @@ async def _post_shutdown(application: BotApplication) -> None:
     await services_of(application).jobs.close()
 
 
-def render_marking(settings: Settings, master_key: bytes) -> Callable[[str], Marking]:
-    """How every render is marked: the watermark key is the operator's when given (so that
-    detection can run elsewhere), else derived from the vault key; signing keys live beside it."""
-    watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
+def render_marking(settings: Settings, watermark_key: bytes) -> Callable[[str], Marking]:
+    """How every render is marked: with the token its order stores (the same function of its
+    id), the watermark key, and the signing keys in their folder."""
 
     def marking_for(render_id: str) -> Marking:
         return Marking(
@@ -96,8 +96,12 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
     if sealed := vault.seal_legacy_files():
         log.info("vault.sealed_legacy_files", count=sealed)
     audit = AuditLog(settings.audit_log_path, derive_key(master_key, AUDIT_KEY_PURPOSE), clock)
-    marking = render_marking(settings, master_key)
+    # The operator's watermark key when given (so that detection can run elsewhere), else one
+    # derived from the vault key.
+    watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
+    marking = render_marking(settings, watermark_key)
     jobs = RenderJobs(db, vault, audit, clock, settings.work_dir, settings.render_workers, marking)
+    verifier = Verifier(watermark_key, settings.signing_dir)
     application = (
         ApplicationBuilder()
         .token(settings.token)
@@ -110,10 +114,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
         .post_shutdown(_post_shutdown)
         .build()
     )
-    attach(
-        application,
-        Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock, jobs=jobs),
-    )
+    services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
+                        jobs=jobs, verifier=verifier)  # fmt: skip
+    attach(application, services)
     register_handlers(application)
     return application
 

@@ -3,8 +3,9 @@
 Handlers never check membership, verification or consent themselves. The handler registry
 (``bot/flows/__init__.py``) wraps each guarded handler with :func:`guarded`, which asks
 :func:`check` and, on refusal, tells the person why and what to do next and writes an audit
-entry. Render jobs ask :func:`bot.family.consent.current_consent` again right before rendering
-and before delivering, because consent can be withdrawn while a render runs.
+entry. The /verify answer asks :func:`may_see_render` how much to show. Render jobs ask
+:func:`bot.family.consent.current_consent` again right before rendering and before
+delivering, because consent can be withdrawn while a render runs.
 """
 
 import functools
@@ -34,6 +35,7 @@ class Permission(StrEnum):
     CONSENT = "consent"
     REVOKE = "revoke"
     MODERATE = "moderate"
+    GET_ORIGINAL = "get_original"  # the untouched file of a greeting of one's own family
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,42 @@ class Denial:
     message: str  # what the person reads, in their language
 
 
-def check(services: Services, user_id: int, permission: Permission, _: Gettext) -> Denial | None:
-    """None when ``user_id`` may do ``permission`` now; otherwise why not, in words."""
+def in_family(services: Services, user_id: int, space_id: str | None) -> bool:
+    """A verified member of that family space, whatever has become of its consent since."""
+    member = membership_of(services.db, user_id)
+    return member is not None and member.verified and member.space_id == space_id
+
+
+def may_see_render(services: Services, user_id: int, space_id: str | None) -> bool:
+    """Who sees a /verify answer in detail (render, family, consent): the render's own family
+    and the moderators; everyone else learns only whether this service made the file."""
+    return services.is_admin(user_id) or in_family(services, user_id, space_id)
+
+
+def check(
+    services: Services,
+    user_id: int,
+    permission: Permission,
+    _: Gettext,
+    space_id: str | None = None,
+) -> Denial | None:
+    """None when ``user_id`` may do ``permission`` now; otherwise why not, in words.
+
+    ``space_id`` is the family a greeting belongs to, for permissions about one greeting.
+    """
     if permission == Permission.MODERATE:
         if services.is_admin(user_id):
             return None
         return Denial("not_admin", _("This command is only for Tuanyuan's moderators."))
+    if permission == Permission.GET_ORIGINAL:
+        # Checked before the space's state: after a revocation the family is told the file is
+        # gone, not that the space is closed.
+        if in_family(services, user_id, space_id):
+            return None
+        return Denial(
+            "other_family",
+            _("Only verified members of this greeting's family can get its original file."),
+        )
     member = membership_of(services.db, user_id)
     if member is None:
         return Denial(
@@ -106,8 +138,13 @@ def check(services: Services, user_id: int, permission: Permission, _: Gettext) 
     return None
 
 
-def guarded(permission: Permission, handler: Handler) -> Handler:
-    """``handler``, run only when the sender holds ``permission``."""
+def guarded(
+    permission: Permission,
+    handler: Handler,
+    concerns: Callable[[Update, Services], str | None] | None = None,
+) -> Handler:
+    """``handler``, run only when the sender holds ``permission``; ``concerns`` says which
+    family's greeting the update is about, for permissions about one greeting."""
 
     @functools.wraps(handler)
     async def guard(update: Update, context: Context) -> None:
@@ -116,7 +153,8 @@ def guarded(permission: Permission, handler: Handler) -> Handler:
         services = services_of(context)
         remember_user(services.db, user.id, user.first_name, user.language_code)
         _ = services.gettext_of(user.id)
-        denial = check(services, user.id, permission, _)
+        space_id = None if concerns is None else concerns(update, services)
+        denial = check(services, user.id, permission, _, space_id)
         if denial is None:
             await handler(update, context)
             return

@@ -107,8 +107,12 @@ def _bench_likeness(args: argparse.Namespace) -> int:
 
 
 def _detect(args: argparse.Namespace) -> int:
-    from bot.config import read_watermark_key
+    from bot.clock import SystemClock
+    from bot.config import DATABASE_FILE, read_watermark_key
+    from bot.storage.database import open_existing
     from bot.vault import WATERMARK_KEY_PURPOSE, VaultError, derive_key
+    from bot.verification import look_up
+    from engine import IngestError
     from engine.provenance import detect, trust_anchor_from_env
 
     data_dir = _data_dir(args)
@@ -120,9 +124,20 @@ def _detect(args: argparse.Namespace) -> int:
         print(f"tuanyuan detect: {error} (set TUANYUAN_WATERMARK_KEY, or point "
               "--data-dir at the bot's data with its vault key)", file=sys.stderr)  # fmt: skip
         return 2
-    report = detect(args.file, key, trust_anchor_from_env(data_dir / "c2pa"))
+    try:
+        report = detect(args.file, key, trust_anchor_from_env(data_dir / "c2pa"))
+    except IngestError as error:
+        print(f"tuanyuan detect: {error}", file=sys.stderr)
+        return 1
+    database = data_dir / DATABASE_FILE
+    try:
+        db = open_existing(database) if database.exists() else None
+    except RuntimeError as error:
+        print(f"tuanyuan detect: {error}", file=sys.stderr)
+        return 2
+    verification = look_up(db, report, SystemClock().now())
     if args.json:
-        print(report.model_dump_json(indent=2))
+        print(verification.model_dump_json(indent=2))
         return 0
     print(f"made by this service: {'yes' if report.made_by_service else 'no'}")
     for name, mark in (("video", report.video), ("audio", report.audio)):
@@ -130,6 +145,13 @@ def _detect(args: argparse.Namespace) -> int:
               f"confidence {mark.confidence:.2f}")  # fmt: skip
     print(f"c2pa: {report.c2pa.state}")
     print(f"aigc: {report.aigc}")
+    if render := verification.render:
+        print(f"render: order {render.order_id}, template {render.template_id}, "
+              f"created {render.created_at}, delivered {render.delivered_at}")  # fmt: skip
+    if family := verification.family:
+        print(f"family: space {family.space_id}, subject {family.subject_name}")
+    if consent := verification.consent:
+        print(f"consent: {consent.status}")
     return 0
 
 
@@ -262,7 +284,9 @@ def _parser() -> argparse.ArgumentParser:
     bench_likeness.add_argument("--seconds", type=float, default=30.0, help="video per face")
     bench_likeness.set_defaults(handler=_bench_likeness)
 
-    detect = commands.add_parser("detect", help="read a video's provenance marks")
+    detect = commands.add_parser(
+        "detect", help="read a video's provenance marks; with the bot's database, its render"
+    )
     detect.add_argument("file", type=Path)
     detect.add_argument("--json", action="store_true", help="machine-readable report")
     detect.add_argument("--data-dir", type=Path, help="default: $TUANYUAN_DATA_DIR or ./var")

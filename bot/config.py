@@ -20,6 +20,7 @@ from engine.provenance import (
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 TELEGRAM_FILE_URL = "https://api.telegram.org/file/bot"
+DATABASE_FILE = "tuanyuan.sqlite3"  # in the data dir, where `tuanyuan detect` finds it too
 
 
 class ConfigError(Exception):
@@ -60,7 +61,7 @@ class Settings:
 
     @property
     def database_path(self) -> Path:
-        return self.data_dir / "tuanyuan.sqlite3"
+        return self.data_dir / DATABASE_FILE
 
     @property
     def media_dir(self) -> Path:

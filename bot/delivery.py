@@ -1,14 +1,31 @@
 """Sending finished greetings back into the family's chat.
 
 The video goes as a streamable ``sendVideo`` with its real duration, size and a thumbnail, so
-Telegram shows it inline instead of as a file to download.
+Telegram shows it inline instead of as a file to download. Telegram's apps may recompress a
+video or drop its metadata when it is forwarded, so a button under it fetches the untouched
+original as a document (``bot/flows/verify.py``): the file to keep or pass on, with its AIGC
+label and C2PA credentials.
 """
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import gettext_for, language_from_telegram
+from bot.i18n import Gettext, gettext_for, language_from_telegram
 from bot.storage import Order
 from engine import RenderResult
+
+# Followed by the order id (16 characters): far inside callback_data's 64 bytes.
+ORIGINAL_PREFIX = "orig:"
+
+
+def greeting_filename(order: Order) -> str:
+    return f"greeting-{order.id}.mp4"
+
+
+def original_button(_: Gettext, order: Order) -> InlineKeyboardMarkup:
+    button = InlineKeyboardButton(
+        _("Get the original file"), callback_data=ORIGINAL_PREFIX + order.id
+    )
+    return InlineKeyboardMarkup([[button]])
 
 
 async def send_greeting(bot: Bot, order: Order, result: RenderResult) -> tuple[str, int]:
@@ -30,7 +47,8 @@ async def send_greeting(bot: Bot, order: Order, result: RenderResult) -> tuple[s
             supports_streaming=True,
             thumbnail=thumbnail,
             caption=caption,
-            filename=f"greeting-{order.id}.mp4",
+            filename=greeting_filename(order),
+            reply_markup=original_button(_, order),
         )
     assert message.video is not None
     return message.video.file_id, message.message_id

@@ -1,19 +1,18 @@
 """Render jobs: turn a queued order into a delivered video without blocking the chat.
 
-Renders run in long-lived worker processes (``bot/render_worker.py``), at most
-``render_workers`` at a time, so withdrawing consent can kill a render mid-way and models load
-once per process. The inputs are decrypted from the vault into the order's private scratch
-folder, which is deleted when the job ends however it ends; a speaker profile the render
-computed is sealed back into the vault for the family's next greeting. Consent is checked
+Renders run in long-lived worker processes (``bot/render_worker.py``, kept by
+``bot/workers.WorkerPool``), at most ``render_workers`` at a time, so withdrawing consent can
+kill a render mid-way and models load once per process. The inputs are decrypted from the vault
+into the order's private scratch folder, which is deleted when the job ends however it ends; a
+speaker profile the render computed is sealed back into the vault for the family's next
+greeting. Consent is checked
 again right before the render starts and right before delivery: a greeting whose consent was
 withdrawn meanwhile is never sent. Orders that were queued or rendering when the bot stopped
 are picked up again on start-up.
 """
 
 import asyncio
-import json
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.audit import AuditLog
-from bot.clock import Clock
+from bot.clock import Clock, iso
 from bot.delivery import send_failure_notice, send_greeting
 from bot.family.consent import ConsentRecord, current_consent
 from bot.family.likeness import (
@@ -39,12 +38,12 @@ from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media
 from bot.storage.orders import get_order, orders_with_status, update_order
 from bot.vault import Vault, VaultError
+from bot.workers import WorkerFailed, WorkerPool
 from engine import REVEAL_SECRETS, Marking, RenderError, RenderResult, RenderSpec
 
 log = structlog.get_logger(__name__)
 
 SYSTEM_ACTOR = "system"
-_CLOSE_TIMEOUT_S = 5.0
 
 
 class RenderJobs:
@@ -68,7 +67,7 @@ class RenderJobs:
         self._work_dir = work_dir
         self._slots = asyncio.Semaphore(workers)
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._processes = RenderProcesses()
+        self._processes = WorkerPool("bot.render_worker")
         self._bot: Bot | None = None
 
     def start(self, bot: Bot) -> None:
@@ -127,8 +126,8 @@ class RenderJobs:
         order = update_order(self._db, order.id, status=OrderStatus.RENDERING)
         self._audit.record(SYSTEM_ACTOR, "render.started", order=order.id, consent=consent.id)
         try:
-            spec, profile_key = self._spec_for(order, consent)
-            result = await self._processes.render(spec)
+            spec, notes_key = self._spec_for(order, consent)
+            result = await _render_in(self._processes, spec)
         except (RenderError, VaultError, ValidationError) as error:
             await self._fail(order, f"render: {error}")
             return
@@ -137,7 +136,7 @@ class RenderJobs:
             return
         assert order.space_id is not None
         if result.speaker_profile is not None:
-            keep_profile(self._db, self._vault, self._clock, order.space_id, profile_key,
+            keep_profile(self._db, self._vault, self._clock, order.space_id, notes_key,
                          result.speaker_profile.read_bytes(), order.user_id)  # fmt: skip
         update_order(self._db, order.id, likeness=result.likeness, voice=result.voice)
         try:
@@ -150,7 +149,8 @@ class RenderJobs:
             await self._fail(order, f"delivery: {error}")
             return
         update_order(self._db, order.id, status=OrderStatus.DELIVERED, telegram_file_id=file_id,
-                     delivered_message_id=message_id)  # fmt: skip
+                     delivered_message_id=message_id,
+                     delivered_at=iso(self._clock.now()))  # fmt: skip
         self._audit.record(SYSTEM_ACTOR, "render.delivered", order=order.id, consent=consent.id)
         log.info("render.delivered", order_id=order.id, duration_s=result.duration_s)
 
@@ -207,61 +207,13 @@ class RenderJobs:
             log.warning("render.failure_notice_lost", order_id=order.id, error=str(error))
 
 
-class RenderProcesses:
-    """Long-lived render processes (``bot/render_worker.py``), one per concurrent render.
-
-    A process is reused for the next render once it has answered; a render that is cancelled
-    takes its process down with it (killed, never reused), and the next render starts a fresh
-    one. Callers bound the concurrency; this only keeps the processes.
-    """
-
-    def __init__(self) -> None:
-        self._idle: list[asyncio.subprocess.Process] = []
-
-    async def render(self, spec: RenderSpec) -> RenderResult:
-        process = self._idle.pop() if self._idle else await self._start()
-        assert process.stdin is not None and process.stdout is not None
-        try:
-            process.stdin.write(spec.model_dump_json(context={REVEAL_SECRETS: True}).encode())
-            process.stdin.write(b"\n")
-            await process.stdin.drain()
-            line = await process.stdout.readline()
-        except BaseException:
-            await _kill(process)
-            raise
-        if not line:
-            code = await process.wait()
-            raise RenderError(f"render worker exited with status {code}")
-        self._idle.append(process)
-        try:
-            reply = json.loads(line)
-        except ValueError:
-            raise RenderError("render worker sent an unreadable reply") from None
-        if not reply.get("ok"):
-            raise RenderError(str(reply.get("error")))
-        return RenderResult.model_validate(reply["result"])
-
-    async def close(self) -> None:
-        """Let idle processes finish (end of input), killing any that linger."""
-        idle, self._idle = self._idle, []
-        for process in idle:
-            assert process.stdin is not None
-            process.stdin.close()
-        for process in idle:
-            try:
-                await asyncio.wait_for(process.wait(), _CLOSE_TIMEOUT_S)
-            except TimeoutError:
-                await _kill(process)
-
-    @staticmethod
-    async def _start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.render_worker",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-
-
-async def _kill(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.kill()
-        await process.wait()
+async def _render_in(processes: WorkerPool, spec: RenderSpec) -> RenderResult:
+    """Run ``engine.render`` in a render process, killing it if this task is cancelled."""
+    request = spec.model_dump_json(context={REVEAL_SECRETS: True}).encode()
+    try:
+        reply = await processes.call(request)
+    except WorkerFailed as error:
+        raise RenderError(str(error)) from None
+    if not reply.get("ok"):
+        raise RenderError(str(reply.get("error")))
+    return RenderResult.model_validate(reply["result"])

@@ -14,6 +14,7 @@ from bot.vault import Vault
 
 if TYPE_CHECKING:
     from bot.jobs import RenderJobs
+    from bot.verification import Verifier
 
 _KEY = "tuanyuan.services"
 
@@ -26,6 +27,7 @@ class Services:
     audit: AuditLog
     clock: Clock
     jobs: "RenderJobs"
+    verifier: "Verifier"
 
     def language_of(self, user_id: int) -> Language:
         return get_language(self.db, user_id)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, polling
-from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.demo.samples import sample_portrait_jpeg
 from bot.family.consent import CHALLENGE_VALID_FOR, WORDING_VERSION, records_of
 from bot.family.erasure import Receipt
 from bot.family.spaces import (
@@ -48,8 +48,10 @@ from tests.auxil.family import (
     invite_payload,
     leftovers,
     living_family,
+    order_greeting,
     phone_of,
     read_phrase,
+    revoke,
     says,
     share_own_phone,
     subject_data,
@@ -62,10 +64,6 @@ GRANDPA = SandboxUser(6002, "外公", language_code="zh-hant")
 RELATIVE = SandboxUser(6003, "阿明", language_code="zh-hant")
 STRANGER = SandboxUser(6004, "Eve", language_code="en")
 RENDER_WAIT_S = 90.0
-WITHDRAWN = (
-    "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
-    "Kept: a record that consent was given and withdrawn, with no face or voice data."
-)
 
 
 def _audit_actions(world: BotWorld, actor: int) -> list[tuple[str, dict[str, object]]]:
@@ -74,31 +72,6 @@ def _audit_actions(world: BotWorld, actor: int) -> list[tuple[str, dict[str, obj
         for entry in world.services.audit.entries()
         if entry["actor"] == actor
     ]
-
-
-async def _order(world: BotWorld, member: SandboxUser, recipient: str = "外婆") -> None:
-    """Photo, voice note, festival and recipient: the order is queued when this returns."""
-    sandbox = world.sandbox
-    await world.reply_to(member, lambda: sandbox.send_photo(member, sample_portrait_jpeg()))
-    offer = await world.reply_to(
-        member,
-        lambda: sandbox.send_voice(member, sample_voice_ogg("我很想念你們。祝你們中秋快樂。"), 5),
-        until=lambda m: m.reply_markup is not None,
-    )
-    await world.reply_to(
-        member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
-    )
-    await world.reply_to(member, lambda: sandbox.send_text(member, recipient))
-
-
-async def _revoke(world: BotWorld, user: SandboxUser, subject: str) -> SentMessage:
-    """/revoke and its confirmation; returns the deletion receipt."""
-    warning = await world.reply_to(user, lambda: world.sandbox.send_text(user, "/revoke"))
-    return await world.reply_to(
-        user,
-        lambda: world.sandbox.press_button(user, warning.message_id, "revoke:yes"),
-        until=says(user, WITHDRAWN, subject=subject),
-    )
 
 
 async def test_a_living_subject_consents_personally_by_reading_the_phrase(
@@ -153,7 +126,7 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
     assert (grant.method, grant.relation) == ("next_of_kin", "孫女")
     assert json.loads(grant.proof_refs or "[]") == [member.proof_media_id]
 
-    await _order(bot_world, OWNER)
+    await order_greeting(bot_world, OWNER)
     video = await bot_world.sandbox.wait_for_message(
         OWNER.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
     )
@@ -164,7 +137,7 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
     needles = ids | {video.file_id}
     assert leftovers(bot_world, needles, blobs)  # the scan does find what is there
 
-    receipt = await _revoke(bot_world, OWNER, "阿嬤")
+    receipt = await revoke(bot_world, OWNER, "阿嬤")
     expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "profile": 1, "video": 1}),
                        telegram_copies=1, messages_deleted=1)  # fmt: skip
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
@@ -358,7 +331,7 @@ async def test_a_consent_phrase_read_after_30_minutes_is_refused(bot_world: BotW
 
 async def test_ordering_after_revocation_is_refused(bot_world: BotWorld) -> None:
     await living_family(bot_world, OWNER, GRANDPA)
-    receipt = await _revoke(bot_world, GRANDPA, "外公")
+    receipt = await revoke(bot_world, GRANDPA, "外公")
     expected = Receipt(files=Counter({"statement": 1}))
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
     refusal = ZH_HANT(
@@ -379,7 +352,7 @@ async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
     bot_world: BotWorld,
 ) -> None:
     await living_family(bot_world, OWNER, GRANDPA)
-    await _order(bot_world, OWNER)
+    await order_greeting(bot_world, OWNER)
     db = bot_world.services.db
     [order] = orders_where(db, "user_id = ?", [OWNER.id])
     for _ in range(600):
@@ -391,7 +364,7 @@ async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
     assert scratch.exists()
     ids, blobs = subject_data(bot_world, order.space_id or "")
 
-    receipt = await _revoke(bot_world, GRANDPA, "外公")
+    receipt = await revoke(bot_world, GRANDPA, "外公")
     expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "statement": 1}),
                        renders_stopped=1)  # fmt: skip
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")

@@ -1,14 +1,18 @@
 """`tuanyuan detect`: the report a person or a script gets for a file."""
 
 import json
+import subprocess
 from pathlib import Path
 
+import imageio_ffmpeg
 import pytest
 
 from bot.cli import main
+from engine import IngestError
 from engine.provenance import detect, sign_mp4, signing_identity
 from engine.provenance.bench import attack
 from tests.auxil.provenance import KEY, marked_greeting, unmarked_greeting
+from tests.auxil.sandbox_media import png
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +75,41 @@ def test_detect_without_a_key_says_how_to_set_it(
     monkeypatch.delenv("TUANYUAN_WATERMARK_KEY_FILE", raising=False)
     assert main(["detect", str(tmp_path / "x.mp4")]) == 2
     assert "TUANYUAN_WATERMARK_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [(b"%PDF-1.4\n%%EOF\n", "not_a_video"), (png(), "not_a_video"), (b"", "empty_file")],
+)
+def test_a_file_that_is_no_video_is_refused_not_judged(
+    tmp_path: Path, content: bytes, code: str
+) -> None:
+    """FFmpeg reads a PNG as a one-frame video: "not ours" would answer the wrong question."""
+    path = tmp_path / "upload.mp4"
+    path.write_bytes(content)
+    with pytest.raises(IngestError) as refused:
+        detect(path, KEY)
+    assert refused.value.code == code
+
+
+def test_the_cli_says_when_a_file_is_no_video(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    monkeypatch.setenv("TUANYUAN_WATERMARK_KEY", KEY.hex())
+    assert main(["detect", str(path), "--data-dir", str(tmp_path)]) == 1
+    assert "not a readable video" in capsys.readouterr().err
+
+
+def test_a_container_that_cannot_hold_our_manifest_has_none(
+    delivered: tuple[Path, Path, int], tmp_path: Path
+) -> None:
+    """Remuxed into Matroska, the manifest is gone, not "invalid" as an MP4 reader would say."""
+    path, _, token = delivered
+    mkv = tmp_path / "remuxed.mkv"
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(path), "-c", "copy"]
+    subprocess.run([*command, str(mkv)], check=True)
+    report = detect(mkv, KEY)
+    assert report.c2pa.state == "absent"
+    assert report.video.mac_valid and report.video.token == token

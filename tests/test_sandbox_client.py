@@ -78,6 +78,23 @@ async def test_user_media_and_contact_reach_the_bot(
     assert contact.contact.phone_number == "+8613800000000"
 
 
+async def test_video_notes_and_animations_arrive_as_telegram_sends_them(
+    bot: Bot, sandbox: SandboxClient, user: SandboxUser
+) -> None:
+    note_bytes, gif_bytes = noise(20_000), noise(30_000)
+    note = await sandbox.send_video_note(user, note_bytes, duration=4, length=384)
+    gif = await sandbox.send_animation(user, gif_bytes, 2, 320, 240, caption="/verify")
+    received = [update.message for update in await bot.get_updates()]
+    assert [m.message_id for m in received if m] == [note.message_id, gif.message_id]
+    assert note.video_note is not None
+    assert (note.video_note.length, note.video_note.duration) == (384, 4)
+    assert await sandbox.download(note.video_note.file_id) == note_bytes
+    assert gif.animation is not None and gif.document is not None
+    assert (gif.animation.width, gif.animation.height, gif.caption) == (320, 240, "/verify")
+    assert gif.document.file_id == gif.animation.file_id
+    assert await sandbox.download(gif.animation.file_id) == gif_bytes
+
+
 async def test_user_photo_has_telegram_style_sizes(
     sandbox: SandboxClient, user: SandboxUser
 ) -> None:

@@ -81,6 +81,18 @@ async def test_get_file_refuses_big_files(bot: Bot, chat: int) -> None:
         await bot.get_file("nonsense")
 
 
+@pytest.mark.sandbox_limits(max_delete_age_s=0)
+async def test_a_message_past_the_deletion_window_stays(
+    bot: Bot, sandbox: SandboxClient, chat: int
+) -> None:
+    """With a window of 0 every message is "older than 48 hours", as a greeting from last year."""
+    sent = await bot.send_message(chat, "old news")
+    with pytest.raises(BadRequest, match="Message can't be deleted for everyone"):
+        await bot.delete_message(chat, sent.message_id)
+    (record,) = await sandbox.sent_messages(chat)
+    assert not record.deleted
+
+
 @pytest.mark.sandbox_limits(max_upload_bytes=100_000)
 async def test_oversized_upload_is_request_entity_too_large(
     bot: Bot, stand_in: BotApiStandIn, sandbox: SandboxClient, chat: int

@@ -1,14 +1,28 @@
-"""The database upgrades in place, keeping every order, and consent records cannot be edited."""
+"""The database upgrades in place, keeping every order, and consent records cannot be edited.
+
+Every order carries its render's watermark token, and no two orders share one."""
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
 
+import bot.storage.database
+import bot.storage.orders
 from bot.storage import SCHEMA_VERSION, OrderStatus, open_database
-from bot.storage.database import MIGRATIONS
-from bot.storage.orders import draft_for, get_order, open_draft, orders_with_status, update_order
+from bot.storage.database import MIGRATIONS, open_existing
+from bot.storage.orders import (
+    draft_for,
+    get_order,
+    open_draft,
+    order_with_token,
+    orders_with_status,
+    update_order,
+)
+from bot.storage.users import awaits_file_to_verify
+from engine.provenance import token_for_render_id
 
 
 def test_a_new_database_is_created_at_the_current_schema(tmp_path: Path) -> None:
@@ -84,3 +98,73 @@ def test_consent_records_cannot_be_changed_or_deleted(tmp_path: Path) -> None:
         with pytest.raises(sqlite3.IntegrityError, match="immutable"):
             db.execute(statement)
     assert db.table("consent_records").count == 1
+
+
+def _database_at_version_3(path: Path, *orders: tuple[str, str, str]) -> None:
+    """A database as the family-trust release left it, holding (id, status, time) orders."""
+    db = Database(path)
+    for migration in MIGRATIONS[:3]:
+        migration(db)
+    db.execute("PRAGMA user_version = 3")
+    db.table("users").insert({"id": 1, "first_name": "Mei", "language": "en", "created_at": "t"})
+    for order_id, status, at in orders:
+        row = {"id": order_id, "user_id": 1, "chat_id": 1, "status": status, "language": "en"}
+        db.table("orders").insert(row | {"created_at": at, "updated_at": at})
+    db.conn.commit()
+    db.conn.close()
+
+
+def test_orders_from_before_issue_7_get_the_token_their_renders_carry(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    _database_at_version_3(path, ("o1", "delivered", "2026-01-02"), ("o2", "revoked", "2026-01-01"))
+    upgraded = open_database(path)
+    delivered, revoked = get_order(upgraded, "o1"), get_order(upgraded, "o2")
+    assert delivered.watermark_token == token_for_render_id("o1")
+    assert revoked.watermark_token == token_for_render_id("o2")
+    assert order_with_token(upgraded, token_for_render_id("o1")) == delivered
+    assert (delivered.delivered_at, revoked.delivered_at) == ("2026-01-02", None)
+    assert not awaits_file_to_verify(upgraded, 1, datetime.now(UTC))
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        upgraded.execute("UPDATE orders SET watermark_token = ? WHERE id = 'o2'",
+                         [delivered.watermark_token])  # fmt: skip
+
+
+def test_two_old_orders_sharing_a_token_leave_it_to_the_older(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    _database_at_version_3(path, ("newer", "delivered", "2026-02-01"),
+                           ("older", "delivered", "2026-01-01"))  # fmt: skip
+    monkeypatch.setattr(bot.storage.database, "token_for_render_id", lambda _: 42)
+    upgraded = open_database(path)
+    assert get_order(upgraded, "older").watermark_token == 42
+    assert get_order(upgraded, "newer").watermark_token is None
+
+
+def test_a_new_order_never_takes_a_token_another_order_carries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = open_database(tmp_path / "bot.sqlite3")
+    first = open_draft(db, user_id=1, chat_id=1, language="en", space_id="s1")
+    assert first.watermark_token is not None
+    taken = iter([first.watermark_token])  # the first id drawn would collide
+
+    def token(order_id: str) -> int:
+        return next(taken, None) or token_for_render_id(order_id)
+
+    monkeypatch.setattr(bot.storage.orders, "token_for_render_id", token)
+    second = open_draft(db, user_id=2, chat_id=2, language="en", space_id="s1")
+    assert second.watermark_token == token_for_render_id(second.id) != first.watermark_token
+
+
+def test_tools_read_the_database_as_it_is_and_never_upgrade_it(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with pytest.raises(FileNotFoundError):
+        open_existing(path)
+    assert not path.exists()
+    _database_at_version_3(path)
+    with pytest.raises(RuntimeError, match="schema version 3"):
+        open_existing(path)
+    assert Database(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    open_database(path)
+    assert "orders" in open_existing(path).table_names()

@@ -5,7 +5,9 @@ commands first, then button presses, then media, then free text. This is also wh
 handler gets its permission (``bot.authz.guarded``): no handler checks rights by itself. Media
 and text mean different things at different steps (a voice note or a video is a consent
 statement for a subject who owes one, footage otherwise), so they go through small routers
-that look up the sender's step and pick the handler.
+that look up the sender's step and pick the handler. One router runs ahead of all of them
+(group -1): a file sent after /verify is checked for this service's marks, whatever else it
+could have been.
 """
 
 from typing import Any
@@ -14,9 +16,10 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.authz import Permission, guarded
+from bot.delivery import ORIGINAL_PREFIX
 from bot.family.consent import open_challenge
 from bot.family.spaces import MemberStatus, Role, SetupStep, SpaceStatus, get_space, membership_of
-from bot.flows import admin, basics, consent, family, order, privacy
+from bot.flows import admin, basics, consent, family, order, privacy, verify
 from bot.flows.basics import Context
 from bot.services import services_of
 
@@ -98,6 +101,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("delete_me", privacy.delete_me))
     add(CommandHandler("review", guarded(Permission.MODERATE, admin.review)))
     add(CommandHandler("cancel", order.cancel))
+    add(CommandHandler(verify.COMMAND, verify.verify_command))
+    add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION
+                       | filters.Document.ALL, verify.route), group=-1)  # fmt: skip
 
     def on_button(prefix: str, handler: Any) -> None:
         add(CallbackQueryHandler(handler, pattern=rf"^{prefix}"))
@@ -117,6 +123,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(admin.APPROVE_PREFIX, guarded(Permission.MODERATE, admin.approve_pressed))
     on_button(admin.REJECT_PREFIX, guarded(Permission.MODERATE, admin.reject_pressed))
     on_button(admin.REASON_PREFIX, guarded(Permission.MODERATE, admin.reason_pressed))
+    on_button(ORIGINAL_PREFIX, guarded(Permission.GET_ORIGINAL, verify.original_pressed,
+                                       verify.original_concerns))  # fmt: skip
 
     add(MessageHandler(filters.CONTACT, family.receive_contact))
     add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _image))

@@ -36,6 +36,7 @@ def command_descriptions(_: Gettext) -> list[BotCommand]:
         BotCommand("revoke", _("Withdraw consent and delete everything")),
         BotCommand("mydata", _("Get a copy of your data")),
         BotCommand("delete_me", _("Leave and delete your files")),
+        BotCommand("verify", _("Check whether Tuanyuan made a video")),
         BotCommand("language", _("Change the language")),
         BotCommand("cancel", _("Discard the greeting in preparation")),
     ]
@@ -56,7 +57,8 @@ def help_text(_: Gettext) -> str:
         "1. Send a clear photo of their face.\n"
         "2. Send a voice note of them speaking (about 20 seconds is best).\n"
         "3. Choose the festival and tell me who the greeting is for.\n\n"
-        "Every video is marked as made with AI. /revoke withdraws consent and deletes "
+        "Every video is marked as made with AI; anyone can send /verify and then a video to "
+        "learn whether Tuanyuan made it. /revoke withdraws consent and deletes "
         "everything, /mydata sends you your data, /delete_me removes you. /language changes "
         "the language, /cancel discards the greeting you are preparing."
     )

@@ -36,6 +36,29 @@ async def fetch_checked(
         "That file is larger than 20 MB, the most Telegram lets me receive. "
         "Please send a shorter recording or a smaller photo."
     )
+    data = await download_within_limit(context, message, file_id, file_size, too_big)
+    if data is None:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        candidate = Path(scratch) / "upload"
+        candidate.write_bytes(data)
+        try:
+            verdict = await asyncio.to_thread(check, candidate)
+        except IngestError as error:
+            await message.reply_text(ingest_error_text(_, error))
+            return None
+    return data, verdict
+
+
+async def download_within_limit(
+    context: CallbackContext[Any, Any, Any, Any],
+    message: Message,
+    file_id: str,
+    file_size: int | None,
+    too_big: str,
+) -> bytes | None:
+    """The file's bytes, or None after replying ``too_big``: Telegram refuses bots a download
+    over MAX_DOWNLOAD_BYTES, which the message says before getFile would fail."""
     if file_size is not None and file_size > MAX_DOWNLOAD_BYTES:
         await message.reply_text(too_big)
         return None
@@ -46,13 +69,4 @@ async def fetch_checked(
             raise
         await message.reply_text(too_big)
         return None
-    data = bytes(await telegram_file.download_as_bytearray())
-    with tempfile.TemporaryDirectory() as scratch:
-        candidate = Path(scratch) / "upload"
-        candidate.write_bytes(data)
-        try:
-            verdict = await asyncio.to_thread(check, candidate)
-        except IngestError as error:
-            await message.reply_text(ingest_error_text(_, error))
-            return None
-    return data, verdict
+    return bytes(await telegram_file.download_as_bytearray())

@@ -267,7 +267,7 @@ class BotApi:
 
     @_method(DeleteMessage)
     async def _delete_message(self, p: DeleteMessage) -> bool:
-        await self._world.delete(p.chat_id, p.message_id)
+        await self._world.delete(p.chat_id, p.message_id, self._limits.max_delete_age_s)
         return True
 
     # Replies without messages

@@ -46,6 +46,21 @@ class _Video(_Action):
     caption: str | None = None
 
 
+class _VideoNote(_Action):
+    file: Upload
+    duration: int
+    length: int
+
+
+class _Animation(_Action):
+    file: Upload
+    duration: int
+    width: int
+    height: int
+    file_name: str = "animation.mp4"
+    caption: str | None = None
+
+
 class _Voice(_Action):
     file: Upload
     duration: int
@@ -96,6 +111,8 @@ class Control:
             web.post("/control/text", self._action(_Text, self._text)),
             web.post("/control/photo", self._action(_Photo, self._photo)),
             web.post("/control/video", self._action(_Video, self._video)),
+            web.post("/control/video_note", self._action(_VideoNote, self._video_note)),
+            web.post("/control/animation", self._action(_Animation, self._animation)),
             web.post("/control/voice", self._action(_Voice, self._voice)),
             web.post("/control/document", self._action(_Document, self._document)),
             web.post("/control/contact", self._action(_Contact, self._contact)),
@@ -147,6 +164,21 @@ class Control:
         video = await self._file(action.file, "videos", "video/mp4")
         video |= {"duration": action.duration, "width": action.width, "height": action.height}
         content = {"video": video} | _caption(action.caption)
+        return await self._world.user_message(action.user, content)
+
+    async def _video_note(self, action: _VideoNote) -> JsonObject:
+        note = await self._file(action.file, "video_notes", "video/mp4")
+        note |= {"duration": action.duration, "length": action.length}
+        note.pop("mime_type")  # Telegram's VideoNote has none
+        return await self._world.user_message(action.user, {"video_note": note})
+
+    async def _animation(self, action: _Animation) -> JsonObject:
+        """A GIF as Telegram sends it: converted to MP4, and doubled as a document."""
+        stored = await self._file(action.file, "animations", "video/mp4")
+        document = stored | {"file_name": action.file_name}
+        animation = document | {"duration": action.duration, "width": action.width,
+                                "height": action.height}  # fmt: skip
+        content = {"animation": animation, "document": document} | _caption(action.caption)
         return await self._world.user_message(action.user, content)
 
     async def _voice(self, action: _Voice) -> JsonObject:

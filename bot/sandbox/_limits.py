@@ -26,6 +26,8 @@ class Limits:
     max_photo_bytes: int = 10 * _MIB
     max_photo_dimensions_sum: int = 10_000
     max_photo_aspect_ratio: float = 20.0
+    max_delete_age_s: float = 48 * 3600
+    """A bot may delete a message in a private chat only this long after sending it."""
     messages_per_second: float = 30.0
     """Sustained rate of message-sending calls across all chats."""
     chat_messages_per_second: float = 1.0

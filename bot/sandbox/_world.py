@@ -235,10 +235,12 @@ class World:
         await self._bump()
         return message.wire
 
-    async def delete(self, chat_id: int, message_id: int) -> None:
+    async def delete(self, chat_id: int, message_id: int, max_age_s: float) -> None:
         message = self._live(chat_id, message_id)
         if message is None:
             raise bad_request("message to delete not found")
+        if time.time() - message.wire["date"] >= max_age_s:
+            raise bad_request("message can't be deleted for everyone")
         message.deleted = True
         if message.record is not None:
             message.record = message.record.model_copy(update={"deleted": True})

@@ -82,6 +82,25 @@ class SandboxClient:
         fields = {"duration": duration, "width": width, "height": height, "caption": caption}
         return await self._act("video", user, fields, ("video.mp4", data))
 
+    async def send_video_note(
+        self, user: SandboxUser, data: bytes, duration: int, length: int
+    ) -> Message:
+        """A round video message: square, ``length`` pixels a side."""
+        fields = {"duration": duration, "length": length}
+        return await self._act("video_note", user, fields, ("note.mp4", data))
+
+    async def send_animation(
+        self,
+        user: SandboxUser,
+        data: bytes,
+        duration: int,
+        width: int,
+        height: int,
+        caption: str | None = None,
+    ) -> Message:
+        fields = {"duration": duration, "width": width, "height": height, "caption": caption}
+        return await self._act("animation", user, fields, ("animation.mp4", data))
+
     async def send_voice(
         self, user: SandboxUser, data: bytes, duration: int, mime_type: str = "audio/ogg"
     ) -> Message:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from engine.provenance import token_for_render_id
+
 
 def _create_users_and_media(db: Database) -> None:
     db.table("users").create(
@@ -172,6 +174,29 @@ def _add_family_trust(db: Database) -> None:
     )
 
 
+def _add_verification(db: Database) -> None:
+    """Recognising delivered greetings (issue #7): a watermark token read from a file must find
+    its order, so each order keeps its token, uniquely indexed; orders keep when they were
+    delivered; a user who sent /verify is waiting for a file until ``verify_until``.
+
+    Every render so far was marked with ``token_for_render_id(order id)``, so the backfill
+    computes the same. Should two existing orders share a token (about n**2 / 2**41), the older
+    keeps it and the newer keeps none: detection then finds it by its signed C2PA render id.
+    """
+    for table, column in (("orders", "watermark_token INTEGER"), ("orders", "delivered_at TEXT"),
+                          ("users", "verify_until TEXT")):  # fmt: skip
+        db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+    taken: set[int] = set()
+    for row in list(db.query("SELECT id FROM orders ORDER BY created_at, id")):
+        token = token_for_render_id(row["id"])
+        if token not in taken:
+            taken.add(token)
+            db.execute("UPDATE orders SET watermark_token = ? WHERE id = ?", [token, row["id"]])
+    # The last change to a delivered order was its delivery.
+    db.execute("UPDATE orders SET delivered_at = updated_at WHERE status = 'delivered'")
+    db.table("orders").create_index(["watermark_token"], unique=True)
+
+
 def _add_likeness(db: Database) -> None:
     """Footage clips, derived speaker profiles and how each order shows and voices the subject
     (issue #5).
@@ -201,6 +226,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
     _add_family_trust,
+    _add_verification,
     _add_likeness,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -232,4 +258,19 @@ def open_database(path: Path) -> Database:
         with db.conn:
             migration(db)
             db.execute(f"PRAGMA user_version = {version}")
+    return db
+
+
+def open_existing(path: Path) -> Database:
+    """The bot's database for a tool beside it (``tuanyuan detect``): never created, never
+    migrated, so a tool cannot change the schema under a running bot of another release."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no database here")
+    db = Database(path)
+    if (version := _user_version(db)) != SCHEMA_VERSION:
+        db.close()
+        raise RuntimeError(
+            f"{path} has schema version {version}; this release reads {SCHEMA_VERSION}. "
+            "Run the same release as the bot, or start the bot once to upgrade it."
+        )
     return db

@@ -12,6 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlite_utils import Database
 
+from engine.provenance import token_for_render_id
+
 
 class OrderStatus(StrEnum):
     COLLECTING = "collecting"
@@ -41,9 +43,13 @@ class Order(BaseModel):
     video_id: str | None = None
     telegram_file_id: str | None = None
     delivered_message_id: int | None = None
+    # What the render's watermarks carry (token_for_render_id(id)); None only for the newer of
+    # two orders from before it was stored that happened to share one.
+    watermark_token: int | None = None
     error: str | None = None
     created_at: str
     updated_at: str
+    delivered_at: str | None = None
 
 
 def _now() -> str:
@@ -75,10 +81,11 @@ def open_draft(db: Database, user_id: int, chat_id: int, language: str, space_id
     if existing is not None:
         return existing
     now = _now()
-    order_id = secrets.token_hex(8)
+    order_id, token = _unmarked_id(db)
     db.table("orders").insert(
         {
             "id": order_id,
+            "watermark_token": token,
             "user_id": user_id,
             "chat_id": chat_id,
             "status": OrderStatus.COLLECTING.value,
@@ -89,6 +96,30 @@ def open_draft(db: Database, user_id: int, chat_id: int, language: str, space_id
         }
     )
     return get_order(db, order_id)
+
+
+def _unmarked_id(db: Database) -> tuple[str, int]:
+    """A fresh order id and its watermark token, one that no other order's render carries.
+
+    Tokens are 40 bits of a hash of the id, so two orders share one with probability
+    n**2 / 2**41; a detected token must name one order, so a taken token means a new id.
+    """
+    while True:
+        order_id = secrets.token_hex(8)
+        token = token_for_render_id(order_id)
+        if not db.table("orders").count_where("watermark_token = ?", [token]):
+            return order_id, token
+
+
+def find_order(db: Database, order_id: str) -> Order | None:
+    rows = list(db.query("SELECT * FROM orders WHERE id = ?", [order_id]))
+    return _order(rows[0]) if rows else None
+
+
+def order_with_token(db: Database, token: int) -> Order | None:
+    """The order whose render carries this watermark token, if this database has it."""
+    rows = list(db.query("SELECT * FROM orders WHERE watermark_token = ?", [token]))
+    return _order(rows[0]) if rows else None
 
 
 def update_order(db: Database, order_id: str, **fields: str | int | None) -> Order:

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
+from bot.clock import iso, parse_iso
 from bot.i18n import DEFAULT_LANGUAGE, Language, language_from_telegram
 
 
@@ -33,3 +34,17 @@ def get_language(db: Database, user_id: int) -> Language:
 
 def set_language(db: Database, user_id: int, language: Language) -> None:
     db.table("users").update(user_id, {"language": language})
+
+
+def await_file_to_verify(db: Database, user_id: int, until: datetime | None) -> None:
+    """After /verify the user's next video or file is checked, until ``until``; None ends it.
+
+    Kept in the database, like an order draft, so a restarted bot still knows who is waiting.
+    """
+    db.table("users").update(user_id, {"verify_until": None if until is None else iso(until)})
+
+
+def awaits_file_to_verify(db: Database, user_id: int, now: datetime) -> bool:
+    rows = list(db.query("SELECT verify_until FROM users WHERE id = ?", [user_id]))
+    until = rows[0]["verify_until"] if rows else None
+    return until is not None and now < parse_iso(until)

@@ -11,6 +11,7 @@ from engine.provenance._aigc import AigcLabel, aigc_label, ffmpeg_metadata_args,
 from engine.provenance._audio import embed_audio_watermark, read_audio_mark
 from engine.provenance._c2pa import (
     C2paReading,
+    C2paState,
     SigningIdentity,
     read_c2pa,
     sign_mp4,
@@ -19,7 +20,6 @@ from engine.provenance._c2pa import (
 from engine.provenance._detect import (
     DetectionReport,
     MarkReport,
-    RenderLookup,
     detect,
     trust_anchor_from_env,
 )
@@ -40,11 +40,11 @@ __all__ = [
     "WATERMARK_KEY_FILE_ENV",
     "AigcLabel",
     "C2paReading",
+    "C2paState",
     "DetectionReport",
     "MarkReading",
     "MarkReport",
     "Payload",
-    "RenderLookup",
     "SigningIdentity",
     "VideoWatermarker",
     "WatermarkKeyError",

@@ -1,7 +1,7 @@
 """`detect(path)`: everything a file says about where it came from, in one report.
 
-The engine knows no database: ``render`` is left empty here and filled by the bot, which maps
-the token (or the C2PA render id) to its render, family and consent status.
+The engine knows no database: the bot (``bot/verification.py``) maps the token, or the C2PA
+render id, to its render, family and consent status.
 """
 
 from __future__ import annotations
@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+import av
 from pydantic import BaseModel, computed_field
 
+from engine._errors import IngestError
+from engine._ingest import require_non_empty
+from engine._video import _VIDEO_CONTAINERS, _looks_like_mp4
 from engine.provenance._aigc import read_aigc
 from engine.provenance._audio import read_audio_mark
-from engine.provenance._c2pa import TRUST_ENV, C2paState, read_c2pa
+from engine.provenance._c2pa import TRUST_ENV, C2paReading, C2paState, read_c2pa
 from engine.provenance._payload import MarkReading
 from engine.provenance._video import read_video_mark
 
@@ -42,20 +46,11 @@ class C2paReport(BaseModel, frozen=True):
     render: dict[str, Any] | None
 
 
-class RenderLookup(BaseModel, frozen=True):
-    """What the bot attaches after looking the token up; the engine never fills it."""
-
-    render_id: str
-    family_id: str
-    consent_status: Literal["current", "revoked"]
-
-
 class DetectionReport(BaseModel, frozen=True):
     video: MarkReport
     audio: MarkReport
     c2pa: C2paReport
     aigc: dict[str, Any] | None
-    render: RenderLookup | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -64,16 +59,38 @@ class DetectionReport(BaseModel, frozen=True):
         return self.video.mac_valid or self.audio.mac_valid or self.c2pa.state == "trusted"
 
 
+_MP4_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"  # the only container our C2PA manifests are read from
+
+
 def detect(path: Path, key: bytes, trust_anchor: bytes | None = None) -> DetectionReport:
-    """Video and audio are read independently: a messenger may keep one and mangle the other."""
+    """Video and audio are read independently: a messenger may keep one and mangle the other.
+
+    Raises IngestError (``empty_file``, ``truncated``, ``not_a_video``) for a file that is no
+    video at all: FFmpeg would read a photo as a one-frame video and answer a confident "no".
+    """
+    mp4 = _video_container(path) == _MP4_FAMILY
     label = read_aigc(path)
-    c2pa = read_c2pa(path, trust_anchor)
+    c2pa = read_c2pa(path, trust_anchor) if mp4 else C2paReading("absent", None)
     return DetectionReport(
         video=MarkReport.of(read_video_mark(path, key)),
         audio=MarkReport.of(read_audio_mark(path, key)),
         c2pa=C2paReport(state=c2pa.state, render=c2pa.render),
         aigc=None if label is None else label.model_dump(),
     )
+
+
+def _video_container(path: Path) -> str:
+    """The container's name, once it is sure the file is a video in a container videos come in."""
+    require_non_empty(path)
+    try:
+        with av.open(str(path)) as container:
+            if container.format.name in _VIDEO_CONTAINERS and container.streams.video:
+                return str(container.format.name)
+    except av.FFmpegError as error:
+        if _looks_like_mp4(path):
+            raise IngestError("truncated", f"{path.name}: MP4 without its index") from error
+        raise IngestError("not_a_video", f"{path.name}: not a readable video") from error
+    raise IngestError("not_a_video", f"{path.name}: no video in it")
 
 
 def trust_anchor_from_env(key_dir: Path, environ: Mapping[str, str] | None = None) -> bytes | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.demo.samples import sample_voice_ogg
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.i18n import gettext_for, language_from_telegram
 from bot.sandbox import SandboxUser, SentMessage
 from bot.storage import MediaKind
@@ -23,6 +23,10 @@ THANKS_FOR_CONSENT = (
 AUTHORISED = (
     "Greetings from {subject} are authorised until {date}. Verified members can make a greeting "
     "now: send a clear photo of their face."
+)
+WITHDRAWN = (
+    "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
+    "Kept: a record that consent was given and withdrawn, with no face or voice data."
 )
 PDF_PROOF = b"%PDF-1.4\n% a scanned death certificate, for the tests\n%%EOF\n"
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
@@ -160,6 +164,31 @@ async def deceased_family(world: BotWorld, owner: SandboxUser, subject_name: str
         owner,
         lambda: world.sandbox.press_button(owner, offer.message_id, "auth:grant"),
         until=says(owner, AUTHORISED, subject=subject_name),
+    )
+
+
+async def order_greeting(world: BotWorld, member: SandboxUser, recipient: str = "外婆") -> None:
+    """Photo, voice note, festival and recipient: the order is queued when this returns."""
+    sandbox = world.sandbox
+    await world.reply_to(member, lambda: sandbox.send_photo(member, sample_portrait_jpeg()))
+    offer = await world.reply_to(
+        member,
+        lambda: sandbox.send_voice(member, sample_voice_ogg("我很想念你們。祝你們中秋快樂。"), 5),
+        until=lambda m: m.reply_markup is not None,
+    )
+    await world.reply_to(
+        member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
+    )
+    await world.reply_to(member, lambda: sandbox.send_text(member, recipient))
+
+
+async def revoke(world: BotWorld, user: SandboxUser, subject: str) -> SentMessage:
+    """/revoke and its confirmation; returns the deletion receipt."""
+    warning = await world.reply_to(user, lambda: world.sandbox.send_text(user, "/revoke"))
+    return await world.reply_to(
+        user,
+        lambda: world.sandbox.press_button(user, warning.message_id, "revoke:yes"),
+        until=says(user, WITHDRAWN, subject=subject),
     )
 
 

@@ -1,0 +1,121 @@
+"""Work that must not run inside the bot: ``python -m <module>`` worker processes.
+
+A render or a detection runs in a process rather than a thread so it can be stopped at once,
+by withdrawn consent or a deadline: a thread cannot be cancelled mid-render, a process can be
+killed, and nothing it was making survives. Requests go in as one JSON line on stdin (the only
+place secrets travel) and each gets one JSON line back on stdout.
+
+Two ways to use one: ``run_worker`` starts a fresh process for one request (detections: a file
+from a stranger gets a process nobody else's work shares); ``WorkerPool`` keeps processes up
+between requests (renders: face models, the voice's references and a cloning model load once
+per process, not once per greeting), and a request that is cancelled takes its process down.
+"""
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+_CLOSE_TIMEOUT_S = 5.0
+
+Reply = dict[str, Any]
+
+
+class WorkerFailed(Exception):
+    """The worker died or said nothing readable; its own log lines went to stderr."""
+
+
+async def run_worker(module: str, request: bytes, timeout_s: float | None = None) -> Reply:
+    """Run ``module`` on ``request`` in a fresh process; killed when cancelled or past
+    ``timeout_s`` (TimeoutError)."""
+    process = await _start(module)
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await _ask(process, module, request, last=True)
+    except BaseException:
+        await _kill(process)
+        raise
+    finally:
+        await process.wait()
+
+
+class WorkerPool:
+    """Long-lived worker processes of one module, reused request after request.
+
+    Callers bound the concurrency (one process per request in flight); a process that failed
+    or whose request was cancelled is never reused.
+    """
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+        self._idle: list[asyncio.subprocess.Process] = []
+
+    async def call(self, request: bytes) -> Reply:
+        process = self._idle.pop() if self._idle else await _start(self._module)
+        try:
+            reply = await _ask(process, self._module, request, last=False)
+        except BaseException:
+            await _kill(process)
+            raise
+        self._idle.append(process)
+        return reply
+
+    async def close(self) -> None:
+        """Let idle processes finish (end of input), killing any that linger."""
+        idle, self._idle = self._idle, []
+        for process in idle:
+            assert process.stdin is not None
+            process.stdin.close()
+        for process in idle:
+            try:
+                await asyncio.wait_for(process.wait(), _CLOSE_TIMEOUT_S)
+            except TimeoutError:
+                await _kill(process)
+
+
+def serve(handle: Callable[[bytes], Reply]) -> int:
+    """The worker side: answer each request line until stdin ends.
+
+    Replies get their own copy of stdout; anything else that prints (a library, C code) lands
+    on stderr with the logs instead of corrupting the reply stream.
+    """
+    replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    for line in sys.stdin.buffer:
+        replies.write(json.dumps(handle(line)) + "\n")
+        replies.flush()
+    return 0
+
+
+async def _start(module: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def _ask(
+    process: asyncio.subprocess.Process, module: str, request: bytes, last: bool
+) -> Reply:
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(request.rstrip(b"\n") + b"\n")
+    await process.stdin.drain()
+    if last:
+        process.stdin.close()
+    line = await process.stdout.readline()
+    try:
+        reply = json.loads(line)
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict):
+        code = await process.wait()
+        raise WorkerFailed(f"{module} exited with status {code}")
+    return reply
+
+
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
