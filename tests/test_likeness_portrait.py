@@ -117,6 +117,21 @@ def test_blinks_shut_the_eyes_at_a_natural_rate(
     assert shut < 0.75 * opened and reopened > 0.95 * opened
 
 
+def test_blinks_fall_in_the_pauses_of_speech(photo: Image.Image) -> None:
+    """Shut eyes over a wide-open mouth read as a grimace; people blink between words."""
+    sentences = ["中秋節快樂，我的寶貝。", "我很想你，祝你身體健康，萬事如意。", "明年見。"]
+    speech = EspeakWorldVoice().synthesize(sentences * 4, "zh-Hant", None)
+    mouth = MouthTrack.from_speech(speech.samples, speech.rate)
+    portrait = TalkingPortrait(photo, mouth, speech.duration_s, seed=5)
+    per_minute = 60 * len(portrait.blinks) / speech.duration_s
+    assert 8 <= per_minute <= 25
+    for blink in portrait.blinks:
+        widest = max(mouth.opening(blink.start_s + dt) for dt in np.arange(0, 0.25, 0.01))
+        assert widest <= 0.35, blink
+    speaking = np.mean([mouth.opening(t) > 0.35 for t in np.arange(0, speech.duration_s, 0.05)])
+    assert speaking > 0.3  # there was plenty of wide-open mouth to avoid
+
+
 def test_a_tilted_photo_is_animated_along_the_face(speech: Speech) -> None:
     tilted = face_photo(FACES[0]).rotate(12, resample=Image.Resampling.BICUBIC).resize(SIZE)
     mouth = MouthTrack.from_speech(speech.samples, speech.rate, start_s=SPEECH_START_S)

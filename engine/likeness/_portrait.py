@@ -32,6 +32,9 @@ _NOD = 0.008  # head dips slightly with loud speech, in face heights
 _BLINK_CLOSE_S, _BLINK_HOLD_S, _BLINK_OPEN_S = 0.07, 0.05, 0.13
 _BLINK_MEAN_INTERVAL_S = 3.8  # ~16 a minute, the middle of the 8-25 people do while talking
 _BLINK_MIN_INTERVAL_S = 1.6
+_BLINK_SHIFT_S = 0.8  # how far a blink may move to land in a pause
+_BLINK_STEP_S = 0.02
+_BLINK_MAX_OPENING = 0.35  # of the widest: a blink over a mouth open wider waits
 _CAVITY = np.array([62.0, 22.0, 28.0], np.float32)
 _TEETH = np.array([222.0, 216.0, 204.0], np.float32)
 _LASHES = np.array([42.0, 30.0, 28.0], np.float32)
@@ -61,16 +64,39 @@ class Blink:
         return math.cos(0.5 * math.pi * (x - _BLINK_HOLD_S) / _BLINK_OPEN_S) ** 2
 
 
-def blink_schedule(duration_s: float, seed: int) -> tuple[Blink, ...]:
-    """Irregular blinks (gamma-distributed gaps): a metronome looks mechanical."""
+def blink_schedule(
+    duration_s: float, seed: int, mouth: MouthTrack | None = None
+) -> tuple[Blink, ...]:
+    """Irregular blinks (gamma-distributed gaps, a metronome looks mechanical), each moved to
+    the quietest moment within reach: people blink in the pauses of their speech far more than
+    mid-word, and shut eyes over a wide-open mouth read as a grimace."""
     rng = np.random.default_rng(seed)
-    blinks = []
+    blinks: list[Blink] = []
     clock = float(rng.uniform(0.8, 2.5))
     while clock < duration_s:
-        blinks.append(Blink(clock))
+        start = clock if mouth is None else _quiet_start(mouth, clock, blinks)
+        if start is not None:
+            blinks.append(Blink(start))
         gap = rng.gamma(4.0, _BLINK_MEAN_INTERVAL_S / 4.0)
-        clock += max(_BLINK_MIN_INTERVAL_S, float(gap))
+        clock = max(clock, start or clock) + max(_BLINK_MIN_INTERVAL_S, float(gap))
     return tuple(blinks)
+
+
+def _quiet_start(mouth: MouthTrack, planned: float, earlier: list[Blink]) -> float | None:
+    """The start near ``planned`` over which the mouth is the least open, nearest on a tie;
+    None in a long stretch of speech without a pause, where the blink waits for the next."""
+    length = _BLINK_CLOSE_S + _BLINK_HOLD_S + _BLINK_OPEN_S
+    earliest = earlier[-1].start_s + _BLINK_MIN_INTERVAL_S if earlier else 0.0
+    candidates = planned + np.arange(-_BLINK_SHIFT_S, _BLINK_SHIFT_S + 1e-9, _BLINK_STEP_S)
+    candidates = candidates[candidates >= earliest]
+    if len(candidates) == 0:
+        return planned
+
+    def openness(start: float) -> float:
+        return max(mouth.opening(start + dt) for dt in np.arange(0, length, _BLINK_STEP_S))
+
+    best = float(min(candidates, key=lambda c: (round(openness(c), 2), abs(c - planned))))
+    return best if openness(best) <= _BLINK_MAX_OPENING else None
 
 
 class TalkingPortrait:
@@ -96,7 +122,7 @@ class TalkingPortrait:
         self._base: Frame = np.asarray(image, dtype=np.uint8).copy()
         self.face: Face = find_face(self._base, near)
         self._mouth = mouth
-        self._blinks = blink_schedule(duration_s, seed)
+        self._blinks = blink_schedule(duration_s, seed, mouth)
         phases = np.random.default_rng(seed + 1).uniform(0, 2 * math.pi, 4)
         self._phases = tuple(float(p) for p in phases)
         self._geometry = _Geometry(self.face, self._base)
