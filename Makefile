@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+XTTS_STAMP := $(VENV)/.installed-xtts
 
-.PHONY: demo test lint typecheck unit install clean i18n bench-deps
+.PHONY: demo test lint typecheck unit install install-xtts clean i18n bench-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,19 +15,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Voice cloning (the xtts extra), for operators with XTTS-v2 weights and for the tests.
+# torchaudio's only PyPI build links CUDA's libraries (libc10_cuda.so) and was built against
+# another torch, so importing it beside the pinned CPU torch fails in its compiled extension.
+# Without that extension torchaudio runs on plain torch, and plain torch is all XTTS uses of it
+# (mel spectrograms, resampling): the extension's files are removed after installing.
+$(XTTS_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,xtts]'
+	$(BIN)/python -c 'import importlib.util, pathlib; \
+	    lib = pathlib.Path(importlib.util.find_spec("torchaudio").origin).parent / "lib"; \
+	    [path.unlink() for path in lib.glob("*.so")]'
+	touch $(XTTS_STAMP)
+
 install: $(STAMP)
+
+install-xtts: $(XTTS_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/tuanyuan demo --out demo-out
 
-lint: $(STAMP)
+lint: $(XTTS_STAMP)
 	$(BIN)/ruff check bot engine tests
 	$(BIN)/ruff format --check bot engine tests
 
-typecheck: $(STAMP)
+typecheck: $(XTTS_STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(XTTS_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -100,7 +100,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
     # derived from the vault key.
     watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
     marking = render_marking(settings, watermark_key)
-    jobs = RenderJobs(db, vault, audit, clock, settings.work_dir, settings.render_workers, marking)
+    jobs = RenderJobs(db, vault, audit, clock, settings.work_dir, settings.render_workers, marking,
+                      settings.xtts_dir)  # fmt: skip
     verifier = Verifier(watermark_key, settings.signing_dir)
     application = (
         ApplicationBuilder()

@@ -106,6 +106,14 @@ def _bench_likeness(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_voice(args: argparse.Namespace) -> int:
+    from bot.config import read_xtts_dir
+    from engine.likeness import voice_bench
+
+    voice_bench.run(sys.stdout, args.xtts_dir or read_xtts_dir(dict(os.environ)), args.language)
+    return 0
+
+
 def _detect(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.config import DATABASE_FILE, read_watermark_key
@@ -283,6 +291,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench_likeness.add_argument("--seconds", type=float, default=30.0, help="video per face")
     bench_likeness.set_defaults(handler=_bench_likeness)
+    bench_voice = bench_commands.add_parser(
+        "voice", help="real-time factor and first-chunk latency of each available voice"
+    )
+    bench_voice.add_argument("--language", choices=LANGUAGES, default="zh-Hant")
+    bench_voice.add_argument(
+        "--xtts-dir", type=Path, help="XTTS weights (default: $TUANYUAN_XTTS_DIR, else random)"
+    )
+    bench_voice.set_defaults(handler=_bench_voice)
 
     detect = commands.add_parser(
         "detect", help="read a video's provenance marks; with the bot's database, its render"

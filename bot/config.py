@@ -44,6 +44,9 @@ class Settings:
     # The operator's watermark key, so detection can run on another machine; by default the
     # key is derived from the vault key (one secret to keep).
     watermark_key: bytes | None = field(default=None, repr=False)
+    # XTTS-v2 weights the operator installed (config.json, model.pth, vocab.json); without
+    # them, or when they cannot be loaded, greetings speak in the embedded default voice.
+    xtts_dir: Path | None = None
 
     @property
     def signing_dir(self) -> Path:
@@ -129,7 +132,14 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         vault_key=read_vault_key(env),
         vault_key_file_override=Path(key_file) if key_file else None,
         watermark_key=read_watermark_key(env),
+        xtts_dir=read_xtts_dir(env),
     )
+
+
+def read_xtts_dir(environ: dict[str, str]) -> Path | None:
+    """The XTTS weights folder if one is configured; whether it loads is the engine's to say."""
+    folder = environ.get("TUANYUAN_XTTS_DIR", "").strip()
+    return Path(folder) if folder else None
 
 
 def read_watermark_key(environ: dict[str, str]) -> bytes | None:

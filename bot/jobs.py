@@ -58,9 +58,11 @@ class RenderJobs:
         work_dir: Path,
         workers: int,
         marking: Callable[[str], Marking],
+        xtts_dir: Path | None = None,
     ) -> None:
         self._db = db
         self._marking = marking
+        self._xtts_dir = xtts_dir
         self._vault = vault
         self._audit = audit
         self._clock = clock
@@ -138,7 +140,8 @@ class RenderJobs:
         if result.speaker_profile is not None:
             keep_profile(self._db, self._vault, self._clock, order.space_id, notes_key,
                          result.speaker_profile.read_bytes(), order.user_id)  # fmt: skip
-        update_order(self._db, order.id, likeness=result.likeness, voice=result.voice)
+        update_order(self._db, order.id, likeness=result.likeness, voice=result.voice,
+                     voice_reason=result.voice_reason)  # fmt: skip
         try:
             video_id = self._vault.put_file(result.video)
             record_media(self._db, self._clock, video_id, MediaKind.VIDEO, "video/mp4",
@@ -182,6 +185,7 @@ class RenderJobs:
             likeness=order.likeness,
             spoken_language="yue" if order.spoken_language == "yue" else None,
             speaker_profile=decrypted(profile_id, "profile") if profile_id else None,
+            xtts_dir=self._xtts_dir,
             recipient=order.recipient or "",
             output_dir=self.scratch_dir(order.id) / "out",
             consent=consent.reference(),

@@ -99,6 +99,9 @@ class RenderSpec(BaseModel, frozen=True):
     # The subject's speaker profile as an earlier render returned it (``RenderResult``); None
     # computes it from ``voice_samples``. A profile that no longer reads is computed again.
     speaker_profile: Path | None = None
+    # The operator's XTTS-v2 weights (config.json, model.pth, vocab.json): the subject's cloned
+    # voice when it loads and speaks the language; None or unusable: the embedded voice.
+    xtts_dir: Path | None = None
     recipient: str = Field(min_length=1, max_length=64)
     sender: str = Field(default="", max_length=64)
     # Who is in the portrait, as the recipient calls them ("Grandpa"); fills {subject}.
@@ -140,6 +143,7 @@ class RenderResult(BaseModel, frozen=True):
     greeting_text: str
     likeness: LikenessMode  # what the greeting showed
     voice: str  # the voice backend that spoke it
+    voice_reason: str  # why that one, in words for an admin
     # Written when this render computed or extended the speaker profile: the caller keeps it
     # (with the subject's other derived data) and passes it back as ``speaker_profile``.
     speaker_profile: Path | None = None

@@ -45,11 +45,11 @@ from engine.likeness import (
     EspeakWorldVoice,
     MouthTrack,
     SpeakerProfile,
-    VoiceBackend,
     assess_clip,
     choose_mode,
     enrolled_profile,
     plan_footage,
+    select_voice,
 )
 
 _log = structlog.get_logger(__name__)
@@ -125,8 +125,8 @@ def render_template(
     sentences = greeting_sentences(
         template, spec.language, spec.recipient, spec.sender, spec.subject
     )[: 1 if preview else None]
-    voice, profile, profile_changed = _voice(spec)
-    speech = _fit(voice.synthesize(sentences, spec.speaks, profile), template)
+    voice = _speak(spec, sentences)
+    speech = _fit(voice.speech, template)
     timing = template.timing
     speech_start = timing.intro_s + timing.lead_in_s
     duration = min(
@@ -195,10 +195,10 @@ def render_template(
     with _atomic(thumbnail) as partial:
         write_thumbnail(stages.frame_filter(scene.frame_at(middle), middle), partial)
     profile_path = None
-    if profile_changed and profile is not None:
+    if voice.profile_changed and voice.profile is not None:
         profile_path = spec.output_dir / f"{spec.render_id}.profile"
         with _atomic(profile_path) as partial:
-            partial.write_bytes(profile.to_bytes())
+            partial.write_bytes(voice.profile.to_bytes())
     greeting = _join(spec.language, [c.text for c in speech.cues])
     _log.info("render_done", render_id=spec.render_id, seconds=round(time.monotonic() - started, 2),
               duration_s=duration, aspect=spec.aspect, mode=spec.mode, likeness=subject.mode,
@@ -213,19 +213,51 @@ def render_template(
         greeting_text=greeting,
         likeness=subject.mode,
         voice=voice.name,
+        voice_reason=voice.reason,
         speaker_profile=profile_path,
     )
 
 
-def _voice(spec: RenderSpec) -> tuple[VoiceBackend, SpeakerProfile | None, bool]:
-    """The backend that speaks this render, and the subject's profile enrolled with it."""
-    voice: VoiceBackend = EspeakWorldVoice()
+@dataclass(frozen=True)
+class _Voice:
+    """Who speaks this render, why, and the speech: one backend for every sentence."""
+
+    name: str
+    reason: str
+    speech: Speech
+    profile: SpeakerProfile | None
+    profile_changed: bool
+
+
+def _speak(spec: RenderSpec, sentences: list[str]) -> _Voice:
+    """XTTS when the operator installed it and it can speak this greeting, else the default.
+
+    If the chosen backend fails while speaking, the whole greeting is spoken again by the
+    default voice and the reason says so: a greeting never changes voice halfway.
+    """
+    selection = select_voice(
+        spec.xtts_dir, spec.speaks, has_samples=bool(spec.voice_samples or spec.speaker_profile)
+    )
     cached = spec.speaker_profile.read_bytes() if spec.speaker_profile is not None else None
-    profile, changed = enrolled_profile(cached, spec.voice_samples, voice)
-    _log.info("voice_chosen", render_id=spec.render_id, voice=voice.name,
+    backend, reason = selection.backend, selection.reason
+    profile, changed = enrolled_profile(cached, spec.voice_samples, backend)
+    try:
+        speech = backend.synthesize(sentences, spec.speaks, profile)
+    except Exception as error:
+        if isinstance(backend, EspeakWorldVoice):
+            raise
+        _log.warning("voice_failed", render_id=spec.render_id, voice=backend.name,
+                     error=repr(error))  # fmt: skip
+        backend, reason = EspeakWorldVoice(), f"{backend.name} failed while speaking: {error}"
+        profile, more = enrolled_profile(
+            profile.to_bytes() if profile else cached, spec.voice_samples, backend
+        )
+        changed = changed or more
+        speech = backend.synthesize(sentences, spec.speaks, profile)
+    _log.info("voice_chosen", render_id=spec.render_id, voice=backend.name, reason=reason,
               spoken_language=spec.speaks, profile="computed" if changed else (
                   "cached" if profile is not None else "none"))  # fmt: skip
-    return voice, profile, changed
+    return _Voice(backend.name, reason, speech, profile, changed)
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,13 @@ def test_admins_vault_key_and_cosigners_come_from_the_environment(tmp_path: Path
     assert settings.admin_ids == {11, 22} and settings.admin_chat_id == -1001234
     assert settings.vault_key == bytes(range(32)) and settings.deceased_cosigners == 2
     assert key not in repr(settings) and settings.vault_key_file == tmp_path / "vault.key"
+
+
+def test_the_xtts_folder_is_optional_and_read_as_given(tmp_path: Path) -> None:
+    for unset in ({}, {"TUANYUAN_XTTS_DIR": " "}):
+        assert settings_from_env({"TUANYUAN_BOT_TOKEN": "1:x", **unset}).xtts_dir is None
+    # A folder that is missing or broken is not a start-up error: the default voice speaks,
+    # and the reason is shown when a greeting is rendered.
+    missing = tmp_path / "xtts-v2"
+    settings = settings_from_env({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_XTTS_DIR": str(missing)})
+    assert settings.xtts_dir == missing

@@ -5,6 +5,7 @@ notes change, Cantonese when the subject speaks it, and nothing left after revoc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,19 +13,21 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from bot.app import build_application, polling
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.family.likeness import current_profile, profile_key, profiles_of, voice_notes
 from bot.family.spaces import membership_of
 from bot.i18n import gettext_for
-from bot.sandbox import SandboxUser, SentMessage
+from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import MediaKind, OrderStatus
 from bot.storage.media import space_media
 from bot.storage.orders import draft_for, get_order, orders_where
-from engine.likeness import EspeakWorldVoice, MouthTrack, TalkingPortrait
+from engine.likeness import EspeakWorldVoice, MouthTrack, SpeakerProfile, TalkingPortrait
 from engine.likeness._synthetic import FACES, face_photo
-from tests.auxil.bot import BotWorld
+from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
 from tests.auxil.family import leftovers, living_family, says, subject_data
 from tests.auxil.likeness import write_clip
+from tests.auxil.xtts import tiny_xtts
 
 ZH_HANT = gettext_for("zh-Hant")
 MEMBER = SandboxUser(7001, "美玲", language_code="zh-hant")
@@ -217,3 +220,34 @@ async def test_a_subject_who_speaks_cantonese_is_asked_for_and_heard_in_it(
     assert video.duration is not None and video.duration > 0
     [order] = orders_where(bot_world.services.db, "status = ?", [OrderStatus.DELIVERED.value])
     assert order.spoken_language == "yue"
+
+
+async def test_the_cloned_voice_speaks_and_moderators_see_which_voice_and_why(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path, voice_ogg: bytes
+) -> None:
+    weights = tiny_xtts(tmp_path / "xtts")
+    settings = replace(settings_for(stand_in, tmp_path / "bot-data"), xtts_dir=weights)
+    clock = FakeClock()
+    async with polling(build_application(settings, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
+        await living_family(world, MEMBER, GRANDPA)
+        await world.reply_to(MEMBER, lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
+                             until=_says(ASKS_FOR_VOICE))  # fmt: skip
+        offer = await world.reply_to(MEMBER, lambda: sandbox.send_voice(MEMBER, voice_ogg, 5),
+                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
+        await _press(world, offer, "tpl:mid-autumn", _says(ASKS_FOR_RECIPIENT))
+        await _deliver(world, "外婆")
+        [order] = orders_where(world.services.db, "status = ?", [OrderStatus.DELIVERED.value])
+        assert order.voice == "xtts"
+        assert order.voice_reason == f"XTTS-v2 from {weights} on cpu"
+        # The profile kept for the next greeting holds the cloning model's latents too.
+        [profile_id] = profiles_of(world.services.db, _space_id(world))
+        profile = SpeakerProfile.from_bytes(world.services.vault.read_bytes(profile_id))
+        assert set(profile.extensions) == {"xtts"}
+
+        report = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/renders"))
+        assert report.text is not None
+        assert f"TUANYUAN_XTTS_DIR): {weights}" in report.text
+        assert f"{order.id} (delivered, mid-autumn): portrait, voice xtts: XTTS-v2" in report.text
+        refused = await world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "/renders"))
+        assert refused.text == ZH_HANT("This command is only for Tuanyuan's moderators.")

@@ -100,6 +100,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("mydata", privacy.my_data))
     add(CommandHandler("delete_me", privacy.delete_me))
     add(CommandHandler("review", guarded(Permission.MODERATE, admin.review)))
+    add(CommandHandler("renders", guarded(Permission.MODERATE, admin.renders)))
     add(CommandHandler("cancel", order.cancel))
     add(CommandHandler(verify.COMMAND, verify.verify_command))
     add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION

@@ -23,6 +23,7 @@ from bot.family.spaces import (
 from bot.flows.basics import Context, remember_sender
 from bot.i18n import Gettext
 from bot.services import Services, services_of
+from bot.storage.orders import latest_rendered
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +92,40 @@ async def review(update: Update, context: Context) -> None:
     await message.reply_text(
         _("Proof documents waiting for review: {count}").format(count=len(waiting))
     )
+
+
+RECENT_RENDERS = 10
+
+
+async def renders(update: Update, context: Context) -> None:
+    """/renders: the latest greetings made, with what they showed and which voice spoke them,
+    and why: the place an operator sees that XTTS is not being used, and the reason."""
+    remember_sender(update, context)
+    services = services_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    _ = services.gettext_of(user.id)
+    xtts = services.settings.xtts_dir
+    lines = [
+        _("Voice cloning folder (TUANYUAN_XTTS_DIR): {folder}").format(folder=xtts)
+        if xtts is not None
+        else _("Voice cloning folder (TUANYUAN_XTTS_DIR): not set")
+    ]
+    rendered = latest_rendered(services.db, RECENT_RENDERS)
+    for order in rendered:
+        lines.append(
+            _("{order} ({status}, {template}): {likeness}, voice {voice}: {reason}").format(
+                order=order.id,
+                status=order.status.value,
+                template=order.template_id,
+                likeness=order.likeness,
+                voice=order.voice,
+                reason=order.voice_reason,
+            )
+        )
+    if not rendered:
+        lines.append(_("No greeting has been rendered yet."))
+    await message.reply_text("\n".join(lines))
 
 
 def _target(services: Services, key: str) -> Member | None:

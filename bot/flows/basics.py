@@ -43,7 +43,10 @@ def command_descriptions(_: Gettext) -> list[BotCommand]:
 
 
 def admin_command_descriptions(_: Gettext) -> list[BotCommand]:
-    return [BotCommand("review", _("Show proof documents waiting for review"))]
+    return [
+        BotCommand("review", _("Show proof documents waiting for review")),
+        BotCommand("renders", _("Show the latest greetings and the voice that spoke them")),
+    ]
 
 
 def help_text(_: Gettext) -> str:

@@ -208,7 +208,7 @@ def _add_likeness(db: Database) -> None:
     """
     db.execute("ALTER TABLE media ADD COLUMN derived_from TEXT")
     db.execute("ALTER TABLE media ADD COLUMN details TEXT")
-    for column in ("likeness TEXT", "spoken_language TEXT", "voice TEXT"):
+    for column in ("likeness TEXT", "spoken_language TEXT", "voice TEXT", "voice_reason TEXT"):
         db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
     spoken = {"zh-Hant": "cmn", "zh-Hans": "cmn", "en": "en"}
     for row in list(db.query("SELECT id, subject_languages FROM spaces")):

@@ -40,6 +40,7 @@ class Order(BaseModel):
     likeness: str | None = None  # "portrait" or "footage" when the member chose; else the engine's
     spoken_language: str | None = None  # the engine's SpokenLanguage the greeting is read in
     voice: str | None = None  # the voice backend that spoke the delivered greeting
+    voice_reason: str | None = None  # why that backend, for the moderators (/renders)
     video_id: str | None = None
     telegram_file_id: str | None = None
     delivered_message_id: int | None = None
@@ -136,6 +137,14 @@ def update_order(db: Database, order_id: str, **fields: str | int | None) -> Ord
 def orders_with_status(db: Database, *statuses: OrderStatus) -> list[Order]:
     placeholders = ", ".join("?" for _ in statuses)
     return orders_where(db, f"status IN ({placeholders})", [status.value for status in statuses])
+
+
+def latest_rendered(db: Database, limit: int) -> list[Order]:
+    """The orders whose render finished most recently, newest first."""
+    rows = db.query(
+        "SELECT * FROM orders WHERE voice IS NOT NULL ORDER BY updated_at DESC LIMIT ?", [limit]
+    )
+    return [_order(row) for row in rows]
 
 
 def orders_where(db: Database, where: str, params: list[Any]) -> list[Order]:

@@ -5,6 +5,10 @@ weights.
   embedded default (espeak-ng adapted toward the subject with the WORLD vocoder). A subject's
   ``SpeakerProfile`` is computed once from all accepted samples (``build_profile``) and stored as
   bytes with the subject's other derived data.
+- Cloning: ``XttsVoice`` speaks with Coqui's XTTS-v2 from weights the operator installed
+  (``TUANYUAN_XTTS_DIR``, the ``xtts`` extra); ``select_voice`` picks it or the default and
+  says why; ``enrolled_profile`` adds a backend's enrolment to a profile once; ``stream``
+  yields ``SpeechChunk``s early and ``assemble`` makes them the same ``Speech``.
 - Face: ``TalkingPortrait`` animates one photo (mouth from the speech, blinks, head motion).
 - Footage: ``assess_clip``, ``choose_mode`` and ``plan_footage`` pick the family's own clips over
   the animated photo when they show the person well.
@@ -14,9 +18,12 @@ whose terms allow research use only; operators must check this before commercial
 """
 
 from engine._models import LikenessMode, SpokenLanguage
+from engine.likeness._backends import VoiceSelection, select_voice
 from engine.likeness._enrol import (
+    ChecksEnrolment,
     build_profile,
     decode_samples,
+    enrol_with,
     enrolled_profile,
     profile_from_files,
 )
@@ -32,9 +39,12 @@ from engine.likeness._footage import (
 from engine.likeness._mouth import MouthTrack
 from engine.likeness._portrait import TalkingPortrait, portrait_face
 from engine.likeness._profile import ProfileFormatError, SpeakerProfile
+from engine.likeness._streaming import SpeechChunk, assemble
 from engine.likeness._voice import Clip, EspeakWorldVoice, VoiceBackend
+from engine.likeness._xtts import VoiceUnavailable, XttsVoice
 
 __all__ = [
+    "ChecksEnrolment",
     "Clip",
     "ClipAssessment",
     "ClipProblem",
@@ -45,18 +55,25 @@ __all__ = [
     "ProfileFormatError",
     "Segment",
     "SpeakerProfile",
+    "SpeechChunk",
     "SpokenLanguage",
     "TalkingPortrait",
     "VoiceBackend",
+    "VoiceSelection",
+    "VoiceUnavailable",
+    "XttsVoice",
+    "assemble",
     "assess_clip",
     "build_profile",
     "choose_mode",
     "decode_samples",
     "descriptor",
     "detect_faces",
+    "enrol_with",
     "enrolled_profile",
     "find_face",
     "plan_footage",
     "portrait_face",
     "profile_from_files",
+    "select_voice",
 ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import structlog
@@ -48,6 +49,13 @@ def profile_from_files(paths: Sequence[Path]) -> SpeakerProfile:
     return build_profile(decode_samples(paths))
 
 
+@runtime_checkable
+class ChecksEnrolment(Protocol):
+    """A backend whose stored enrolment can go stale (new weights) and must then be redone."""
+
+    def is_enrolled(self, profile: SpeakerProfile) -> bool: ...
+
+
 def enrolled_profile(
     cached: bytes | None, samples: Sequence[Path], backend: VoiceBackend
 ) -> tuple[SpeakerProfile | None, bool]:
@@ -55,9 +63,8 @@ def enrolled_profile(
 
     A cached profile already enrolled with ``backend`` costs nothing; otherwise the samples are
     decoded once for both the classical profile (if missing or unreadable) and the backend's
-    enrolment. A profile records every backend that has enrolled the subject, with empty bytes
-    for one that needs nothing more, so that no backend enrols the same samples twice. None:
-    the samples hold too little voiced speech; the backend then speaks in its own voice.
+    enrolment. None: the samples hold too little voiced speech (or there are none); the
+    backend then speaks in its own voice.
     """
     profile = None
     if cached is not None:
@@ -65,7 +72,7 @@ def enrolled_profile(
             profile = SpeakerProfile.from_bytes(cached)
         except ProfileFormatError as exc:
             _log.warning("speaker_profile_unreadable", error=str(exc))
-    if profile is not None and backend.name in profile.extensions:
+    if profile is not None and _is_enrolled(backend, profile):
         return profile, False
     if profile is None and not samples:
         return None, False
@@ -76,8 +83,27 @@ def enrolled_profile(
         except IngestError as exc:
             _log.warning("speaker_profile_not_built", code=exc.code, **exc.details)
             return None, False
-    enrolment = backend.enrol(clips) or b""
-    return replace(profile, extensions={**profile.extensions, backend.name: enrolment}), True
+    return enrol_with(backend, profile, clips), True
+
+
+def enrol_with(
+    backend: VoiceBackend, profile: SpeakerProfile, clips: Sequence[Clip]
+) -> SpeakerProfile:
+    """``profile`` with ``backend``'s enrolment in its extensions, computed only when missing
+    or stale. A profile records every backend that has enrolled the subject, with empty bytes
+    for one that needs nothing beyond the classical profile, so no backend enrols twice.
+    """
+    if _is_enrolled(backend, profile):
+        return profile
+    blob = backend.enrol(clips) or b""
+    _log.info("voice_enrolled", backend=backend.name, samples=len(clips), size=len(blob))
+    return replace(profile, extensions={**profile.extensions, backend.name: blob})
+
+
+def _is_enrolled(backend: VoiceBackend, profile: SpeakerProfile) -> bool:
+    return backend.name in profile.extensions and (
+        not isinstance(backend, ChecksEnrolment) or backend.is_enrolled(profile)
+    )
 
 
 def build_profile(clips: Sequence[Clip]) -> SpeakerProfile:

@@ -1,0 +1,163 @@
+"""``tuanyuan bench voice``: how fast each available voice speaks a greeting, and how soon the
+first audio is there to compose with.
+
+Every backend speaks the same greeting after enrolling the same test speaker (about 24 s of
+samples). XTTS uses the operator's weights when ``TUANYUAN_XTTS_DIR`` is set; otherwise a
+full-size XTTS-v2 with random weights is written to a temporary folder and loaded through the
+production path: speed does not depend on the weights' values. Random weights never end a
+piece, so each runs to its token budget (a slow reader's time); the ratios are per second of
+audio produced, which is what a render waits for.
+
+The default voice does not stream: its "first chunk" is its whole first sentence.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from engine._models import SpokenLanguage
+from engine.likeness._enrol import build_profile
+from engine.likeness._profile import SpeakerProfile
+from engine.likeness._streaming import SpeechChunk
+from engine.likeness._synthetic import SAMPLE_TEXTS, SPEAKERS, speaker_sample
+from engine.likeness._voice import Clip, EspeakWorldVoice
+from engine.likeness._world import RATE as SAMPLE_RATE
+from engine.likeness._xtts import XttsVoice
+from engine.likeness._xtts_random import RandomXtts, write_random_xtts
+from engine.likeness.bench import GREETINGS
+
+_WARM_UP: dict[SpokenLanguage, str] = {"zh-Hant": "好。", "zh-Hans": "好。", "en": "Hi."}
+
+
+@dataclass(frozen=True)
+class VoiceSpeed:
+    backend: str
+    weights: str
+    device: str
+    load_s: float  # once per process
+    enrol_s: float  # once per subject
+    audio_s: float  # speech produced, pauses left out
+    wall_s: float
+    cpu_s: float  # this process's CPU time, all threads
+    first_chunk_s: float
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.wall_s / self.audio_s
+
+    @property
+    def cpu_time_factor(self) -> float:
+        return self.cpu_s / self.audio_s
+
+
+def run(out: TextIO, xtts_dir: Path | None, language: SpokenLanguage = "zh-Hant") -> None:
+    """Print one row per available backend."""
+    if language == "yue":
+        raise ValueError("XTTS cannot speak Cantonese: benchmark a language both voices speak")
+    speaker = next(s for s in SPEAKERS if s.language == language)
+    clips = [(speaker_sample(speaker, i), SAMPLE_RATE) for i in range(len(SAMPLE_TEXTS[language]))]
+    sentences = GREETINGS[language]
+    rows = [_bench_default(clips, sentences, language)]
+    out.write(_header(sentences, clips))
+    out.write(_row(rows[0]))
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-bench-voice-") as scratch:
+        if xtts_dir is None:
+            folder, weights = Path(scratch) / "xtts", "random (full-size XTTS-v2 architecture)"
+            write_random_xtts(folder, RandomXtts())
+        else:
+            folder, weights = xtts_dir, f"operator's ({xtts_dir})"
+        rows.append(_bench_xtts(folder, weights, clips, sentences, language))
+    out.write(_row(rows[1]))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    out.write(f"\nPeak RSS {peak_mb:.0f} MB; load average {load} on {os.cpu_count()} CPUs.\n")
+
+
+def _bench_default(
+    clips: Sequence[Clip], sentences: Sequence[str], language: SpokenLanguage
+) -> VoiceSpeed:
+    voice = EspeakWorldVoice()
+    started = time.perf_counter()
+    profile = build_profile(clips)
+    enrol_s = time.perf_counter() - started
+    voice.synthesize([_WARM_UP[language]], language, profile)  # espeak's reference, per process
+
+    def chunks() -> Iterator[SpeechChunk]:
+        for index, sentence in enumerate(sentences):
+            speech = voice.synthesize([sentence], language, profile)
+            yield SpeechChunk(index, 0.0, speech.samples, speech.rate, last=True)
+
+    return _timed(voice.name, "embedded", "cpu", 0.0, enrol_s, chunks)
+
+
+def _bench_xtts(
+    folder: Path,
+    weights: str,
+    clips: Sequence[Clip],
+    sentences: Sequence[str],
+    language: SpokenLanguage,
+) -> VoiceSpeed:
+    started = time.perf_counter()
+    voice = XttsVoice.load(folder)
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    profile = SpeakerProfile(0.0, 0.0, 1.0, (), 0.0, len(clips),
+                             extensions={voice.name: voice.enrol(clips)})  # fmt: skip
+    enrol_s = time.perf_counter() - started
+    voice.synthesize([_WARM_UP[language]], language, profile)  # first-call kernel set-up
+    return _timed(
+        voice.name,
+        weights,
+        voice.device,
+        load_s,
+        enrol_s,
+        lambda: voice.stream(sentences, language, profile),
+    )
+
+
+def _timed(
+    backend: str,
+    weights: str,
+    device: str,
+    load_s: float,
+    enrol_s: float,
+    chunks: Callable[[], Iterable[SpeechChunk]],
+) -> VoiceSpeed:
+    started, started_cpu = time.perf_counter(), time.process_time()
+    first: float | None = None
+    samples = 0
+    rate = 1
+    for chunk in chunks():
+        if first is None and len(chunk.samples):
+            first = time.perf_counter() - started
+        samples += len(chunk.samples)
+        rate = chunk.rate
+    wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    return VoiceSpeed(backend, weights, device, load_s, enrol_s, samples / rate, wall, cpu,
+                      first or wall)  # fmt: skip
+
+
+def _header(sentences: Sequence[str], clips: Sequence[Clip]) -> str:
+    enrolled = sum(len(samples) / rate for samples, rate in clips)
+    return (
+        f"Greeting: {' '.join(sentences)} ({len(sentences)} sentences); enrolment from "
+        f"{enrolled:.1f} s of samples.\n\n"
+        "| backend | weights | device | load (s) | enrol (s) | audio (s) | RTF wall | RTF CPU "
+        "| first chunk (s) |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+    )
+
+
+def _row(row: VoiceSpeed) -> str:
+    return (
+        f"| {row.backend} | {row.weights} | {row.device} | {row.load_s:.1f} | {row.enrol_s:.2f} "
+        f"| {row.audio_s:.2f} | {row.real_time_factor:.3f} | {row.cpu_time_factor:.3f} "
+        f"| {row.first_chunk_s:.2f} |\n"
+    )
