@@ -114,6 +114,15 @@ def _bench_voice(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_streaming(args: argparse.Namespace) -> int:
+    from bot.config import read_xtts_dir
+    from engine import _streaming_bench
+
+    xtts_dir = args.xtts_dir or read_xtts_dir(dict(os.environ))
+    _streaming_bench.run(sys.stdout, args.height, args.pace, args.xtts, xtts_dir)
+    return 0
+
+
 def _detect(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.config import DATABASE_FILE, read_watermark_key
@@ -299,6 +308,18 @@ def _parser() -> argparse.ArgumentParser:
         "--xtts-dir", type=Path, help="XTTS weights (default: $TUANYUAN_XTTS_DIR, else random)"
     )
     bench_voice.set_defaults(handler=_bench_voice)
+    bench_streaming = bench_commands.add_parser(
+        "streaming", help="render time saved by composing while the voice speaks"
+    )
+    bench_streaming.add_argument("--height", type=int, choices=(360, 720), default=720)
+    bench_streaming.add_argument(
+        "--pace", type=float, default=0.5, help="real-time factor of the voice on another device"
+    )
+    bench_streaming.add_argument("--xtts", action="store_true", help="XTTS on this CPU too (slow)")
+    bench_streaming.add_argument(
+        "--xtts-dir", type=Path, help="XTTS weights (default: $TUANYUAN_XTTS_DIR, else random)"
+    )
+    bench_streaming.set_defaults(handler=_bench_streaming)
 
     detect = commands.add_parser(
         "detect", help="read a video's provenance marks; with the bot's database, its render"

@@ -1,5 +1,10 @@
 """The pipeline: spec in, finished video and thumbnail out.
 
+The picture is composed and encoded while the voice is still speaking (see ``_Canvas.compose``):
+with a cloning model the speech takes as long as the composition or longer, and a greeting
+should not cost the sum of both. The sound is mixed once the voice is done and added to the
+encoded picture.
+
 Three seams are kept for the layers that wrap composition (see ``Stages``): the portrait layer
 produced per frame, each final RGB frame before encoding, and the final mix before encoding.
 """
@@ -7,6 +12,8 @@ produced per frame, each final RGB frame before encoding, and the final mix befo
 from __future__ import annotations
 
 import hashlib
+import itertools
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -19,7 +26,7 @@ import numpy.typing as npt
 import structlog
 from PIL import Image
 
-from engine._encoder import FPS, encode, fit_to_limit
+from engine._encoder import FPS, encode_picture, fit_to_limit, mux
 from engine._errors import IngestError, RenderError
 from engine._ingest import load_subject
 from engine._marking import Marks, container_args
@@ -27,24 +34,20 @@ from engine._mixing import MIX_RATE, mix, to_mix_rate
 from engine._models import FaceBox, Language, LikenessMode, RenderResult, RenderSpec
 from engine._music import render_music
 from engine._painter import paint_background
-from engine._scene import (
-    Frame,
-    KenBurns,
-    Look,
-    PortraitLayer,
-    Scene,
-    Timeline,
-    canvas_size,
-    portrait_window,
-)
-from engine._speech import Cue, Speech
+from engine._scene import Frame, KenBurns, Look, PortraitLayer, Scene, canvas_size, portrait_window
+from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed
+from engine._speech import Speech
 from engine._subject import FootageReel, TalkingKenBurns
 from engine._templates import OPTIONAL_PLACEHOLDERS, Motion, Template, load_template, placeholders
+from engine._timeline import Timeline
 from engine.likeness import (
+    SPEECH_LOOKAHEAD_S,
     ClipAssessment,
     EspeakWorldVoice,
     MouthTrack,
     SpeakerProfile,
+    VoiceBackend,
+    VoiceSelection,
     assess_clip,
     choose_mode,
     enrolled_profile,
@@ -105,16 +108,23 @@ def render(spec: RenderSpec, stages: Stages | None = None) -> RenderResult:
 
 
 def render_template(
-    spec: RenderSpec, template: Template, stages: Stages, scale: float | None = None
+    spec: RenderSpec,
+    template: Template,
+    stages: Stages,
+    scale: float | None = None,
+    voice: VoiceSelection | None = None,
 ) -> RenderResult:
-    """Render with an already loaded (possibly adjusted) template; the benchmark's entry point."""
+    """Render with an already loaded (possibly adjusted) template: the benchmark's entry point.
+
+    ``voice`` overrides the backend ``select_voice`` would pick (benchmarks and tests).
+    """
     started = time.monotonic()
     preview = spec.mode == "preview"
     if preview:
         template = _preview_cut(template)
     size = canvas_size(spec.aspect, scale or (_PREVIEW_SCALE if preview else 1.0))
-    # The photo and clip checks and the backdrop need no speech: they run beside it. dlib,
-    # PyAV, Pillow and numpy release the GIL for their heavy parts, so this hides most of them.
+    # The photo and clip checks and the backdrop need no speech: they run beside enrolment.
+    # dlib, PyAV, Pillow and numpy release the GIL for their heavy parts.
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render-setup")
     photo = pool.submit(load_subject, spec.portrait, spec.face_index) if spec.portrait else None
     clips = (
@@ -125,84 +135,70 @@ def render_template(
     sentences = greeting_sentences(
         template, spec.language, spec.recipient, spec.sender, spec.subject
     )[: 1 if preview else None]
-    voice = _speak(spec, sentences)
-    speech = _fit(voice.speech, template)
-    timing = template.timing
-    speech_start = timing.intro_s + timing.lead_in_s
-    duration = min(
-        max(speech_start + speech.duration_s + timing.outro_s, template.duration.min_s),
-        template.duration.max_s,
+    selection = voice or select_voice(
+        spec.xtts_dir, spec.speaks, has_samples=bool(spec.voice_samples or spec.speaker_profile)
     )
-    frame_count = round(duration * FPS)
-    duration = frame_count / FPS
-    cues = tuple(Cue(c.text, speech_start + c.start_s, speech_start + c.end_s) for c in speech.cues)
-    timeline = Timeline(
-        duration_s=duration,
-        intro_s=timing.intro_s,
-        outro_start_s=max(cues[-1].end_s + 0.3, duration - timing.outro_s),
-        transition_s=template.transitions.duration_s,
-        cues=cues,
-    )
-    marks = Marks(spec, spec.marking, size) if spec.marking is not None else None
-    audio = stages.mix_filter(
-        mix(
-            to_mix_rate(speech.samples, speech.rate),
-            speech_start,
-            [(c.start_s, c.end_s) for c in cues],
-            render_music(template.music, duration, MIX_RATE),
-        ),
-        MIX_RATE,
-    )
-    if marks is not None:
-        audio = marks.mix(audio)
+    cached = spec.speaker_profile.read_bytes() if spec.speaker_profile is not None else None
+    profile, changed = enrolled_profile(cached, spec.voice_samples, selection.backend)
     subject = _subject(spec, photo, [clip.result() for clip in clips])
-    layout = template.layouts[spec.aspect]
-    window = portrait_window(layout, size, subject.aspect)
-    if stages.portrait is not None and subject.photo is not None:
-        image, face = subject.photo
-        portrait = stages.portrait(image, (window[2], window[3]), face, template.motion)
-    else:
-        portrait = _likeness_layer(spec, subject, speech, speech_start, timeline, window, template)
-    scene = Scene(
-        background=backdrop.result(),
-        portrait=portrait,
-        window=window,
-        look=Look(
-            layout=layout,
-            frame_colour=template.palette.frame,
-            title_glow=template.palette.title_glow,
-            language=spec.language,
-            titles=(
-                template.intro_title.pick(spec.language),
-                template.outro_title.pick(spec.language),
-            ),
-            transitions=(template.transitions.intro, template.transitions.outro),
-        ),
-        timeline=timeline,
-    )
+    marks = Marks(spec, spec.marking, size) if spec.marking is not None else None
+    canvas = _Canvas(spec, template, stages, size, subject, backdrop.result(), marks)
     spec.output_dir.mkdir(parents=True, exist_ok=True)
     video = spec.output_dir / f"{spec.render_id}.mp4"
     thumbnail = spec.output_dir / f"{spec.render_id}.jpg"
-    frames = (stages.frame_filter(scene.frame_at(i / FPS), i / FPS) for i in range(frame_count))
-    if marks is not None:
-        frames = (marks.frame(frame) for frame in frames)
-    with _atomic(video) as partial:
-        encode(frames, audio, partial, size, _PRESET[spec.mode], container_args(marks))
-        fit_to_limit(partial, duration, container_args=container_args(marks))
+    backend, reason = selection.backend, selection.reason
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-render-") as scratch:
+        picture = Path(scratch) / "picture.mp4"
+        try:
+            composed = canvas.compose(sentences, backend, profile, picture)
+        except VoiceFailed as failed:
+            # A greeting never changes voice halfway: the default says all of it again.
+            if isinstance(backend, EspeakWorldVoice):
+                raise failed.error from None
+            _log.warning("voice_failed", render_id=spec.render_id, voice=backend.name,
+                         error=repr(failed.error))  # fmt: skip
+            backend = EspeakWorldVoice()
+            reason = f"{selection.backend.name} failed while speaking: {failed.error}"
+            profile, more = enrolled_profile(
+                profile.to_bytes() if profile else cached, spec.voice_samples, backend
+            )
+            changed = changed or more
+            composed = canvas.compose(sentences, backend, profile, picture)
+        _log.info("voice_chosen", render_id=spec.render_id, voice=backend.name, reason=reason,
+                  spoken_language=spec.speaks, profile="computed" if changed else (
+                      "cached" if profile is not None else "none"))  # fmt: skip
+        speech, timeline, scene = composed.speech, composed.timeline, composed.scene
+        assert timeline.duration_s is not None
+        duration = timeline.duration_s
+        audio = stages.mix_filter(
+            mix(
+                to_mix_rate(speech.samples, speech.rate),
+                timeline.speech_start_s,
+                [(c.start_s, c.end_s) for c in timeline.cues],
+                render_music(template.music, duration, MIX_RATE),
+            ),
+            MIX_RATE,
+        )
         if marks is not None:
-            marks.sign(partial)
-    middle = cues[0].start_s + 0.5 * (cues[0].end_s - cues[0].start_s)
+            audio = marks.mix(audio)
+        with _atomic(video) as partial:
+            mux(picture, audio, partial, container_args(marks))
+            fit_to_limit(partial, duration, container_args=container_args(marks))
+            if marks is not None:
+                marks.sign(partial)
+    first = timeline.cues[0]
+    middle = first.start_s + 0.5 * (first.end_s - first.start_s)
     with _atomic(thumbnail) as partial:
         write_thumbnail(stages.frame_filter(scene.frame_at(middle), middle), partial)
     profile_path = None
-    if voice.profile_changed and voice.profile is not None:
+    if changed and profile is not None:
         profile_path = spec.output_dir / f"{spec.render_id}.profile"
         with _atomic(profile_path) as partial:
-            partial.write_bytes(voice.profile.to_bytes())
+            partial.write_bytes(profile.to_bytes())
     greeting = _join(spec.language, [c.text for c in speech.cues])
     _log.info("render_done", render_id=spec.render_id, seconds=round(time.monotonic() - started, 2),
               duration_s=duration, aspect=spec.aspect, mode=spec.mode, likeness=subject.mode,
-              voice=voice.name)  # fmt: skip
+              voice=backend.name, voice_done_at_frame_s=composed.voice_done_at_s)  # fmt: skip
     return RenderResult(
         video=video,
         thumbnail=thumbnail,
@@ -212,52 +208,118 @@ def render_template(
         size_bytes=video.stat().st_size,
         greeting_text=greeting,
         likeness=subject.mode,
-        voice=voice.name,
-        voice_reason=voice.reason,
+        voice=backend.name,
+        voice_reason=reason,
         speaker_profile=profile_path,
     )
 
 
 @dataclass(frozen=True)
-class _Voice:
-    """Who speaks this render, why, and the speech: one backend for every sentence."""
+class _Composed:
+    """One composition's outcome: the picture is encoded, the sound still to be mixed."""
 
-    name: str
-    reason: str
     speech: Speech
-    profile: SpeakerProfile | None
-    profile_changed: bool
+    timeline: Timeline
+    scene: Scene
+    voice_done_at_s: float  # the frame being composed when the voice's last word was settled
 
 
-def _speak(spec: RenderSpec, sentences: list[str]) -> _Voice:
-    """XTTS when the operator installed it and it can speak this greeting, else the default.
+@dataclass(frozen=True)
+class _Canvas:
+    """What composition needs besides the speech: decided once, used again if the voice fails."""
 
-    If the chosen backend fails while speaking, the whole greeting is spoken again by the
-    default voice and the reason says so: a greeting never changes voice halfway.
-    """
-    selection = select_voice(
-        spec.xtts_dir, spec.speaks, has_samples=bool(spec.voice_samples or spec.speaker_profile)
-    )
-    cached = spec.speaker_profile.read_bytes() if spec.speaker_profile is not None else None
-    backend, reason = selection.backend, selection.reason
-    profile, changed = enrolled_profile(cached, spec.voice_samples, backend)
-    try:
-        speech = backend.synthesize(sentences, spec.speaks, profile)
-    except Exception as error:
-        if isinstance(backend, EspeakWorldVoice):
-            raise
-        _log.warning("voice_failed", render_id=spec.render_id, voice=backend.name,
-                     error=repr(error))  # fmt: skip
-        backend, reason = EspeakWorldVoice(), f"{backend.name} failed while speaking: {error}"
-        profile, more = enrolled_profile(
-            profile.to_bytes() if profile else cached, spec.voice_samples, backend
+    spec: RenderSpec
+    template: Template
+    stages: Stages
+    size: tuple[int, int]
+    subject: _Subject
+    backdrop: Frame
+    marks: Marks | None
+
+    def compose(
+        self,
+        sentences: list[str],
+        backend: VoiceBackend,
+        profile: SpeakerProfile | None,
+        picture: Path,
+    ) -> _Composed:
+        """Encode the picture frame by frame while ``backend`` speaks on its own thread.
+
+        Frame t is drawn once every sentence begun by t plus ``SPEECH_LOOKAHEAD_S`` is settled
+        (its cue, mouth and blinks are then final), and the timeline learns each sentence at
+        the first frame whose horizon it has begun by, not when it happened to arrive: the
+        frames depend on the speech alone, never on the voice's speed. Raises VoiceFailed if
+        the backend fails.
+        """
+        spec, template, timing = self.spec, self.template, self.template.timing
+        speech_start = timing.intro_s + timing.lead_in_s
+        timeline = Timeline(
+            intro_s=timing.intro_s,
+            transition_s=template.transitions.duration_s,
+            speech_start_s=speech_start,
+            outro_s=timing.outro_s,
+            length_s=(template.duration.min_s, template.duration.max_s),
+            sentences=sentences,
+            language=spec.language,
+            fps=FPS,
         )
-        changed = changed or more
-        speech = backend.synthesize(sentences, spec.speaks, profile)
-    _log.info("voice_chosen", render_id=spec.render_id, voice=backend.name, reason=reason,
-              spoken_language=spec.speaks, profile="computed" if changed else (
-                  "cached" if profile is not None else "none"))  # fmt: skip
-    return _Voice(backend.name, reason, speech, profile, changed)
+        mouth = MouthTrack(start_s=speech_start)
+        scene = self._scene(timeline, mouth)
+        budget = template.duration.max_s - speech_start - timing.outro_s
+        done_at = [0.0]
+        with SpeechFeed(backend.stream(sentences, spec.speaks, profile)) as feed:
+            spoken = SpokenSoFar(feed, sentences, budget)
+
+            def learn(t: float) -> None:
+                """Tell the timeline and mouth every sentence begun by frame t's horizon."""
+                horizon = t - speech_start + SPEECH_LOOKAHEAD_S
+                spoken.settle_until(horizon)
+                for cue in spoken.cues[len(timeline.cues) :]:
+                    if cue.start_s > horizon:
+                        return
+                    heard = timeline.cues[-1].end_s - speech_start if timeline.cues else 0.0
+                    mouth.extend(spoken.samples(heard, cue.end_s), spoken.rate)
+                    timeline.add(cue, at_s=t)
+                if spoken.finished and timeline.duration_s is None:
+                    timeline.finish(at_s=t)
+                    done_at[0] = t
+
+            def frames() -> Iterator[Frame]:
+                for index in itertools.count():
+                    t = index / FPS
+                    if t >= timeline.intro_s - timeline.transition_s:
+                        learn(t)  # the intro card before it needs no speech: it is not waited on
+                    if timeline.frame_count is not None and index >= timeline.frame_count:
+                        return
+                    frame = self.stages.frame_filter(scene.frame_at(t), t)
+                    yield frame if self.marks is None else self.marks.frame(frame)
+
+            encode_picture(frames(), picture, self.size, _PRESET[spec.mode])
+        return _Composed(spoken.speech(), timeline, scene, done_at[0])
+
+    def _scene(self, timeline: Timeline, mouth: MouthTrack) -> Scene:
+        template, subject, language = self.template, self.subject, self.spec.language
+        layout = template.layouts[self.spec.aspect]
+        window = portrait_window(layout, self.size, subject.aspect)
+        if self.stages.portrait is not None and subject.photo is not None:
+            image, face = subject.photo
+            portrait = self.stages.portrait(image, (window[2], window[3]), face, template.motion)
+        else:
+            portrait = _likeness_layer(self.spec, subject, mouth, timeline, window, template)
+        return Scene(
+            background=self.backdrop,
+            portrait=portrait,
+            window=window,
+            look=Look(
+                layout=layout,
+                frame_colour=template.palette.frame,
+                title_glow=template.palette.title_glow,
+                language=language,
+                titles=(template.intro_title.pick(language), template.outro_title.pick(language)),
+                transitions=(template.transitions.intro, template.transitions.outro),
+            ),
+            timeline=timeline,
+        )
 
 
 @dataclass(frozen=True)
@@ -308,8 +370,7 @@ def _subject(
 def _likeness_layer(
     spec: RenderSpec,
     subject: _Subject,
-    speech: Speech,
-    speech_start: float,
+    mouth: MouthTrack,
     timeline: Timeline,
     window: tuple[int, int, int, int],
     template: Template,
@@ -317,19 +378,16 @@ def _likeness_layer(
     """The family's clips under the narration, or the photo talking with the voice."""
     size = (window[2], window[3])
     if subject.mode == "footage":
-        # The reel runs from the first frame the intro's transition reveals to the last the
-        # outro's still shows.
+        # The reel runs from the first frame the intro's transition reveals; it is planned for
+        # the longest greeting, as the length is not known yet, and stops where the video does.
         start = timeline.intro_s - timeline.transition_s
-        length = timeline.outro_start_s + timeline.transition_s - start
-        segments = plan_footage(subject.clips, length)
+        segments = plan_footage(subject.clips, template.duration.max_s - start)
         return FootageReel(segments, subject.clips, size, start)
     assert subject.photo is not None
     image, face = subject.photo
-    mouth = MouthTrack.from_speech(speech.samples, speech.rate, start_s=speech_start)
     seed = int.from_bytes(hashlib.sha256(spec.render_id.encode()).digest()[:4], "big")
     try:
-        return TalkingKenBurns(image, size, face, template.motion, mouth, timeline.duration_s,
-                               seed)  # fmt: skip
+        return TalkingKenBurns(image, size, face, template.motion, mouth, seed)
     except IngestError as error:
         # dlib's landmarks missed a face its detector found: a still photo beats no greeting.
         _log.warning("talking_portrait_unavailable", render_id=spec.render_id, code=error.code)
@@ -361,19 +419,6 @@ def _preview_cut(template: Template) -> Template:
     return template.model_copy(
         update={"timing": timing, "transitions": transitions, "duration": duration}
     )
-
-
-def _fit(speech: Speech, template: Template) -> Speech:
-    """Drop trailing sentences that would push the video past the template's maximum length."""
-    timing = template.timing
-    budget = template.duration.max_s - timing.intro_s - timing.lead_in_s - timing.outro_s
-    kept = tuple(c for c in speech.cues if c.end_s <= budget)
-    if not kept:
-        raise RenderError(f"the first sentence alone is longer than {budget:.1f} s")
-    if len(kept) == len(speech.cues):
-        return speech
-    samples = speech.samples[: int(kept[-1].end_s * speech.rate)]
-    return Speech(samples=samples, rate=speech.rate, cues=kept)
 
 
 def _join(language: Language, sentences: list[str]) -> str:

@@ -1,7 +1,8 @@
 """Frame composition: everything static is drawn once, each frame is one affine and a few blends.
 
 Pillow drawing and resizing per frame would dominate render time (it is moviepy's hot spot), so
-backdrop, frame border, label, cards and every subtitle cue are prepared up front; per frame
+backdrop, frame border, label and cards are prepared up front and each subtitle cue once, when
+the timeline first holds it; per frame
 there is one OpenCV affine of the pre-scaled portrait and small premultiplied blends, and only
 transition frames touch the whole picture in floating point.
 """
@@ -21,6 +22,7 @@ from engine._painter import rgb
 from engine._speech import Cue
 from engine._templates import Box, Layout, Motion, Transition
 from engine._text import font, text_layer, wrap
+from engine._timeline import Timeline
 
 Frame = npt.NDArray[np.uint8]
 
@@ -94,15 +96,6 @@ class _TimedLayer:
     layer: _Layer
     start_s: float
     end_s: float
-
-
-@dataclass(frozen=True)
-class Timeline:
-    duration_s: float
-    intro_s: float
-    outro_start_s: float
-    transition_s: float
-    cues: tuple[Cue, ...]  # absolute times on the video timeline
 
 
 @dataclass(frozen=True)
@@ -234,8 +227,10 @@ class Scene:
         self._base = background.copy()
         _frame_border(window, look.frame_colour, self._unit).draw_onto(self._base)
         self._label.draw_onto(self._base)  # static, clear of portrait and subtitles: drawn once
-        subtitle_box = pixel_box(look.layout.subtitles, self._size)
-        self._cues = _subtitle_layers(timeline.cues, language, subtitle_box, self._unit)
+        self._language = language
+        self._subtitle_box = pixel_box(look.layout.subtitles, self._size)
+        self._cues: list[_TimedLayer] = []
+        self._cues_drawn = 0  # the timeline's cues that have layers
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
         self._across = (xs / width)[..., None]
         self._radius = (np.hypot(xs - width / 2, ys - height / 2) / np.hypot(width, height) * 2)[
@@ -262,12 +257,21 @@ class Scene:
         frame = self._base.copy()
         x, y, width, height = self._window
         frame[y : y + height, x : x + width] = self._portrait.frame_at(
-            t, t / self._timeline.duration_s
+            t, self._timeline.progress(t)
         )
-        for cue in self._cues:
+        for cue in self._subtitles():
             if cue.start_s <= t < cue.end_s:
                 cue.layer.draw_onto(frame, _fade(t, cue.start_s, cue.end_s, _CUE_FADE_S))
         return frame
+
+    def _subtitles(self) -> list[_TimedLayer]:
+        """Layers for every cue settled so far; each is drawn once, when it is first needed."""
+        cues = self._timeline.cues
+        if len(cues) > self._cues_drawn:
+            new = cues[self._cues_drawn :]
+            self._cues += _subtitle_layers(new, self._language, self._subtitle_box, self._unit)
+            self._cues_drawn = len(cues)
+        return self._cues
 
     def _blend(self, old: Frame, new: Frame, kind: Transition, progress: float) -> Frame:
         """How much of ``new`` shows where: a soft-edged wipe, a growing circle, or a dissolve."""

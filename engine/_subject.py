@@ -40,14 +40,12 @@ class TalkingKenBurns(KenBurns):
         face: FaceBox,
         motion: Motion,
         mouth: MouthTrack,
-        duration_s: float,
         seed: int,
     ) -> None:
         super().__init__(portrait, window, face, motion)
         self._talking = TalkingPortrait(
-            Image.fromarray(self.still), mouth, duration_s, seed=seed,
-            near=self.face_centre,
-        )  # fmt: skip
+            Image.fromarray(self.still), mouth, seed=seed, near=self.face_centre
+        )
 
     def source_at(self, t: float) -> Frame:
         return self._talking.frame(t)

@@ -64,10 +64,8 @@ def clips(media: Path) -> dict[str, Path]:
     speech = EspeakWorldVoice().synthesize(["中秋節快樂，祝你身體健康。"], "zh-Hant", None)
     seconds = 4.0
     times = [i / CLIP_FPS for i in range(round(seconds * CLIP_FPS))]
-    listening = TalkingPortrait(photo, MouthTrack.silent(), seconds, seed=1)
-    talking = TalkingPortrait(
-        photo, MouthTrack.from_speech(speech.samples, speech.rate), seconds, seed=1
-    )
+    listening = TalkingPortrait(photo, MouthTrack.silent(), seed=1)
+    talking = TalkingPortrait(photo, MouthTrack.from_speech(speech.samples, speech.rate), seed=1)
 
     def banded(frame: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         frame = frame.copy()

@@ -3,12 +3,14 @@ the embedded voice otherwise, always one voice for the whole greeting and the re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from engine import ConsentReference, RenderResult, RenderSpec, render
-from engine.likeness import SpeakerProfile, XttsVoice, _backends
+from engine.likeness import SpeakerProfile, SpeechChunk, XttsVoice, _backends
 from tests.auxil.media import portrait, spoken_note
 from tests.auxil.video import audio_track, rms
 from tests.auxil.xtts import tiny_xtts
@@ -78,10 +80,16 @@ def test_cantonese_and_broken_weights_fall_back_to_the_embedded_voice_with_the_r
 def test_a_voice_that_fails_mid_greeting_is_replaced_for_the_whole_greeting(
     tmp_path: Path, weights: Path, media: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def breaks(*_: object) -> None:
-        raise RuntimeError("CUDA out of memory")
+    real_stream = XttsVoice.stream
 
-    monkeypatch.setattr(XttsVoice, "synthesize", breaks)
+    def breaks(self: XttsVoice, *args: Any) -> Iterator[SpeechChunk]:
+        """Real XTTS audio, then the failure before the sentence is finished."""
+        for chunk in real_stream(self, *args):
+            if chunk.last:
+                raise RuntimeError("CUDA out of memory")
+            yield chunk
+
+    monkeypatch.setattr(XttsVoice, "stream", breaks)
     result = _render(tmp_path, media, xtts_dir=weights)
     assert result.voice == "espeak-world"
     assert result.voice_reason == "xtts failed while speaking: CUDA out of memory"

@@ -51,10 +51,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     photo = face_photo(FACES[2]).resize(CLIP_SIZE)
     speech = EspeakWorldVoice().synthesize(["中秋節快樂，祝你身體健康。"], "zh-Hant", None)
     times = [i / CLIP_FPS for i in range(40)]
-    listening = TalkingPortrait(photo, MouthTrack.silent(), 4.0, seed=4)
-    talking = TalkingPortrait(
-        photo, MouthTrack.from_speech(speech.samples, speech.rate), 4.0, seed=4
-    )
+    listening = TalkingPortrait(photo, MouthTrack.silent(), seed=4)
+    talking = TalkingPortrait(photo, MouthTrack.from_speech(speech.samples, speech.rate), seed=4)
     wall = np.asarray(Image.new("RGB", CLIP_SIZE, (120, 110, 100)), np.uint8)
     return {
         "listening": _clip(folder / "listening.mp4", (listening.frame(t) for t in times)),

@@ -32,10 +32,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ClipAssessment]
     folder = tmp_path_factory.mktemp("clips")
     photo = face_photo(FACES[0]).resize(SIZE)
     speech = EspeakWorldVoice().synthesize(["中秋節快樂，祝你身體健康。"], "zh-Hant", None)
-    listening = TalkingPortrait(photo, MouthTrack.silent(), SECONDS, seed=2)
-    talking = TalkingPortrait(
-        photo, MouthTrack.from_speech(speech.samples, speech.rate), SECONDS, seed=2
-    )
+    listening = TalkingPortrait(photo, MouthTrack.silent(), seed=2)
+    talking = TalkingPortrait(photo, MouthTrack.from_speech(speech.samples, speech.rate), seed=2)
     times = [i / FPS for i in range(round(SECONDS * FPS))]
     empty = np.asarray(Image.new("RGB", SIZE, (90, 110, 130)), dtype=np.uint8)
     shaky = np.asarray(photo, dtype=np.uint8)
@@ -109,7 +107,7 @@ def test_a_file_that_is_not_a_video_is_an_ingest_error(tmp_path: Path) -> None:
 def test_a_frame_width_with_padded_rows_is_read_as_the_viewer_sees_it(tmp_path: Path) -> None:
     """FFmpeg pads a 360-pixel row (1080 bytes) to 1088: the face must still be found."""
     photo = face_photo(FACES[0]).resize((360, 480))
-    still = TalkingPortrait(photo, MouthTrack.silent(), SECONDS, seed=2)
+    still = TalkingPortrait(photo, MouthTrack.silent(), seed=2)
     times = [i / FPS for i in range(round(SECONDS * FPS))]
     clip = assess_clip(write_clip(tmp_path / "padded.mp4", (still.frame(t) for t in times), FPS))
     assert clip.face_share == 1.0 and clip.size == (360, 480)

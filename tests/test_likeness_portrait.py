@@ -41,7 +41,7 @@ def photo() -> Image.Image:
 @pytest.fixture(scope="module")
 def portrait(photo: Image.Image, speech: Speech) -> TalkingPortrait:
     mouth = MouthTrack.from_speech(speech.samples, speech.rate, start_s=SPEECH_START_S)
-    return TalkingPortrait(photo, mouth, duration_s=12.0, seed=3)
+    return TalkingPortrait(photo, mouth, seed=3)
 
 
 def _loudest(speech: Speech) -> float:
@@ -62,7 +62,7 @@ def test_the_face_stays_found_and_the_same_person(
 ) -> None:
     source = np.asarray(photo, dtype=np.uint8)
     identity = descriptor(source, _one_face(source))
-    blink = portrait.blinks[0].start_s + 0.1
+    blink = portrait.blinks_until(12.0)[0].start_s + 0.1
     for t in (0.3, _loudest(speech), blink, 5.0, 9.7):
         frame = portrait.frame(t)
         assert frame.shape == source.shape and frame.dtype == np.uint8
@@ -95,7 +95,7 @@ def test_nothing_outside_the_face_region_moves(
     )
     assert rows.max() < bottom + 0.6 * (bottom - top)
     changed = np.zeros(region.shape, bool)
-    blink = portrait.blinks[0].start_s + 0.1
+    blink = portrait.blinks_until(12.0)[0].start_s + 0.1
     moments = [*np.linspace(0, 11.9, 40).tolist(), _loudest(speech), blink]
     for t in moments:
         frame = portrait.frame(t)
@@ -107,10 +107,10 @@ def test_nothing_outside_the_face_region_moves(
 def test_blinks_shut_the_eyes_at_a_natural_rate(
     portrait: TalkingPortrait, photo: Image.Image
 ) -> None:
-    per_minute = len(TalkingPortrait(photo, MouthTrack.silent(), 120.0, seed=11).blinks) / 2
+    per_minute = len(TalkingPortrait(photo, MouthTrack.silent(), seed=11).blinks_until(120.0)) / 2
     assert 8 <= per_minute <= 25
     boxes = eye_boxes(_one_face(np.asarray(photo, dtype=np.uint8)))
-    blink = portrait.blinks[0]
+    blink = portrait.blinks_until(12.0)[0]
     opened = eye_contrast(portrait.frame(blink.start_s - 0.2), boxes)
     shut = eye_contrast(portrait.frame(blink.start_s + 0.1), boxes)
     reopened = eye_contrast(portrait.frame(blink.start_s + 0.45), boxes)
@@ -122,10 +122,11 @@ def test_blinks_fall_in_the_pauses_of_speech(photo: Image.Image) -> None:
     sentences = ["中秋節快樂，我的寶貝。", "我很想你，祝你身體健康，萬事如意。", "明年見。"]
     speech = EspeakWorldVoice().synthesize(sentences * 4, "zh-Hant", None)
     mouth = MouthTrack.from_speech(speech.samples, speech.rate)
-    portrait = TalkingPortrait(photo, mouth, speech.duration_s, seed=5)
-    per_minute = 60 * len(portrait.blinks) / speech.duration_s
+    portrait = TalkingPortrait(photo, mouth, seed=5)
+    blinks = portrait.blinks_until(speech.duration_s)
+    per_minute = 60 * len(blinks) / speech.duration_s
     assert 8 <= per_minute <= 25
-    for blink in portrait.blinks:
+    for blink in blinks:
         widest = max(mouth.opening(blink.start_s + dt) for dt in np.arange(0, 0.25, 0.01))
         assert widest <= 0.35, blink
     speaking = np.mean([mouth.opening(t) > 0.35 for t in np.arange(0, speech.duration_s, 0.05)])
@@ -135,7 +136,7 @@ def test_blinks_fall_in_the_pauses_of_speech(photo: Image.Image) -> None:
 def test_a_tilted_photo_is_animated_along_the_face(speech: Speech) -> None:
     tilted = face_photo(FACES[0]).rotate(12, resample=Image.Resampling.BICUBIC).resize(SIZE)
     mouth = MouthTrack.from_speech(speech.samples, speech.rate, start_s=SPEECH_START_S)
-    portrait = TalkingPortrait(tilted, mouth, 8.0, seed=1)
+    portrait = TalkingPortrait(tilted, mouth, seed=1)
     at_rest = lip_gap(_one_face(np.asarray(tilted, dtype=np.uint8)))
     assert lip_gap(_one_face(portrait.frame(_loudest(speech)))) > at_rest + 0.04
 
@@ -155,4 +156,4 @@ def test_a_photo_without_one_face_is_an_ingest_error(
         portrait_face(image)
     assert raised.value.code == code
     with pytest.raises(IngestError):
-        TalkingPortrait(image, MouthTrack.silent(), 5.0)
+        TalkingPortrait(image, MouthTrack.silent())

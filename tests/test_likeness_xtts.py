@@ -32,6 +32,7 @@ from engine.likeness import (
     ProfileFormatError,
     SpeakerProfile,
     SpeechChunk,
+    SpeechTrack,
     VoiceUnavailable,
     XttsVoice,
     _backends,
@@ -394,3 +395,8 @@ def test_chunks_become_the_same_speech_with_pauses_filled() -> None:
     assert np.all(speech.samples[200:500] == 0) and np.all(speech.samples[500:] == 0.5)
     with pytest.raises(ValueError, match="2 sentences but 1"):
         assemble(["a", "b"], chunks[:3])
+    # A streaming render sees each sentence settle the moment its last chunk lands.
+    track = SpeechTrack(["a", "b"])
+    settled = [track.add(chunk) for chunk in chunks]
+    assert settled[:2] == [None, None] and settled[2] == speech.cues[0] and settled[4] is not None
+    assert track.speech(1).cues == speech.cues[:1] and track.speech(1).duration_s == 0.2

@@ -37,13 +37,15 @@ from engine.likeness._footage import (
     plan_footage,
 )
 from engine.likeness._mouth import MouthTrack
-from engine.likeness._portrait import TalkingPortrait, portrait_face
+from engine.likeness._portrait import SPEECH_LOOKAHEAD_S, TalkingPortrait, portrait_face
 from engine.likeness._profile import ProfileFormatError, SpeakerProfile
-from engine.likeness._streaming import SpeechChunk, assemble
+from engine.likeness._recorded import RecordedVoice
+from engine.likeness._streaming import SpeechChunk, SpeechTrack, assemble
 from engine.likeness._voice import Clip, EspeakWorldVoice, VoiceBackend
 from engine.likeness._xtts import VoiceUnavailable, XttsVoice
 
 __all__ = [
+    "SPEECH_LOOKAHEAD_S",
     "ChecksEnrolment",
     "Clip",
     "ClipAssessment",
@@ -53,9 +55,11 @@ __all__ = [
     "LikenessMode",
     "MouthTrack",
     "ProfileFormatError",
+    "RecordedVoice",
     "Segment",
     "SpeakerProfile",
     "SpeechChunk",
+    "SpeechTrack",
     "SpokenLanguage",
     "TalkingPortrait",
     "VoiceBackend",

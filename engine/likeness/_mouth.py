@@ -7,8 +7,6 @@ closures and pauses are quiet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
@@ -19,37 +17,67 @@ _ATTACK_S = 0.02
 _RELEASE_S = 0.07
 _LEAD_S = 0.04  # lips move slightly before the sound they make
 _SWAY_S = 0.6  # the slow loudness that drives head nods
+_SILENCE_DB = -80.0  # no frame louder than this: nothing to calibrate on yet
 
 
-@dataclass(frozen=True)
 class MouthTrack:
-    """Opening (0 closed .. 1 widest) every 10 ms from ``start_s`` on the portrait's clock."""
+    """Opening (0 closed .. 1 widest) every 10 ms from ``start_s`` on the portrait's clock.
 
-    start_s: float
-    openings: npt.NDArray[np.float64]
-    sway: npt.NDArray[np.float64]
+    The track grows as the speech arrives (``extend``), so a render can animate the first
+    sentence while the voice is still speaking the next. Loudness is calibrated on the first
+    stretch that holds speech: every backend speaks its sentences at one level (see
+    ``_streaming``), so the first sentence's loud vowels stand for all of them.
+    """
+
+    def __init__(self, start_s: float = 0.0) -> None:
+        self.start_s = start_s - _LEAD_S
+        self.openings: npt.NDArray[np.float64] = np.zeros(0)
+        self.sway: npt.NDArray[np.float64] = np.zeros(0)
+        self._samples: npt.NDArray[np.float32] = np.zeros(0, np.float32)
+        self._rate = 0
+        self._reference: float | None = None
+        self._states = (0.0, 0.0)
 
     @classmethod
     def from_speech(
         cls, samples: npt.NDArray[np.float32], rate: int, start_s: float = 0.0
     ) -> MouthTrack:
-        hop = round(_HOP_S * rate)
-        window = round(_WINDOW_S * rate)
-        count = max(0, (len(samples) - window) // hop + 1)
-        if count == 0:
-            return cls(start_s, np.zeros(1), np.zeros(1))
-        frames = samples[np.arange(count)[:, None] * hop + np.arange(window)].astype(np.float64)
-        level = 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
-        loud = level[level > level.max() - 50]
-        reference = float(np.percentile(loud, 90))
-        target = np.clip((level - (reference - _RANGE_DB)) / _RANGE_DB, 0.0, 1.0)
-        openings = _follow(target, _ATTACK_S, _RELEASE_S)
-        sway = _follow(openings, _SWAY_S, _SWAY_S)
-        return cls(start_s - _LEAD_S, openings, sway)
+        track = cls(start_s)
+        track.extend(samples, rate)
+        return track
 
     @classmethod
     def silent(cls) -> MouthTrack:
-        return cls(0.0, np.zeros(1), np.zeros(1))
+        return cls()
+
+    def extend(self, samples: npt.NDArray[np.float32], rate: int) -> None:
+        """Append the speech that follows what the track holds, at the same rate throughout."""
+        if self._rate and rate != self._rate:
+            raise ValueError(f"speech at {rate} Hz cannot continue a track at {self._rate} Hz")
+        self._rate = rate
+        self._samples = np.concatenate([self._samples, np.asarray(samples, np.float32)])
+        hop = round(_HOP_S * rate)
+        window = round(_WINDOW_S * rate)
+        done = len(self.openings)
+        count = max(0, (len(self._samples) - window) // hop + 1) - done
+        if count <= 0:
+            return
+        starts = (done + np.arange(count))[:, None] * hop
+        frames = self._samples[starts + np.arange(window)].astype(np.float64)
+        level = 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+        if self._reference is None and level.max() > _SILENCE_DB:
+            loud = level[level > level.max() - 50]
+            self._reference = float(np.percentile(loud, 90))
+        if self._reference is None:
+            target = np.zeros(count)
+        else:
+            target = np.clip((level - (self._reference - _RANGE_DB)) / _RANGE_DB, 0.0, 1.0)
+        opening_state, sway_state = self._states
+        openings = _follow(target, _ATTACK_S, _RELEASE_S, opening_state)
+        sway = _follow(openings, _SWAY_S, _SWAY_S, sway_state)
+        self._states = (float(openings[-1]), float(sway[-1]))
+        self.openings = np.concatenate([self.openings, openings])
+        self.sway = np.concatenate([self.sway, sway])
 
     def opening(self, t: float) -> float:
         return self._at(self.openings, t)
@@ -64,13 +92,13 @@ class MouthTrack:
         return float(np.interp(position, np.arange(len(track)), track))
 
 
-def _follow(target: npt.NDArray[np.float64], attack_s: float, release_s: float
-            ) -> npt.NDArray[np.float64]:  # fmt: skip
-    """A peak follower: opens quickly, closes a little slower, as a jaw does."""
+def _follow(
+    target: npt.NDArray[np.float64], attack_s: float, release_s: float, state: float
+) -> npt.NDArray[np.float64]:
+    """A peak follower from ``state``: opens quickly, closes a little slower, as a jaw does."""
     rise = 1 - np.exp(-_HOP_S / attack_s)
     fall = 1 - np.exp(-_HOP_S / release_s)
     out = np.empty_like(target)
-    state = 0.0
     for index, value in enumerate(target):
         state += (rise if value > state else fall) * (value - state)
         out[index] = state

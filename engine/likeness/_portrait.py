@@ -35,6 +35,11 @@ _BLINK_MIN_INTERVAL_S = 1.6
 _BLINK_SHIFT_S = 0.8  # how far a blink may move to land in a pause
 _BLINK_STEP_S = 0.02
 _BLINK_MAX_OPENING = 0.35  # of the widest: a blink over a mouth open wider waits
+_BLINK_S = _BLINK_CLOSE_S + _BLINK_HOLD_S + _BLINK_OPEN_S
+# How far past a frame's time the mouth must be known: a blink planned up to one shift later
+# may move into that frame, and choosing its spot looks one shift and one blink further on;
+# the mouth itself leads the sound by a few tens of milliseconds.
+SPEECH_LOOKAHEAD_S = 2 * _BLINK_SHIFT_S + _BLINK_S + 0.1
 _CAVITY = np.array([62.0, 22.0, 28.0], np.float32)
 _TEETH = np.array([222.0, 216.0, 204.0], np.float32)
 _LASHES = np.array([42.0, 30.0, 28.0], np.float32)
@@ -54,7 +59,7 @@ class Blink:
     def closure(self, t: float) -> float:
         """0 open, 1 shut: a quick close, a short hold and a slower opening, eased."""
         x = t - self.start_s
-        if x < 0 or x > _BLINK_CLOSE_S + _BLINK_HOLD_S + _BLINK_OPEN_S:
+        if x < 0 or x > _BLINK_S:
             return 0.0
         if x < _BLINK_CLOSE_S:
             return math.sin(0.5 * math.pi * x / _BLINK_CLOSE_S) ** 2
@@ -64,28 +69,37 @@ class Blink:
         return math.cos(0.5 * math.pi * (x - _BLINK_HOLD_S) / _BLINK_OPEN_S) ** 2
 
 
-def blink_schedule(
-    duration_s: float, seed: int, mouth: MouthTrack | None = None
-) -> tuple[Blink, ...]:
+class _BlinkPlan:
     """Irregular blinks (gamma-distributed gaps, a metronome looks mechanical), each moved to
     the quietest moment within reach: people blink in the pauses of their speech far more than
-    mid-word, and shut eyes over a wide-open mouth read as a grimace."""
-    rng = np.random.default_rng(seed)
-    blinks: list[Blink] = []
-    clock = float(rng.uniform(0.8, 2.5))
-    while clock < duration_s:
-        start = clock if mouth is None else _quiet_start(mouth, clock, blinks)
-        if start is not None:
-            blinks.append(Blink(start))
-        gap = rng.gamma(4.0, _BLINK_MEAN_INTERVAL_S / 4.0)
-        clock = max(clock, start or clock) + max(_BLINK_MIN_INTERVAL_S, float(gap))
-    return tuple(blinks)
+    mid-word, and shut eyes over a wide-open mouth read as a grimace.
+
+    Blinks are planned as frames ask for them, so a plan never reaches further into the
+    speech than ``SPEECH_LOOKAHEAD_S`` past the frame being drawn.
+    """
+
+    def __init__(self, seed: int, mouth: MouthTrack) -> None:
+        self._rng = np.random.default_rng(seed)
+        self._mouth = mouth
+        self._clock = float(self._rng.uniform(0.8, 2.5))
+        self.blinks: list[Blink] = []
+
+    def until(self, t: float) -> list[Blink]:
+        """Every blink that starts before t (a blink planned later may only move to t)."""
+        while self._clock < t + _BLINK_SHIFT_S:
+            start = _quiet_start(self._mouth, self._clock, self.blinks)
+            if start is not None:
+                self.blinks.append(Blink(start))
+            gap = self._rng.gamma(4.0, _BLINK_MEAN_INTERVAL_S / 4.0)
+            self._clock = max(self._clock, start or self._clock) + max(
+                _BLINK_MIN_INTERVAL_S, float(gap)
+            )
+        return [blink for blink in self.blinks if blink.start_s < t]
 
 
 def _quiet_start(mouth: MouthTrack, planned: float, earlier: list[Blink]) -> float | None:
     """The start near ``planned`` over which the mouth is the least open, nearest on a tie;
     None in a long stretch of speech without a pause, where the blink waits for the next."""
-    length = _BLINK_CLOSE_S + _BLINK_HOLD_S + _BLINK_OPEN_S
     earliest = earlier[-1].start_s + _BLINK_MIN_INTERVAL_S if earlier else 0.0
     candidates = planned + np.arange(-_BLINK_SHIFT_S, _BLINK_SHIFT_S + 1e-9, _BLINK_STEP_S)
     candidates = candidates[candidates >= earliest]
@@ -93,7 +107,7 @@ def _quiet_start(mouth: MouthTrack, planned: float, earlier: list[Blink]) -> flo
         return planned
 
     def openness(start: float) -> float:
-        return max(mouth.opening(start + dt) for dt in np.arange(0, length, _BLINK_STEP_S))
+        return max(mouth.opening(start + dt) for dt in np.arange(0, _BLINK_S, _BLINK_STEP_S))
 
     best = float(min(candidates, key=lambda c: (round(openness(c), 2), abs(c - planned))))
     return best if openness(best) <= _BLINK_MAX_OPENING else None
@@ -111,7 +125,6 @@ class TalkingPortrait:
         self,
         photo: Image.Image,
         mouth: MouthTrack,
-        duration_s: float,
         size: tuple[int, int] | None = None,
         seed: int = 0,
         near: tuple[float, float] | None = None,
@@ -122,7 +135,7 @@ class TalkingPortrait:
         self._base: Frame = np.asarray(image, dtype=np.uint8).copy()
         self.face: Face = find_face(self._base, near)
         self._mouth = mouth
-        self._blinks = blink_schedule(duration_s, seed, mouth)
+        self._blinks = _BlinkPlan(seed, mouth)
         phases = np.random.default_rng(seed + 1).uniform(0, 2 * math.pi, 4)
         self._phases = tuple(float(p) for p in phases)
         self._geometry = _Geometry(self.face, self._base)
@@ -135,15 +148,15 @@ class TalkingPortrait:
         mask[top:bottom, left:right] = geometry.weight > 0
         return mask
 
-    @property
-    def blinks(self) -> tuple[Blink, ...]:
-        return self._blinks
+    def blinks_until(self, t: float) -> list[Blink]:
+        return self._blinks.until(t)
 
     def opening(self, t: float) -> float:
         return self._mouth.opening(t)
 
     def closure(self, t: float) -> float:
-        return max((blink.closure(t) for blink in self._blinks), default=0.0)
+        # Blinks are further apart than one lasts: only the latest can be under way.
+        return max((blink.closure(t) for blink in self._blinks.until(t)[-1:]), default=0.0)
 
     def frame(self, t: float) -> Frame:
         """A pure function of t: frames can be rendered in any order or split across workers."""

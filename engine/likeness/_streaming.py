@@ -48,29 +48,67 @@ class SpeechChunk:
         return self.start_s + len(self.samples) / self.rate
 
 
-def assemble(sentences: Sequence[str], chunks: Iterable[SpeechChunk]) -> Speech:
-    """One ``Speech`` from a backend's chunks, silence filling the pauses between them."""
-    pieces: list[npt.NDArray[np.float32]] = []
-    starts: dict[int, float] = {}
-    cues: list[Cue] = []
-    rate = 0
-    filled = 0
-    for chunk in chunks:
-        rate = chunk.rate
-        starts.setdefault(chunk.sentence, chunk.start_s)
-        gap = round(chunk.start_s * rate) - filled
+class SpeechTrack:
+    """Chunks laid end to end on one track, silence filling the pauses between them.
+
+    ``add`` returns the sentence's cue when its last chunk arrives, so a consumer knows the
+    moment a sentence is settled; ``assemble`` and a streaming render share this one place
+    where chunks become a track.
+    """
+
+    def __init__(self, sentences: Sequence[str]) -> None:
+        self._sentences = tuple(sentences)
+        self._pieces: list[npt.NDArray[np.float32]] = []
+        self._starts: dict[int, float] = {}
+        self.cues: list[Cue] = []
+        self.rate = 0
+        self._filled = 0
+
+    @property
+    def end_s(self) -> float:
+        """Where the audio received so far ends."""
+        return self._filled / self.rate if self.rate else 0.0
+
+    def add(self, chunk: SpeechChunk) -> Cue | None:
+        if self.rate and chunk.rate != self.rate:
+            raise ValueError(f"a chunk at {chunk.rate} Hz in speech at {self.rate} Hz")
+        self.rate = chunk.rate
+        self._starts.setdefault(chunk.sentence, chunk.start_s)
+        gap = round(chunk.start_s * chunk.rate) - self._filled
         if gap > 0:
-            pieces.append(np.zeros(gap, np.float32))
-            filled += gap
-        pieces.append(chunk.samples)
-        filled += len(chunk.samples)
-        if chunk.last:
-            text = sentences[chunk.sentence]
-            cues.append(Cue(text=text, start_s=starts[chunk.sentence], end_s=filled / rate))
-    if len(cues) != len(sentences):
-        raise ValueError(f"{len(sentences)} sentences but {len(cues)} finished in the chunks")
-    audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-    return Speech(samples=audio, rate=rate, cues=tuple(cues))
+            self._pieces.append(np.zeros(gap, np.float32))
+            self._filled += gap
+        self._pieces.append(chunk.samples)
+        self._filled += len(chunk.samples)
+        if not chunk.last:
+            return None
+        cue = Cue(self._sentences[chunk.sentence], self._starts[chunk.sentence], self.end_s)
+        self.cues.append(cue)
+        return cue
+
+    def samples(self, start_s: float = 0.0, end_s: float | None = None) -> npt.NDArray[np.float32]:
+        """The track between two times, as far as it has arrived."""
+        audio = np.concatenate(self._pieces) if self._pieces else np.zeros(0, np.float32)
+        self._pieces = [audio]
+        rate = self.rate or 1
+        stop = len(audio) if end_s is None else round(end_s * rate)
+        return audio[round(start_s * rate) : stop]
+
+    def speech(self, sentences: int | None = None) -> Speech:
+        """The first ``sentences`` finished sentences (all of them by default) as one Speech."""
+        cues = tuple(self.cues[:sentences])
+        end = cues[-1].end_s if cues and sentences is not None else None
+        return Speech(samples=self.samples(0.0, end), rate=self.rate, cues=cues)
+
+
+def assemble(sentences: Sequence[str], chunks: Iterable[SpeechChunk]) -> Speech:
+    """One ``Speech`` from a backend's chunks, every sentence finished."""
+    track = SpeechTrack(sentences)
+    for chunk in chunks:
+        track.add(chunk)
+    if len(track.cues) != len(sentences):
+        raise ValueError(f"{len(sentences)} sentences but {len(track.cues)} finished in the chunks")
+    return track.speech()
 
 
 def speech_level_db(samples: npt.NDArray[np.float32], rate: int) -> float | None:

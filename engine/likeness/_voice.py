@@ -8,7 +8,8 @@ profile meaningful for every language.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Protocol
@@ -18,9 +19,10 @@ import numpy.typing as npt
 
 from engine._espeak import synthesize as espeak_synthesize
 from engine._models import SpokenLanguage
-from engine._speech import Cue, Speech
+from engine._speech import Speech
 from engine.likeness import _world
 from engine.likeness._profile import SpeakerProfile
+from engine.likeness._streaming import SpeechChunk, assemble
 
 ESPEAK_VOICE: dict[SpokenLanguage, str] = {
     "zh-Hant": "cmn",
@@ -61,6 +63,8 @@ class VoiceBackend(Protocol):
 
     ``synthesize`` with ``profile`` None (no usable samples) speaks in the backend's own
     default voice. Cues carry each sentence's start and end so subtitles match the audio.
+    ``stream`` yields the same speech as ``SpeechChunk``s in order, each sentence closed by a
+    chunk marked ``last``: a render composes each sentence as soon as it is spoken.
     """
 
     name: str
@@ -71,6 +75,24 @@ class VoiceBackend(Protocol):
         self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
     ) -> Speech: ...
 
+    def stream(
+        self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
+    ) -> Iterator[SpeechChunk]: ...
+
+
+class StreamingVoice(ABC):
+    """A backend that only has to ``stream``: the whole speech is the stream assembled."""
+
+    def synthesize(
+        self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
+    ) -> Speech:
+        return assemble(sentences, self.stream(sentences, language, profile))
+
+    @abstractmethod
+    def stream(
+        self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
+    ) -> Iterator[SpeechChunk]: ...
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -80,7 +102,7 @@ class Reference:
     log_f0: tuple[float, float]
 
 
-class EspeakWorldVoice:
+class EspeakWorldVoice(StreamingVoice):
     """The embedded default: no weights, ~0.06x real time on one core."""
 
     name = "espeak-world"
@@ -89,25 +111,18 @@ class EspeakWorldVoice:
         """Everything this voice needs is in the classical profile itself."""
         return None
 
-    def synthesize(
+    def stream(
         self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
-    ) -> Speech:
+    ) -> Iterator[SpeechChunk]:
+        """One chunk per sentence: espeak and WORLD work on whole sentences."""
         voice = ESPEAK_VOICE[language]
-        pieces: list[npt.NDArray[np.float32]] = []
-        cues: list[Cue] = []
         clock = 0.0
         for index, sentence in enumerate(sentences):
             if index:
-                pause = pause_after(sentences[index - 1])
-                pieces.append(np.zeros(round(pause * _world.RATE), np.float32))
-                clock += pause
+                clock += pause_after(sentences[index - 1])
             samples = speak_sentence(sentence, voice, profile)
-            pieces.append(samples)
-            duration = len(samples) / _world.RATE
-            cues.append(Cue(text=sentence, start_s=clock, end_s=clock + duration))
-            clock += duration
-        audio = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-        return Speech(samples=audio, rate=_world.RATE, cues=tuple(cues))
+            yield SpeechChunk(index, clock, samples, _world.RATE, last=True)
+            clock += len(samples) / _world.RATE
 
 
 def pause_after(sentence: str) -> float:

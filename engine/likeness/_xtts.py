@@ -17,10 +17,12 @@ Decisions, and why:
   than a greeting is long.
 - Each piece of text gets a token budget of a generous speaking time for its length, so a
   model that does not emit its stop token (XTTS sometimes babbles on) cannot run for minutes.
-- Streaming: the greeting's first piece is streamed in chunks of ``FIRST_CHUNK_TOKENS`` so a
-  render hears it early; every later piece is decoded whole, because coqui's streaming
+- Streaming: the greeting's first piece is streamed in chunks of ``FIRST_CHUNK_TOKENS``, so
+  its first audio is out after a second's worth of tokens (the first-chunk latency
+  ``bench voice`` reports); every later piece is decoded whole, because coqui's streaming
   re-decodes the piece from its start for every chunk (quadratic HiFi-GAN cost, several times
-  real time on a CPU for a long sentence).
+  real time on a CPU for a long sentence). A render takes the stream sentence by sentence
+  (``engine/_speaking.py``) and composes each one while the next is being spoken.
 """
 
 from __future__ import annotations
@@ -41,10 +43,9 @@ import numpy as np
 import numpy.typing as npt
 
 from engine._models import SpokenLanguage
-from engine._speech import Speech
 from engine.likeness._profile import ProfileFormatError, SpeakerProfile
-from engine.likeness._streaming import SpeechChunk, assemble, level_gain
-from engine.likeness._voice import Clip, pause_after
+from engine.likeness._streaming import SpeechChunk, level_gain
+from engine.likeness._voice import Clip, StreamingVoice, pause_after
 from engine.likeness._xtts_text import LANGUAGE_NAME, XTTS_LANGUAGE, split_to_limit, token_budget
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def xtts_language(language: SpokenLanguage) -> str:
     return code
 
 
-class XttsVoice:
+class XttsVoice(StreamingVoice):
     """XTTS-v2 speaking in the subject's voice, cloned from all their accepted samples.
 
     ``enrol`` computes the GPT conditioning latents and the speaker embedding once; ``stream``
@@ -151,11 +152,6 @@ class XttsVoice:
             return decode_latents(blob).model == self.fingerprint
         except ProfileFormatError:
             return False
-
-    def synthesize(
-        self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
-    ) -> Speech:
-        return assemble(sentences, self.stream(sentences, language, profile))
 
     def stream(
         self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None

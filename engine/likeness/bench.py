@@ -145,7 +145,7 @@ def _bench_face(
     identified = 0
     boxes = eye_boxes(detect_faces(np.asarray(photo, dtype=np.uint8))[0])
     portrait = TalkingPortrait(
-        photo, MouthTrack.from_speech(speech.samples, speech.rate), seconds, seed=index
+        photo, MouthTrack.from_speech(speech.samples, speech.rate), seed=index
     )
     frames = round(seconds * FPS)
     distances: list[float] = []
@@ -187,7 +187,7 @@ def _bench_face(
         identified=identified / len(distances),
         mouth_correlation=float(np.corrcoef(openings, loudness)[0, 1]),
         blinks_per_minute=count_blinks(eyes) / minutes,
-        scheduled_per_minute=len(portrait.blinks) / minutes,
+        scheduled_per_minute=len(portrait.blinks_until(seconds)) / minutes,
         ms_per_frame=1000 * render_s / frames,
     )
 

@@ -1,0 +1,46 @@
+"""The mouth follows the speech sentence by sentence as the voice delivers it, exactly as it
+would have followed the whole speech at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.likeness import EspeakWorldVoice, MouthTrack
+
+
+@pytest.fixture(scope="module")
+def sentence() -> tuple[np.ndarray, int]:
+    speech = EspeakWorldVoice().synthesize(["中秋節快樂，我的寶貝。"], "zh-Hant", None)
+    return speech.samples, speech.rate
+
+
+def test_a_track_grown_sentence_by_sentence_matches_one_made_at_once(
+    sentence: tuple[np.ndarray, int],
+) -> None:
+    samples, rate = sentence
+    pause = np.zeros(rate // 2, np.float32)
+    whole = np.concatenate([samples, pause, samples])
+    at_once = MouthTrack.from_speech(whole, rate, start_s=1.0)
+    grown = MouthTrack(start_s=1.0)
+    cut = len(samples) + len(pause) // 3  # mid-pause, off the 10 ms grid
+    grown.extend(whole[:cut], rate)
+    heard_first = len(grown.openings)
+    grown.extend(whole[cut:], rate)
+    assert len(grown.openings) == len(at_once.openings) > heard_first
+    # Calibrated on the first sentence alone; the second is the same sentence again.
+    assert np.abs(grown.openings - at_once.openings).max() < 0.02
+    times = np.arange(0.9, 1.0 + len(whole) / rate, 0.01)
+    opened = [grown.opening(t) for t in times]
+    assert max(opened) > 0.8 and opened[0] == 0.0  # wide on loud vowels, shut before speech
+
+
+def test_silence_first_waits_to_calibrate_on_speech(sentence: tuple[np.ndarray, int]) -> None:
+    samples, rate = sentence
+    track = MouthTrack()
+    track.extend(np.zeros(rate, np.float32), rate)
+    assert np.all(track.openings == 0)
+    track.extend(samples, rate)
+    assert track.openings.max() > 0.8
+    with pytest.raises(ValueError, match="cannot continue a track at"):
+        track.extend(samples, rate * 2)
