@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -269,6 +270,8 @@ class _Canvas:
         done_at = [0.0]
         with SpeechFeed(backend.stream(sentences, spec.speaks, profile)) as feed:
             spoken = SpokenSoFar(feed, sentences, budget)
+            if not backend.overlaps_composition:
+                spoken.settle_until(math.inf)  # the whole speech first: see VoiceBackend
 
             def learn(t: float) -> None:
                 """Tell the timeline and mouth every sentence begun by frame t's horizon."""
