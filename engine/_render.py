@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import math
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from engine._models import FaceBox, Language, LikenessMode, RenderResult, Render
 from engine._music import render_music
 from engine._painter import paint_background
 from engine._scene import Frame, KenBurns, Look, PortraitLayer, Scene, canvas_size, portrait_window
-from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed
+from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
 from engine._subject import FootageReel, TalkingKenBurns
 from engine._templates import OPTIONAL_PLACEHOLDERS, Motion, Template, load_template, placeholders
@@ -244,7 +243,7 @@ class _Canvas:
         profile: SpeakerProfile | None,
         picture: Path,
     ) -> _Composed:
-        """Encode the picture frame by frame while ``backend`` speaks on its own thread.
+        """Encode the picture frame by frame on a thread while ``backend`` speaks on this one.
 
         Frame t is drawn once every sentence begun by t plus ``SPEECH_LOOKAHEAD_S`` is settled
         (its cue, mouth and blinks are then final), and the timeline learns each sentence at
@@ -268,10 +267,9 @@ class _Canvas:
         scene = self._scene(timeline, mouth)
         budget = template.duration.max_s - speech_start - timing.outro_s
         done_at = [0.0]
-        with SpeechFeed(backend.stream(sentences, spec.speaks, profile)) as feed:
+
+        def draw(feed: SpeechFeed) -> Speech:
             spoken = SpokenSoFar(feed, sentences, budget)
-            if not backend.overlaps_composition:
-                spoken.settle_until(math.inf)  # the whole speech first: see VoiceBackend
 
             def learn(t: float) -> None:
                 """Tell the timeline and mouth every sentence begun by frame t's horizon."""
@@ -298,7 +296,10 @@ class _Canvas:
                     yield frame if self.marks is None else self.marks.frame(frame)
 
             encode_picture(frames(), picture, self.size, _PRESET[spec.mode])
-        return _Composed(spoken.speech(), timeline, scene, done_at[0])
+            return spoken.speech()
+
+        speech = speak_while(backend.stream(sentences, spec.speaks, profile), draw)
+        return _Composed(speech, timeline, scene, done_at[0])
 
     def _scene(self, timeline: Timeline, mouth: MouthTrack) -> Scene:
         template, subject, language = self.template, self.subject, self.spec.language

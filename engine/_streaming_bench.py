@@ -128,6 +128,7 @@ def _measure(
         )
         return time.perf_counter() - begun, result.duration_s
 
+    tuple(voice.stream(sentences[:1], _LANGUAGE, None))  # a model's first call sets up kernels
     speaks, composes, renders = [], [], []
     for _ in range(repeats):
         started = time.perf_counter()

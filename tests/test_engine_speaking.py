@@ -108,34 +108,6 @@ def test_frames_are_composed_while_the_voice_is_still_speaking(
     assert result.greeting_text.endswith("小明在遠方陪你一起賞月。")
 
 
-class OnTheRendersCores(Scripted):
-    """A model computing on the render's own CPU cores, as XTTS without a GPU does."""
-
-    @property
-    def overlaps_composition(self) -> bool:
-        return False
-
-
-def test_a_voice_sharing_the_renders_cores_speaks_before_any_frame_is_drawn(
-    tmp_path: Path, photo: Path, spoken: tuple[SpeechChunk, ...]
-) -> None:
-    """On two cores, a CPU model and composition at once measured slower than in turn."""
-    drawn: list[float] = []
-    drawn_before: dict[int, int] = {}
-
-    def watch(frame: np.ndarray, t: float) -> np.ndarray:
-        drawn.append(t)
-        return frame
-
-    def note(sentence: int) -> None:
-        time.sleep(0.2)  # time enough for frames to be drawn, were they allowed
-        drawn_before[sentence] = len(drawn)
-
-    result = _render(tmp_path, photo, OnTheRendersCores(spoken, note), Stages(frame_filter=watch))
-    assert drawn_before == {0: 0, 1: 0, 2: 0, 3: 0}
-    assert result.voice == "scripted" and len(drawn) > 8 * 25
-
-
 def test_the_frames_are_the_same_however_fast_the_voice_speaks(
     tmp_path: Path, photo: Path, spoken: tuple[SpeechChunk, ...]
 ) -> None:

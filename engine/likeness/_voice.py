@@ -64,15 +64,10 @@ class VoiceBackend(Protocol):
     ``synthesize`` with ``profile`` None (no usable samples) speaks in the backend's own
     default voice. Cues carry each sentence's start and end so subtitles match the audio.
     ``stream`` yields the same speech as ``SpeechChunk``s in order, each sentence closed by a
-    chunk marked ``last``: a render composes each sentence as soon as it is spoken, unless
-    ``overlaps_composition`` is False: a model computing on the render's own CPU cores, where
-    both at once measured slower than one after the other (see BENCHMARKS.md).
+    chunk marked ``last``: a render composes each sentence as soon as it is spoken.
     """
 
     name: str
-
-    @property
-    def overlaps_composition(self) -> bool: ...
 
     def enrol(self, clips: Sequence[Clip]) -> bytes | None: ...
 
@@ -86,15 +81,7 @@ class VoiceBackend(Protocol):
 
 
 class StreamingVoice(ABC):
-    """A backend that only has to ``stream``: the whole speech is the stream assembled.
-
-    It overlaps composition unless it says otherwise: light work (espeak and WORLD on one
-    core) leaves the render the rest of the machine.
-    """
-
-    @property
-    def overlaps_composition(self) -> bool:
-        return True
+    """A backend that only has to ``stream``: the whole speech is the stream assembled."""
 
     def synthesize(
         self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None

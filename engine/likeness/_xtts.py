@@ -114,12 +114,6 @@ class XttsVoice(StreamingVoice):
         return int(self._model.config.model_args.output_sample_rate)
 
     @property
-    def overlaps_composition(self) -> bool:
-        """On a GPU, yes; on the CPU torch's threads and the render's fight for the same cores
-        (measured 10% slower overlapped than in turn on two cores)."""
-        return self.device != "cpu"
-
-    @property
     def default_speaker(self) -> str | None:
         """The stock voice used when a subject has no usable samples, if the folder has any."""
         return next(iter(self._speakers), None)
