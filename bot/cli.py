@@ -119,7 +119,7 @@ def _bench_streaming(args: argparse.Namespace) -> int:
     from engine import _streaming_bench
 
     xtts_dir = args.xtts_dir or read_xtts_dir(dict(os.environ))
-    _streaming_bench.run(sys.stdout, args.height, args.pace, args.xtts, xtts_dir)
+    _streaming_bench.run(sys.stdout, args.height, args.pace, args.xtts, xtts_dir, args.repeats)
     return 0
 
 
@@ -315,6 +315,7 @@ def _parser() -> argparse.ArgumentParser:
     bench_streaming.add_argument(
         "--pace", type=float, default=0.5, help="real-time factor of the voice on another device"
     )
+    bench_streaming.add_argument("--repeats", type=int, default=3, help="XTTS runs once")
     bench_streaming.add_argument("--xtts", action="store_true", help="XTTS on this CPU too (slow)")
     bench_streaming.add_argument(
         "--xtts-dir", type=Path, help="XTTS weights (default: $TUANYUAN_XTTS_DIR, else random)"

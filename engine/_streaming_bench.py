@@ -100,6 +100,7 @@ def run(
             else:
                 weights = "operator's weights"
             voice = XttsVoice.load(xtts_dir)
+            tuple(voice.stream(sentences[:1], _LANGUAGE, None))  # its first call sets up kernels
             measure(voice, f"XTTS-v2, {weights} ({voice.device})", times=1)  # minutes each
     return rows
 
@@ -128,7 +129,6 @@ def _measure(
         )
         return time.perf_counter() - begun, result.duration_s
 
-    tuple(voice.stream(sentences[:1], _LANGUAGE, None))  # a model's first call sets up kernels
     speaks, composes, renders = [], [], []
     for _ in range(repeats):
         started = time.perf_counter()
