@@ -40,7 +40,7 @@ from engine.likeness import (
     enrol_with,
     select_voice,
 )
-from engine.likeness._xtts import decode_latents
+from engine.likeness._xtts import FIRST_CHUNK_TOKENS, decode_latents
 from engine.likeness._xtts_text import split_to_limit, token_budget
 from tests.auxil.network import network_guard
 from tests.auxil.xtts import bare_profile, digests, enrolment_clips, tiny_xtts
@@ -254,11 +254,16 @@ def test_speech_is_24_khz_with_a_cue_per_sentence_and_grows_with_the_text(
     assert pieces[0].endswith("，")
     assert second.end_s - second.start_s == pytest.approx(2 * PIECE_SAMPLES / RATE)
     assert speech.duration_s > short.duration_s
-    # The first piece streamed: its first chunk came before the piece was finished.
-    opening = [c for c in chunks if c.sentence == 0 and len(c.samples)]
+    # As a render takes it, every piece comes whole, as soon as it is decoded.
+    audible = [(c.sentence, len(c.samples)) for c in chunks if len(c.samples)]
+    assert audible == [(0, PIECE_SAMPLES), (1, PIECE_SAMPLES), (1, PIECE_SAMPLES)]
+    assert [c.last for c in chunks if c.sentence == 0][-1] is True
+    # A listener may have the first piece in chunks: the first comes before the piece is done.
+    listened = loaded.voice.stream(sentences[:1], "zh-Hant", profile,
+                                   first_chunk_tokens=FIRST_CHUNK_TOKENS)  # fmt: skip
+    opening = [c for c in listened if len(c.samples)]
     assert len(opening) == 2 and len(opening[0].samples) < PIECE_SAMPLES
     assert sum(len(c.samples) for c in opening) == PIECE_SAMPLES
-    assert [c.last for c in chunks if c.sentence == 0][-1] is True
     assert np.all(np.isfinite(speech.samples)) and np.max(np.abs(speech.samples)) <= 1.0
 
 

@@ -17,12 +17,13 @@ Decisions, and why:
   than a greeting is long.
 - Each piece of text gets a token budget of a generous speaking time for its length, so a
   model that does not emit its stop token (XTTS sometimes babbles on) cannot run for minutes.
-- Streaming: the greeting's first piece is streamed in chunks of ``FIRST_CHUNK_TOKENS``, so
-  its first audio is out after a second's worth of tokens (the first-chunk latency
-  ``bench voice`` reports); every later piece is decoded whole, because coqui's streaming
-  re-decodes the piece from its start for every chunk (quadratic HiFi-GAN cost, several times
-  real time on a CPU for a long sentence). A render takes the stream sentence by sentence
-  (``engine/_speaking.py``) and composes each one while the next is being spoken.
+- Streaming: every piece is decoded whole and yielded as soon as it is, so a render composes
+  each sentence while the next is spoken (``engine/_speaking.py``). Chunks within a piece are
+  available for the first piece only (``first_chunk_tokens``, coqui's default 20 tokens, about
+  0.93 s of audio: the first-chunk latency ``bench voice`` reports), because coqui's streaming
+  re-decodes the piece from its start for every chunk: a quadratic HiFi-GAN cost, several times
+  real time on a CPU for a long sentence, that a render (which needs whole sentences for its
+  subtitles) would pay for nothing.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 REQUIRED_FILES = ("config.json", "model.pth", "vocab.json")
 SPEAKERS_FILE = "speakers_xtts.pth"
 EXTENSION = "xtts"  # the key of the subject's latents in SpeakerProfile.extensions
-FIRST_CHUNK_TOKENS = 20  # ~0.93 s of audio: coqui's default streaming chunk
+FIRST_CHUNK_TOKENS = 20  # ~0.93 s of audio: coqui's default streaming chunk, for listeners
 _FORMAT = "tuanyuan-xtts-latents"
 _VERSION = 1
 _COPY_CHUNK = 8 << 20
@@ -154,17 +155,26 @@ class XttsVoice(StreamingVoice):
             return False
 
     def stream(
-        self, sentences: Sequence[str], language: SpokenLanguage, profile: SpeakerProfile | None
+        self,
+        sentences: Sequence[str],
+        language: SpokenLanguage,
+        profile: SpeakerProfile | None,
+        *,
+        first_chunk_tokens: int = 0,
     ) -> Iterator[SpeechChunk]:
         """The greeting as chunks in order; each sentence ends with a (possibly empty) chunk
         marked ``last``. Pauses between sentences are the default backend's, so both voices
         keep the same rhythm. Raises VoiceUnavailable for a language XTTS cannot speak.
+
+        Each piece comes whole unless ``first_chunk_tokens`` asks for the first one in chunks
+        of that many audio tokens, for a listener who plays speech as it comes (see the module
+        docstring for its cost). A render composes whole sentences, so it does not ask.
         """
         code = xtts_language(language)
         latents = self._conditioning(profile)
         limit = int(self._model.tokenizer.char_limits[code.split("-")[0]])
         clock = 0.0
-        chunk_tokens = FIRST_CHUNK_TOKENS
+        chunk_tokens = first_chunk_tokens
         for index, sentence in enumerate(sentences):
             if index:
                 clock += pause_after(sentences[index - 1])
