@@ -198,7 +198,7 @@ def render_template(
     greeting = _join(spec.language, [c.text for c in speech.cues])
     _log.info("render_done", render_id=spec.render_id, seconds=round(time.monotonic() - started, 2),
               duration_s=duration, aspect=spec.aspect, mode=spec.mode, likeness=subject.mode,
-              voice=backend.name, voice_done_at_frame_s=composed.voice_done_at_s)  # fmt: skip
+              voice=backend.name, voice_done_at_frame_s=timeline.finished_at_s)  # fmt: skip
     return RenderResult(
         video=video,
         thumbnail=thumbnail,
@@ -221,7 +221,6 @@ class _Composed:
     speech: Speech
     timeline: Timeline
     scene: Scene
-    voice_done_at_s: float  # the frame being composed when the voice's last word was settled
 
 
 @dataclass(frozen=True)
@@ -266,7 +265,6 @@ class _Canvas:
         mouth = MouthTrack(start_s=speech_start)
         scene = self._scene(timeline, mouth)
         budget = template.duration.max_s - speech_start - timing.outro_s
-        done_at = [0.0]
 
         def draw(feed: SpeechFeed) -> Speech:
             spoken = SpokenSoFar(feed, sentences, budget)
@@ -278,12 +276,10 @@ class _Canvas:
                 for cue in spoken.cues[len(timeline.cues) :]:
                     if cue.start_s > horizon:
                         return
-                    heard = timeline.cues[-1].end_s - speech_start if timeline.cues else 0.0
-                    mouth.extend(spoken.samples(heard, cue.end_s), spoken.rate)
+                    mouth.extend(spoken.samples(mouth.heard_s, cue.end_s), spoken.rate)
                     timeline.add(cue, at_s=t)
                 if spoken.finished and timeline.duration_s is None:
                     timeline.finish(at_s=t)
-                    done_at[0] = t
 
             def frames() -> Iterator[Frame]:
                 for index in itertools.count():
@@ -299,7 +295,7 @@ class _Canvas:
             return spoken.speech()
 
         speech = speak_while(backend.stream(sentences, spec.speaks, profile), draw)
-        return _Composed(speech, timeline, scene, done_at[0])
+        return _Composed(speech, timeline, scene)
 
     def _scene(self, timeline: Timeline, mouth: MouthTrack) -> Scene:
         template, subject, language = self.template, self.subject, self.spec.language

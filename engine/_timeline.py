@@ -62,6 +62,7 @@ class Timeline:
         self.cues: tuple[Cue, ...] = ()
         self.duration_s: float | None = None  # known once the last sentence is settled
         self.outro_start_s = math.inf
+        self.finished_at_s: float | None = None  # the frame that learned the length
         self._knots = [_Knot(0.0, 0.0, self._estimate())]
 
     @property
@@ -79,10 +80,9 @@ class Timeline:
         if not self.cues:
             raise ValueError("a greeting needs at least one spoken sentence")
         speech_end = self.cues[-1].end_s
-        low, high = self._length_s
-        length = min(max(speech_end + self._outro_s, low), high)
-        self.duration_s = round(length * self._fps) / self._fps
+        self.duration_s = round(self._bounded(speech_end + self._outro_s) * self._fps) / self._fps
         self.outro_start_s = max(speech_end + _OUTRO_GAP_S, self.duration_s - self._outro_s)
+        self.finished_at_s = at_s
         self._replan(at_s, self.duration_s)
 
     def progress(self, t: float) -> float:
@@ -97,8 +97,12 @@ class Timeline:
         spoken_s = self.cues[-1].end_s - self.speech_start_s if said else 0.0
         pace = spoken_s / sum(self._characters[:said]) if said else self._default_pace
         speech_s = spoken_s + pace * sum(self._characters[said:])
+        return self._bounded(self.speech_start_s + speech_s + self._outro_s)
+
+    def _bounded(self, length_s: float) -> float:
+        """Within the template's shortest and longest greeting."""
         low, high = self._length_s
-        return min(max(self.speech_start_s + speech_s + self._outro_s, low), high)
+        return min(max(length_s, low), high)
 
     def _replan(self, at_s: float, duration_s: float) -> None:
         self._knots.append(_Knot(at_s, self.progress(at_s), duration_s))

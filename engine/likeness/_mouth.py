@@ -50,6 +50,11 @@ class MouthTrack:
     def silent(cls) -> MouthTrack:
         return cls()
 
+    @property
+    def heard_s(self) -> float:
+        """How much speech the track holds, on the speech's own clock."""
+        return len(self._samples) / self._rate if self._rate else 0.0
+
     def extend(self, samples: npt.NDArray[np.float32], rate: int) -> None:
         """Append the speech that follows what the track holds, at the same rate throughout."""
         if self._rate and rate != self._rate:
