@@ -3,7 +3,10 @@
 A render or a detection runs in a process rather than a thread so it can be stopped at once,
 by withdrawn consent or a deadline: a thread cannot be cancelled mid-render, a process can be
 killed, and nothing it was making survives. Requests go in as one JSON line on stdin (the only
-place secrets travel) and each gets one JSON line back on stdout.
+place secrets travel) and each gets one JSON line back on stdout. Before it, a worker serving
+with ``serve_reporting`` may write any number of ``{"progress": {...}}`` lines, which the
+caller hands to its ``on_progress`` (a render's stage and fraction, for the member watching);
+a reply is therefore never an object whose only key is "progress".
 
 Two ways to use one: ``run_worker`` starts a fresh process for one request (detections: a file
 from a stranger gets a process nobody else's work shares); ``WorkerPool`` keeps processes up
@@ -15,12 +18,14 @@ import asyncio
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
 _CLOSE_TIMEOUT_S = 5.0
 
 Reply = dict[str, Any]
+Progress = dict[str, Any]
 
 
 class WorkerFailed(Exception):
@@ -52,10 +57,14 @@ class WorkerPool:
         self._module = module
         self._idle: list[asyncio.subprocess.Process] = []
 
-    async def call(self, request: bytes) -> Reply:
+    async def call(
+        self, request: bytes, on_progress: Callable[[Progress], None] | None = None
+    ) -> Reply:
+        """The worker's reply to ``request``; each progress line before it goes to
+        ``on_progress`` (on the event loop, as it arrives), or is dropped when there is none."""
         process = self._idle.pop() if self._idle else await _start(self._module)
         try:
-            reply = await _ask(process, self._module, request, last=False)
+            reply = await _ask(process, self._module, request, last=False, on_progress=on_progress)
         except BaseException:
             await _kill(process)
             raise
@@ -76,16 +85,28 @@ class WorkerPool:
 
 
 def serve(handle: Callable[[bytes], Reply]) -> int:
-    """The worker side: answer each request line until stdin ends.
+    """The worker side: answer each request line until stdin ends."""
+    return serve_reporting(lambda request, _: handle(request))
+
+
+def serve_reporting(handle: Callable[[bytes, Callable[[Progress], None]], Reply]) -> int:
+    """The worker side, for work that reports its progress: ``handle(request, report)`` may
+    call ``report`` any number of times, from any thread, before it returns the reply.
 
     Replies get their own copy of stdout; anything else that prints (a library, C code) lands
     on stderr with the logs instead of corrupting the reply stream.
     """
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    lock = threading.Lock()  # whole lines: a render reports from its composing thread too
+
+    def write(message: dict[str, Any]) -> None:
+        with lock:
+            replies.write(json.dumps(message) + "\n")
+            replies.flush()
+
     for line in sys.stdin.buffer:
-        replies.write(json.dumps(handle(line)) + "\n")
-        replies.flush()
+        write(handle(line, lambda progress: write({"progress": progress})))
     return 0
 
 
@@ -97,22 +118,30 @@ async def _start(module: str) -> asyncio.subprocess.Process:
 
 
 async def _ask(
-    process: asyncio.subprocess.Process, module: str, request: bytes, last: bool
+    process: asyncio.subprocess.Process,
+    module: str,
+    request: bytes,
+    last: bool,
+    on_progress: Callable[[Progress], None] | None = None,
 ) -> Reply:
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(request.rstrip(b"\n") + b"\n")
     await process.stdin.drain()
     if last:
         process.stdin.close()
-    line = await process.stdout.readline()
-    try:
-        reply = json.loads(line)
-    except ValueError:
-        reply = None
-    if not isinstance(reply, dict):
-        code = await process.wait()
-        raise WorkerFailed(f"{module} exited with status {code}")
-    return reply
+    while True:
+        line = await process.stdout.readline()
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            code = await process.wait()
+            raise WorkerFailed(f"{module} exited with status {code}")
+        if message.keys() != {"progress"}:
+            return message
+        if on_progress is not None:
+            on_progress(message["progress"])
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:

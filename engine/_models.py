@@ -149,6 +149,22 @@ class RenderResult(BaseModel, frozen=True):
     speaker_profile: Path | None = None
 
 
+# What a render is doing: the voice chosen and enrolled (and the photo and clips judged), the
+# picture composed and encoded while the voice speaks, the sound mixed and the file marked and
+# signed, the files written.
+RenderStage = Literal["voice", "composing", "marking", "done"]
+
+
+class RenderProgress(BaseModel, frozen=True):
+    """How far a render has got, for a caller showing it to a person while they wait.
+
+    ``fraction`` is over the whole render, never goes back, and reaches 1.0 with "done".
+    """
+
+    stage: RenderStage
+    fraction: float = Field(ge=0.0, le=1.0)
+
+
 class FaceBox(BaseModel, frozen=True):
     """A detected face in the upright photo, with the qualities that make a good portrait."""
 

@@ -7,6 +7,9 @@ encoded picture.
 
 Three seams are kept for the layers that wrap composition (see ``Stages``): the portrait layer
 produced per frame, each final RGB frame before encoding, and the final mix before encoding.
+
+A caller waiting on a render may follow it (``RenderProgress``): the voice's setup, the
+picture's frames as they are encoded, then mixing, marking and signing.
 """
 
 from __future__ import annotations
@@ -31,7 +34,15 @@ from engine._errors import IngestError, RenderError
 from engine._ingest import load_subject
 from engine._marking import Marks, container_args
 from engine._mixing import MIX_RATE, mix, to_mix_rate
-from engine._models import FaceBox, Language, LikenessMode, RenderResult, RenderSpec
+from engine._models import (
+    FaceBox,
+    Language,
+    LikenessMode,
+    RenderProgress,
+    RenderResult,
+    RenderSpec,
+    RenderStage,
+)
 from engine._music import render_music
 from engine._painter import paint_background
 from engine._scene import Frame, KenBurns, Look, PortraitLayer, Scene, canvas_size, portrait_window
@@ -63,6 +74,13 @@ _THUMBNAIL_QUALITIES = (85, 75, 60, 45)
 _PREVIEW_SCALE = 0.5
 _PREVIEW_CARD_S = 1.0
 _PRESET = {"full": "veryfast", "preview": "superfast"}
+# The whole render's progress at the end of its stages: the voice chosen and enrolled, the
+# picture encoded (the bulk of a render), the sound muxed with the AIGC metadata; signing,
+# the thumbnail and the profile make up the rest. A caller is told in steps of at least 1%.
+_SET_UP = 0.05
+_ENCODED = 0.9
+_MUXED = 0.95
+_PROGRESS_STEP = 0.01
 
 Audio = npt.NDArray[np.float32]
 PortraitFactory = Callable[[Image.Image, tuple[int, int], FaceBox, Motion], PortraitLayer]
@@ -92,15 +110,26 @@ class Stages:
     mix_filter: Callable[[Audio, int], Audio] = _same_mix
 
 
-def render(spec: RenderSpec, stages: Stages | None = None) -> RenderResult:
+def render(
+    spec: RenderSpec,
+    stages: Stages | None = None,
+    progress: Callable[[RenderProgress], None] | None = None,
+) -> RenderResult:
     """Render the greeting; raises IngestError for unusable media, RenderError otherwise.
 
     Any other failure is wrapped in RenderError so callers handle exactly two exception types.
     A spec without a consent reference that is current now is refused before any work.
+
+    ``progress`` is told how far the render has got, at most about a hundred times, ending
+    with "done" at 1.0. It is called from the thread composing the picture while the voice
+    speaks, and from the calling thread otherwise (never from both at once): it should be
+    quick and hand the news on (to a pipe, a queue, ``call_soon_threadsafe``), not block.
     """
     spec.require_current_consent()
     try:
-        return render_template(spec, load_template(spec.template_id), stages or Stages())
+        return render_template(
+            spec, load_template(spec.template_id), stages or Stages(), progress=progress
+        )
     except (IngestError, RenderError):
         raise
     except Exception as exc:
@@ -113,12 +142,16 @@ def render_template(
     stages: Stages,
     scale: float | None = None,
     voice: VoiceSelection | None = None,
+    progress: Callable[[RenderProgress], None] | None = None,
 ) -> RenderResult:
     """Render with an already loaded (possibly adjusted) template: the benchmark's entry point.
 
-    ``voice`` overrides the backend ``select_voice`` would pick (benchmarks and tests).
+    ``voice`` overrides the backend ``select_voice`` would pick (benchmarks and tests);
+    ``progress`` is as for ``render``.
     """
     started = time.monotonic()
+    told = _Progress(progress)
+    told("voice", 0.0)
     preview = spec.mode == "preview"
     if preview:
         template = _preview_cut(template)
@@ -141,6 +174,7 @@ def render_template(
     cached = spec.speaker_profile.read_bytes() if spec.speaker_profile is not None else None
     profile, changed = enrolled_profile(cached, spec.voice_samples, selection.backend)
     subject = _subject(spec, photo, [clip.result() for clip in clips])
+    told("voice", _SET_UP)
     marks = Marks(spec, spec.marking, size) if spec.marking is not None else None
     canvas = _Canvas(spec, template, stages, size, subject, backdrop.result(), marks)
     spec.output_dir.mkdir(parents=True, exist_ok=True)
@@ -150,7 +184,7 @@ def render_template(
     with tempfile.TemporaryDirectory(prefix="tuanyuan-render-") as scratch:
         picture = Path(scratch) / "picture.mp4"
         try:
-            composed = canvas.compose(sentences, backend, profile, picture)
+            composed = canvas.compose(sentences, backend, profile, picture, told.composing())
         except VoiceFailed as failed:
             # A greeting never changes voice halfway: the default says all of it again.
             if isinstance(backend, EspeakWorldVoice):
@@ -163,13 +197,14 @@ def render_template(
                 profile.to_bytes() if profile else cached, spec.voice_samples, backend
             )
             changed = changed or more
-            composed = canvas.compose(sentences, backend, profile, picture)
+            composed = canvas.compose(sentences, backend, profile, picture, told.composing())
         _log.info("voice_chosen", render_id=spec.render_id, voice=backend.name, reason=reason,
                   spoken_language=spec.speaks, profile="computed" if changed else (
                       "cached" if profile is not None else "none"))  # fmt: skip
         speech, timeline, scene = composed.speech, composed.timeline, composed.scene
         assert timeline.duration_s is not None
         duration = timeline.duration_s
+        told("marking", _ENCODED)
         audio = stages.mix_filter(
             mix(
                 to_mix_rate(speech.samples, speech.rate),
@@ -184,6 +219,7 @@ def render_template(
         with _atomic(video) as partial:
             mux(picture, audio, partial, container_args(marks))
             fit_to_limit(partial, duration, container_args=container_args(marks))
+            told("marking", _MUXED)
             if marks is not None:
                 marks.sign(partial)
     first = timeline.cues[0]
@@ -199,6 +235,7 @@ def render_template(
     _log.info("render_done", render_id=spec.render_id, seconds=round(time.monotonic() - started, 2),
               duration_s=duration, aspect=spec.aspect, mode=spec.mode, likeness=subject.mode,
               voice=backend.name, voice_done_at_frame_s=timeline.finished_at_s)  # fmt: skip
+    told("done", 1.0)
     return RenderResult(
         video=video,
         thumbnail=thumbnail,
@@ -212,6 +249,40 @@ def render_template(
         voice_reason=reason,
         speaker_profile=profile_path,
     )
+
+
+class _Progress:
+    """The whole render's progress from each stage's own, for the caller's ``progress``.
+
+    Never backwards: a composition started again with the default voice counts on from where
+    the failed one had got. A stage's news is passed on at each step of ``_PROGRESS_STEP``.
+    """
+
+    def __init__(self, callback: Callable[[RenderProgress], None] | None) -> None:
+        self._callback = callback
+        self._fraction = 0.0
+        self._told: RenderProgress | None = None
+
+    def __call__(self, stage: RenderStage, fraction: float) -> None:
+        self._fraction = max(self._fraction, min(fraction, 1.0))
+        told = self._told
+        if self._callback is None or (
+            told is not None
+            and told.stage == stage
+            and self._fraction < told.fraction + _PROGRESS_STEP
+        ):
+            return
+        self._told = RenderProgress(stage=stage, fraction=self._fraction)
+        self._callback(self._told)
+
+    def composing(self) -> Callable[[float], None]:
+        """A composition's share of its frames, on what is left until the picture is encoded."""
+        start = self._fraction
+
+        def encoded(share: float) -> None:
+            self("composing", start + (_ENCODED - start) * min(share, 1.0))
+
+        return encoded
 
 
 @dataclass(frozen=True)
@@ -241,14 +312,17 @@ class _Canvas:
         backend: VoiceBackend,
         profile: SpeakerProfile | None,
         picture: Path,
+        encoded: Callable[[float], None],
     ) -> _Composed:
         """Encode the picture frame by frame on a thread while ``backend`` speaks on this one.
 
         Frame t is drawn once every sentence begun by t plus ``SPEECH_LOOKAHEAD_S`` is settled
         (its cue, mouth and blinks are then final), and the timeline learns each sentence at
         the first frame whose horizon it has begun by, not when it happened to arrive: the
-        frames depend on the speech alone, never on the voice's speed. Raises VoiceFailed if
-        the backend fails.
+        frames depend on the speech alone, never on the voice's speed. ``encoded`` hears, on
+        the composing thread, the share of the frames handed to the encoder, counted against
+        the length the timeline plans so far (exact once the voice is done). Raises
+        VoiceFailed if the backend fails.
         """
         spec, template, timing = self.spec, self.template, self.template.timing
         speech_start = timing.intro_s + timing.lead_in_s
@@ -286,6 +360,7 @@ class _Canvas:
                     t = index / FPS
                     if t >= timeline.intro_s - timeline.transition_s:
                         learn(t)  # the intro card before it needs no speech: it is not waited on
+                    encoded(index / timeline.planned_frame_count)
                     if timeline.frame_count is not None and index >= timeline.frame_count:
                         return
                     frame = self.stages.frame_filter(scene.frame_at(t), t)

@@ -69,6 +69,12 @@ class Timeline:
     def frame_count(self) -> int | None:
         return None if self.duration_s is None else round(self.duration_s * self._fps)
 
+    @property
+    def planned_frame_count(self) -> int:
+        """The frames the camera's current plan spans: an estimate refined at each settled
+        sentence, ``frame_count`` once the length is known. A render's progress counts on it."""
+        return round(self._knots[-1].duration_s * self._fps)
+
     def add(self, cue: Cue, at_s: float) -> None:
         """One more settled sentence (times on the speech clock), known from frame ``at_s`` on."""
         start = self.speech_start_s

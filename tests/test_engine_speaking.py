@@ -5,6 +5,7 @@ handled without a frame of it left in the greeting."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import ConsentReference, RenderError, RenderResult, RenderSpec
+from engine import ConsentReference, RenderError, RenderProgress, RenderResult, RenderSpec
 from engine._render import Stages, greeting_sentences, render_template
 from engine._templates import Template, load_template
 from engine.likeness import (
@@ -64,6 +65,7 @@ def _render(
     voice: VoiceBackend,
     stages: Stages | None = None,
     template: Template = TEMPLATE,
+    progress: Callable[[RenderProgress], None] | None = None,
 ) -> RenderResult:
     spec = RenderSpec(
         render_id="speaking", template_id=template.id, language="zh-Hant", portrait=photo,
@@ -71,7 +73,9 @@ def _render(
         consent=ConsentReference.for_synthetic_media(),
     )  # fmt: skip
     selection = VoiceSelection(voice, "chosen by the test")
-    return render_template(spec, template, stages or Stages(), scale=SCALE, voice=selection)
+    return render_template(
+        spec, template, stages or Stages(), scale=SCALE, voice=selection, progress=progress
+    )
 
 
 def _fingerprints() -> tuple[Stages, list[tuple[float, str]]]:
@@ -119,6 +123,22 @@ def test_the_frames_are_the_same_however_fast_the_voice_speaks(
     assert len(fast) > 8 * 25 and slow == fast
 
 
+def test_progress_follows_the_frames_and_ends_done(
+    tmp_path: Path, photo: Path, spoken: tuple[SpeechChunk, ...]
+) -> None:
+    told: list[RenderProgress] = []
+    _render(tmp_path, photo, Scripted(spoken), progress=told.append)
+    fractions = [progress.fraction for progress in told]
+    assert fractions == sorted(fractions) and told[-1] == RenderProgress(stage="done", fraction=1)
+    stages = [stage for stage, _ in itertools.groupby(progress.stage for progress in told)]
+    assert stages == ["voice", "composing", "marking", "done"]
+    composing = [progress.fraction for progress in told if progress.stage == "composing"]
+    # Steps of about 1% over the frames, however many there are (some 500 here).
+    assert 0 < composing[0] < 0.1 and 0.89 <= composing[-1] <= 0.9
+    assert 50 < len(composing) < 100 and len(told) < 110
+    assert max(b - a for a, b in itertools.pairwise(composing)) < 0.05
+
+
 def test_a_voice_failing_midway_is_replaced_for_the_whole_greeting(
     tmp_path: Path, photo: Path, spoken: tuple[SpeechChunk, ...]
 ) -> None:
@@ -126,7 +146,10 @@ def test_a_voice_failing_midway_is_replaced_for_the_whole_greeting(
         if sentence == 2:
             raise RuntimeError("the GPU went away")
 
-    result = _render(tmp_path / "failed", photo, Scripted(spoken, fail_third))
+    told: list[RenderProgress] = []
+    result = _render(tmp_path / "failed", photo, Scripted(spoken, fail_third), progress=told.append)
+    fractions = [progress.fraction for progress in told]
+    assert fractions == sorted(fractions)  # the second composition counts on from the first's
     assert result.voice == "espeak-world"
     assert result.voice_reason == "scripted failed while speaking: the GPU went away"
     default = _render(tmp_path / "default", photo, EspeakWorldVoice())

@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.render_worker import _Throttled
 from bot.workers import WorkerFailed, WorkerPool, run_worker
+from engine import REVEAL_SECRETS, ConsentReference, RenderProgress, RenderSpec, RenderStage
+from tests.auxil.media import portrait
 
 WORKER = "tests.auxil.echo_worker"
 
@@ -69,3 +75,55 @@ async def test_a_one_off_worker_is_killed_at_its_deadline() -> None:
     assert reply["echo"] == {"n": 4} and not _alive(reply["pid"])
     with pytest.raises(TimeoutError):
         await run_worker(WORKER, _request(sleep=30), timeout_s=0.5)
+
+
+async def test_progress_reaches_the_caller_before_the_reply() -> None:
+    pool = WorkerPool(WORKER)
+    events: list[dict[str, Any]] = []
+    try:
+        reply = await pool.call(_request(steps=3), on_progress=events.append)
+        assert events == [{"step": 0}, {"step": 1}, {"step": 2}]
+        # Without a listener the progress is dropped; the process answers the next request.
+        again = await pool.call(_request(steps=2, n=5))
+    finally:
+        await pool.close()
+    assert reply["echo"] == {"steps": 3} and again["echo"] == {"steps": 2, "n": 5}
+    assert again["pid"] == reply["pid"]
+    assert (await run_worker(WORKER, _request(steps=2, n=6)))["echo"] == {"steps": 2, "n": 6}
+
+
+def test_the_render_worker_passes_progress_on_at_most_twice_a_second() -> None:
+    passed: list[dict[str, Any]] = []
+    throttled = _Throttled(passed.append)
+
+    def burst(*events: tuple[RenderStage, float]) -> None:
+        for stage, fraction in events:
+            throttled(RenderProgress(stage=stage, fraction=fraction))
+
+    burst(("voice", 0.0), ("voice", 0.05), ("composing", 0.05), ("composing", 0.06))
+    time.sleep(0.55)
+    burst(("composing", 0.5), ("composing", 0.51), ("marking", 0.9), ("done", 1.0))
+    # In a burst only a new stage gets through; half a second later, the stage's news again.
+    assert [(event["stage"], event["fraction"]) for event in passed] == [
+        ("voice", 0.0), ("composing", 0.05), ("composing", 0.5), ("marking", 0.9), ("done", 1.0),
+    ]  # fmt: skip
+
+
+async def test_a_render_process_reports_its_progress_then_its_result(tmp_path: Path) -> None:
+    spec = RenderSpec(
+        render_id="progress", template_id="mid-autumn", language="en", mode="preview",
+        portrait=portrait(tmp_path / "face.jpg"), recipient="Grandma", output_dir=tmp_path,
+        consent=ConsentReference.for_synthetic_media(),
+    )  # fmt: skip
+    pool = WorkerPool("bot.render_worker")
+    events: list[dict[str, Any]] = []
+    try:
+        request = spec.model_dump_json(context={REVEAL_SECRETS: True}).encode()
+        reply = await pool.call(request, on_progress=events.append)
+    finally:
+        await pool.close()
+    assert reply["ok"] and reply["result"]["size_bytes"] > 0
+    fractions = [event["fraction"] for event in events]
+    assert fractions == sorted(fractions) and events[-1] == {"stage": "done", "fraction": 1.0}
+    stages = [event["stage"] for event in events]
+    assert stages[0] == "voice" and "composing" in stages
