@@ -31,6 +31,12 @@ Motif = Literal[
 Transition = Literal["crossfade", "wipe", "iris"]
 Motion = Literal["push_in", "pull_out", "drift_left", "drift_right"]
 Instrument = Literal["pluck", "bell", "flute"]
+# The festival a template greets, by name only: dating it is the caller's business.
+FestivalId = Literal[
+    "spring-festival", "lantern-festival", "qingming", "dragon-boat", "qixi", "mid-autumn",
+    "double-ninth", "winter-solstice", "christmas", "new-year", "mothers-day", "fathers-day",
+    "birthday",
+]  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -166,6 +172,7 @@ class Transitions(_Strict):
 
 class Template(_Strict):
     id: str
+    festival: FestivalId
     names: Localized[str]
     duration: DurationBounds
     timing: Timing
@@ -245,3 +252,8 @@ def _load_file(path: Path) -> Template:
 def template_title(template_id: str, language: Language) -> str:
     """The festival's name as a member sees it on the template keyboard."""
     return load_template(template_id).names.pick(language)
+
+
+def template_festival(template_id: str) -> FestivalId:
+    """Which festival the template greets (the bot dates it, to list upcoming ones first)."""
+    return load_template(template_id).festival
