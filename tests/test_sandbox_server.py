@@ -15,7 +15,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict, EndPointNotFound, InvalidToken
 
-from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser
+from bot.sandbox import BotApiStandIn, SandboxClient, SandboxError, SandboxUser
 from tests.auxil.sandbox import TOKEN
 from tests.auxil.sandbox_media import noise, png
 
@@ -416,3 +416,38 @@ async def test_run_forever_serves_from_the_command_line(unused_tcp_port: int) ->
     finally:
         process.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(process.wait(), 10) == 0
+
+
+async def test_a_held_send_is_recorded_before_the_bot_hears_of_it(
+    bot: Bot, sandbox: SandboxClient, user: SandboxUser
+) -> None:
+    await sandbox.send_text(user, "hi")
+    await sandbox.hold_responses("sendVideo")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.send_video(424242, noise(1000))  # refusals are answered at once
+    sending = asyncio.create_task(bot.send_video(user.id, noise(1000), caption="新年快乐"))
+    (held,) = await sandbox.wait_held(timeout=5)
+    assert (held.method, held.chat_id, held.message_id) == ("sendVideo", user.id, 2)
+    (record,) = await sandbox.sent_messages(user.id)
+    assert (record.message_id, record.caption) == (2, "新年快乐")
+    await asyncio.sleep(0.2)
+    assert not sending.done()
+    assert await sandbox.wait_held(timeout=0) == [held]
+    assert await sandbox.release_held() == [held]
+    assert (await asyncio.wait_for(sending, 2)).message_id == 2
+    await asyncio.wait_for(bot.send_video(user.id, noise(1000)), 2)  # no longer held
+
+
+async def test_a_hold_ends_when_the_bot_hangs_up(
+    api: httpx.AsyncClient, sandbox: SandboxClient, user: SandboxUser
+) -> None:
+    await sandbox.send_text(user, "hi")
+    await sandbox.hold_responses("sendmessage")
+    with pytest.raises(httpx.ReadTimeout):
+        await api.post("sendMessage", data={"chat_id": str(user.id), "text": "a"}, timeout=0.5)
+    await asyncio.sleep(0.3)
+    with pytest.raises(TimeoutError):
+        await sandbox.wait_held(timeout=0.2)
+    assert [m.text for m in await sandbox.sent_messages(user.id)] == ["a"]
+    with pytest.raises(SandboxError, match="no method"):
+        await sandbox.hold_responses("sendFireworks")

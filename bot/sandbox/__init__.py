@@ -10,9 +10,14 @@ from bot.sandbox._records import (
     CallbackAnswerRecord,
     CommandsRecord,
     ErrorRecord,
+    HeldResponse,
     MessageEdit,
+    PaymentOutcome,
     SandboxUser,
+    SentInvoice,
     SentMessage,
+    StarCharge,
+    StarRefund,
 )
 from bot.sandbox._server import BotApiStandIn, run_forever
 from bot.sandbox.client import SandboxClient, SandboxError
@@ -22,11 +27,16 @@ __all__ = [
     "CallbackAnswerRecord",
     "CommandsRecord",
     "ErrorRecord",
+    "HeldResponse",
     "Limits",
     "MessageEdit",
+    "PaymentOutcome",
     "SandboxClient",
     "SandboxError",
     "SandboxUser",
+    "SentInvoice",
     "SentMessage",
+    "StarCharge",
+    "StarRefund",
     "run_forever",
 ]

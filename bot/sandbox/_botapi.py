@@ -18,9 +18,11 @@ from pydantic import BaseModel
 from bot.sandbox._errors import ApiError, bad_request
 from bot.sandbox._files import FileStore
 from bot.sandbox._flood import FloodControl
+from bot.sandbox._holds import ResponseHolds
 from bot.sandbox._limits import Limits
 from bot.sandbox._params import (
     AnswerCallbackQuery,
+    AnswerPreCheckoutQuery,
     DeleteMessage,
     DeleteWebhook,
     EditMessageReplyMarkup,
@@ -31,10 +33,12 @@ from bot.sandbox._params import (
     GetUpdates,
     GetWebhookInfo,
     Media,
+    RefundStarPayment,
     Send,
     SendAudio,
     SendChatAction,
     SendDocument,
+    SendInvoice,
     SendMedia,
     SendMessage,
     SendPhoto,
@@ -49,7 +53,9 @@ from bot.sandbox._records import (
     ChatActionRecord,
     CommandsRecord,
     ErrorRecord,
+    HeldResponse,
     JsonObject,
+    SentInvoice,
 )
 from bot.sandbox._wire import Upload, request_parameters
 from bot.sandbox._world import Webhook, World
@@ -78,6 +84,10 @@ def _method(model: type[BaseModel]) -> Callable[[_Handler], _Handler]:
     return register
 
 
+def is_method(name: str) -> bool:
+    return name.lower() in _ROUTES
+
+
 def method_name(params: BaseModel) -> str:
     name = type(params).__name__
     return name[0].lower() + name[1:]
@@ -94,11 +104,14 @@ def json_error(error: ApiError) -> web.Response:
 class BotApi:
     """Answers Bot API calls the way Telegram does, including how and when it refuses them."""
 
-    def __init__(self, token: str, limits: Limits, world: World, files: FileStore) -> None:
+    def __init__(
+        self, token: str, limits: Limits, world: World, files: FileStore, holds: ResponseHolds
+    ) -> None:
         self._token = token
         self._limits = limits
         self._world = world
         self._files = files
+        self._holds = holds
         self._flood = FloodControl(limits)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -114,6 +127,7 @@ class BotApi:
                     self._world.reachable(params.chat_id)
                     self._flood.admit(params.chat_id)
                 result = await route.handler(self, params)
+            await self._holds.hold(request, _held(params, result))
         except ApiError as error:
             return self._refuse(request, method, error)
         return json_ok(result)
@@ -255,6 +269,23 @@ class BotApi:
         thumbnail = await self._files.thumbnail(source)
         return {} if thumbnail is None else {"thumbnail": thumbnail}
 
+    @_method(SendInvoice)
+    async def _send_invoice(self, p: SendInvoice) -> JsonObject:
+        invoice = SentInvoice(
+            title=p.title,
+            description=p.description,
+            payload=p.payload,
+            currency=p.currency,
+            total_amount=p.total_amount,
+        )
+        content = {
+            "invoice": invoice.model_dump(exclude={"payload"})
+            | {"start_parameter": p.start_parameter}
+        }
+        return await self._world.bot_message(
+            p.chat_id, method_name(p), content, _markup(p), invoice=invoice
+        )
+
     # Changing what was sent
 
     @_method(EditMessageText)
@@ -283,6 +314,18 @@ class BotApi:
         self._world.chat_actions.append(ChatActionRecord(chat_id=p.chat_id, action=p.action))
         return True
 
+    # Payments
+
+    @_method(AnswerPreCheckoutQuery)
+    async def _answer_pre_checkout_query(self, p: AnswerPreCheckoutQuery) -> bool:
+        await self._world.answer_pre_checkout(p.pre_checkout_query_id, p.ok, p.error_message)
+        return True
+
+    @_method(RefundStarPayment)
+    async def _refund_star_payment(self, p: RefundStarPayment) -> bool:
+        await self._world.refund(p.user_id, p.telegram_payment_charge_id)
+        return True
+
     # Files
 
     @_method(GetFile)
@@ -293,6 +336,13 @@ class BotApi:
         if stored.file_size > self._limits.max_download_bytes:
             raise bad_request("file is too big")
         return stored.to_telegram() | {"file_path": stored.file_path}
+
+
+def _held(params: BaseModel, result: Any) -> HeldResponse:
+    """What a test sees of a held call: its method, chat and the message it made or changed."""
+    message_id = result.get("message_id") if isinstance(result, dict) else None
+    chat_id = getattr(params, "chat_id", None)
+    return HeldResponse(method=method_name(params), chat_id=chat_id, message_id=message_id)
 
 
 def _markup(params: Send | EditMessageText | EditMessageReplyMarkup) -> JsonObject | None:

@@ -2,6 +2,7 @@
 
 User actions arrive encoded like Bot API calls (form fields, ``user`` as JSON, the media as a
 ``file`` part), so they share the Bot API's decoding and get the same kind of validation.
+Besides users, tests reach Telegram's own side here: holding answers back for crash tests.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Annotated, Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.sandbox._botapi import json_error, json_ok
+from bot.sandbox._botapi import is_method, json_error, json_ok
 from bot.sandbox._errors import ApiError, bad_request
 from bot.sandbox._files import FileStore
+from bot.sandbox._holds import ResponseHolds
 from bot.sandbox._limits import Limits
 from bot.sandbox._params import Json, parse_params, utf16_length
 from bot.sandbox._records import JsonObject, SandboxUser
@@ -89,20 +91,34 @@ class _Block(_Action):
     blocked: bool
 
 
-class _SentQuery(BaseModel):
-    after: int = -1
+class _Pay(_Action):
+    message_id: int
+
+
+class _Hold(BaseModel):
+    method: str
+
+
+class _WaitQuery(BaseModel):
     wait: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = 0
 
 
-_A = TypeVar("_A", bound=_Action)
+class _SentQuery(_WaitQuery):
+    after: int = -1
+
+
+_A = TypeVar("_A", bound=BaseModel)
 
 
 class Control:
     """The users' side of the chats, which the real Telegram would get from its apps."""
 
-    def __init__(self, world: World, files: FileStore, limits: Limits) -> None:
+    def __init__(
+        self, world: World, files: FileStore, holds: ResponseHolds, limits: Limits
+    ) -> None:
         self._world = world
         self._files = files
+        self._holds = holds
         self._limits = limits
 
     def routes(self) -> list[web.RouteDef]:
@@ -118,12 +134,18 @@ class Control:
             web.post("/control/contact", self._action(_Contact, self._contact)),
             web.post("/control/press", self._action(_Press, self._press)),
             web.post("/control/block", self._action(_Block, self._block)),
+            web.post("/control/pay", self._action(_Pay, self._pay)),
+            web.post("/control/hold", self._action(_Hold, self._hold)),
+            web.post("/control/release", self._release),
+            web.get("/control/held", self._held),
             web.get("/control/chats/{chat_id:-?\\d+}/sent", self._sent),
             web.get("/control/chats/{chat_id:-?\\d+}/actions", self._actions),
             web.get("/control/files/{file_id}", self._download),
             web.get("/control/errors", self._records(lambda: world.errors)),
             web.get("/control/commands", self._records(world.commands)),
             web.get("/control/callback_answers", self._records(lambda: world.callback_answers)),
+            web.get("/control/charges", self._records(lambda: world.charges)),
+            web.get("/control/refunds", self._records(lambda: world.refunds)),
         ]
 
     def _action(
@@ -205,6 +227,30 @@ class Control:
     async def _block(self, action: _Block) -> bool:
         self._world.set_blocked(action.user, action.blocked)
         return True
+
+    async def _pay(self, action: _Pay) -> JsonObject:
+        timeout = self._limits.pre_checkout_timeout_s
+        outcome = await self._world.pay(action.user, action.message_id, timeout)
+        return outcome.model_dump(mode="json")
+
+    async def _hold(self, action: _Hold) -> bool:
+        if not is_method(action.method):
+            raise bad_request(f"the Bot API has no method {action.method!r}")
+        self._holds.arm(action.method)
+        return True
+
+    async def _release(self, _: web.Request) -> web.Response:
+        released = await self._holds.release()
+        return json_ok([held.model_dump(mode="json") for held in released])
+
+    async def _held(self, request: web.Request) -> web.Response:
+        """The calls being held; with ``wait``, a long poll for the first one."""
+        try:
+            query = parse_params(_WaitQuery, request.query, self._limits)
+        except ApiError as error:
+            return json_error(error)
+        held = await self._holds.wait_held(query.wait)
+        return json_ok([record.model_dump(mode="json") for record in held])
 
     async def _file(self, upload: Upload, folder: str, mime_type: str) -> JsonObject:
         stored = await self._files.media(upload, folder, None)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+QUERY_TOO_OLD = "query is too old and response timeout expired or query ID is invalid"
+"""Telegram's answer to an unknown, spent or expired callback or pre-checkout query id."""
+
 
 class ApiError(Exception):
     """A failed Bot API call, carrying exactly what Telegram would put on the wire.

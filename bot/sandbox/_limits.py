@@ -34,3 +34,5 @@ class Limits:
     """Sustained rate of message-sending calls into one chat."""
     chat_burst: int = 3
     """Messages one chat may receive back to back before its rate applies."""
+    pre_checkout_timeout_s: float = 10.0
+    """How long a user's Pay waits for answerPreCheckoutQuery before the payment fails."""

@@ -10,7 +10,7 @@ everything else becomes "<param> is empty" or the field's "invalid" wording in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -20,10 +20,11 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    model_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-from bot.sandbox._errors import ApiError, bad_request
+from bot.sandbox._errors import QUERY_TOO_OLD, ApiError, bad_request
 from bot.sandbox._limits import Limits
 from bot.sandbox._wire import Upload, loads_if_text
 
@@ -34,6 +35,15 @@ _EMPTY = {
     "document": "there is no document in the request",
     "voice": "there is no voice in the request",
     "audio": "there is no audio in the request",
+    # The Bot API's wording for its get_required_string_arg checks.
+    **{
+        name: f'parameter "{name}" is required'
+        for name in ("title", "description", "payload", "currency", "telegram_payment_charge_id")
+    },
+    "prices": "can't parse prices JSON object",
+    "user_id": "invalid user_id specified",
+    # An absent id reads as 0, which Telegram answers like any unknown query id.
+    "pre_checkout_query_id": QUERY_TOO_OLD,
 }
 _INVALID = {
     "chat_id": "chat not found",
@@ -43,9 +53,15 @@ _INVALID = {
     "allowed_updates": "can't parse allowed updates JSON array",
     "action": "wrong parameter action in request",
     "file_id": "invalid file_id",
-    "callback_query_id": "query is too old and response timeout expired or query ID is invalid",
+    "callback_query_id": QUERY_TOO_OLD,
+    "pre_checkout_query_id": QUERY_TOO_OLD,
     "secret_token": "secret token contains unallowed characters",
+    "prices": "can't parse prices JSON object",
+    "user_id": "invalid user_id specified",
 }
+_STARS = "XTR"
+"""Telegram Stars, the only currency the stand-in takes: digital goods are sold in nothing else."""
+_MAX_PAYLOAD_BYTES = 128
 _EMPTY_ERRORS = {"missing", "empty"}
 
 
@@ -296,6 +312,71 @@ class GetMyCommands(_CommandsQuery):
 
 class GetFile(_Model):
     file_id: str
+
+
+class LabeledPrice(_Model):
+    label: str
+    amount: int
+
+
+def _check_payload(payload: str) -> str:
+    if len(payload.encode()) > _MAX_PAYLOAD_BYTES:
+        raise bad_request("INVOICE_PAYLOAD_INVALID")
+    return payload
+
+
+class SendInvoice(Send):
+    """Telegram does not document its wording for an over-long title or description; those
+    get the stand-in's generic "invalid title specified"."""
+
+    title: Annotated[str, Field(max_length=32)]
+    description: Annotated[str, Field(max_length=255)]
+    payload: Annotated[str, AfterValidator(_check_payload)]
+    currency: str
+    prices: Annotated[list[LabeledPrice], Json]
+    provider_token: str = ""
+    start_parameter: str = ""
+    max_tip_amount: int = 0
+    suggested_tip_amounts: Annotated[list[int], Json] = []
+
+    @model_validator(mode="after")
+    def _check_stars(self) -> Self:
+        """Stars invoices have one price, no provider and no tips; other currencies need a
+        payment provider, and the stand-in connects to none."""
+        if self.currency != _STARS:
+            raise bad_request("PAYMENT_PROVIDER_INVALID")
+        if (
+            self.provider_token
+            or len(self.prices) != 1
+            or self.max_tip_amount
+            or self.suggested_tip_amounts
+        ):
+            raise bad_request("STARS_INVOICE_INVALID")
+        if self.total_amount <= 0:
+            raise bad_request("total price must be positive")
+        return self
+
+    @property
+    def total_amount(self) -> int:
+        return sum(price.amount for price in self.prices)
+
+
+class AnswerPreCheckoutQuery(_Model):
+    pre_checkout_query_id: str
+    ok: bool = False
+    """The Bot API reads an absent ``ok`` as false, which then needs a reason."""
+    error_message: str | None = None
+
+    @model_validator(mode="after")
+    def _check_reason(self) -> Self:
+        if not self.ok and self.error_message is None:
+            raise bad_request('parameter "error_message" is required')
+        return self
+
+
+class RefundStarPayment(_Model):
+    user_id: int
+    telegram_payment_charge_id: str
 
 
 _P = TypeVar("_P", bound=BaseModel)

@@ -7,7 +7,7 @@ two hand-written dict layouts that drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -47,6 +47,16 @@ class MessageEdit(_Record):
     reply_markup: JsonObject | None = None
 
 
+class SentInvoice(_Record):
+    """An invoice the bot sent, with the payload Telegram keeps from the user but the test needs."""
+
+    title: str
+    description: str
+    payload: str
+    currency: str
+    total_amount: int
+
+
 class SentMessage(_Record):
     """A message the bot sent, as it stands now (edits applied, deletion marked)."""
 
@@ -66,6 +76,7 @@ class SentMessage(_Record):
     height: int | None = None
     supports_streaming: bool | None = None
     thumbnail_file_id: str | None = None
+    invoice: SentInvoice | None = None
     edits: list[MessageEdit] = []
     deleted: bool = False
 
@@ -92,3 +103,47 @@ class CallbackAnswerRecord(_Record):
     text: str | None = None
     show_alert: bool = False
     url: str | None = None
+
+
+class PaymentOutcome(_Record):
+    """How a user's press on Pay ended, from the user's side of the checkout."""
+
+    status: Literal["paid", "declined", "timeout"]
+    """A "timeout" means the bot did not answer the pre_checkout_query in the Limits' time."""
+    pre_checkout_query_id: str
+    error_message: str | None = None
+    """The reason the bot gave the user when it declined."""
+    telegram_payment_charge_id: str | None = None
+    """Set when paid: what the bot needs to refund the payment."""
+
+
+class StarCharge(_Record):
+    """A completed Telegram Stars payment, kept so tests can count what users were charged."""
+
+    telegram_payment_charge_id: str
+    provider_payment_charge_id: str
+    user_id: int
+    message_id: int
+    """The invoice message that was paid."""
+    invoice_payload: str
+    currency: str
+    total_amount: int
+    date: int
+
+
+class StarRefund(_Record):
+    """A successful refundStarPayment; a charge appears here at most once."""
+
+    telegram_payment_charge_id: str
+    user_id: int
+    total_amount: int
+    date: int
+
+
+class HeldResponse(_Record):
+    """A Bot API call the stand-in carried out but has not yet answered (see hold_responses)."""
+
+    method: str
+    chat_id: int | None = None
+    message_id: int | None = None
+    """The message the call created or changed, when its result is one."""

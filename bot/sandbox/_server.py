@@ -16,6 +16,7 @@ from aiohttp import web
 from bot.sandbox._botapi import BotApi
 from bot.sandbox._control import Control
 from bot.sandbox._files import FileStore
+from bot.sandbox._holds import ResponseHolds
 from bot.sandbox._limits import Limits
 from bot.sandbox._webhook import deliver_webhooks
 from bot.sandbox._world import World
@@ -46,6 +47,7 @@ class BotApiStandIn:
         self._storage_dir = storage_dir
         self._temporary: tempfile.TemporaryDirectory[str] | None = None
         self._world: World | None = None
+        self._holds: ResponseHolds | None = None
         self._runner: web.AppRunner | None = None
         self._webhooks: asyncio.Task[None] | None = None
         self._root_url: str | None = None
@@ -82,7 +84,8 @@ class BotApiStandIn:
             }
         )
         files = FileStore(storage)
-        api = BotApi(self.token, self.limits, world, files)
+        holds = ResponseHolds()
+        api = BotApi(self.token, self.limits, world, files, holds)
         # Twice the upload cap so an oversized upload is read and answered with Telegram's
         # JSON 413; anything larger still gets the same answer from the decoding layer.
         app = web.Application(client_max_size=2 * self.limits.max_upload_bytes)
@@ -91,19 +94,21 @@ class BotApiStandIn:
                 web.post("/bot{token}/{method}", api.handle),
                 web.get("/bot{token}/{method}", api.handle),
                 web.get("/file/bot{token}/{file_path:.+}", api.download),
-                *Control(world, files, self.limits).routes(),
+                *Control(world, files, holds, self.limits).routes(),
             ]
         )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS)
         await runner.setup()
         await web.TCPSite(runner, _HOST, port).start()
-        self._world, self._runner = world, runner
+        self._world, self._holds, self._runner = world, holds, runner
         self._root_url = f"http://{_HOST}:{runner.addresses[0][1]}"
         self._webhooks = asyncio.create_task(deliver_webhooks(world))
 
     async def stop(self) -> None:
         if self._world is not None:
             await self._world.close()
+        if self._holds is not None:
+            await self._holds.close()
         if self._webhooks is not None:
             self._webhooks.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -112,7 +117,8 @@ class BotApiStandIn:
             await self._runner.cleanup()
         if self._temporary is not None:
             self._temporary.cleanup()
-        self._world = self._runner = self._webhooks = self._temporary = self._root_url = None
+        self._world = self._holds = self._runner = self._webhooks = None
+        self._temporary = self._root_url = None
 
     async def __aenter__(self) -> Self:
         await self.start()

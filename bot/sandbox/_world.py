@@ -1,4 +1,4 @@
-"""Everything the stand-in remembers: users, chats, messages, pending updates and what it saw.
+"""Everything the stand-in remembers: users, chats, messages, updates, payments and what it saw.
 
 Bot API handlers and the control API both act on this one object; every change is announced on
 a single condition so that long polls (getUpdates, the webhook sender, the control API's
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox._errors import ApiError, bad_request
+from bot.sandbox._errors import QUERY_TOO_OLD, ApiError, bad_request
 from bot.sandbox._records import (
     CallbackAnswerRecord,
     ChatActionRecord,
@@ -23,8 +23,12 @@ from bot.sandbox._records import (
     ErrorRecord,
     JsonObject,
     MessageEdit,
+    PaymentOutcome,
     SandboxUser,
+    SentInvoice,
     SentMessage,
+    StarCharge,
+    StarRefund,
 )
 
 _MEDIA_KINDS = ("photo", "video", "document", "voice", "audio")
@@ -49,6 +53,15 @@ class _Message:
     deleted: bool = False
 
 
+@dataclass(slots=True)
+class _PreCheckout:
+    """A Pay press waiting for the bot: ``answer`` is (ok, error_message) once it replied."""
+
+    user_id: int
+    message_id: int
+    answer: tuple[bool, str | None] | None = None
+
+
 class World:
     """One bot's Telegram: its private chats with sandbox users and everything said in them."""
 
@@ -69,6 +82,9 @@ class World:
         self._poll_generation = 0
         self._revision = 0
         self._open_queries: set[str] = set()
+        self._pre_checkouts: dict[str, _PreCheckout] = {}
+        self.charges: list[StarCharge] = []
+        self.refunds: list[StarRefund] = []
         self.webhook: Webhook | None = None
         self._webhook_error: tuple[int, str] | None = None
 
@@ -160,9 +176,7 @@ class World:
 
     def answer_callback(self, answer: CallbackAnswerRecord) -> None:
         if answer.callback_query_id not in self._open_queries:
-            raise bad_request(
-                "query is too old and response timeout expired or query ID is invalid"
-            )
+            raise bad_request(QUERY_TOO_OLD)
         self._open_queries.remove(answer.callback_query_id)
         self.callback_answers.append(answer)
 
@@ -173,6 +187,7 @@ class World:
         content: JsonObject,
         markup: JsonObject | None,
         supports_streaming: bool | None = None,
+        invoice: SentInvoice | None = None,
     ) -> JsonObject:
         message = self._store(chat_id, self.bot_user, content | _wire_markup(markup))
         wire = message.wire
@@ -194,6 +209,7 @@ class World:
             height=media.get("height"),
             supports_streaming=supports_streaming,
             thumbnail_file_id=media.get("thumbnail", {}).get("file_id"),
+            invoice=invoice,
         )
         await self._bump()
         return wire
@@ -263,6 +279,100 @@ class World:
         """Long poll for a change to what the bot sent, so test helpers need not busy-wait."""
         await self._wait(lambda: self._revision > after_revision, seconds)
         return self._revision, self.sent(chat_id)
+
+    # Payments in Telegram Stars
+
+    async def pay(self, user: SandboxUser, message_id: int, timeout_s: float) -> PaymentOutcome:
+        """The user presses Pay: ask the bot, then charge only if it confirms in time.
+
+        As in Telegram, a pre_checkout_query id is good for one answer within the timeout, and
+        an invoice in a private chat can be paid once (its button then shows the receipt).
+        """
+        message = self._live(user.id, message_id)
+        invoice = None if message is None or message.record is None else message.record.invoice
+        if invoice is None:
+            raise bad_request(f"the bot sent no invoice {message_id} to chat {user.id}")
+        invoice_ref = (user.id, message_id)
+        paying = [(query.user_id, query.message_id) for query in self._pre_checkouts.values()]
+        paid = [(charge.user_id, charge.message_id) for charge in self.charges]
+        if invoice_ref in paying or invoice_ref in paid:
+            raise bad_request(f"invoice {message_id} is already paid or being paid")
+        query_id = str(secrets.randbits(62))
+        query = self._pre_checkouts[query_id] = _PreCheckout(user.id, message_id)
+        await self._push(
+            "pre_checkout_query",
+            {
+                "id": query_id,
+                "from": user.to_telegram(),
+                "currency": invoice.currency,
+                "total_amount": invoice.total_amount,
+                "invoice_payload": invoice.payload,
+            },
+        )
+        await self._wait(lambda: query.answer is not None, timeout_s)
+        del self._pre_checkouts[query_id]  # answered or expired, the id is spent
+        if query.answer is None:
+            return PaymentOutcome(status="timeout", pre_checkout_query_id=query_id)
+        ok, error_message = query.answer
+        if not ok:
+            return PaymentOutcome(
+                status="declined", pre_checkout_query_id=query_id, error_message=error_message
+            )
+        charge = StarCharge(
+            telegram_payment_charge_id=f"stx{secrets.token_urlsafe(32)}",
+            provider_payment_charge_id=f"{user.id}_{len(self.charges) + 1}",
+            user_id=user.id,
+            message_id=message_id,
+            invoice_payload=invoice.payload,
+            currency=invoice.currency,
+            total_amount=invoice.total_amount,
+            date=int(time.time()),
+        )
+        self.charges.append(charge)
+        await self.user_message(user, {"successful_payment": _payment(charge)})
+        return PaymentOutcome(
+            status="paid",
+            pre_checkout_query_id=query_id,
+            telegram_payment_charge_id=charge.telegram_payment_charge_id,
+        )
+
+    async def answer_pre_checkout(self, query_id: str, ok: bool, error_message: str | None) -> None:
+        query = self._pre_checkouts.get(query_id)
+        if query is None or query.answer is not None:
+            raise bad_request(QUERY_TOO_OLD)
+        query.answer = (ok, error_message)
+        await self._notify()
+
+    async def refund(self, user_id: int, charge_id: str) -> None:
+        """Return a charge to its user, once; the user's chat then shows a refunded_payment.
+
+        Telegram documents CHARGE_ALREADY_REFUNDED; for a charge it does not know (or that is
+        another user's) it answers CHARGE_NOT_FOUND.
+        """
+        user = self._users.get(user_id)
+        if user is None:
+            raise bad_request("USER_ID_INVALID")
+        charge = next(
+            (
+                charge
+                for charge in self.charges
+                if charge.telegram_payment_charge_id == charge_id and charge.user_id == user_id
+            ),
+            None,
+        )
+        if charge is None:
+            raise bad_request("CHARGE_NOT_FOUND")
+        if any(refund.telegram_payment_charge_id == charge_id for refund in self.refunds):
+            raise bad_request("CHARGE_ALREADY_REFUNDED")
+        self.refunds.append(
+            StarRefund(
+                telegram_payment_charge_id=charge_id,
+                user_id=user_id,
+                total_amount=charge.total_amount,
+                date=int(time.time()),
+            )
+        )
+        await self.user_message(user, {"refunded_payment": _payment(charge)})
 
     # Commands
 
@@ -360,6 +470,17 @@ class World:
 def _wire_markup(markup: JsonObject | None) -> JsonObject:
     """Telegram echoes only inline keyboards back in the Message it returns."""
     return {"reply_markup": markup} if markup and "inline_keyboard" in markup else {}
+
+
+def _payment(charge: StarCharge) -> JsonObject:
+    """The fields SuccessfulPayment and RefundedPayment share."""
+    return {
+        "currency": charge.currency,
+        "total_amount": charge.total_amount,
+        "invoice_payload": charge.invoice_payload,
+        "telegram_payment_charge_id": charge.telegram_payment_charge_id,
+        "provider_payment_charge_id": charge.provider_payment_charge_id,
+    }
 
 
 def _kind(update: JsonObject) -> str:

@@ -19,8 +19,12 @@ from bot.sandbox._records import (
     ChatActionRecord,
     CommandsRecord,
     ErrorRecord,
+    HeldResponse,
+    PaymentOutcome,
     SandboxUser,
     SentMessage,
+    StarCharge,
+    StarRefund,
 )
 
 __all__ = ["SandboxClient", "SandboxError", "SandboxUser"]
@@ -33,6 +37,9 @@ _Errors = TypeAdapter(list[ErrorRecord])
 _ChatActions = TypeAdapter(list[ChatActionRecord])
 _Commands = TypeAdapter(list[CommandsRecord])
 _CallbackAnswers = TypeAdapter(list[CallbackAnswerRecord])
+_Charges = TypeAdapter(list[StarCharge])
+_Refunds = TypeAdapter(list[StarRefund])
+_Held = TypeAdapter(list[HeldResponse])
 
 
 class SandboxError(Exception):
@@ -140,6 +147,21 @@ class SandboxClient:
         """Block (or unblock) the bot: its sends to this user then fail with 403 Forbidden."""
         await self._call("POST", "/block", data=self._form(user, {"blocked": blocked}))
 
+    async def pay_invoice(self, user: SandboxUser, message_id: int) -> PaymentOutcome:
+        """Press Pay on an invoice the bot sent: the bot gets a pre_checkout_query, and only if
+        it answers ok in time a successful_payment message; returns how it ended.
+
+        Blocks until then, for up to ``Limits.pre_checkout_timeout_s``, so the bot must be
+        answering updates meanwhile (another task, or the application under test).
+        """
+        result = await self._call(
+            "POST",
+            "/pay",
+            data=self._form(user, {"message_id": message_id}),
+            timeout=httpx.Timeout(MAX_WAIT_SECONDS + _SLACK_SECONDS),
+        )
+        return PaymentOutcome.model_validate(result)
+
     # Inspecting what the bot did
 
     async def sent_messages(self, chat_id: int) -> list[SentMessage]:
@@ -192,6 +214,49 @@ class SandboxClient:
 
     async def callback_answers(self) -> list[CallbackAnswerRecord]:
         return _CallbackAnswers.validate_python(await self._call("GET", "/callback_answers"))
+
+    async def charges(self) -> list[StarCharge]:
+        """Every completed Stars payment, in order."""
+        return _Charges.validate_python(await self._call("GET", "/charges"))
+
+    async def refunds(self) -> list[StarRefund]:
+        """Every successful refundStarPayment, in order, so a test can assert "exactly once"."""
+        return _Refunds.validate_python(await self._call("GET", "/refunds"))
+
+    # Faults on Telegram's side
+
+    async def hold_responses(self, method: str) -> None:
+        """From now on, carry out every successful call to ``method`` (e.g. "sendVideo") but
+        keep its HTTP answer back until :meth:`release_held` or until the bot hangs up.
+
+        The call is recorded (the message is in the chat) while the bot has not learned its
+        result: the moment to kill the bot in a crash test.
+        """
+        await self._call("POST", "/hold", data={"method": method})
+
+    async def release_held(self) -> list[HeldResponse]:
+        """Answer every held call and stop holding; returns what was released."""
+        return _Held.validate_python(await self._call("POST", "/release"))
+
+    async def wait_held(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109 - a deadline, like asyncio.wait_for's
+    ) -> list[HeldResponse]:
+        """The calls held now, waiting for a first one; TimeoutError if none in ``timeout``.
+
+        Once something is held, a second call answers at once with the same calls.
+        """
+        deadline = _now() + timeout
+        while True:
+            wait = min(MAX_WAIT_SECONDS, max(0.0, deadline - _now()))
+            result = await self._call(
+                "GET", "/held", params={"wait": wait}, timeout=httpx.Timeout(wait + _SLACK_SECONDS)
+            )
+            held = _Held.validate_python(result)
+            if held:
+                return held
+            if _now() >= deadline:
+                raise TimeoutError(f"no call was held after {timeout} s")
 
     # Plumbing
 
