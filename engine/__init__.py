@@ -6,6 +6,7 @@ It knows nothing of Telegram or storage; callers pass paths and get paths back.
 from engine._bench import BenchResult, bench_render
 from engine._encoder import write_wav
 from engine._errors import IngestError, RenderError
+from engine._greeting import greeting_text
 from engine._ingest import check_portrait
 from engine._models import (
     REVEAL_SECRETS,
@@ -61,6 +62,7 @@ __all__ = [
     "check_video",
     "check_voice",
     "extract_speech",
+    "greeting_text",
     "list_templates",
     "normalised_frames",
     "plain_speech",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     SecretBytes,
     SerializationInfo,
+    StringConstraints,
     field_serializer,
     field_validator,
     model_validator,
@@ -106,6 +107,12 @@ class RenderSpec(BaseModel, frozen=True):
     sender: str = Field(default="", max_length=64)
     # Who is in the portrait, as the recipient calls them ("Grandpa"); fills {subject}.
     subject: str = Field(default="", max_length=64)
+    # The sender's own words, said in place of the template's between its salutation and its
+    # sentences naming {sender} (see engine.greeting_text, which shows the whole text).
+    message: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
+        | None
+    ) = None
     output_dir: Path
     aspect: Aspect = "16:9"
     mode: Mode = "full"

@@ -31,12 +31,13 @@ from PIL import Image
 
 from engine._encoder import FPS, encode_picture, fit_to_limit, mux
 from engine._errors import IngestError, RenderError
+from engine._greeting import greeting_sentences as greeting_sentences  # for _streaming_bench
+from engine._greeting import join_sentences
 from engine._ingest import load_subject
 from engine._marking import Marks, container_args
 from engine._mixing import MIX_RATE, mix, to_mix_rate
 from engine._models import (
     FaceBox,
-    Language,
     LikenessMode,
     RenderProgress,
     RenderResult,
@@ -49,7 +50,7 @@ from engine._scene import Frame, KenBurns, Look, PortraitLayer, Scene, canvas_si
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
 from engine._subject import FootageReel, TalkingKenBurns
-from engine._templates import OPTIONAL_PLACEHOLDERS, Motion, Template, load_template, placeholders
+from engine._templates import Motion, Template, load_template
 from engine._timeline import Timeline
 from engine.likeness import (
     SPEECH_LOOKAHEAD_S,
@@ -166,7 +167,7 @@ def render_template(
     backdrop = pool.submit(paint_background, template.palette, template.decorations, *size)
     pool.shutdown(wait=False)
     sentences = greeting_sentences(
-        template, spec.language, spec.recipient, spec.sender, spec.subject
+        template, spec.language, spec.recipient, spec.sender, spec.subject, spec.message
     )[: 1 if preview else None]
     selection = voice or select_voice(
         spec.xtts_dir, spec.speaks, has_samples=bool(spec.voice_samples or spec.speaker_profile)
@@ -231,7 +232,7 @@ def render_template(
         profile_path = spec.output_dir / f"{spec.render_id}.profile"
         with _atomic(profile_path) as partial:
             partial.write_bytes(profile.to_bytes())
-    greeting = _join(spec.language, [c.text for c in speech.cues])
+    greeting = join_sentences(spec.language, [c.text for c in speech.cues])
     _log.info("render_done", render_id=spec.render_id, seconds=round(time.monotonic() - started, 2),
               duration_s=duration, aspect=spec.aspect, mode=spec.mode, likeness=subject.mode,
               voice=backend.name, voice_done_at_frame_s=timeline.finished_at_s)  # fmt: skip
@@ -469,19 +470,6 @@ def _likeness_layer(
         return KenBurns(image, size, face, template.motion)
 
 
-def greeting_sentences(
-    template: Template, language: Language, recipient: str, sender: str, subject: str = ""
-) -> list[str]:
-    """Fill the placeholders; sentences naming an optional name that was not given are dropped."""
-    values = {"recipient": recipient.strip(), "sender": sender.strip(), "subject": subject.strip()}
-    missing = {name for name in OPTIONAL_PLACEHOLDERS if not values[name]}
-    return [
-        sentence.format(**values)
-        for sentence in template.greetings.pick(language)
-        if not placeholders(sentence) & missing
-    ]
-
-
 def _preview_cut(template: Template) -> Template:
     """Short cards, no minimum length: a preview shows the look, not the whole greeting."""
     timing = template.timing.model_copy(
@@ -494,10 +482,6 @@ def _preview_cut(template: Template) -> Template:
     return template.model_copy(
         update={"timing": timing, "transitions": transitions, "duration": duration}
     )
-
-
-def _join(language: Language, sentences: list[str]) -> str:
-    return ("" if language.startswith("zh") else " ").join(sentences)
 
 
 def write_thumbnail(frame: Frame, path: Path) -> None:

@@ -21,7 +21,7 @@ from engine import (
 )
 from engine._encoder import fit_to_limit
 from engine._faces import find_faces
-from engine._render import greeting_sentences
+from engine._greeting import greeting_sentences
 from engine._scene import _label_layer, pixel_box
 from engine._templates import load_template
 from engine.likeness import EspeakWorldVoice

@@ -14,8 +14,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import ConsentReference, RenderError, RenderProgress, RenderResult, RenderSpec
-from engine._render import Stages, greeting_sentences, render_template
+from engine import (
+    ConsentReference,
+    RenderError,
+    RenderProgress,
+    RenderResult,
+    RenderSpec,
+    greeting_text,
+)
+from engine._greeting import greeting_sentences
+from engine._render import Stages, render_template
 from engine._templates import Template, load_template
 from engine.likeness import (
     EspeakWorldVoice,
@@ -66,10 +74,11 @@ def _render(
     stages: Stages | None = None,
     template: Template = TEMPLATE,
     progress: Callable[[RenderProgress], None] | None = None,
+    message: str | None = None,
 ) -> RenderResult:
     spec = RenderSpec(
         render_id="speaking", template_id=template.id, language="zh-Hant", portrait=photo,
-        recipient="外婆", sender="小明", output_dir=out,
+        recipient="外婆", sender="小明", output_dir=out, message=message,
         consent=ConsentReference.for_synthetic_media(),
     )  # fmt: skip
     selection = VoiceSelection(voice, "chosen by the test")
@@ -192,3 +201,16 @@ def test_a_first_sentence_longer_than_the_greeting_is_refused(tmp_path: Path, ph
     with pytest.raises(RenderError, match=r"first sentence alone is longer than 0\.2 s"):
         _render(tmp_path, photo, EspeakWorldVoice(), template=tiny)
     assert not list(tmp_path.glob("*.mp4"))
+
+
+def test_a_message_is_said_between_the_salutation_and_the_sender_s_line(
+    tmp_path: Path, photo: Path
+) -> None:
+    short = _render(tmp_path / "short", photo, EspeakWorldVoice(), message="外婆，我好想你。")
+    more = "外婆，我好想你。今年我考上了大學，下次回家給你看照片。你要多保重身體，我們都很愛你。"
+    long = _render(tmp_path / "long", photo, EspeakWorldVoice(), message=more)
+    assert short.greeting_text == "外婆，中秋快樂！外婆，我好想你。小明在遠方陪你一起賞月。"
+    assert long.greeting_text == f"外婆，中秋快樂！{more}小明在遠方陪你一起賞月。"
+    assert long.greeting_text == greeting_text("mid-autumn", "zh-Hant", "外婆", "小明", "", more)
+    # Some 30 characters more, at about 0.3 s each.
+    assert long.duration_s > short.duration_s + 5

@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pytest
 
 from engine import ConsentReference, IngestError, RenderResult, RenderSpec, render
-from engine._render import greeting_sentences
+from engine._greeting import greeting_sentences
 from engine._scene import canvas_size, portrait_window
 from engine._templates import load_template
 from engine.likeness import (

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from engine import RenderError, list_templates
+from engine._greeting import greeting_sentences
 from engine._music import render_music
 from engine._painter import paint_background
-from engine._render import greeting_sentences
 from engine._templates import load_template, templates_dir
 
 FESTIVALS = {

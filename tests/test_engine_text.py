@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from engine._greeting import greeting_sentences
 from engine._models import Language
-from engine._render import greeting_sentences
 from engine._scene import AI_LABEL
 from engine._templates import list_templates, load_template
 from engine._text import _fill, font, text_layer, wrap

@@ -1,0 +1,81 @@
+"""The words a greeting says: the template's, or the sender's own message inside them.
+
+One sentence is one spoken phrase and one subtitle cue, so a personal message is cut into
+sentences the way a template's are written: at sentence-ending marks (kept), at line breaks,
+and a sentence far longer than any template's at its commas, else where a reader would pause.
+The bot shows a member ``greeting_text`` before they order, and a render says exactly that
+(``RenderResult.greeting_text``), unless the template's longest greeting cuts it short.
+"""
+
+from __future__ import annotations
+
+import re
+
+from engine._models import Language
+from engine._templates import OPTIONAL_PLACEHOLDERS, Template, load_template, placeholders
+from engine.likeness._xtts_text import split_to_limit
+
+# A sentence runs up to its closing marks (with the quotes that close after them) or a line
+# break. An ASCII full stop ends one unless a letter, digit or another stop follows it: "3.5",
+# "Mr.Li" and the first dots of "..." do not end a sentence; "好的.我们" and "Hi Ma. I" do.
+_SENTENCE = re.compile(
+    r"(?:[^。！？!?;；….\n]|\.(?=[0-9A-Za-z.]))+"
+    r"(?:(?:[。！？!?;；…]|\.(?![0-9A-Za-z.]))+[」』”’\"')）】]*)?"
+)
+# Characters in a sentence before it is cut at a comma: half as long again as the templates'
+# longest (16 characters of Chinese, 62 of English), so a message's sentences read and are
+# timed on screen like theirs (a cue's subtitle pages are timed by their share of its length).
+_LONGEST_SENTENCE: dict[Language, int] = {"zh-Hant": 24, "zh-Hans": 24, "en": 93}
+
+
+def greeting_text(
+    template_id: str,
+    language: Language,
+    recipient: str,
+    sender: str = "",
+    subject: str = "",
+    message: str | None = None,
+) -> str:
+    """What the greeting will say, for the member to read before ordering it."""
+    sentences = greeting_sentences(
+        load_template(template_id), language, recipient, sender, subject, message
+    )
+    return join_sentences(language, sentences)
+
+
+def greeting_sentences(
+    template: Template,
+    language: Language,
+    recipient: str,
+    sender: str,
+    subject: str = "",
+    message: str | None = None,
+) -> list[str]:
+    """The greeting, one sentence per spoken phrase and subtitle cue.
+
+    The template's sentences with their placeholders filled; a sentence naming an optional
+    name that was not given is dropped. A ``message`` takes the place of the template's
+    words between its salutation (its first sentence, naming {recipient}) and its sentences
+    naming {sender}; it is never read for placeholders.
+    """
+    values = {"recipient": recipient.strip(), "sender": sender.strip(), "subject": subject.strip()}
+    missing = {name for name in OPTIONAL_PLACEHOLDERS if not values[name]}
+    kept = [s for s in template.greetings.pick(language) if not placeholders(s) & missing]
+    filled = [sentence.format(**values) for sentence in kept]
+    own = message_sentences(message or "", language)
+    if not own:
+        return filled
+    signed = [f for s, f in zip(kept[1:], filled[1:], strict=True) if "sender" in placeholders(s)]
+    return [filled[0], *own, *signed]
+
+
+def message_sentences(message: str, language: Language) -> list[str]:
+    """A member's message as sentences; one without any closing mark is one sentence."""
+    sentences = (" ".join(match.group().split()) for match in _SENTENCE.finditer(message))
+    limit = _LONGEST_SENTENCE[language]
+    return [piece for sentence in sentences for piece in split_to_limit(sentence, limit)]
+
+
+def join_sentences(language: Language, sentences: list[str]) -> str:
+    """The sentences as one text: Chinese runs on, English has a space between sentences."""
+    return ("" if language.startswith("zh") else " ").join(sentences)
