@@ -20,6 +20,7 @@ from bot.flows import register_handlers
 from bot.flows.basics import admin_command_descriptions, command_descriptions
 from bot.i18n import Language, gettext_for
 from bot.jobs import RenderJobs
+from bot.orders import OrderDesk
 from bot.services import Services, attach, services_of
 from bot.storage import open_database
 from bot.vault import (
@@ -66,11 +67,13 @@ async def _register_commands(application: BotApplication) -> None:
 
 async def _post_init(application: BotApplication) -> None:
     await _register_commands(application)
-    services_of(application).jobs.start(application.bot)
+    services_of(application).orders.start(application.bot)
 
 
 async def _post_shutdown(application: BotApplication) -> None:
-    await services_of(application).jobs.close()
+    services = services_of(application)
+    await services.jobs.close()
+    await services.orders.close()
 
 
 def render_marking(settings: Settings, watermark_key: bytes) -> Callable[[str], Marking]:
@@ -100,8 +103,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
     # derived from the vault key.
     watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
     marking = render_marking(settings, watermark_key)
-    jobs = RenderJobs(db, vault, audit, clock, settings.work_dir, settings.render_workers, marking,
+    jobs = RenderJobs(db, vault, clock, settings.work_dir, settings.render_workers, marking,
                       settings.xtts_dir)  # fmt: skip
+    orders = OrderDesk(db, vault, audit, clock, settings, jobs)
     verifier = Verifier(watermark_key, settings.signing_dir)
     application = (
         ApplicationBuilder()
@@ -116,7 +120,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
         .build()
     )
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
-                        jobs=jobs, verifier=verifier)  # fmt: skip
+                        jobs=jobs, verifier=verifier, orders=orders)  # fmt: skip
     attach(application, services)
     register_handlers(application)
     return application

@@ -47,6 +47,12 @@ class Settings:
     # XTTS-v2 weights the operator installed (config.json, model.pth, vocab.json); without
     # them, or when they cannot be loaded, greetings speak in the embedded default voice.
     xtts_dir: Path | None = None
+    # The price of a greeting in Telegram Stars; 0 makes greetings free (no invoice at all).
+    price_stars: int = 0
+    # A render whose worker process died is tried again after this long, doubled each time.
+    render_retry_s: float = 30.0
+    # Telegram allows about one message a second per chat; progress edits keep well inside it.
+    progress_edit_interval_s: float = 3.0
 
     @property
     def signing_dir(self) -> Path:
@@ -107,11 +113,15 @@ def _read_admin_ids(environ: dict[str, str]) -> frozenset[int]:
     return frozenset(int(part) for part in raw if part)
 
 
-def _positive_int(environ: dict[str, str], name: str, default: str) -> int:
+def _positive_int(environ: dict[str, str], name: str, default: str, least: int = 1) -> int:
     value = environ.get(name, default)
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"{name} must be a whole number of at least 1.")
+    if not value.isdigit() or int(value) < least:
+        raise ConfigError(f"{name} must be a whole number of at least {least}.")
     return int(value)
+
+
+# Telegram's range for one invoice in Stars (sendInvoice with currency XTR).
+MAX_PRICE_STARS = 10_000
 
 
 def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
@@ -133,7 +143,16 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         vault_key_file_override=Path(key_file) if key_file else None,
         watermark_key=read_watermark_key(env),
         xtts_dir=read_xtts_dir(env),
+        price_stars=_price_stars(env),
+        render_retry_s=_positive_int(env, "TUANYUAN_RENDER_RETRY_S", "30"),
     )
+
+
+def _price_stars(environ: dict[str, str]) -> int:
+    price = _positive_int(environ, "TUANYUAN_PRICE_STARS", "0", least=0)
+    if price > MAX_PRICE_STARS:
+        raise ConfigError(f"TUANYUAN_PRICE_STARS must be at most {MAX_PRICE_STARS}.")
+    return price
 
 
 def read_xtts_dir(environ: dict[str, str]) -> Path | None:

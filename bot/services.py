@@ -14,6 +14,7 @@ from bot.vault import Vault
 
 if TYPE_CHECKING:
     from bot.jobs import RenderJobs
+    from bot.orders import OrderDesk
     from bot.verification import Verifier
 
 _KEY = "tuanyuan.services"
@@ -28,6 +29,7 @@ class Services:
     clock: Clock
     jobs: "RenderJobs"
     verifier: "Verifier"
+    orders: "OrderDesk"
 
     def language_of(self, user_id: int) -> Language:
         return get_language(self.db, user_id)

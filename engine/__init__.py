@@ -30,7 +30,7 @@ from engine._models import (
 from engine._preview import preview_template
 from engine._render import Stages, render
 from engine._stand_in import stand_in_portrait
-from engine._templates import list_templates, template_title
+from engine._templates import list_templates, template_festival, template_title
 from engine._video import check_video, normalised_frames, video_frame
 from engine._voice import check_voice, extract_speech
 from engine.likeness._voice import plain_speech
@@ -69,6 +69,7 @@ __all__ = [
     "preview_template",
     "render",
     "stand_in_portrait",
+    "template_festival",
     "template_title",
     "video_frame",
     "write_wav",

@@ -23,17 +23,20 @@ from PIL import Image
 from bot.app import build_application, polling
 from bot.cli import main
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.festivals import upcoming
 from bot.flows.basics import help_text
-from bot.flows.order import MAX_RECIPIENT_CHARS, TEMPLATE_PREFIX
+from bot.flows.order import MAX_RECIPIENT_CHARS
 from bot.i18n import gettext_for
+from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import OrderStatus
 from bot.storage.orders import draft_for, get_order, orders_with_status, update_order
+from engine import list_templates, template_festival, template_title
 from engine._painter import paint_background
 from engine._templates import load_template
 from engine.provenance import token_for_render_id
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
-from tests.auxil.family import living_family
+from tests.auxil.family import living_family, place, press_festival, send_it
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
 ZH_HANT = gettext_for("zh-Hant")
@@ -139,7 +142,10 @@ async def test_a_full_order_delivers_a_playable_greeting(
     offer = await _give_media(consented, member, portrait_jpeg, voice_ogg)
     assert offer.reply_markup is not None
     labels = [b["text"] for row in offer.reply_markup["inline_keyboard"] for b in row]
-    assert "中秋節" in "".join(labels)
+    # Festivals coming up first, by their next date; the rest behind "More festivals".
+    soon, _later = upcoming(list_templates(), template_festival, consented.clock.now().date())
+    assert soon, "some festival falls within 45 days of any date"
+    assert labels == [template_title(t, "zh-Hant") for t in soon] + [ZH_HANT("More festivals")]
     # The member learns how much usable speech the note held, against the recommendation.
     feedback = [m.text or "" for m in await sandbox.sent_messages(member.id)]
     speech_line = next(text for text in feedback if text.startswith("謝謝，語音收到了：其中有"))
@@ -149,15 +155,11 @@ async def test_a_full_order_delivers_a_playable_greeting(
 
     await consented.reply_to(
         member,
-        lambda: sandbox.press_button(member, offer.message_id, TEMPLATE_PREFIX + "mid-autumn"),
+        lambda: press_festival(consented, member, offer, "mid-autumn"),
         until=_is_text(ZH_HANT("Who is the greeting for? Type their name, for example: Grandma.")),
     )
-    video_message = await consented.reply_to(
-        member,
-        lambda: sandbox.send_text(member, "外婆"),
-        until=lambda m: m.method == "sendVideo",
-        wait_s=RENDER_WAIT_S,
-    )
+    await place(consented, member, "外婆")
+    video_message = await send_it(consented, member, wait_s=RENDER_WAIT_S)
     assert "upload_video" in await sandbox.chat_actions(member.id)
 
     # What Telegram needs to play it inline: real duration, size, streaming and a thumbnail.
@@ -258,9 +260,7 @@ async def test_names_longer_than_the_limit_are_refused(
 ) -> None:
     sandbox = consented.sandbox
     offer = await _give_media(consented, member, portrait_jpeg, voice_ogg)
-    await consented.reply_to(
-        member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
-    )
+    await consented.reply_to(member, lambda: press_festival(consented, member, offer, "mid-autumn"))
     reply = await consented.reply_to(
         member, lambda: sandbox.send_text(member, "外" * (MAX_RECIPIENT_CHARS + 1))
     )
@@ -312,19 +312,16 @@ async def test_an_order_queued_before_a_restart_is_delivered_after_it(
         world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
         await living_family(world, member, GRANDPA)
         offer = await _give_media(world, member, portrait_jpeg, voice_ogg)
-        await world.reply_to(
-            member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
-        )
+        await world.reply_to(member, lambda: press_festival(world, member, offer, "mid-autumn"))
         draft = draft_for(world.services.db, member.id)
         assert draft is not None
         # The bot stops after the order is queued but before its worker picked it up.
-        update_order(world.services.db, draft.id, recipient="外婆", status=OrderStatus.QUEUED)
+        draft = update_order(world.services.db, draft.id, recipient="外婆")
+        move(world.services.db, world.services.audit, draft, OrderStatus.QUEUED, member.id)
 
     async with polling(build_application(settings, clock)) as application:
         world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
-        video = await sandbox.wait_for_message(
-            member.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
-        )
+        video = await send_it(world, member, wait_s=RENDER_WAIT_S)
         assert video.duration is not None and video.duration > 0
-        await world.services.jobs.wait_idle()
+        await world.services.orders.settle()
         assert get_order(world.services.db, draft.id).status == OrderStatus.DELIVERED

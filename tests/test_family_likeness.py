@@ -25,7 +25,15 @@ from bot.storage.orders import draft_for, get_order, orders_where
 from engine.likeness import EspeakWorldVoice, MouthTrack, SpeakerProfile, TalkingPortrait
 from engine.likeness._synthetic import FACES, face_photo
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
-from tests.auxil.family import leftovers, living_family, says, subject_data
+from tests.auxil.family import (
+    leftovers,
+    living_family,
+    place,
+    press_festival,
+    says,
+    send_it,
+    subject_data,
+)
 from tests.auxil.likeness import write_clip
 from tests.auxil.xtts import tiny_xtts
 
@@ -81,18 +89,20 @@ async def _send_video(world: BotWorld, clip: bytes, until: Callable[[SentMessage
 
 async def _press(world: BotWorld, offer: SentMessage, data: str,
                  until: Callable[[SentMessage], bool]) -> SentMessage:  # fmt: skip
-    return await world.reply_to(
-        MEMBER, lambda: world.sandbox.press_button(MEMBER, offer.message_id, data), until=until
-    )
+    async def act() -> None:
+        if data.startswith("tpl:"):
+            await press_festival(world, MEMBER, offer, data.removeprefix("tpl:"))
+        else:
+            await world.sandbox.press_button(MEMBER, offer.message_id, data)
+
+    return await world.reply_to(MEMBER, act, until=until)
 
 
 async def _deliver(world: BotWorld, recipient: str) -> SentMessage:
-    return await world.reply_to(
-        MEMBER,
-        lambda: world.sandbox.send_text(MEMBER, recipient),
-        until=lambda m: m.method == "sendVideo",
-        wait_s=RENDER_WAIT_S,
-    )
+    await place(world, MEMBER, recipient)
+    video = await send_it(world, MEMBER, wait_s=RENDER_WAIT_S)
+    await world.services.orders.settle()
+    return video
 
 
 def _space_id(world: BotWorld) -> str:

@@ -41,6 +41,7 @@ from tests.auxil.family import (
     AUTHORISED,
     PDF_PROOF,
     THANKS_FOR_CONSENT,
+    approve_order,
     approve_proof,
     create_space,
     deceased_family,
@@ -53,6 +54,7 @@ from tests.auxil.family import (
     read_phrase,
     revoke,
     says,
+    send_it,
     share_own_phone,
     subject_data,
     verify_relative,
@@ -127,13 +129,12 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
     assert json.loads(grant.proof_refs or "[]") == [member.proof_media_id]
 
     await order_greeting(bot_world, OWNER)
-    video = await bot_world.sandbox.wait_for_message(
-        OWNER.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
-    )
-    await bot_world.services.jobs.wait_idle()
+    await approve_order(bot_world)  # greetings from someone who died are always read first
+    video = await send_it(bot_world, OWNER, wait_s=RENDER_WAIT_S)
+    await bot_world.services.orders.settle()
     ids, blobs = subject_data(bot_world, member.space_id)
-    # Photo, voice note, the speaker profile learnt from it, and the greeting.
-    assert len(ids) == 4 and video.file_id is not None
+    # Photo, voice note, the speaker profile learnt from it, the greeting and its still.
+    assert len(ids) == 5 and video.file_id is not None
     needles = ids | {video.file_id}
     assert leftovers(bot_world, needles, blobs)  # the scan does find what is there
 
@@ -368,7 +369,7 @@ async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
     expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "statement": 1}),
                        renders_stopped=1)  # fmt: skip
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
-    await bot_world.services.jobs.wait_idle()
+    await bot_world.services.orders.settle()
     await asyncio.sleep(1.0)
     sent = await bot_world.sandbox.sent_messages(OWNER.id)
     assert [m for m in sent if m.method == "sendVideo"] == []

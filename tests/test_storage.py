@@ -14,6 +14,7 @@ import bot.storage.orders
 from bot.storage import SCHEMA_VERSION, OrderStatus, open_database
 from bot.storage.database import MIGRATIONS, open_existing
 from bot.storage.orders import (
+    change_status,
     draft_for,
     get_order,
     open_draft,
@@ -60,10 +61,23 @@ def test_a_member_has_one_draft_and_it_moves_through_the_statuses(tmp_path: Path
     db = open_database(tmp_path / "bot.sqlite3")
     first = open_draft(db, user_id=1, chat_id=1, language="zh-Hant", space_id="s1")
     assert open_draft(db, user_id=1, chat_id=1, language="zh-Hant", space_id="s1").id == first.id
-    update_order(db, first.id, status=OrderStatus.QUEUED)
+    queued = change_status(db, first.id, frozenset({OrderStatus.COLLECTING}), OrderStatus.QUEUED)
+    assert queued is not None and queued.status == OrderStatus.QUEUED
     assert draft_for(db, 1) is None
     assert [o.id for o in orders_with_status(db, OrderStatus.QUEUED)] == [first.id]
     assert open_draft(db, user_id=1, chat_id=1, language="zh-Hant", space_id="s1").id != first.id
+
+
+def test_a_status_changes_only_from_the_one_its_caller_saw(tmp_path: Path) -> None:
+    """Two handlers racing for one order (Approve and Cancel): the second finds it moved."""
+    db = open_database(tmp_path / "bot.sqlite3")
+    order = open_draft(db, user_id=1, chat_id=1, language="en", space_id="s1")
+    seen = frozenset({OrderStatus.COLLECTING})
+    assert change_status(db, order.id, seen, OrderStatus.MODERATION) is not None
+    assert change_status(db, order.id, seen, OrderStatus.CANCELLED) is None
+    assert get_order(db, order.id).status == OrderStatus.MODERATION
+    with pytest.raises(ValueError, match=r"only through bot\.orders"):
+        update_order(db, order.id, status=OrderStatus.QUEUED)
 
 
 def test_a_walking_skeleton_database_keeps_its_orders_through_the_trust_migration(

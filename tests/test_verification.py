@@ -19,7 +19,7 @@ from bot.clock import iso
 from bot.family.consent import CONSENT_VALID_FOR, Method, RecordKind, append_record
 from bot.family.spaces import SpaceStatus, create_space, get_space, update_space
 from bot.storage import Order, OrderStatus, open_database
-from bot.storage.orders import open_draft, update_order
+from bot.storage.orders import change_status, open_draft, update_order
 from bot.verification import DETECTIONS_AT_ONCE, Verifier, look_up
 from engine import IngestError
 from engine.provenance import C2paState, DetectionReport, MarkReport, token_for_render_id
@@ -47,8 +47,12 @@ def order(db: Database, clock: FakeClock) -> Order:
                          subject_status="living", setup_step=None)  # fmt: skip
     grant = append_record(db, clock, space, RecordKind.GRANT, 1, Method.LIVING_STATEMENT)
     draft = open_draft(db, user_id=1, chat_id=1, language="zh-Hant", space_id=space.id)
-    return update_order(db, draft.id, status=OrderStatus.DELIVERED, consent_id=grant.id,
-                        template_id="qixi", delivered_at=iso(clock.now()))  # fmt: skip
+    update_order(db, draft.id, consent_id=grant.id, template_id="qixi",
+                 delivered_at=iso(clock.now()))  # fmt: skip
+    delivered = change_status(db, draft.id, frozenset({OrderStatus.COLLECTING}),
+                              OrderStatus.DELIVERED)  # fmt: skip
+    assert delivered is not None
+    return delivered
 
 
 def _report(

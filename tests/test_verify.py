@@ -46,7 +46,7 @@ from bot.workers import run_worker
 from engine import template_title
 from engine.provenance import read_aigc, read_c2pa
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
-from tests.auxil.family import living_family, order_greeting, revoke, says
+from tests.auxil.family import living_family, order_greeting, revoke, says, send_it
 from tests.auxil.provenance import unmarked_greeting
 from tests.auxil.sandbox import TOKEN
 from tests.auxil.sandbox_media import noise, png
@@ -90,10 +90,8 @@ async def delivered(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[D
             world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
             await living_family(world, OWNER, GRANDPA)
             await order_greeting(world, OWNER)
-            message = await sandbox.wait_for_message(
-                OWNER.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
-            )
-            await world.services.jobs.wait_idle()
+            message = await send_it(world, OWNER, wait_s=RENDER_WAIT_S)
+            await world.services.orders.settle()
             [order] = orders_with_status(world.services.db, OrderStatus.DELIVERED)
             assert order.video_id is not None
             original = world.services.vault.read_bytes(order.video_id)

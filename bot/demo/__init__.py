@@ -22,8 +22,9 @@ from bot.config import Settings
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.demo.transcript import Transcript
 from bot.flows.family import LANGUAGES_DONE, SUBJECT_LANGUAGE_PREFIX, SUBJECT_STATUS_PREFIX
-from bot.flows.order import TEMPLATE_PREFIX
+from bot.flows.order import TEMPLATE_PREFIX, WORDS_PREFIX
 from bot.i18n import gettext_for, language_from_telegram
+from bot.orders import SEND_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 
 log = structlog.get_logger(__name__)
@@ -183,12 +184,29 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
         lambda: sandbox.press_button(member, keyboard.message_id, TEMPLATE_PREFIX + DEMO_TEMPLATE),
         _is_text,
     )
-    return await step(
-        member, DEMO_RECIPIENT,
-        lambda: sandbox.send_text(member, DEMO_RECIPIENT),
+    confirmation = await step(
+        member, DEMO_RECIPIENT, lambda: sandbox.send_text(member, DEMO_RECIPIENT), _has_buttons
+    )
+    preview = await step(
+        member,
+        "[presses Make this greeting]",
+        lambda: sandbox.press_button(member, confirmation.message_id, WORDS_PREFIX + "go"),
         lambda m: m.method == "sendVideo",
         wait_s=RENDER_TIMEOUT_S,
-    )  # fmt: skip
+    )
+    return await step(
+        member,
+        "[watches the preview, presses Send it]",
+        lambda: sandbox.press_button(member, preview.message_id, SEND_PREFIX + _order_of(preview)),
+        lambda m: m.method == "sendVideo",
+    )
+
+
+def _order_of(preview: SentMessage) -> str:
+    """The order id a preview's buttons carry (the demo presses them as a person would)."""
+    assert preview.reply_markup is not None
+    data: str = preview.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    return data.rpartition(":")[2]
 
 
 def _has_buttons(message: SentMessage) -> bool:

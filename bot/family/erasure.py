@@ -27,9 +27,9 @@ from bot.family.spaces import (
     update_space,
 )
 from bot.services import Services
-from bot.storage import MediaKind, OrderStatus
+from bot.storage import MediaKind
 from bot.storage.media import SUBJECT_DATA, forget_media, media_where
-from bot.storage.orders import orders_where, update_order
+from bot.storage.orders import orders_where
 
 
 @dataclass
@@ -49,16 +49,16 @@ async def _erase_orders(
     orders = orders_where(services.db, where, params)
     receipt.renders_stopped += await services.jobs.cancel([order.id for order in orders])
     for order in orders:
-        if order.delivered_message_id is not None:
+        for message_id in (order.delivered_message_id, order.preview_message_id):
+            if message_id is None:
+                continue
             try:
-                await bot.delete_message(order.chat_id, order.delivered_message_id)
+                await bot.delete_message(order.chat_id, message_id)
                 receipt.messages_deleted += 1
             except TelegramError:
                 pass  # older than Telegram lets bots delete; the file id is forgotten anyway
         receipt.telegram_copies += order.telegram_file_id is not None
-        update_order(services.db, order.id, status=OrderStatus.REVOKED, portrait_id=None,
-                     voice_id=None, video_id=None, telegram_file_id=None,
-                     delivered_message_id=None)  # fmt: skip
+        await services.orders.revoked(order)
 
 
 def _erase_media(services: Services, rows: list[dict[str, object]], receipt: Receipt) -> None:

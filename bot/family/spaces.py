@@ -70,6 +70,7 @@ class Space(BaseModel):
     cosigners_required: int
     created_at: str
     closed_at: str | None = None
+    flagged: bool = False  # an admin asked to review every order of this family
 
     @property
     def languages(self) -> list[str]:

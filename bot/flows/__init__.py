@@ -13,20 +13,50 @@ could have been.
 from typing import Any
 
 from telegram import Message, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    filters,
+)
 
 from bot.authz import Permission, guarded
 from bot.delivery import ORIGINAL_PREFIX
 from bot.family.consent import open_challenge
 from bot.family.spaces import MemberStatus, Role, SetupStep, SpaceStatus, get_space, membership_of
-from bot.flows import admin, basics, consent, family, order, privacy, verify
+from bot.flows import (
+    admin,
+    basics,
+    consent,
+    family,
+    greetings,
+    moderation,
+    order,
+    payments,
+    privacy,
+    verify,
+)
 from bot.flows.basics import Context
+from bot.orders import (
+    APPROVE_PREFIX,
+    CANCEL_PREFIX,
+    CHANGE_PREFIX,
+    FLAG_PREFIX,
+    REASON_PREFIX,
+    REJECT_PREFIX,
+    REMAKE_PREFIX,
+    RESEND_PREFIX,
+    SEND_PREFIX,
+)
 from bot.services import services_of
 
 _portrait = guarded(Permission.UPLOAD_FOOTAGE, order.receive_portrait)
 _voice = guarded(Permission.UPLOAD_FOOTAGE, order.receive_voice)
 _footage = guarded(Permission.UPLOAD_FOOTAGE, order.receive_footage)
 _order_text = guarded(Permission.ORDER, order.receive_text)
+_new_words = guarded(Permission.ORDER, greetings.receive_new_words_of_sender)
 _statement = guarded(Permission.CONSENT, consent.receive_statement)
 
 
@@ -76,6 +106,12 @@ def _is_video(message: Message) -> bool:
 async def _text(update: Update, context: Context) -> None:
     assert update.effective_user is not None
     services = services_of(context)
+    if moderation.owes_a_note(update, context):
+        await moderation.receive_note(update, context)
+        return
+    if greetings.awaiting_new_words(update, context) is not None:
+        await _new_words(update, context)
+        return
     member = membership_of(services.db, update.effective_user.id)
     if member is not None and member.role == Role.OWNER:
         space = get_space(services.db, member.space_id)
@@ -102,6 +138,11 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("review", guarded(Permission.MODERATE, admin.review)))
     add(CommandHandler("renders", guarded(Permission.MODERATE, admin.renders)))
     add(CommandHandler("cancel", order.cancel))
+    add(CommandHandler("orders", greetings.my_orders))
+    add(CommandHandler("queue", guarded(Permission.MODERATE, moderation.queue)))
+    add(CommandHandler("rules", guarded(Permission.MODERATE, moderation.rules)))
+    add(PreCheckoutQueryHandler(payments.pre_checkout))
+    add(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.successful_payment))
     add(CommandHandler(verify.COMMAND, verify.verify_command))
     add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION
                        | filters.Document.ALL, verify.route), group=-1)  # fmt: skip
@@ -111,6 +152,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
 
     on_button(basics.LANGUAGE_PREFIX, basics.language_chosen)
     on_button(order.TEMPLATE_PREFIX, guarded(Permission.ORDER, order.template_chosen))
+    on_button(order.MORE_FESTIVALS, guarded(Permission.ORDER, order.more_festivals))
+    on_button(order.WORDS_PREFIX, guarded(Permission.ORDER, order.words_chosen))
+    for prefix in (SEND_PREFIX, REMAKE_PREFIX, CANCEL_PREFIX, RESEND_PREFIX):
+        on_button(prefix, greetings.preview_pressed)
+    for prefix in (APPROVE_PREFIX, REJECT_PREFIX, REASON_PREFIX, CHANGE_PREFIX, FLAG_PREFIX):
+        on_button(prefix, guarded(Permission.MODERATE, moderation.card_pressed))
     on_button(order.LIKENESS_PREFIX, guarded(Permission.ORDER, order.likeness_chosen))
     on_button(order.SPOKEN_PREFIX, guarded(Permission.ORDER, order.spoken_language_chosen))
     on_button(family.SUBJECT_STATUS_PREFIX, family.subject_status_chosen)

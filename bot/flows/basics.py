@@ -13,6 +13,7 @@ from telegram import (
 from telegram.ext import CallbackContext
 
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext, gettext_for
+from bot.orders import clean_words, visible_length
 from bot.services import services_of
 from bot.storage import remember_user, set_language
 
@@ -38,6 +39,7 @@ def command_descriptions(_: Gettext) -> list[BotCommand]:
         BotCommand("delete_me", _("Leave and delete your files")),
         BotCommand("verify", _("Check whether Tuanyuan made a video")),
         BotCommand("language", _("Change the language")),
+        BotCommand("orders", _("See your greetings and where each one is")),
         BotCommand("cancel", _("Discard the greeting in preparation")),
     ]
 
@@ -46,6 +48,8 @@ def admin_command_descriptions(_: Gettext) -> list[BotCommand]:
     return [
         BotCommand("review", _("Show proof documents waiting for review")),
         BotCommand("renders", _("Show the latest greetings and the voice that spoke them")),
+        BotCommand("queue", _("Show greeting requests waiting for moderation")),
+        BotCommand("rules", _("Show or change the moderation rules")),
     ]
 
 
@@ -131,8 +135,8 @@ async def bounded_text(message: Message, limit: int, too_long: str) -> str | Non
     Names and relations end up on screen and in records; one rule keeps them one line of at
     most ``limit`` characters, and the member is asked again rather than having them cut.
     """
-    text = " ".join((message.text or "").split())
-    if not text or len(text) > limit:
+    text = clean_words(message.text or "")
+    if not text or visible_length(text) > limit:
         await message.reply_text(too_long.format(limit=limit))
         return None
     return text

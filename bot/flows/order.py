@@ -14,19 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction
 
 from bot.family.consent import current_consent
 from bot.family.likeness import speech_seconds, usable_clips, voice_notes
 from bot.family.spaces import Member, Space, get_space, membership_of
+from bot.festivals import upcoming
 from bot.flows.basics import Context as _Context
 from bot.flows.basics import bounded_text, remember_sender
 from bot.flows.uploads import fetch_checked
-from bot.i18n import Gettext
+from bot.i18n import Gettext, Language
+from bot.orders import MAX_SENDER_CHARS, MESSAGE_LIMITS, Refusal, clean_words, visible_length
 from bot.services import Services, services_of
 from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media
-from bot.storage.orders import draft_for, open_draft, update_order
+from bot.storage.orders import draft_for, open_draft, orders_where, update_order
 from engine import (
     IngestError,
     VideoInfo,
@@ -34,6 +35,7 @@ from engine import (
     check_video,
     check_voice,
     list_templates,
+    template_festival,
     template_title,
     video_frame,
 )
@@ -41,6 +43,8 @@ from engine.likeness import ClipAssessment, assess_clip
 
 Context = _Context
 TEMPLATE_PREFIX = "tpl:"
+MORE_FESTIVALS = "tpl-more"  # not under TEMPLATE_PREFIX: it names no template
+WORDS_PREFIX = "words:"  # the confirmation card: go, own words, sign, the template's words
 LIKENESS_PREFIX = "look:"
 SPOKEN_PREFIX = "spk:"
 MAX_RECIPIENT_CHARS = 40
@@ -131,12 +135,31 @@ def _buttons(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     )
 
 
-def _template_keyboard(language: str) -> InlineKeyboardMarkup:
-    return _buttons(
-        [
-            (template_title(template_id, language), TEMPLATE_PREFIX + template_id)  # type: ignore[arg-type]
-            for template_id in list_templates()
-        ]
+def _template_keyboard(
+    services: Services, _: Gettext, language: Language, everything: bool = False
+) -> InlineKeyboardMarkup:
+    """Festivals coming up first (by their next date, lunar ones included); the rest behind
+    "More festivals", or all of them when ``everything``."""
+    soon, later = upcoming(list_templates(), template_festival, services.clock.now().date())
+    shown = [*soon, *later] if everything or not soon else soon
+    rows = [
+        (template_title(template_id, language), TEMPLATE_PREFIX + template_id)
+        for template_id in shown
+    ]
+    if len(shown) < len(soon) + len(later):
+        rows.append((_("More festivals"), MORE_FESTIVALS))
+    return _buttons(rows)
+
+
+async def more_festivals(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    services, _message, user_id, _ = _caller(update, context)
+    await query.answer()
+    draft = draft_for(services.db, user_id)
+    language = draft.language if draft else services.language_of(user_id)
+    await query.edit_message_reply_markup(
+        reply_markup=_template_keyboard(services, _, language, everything=True)
     )
 
 
@@ -155,7 +178,7 @@ async def _ask_next_step(message: Message, services: Services, order: Order, _: 
     elif needs.template:
         await message.reply_text(
             _("Which festival is the greeting for?"),
-            reply_markup=_template_keyboard(order.language),
+            reply_markup=_template_keyboard(services, _, order.language),
         )
     elif needs.likeness:
         await message.reply_text(
@@ -178,10 +201,35 @@ async def _ask_next_step(message: Message, services: Services, order: Order, _: 
                 [(_("Mandarin"), SPOKEN_PREFIX + "cmn"), (_("Cantonese"), SPOKEN_PREFIX + "yue")]
             ),
         )
-    else:
+    elif order.recipient is None:
         await message.reply_text(
             _("Who is the greeting for? Type their name, for example: Grandma.")
         )
+    elif order.text_step == "sender":
+        await message.reply_text(
+            _("Who is it from? Type how the greeting should be signed, for example: Grandpa.")
+        )
+    else:
+        await _confirm(message, services, order, _)
+
+
+async def _confirm(message: Message, services: Services, order: Order, _: Gettext) -> None:
+    """The exact words the greeting will say, before anything is made."""
+    limit = MESSAGE_LIMITS[order.language]
+    words = services.orders.greeting_words(order)
+    rows = [(_("Make this greeting"), WORDS_PREFIX + "go")]
+    if order.message is None:
+        rows.append((_("Write my own words"), WORDS_PREFIX + "own"))
+    else:
+        rows.append((_("Use the festival's words"), WORDS_PREFIX + "template"))
+    rows.append((_("Sign it"), WORDS_PREFIX + "sign"))
+    await message.reply_text(
+        _(
+            "The greeting will say:\n\n{words}\n\nTo put your own words in their mouth, type "
+            "them now (at most {limit} characters); a moderator reads them first."
+        ).format(words=words, limit=limit),
+        reply_markup=_buttons(rows),
+    )
 
 
 async def receive_portrait(update: Update, context: Context) -> None:
@@ -352,6 +400,8 @@ async def _choice_made(
 
 
 async def receive_text(update: Update, context: Context) -> None:
+    """Typed text fills whatever the draft asks for: the recipient, the sender line, or the
+    member's own words for the greeting."""
     services, message, user_id, _ = _caller(update, context)
     draft = draft_for(services.db, user_id)
     if draft is None or _needs(services, draft).choices:
@@ -362,33 +412,121 @@ async def receive_text(update: Update, context: Context) -> None:
         else:
             await _ask_next_step(message, services, draft, _)
         return
-    recipient = await bounded_text(
-        message, MAX_RECIPIENT_CHARS, _("Please type a name of at most {limit} characters.")
-    )
-    if recipient is None:
+    if draft.recipient is None:
+        recipient = await bounded_text(
+            message, MAX_RECIPIENT_CHARS, _("Please type a name of at most {limit} characters.")
+        )
+        if recipient is not None:
+            draft = update_order(services.db, draft.id, recipient=recipient)
+            await _ask_next_step(message, services, draft, _)
         return
+    if draft.text_step == "sender":
+        sender = await bounded_text(
+            message, MAX_SENDER_CHARS, _("Please type a name of at most {limit} characters.")
+        )
+        if sender is not None:
+            draft = update_order(services.db, draft.id, sender=sender, text_step=None)
+            await _ask_next_step(message, services, draft, _)
+        return
+    words = await own_words(message, draft.language, _)
+    if words is not None:
+        draft = update_order(services.db, draft.id, message=words)
+        await _ask_next_step(message, services, draft, _)
+
+
+async def own_words(message: Message, language: Language, _: Gettext) -> str | None:
+    """The member's own words for the greeting, or None after saying what the limit is."""
+    limit = MESSAGE_LIMITS[language]
+    words = clean_words(message.text or "")
+    if not words or visible_length(words) > limit:
+        await message.reply_text(
+            _(
+                "Your words have {count} characters; a greeting can say at most {limit}. "
+                "Please type a shorter message."
+            ).format(count=visible_length(words), limit=limit)
+        )
+        return None
+    return words
+
+
+async def words_chosen(update: Update, context: Context) -> None:
+    """A button on the confirmation card."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services, message, user_id, _ = _caller(update, context)
+    await query.answer()
+    draft = draft_for(services.db, user_id)
+    choice = query.data.removeprefix(WORDS_PREFIX)
+    if draft is None or draft.recipient is None or _needs(services, draft).choices:
+        await message.reply_text(_("That choice has expired. Send /start to begin again."))
+        return
+    await query.edit_message_reply_markup(reply_markup=None)
+    if choice == "own":
+        await message.reply_text(
+            _("Type the words {subject} should say (at most {limit} characters).").format(
+                subject=_subject(services, draft),
+                limit=MESSAGE_LIMITS[draft.language],
+            )
+        )
+    elif choice == "template":
+        await _ask_next_step(
+            message, services, update_order(services.db, draft.id, message=None), _
+        )
+    elif choice == "sign":
+        draft = update_order(services.db, draft.id, text_step="sender")
+        await _ask_next_step(message, services, draft, _)
+    elif choice == "go":
+        await _place(message, services, draft, user_id, _)
+
+
+def _subject(services: Services, order: Order) -> str:
+    assert order.space_id is not None
+    return get_space(services.db, order.space_id).subject_name or ""
+
+
+async def _place(
+    message: Message, services: Services, draft: Order, user_id: int, _: Gettext
+) -> None:
     space = get_space(services.db, _member(services, user_id).space_id)
     consent = current_consent(services.db, space, services.clock.now())
     assert consent is not None, "ordering is guarded by a current consent"
-    update_order(services.db, draft.id, recipient=recipient, status=OrderStatus.QUEUED,
-                 consent_id=consent.id,
-                 spoken_language=spoken_language_of(draft, space))  # fmt: skip
-    services.audit.record(user_id, "order.placed", order=draft.id, space=space.id,
-                          consent=consent.id)  # fmt: skip
-    await message.reply_text(
-        _("I am making the greeting for {recipient} now. It usually takes about a minute.").format(
-            recipient=recipient
-        )
+    refusal = await services.orders.place(
+        draft, user_id, consent_id=consent.id, spoken_language=spoken_language_of(draft, space)
     )
-    await message.reply_chat_action(ChatAction.UPLOAD_VIDEO)
-    services.jobs.submit(draft.id)
+    if isinstance(refusal, Refusal):
+        rules = services.orders.rules()
+        if refusal.limit == "member":
+            text = _(
+                "You have ordered {count} greetings in the last 24 hours, the most allowed. "
+                "Please try again tomorrow."
+            ).format(count=rules.member_orders_per_day)
+        else:
+            text = _(
+                "Your family has ordered {count} greetings in the last 24 hours, the most "
+                "allowed. Please try again tomorrow."
+            ).format(count=rules.family_orders_per_day)
+        await message.reply_text(text)
 
 
 async def cancel(update: Update, context: Context) -> None:
+    """/cancel: the greeting in preparation, else the newest one not made yet."""
     services, message, user_id, _ = _caller(update, context)
     draft = draft_for(services.db, user_id)
-    if draft is None:
-        await message.reply_text(_("There is no greeting in preparation."))
+    if draft is not None:
+        services.orders.discard_draft(draft, user_id)
+        await message.reply_text(_("I have discarded the greeting you were preparing."))
         return
-    update_order(services.db, draft.id, status=OrderStatus.CANCELLED)
-    await message.reply_text(_("I have discarded the greeting you were preparing."))
+    waiting = orders_where(
+        services.db,
+        "user_id = ? AND status IN (?, ?, ?, ?)",
+        [user_id, OrderStatus.AWAITING_PAYMENT.value, OrderStatus.MODERATION.value,
+         OrderStatus.CHANGES_REQUESTED.value, OrderStatus.QUEUED.value],
+    )  # fmt: skip
+    if waiting and await services.orders.cancel(waiting[-1].id, user_id):
+        await message.reply_text(
+            _("I have cancelled the greeting for {recipient}.").format(
+                recipient=waiting[-1].recipient
+            )
+        )
+        return
+    await message.reply_text(_("There is no greeting in preparation."))

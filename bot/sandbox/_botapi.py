@@ -218,13 +218,13 @@ class BotApi:
     async def _send_video(self, p: SendVideo) -> JsonObject:
         video = await self._file_object(p.video, "videos", ".mp4", "video/mp4")
         video |= {"duration": p.duration or 0, "width": p.width or 0, "height": p.height or 0}
-        video |= await self._thumbnail(p.thumbnail)
+        video |= await self._thumbnail(p.thumbnail, video["file_id"])
         return await self._send_media(p, {"video": video}, p.supports_streaming)
 
     @_method(SendDocument)
     async def _send_document(self, p: SendDocument) -> JsonObject:
         document = await self._file_object(p.document, "documents", None, _OCTET_STREAM)
-        document |= await self._thumbnail(p.thumbnail)
+        document |= await self._thumbnail(p.thumbnail, document["file_id"])
         return await self._send_media(p, {"document": document})
 
     @_method(SendVoice)
@@ -236,7 +236,9 @@ class BotApi:
     @_method(SendAudio)
     async def _send_audio(self, p: SendAudio) -> JsonObject:
         audio = await self._file_object(p.audio, "music", ".mp3", "audio/mpeg")
-        audio |= {"duration": p.duration or 0} | await self._thumbnail(p.thumbnail)
+        audio |= {"duration": p.duration or 0} | await self._thumbnail(
+            p.thumbnail, audio["file_id"]
+        )
         audio |= {key: value for key in ("performer", "title") if (value := getattr(p, key))}
         return await self._send_media(p, {"audio": audio})
 
@@ -262,11 +264,11 @@ class BotApi:
             "mime_type": mime_type if declared in ("", _OCTET_STREAM) else declared,
         }
 
-    async def _thumbnail(self, source: Media | None) -> JsonObject:
+    async def _thumbnail(self, source: Media | None, file_id: str) -> JsonObject:
+        """The thumbnail uploaded with the file, else the one it had when first sent: a file
+        sent again by its file_id keeps its thumbnail, as on Telegram."""
         # Telegram only takes a freshly uploaded thumbnail and silently drops anything else.
-        if not isinstance(source, Upload):
-            return {}
-        thumbnail = await self._files.thumbnail(source)
+        thumbnail = await self._files.thumbnail(source, file_id)
         return {} if thumbnail is None else {"thumbnail": thumbnail}
 
     @_method(SendInvoice)

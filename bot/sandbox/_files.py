@@ -47,6 +47,7 @@ class FileStore:
         self._by_id: dict[str, StoredFile] = {}
         self._by_path: dict[str, StoredFile] = {}
         self._photo_sizes: dict[str, list[JsonObject]] = {}
+        self._thumbnails: dict[str, JsonObject] = {}
 
     def get(self, file_id: str) -> StoredFile | None:
         return self._by_id.get(file_id)
@@ -108,15 +109,19 @@ class FileStore:
         self._photo_sizes[original.file_id] = sizes
         return sizes
 
-    async def thumbnail(self, upload: Upload) -> JsonObject | None:
-        """A PhotoSize for an uploaded thumbnail, or None when it is no image at all."""
+    async def thumbnail(self, upload: Upload | str | None, file_id: str) -> JsonObject | None:
+        """A PhotoSize for the thumbnail uploaded with ``file_id``'s file, or the one that file
+        had before; None when there is none or the upload is no image at all."""
+        if not isinstance(upload, Upload):
+            return self._thumbnails.get(file_id)
         data = await asyncio.to_thread(upload.read)
         try:
             width, height = (await asyncio.to_thread(_open_image, data)).size
         except _NotAnImage:
-            return None
+            return self._thumbnails.get(file_id)
         stored = await self.save(data, "thumbnails", ".jpg")
-        return stored.to_telegram() | {"width": width, "height": height}
+        self._thumbnails[file_id] = stored.to_telegram() | {"width": width, "height": height}
+        return self._thumbnails[file_id]
 
 
 class _NotAnImage(Exception):

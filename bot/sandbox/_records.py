@@ -45,6 +45,7 @@ class MessageEdit(_Record):
     method: str
     text: str | None = None
     reply_markup: JsonObject | None = None
+    at: float = 0.0  # when it was made (Unix time, sub-second), to check a bot's pace
 
 
 class SentInvoice(_Record):

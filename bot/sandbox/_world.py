@@ -244,7 +244,7 @@ class World:
                 "reply_markup": markup,
                 "edits": [
                     *record.edits,
-                    MessageEdit(method=method, text=text, reply_markup=markup),
+                    MessageEdit(method=method, text=text, reply_markup=markup, at=time.time()),
                 ],
             }
         )

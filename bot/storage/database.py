@@ -66,8 +66,11 @@ def _add_family_trust(db: Database) -> None:
     db.execute("ALTER TABLE media ADD COLUMN space_id TEXT")
     db.table("media").create_index(["space_id"])
     db.table("media").create_index(["uploaded_by"])
-    for old, new in (("portrait_sha256", "portrait_id"), ("voice_sha256", "voice_id"),
-                     ("video_sha256", "video_id")):  # fmt: skip
+    for old, new in (
+        ("portrait_sha256", "portrait_id"),
+        ("voice_sha256", "voice_id"),
+        ("video_sha256", "video_id"),
+    ):
         db.execute(f"ALTER TABLE orders RENAME COLUMN {old} TO {new}")
     for column in ("space_id TEXT", "consent_id TEXT", "delivered_message_id INTEGER"):
         db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
@@ -183,8 +186,11 @@ def _add_verification(db: Database) -> None:
     computes the same. Should two existing orders share a token (about n**2 / 2**41), the older
     keeps it and the newer keeps none: detection then finds it by its signed C2PA render id.
     """
-    for table, column in (("orders", "watermark_token INTEGER"), ("orders", "delivered_at TEXT"),
-                          ("users", "verify_until TEXT")):  # fmt: skip
+    for table, column in (
+        ("orders", "watermark_token INTEGER"),
+        ("orders", "delivered_at TEXT"),
+        ("users", "verify_until TEXT"),
+    ):
         db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
     taken: set[int] = set()
     for row in list(db.query("SELECT id FROM orders ORDER BY created_at, id")):
@@ -222,12 +228,77 @@ def _add_likeness(db: Database) -> None:
         )
 
 
+def _add_order_lifecycle(db: Database) -> None:
+    """Orders as a service (issue #12): the family's own words, moderation, payment in Stars,
+    preview and takes, render attempts, the progress message, and a ledger of every message
+    and refund sent for an order, written before and after each call, so that a restart never
+    repeats one.
+
+    ``spaces.flagged``: an admin asked to review every order of that family.
+    ``moderation_rules``: per-deployment rules, one JSON value per name.
+    ``moderation_notes``: an admin who pressed "Ask for a change" and owes the note.
+    """
+    columns = (
+        "message TEXT",
+        "sender TEXT",
+        "text_step TEXT",
+        "take INTEGER NOT NULL DEFAULT 0",
+        "attempts INTEGER NOT NULL DEFAULT 0",
+        "next_attempt_at TEXT",
+        "placed_at TEXT",
+        "queued_at TEXT",
+        "review_reasons TEXT",
+        "review_since TEXT",
+        "moderation_round INTEGER NOT NULL DEFAULT 0",
+        "moderator_note TEXT",
+        "reject_reason TEXT",
+        "price_stars INTEGER NOT NULL DEFAULT 0",
+        "charge_id TEXT",
+        "paid_at TEXT",
+        "refund_due INTEGER NOT NULL DEFAULT 0",
+        "refunded_at TEXT",
+        "status_message_id INTEGER",
+        "preview_message_id INTEGER",
+        "thumbnail_id TEXT",
+        "duration_s REAL",
+        "width INTEGER",
+        "height INTEGER",
+    )
+    for column in columns:
+        db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
+    db.execute(
+        "UPDATE orders SET placed_at = created_at, queued_at = updated_at"
+        " WHERE status != 'collecting'"
+    )
+    db.execute("ALTER TABLE spaces ADD COLUMN flagged INTEGER NOT NULL DEFAULT 0")
+    db.table("order_sends").create(
+        {
+            "key": str,
+            "order_id": str,
+            "state": str,
+            "message_id": int,
+            "file_id": str,
+            "error": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="key",
+        not_null={"order_id", "state", "created_at", "updated_at"},
+    )
+    db.table("order_sends").create_index(["order_id"])
+    db.table("moderation_rules").create({"name": str, "value": str}, pk="name")
+    db.table("moderation_notes").create(
+        {"admin_id": int, "order_id": str, "created_at": str}, pk="admin_id"
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
     _add_family_trust,
     _add_verification,
     _add_likeness,
+    _add_order_lifecycle,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

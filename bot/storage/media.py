@@ -18,6 +18,7 @@ class MediaKind(StrEnum):
     STATEMENT = "statement"  # the living subject's recorded consent
     PROOF = "proof"  # a relative's proof document (death certificate, household register)
     VIDEO = "video"  # a rendered greeting
+    THUMBNAIL = "thumbnail"  # its still, sent with the preview and the delivery
     FOOTAGE = "footage"  # a family video clip of the subject
     PROFILE = "profile"  # the subject's speaker profile, derived from every voice note
 
@@ -28,6 +29,7 @@ SUBJECT_DATA = (
     MediaKind.VOICE,
     MediaKind.STATEMENT,
     MediaKind.VIDEO,
+    MediaKind.THUMBNAIL,
     MediaKind.FOOTAGE,
     MediaKind.PROFILE,
 )

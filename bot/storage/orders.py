@@ -1,7 +1,9 @@
-"""Greeting orders, from the first photo a member sends to the video they receive.
+"""Greeting orders as rows: from the first photo a member sends to the video they receive.
 
 A member has at most one order in ``collecting`` at a time: it is their draft, and what it
-still lacks tells the bot what to ask for next.
+still lacks tells the bot what to ask for next. Which status may follow which, and who moves
+an order, is ``bot.orders``'s alone: this module only stores, and changes a status only when
+the row still has the one its caller saw (:func:`change_status`).
 """
 
 import secrets
@@ -12,15 +14,24 @@ from typing import Any
 from pydantic import BaseModel
 from sqlite_utils import Database
 
+from bot.i18n import Language
 from engine.provenance import token_for_render_id
 
 
 class OrderStatus(StrEnum):
-    COLLECTING = "collecting"
+    COLLECTING = "collecting"  # the member's draft
+    AWAITING_PAYMENT = "awaiting_payment"  # an invoice in Stars was sent
+    MODERATION = "moderation"  # a moderator reads the words before anything is made
+    CHANGES_REQUESTED = "changes_requested"  # the moderator asked the member to change them
     QUEUED = "queued"
     RENDERING = "rendering"
+    VIDEO_REVIEW = "video_review"  # a moderator watches the finished video first
+    PREVIEW = "preview"  # the requester has the preview: Send it / Make it again / Cancel
+    DELIVERING = "delivering"  # "Send it" was pressed; the final message is on its way
     DELIVERED = "delivered"
+    REJECTED = "rejected"  # by a moderator, with a reason
     FAILED = "failed"
+    UNDELIVERABLE = "undeliverable"  # the member blocked the bot
     CANCELLED = "cancelled"
     REVOKED = "revoked"  # consent was withdrawn; the order's media and video are deleted
 
@@ -30,7 +41,7 @@ class Order(BaseModel):
     user_id: int
     chat_id: int
     status: OrderStatus
-    language: str
+    language: Language
     space_id: str | None = None
     portrait_id: str | None = None
     voice_id: str | None = None
@@ -44,6 +55,31 @@ class Order(BaseModel):
     video_id: str | None = None
     telegram_file_id: str | None = None
     delivered_message_id: int | None = None
+    # The family's own words (None: the template's) and who the greeting is from.
+    message: str | None = None
+    sender: str | None = None
+    text_step: str | None = None  # "sender" while the draft waits for the sender line
+    take: int = 0  # which take of the greeting "Make it again" asked for
+    attempts: int = 0  # render attempts of the current take
+    next_attempt_at: str | None = None
+    placed_at: str | None = None
+    queued_at: str | None = None
+    review_reasons: str | None = None  # JSON list of why moderation reads it
+    review_since: str | None = None
+    moderation_round: int = 0
+    moderator_note: str | None = None
+    reject_reason: str | None = None
+    price_stars: int = 0
+    charge_id: str | None = None  # Telegram's telegram_payment_charge_id
+    paid_at: str | None = None
+    refund_due: bool = False
+    refunded_at: str | None = None
+    status_message_id: int | None = None
+    preview_message_id: int | None = None
+    thumbnail_id: str | None = None
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
     # What the render's watermarks carry (token_for_render_id(id)); None only for the newer of
     # two orders from before it was stored that happened to share one.
     watermark_token: int | None = None
@@ -123,15 +159,38 @@ def order_with_token(db: Database, token: int) -> Order | None:
     return _order(rows[0]) if rows else None
 
 
-def update_order(db: Database, order_id: str, **fields: str | int | None) -> Order:
-    """Change some fields of an order; callers name fields, never build SQL."""
-    values: dict[str, Any] = {
-        key: value.value if isinstance(value, OrderStatus) else value
-        for key, value in fields.items()
-    }
-    values["updated_at"] = _now()
-    db.table("orders").update(order_id, values)
+Field = str | int | float | bool | None
+
+
+def update_order(db: Database, order_id: str, **fields: Field) -> Order:
+    """Change some fields of an order, never its status; callers name fields, never build SQL."""
+    if "status" in fields:
+        raise ValueError("an order's status changes only through bot.orders")
+    db.table("orders").update(order_id, {**fields, "updated_at": _now()})
     return get_order(db, order_id)
+
+
+def change_status(
+    db: Database,
+    order_id: str,
+    expected: frozenset[OrderStatus],
+    status: OrderStatus,
+    **fields: Field,
+) -> Order | None:
+    """Move the order to ``status`` if it still is in one of ``expected``; None if it is not.
+
+    One UPDATE with the expected statuses in its WHERE: two handlers racing for the same order
+    (a moderator's Approve and the member's Cancel) cannot both win.
+    """
+    values: dict[str, Any] = {**fields, "status": status.value, "updated_at": _now()}
+    assignments = ", ".join(f"[{name}] = ?" for name in values)
+    placeholders = ", ".join("?" for _ in expected)
+    with db.conn:
+        cursor = db.execute(
+            f"UPDATE orders SET {assignments} WHERE id = ? AND status IN ({placeholders})",
+            [*values.values(), order_id, *(state.value for state in expected)],
+        )
+    return get_order(db, order_id) if cursor.rowcount == 1 else None
 
 
 def orders_with_status(db: Database, *statuses: OrderStatus) -> list[Order]:
@@ -145,6 +204,29 @@ def latest_rendered(db: Database, limit: int) -> list[Order]:
         "SELECT * FROM orders WHERE voice IS NOT NULL ORDER BY updated_at DESC LIMIT ?", [limit]
     )
     return [_order(row) for row in rows]
+
+
+def orders_of(db: Database, user_id: int, limit: int) -> list[Order]:
+    """The member's placed orders, newest first (drafts left out)."""
+    rows = db.query(
+        "SELECT * FROM orders WHERE user_id = ? AND status != ? ORDER BY created_at DESC LIMIT ?",
+        [user_id, OrderStatus.COLLECTING.value, limit],
+    )
+    return [_order(row) for row in rows]
+
+
+def placed_since(db: Database, column: str, value: int | str, since: str) -> int:
+    """How many orders a member (``column`` "user_id") or a family ("space_id") placed since."""
+    assert column in ("user_id", "space_id")
+    return int(db.table("orders").count_where(f"{column} = ? AND placed_at >= ?", [value, since]))
+
+
+def queue_position(db: Database, order: Order) -> int:
+    """1 for the order that renders next among those waiting."""
+    ahead = db.table("orders").count_where(
+        "status = ? AND queued_at < ?", [OrderStatus.QUEUED.value, order.queued_at or ""]
+    )
+    return int(ahead) + 1
 
 
 def orders_where(db: Database, where: str, params: list[Any]) -> list[Order]:

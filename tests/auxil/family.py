@@ -6,11 +6,14 @@ next step depends on, so a test can start from "a family with consent" in a few 
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import Callable
 
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.i18n import gettext_for, language_from_telegram
+from bot.orders import APPROVE_PREFIX, SEND_PREFIX
 from bot.sandbox import SandboxUser, SentMessage
 from bot.storage import MediaKind
 from bot.storage.media import media_where
@@ -176,10 +179,43 @@ async def order_greeting(world: BotWorld, member: SandboxUser, recipient: str = 
         lambda: sandbox.send_voice(member, sample_voice_ogg("我很想念你們。祝你們中秋快樂。"), 5),
         until=lambda m: m.reply_markup is not None,
     )
-    await world.reply_to(
-        member, lambda: sandbox.press_button(member, offer.message_id, "tpl:mid-autumn")
+    await world.reply_to(member, lambda: press_festival(world, member, offer, "mid-autumn"))
+    await place(world, member, recipient)
+
+
+async def place(world: BotWorld, member: SandboxUser, recipient: str) -> SentMessage:
+    """Type the recipient and confirm the greeting's words; returns the order's status message."""
+    confirmation = await world.reply_to(
+        member,
+        lambda: world.sandbox.send_text(member, recipient),
+        until=lambda m: m.reply_markup is not None,
     )
-    await world.reply_to(member, lambda: sandbox.send_text(member, recipient))
+    return await world.reply_to(
+        member, lambda: world.sandbox.press_button(member, confirmation.message_id, "words:go")
+    )
+
+
+def is_preview(message: SentMessage) -> bool:
+    return message.method == "sendVideo" and SEND_PREFIX in json.dumps(message.reply_markup)
+
+
+def order_of(message: SentMessage) -> str:
+    """The order id the first button under a bot message names."""
+    assert message.reply_markup is not None
+    data: str = message.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    return data.rpartition(":")[2]
+
+
+async def send_it(world: BotWorld, member: SandboxUser, wait_s: float = 90.0) -> SentMessage:
+    """Wait for the preview, press Send it; returns the delivered greeting."""
+    preview = await world.sandbox.wait_for_message(member.id, is_preview, timeout=wait_s)
+    return await world.reply_to(
+        member,
+        lambda: world.sandbox.press_button(
+            member, preview.message_id, SEND_PREFIX + order_of(preview)
+        ),
+        until=lambda m: m.method == "sendVideo",
+    )
 
 
 async def revoke(world: BotWorld, user: SandboxUser, subject: str) -> SentMessage:
@@ -222,3 +258,33 @@ def leftovers(world: BotWorld, needles: set[str], blobs: list[bytes]) -> list[st
         found += [f"{path.name}: id {n}" for n in needles if n.encode() in raw]
         found += [f"{path.name}: content" for probe in probes if probe in raw]
     return found
+
+
+def is_card(message: SentMessage) -> bool:
+    """A moderation card for a greeting request, with its buttons still on."""
+    return APPROVE_PREFIX in json.dumps(message.reply_markup)
+
+
+async def approve_order(world: BotWorld) -> None:
+    """The moderator approves the newest greeting request in the admin chat."""
+    card = await world.sandbox.wait_for_message(ADMIN.id, is_card)
+    await world.reply_to(
+        ADMIN,
+        lambda: world.sandbox.press_button(ADMIN, card.message_id, APPROVE_PREFIX + order_of(card)),
+    )
+
+
+async def press_festival(
+    world: BotWorld, member: SandboxUser, keyboard: SentMessage, template_id: str
+) -> None:
+    """Press a festival's button, after "More festivals" when it is not among those upcoming."""
+    wanted = f"tpl:{template_id}"
+    if wanted not in json.dumps(keyboard.reply_markup):
+        await world.sandbox.press_button(member, keyboard.message_id, "tpl-more")
+        for _ in range(100):
+            sent = await world.sandbox.sent_messages(member.id)
+            shown = next(m for m in sent if m.message_id == keyboard.message_id)
+            if wanted in json.dumps(shown.reply_markup):
+                break
+            await asyncio.sleep(0.05)
+    await world.sandbox.press_button(member, keyboard.message_id, wanted)

@@ -1,0 +1,56 @@
+"""The order lifecycle: from the member's confirmed draft to the greeting in their chat.
+
+One object, :class:`OrderDesk`, owns every order's status. Flows call its methods (place,
+approve, reject, send it, make it again, cancel...), the render tasks it starts report back to
+it, and revocation ends orders through it. Each move is checked against one table
+(:data:`TRANSITIONS`), made only if no one moved the order first, and audited; each message and
+refund it owes goes through a ledger written before and after the call, so a restart at any
+line sends nothing twice and loses nothing.
+"""
+
+from bot.orders._desk import MAX_RENDER_ATTEMPTS, MAX_TAKES, OrderDesk, Refusal
+from bot.orders._ledger import Outcome
+from bot.orders._states import OPEN, TRANSITIONS
+from bot.orders._texts import (
+    APPROVE_PREFIX,
+    CANCEL_PREFIX,
+    CHANGE_PREFIX,
+    FLAG_PREFIX,
+    REASON_PREFIX,
+    REJECT_PREFIX,
+    REJECTION_REASONS,
+    REMAKE_PREFIX,
+    RESEND_PREFIX,
+    SEND_PREFIX,
+    festival,
+    reason_buttons,
+    status_line,
+)
+from bot.orders._words import MAX_SENDER_CHARS, MESSAGE_LIMITS, clean_words, visible_length
+
+__all__ = [
+    "APPROVE_PREFIX",
+    "CANCEL_PREFIX",
+    "CHANGE_PREFIX",
+    "FLAG_PREFIX",
+    "MAX_RENDER_ATTEMPTS",
+    "MAX_SENDER_CHARS",
+    "MAX_TAKES",
+    "MESSAGE_LIMITS",
+    "OPEN",
+    "REASON_PREFIX",
+    "REJECTION_REASONS",
+    "REJECT_PREFIX",
+    "REMAKE_PREFIX",
+    "RESEND_PREFIX",
+    "SEND_PREFIX",
+    "TRANSITIONS",
+    "OrderDesk",
+    "Outcome",
+    "Refusal",
+    "clean_words",
+    "festival",
+    "reason_buttons",
+    "status_line",
+    "visible_length",
+]

@@ -1,0 +1,854 @@
+"""The order desk: the one place an order's status changes, and what each change sends.
+
+Every step of an order (placing, payment, moderation, rendering, the preview, delivery,
+refunds, revocation) is a method here that moves the order through ``_states.move`` (checked
+against the table, only if no one moved it first, audited) and then makes the sends that the
+new status owes, each through the ledger, so that a step repeated after a crash sends nothing
+twice. ``_continue`` is the single driver: given an order's stored status it makes what is
+still owed. It runs after every move and, on start-up, for every open order, which is how a
+restart loses nothing.
+"""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlite_utils import Database
+from telegram import Bot, InlineKeyboardMarkup, LabeledPrice
+from telegram.constants import ChatAction
+from telegram.error import Forbidden, TelegramError
+
+from bot.audit import AuditLog
+from bot.clock import Clock, iso, parse_iso
+from bot.config import Settings
+from bot.delivery import greeting_filename, original_button
+from bot.family.consent import ConsentRecord, current_consent
+from bot.family.spaces import get_space, membership_of, update_space
+from bot.i18n import Gettext, Language, gettext_for
+from bot.jobs import RenderCrashed, Rendered, RenderJobs
+from bot.moderation import Limit, Rules, limit_reached, load_rules, review_reasons
+from bot.orders import _texts as texts
+from bot.orders._ledger import Ledger, Outcome, Sent
+from bot.orders._progress import ProgressBoard
+from bot.orders._states import OPEN, move
+from bot.storage import Order, OrderStatus, get_language
+from bot.storage.media import forget_media
+from bot.storage.orders import (
+    Field,
+    find_order,
+    get_order,
+    orders_with_status,
+    queue_position,
+    update_order,
+)
+from bot.vault import Vault
+from engine import RenderError, greeting_text
+
+log = structlog.get_logger(__name__)
+
+S = OrderStatus
+SYSTEM = "system"
+MAX_RENDER_ATTEMPTS = 3
+MAX_TAKES = 3  # the first render and two more from "Make it again"
+STARS = "XTR"  # Telegram Stars: digital goods in Telegram are sold in Stars only
+_CHAT_ACTION_EVERY_S = 4.0  # a chat action shows for about five seconds
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why placing an order was refused, for the member's message."""
+
+    limit: Limit
+
+
+def _gettext(order: Order) -> Gettext:
+    return gettext_for(order.language)
+
+
+class OrderDesk:
+    def __init__(
+        self,
+        db: Database,
+        vault: Vault,
+        audit: AuditLog,
+        clock: Clock,
+        settings: Settings,
+        jobs: RenderJobs,
+    ) -> None:
+        self._db = db
+        self._vault = vault
+        self._audit = audit
+        self._clock = clock
+        self._settings = settings
+        self._jobs = jobs
+        self._ledger = Ledger(db, clock)
+        self._board = ProgressBoard(lambda: self.bot, settings.progress_edit_interval_s)
+        self._bot: Bot | None = None
+
+    @property
+    def bot(self) -> Bot:
+        assert self._bot is not None, "OrderDesk.start() must be called first"
+        return self._bot
+
+    def start(self, bot: Bot) -> None:
+        """Take up every order an earlier run left open, from its stored status."""
+        self._bot = bot
+        for order in orders_with_status(self._db, *OPEN):
+            log.info("order.resumed", order_id=order.id, status=order.status)
+            self._jobs.submit(order.id, self._continue(order.id))
+        for order in self._refunds_owed():
+            self._jobs.submit(order.id, self._refund(order))
+
+    async def close(self) -> None:
+        await self._board.close()
+
+    async def settle(self) -> None:
+        """Wait for every order task and status edit (tests, the demo)."""
+        await self._jobs.wait_idle()
+        await self._board.settle()
+
+    # The driver
+
+    async def _continue(self, order_id: str) -> None:
+        """Make what the order's stored status still owes; safe to run again at any time."""
+        order = get_order(self._db, order_id)
+        await self._ensure_status_message(order)
+        order = get_order(self._db, order_id)
+        if order.status == S.AWAITING_PAYMENT:
+            await self._send_invoice(order)
+        elif order.status == S.MODERATION:
+            await self._send_card(order)
+        elif order.status == S.CHANGES_REQUESTED:
+            await self._send_change_request(order)
+        elif order.status in (S.QUEUED, S.RENDERING):
+            self._submit_render(order)
+        elif order.status == S.VIDEO_REVIEW:
+            await self._send_video_card(order)
+        elif order.status == S.PREVIEW:
+            await self._send_preview(order)
+        elif order.status == S.DELIVERING:
+            await self._deliver(order)
+        await self._refund(get_order(self._db, order_id))
+
+    def _submit_render(self, order: Order) -> None:
+        """Render in the order's own task, unless another task of this order is doing it."""
+        task = self._jobs.task_of(order.id)
+        if task is None or task is asyncio.current_task():
+            self._jobs.submit(order.id, self._render(order))
+
+    def _drive(self, order: Order) -> None:
+        """Continue the order in a task of its own (a render must not hold up the chat)."""
+        self._jobs.submit(order.id, self._continue(order.id))
+
+    def _move(
+        self, order: Order, status: OrderStatus, actor: int | str, **fields: Field
+    ) -> Order | None:
+        moved = move(self._db, self._audit, order, status, actor, **fields)
+        if moved is not None:
+            self._show(moved)
+        return moved
+
+    # The status message
+
+    async def _ensure_status_message(self, order: Order) -> None:
+        if order.status == S.COLLECTING or order.status_message_id is not None:
+            return
+        _ = _gettext(order)
+        text = texts.status_line(_, order)
+        sent = await self._ledger.once(
+            order.id, "status", lambda: self.bot.send_message(order.chat_id, text)
+        )
+        if sent.outcome == Outcome.SENT and sent.message_id is not None:
+            update_order(self._db, order.id, status_message_id=sent.message_id)
+            self._board.sent(order.chat_id, sent.message_id, text)
+
+    def _show(
+        self, order: Order, detail: str | None = None, markup: InlineKeyboardMarkup | None = None
+    ) -> None:
+        if order.status_message_id is None:
+            return
+        _ = _gettext(order)
+        self._board.show(
+            order.chat_id, order.status_message_id, texts.status_line(_, order, detail), markup
+        )
+
+    def _show_queue(self) -> None:
+        for order in orders_with_status(self._db, S.QUEUED):
+            self._show(order, texts.queued_detail(_gettext(order), queue_position(self._db, order)))
+
+    # Placing, paying
+
+    def rules(self) -> Rules:
+        return load_rules(self._db)
+
+    def discard_draft(self, draft: Order, actor: int) -> None:
+        self._move(draft, S.CANCELLED, actor)
+
+    async def place(self, draft: Order, actor: int, **fields: Field) -> Refusal | None:
+        """The member confirmed the draft: limits, then payment, moderation or the queue."""
+        limit = limit_reached(self._db, draft, load_rules(self._db), self._clock.now())
+        if limit is not None:
+            self._audit.record(actor, "order.limit_reached", order=draft.id, limit=limit)
+            return Refusal(limit)
+        fields |= {"placed_at": iso(self._clock.now()), "price_stars": self._settings.price_stars}
+        self._audit.record(actor, "order.placed", order=draft.id, space=draft.space_id)
+        if self._settings.price_stars > 0:
+            order = self._move(draft, S.AWAITING_PAYMENT, actor, **fields)
+        else:
+            order = self._to_review_or_queue(update_order(self._db, draft.id, **fields), actor)
+        if order is not None:
+            await self._continue(order.id)
+        return None
+
+    def _to_review_or_queue(self, order: Order, actor: int | str, **fields: Field) -> Order | None:
+        assert order.space_id is not None
+        space = get_space(self._db, order.space_id)
+        reasons = review_reasons(order, space.deceased, space.flagged, load_rules(self._db))
+        now = iso(self._clock.now())
+        if reasons:
+            return self._move(
+                order,
+                S.MODERATION,
+                actor,
+                review_reasons=json.dumps(reasons),
+                review_since=now,
+                moderation_round=order.moderation_round + 1,
+                **fields,
+            )
+        return self._move(order, S.QUEUED, actor, queued_at=now, **fields)
+
+    async def _send_invoice(self, order: Order) -> None:
+        _ = _gettext(order)
+        await self._ledger.once(
+            order.id,
+            "invoice",
+            lambda: self.bot.send_invoice(
+                order.chat_id,
+                title=_("Festival greeting"),
+                description=texts.title(_, order),
+                payload=order.id,
+                currency=STARS,
+                prices=[LabeledPrice(_("Greeting video"), order.price_stars)],
+            ),
+        )
+
+    def checkout_problem(self, payload: str, user_id: int, currency: str, total: int) -> str | None:
+        """Why Telegram must not take this payment (in the payer's words), or None.
+
+        Asked in the last seconds before the money moves, so consent is checked again here.
+        """
+        order = find_order(self._db, payload)
+        _ = gettext_for(order.language) if order else gettext_for("en")
+        if order is None or order.user_id != user_id or order.status != S.AWAITING_PAYMENT:
+            return _("This order can no longer be paid. Send /orders to see your orders.")
+        if currency != STARS or total != order.price_stars:
+            return _("The price has changed. Send /orders to see your orders.")
+        if self._consent(order) is None:
+            return _(
+                "Consent for this greeting is no longer current, so it cannot be made. "
+                "Nothing was charged."
+            )
+        return None
+
+    async def paid(self, payload: str, user_id: int, charge_id: str, total: int) -> None:
+        """Telegram took the payment: record it first, then the order goes on (or is refunded)."""
+        order = find_order(self._db, payload)
+        if order is None or order.user_id != user_id:
+            log.warning("payment.unknown_order", user_id=user_id)
+            with contextlib.suppress(TelegramError):
+                await self.bot.refund_star_payment(user_id, charge_id)
+            return
+        if order.charge_id is not None:
+            return  # the same payment reported twice
+        now = iso(self._clock.now())
+        self._audit.record(user_id, "payment.received", order=order.id, stars=total)
+        moved = None
+        if order.status == S.AWAITING_PAYMENT:
+            moved = self._to_review_or_queue(order, user_id, charge_id=charge_id, paid_at=now)
+        if moved is None:
+            # Cancelled or revoked between the checkout and the payment: the money goes back.
+            update_order(self._db, order.id, charge_id=charge_id, paid_at=now, refund_due=True)
+        await self._continue(order.id)
+
+    async def _refund(self, order: Order) -> None:
+        """Give the Stars back, once: Telegram refuses a second refund of the same charge."""
+        if not order.refund_due or order.refunded_at is not None or order.charge_id is None:
+            return
+        charge_id = order.charge_id
+        sent = await self._ledger.once(
+            order.id,
+            "refund",
+            lambda: self.bot.refund_star_payment(order.user_id, charge_id),
+            idempotent=True,
+        )
+        refunded_before = sent.error is not None and "ALREADY_REFUNDED" in str(sent.error).upper()
+        if not (sent.delivered or refunded_before):
+            return
+        update_order(self._db, order.id, refunded_at=iso(self._clock.now()))
+        self._audit.record(SYSTEM, "payment.refunded", order=order.id, stars=order.price_stars)
+        _ = _gettext(order)
+        text = _("{stars} Stars for the greeting for {recipient} were refunded.").format(
+            stars=order.price_stars, recipient=order.recipient
+        )
+        await self._tell(order, "refund-notice", text)
+
+    def _refunds_owed(self) -> list[Order]:
+        rows = self._db.query(
+            "SELECT id FROM orders WHERE refund_due = 1 AND refunded_at IS NULL"
+            " AND charge_id IS NOT NULL"
+        )
+        return [get_order(self._db, row["id"]) for row in rows]
+
+    # Moderation
+
+    def greeting_words(self, order: Order) -> str:
+        """The exact words the greeting will say: what the member confirms and moderators read."""
+        assert order.space_id is not None
+        subject = get_space(self._db, order.space_id).subject_name or ""
+        return greeting_text(
+            order.template_id or "",
+            order.language,
+            order.recipient or "",
+            order.sender or "",
+            subject,
+            order.message,
+        )
+
+    def card(self, order: Order) -> tuple[str, InlineKeyboardMarkup]:
+        """The moderation card as the admin chat shows it."""
+        assert order.space_id is not None and self._settings.admin_chat_id is not None
+        space = get_space(self._db, order.space_id)
+        _ = gettext_for(self._admin_language())
+        rows = list(self._db.query("SELECT first_name FROM users WHERE id = ?", [order.user_id]))
+        requester = str(rows[0]["first_name"]) if rows else "?"
+        reasons = json.loads(order.review_reasons or "[]")
+        text = texts.card_text(
+            _,
+            order,
+            space,
+            self._consent(order),
+            requester,
+            membership_of(self._db, order.user_id),
+            self.greeting_words(order),
+            reasons,
+        )
+        return text, texts.card_buttons(_, order)
+
+    def _admin_language(self) -> Language:
+        chat = self._settings.admin_chat_id
+        return get_language(self._db, chat) if chat is not None else "en"
+
+    async def _send_card(self, order: Order) -> None:
+        chat = self._settings.admin_chat_id
+        if chat is None:
+            log.warning("moderation.no_admin_chat", order_id=order.id)
+            return
+        text, buttons = self.card(order)
+        await self._ledger.once(
+            order.id,
+            f"card:{order.moderation_round}",
+            lambda: self.bot.send_message(chat, text, reply_markup=buttons),
+        )
+
+    async def _send_video_card(self, order: Order) -> None:
+        chat = self._settings.admin_chat_id
+        if chat is None or order.video_id is None:
+            log.warning("moderation.no_admin_chat", order_id=order.id)
+            return
+        text, buttons = self.card(order)
+        _ = gettext_for(self._admin_language())
+        caption = _("Finished video to review before the family sees it.") + "\n" + text
+        await self._ledger.once(
+            order.id,
+            f"video-card:{order.take}",
+            lambda: self.bot.send_video(
+                chat,
+                video=self._vault.read_bytes(order.video_id or ""),
+                caption=caption[:1024],
+                reply_markup=buttons,
+                supports_streaming=True,
+                filename=greeting_filename(order),
+            ),
+        )
+
+    async def repost_cards(self) -> int:
+        """/queue: every order waiting for a moderator, oldest first, as cards again."""
+        waiting = sorted(
+            orders_with_status(self._db, S.MODERATION, S.VIDEO_REVIEW),
+            key=lambda order: order.review_since or order.updated_at,
+        )
+        chat = self._settings.admin_chat_id
+        assert chat is not None
+        for order in waiting:
+            text, buttons = self.card(order)
+            await self.bot.send_message(chat, text, reply_markup=buttons)
+        return len(waiting)
+
+    def waiting_for_moderation(self) -> list[Order]:
+        return sorted(
+            orders_with_status(self._db, S.MODERATION, S.VIDEO_REVIEW),
+            key=lambda order: order.review_since or order.updated_at,
+        )
+
+    async def approve(self, order_id: str, admin_id: int) -> bool:
+        order = get_order(self._db, order_id)
+        if order.status == S.MODERATION:
+            moved = self._move(order, S.QUEUED, admin_id, queued_at=iso(self._clock.now()))
+        elif order.status == S.VIDEO_REVIEW:
+            moved = self._move(order, S.PREVIEW, admin_id)
+        else:
+            return False
+        if moved is None:
+            return False
+        self._audit.record(admin_id, "moderation.approved", order=order.id, was=order.status.value)
+        self._drive(moved)
+        return True
+
+    async def reject(self, order_id: str, admin_id: int, reason: str) -> bool:
+        order = get_order(self._db, order_id)
+        if order.status not in (S.MODERATION, S.VIDEO_REVIEW):
+            return False
+        moved = self._move(
+            order,
+            S.REJECTED,
+            admin_id,
+            reject_reason=reason,
+            refund_due=order.charge_id is not None,
+        )
+        if moved is None:
+            return False
+        self._audit.record(admin_id, "moderation.rejected", order=order.id, reason=reason)
+        self._drop_video(moved)
+        _ = _gettext(moved)
+        await self._tell(
+            moved,
+            "rejected",
+            _(
+                "A moderator did not accept the greeting for {recipient}: {reason}. "
+                "You can start a new one by sending a photo."
+            ).format(recipient=moved.recipient, reason=texts.rejection_text(_, reason)),
+        )
+        await self._refund(moved)
+        return True
+
+    async def ask_change(self, order_id: str, admin_id: int, note: str) -> bool:
+        order = get_order(self._db, order_id)
+        if order.status != S.MODERATION:
+            return False
+        moved = self._move(order, S.CHANGES_REQUESTED, admin_id, moderator_note=note)
+        if moved is None:
+            return False
+        self._audit.record(admin_id, "moderation.change_requested", order=order.id)
+        await self._send_change_request(moved)
+        return True
+
+    async def _send_change_request(self, order: Order) -> None:
+        _ = _gettext(order)
+        text = _(
+            "A moderator asks for a change to the greeting for {recipient}:\n{note}\n\n"
+            "Please type the new words for the greeting, or /cancel."
+        ).format(recipient=order.recipient, note=order.moderator_note)
+        await self._tell(order, f"change:{order.moderation_round}", text)
+
+    async def new_words(self, order: Order, message: str, actor: int) -> None:
+        """The member's reply to "ask for a change": read by a moderator again."""
+        moved = self._move(
+            order,
+            S.MODERATION,
+            actor,
+            message=message,
+            review_since=iso(self._clock.now()),
+            moderation_round=order.moderation_round + 1,
+        )
+        if moved is not None:
+            await self._continue(moved.id)
+
+    def flag_family(self, order_id: str, admin_id: int) -> None:
+        order = get_order(self._db, order_id)
+        assert order.space_id is not None
+        update_space(self._db, order.space_id, flagged=1)
+        self._audit.record(admin_id, "moderation.family_flagged", space=order.space_id)
+
+    # Rendering
+
+    async def _render(self, order: Order) -> None:
+        if order.status == S.RENDERING:
+            # Its render process went down with an earlier run of the bot: that was an attempt.
+            if order.attempts >= MAX_RENDER_ATTEMPTS:
+                await self._give_up(order, "the render was interrupted too many times")
+                return
+            order = self._move(order, S.QUEUED, SYSTEM)  # type: ignore[assignment]
+            if order is None:
+                return
+        if order.next_attempt_at is not None:
+            wait = (parse_iso(order.next_attempt_at) - self._clock.now()).total_seconds()
+            await asyncio.sleep(max(0.0, wait))
+        self._show_queue()
+        async with self._jobs.slots:
+            order = get_order(self._db, order.id)
+            consent = self._consent(order)
+            if order.status != S.QUEUED:
+                return
+            if consent is None:
+                await self._end(order, S.CANCELLED, "no current consent before rendering")
+                return
+            started = self._move(
+                order, S.RENDERING, SYSTEM, attempts=order.attempts + 1, next_attempt_at=None
+            )
+            if started is None:
+                return
+            self._show_queue()
+            try:
+                rendered = await self._rendered(started, consent)
+            except (RenderError, RenderCrashed) as error:
+                await self._crashed_or_failed(started, error)
+                return
+        await self._finished(started, rendered)
+
+    async def _rendered(self, order: Order, consent: ConsentRecord) -> Rendered:
+        _ = _gettext(order)
+
+        def progress(stage: str, fraction: float) -> None:
+            self._show(order, texts.rendering_detail(_, stage, fraction))
+
+        progress("composing", 0.0)
+        return await self._jobs.render(order, consent, progress)
+
+    async def _crashed_or_failed(self, order: Order, error: Exception) -> None:
+        if isinstance(error, RenderCrashed) and order.attempts < MAX_RENDER_ATTEMPTS:
+            delay = self._settings.render_retry_s * 2 ** (order.attempts - 1)
+            log.warning(
+                "render.retrying",
+                order_id=order.id,
+                attempt=order.attempts,
+                delay_s=delay,
+                error=str(error),
+            )
+            retry_at = iso(self._clock.now() + timedelta(seconds=delay))
+            again = self._move(order, S.QUEUED, SYSTEM, next_attempt_at=retry_at, error=str(error))
+            if again is not None:
+                self._drive(again)
+            return
+        await self._give_up(order, f"render: {error}")
+
+    async def _finished(self, order: Order, rendered: Rendered) -> None:
+        fields: dict[str, Field] = {
+            "video_id": rendered.video_id,
+            "thumbnail_id": rendered.thumbnail_id,
+            "duration_s": rendered.duration_s,
+            "width": rendered.width,
+            "height": rendered.height,
+            "likeness": rendered.likeness,
+            "voice": rendered.voice,
+            "voice_reason": rendered.voice_reason,
+            "error": None,
+        }
+        if self._consent(order) is None:
+            update_order(self._db, order.id, **fields)
+            await self._end(order, S.CANCELLED, "consent withdrawn during the render")
+            return
+        if load_rules(self._db).review_videos:
+            fields["review_since"] = iso(self._clock.now())
+            moved = self._move(order, S.VIDEO_REVIEW, SYSTEM, **fields)
+        else:
+            moved = self._move(order, S.PREVIEW, SYSTEM, **fields)
+        if moved is None:
+            # Moved meanwhile (revoked, cancelled): what was made is not kept.
+            self._drop_video(update_order(self._db, order.id, **fields))
+            return
+        self._audit.record(SYSTEM, "render.finished", order=order.id, take=order.take)
+        await self._continue(moved.id)
+
+    async def _give_up(self, order: Order, reason: str) -> None:
+        log.warning("render.failed", order_id=order.id, reason=reason)
+        failed = self._move(
+            order, S.FAILED, SYSTEM, error=reason, refund_due=order.charge_id is not None
+        )
+        if failed is None:
+            return
+        _ = _gettext(failed)
+        await self._tell(
+            failed,
+            "failed",
+            _(
+                "Sorry, I could not make the greeting for {recipient}. Your photo and voice "
+                "notes are kept: send a photo or /start to try again."
+            ).format(recipient=failed.recipient),
+        )
+        if (chat := self._settings.admin_chat_id) is not None:
+            admin_ = gettext_for(self._admin_language())
+            text = admin_("A greeting failed after {attempts} attempts: {reason}").format(
+                attempts=failed.attempts, reason=reason
+            )
+            await self._ledger.once(
+                failed.id, "failed-admins", lambda: self.bot.send_message(chat, text)
+            )
+        await self._refund(failed)
+
+    async def _end(self, order: Order, status: OrderStatus, reason: str) -> None:
+        """Consent is gone: nothing is sent, the payment goes back."""
+        log.warning("order.ended", order_id=order.id, status=status, reason=reason)
+        ended = self._move(
+            order, status, SYSTEM, error=reason, refund_due=order.charge_id is not None
+        )
+        if ended is not None:
+            self._drop_video(ended)
+            await self._refund(ended)
+
+    # Preview and delivery
+
+    async def _send_preview(self, order: Order, step: str | None = None) -> None:
+        assert order.video_id is not None and order.thumbnail_id is not None
+        _ = _gettext(order)
+        takes_left = MAX_TAKES - 1 - order.take
+        self._show(order, texts.rendering_detail(_, "uploading", 1.0))
+        async with self._acting(order.chat_id):
+            sent = await self._ledger.once(
+                order.id,
+                step or f"preview:{order.take}",
+                lambda: self.bot.send_video(
+                    order.chat_id,
+                    video=self._vault.read_bytes(order.video_id or ""),
+                    thumbnail=self._vault.read_bytes(order.thumbnail_id or ""),
+                    duration=round(order.duration_s or 0),
+                    width=order.width,
+                    height=order.height,
+                    supports_streaming=True,
+                    caption=texts.preview_caption(_, order, takes_left),
+                    filename=greeting_filename(order),
+                    reply_markup=texts.preview_buttons(_, order, takes_left > 0),
+                ),
+            )
+        await self._after_send(order, sent, preview=True)
+
+    async def _after_send(self, order: Order, sent: Sent, preview: bool) -> None:
+        _ = _gettext(order)
+        if sent.delivered:
+            if preview:
+                order = update_order(
+                    self._db,
+                    order.id,
+                    preview_message_id=sent.message_id,
+                    telegram_file_id=sent.file_id,
+                )
+                self._show(order)
+            return
+        if sent.outcome == Outcome.UNKNOWN:
+            # Telegram may have shown it: the member says whether it arrived; never sent twice.
+            self._show(
+                order,
+                _(
+                    "It was sent just as the bot restarted. If you cannot see it above, "
+                    "press Show it again."
+                ),
+                texts.resend_button(_, order),
+            )
+            return
+        if isinstance(sent.error, Forbidden):
+            self._move(
+                order,
+                S.UNDELIVERABLE,
+                SYSTEM,
+                error=str(sent.error),
+                refund_due=order.charge_id is not None and preview,
+            )
+            await self._refund(get_order(self._db, order.id))
+            return
+        await self._give_up(order, f"sending: {sent.error}")
+
+    async def send_it(self, order_id: str, user_id: int) -> bool:
+        order = get_order(self._db, order_id)
+        if order.user_id != user_id or order.status != S.PREVIEW:
+            return False
+        moved = self._move(order, S.DELIVERING, user_id)
+        if moved is None:
+            return False
+        await self._deliver(moved)
+        return True
+
+    async def _deliver(self, order: Order) -> None:
+        """The final message: the preview's file again (no second upload), ready to forward."""
+        _ = _gettext(order)
+        # The preview's upload is reused; one that was never confirmed is uploaded again.
+        video = order.telegram_file_id or self._vault.read_bytes(order.video_id or "")
+        sent = await self._ledger.once(
+            order.id,
+            "delivery",
+            lambda: self.bot.send_video(
+                order.chat_id,
+                video=video,
+                duration=round(order.duration_s or 0),
+                width=order.width,
+                height=order.height,
+                supports_streaming=True,
+                caption=texts.final_caption(_, order),
+                reply_markup=original_button(_, order),
+            ),
+        )
+        if sent.delivered or sent.outcome == Outcome.UNKNOWN:
+            delivered = self._move(
+                order,
+                S.DELIVERED,
+                SYSTEM,
+                delivered_message_id=sent.message_id,
+                delivered_at=iso(self._clock.now()),
+                error=None if sent.delivered else "delivery not confirmed after a restart",
+            )
+            if delivered is not None:
+                self._audit.record(SYSTEM, "render.delivered", order=order.id)
+                await self._clear_buttons(delivered)
+                if not sent.delivered:
+                    await self._after_send(delivered, sent, preview=False)
+            return
+        await self._after_send(order, sent, preview=False)
+
+    async def show_again(self, order_id: str, user_id: int, press_id: str) -> bool:
+        """The member did not see a message sent just as the bot restarted: send it again,
+        once per press (a press redelivered after a restart has the same id)."""
+        order = get_order(self._db, order_id)
+        if order.user_id != user_id or order.status not in (S.PREVIEW, S.DELIVERED):
+            return False
+        _ = _gettext(order)
+        if order.status == S.DELIVERED:
+            assert order.video_id is not None
+            sent = await self._ledger.once(
+                order.id,
+                f"delivery:again:{press_id}",
+                lambda: self.bot.send_video(
+                    order.chat_id,
+                    video=self._vault.read_bytes(order.video_id or ""),
+                    caption=texts.final_caption(_, order),
+                    supports_streaming=True,
+                    reply_markup=original_button(_, order),
+                    filename=greeting_filename(order),
+                ),
+            )
+            if sent.delivered:
+                update_order(
+                    self._db,
+                    order.id,
+                    delivered_message_id=sent.message_id,
+                    telegram_file_id=sent.file_id,
+                    error=None,
+                )
+                self._show(get_order(self._db, order.id))
+            return sent.delivered
+        await self._send_preview(order, f"preview:{order.take}:again:{press_id}")
+        return True
+
+    async def remake(self, order_id: str, user_id: int) -> bool:
+        """ "Make it again": a new take of the same order, from the queue."""
+        order = get_order(self._db, order_id)
+        if order.user_id != user_id or order.status != S.PREVIEW or order.take + 1 >= MAX_TAKES:
+            return False
+        await self._clear_buttons(order)
+        self._drop_video(order)
+        moved = self._move(
+            order,
+            S.QUEUED,
+            user_id,
+            take=order.take + 1,
+            attempts=0,
+            queued_at=iso(self._clock.now()),
+            video_id=None,
+            thumbnail_id=None,
+            preview_message_id=None,
+            telegram_file_id=None,
+        )
+        if moved is None:
+            return False
+        self._drive(moved)
+        return True
+
+    async def cancel(self, order_id: str, user_id: int) -> bool:
+        """The member changed their mind. Stars come back if nothing was made yet."""
+        order = get_order(self._db, order_id)
+        cancellable = (S.AWAITING_PAYMENT, S.MODERATION, S.CHANGES_REQUESTED, S.QUEUED, S.PREVIEW)
+        if order.user_id != user_id or order.status not in cancellable:
+            return False
+        await self._jobs.cancel([order.id])
+        moved = self._move(
+            order,
+            S.CANCELLED,
+            user_id,
+            refund_due=order.charge_id is not None and order.status != S.PREVIEW,
+        )
+        if moved is None:
+            return False
+        await self._clear_buttons(order)
+        self._drop_video(moved)
+        await self._refund(moved)
+        return True
+
+    async def revoked(self, order: Order) -> None:
+        """Consent was withdrawn (erasure already stopped its task and deleted its messages)."""
+        order = get_order(self._db, order.id)
+        if order.status == S.REVOKED:
+            return
+        owed = order.charge_id is not None and order.status not in (S.DELIVERED, S.DELIVERING)
+        moved = self._move(
+            order,
+            S.REVOKED,
+            SYSTEM,
+            portrait_id=None,
+            voice_id=None,
+            video_id=None,
+            thumbnail_id=None,
+            telegram_file_id=None,
+            delivered_message_id=None,
+            preview_message_id=None,
+            refund_due=owed or order.refund_due,
+        )
+        if moved is not None:
+            await self._refund(moved)
+
+    # Helpers
+
+    def _consent(self, order: Order) -> ConsentRecord | None:
+        if order.space_id is None:
+            return None
+        return current_consent(self._db, get_space(self._db, order.space_id), self._clock.now())
+
+    def _drop_video(self, order: Order) -> None:
+        """A take nobody will receive: its video and still leave the vault."""
+        media = [media_id for media_id in (order.video_id, order.thumbnail_id) if media_id]
+        for media_id in media:
+            self._vault.delete(media_id)
+        forget_media(self._db, media)
+
+    async def _clear_buttons(self, order: Order) -> None:
+        if order.preview_message_id is None:
+            return
+        with contextlib.suppress(TelegramError):
+            await self.bot.edit_message_reply_markup(
+                order.chat_id, order.preview_message_id, reply_markup=None
+            )
+
+    async def _tell(self, order: Order, step: str, text: str) -> None:
+        sent = await self._ledger.once(
+            order.id, step, lambda: self.bot.send_message(order.chat_id, text)
+        )
+        if sent.outcome == Outcome.REFUSED:
+            log.warning("order.notice_lost", order_id=order.id, step=step)
+
+    @contextlib.asynccontextmanager
+    async def _acting(self, chat_id: int) -> AsyncIterator[None]:
+        """ "Sending a video..." in the chat for as long as the upload takes."""
+
+        async def keep_acting() -> None:
+            while True:
+                with contextlib.suppress(TelegramError):
+                    await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_VIDEO)
+                await asyncio.sleep(_CHAT_ACTION_EVERY_S)
+
+        task = asyncio.get_running_loop().create_task(keep_acting())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -1,0 +1,108 @@
+"""Exactly-once messages: every message and refund for an order is written down before the call
+and again after it.
+
+Telegram has no idempotency key: a bot that crashes after Telegram accepted a ``sendVideo`` and
+before it stored the answer cannot ask whether the video went out. So the intent is committed
+first; on a restart an intent with no outcome is never sent again on the bot's own initiative
+(the family is asked instead, where it matters). A refusal (blocked, bad request, flood limit)
+is recorded as one: Telegram sent nothing, so the step may be tried again. Calls that Telegram
+itself makes idempotent (a refund answers CHARGE_ALREADY_REFUNDED the second time) are retried.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+from sqlite_utils import Database
+from telegram import Message
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+
+from bot.clock import Clock, iso
+
+log = structlog.get_logger(__name__)
+
+
+class Outcome(StrEnum):
+    SENT = "sent"  # sent by this call
+    RECORDED = "recorded"  # sent earlier: the recorded answer, nothing sent now
+    UNKNOWN = "unknown"  # an earlier try may or may not have reached Telegram: not repeated
+    REFUSED = "refused"  # Telegram refused it: nothing was sent
+
+
+@dataclass(frozen=True)
+class Sent:
+    outcome: Outcome
+    message_id: int | None = None
+    file_id: str | None = None
+    error: TelegramError | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.outcome in (Outcome.SENT, Outcome.RECORDED)
+
+
+def _file_id(message: Message) -> str | None:
+    media = message.video or message.document or message.voice or message.video_note
+    return media.file_id if media is not None else None
+
+
+class Ledger:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def _write(self, key: str, order_id: str, state: str, **fields: object) -> None:
+        now = iso(self._clock.now())
+        table = self._db.table("order_sends")
+        with self._db.conn:
+            if table.count_where("key = ?", [key]):
+                table.update(key, {"state": state, "updated_at": now, **fields})
+            else:
+                table.insert(
+                    {
+                        "key": key,
+                        "order_id": order_id,
+                        "state": state,
+                        "created_at": now,
+                        "updated_at": now,
+                        **fields,
+                    }
+                )
+
+    def state_of(self, order_id: str, step: str) -> str | None:
+        rows = list(
+            self._db.query("SELECT state FROM order_sends WHERE key = ?", [f"{order_id}:{step}"])
+        )
+        return str(rows[0]["state"]) if rows else None
+
+    async def once(
+        self,
+        order_id: str,
+        step: str,
+        call: Callable[[], Awaitable[Message | bool]],
+        idempotent: bool = False,
+    ) -> Sent:
+        """Make ``call`` for this (order, step) unless it was made before."""
+        key = f"{order_id}:{step}"
+        rows = list(self._db.query("SELECT * FROM order_sends WHERE key = ?", [key]))
+        if rows and rows[0]["state"] == "done":
+            return Sent(Outcome.RECORDED, rows[0]["message_id"], rows[0]["file_id"])
+        if rows and rows[0]["state"] == "intent" and not idempotent:
+            log.warning("send.outcome_unknown", order_id=order_id, step=step)
+            return Sent(Outcome.UNKNOWN)
+        self._write(key, order_id, "intent", error=None)
+        try:
+            answer = await call()
+        except (Forbidden, BadRequest, RetryAfter) as error:
+            self._write(key, order_id, "refused", error=str(error))
+            log.warning("send.refused", order_id=order_id, step=step, error=str(error))
+            return Sent(Outcome.REFUSED, error=error)
+        except TelegramError as error:
+            # A timeout or a dropped connection: Telegram may have sent it. The intent stays.
+            log.warning("send.uncertain", order_id=order_id, step=step, error=str(error))
+            return Sent(Outcome.UNKNOWN, error=error)
+        message_id = answer.message_id if isinstance(answer, Message) else None
+        file_id = _file_id(answer) if isinstance(answer, Message) else None
+        self._write(key, order_id, "done", message_id=message_id, file_id=file_id)
+        return Sent(Outcome.SENT, message_id, file_id)

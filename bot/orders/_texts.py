@@ -1,0 +1,202 @@
+"""What families and moderators read about an order: its status line, the preview's caption,
+the moderation card, and the buttons under each.
+
+Families never see internal ids: an order is named by its festival and recipient.
+"""
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.family.consent import ConsentRecord
+from bot.family.spaces import Member, Space
+from bot.i18n import Gettext
+from bot.storage import Order, OrderStatus
+from engine import template_title
+
+# Callback data: prefix + order id (16 hex characters), far inside Telegram's 64 bytes.
+SEND_PREFIX = "ord:send:"
+REMAKE_PREFIX = "ord:again:"
+CANCEL_PREFIX = "ord:cancel:"
+RESEND_PREFIX = "ord:resend:"
+APPROVE_PREFIX = "mod:ok:"
+REJECT_PREFIX = "mod:no:"
+REASON_PREFIX = "mod:why:"  # + reason code + ":" + order id
+CHANGE_PREFIX = "mod:ask:"
+FLAG_PREFIX = "mod:flag:"
+
+REJECTION_REASONS = ("hurtful", "not_theirs", "private_data", "not_a_greeting", "poor_video")
+
+
+def rejection_text(_: Gettext, code: str) -> str:
+    reasons = {
+        "hurtful": _("the words could hurt or upset someone"),
+        "not_theirs": _("the words put things in the person's mouth that they would not say"),
+        "private_data": _("the words contain private details such as phone numbers or addresses"),
+        "not_a_greeting": _("it is not a festival greeting"),
+        "poor_video": _("the finished video does not show the person well"),
+    }
+    return reasons[code]
+
+
+def review_reason_text(_: Gettext, code: str) -> str:
+    reasons = {
+        "personal_message": _("personal message"),
+        "deceased": _("deceased subject"),
+        "flagged_family": _("family flagged for review"),
+        "word_list": _("word list"),
+    }
+    return reasons.get(code, code)
+
+
+def festival(order: Order) -> str:
+    return template_title(order.template_id or "", order.language)
+
+
+def title(_: Gettext, order: Order) -> str:
+    return _("Greeting for {recipient} ({festival})").format(
+        recipient=order.recipient, festival=festival(order)
+    )
+
+
+def status_line(_: Gettext, order: Order, detail: str | None = None) -> str:
+    """The status message's text for the order as it stands; ``detail`` refines rendering."""
+    s = OrderStatus
+    lines = {
+        s.AWAITING_PAYMENT: _("Waiting for payment: {stars} Stars.").format(
+            stars=order.price_stars
+        ),
+        s.MODERATION: _("Waiting for a moderator to read the words."),
+        s.CHANGES_REQUESTED: _("A moderator asked for a change: please send the new words."),
+        s.QUEUED: _("Waiting to be made."),
+        s.RENDERING: _("Making the greeting..."),
+        s.VIDEO_REVIEW: _("Made. A moderator watches it before you receive it."),
+        s.PREVIEW: _("The preview is below: send it, make it again, or cancel."),
+        s.DELIVERING: _("Sending the final video..."),
+        s.DELIVERED: _("Delivered. You can forward it to {recipient}.").format(
+            recipient=order.recipient
+        ),
+        s.REJECTED: _("Not made: a moderator declined it."),
+        s.FAILED: _("Sorry, this greeting could not be made."),
+        s.UNDELIVERABLE: _("Could not be delivered."),
+        s.CANCELLED: _("Cancelled."),
+        s.REVOKED: _("Withdrawn: consent was revoked and the greeting deleted."),
+    }
+    line = detail if detail is not None else lines.get(order.status, "")
+    return f"{title(_, order)}\n{line}"
+
+
+def queued_detail(_: Gettext, position: int) -> str:
+    return _("In the queue: number {position}.").format(position=position)
+
+
+def rendering_detail(_: Gettext, stage: str, fraction: float) -> str:
+    if stage == "marking":
+        return _("Marking it as made with AI...")
+    if stage == "uploading":
+        return _("Sending you the preview...")
+    return _("Making the greeting: {percent}%").format(percent=min(99, round(100 * fraction)))
+
+
+def preview_caption(_: Gettext, order: Order, takes_left: int) -> str:
+    caption = _(
+        "PREVIEW of your greeting for {recipient}. It was made with AI. "
+        "Nothing is sent to anyone until you press Send it."
+    ).format(recipient=order.recipient)
+    if takes_left == 0:
+        caption += "\n" + _("This is the last take.")
+    return caption
+
+
+def preview_buttons(_: Gettext, order: Order, may_remake: bool) -> InlineKeyboardMarkup:
+    row = [InlineKeyboardButton(_("Send it"), callback_data=SEND_PREFIX + order.id)]
+    if may_remake:
+        row.append(InlineKeyboardButton(_("Make it again"), callback_data=REMAKE_PREFIX + order.id))
+    row.append(InlineKeyboardButton(_("Cancel"), callback_data=CANCEL_PREFIX + order.id))
+    return InlineKeyboardMarkup([row])
+
+
+def resend_button(_: Gettext, order: Order) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("Show it again"), callback_data=RESEND_PREFIX + order.id)]]
+    )
+
+
+def final_caption(_: Gettext, order: Order) -> str:
+    return _("Your greeting for {recipient} is ready. This video was made with AI.").format(
+        recipient=order.recipient
+    )
+
+
+def consent_summary(_: Gettext, space: Space, consent: ConsentRecord | None) -> str:
+    if consent is None:
+        return _("no current consent")
+    until = (consent.valid_until or "")[:10]
+    if space.deceased:
+        return _("authorised by next of kin on {date}, valid until {until}").format(
+            date=consent.created_at[:10], until=until
+        )
+    return _("given by the person on {date}, valid until {until}").format(
+        date=consent.created_at[:10], until=until
+    )
+
+
+def card_text(
+    _: Gettext,
+    order: Order,
+    space: Space,
+    consent: ConsentRecord | None,
+    requester: str,
+    member: Member | None,
+    text: str,
+    reasons: list[str],
+) -> str:
+    """The moderation card: everything a moderator judges an order by, and its exact words."""
+    status = _("deceased") if space.deceased else _("living")
+    return _(
+        "Greeting request to review ({reasons})\n"
+        "Family: {subject}, {status} (space {space})\n"
+        "Consent: {consent}\n"
+        "Festival: {festival}\n"
+        "Asked by: {requester}, {relation} (user {user_id})\n"
+        "Words:\n{text}"
+    ).format(
+        reasons=", ".join(review_reason_text(_, reason) for reason in reasons),
+        subject=space.subject_name,
+        status=status,
+        space=space.id[:8],
+        consent=consent_summary(_, space, consent),
+        festival=festival(order),
+        requester=requester,
+        relation=member.relation if member is not None else "?",
+        user_id=order.user_id,
+        text=text,
+    )
+
+
+def card_buttons(_: Gettext, order: Order) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_("Approve"), callback_data=APPROVE_PREFIX + order.id),
+                InlineKeyboardButton(_("Reject"), callback_data=REJECT_PREFIX + order.id),
+            ],
+            [InlineKeyboardButton(_("Ask for a change"), callback_data=CHANGE_PREFIX + order.id)],
+            [
+                InlineKeyboardButton(
+                    _("Always review this family"), callback_data=FLAG_PREFIX + order.id
+                )
+            ],
+        ]
+    )
+
+
+def reason_buttons(_: Gettext, order: Order) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    rejection_text(_, code), callback_data=f"{REASON_PREFIX}{code}:{order.id}"
+                )
+            ]
+            for code in REJECTION_REASONS
+        ]
+    )
