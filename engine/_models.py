@@ -116,6 +116,9 @@ class RenderSpec(BaseModel, frozen=True):
     output_dir: Path
     aspect: Aspect = "16:9"
     mode: Mode = "full"
+    # "Make it again": another take of the same greeting, with other camera and timing choices
+    # (engine._render.Take says which); 0 is the template as written.
+    take: int = Field(default=0, ge=0, le=99)
     # Which detected face to feature when the photo shows several (see PortraitInfo.faces).
     face_index: int | None = Field(default=None, ge=0)
     # No consent, no render: render() refuses a spec without one that is current.

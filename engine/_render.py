@@ -9,13 +9,15 @@ Three seams are kept for the layers that wrap composition (see ``Stages``): the 
 produced per frame, each final RGB frame before encoding, and the final mix before encoding.
 
 A caller waiting on a render may follow it (``RenderProgress``): the voice's setup, the
-picture's frames as they are encoded, then mixing, marking and signing.
+picture's frames as they are encoded, then mixing, marking and signing. A caller who wants the
+greeting made again asks for another ``Take`` of the same spec.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import random
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import numpy.typing as npt
@@ -50,7 +53,7 @@ from engine._scene import Frame, KenBurns, Look, PortraitLayer, Scene, canvas_si
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
 from engine._subject import FootageReel, TalkingKenBurns
-from engine._templates import Motion, Template, load_template
+from engine._templates import Motion, Template, Timing, load_template
 from engine._timeline import Timeline
 from engine.likeness import (
     SPEECH_LOOKAHEAD_S,
@@ -82,6 +85,9 @@ _SET_UP = 0.05
 _ENCODED = 0.9
 _MUXED = 0.95
 _PROGRESS_STEP = 0.01
+_MOTIONS: tuple[Motion, ...] = get_args(Motion)
+_CARD_SPREAD = 0.2  # a take's intro and outro cards: within 20% of the template's
+_FRAMING_SPREAD = 0.1  # a take's head-and-shoulders crop: up to 10% closer or wider
 
 Audio = npt.NDArray[np.float32]
 PortraitFactory = Callable[[Image.Image, tuple[int, int], FaceBox, Motion], PortraitLayer]
@@ -154,6 +160,8 @@ def render_template(
     told = _Progress(progress)
     told("voice", 0.0)
     preview = spec.mode == "preview"
+    take = Take.of(spec.take, template)
+    template = take.apply(template)
     if preview:
         template = _preview_cut(template)
     size = canvas_size(spec.aspect, scale or (_PREVIEW_SCALE if preview else 1.0))
@@ -177,7 +185,7 @@ def render_template(
     subject = _subject(spec, photo, [clip.result() for clip in clips])
     told("voice", _SET_UP)
     marks = Marks(spec, spec.marking, size) if spec.marking is not None else None
-    canvas = _Canvas(spec, template, stages, size, subject, backdrop.result(), marks)
+    canvas = _Canvas(spec, template, take, stages, size, subject, backdrop.result(), marks)
     spec.output_dir.mkdir(parents=True, exist_ok=True)
     video = spec.output_dir / f"{spec.render_id}.mp4"
     thumbnail = spec.output_dir / f"{spec.render_id}.jpg"
@@ -301,6 +309,7 @@ class _Canvas:
 
     spec: RenderSpec
     template: Template
+    take: Take
     stages: Stages
     size: tuple[int, int]
     subject: _Subject
@@ -381,7 +390,9 @@ class _Canvas:
             image, face = subject.photo
             portrait = self.stages.portrait(image, (window[2], window[3]), face, template.motion)
         else:
-            portrait = _likeness_layer(self.spec, subject, mouth, timeline, window, template)
+            portrait = _likeness_layer(
+                self.spec, self.take, subject, mouth, timeline, window, template
+            )
         return Scene(
             background=self.backdrop,
             portrait=portrait,
@@ -445,6 +456,7 @@ def _subject(
 
 def _likeness_layer(
     spec: RenderSpec,
+    take: Take,
     subject: _Subject,
     mouth: MouthTrack,
     timeline: Timeline,
@@ -462,12 +474,71 @@ def _likeness_layer(
     assert subject.photo is not None
     image, face = subject.photo
     seed = int.from_bytes(hashlib.sha256(spec.render_id.encode()).digest()[:4], "big")
+    seed += take.blinks
     try:
-        return TalkingKenBurns(image, size, face, template.motion, mouth, seed)
+        return TalkingKenBurns(image, size, face, template.motion, mouth, seed, take.framing)
     except IngestError as error:
         # dlib's landmarks missed a face its detector found: a still photo beats no greeting.
         _log.warning("talking_portrait_unavailable", render_id=spec.render_id, code=error.code)
-        return KenBurns(image, size, face, template.motion)
+        return KenBurns(image, size, face, template.motion, take.framing)
+
+
+@dataclass(frozen=True)
+class Take:
+    """What "Make it again" changes: the same words, voice, music and likeness, shot again.
+
+    Take 0 is the template as written. Take n draws, from generators seeded with the take
+    numbers only (the same spec and take give the same frames):
+
+    - the camera move, unlike the take before's (take 1's unlike the template's);
+    - the intro and outro cards, each within 20% of the template's and the schema's bounds,
+      together never longer than the template's: the voice keeps all the room the template
+      gives it, so a take never drops a sentence that take 0 says, and the video's length
+      stays within the template's bounds as every render's does;
+    - the blinks and head motion (``blinks`` is added to the seed the render id gives);
+    - the framing: the photo's head-and-shoulders crop, up to 10% closer or wider.
+
+    In footage mode the family's clips play as planned and only the cards change.
+    """
+
+    motion: Motion
+    intro_s: float
+    outro_s: float
+    blinks: int
+    framing: float
+
+    @classmethod
+    def of(cls, number: int, template: Template) -> Take:
+        timing = template.timing
+        if number == 0:
+            return cls(template.motion, timing.intro_s, timing.outro_s, blinks=0, framing=1.0)
+        draws = [random.Random(take) for take in range(1, number + 1)]
+        motion = template.motion
+        for draw in draws:  # each take's first draw picks its move, away from the last one
+            motion = draw.choice([other for other in _MOTIONS if other != motion])
+        draw = draws[-1]
+        intro_low, intro_high = _card_span("intro_s", timing.intro_s)
+        outro_low, outro_high = _card_span("outro_s", timing.outro_s)
+        cards = timing.intro_s + timing.outro_s
+        intro = draw.uniform(intro_low, min(intro_high, cards - outro_low))
+        outro = draw.uniform(outro_low, min(outro_high, cards - intro))
+        framing = draw.uniform(1 - _FRAMING_SPREAD, 1 + _FRAMING_SPREAD)
+        return cls(motion, intro, outro, blinks=draw.randrange(1, 2**31), framing=framing)
+
+    def apply(self, template: Template) -> Template:
+        """The template with this take's camera move and cards."""
+        timing = template.timing.model_copy(
+            update={"intro_s": self.intro_s, "outro_s": self.outro_s}
+        )
+        return template.model_copy(update={"motion": self.motion, "timing": timing})
+
+
+def _card_span(field: str, length_s: float) -> tuple[float, float]:
+    """The shortest and longest a take may make a card: within ``_CARD_SPREAD`` of the
+    template's, and within what the template schema allows any template."""
+    allowed = Timing.model_json_schema()["properties"][field]
+    low = max(length_s * (1 - _CARD_SPREAD), allowed["minimum"])
+    return low, min(length_s * (1 + _CARD_SPREAD), allowed["maximum"])
 
 
 def _preview_cut(template: Template) -> Template:

@@ -128,15 +128,24 @@ def portrait_window(
 
 
 class KenBurns:
-    """A slow camera move over the still portrait, from a cheap affine of a pre-scaled copy."""
+    """A slow camera move over the still portrait, from a cheap affine of a pre-scaled copy.
+
+    ``framing`` scales the head-and-shoulders crop the move starts from: below 1 it is closer
+    on the face, above 1 it shows more around it (another take of a greeting varies it).
+    """
 
     def __init__(
-        self, portrait: Image.Image, window: tuple[int, int], face: FaceBox, motion: Motion
+        self,
+        portrait: Image.Image,
+        window: tuple[int, int],
+        face: FaceBox,
+        motion: Motion,
+        framing: float = 1.0,
     ) -> None:
         width, height = window
         # Frame head and shoulders around the chosen face first, so the move stays on it and a
         # neighbour in a group photo stays out of the picture.
-        crop = _crop_around(portrait.size, width / height, face)
+        crop = _crop_around(portrait.size, width / height, face, framing)
         scaled_size = (round(width * _KEN_BURNS_MARGIN), round(height * _KEN_BURNS_MARGIN))
         scaled = portrait.crop(crop).resize(scaled_size, Image.Resampling.LANCZOS)
         self.still = np.ascontiguousarray(np.asarray(scaled, dtype=np.uint8))
@@ -183,11 +192,13 @@ def _camera(motion: Motion, progress: float) -> tuple[float, float, float]:
     return 0.9, 0.2 + 0.6 * progress, 0.45
 
 
-def _crop_around(size: tuple[int, int], aspect: float, face: FaceBox) -> tuple[int, int, int, int]:
-    """A crop of the window's shape, at most _HEAD_AND_SHOULDERS face widths wide, with the face
-    a little above centre where the photo allows."""
+def _crop_around(
+    size: tuple[int, int], aspect: float, face: FaceBox, framing: float
+) -> tuple[int, int, int, int]:
+    """A crop of the window's shape, at most ``framing`` times _HEAD_AND_SHOULDERS face widths
+    wide, with the face a little above centre where the photo allows."""
     width, height = size
-    crop_w = min(width, round(height * aspect), round(face.width * _HEAD_AND_SHOULDERS))
+    crop_w = min(width, round(height * aspect), round(face.width * _HEAD_AND_SHOULDERS * framing))
     crop_h = round(crop_w / aspect)
     centre_x = face.x + face.width / 2
     centre_y = face.y + face.height * 0.7

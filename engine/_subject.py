@@ -41,8 +41,9 @@ class TalkingKenBurns(KenBurns):
         motion: Motion,
         mouth: MouthTrack,
         seed: int,
+        framing: float = 1.0,
     ) -> None:
-        super().__init__(portrait, window, face, motion)
+        super().__init__(portrait, window, face, motion, framing)
         self._talking = TalkingPortrait(
             Image.fromarray(self.still), mouth, seed=seed, near=self.face_centre
         )

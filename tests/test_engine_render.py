@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from pathlib import Path
 
 import av
@@ -22,9 +24,10 @@ from engine import (
 from engine._encoder import fit_to_limit
 from engine._faces import find_faces
 from engine._greeting import greeting_sentences
+from engine._render import Take, render_template
 from engine._scene import _label_layer, pixel_box
-from engine._templates import load_template
-from engine.likeness import EspeakWorldVoice
+from engine._templates import DurationBounds, load_template
+from engine.likeness import EspeakWorldVoice, RecordedVoice, SpeechChunk, VoiceSelection
 from tests.auxil.media import portrait, spoken_note, two_faces
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
@@ -236,3 +239,68 @@ def test_bench_prints_the_ratio_and_peak_memory(capsys: pytest.CaptureFixture[st
     assert lines["size"].startswith("1280x720, 200 frames")
     assert float(lines["ratio"]) > 0
     assert "MB (renderer)" in lines["peak memory"]
+
+
+@pytest.fixture(scope="module")
+def recorded() -> tuple[SpeechChunk, ...]:
+    """The zh-Hant greeting as the embedded voice says it once: replayed, every take of it hears
+    the very same speech (espeak-ng itself varies a little between calls)."""
+    sentences = greeting_sentences(TEMPLATE, "zh-Hant", "婆婆", "小明")
+    return tuple(EspeakWorldVoice().stream(sentences, "zh-Hant", None))
+
+
+def test_every_take_varies_the_camera_and_cards_within_the_template_s_bounds() -> None:
+    assert Take.of(0, TEMPLATE).apply(TEMPLATE) == TEMPLATE  # take 0 is today's greeting
+    timing, takes = TEMPLATE.timing, [Take.of(number, TEMPLATE) for number in range(100)]
+    assert takes[1].motion != TEMPLATE.motion
+    for before, take in itertools.pairwise(takes):
+        assert take.motion != before.motion
+        assert abs(take.intro_s / timing.intro_s - 1) <= 0.2 + 1e-9
+        assert abs(take.outro_s / timing.outro_s - 1) <= 0.2 + 1e-9
+        assert take.intro_s + take.outro_s <= timing.intro_s + timing.outro_s + 1e-9
+        assert 0.9 <= take.framing <= 1.1 and take.blinks > 0
+    assert len({take.motion for take in takes}) == 4
+    assert len({(take.intro_s, take.framing, take.blinks) for take in takes}) == 100
+
+
+def test_a_take_is_another_shot_of_the_same_greeting(
+    tmp_path: Path, recorded: tuple[SpeechChunk, ...]
+) -> None:
+    """Takes 1 and 2 of a greeting whose length is close to the template's longest: the same
+    words in every take, other frames at the same times, the same frames for the same take."""
+    photo = portrait(tmp_path / "face.jpg")
+    speech_end = SPEECH_START_S + max(chunk.end_s for chunk in recorded)
+    length = speech_end + TEMPLATE.timing.outro_s
+    tight = TEMPLATE.model_copy(
+        update={"duration": DurationBounds(min_s=length - 0.6, max_s=length + 0.05)}
+    )
+
+    def shoot(take: int, out: str) -> tuple[RenderResult, list[str]]:
+        seen: list[str] = []
+
+        def record(frame: np.ndarray, t: float) -> np.ndarray:
+            seen.append(hashlib.sha1(frame.tobytes()).hexdigest())
+            return frame
+
+        spec = RenderSpec(
+            render_id="take", template_id="mid-autumn", language="zh-Hant", portrait=photo,
+            recipient="婆婆", sender="小明", output_dir=tmp_path / out, take=take,
+            consent=SYNTHETIC,
+        )  # fmt: skip
+        voice = VoiceSelection(RecordedVoice(recorded), "recorded")
+        result = render_template(spec, tight, Stages(frame_filter=record), 0.25, voice)
+        return result, seen[:-1]  # the last: the thumbnail's
+
+    (first, frames), (second, again), (third, other) = (
+        shoot(take, f"take-{take}-{out}") for take, out in ((1, "a"), (1, "b"), (2, "a"))
+    )
+    original, before = shoot(0, "take-0")
+    assert frames == again and first.duration_s == second.duration_s
+    assert original.greeting_text.endswith("小明在遠方陪你一起賞月。")  # all four sentences fit
+    for result in (original, first, third):
+        assert result.greeting_text == original.greeting_text  # no sentence dropped
+        assert tight.duration.min_s <= result.duration_s <= tight.duration.max_s
+    # While the portrait shows (the cards' titles are still pictures), every frame differs.
+    for take in (frames, other):
+        greeting = slice(3 * 25, min(len(before), len(take)) - 3 * 25)
+        assert all(a != b for a, b in zip(before[greeting], take[greeting], strict=True))
