@@ -61,7 +61,8 @@ class WorkerPool:
         self, request: bytes, on_progress: Callable[[Progress], None] | None = None
     ) -> Reply:
         """The worker's reply to ``request``; each progress line before it goes to
-        ``on_progress`` (on the event loop, as it arrives), or is dropped when there is none."""
+        ``on_progress`` (on the event loop, as it arrives), or is dropped when there is none.
+        An ``on_progress`` that raises ends the call, and its process, as a cancellation does."""
         process = self._idle.pop() if self._idle else await _start(self._module)
         try:
             reply = await _ask(process, self._module, request, last=False, on_progress=on_progress)

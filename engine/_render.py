@@ -498,7 +498,8 @@ class Take:
     - the blinks and head motion (``blinks`` is added to the seed the render id gives);
     - the framing: the photo's head-and-shoulders crop, up to 10% closer or wider.
 
-    In footage mode the family's clips play as planned and only the cards change.
+    In footage mode the family's clips play as planned and only the cards change; a preview
+    keeps its own short cards.
     """
 
     motion: Motion
