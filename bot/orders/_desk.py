@@ -243,15 +243,17 @@ class OrderDesk:
         """
         order = find_order(self._db, payload)
         _ = gettext_for(order.language) if order else gettext_for("en")
-        if order is None or order.user_id != user_id or order.status != S.AWAITING_PAYMENT:
+        if order is None or order.user_id != user_id:
             return _("This order can no longer be paid. Send /orders to see your orders.")
-        if currency != STARS or total != order.price_stars:
-            return _("The price has changed. Send /orders to see your orders.")
-        if self._consent(order) is None:
+        if order.status == S.REVOKED or self._consent(order) is None:
             return _(
                 "Consent for this greeting is no longer current, so it cannot be made. "
                 "Nothing was charged."
             )
+        if order.status != S.AWAITING_PAYMENT:
+            return _("This order can no longer be paid. Send /orders to see your orders.")
+        if currency != STARS or total != order.price_stars:
+            return _("The price has changed. Send /orders to see your orders.")
         return None
 
     async def paid(self, payload: str, user_id: int, charge_id: str, total: int) -> None:

@@ -31,6 +31,7 @@ WITHDRAWN = (
     "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
     "Kept: a record that consent was given and withdrawn, with no face or voice data."
 )
+ASKS_FOR_VOICE = "Now send a voice note of them speaking. About 20 seconds is best."
 PDF_PROOF = b"%PDF-1.4\n% a scanned death certificate, for the tests\n%%EOF\n"
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 
@@ -171,28 +172,53 @@ async def deceased_family(world: BotWorld, owner: SandboxUser, subject_name: str
 
 
 async def order_greeting(world: BotWorld, member: SandboxUser, recipient: str = "外婆") -> None:
-    """Photo, voice note, festival and recipient: the order is queued when this returns."""
+    """Photo, voice note, festival and recipient, confirmed: the order is placed on return."""
+    await confirm(world, member, await prepare_order(world, member, recipient))
+
+
+async def prepare_order(
+    world: BotWorld, member: SandboxUser, recipient: str, festival: str = "mid-autumn"
+) -> SentMessage:
+    """Photo (and a voice note when the family has none yet), festival, recipient; returns the
+    card showing the greeting's words, waiting for "Make this greeting"."""
     sandbox = world.sandbox
-    await world.reply_to(member, lambda: sandbox.send_photo(member, sample_portrait_jpeg()))
+    asks_for_voice = says(member, ASKS_FOR_VOICE)
     offer = await world.reply_to(
         member,
-        lambda: sandbox.send_voice(member, sample_voice_ogg("我很想念你們。祝你們中秋快樂。"), 5),
-        until=lambda m: m.reply_markup is not None,
+        lambda: sandbox.send_photo(member, sample_portrait_jpeg()),
+        until=lambda m: m.reply_markup is not None or asks_for_voice(m),
     )
-    await world.reply_to(member, lambda: press_festival(world, member, offer, "mid-autumn"))
-    await place(world, member, recipient)
-
-
-async def place(world: BotWorld, member: SandboxUser, recipient: str) -> SentMessage:
-    """Type the recipient and confirm the greeting's words; returns the order's status message."""
-    confirmation = await world.reply_to(
+    if offer.reply_markup is None:
+        offer = await world.reply_to(
+            member,
+            lambda: sandbox.send_voice(
+                member, sample_voice_ogg("我很想念你們。祝你們中秋快樂。"), 5
+            ),
+            until=lambda m: m.reply_markup is not None,
+        )
+    await world.reply_to(member, lambda: press_festival(world, member, offer, festival))
+    return await world.reply_to(
         member,
         lambda: world.sandbox.send_text(member, recipient),
         until=lambda m: m.reply_markup is not None,
     )
+
+
+async def confirm(world: BotWorld, member: SandboxUser, card: SentMessage) -> SentMessage:
+    """Press "Make this greeting"; returns the bot's next message (the order's status)."""
     return await world.reply_to(
-        member, lambda: world.sandbox.press_button(member, confirmation.message_id, "words:go")
+        member, lambda: world.sandbox.press_button(member, card.message_id, "words:go")
     )
+
+
+async def place(world: BotWorld, member: SandboxUser, recipient: str) -> SentMessage:
+    """Type the recipient and confirm the greeting's words; returns the order's status message."""
+    card = await world.reply_to(
+        member,
+        lambda: world.sandbox.send_text(member, recipient),
+        until=lambda m: m.reply_markup is not None,
+    )
+    return await confirm(world, member, card)
 
 
 def is_preview(message: SentMessage) -> bool:

@@ -1,0 +1,423 @@
+"""The order lifecycle as families and moderators meet it, over HTTP through the stand-in.
+
+A member's own words go to the admin chat as a card; the moderator approves, rejects with a
+reason the member reads in their own language, or asks for a change. The member always gets a
+preview first (Send it / Make it again / Cancel), one status message edited as the order moves,
+and, when greetings cost Stars, the invoice before anything is made and a refund, once, when
+nothing is delivered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import signal
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from bot.app import build_application, polling
+from bot.i18n import gettext_for
+from bot.orders import MAX_RENDER_ATTEMPTS, REJECT_PREFIX, REMAKE_PREFIX, SEND_PREFIX
+from bot.orders._progress import MIN_EDIT_INTERVAL_S
+from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
+from bot.storage import OrderStatus
+from bot.storage.orders import get_order, orders_where
+from engine._templates import load_template
+from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
+from tests.auxil.family import (
+    approve_order,
+    confirm,
+    is_card,
+    is_preview,
+    living_family,
+    order_of,
+    prepare_order,
+    revoke,
+    says,
+)
+from tests.auxil.video import frame_at
+
+ZH_HANT = gettext_for("zh-Hant")
+ZH_HANS = gettext_for("zh-Hans")
+EN = gettext_for("en")
+RENDER_WAIT_S = 90.0
+GRANDPA = SandboxUser(6002, "外公", language_code="zh-hant")
+PRICE = 5
+
+
+def _buttons(message: SentMessage) -> list[str]:
+    return [
+        button["callback_data"]
+        for row in (message.reply_markup or {}).get("inline_keyboard", [])
+        for button in row
+    ]
+
+
+async def _status(world: BotWorld, member: SandboxUser, message_id: int) -> SentMessage:
+    return next(
+        m for m in await world.sandbox.sent_messages(member.id) if m.message_id == message_id
+    )
+
+
+async def _press_and_wait(
+    world: BotWorld, user: SandboxUser, message: SentMessage, data: str, until: object
+) -> SentMessage:
+    return await world.reply_to(
+        user,
+        lambda: world.sandbox.press_button(user, message.message_id, data),
+        until=until,  # type: ignore[arg-type]
+        wait_s=RENDER_WAIT_S,
+    )
+
+
+def _audit(world: BotWorld, action: str) -> list[dict[str, object]]:
+    return [entry for entry in world.services.audit.entries() if entry["action"] == action]
+
+
+async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_sent(
+    bot_world: BotWorld,
+) -> None:
+    member = SandboxUser(6001, "美玲", language_code="zh-hant")
+    world, sandbox = bot_world, bot_world.sandbox
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    await living_family(world, member, GRANDPA)
+    card = await prepare_order(world, member, "外婆")
+    # The card shows the exact words: the template's own until the member types theirs.
+    assert "外婆，中秋快樂！" in (card.text or "")
+    own = "外婆，我好想妳，天冷記得多穿一件外套。"
+    card = await world.reply_to(
+        member, lambda: sandbox.send_text(member, own), until=lambda m: m.reply_markup is not None
+    )
+    assert own in (card.text or "")
+    status = await confirm(world, member, card)
+    assert status.text is not None
+    assert ZH_HANT("Waiting for a moderator to read the words.") in status.text
+
+    review = await sandbox.wait_for_message(ADMIN.id, is_card)
+    assert review.text is not None and own in review.text
+    assert EN("personal message") in review.text and "外公" in review.text
+    await approve_order(world)
+    first = await sandbox.wait_for_message(member.id, is_preview, timeout=RENDER_WAIT_S)
+    assert first.caption is not None and first.caption.startswith("給外婆的祝福【預覽】")
+    order_id = order_of(first)
+
+    # "Make it again": a second take of the same order, with other camera and timing choices.
+    second = await _press_and_wait(
+        world, member, first, REMAKE_PREFIX + order_id,
+        lambda m: is_preview(m) and m.message_id > first.message_id,
+    )  # fmt: skip
+    assert second.file_id != first.file_id
+    assert get_order(world.services.db, order_id).take == 1
+    paths = []
+    for number, preview in enumerate((first, second)):
+        path = world.data_dir / f"take-{number}.mp4"
+        path.write_bytes(await sandbox.download(preview.file_id or ""))
+        paths.append(path)
+    difference = np.abs(
+        frame_at(paths[0], 4.0).astype(np.int16) - frame_at(paths[1], 4.0).astype(np.int16)
+    ).max(axis=2)
+    # The camera frames the portrait differently (the engine's tests pin down each choice).
+    assert float(np.mean(difference > 15)) > 0.005, "a new take must look different"
+
+    final = await _press_and_wait(
+        world, member, second, SEND_PREFIX + order_id, lambda m: m.method == "sendVideo"
+    )
+    assert final.caption == ZH_HANT(
+        "Your greeting for {recipient} is ready. This video was made with AI."
+    ).format(recipient="外婆")
+    assert _buttons(final) == [f"orig:{order_id}"]
+    assert final.file_id == second.file_id  # the preview's upload, sent again
+    with av.open(str(paths[1])) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+        assert container.streams.audio[0].codec_context.name == "aac"
+        assert container.duration is not None
+        bounds = load_template("mid-autumn").duration
+        assert bounds.min_s <= container.duration / 1e6 <= bounds.max_s
+    await world.services.orders.settle()
+    order = get_order(world.services.db, order_id)
+    assert order.status == OrderStatus.DELIVERED and order.message == own
+    videos = [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"]
+    assert [m.message_id for m in videos] == [first.message_id, second.message_id, final.message_id]
+    # The previews' buttons are gone once a take is replaced or sent.
+    assert _buttons(await _status(world, member, first.message_id)) == []
+    assert _buttons(await _status(world, member, second.message_id)) == []
+
+    # One status message, edited in order, never faster than the pace Telegram allows.
+    edits = (await _status(world, member, status.message_id)).edits
+    texts = [edit.text or "" for edit in edits]
+    # (A newer state replaces one still waiting for its turn: the member sees the latest.)
+    steps = [
+        ZH_HANT("Making the greeting: {percent}%").split("{")[0],
+        ZH_HANT("Delivered. You can forward it to {recipient}.").format(recipient="外婆"),
+    ]
+    positions = [next((i for i, text in enumerate(texts) if step in text), -1) for step in steps]
+    assert -1 not in positions, texts
+    assert positions == sorted(positions) and positions[-1] == len(texts) - 1, texts
+    gaps = [later.at - earlier.at for earlier, later in itertools.pairwise(edits)]
+    assert min(gaps) >= MIN_EDIT_INTERVAL_S - 0.1, gaps
+    [approved] = _audit(world, "moderation.approved")
+    assert approved["actor"] == ADMIN.id
+    assert approved["details"] == {"order": order_id, "was": "moderation"}
+
+
+async def test_a_rejection_is_explained_in_the_members_language_and_a_change_goes_round(
+    bot_world: BotWorld,
+) -> None:
+    member = SandboxUser(6101, "小红", language_code="zh-hans")
+    world, sandbox = bot_world, bot_world.sandbox
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    await living_family(world, member, SandboxUser(6102, "外婆", language_code="zh-hans"))
+
+    card = await prepare_order(world, member, "妈妈")
+    card = await world.reply_to(member, lambda: sandbox.send_text(member, "你欠我的钱快还！"),
+                                until=lambda m: m.reply_markup is not None)  # fmt: skip
+    status = await confirm(world, member, card)
+    review = await sandbox.wait_for_message(ADMIN.id, is_card)
+    order_id = order_of(review)
+    await sandbox.press_button(ADMIN, review.message_id, REJECT_PREFIX + order_id)
+    reasons = await sandbox.wait_for_message(
+        ADMIN.id,
+        lambda m: m.message_id == review.message_id and "mod:why:" in json.dumps(m.reply_markup),
+    )
+    told = await world.reply_to(
+        member,
+        lambda: sandbox.press_button(ADMIN, reasons.message_id, f"mod:why:hurtful:{order_id}"),
+    )
+    assert told.text == ZH_HANS(
+        "A moderator did not accept the greeting for {recipient}: {reason}. "
+        "You can start a new one by sending a photo."
+    ).format(recipient="妈妈", reason=ZH_HANS("the words could hurt or upset someone"))
+    assert get_order(world.services.db, order_id).status == OrderStatus.REJECTED
+    [rejected] = _audit(world, "moderation.rejected")
+    assert rejected["actor"] == ADMIN.id
+    assert rejected["details"] == {"order": order_id, "reason": "hurtful"}
+    await world.services.orders.settle()
+    assert ZH_HANS("Not made: a moderator declined it.") in (
+        (await _status(world, member, status.message_id)).text or ""
+    )
+
+    # Ask for a change: the moderator's note reaches the member, whose new words come back.
+    card = await prepare_order(world, member, "妈妈")
+    address = "妈妈，我住在幸福路8号。"
+    card = await world.reply_to(member, lambda: sandbox.send_text(member, address),
+                                until=lambda m: m.reply_markup is not None)  # fmt: skip
+    await confirm(world, member, card)
+    review = await sandbox.wait_for_message(
+        ADMIN.id, lambda m: is_card(m) and order_of(m) != order_id
+    )
+    second_id = order_of(review)
+    await world.reply_to(
+        ADMIN, lambda: sandbox.press_button(ADMIN, review.message_id, f"mod:ask:{second_id}")
+    )
+    note = "请不要写出家里的地址。"
+    request = await world.reply_to(member, lambda: sandbox.send_text(ADMIN, note))
+    assert request.text is not None and note in request.text
+    assert get_order(world.services.db, second_id).status == OrderStatus.CHANGES_REQUESTED
+    thanks = await world.reply_to(member, lambda: sandbox.send_text(member, "妈妈，中秋快乐！"))
+    assert thanks.text == ZH_HANS("Thank you. A moderator will read the new words.")
+    again = await sandbox.wait_for_message(
+        ADMIN.id, lambda m: is_card(m) and m.message_id > review.message_id
+    )
+    assert "妈妈，中秋快乐！" in (again.text or "") and "幸福路" not in (again.text or "")
+
+    # The member blocks the bot before the preview: the order ends undeliverable, tried once.
+    await sandbox.block_bot(member)
+    await approve_order(world)
+    for _ in range(int(RENDER_WAIT_S / 0.5)):
+        if get_order(world.services.db, second_id).status == OrderStatus.UNDELIVERABLE:
+            break
+        await asyncio.sleep(0.5)
+    assert get_order(world.services.db, second_id).status == OrderStatus.UNDELIVERABLE
+    await world.services.orders.settle()
+    refused = [e for e in await sandbox.errors() if e.method == "sendVideo" and e.code == 403]
+    assert len(refused) == 1
+
+
+def _card_naming(recipient: str) -> Callable[[SentMessage], bool]:
+    return lambda message: is_card(message) and recipient in (message.text or "")
+
+
+async def test_a_word_list_sends_orders_to_review_and_the_daily_limit_is_kept(
+    bot_world: BotWorld,
+) -> None:
+    member = SandboxUser(6201, "Ann", language_code="en")
+    world, sandbox = bot_world, bot_world.sandbox
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/rules words en naughty"))
+    rules = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/rules limits 2 10"))
+    assert "naughty" in (rules.text or "") and "per member per day: 2" in (rules.text or "")
+    await living_family(world, member, SandboxUser(6202, "Grandpa", language_code="en"))
+
+    for recipient in ("Naughty Tom", "NAUGHTY Ann"):
+        # The template's own words, but a listed word in a name: a moderator reads it first.
+        status = await confirm(world, member, await prepare_order(world, member, recipient))
+        assert EN("Waiting for a moderator to read the words.") in (status.text or "")
+        card = await sandbox.wait_for_message(ADMIN.id, _card_naming(recipient))
+        assert f"({EN('word list')})" in (card.text or "")
+
+    refusal = await confirm(world, member, await prepare_order(world, member, "Tom"))
+    assert refusal.text == EN(
+        "You have ordered {count} greetings in the last 24 hours, the most allowed. "
+        "Please try again tomorrow."
+    ).format(count=2)
+    listing = await world.reply_to(member, lambda: sandbox.send_text(member, "/orders"))
+    assert (listing.text or "").count(EN("Waiting for a moderator to read the words.")) == 2
+    queue = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/queue"))
+    assert queue.text == EN(
+        "Greeting requests waiting for moderation: {count}, oldest first."
+    ).format(count=2)
+    placed = orders_where(world.services.db, "user_id = ? AND placed_at IS NOT NULL", [member.id])
+    assert len(placed) == 2
+
+
+@pytest.fixture
+async def priced_world(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
+) -> AsyncIterator[BotWorld]:
+    """Greetings cost Stars; a crashed render is tried again almost at once."""
+    data_dir = tmp_path / "bot-data"
+    settings = replace(settings_for(stand_in, data_dir), price_stars=PRICE, render_retry_s=0.05)
+    clock = FakeClock()
+    async with polling(build_application(settings, clock)) as application:
+        yield BotWorld(stand_in, sandbox, application, data_dir, clock)
+
+
+async def _pay(world: BotWorld, member: SandboxUser, words: str | None = None) -> str:
+    """Order (with ``words`` of the member's own), pay the invoice; returns the order id."""
+    card = await prepare_order(world, member, "Grandma")
+    if words is not None:
+        card = await world.reply_to(member, lambda: world.sandbox.send_text(member, words),
+                                    until=lambda m: m.reply_markup is not None)  # fmt: skip
+    invoice = await world.reply_to(
+        member,
+        lambda: world.sandbox.press_button(member, card.message_id, "words:go"),
+        until=lambda m: m.method == "sendInvoice",
+    )
+    assert invoice.invoice is not None and invoice.invoice.total_amount == PRICE
+    assert invoice.invoice.currency == "XTR"
+    thanks = await world.reply_to(
+        member, lambda: world.sandbox.pay_invoice(member, invoice.message_id)
+    )
+    assert thanks.text == EN("Thank you, the payment is received.")
+    return invoice.invoice.payload
+
+
+async def test_a_paid_order_is_delivered_and_a_rejected_one_refunded_once(
+    priced_world: BotWorld,
+) -> None:
+    member = SandboxUser(6301, "Ann", language_code="en")
+    world, sandbox = priced_world, priced_world.sandbox
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    await living_family(world, member, SandboxUser(6302, "Grandpa", language_code="en"))
+
+    paid = await _pay(world, member)
+    preview = await sandbox.wait_for_message(member.id, is_preview, timeout=RENDER_WAIT_S)
+    await _press_and_wait(
+        world, member, preview, SEND_PREFIX + paid, lambda m: m.method == "sendVideo"
+    )
+    await world.services.orders.settle()
+    assert get_order(world.services.db, paid).status == OrderStatus.DELIVERED
+
+    rejected = await _pay(world, member, words="Grandma, happy Mid-Autumn, I miss you.")
+    card = await sandbox.wait_for_message(ADMIN.id, is_card)
+    await sandbox.press_button(ADMIN, card.message_id, REJECT_PREFIX + rejected)
+    await sandbox.wait_for_message(
+        ADMIN.id,
+        lambda m: m.message_id == card.message_id and "mod:why:" in json.dumps(m.reply_markup),
+    )
+    await sandbox.press_button(ADMIN, card.message_id, f"mod:why:not_a_greeting:{rejected}")
+    await sandbox.wait_for_message(
+        member.id, says(member, "{stars} Stars for the greeting for {recipient} were refunded.",
+                        stars=str(PRICE), recipient="Grandma")
+    )  # fmt: skip
+    await world.services.orders.settle()
+    charges = {charge.invoice_payload: charge for charge in await sandbox.charges()}
+    assert set(charges) == {paid, rejected}
+    refunds = await sandbox.refunds()
+    assert [r.telegram_payment_charge_id for r in refunds] == [
+        charges[rejected].telegram_payment_charge_id
+    ]
+    order = get_order(world.services.db, rejected)
+    assert order.refunded_at is not None and order.status == OrderStatus.REJECTED
+
+
+def _render_workers() -> list[int]:
+    """The render processes this test's bot started (children of this process)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if b"bot.render_worker" in command and parent == os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_render_whose_worker_keeps_dying_is_tried_three_times_then_refunded(
+    priced_world: BotWorld,
+) -> None:
+    member = SandboxUser(6401, "Ann", language_code="en")
+    world, sandbox = priced_world, priced_world.sandbox
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    await living_family(world, member, SandboxUser(6402, "Grandpa", language_code="en"))
+    order_id = await _pay(world, member)
+    db = world.services.db
+    killed = 0
+    for _ in range(int(RENDER_WAIT_S / 0.1)):
+        order = get_order(db, order_id)
+        if order.status == OrderStatus.FAILED:
+            break
+        workers = _render_workers()
+        if order.status == OrderStatus.RENDERING and order.attempts > killed and workers:
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+            killed = order.attempts
+        await asyncio.sleep(0.1)
+    order = get_order(db, order_id)
+    assert (order.status, order.attempts) == (OrderStatus.FAILED, MAX_RENDER_ATTEMPTS)
+    told = await sandbox.wait_for_message(
+        member.id,
+        says(member, "Sorry, I could not make the greeting for {recipient}. Your photo and "
+             "voice notes are kept: send a photo or /start to try again.", recipient="Grandma"),
+    )  # fmt: skip
+    assert told.text is not None
+    admins = await sandbox.wait_for_message(
+        ADMIN.id, lambda m: (m.text or "").startswith("A greeting failed after 3 attempts")
+    )
+    assert admins.text is not None
+    await world.services.orders.settle()
+    [refund] = await sandbox.refunds()
+    [charge] = await sandbox.charges()
+    assert refund.telegram_payment_charge_id == charge.telegram_payment_charge_id
+    assert [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"] == []
+
+
+async def test_a_checkout_after_consent_was_revoked_is_declined(priced_world: BotWorld) -> None:
+    member = SandboxUser(6501, "Ann", language_code="en")
+    subject = SandboxUser(6502, "Grandpa", language_code="en")
+    world, sandbox = priced_world, priced_world.sandbox
+    await living_family(world, member, subject)
+    card = await prepare_order(world, member, "Grandma")
+    invoice = await world.reply_to(
+        member,
+        lambda: sandbox.press_button(member, card.message_id, "words:go"),
+        until=lambda m: m.method == "sendInvoice",
+    )
+    await revoke(world, subject, "Grandpa")
+    outcome = await sandbox.pay_invoice(member, invoice.message_id)
+    assert outcome.status == "declined"
+    assert outcome.error_message == EN(
+        "Consent for this greeting is no longer current, so it cannot be made. Nothing was charged."
+    )
+    assert await sandbox.charges() == []
+    assert _audit(world, "payment.declined")
