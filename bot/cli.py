@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -121,6 +122,21 @@ def _bench_streaming(args: argparse.Namespace) -> int:
     xtts_dir = args.xtts_dir or read_xtts_dir(dict(os.environ))
     _streaming_bench.run(sys.stdout, args.height, args.pace, args.xtts, xtts_dir, args.repeats)
     return 0
+
+
+def _bench_faults(args: argparse.Namespace) -> int:
+    """kill -9 the bot at random points of orders; exit 1 on any duplicate or lost order."""
+    import asyncio
+    import tempfile
+
+    from bot import faults
+
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-faults-") as scratch:
+        work = args.work or Path(scratch)
+        plan = faults.kill_plan(args.runs, random.Random(args.seed))
+        report = asyncio.run(faults.run_faults(plan, work, args.stars, args.seed, sys.stdout))
+    print(faults.describe(report))
+    return 0 if report.duplicates == 0 and report.lost == 0 else 1
 
 
 def _detect(args: argparse.Namespace) -> int:
@@ -321,6 +337,15 @@ def _parser() -> argparse.ArgumentParser:
         "--xtts-dir", type=Path, help="XTTS weights (default: $TUANYUAN_XTTS_DIR, else random)"
     )
     bench_streaming.set_defaults(handler=_bench_streaming)
+
+    bench_faults = bench_commands.add_parser(
+        "faults", help="kill -9 the bot mid-order at random points: duplicates and lost orders"
+    )
+    bench_faults.add_argument("--runs", type=int, default=20)
+    bench_faults.add_argument("--seed", type=int, help="the kill points' draw (default: random)")
+    bench_faults.add_argument("--stars", type=int, default=5, help="price per order, 0 = free")
+    bench_faults.add_argument("--work", type=Path, help="keep the bot's data and log here")
+    bench_faults.set_defaults(handler=_bench_faults)
 
     detect = commands.add_parser(
         "detect", help="read a video's provenance marks; with the bot's database, its render"

@@ -1,0 +1,693 @@
+"""Crash the real bot with ``kill -9`` in the middle of orders and check that, after a restart,
+every order reached its family exactly once or ended with the requester told.
+
+Why it is built this way:
+
+* The bot runs as a child process (``python -m bot.cli run``), exactly as an operator runs it,
+  in a session of its own: SIGKILL goes to the whole process group, so the render worker dies
+  with the bot, as it would when a container or machine goes down. Nothing gets to clean up.
+* The Bot API stand-in runs in this process, so its record is the ground truth for "sent":
+  which videos the member's chat holds, which Stars were refunded. Its held responses open the
+  one window that makes exactly-once hard, Telegram having accepted a ``sendVideo`` whose answer
+  the bot never read.
+* The member is played over HTTP, and acts as a person would after a restart: presses Send it
+  under a preview they can see, and "Show it again" only when they cannot see what it offers.
+  Pressing it when the video is already there would make a second copy on the member's request,
+  which is not the bot's duplicate.
+
+Used by ``tuanyuan bench faults`` (many runs, each at a kill point drawn at random) and by
+tests/test_faults.py (one run at each of three points). Nothing here imports the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self, TextIO
+
+from bot.config import DATABASE_FILE
+from bot.delivery import ORIGINAL_PREFIX
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.i18n import Gettext, gettext_for, language_from_telegram
+from bot.moderation import Rules, save_rules
+from bot.orders import RESEND_PREFIX, SEND_PREFIX
+from bot.sandbox import BotApiStandIn, SandboxClient, SandboxError, SandboxUser, SentMessage
+from bot.storage import OrderStatus
+from bot.storage.database import open_database
+
+KillPoint = Literal["rendering", "marking", "uploading", "preview-sent", "final-sent", "send-it"]
+KILL_POINTS: tuple[KillPoint, ...] = (
+    "rendering",  # the status shows a percentage: the render worker is composing
+    "marking",  # the status says the video is being marked as made with AI
+    "uploading",  # the "sending a video" chat action: the preview is on its way up
+    "preview-sent",  # the stand-in carried out the preview's sendVideo, its answer held back
+    "final-sent",  # the same for the final video, after Send it
+    "send-it",  # just after the member pressed Send it
+)
+
+TOKEN = "424242:faults-TEST_token"
+ADMIN = SandboxUser(9001, "Admin", language_code="en")
+MEMBER = SandboxUser(7001, "美玲", language_code="zh-hant")
+SUBJECT = SandboxUser(7002, "外公", language_code="zh-hant")
+FESTIVAL = "mid-autumn"
+PRICE_STARS = 5
+_LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
+
+# Statuses an order ends in; "told" is checked separately for those that are not a delivery.
+_ENDED = frozenset(
+    {
+        OrderStatus.DELIVERED,
+        OrderStatus.REJECTED,
+        OrderStatus.FAILED,
+        OrderStatus.UNDELIVERABLE,
+        OrderStatus.CANCELLED,
+        OrderStatus.REVOKED,
+    }
+)
+_REPLY_S = 30.0  # any chat answer the next step depends on
+_RENDER_S = 180.0  # one render on two busy cores, with room to spare
+_RUN_S = 420.0  # a whole run: a render, a kill, a restart and possibly a render again
+_STUCK_S = 30.0  # pressing a button again, or giving up on an order that shows nothing to press
+
+
+class FaultError(Exception):
+    """The harness could not play a run (the bot died on its own, a step never came)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One order, one kill, one restart: what the member's chat and the database showed."""
+
+    number: int
+    point: KillPoint
+    killed: str  # where the kill landed, as seen from outside ("rendering at 34%")
+    order_id: str
+    status: str
+    previews: int  # preview videos of this order in the chat
+    finals: int  # final videos (with the original-file button) in the chat
+    told: bool  # an order that ended undelivered: the member was told
+    seconds: float
+
+    @property
+    def duplicates(self) -> int:
+        # One take per run (nobody presses Make it again), so one preview and one final at most.
+        return max(0, self.previews - 1) + max(0, self.finals - 1)
+
+    @property
+    def lost(self) -> bool:
+        if self.status == OrderStatus.DELIVERED:
+            return self.finals != 1
+        return self.status not in _ENDED or not self.told
+
+    def line(self) -> str:
+        return (
+            f"run {self.number}: killed {self.killed}; {self.status}, "
+            f"{self.previews} preview(s), {self.finals} final(s), {self.seconds:.1f} s"
+        )
+
+
+@dataclass
+class FaultReport:
+    runs: list[RunResult] = field(default_factory=list)
+    refunds: int = 0  # refundStarPayment calls the stand-in carried out
+    refunded_twice: int = 0  # charge ids that appear more than once among the refunds
+    setup_s: float = 0.0
+
+    @property
+    def duplicates(self) -> int:
+        return sum(run.duplicates for run in self.runs) + self.refunded_twice
+
+    @property
+    def lost(self) -> int:
+        return sum(run.lost for run in self.runs)
+
+    def summary(self) -> str:
+        return f"{len(self.runs)} runs, {self.duplicates} duplicates, {self.lost} lost"
+
+    def by_point(self) -> dict[KillPoint, list[RunResult]]:
+        grouped: dict[KillPoint, list[RunResult]] = {point: [] for point in KILL_POINTS}
+        for run in self.runs:
+            grouped[run.point].append(run)
+        return grouped
+
+
+class BotProcess:
+    """``python -m bot.cli run`` in a process group of its own, so one SIGKILL takes the bot
+    and its render worker down together, mid-write, as a power cut would."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self._env = env
+        self._log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        assert self._process is None, "kill the running bot first"
+        self.starts += 1
+        with self._log_path.open("ab") as log:
+            log.write(f"\n=== start {self.starts} ===\n".encode())
+            log.flush()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "run"],
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def check_alive(self) -> None:
+        """Raise if the bot exited without being killed: that is a crash of its own."""
+        if self._process is not None and self._process.poll() is not None:
+            raise FaultError(
+                f"the bot exited by itself with {self._process.returncode}:\n{self.log_tail()}"
+            )
+
+    def kill(self) -> None:
+        """SIGKILL the whole group (bot and render worker); idempotent."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self._log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _buttons(message: SentMessage) -> list[str]:
+    markup = message.reply_markup or {}
+    return [
+        str(button.get("callback_data", ""))
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    ]
+
+
+def _head(_: Gettext, msgid: str) -> str:
+    """The text of a message up to its first placeholder, in the reader's language."""
+    return _(msgid).split("{")[0]
+
+
+class FaultHarness:
+    """The stand-in, the bot as a child process, and one family with a living subject's
+    consent, set up once; then :meth:`run` as many times as wanted."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        price_stars: int = PRICE_STARS,
+        rng: random.Random | None = None,
+        log: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self._work_dir = work_dir
+        self._price = price_stars
+        self._rng = rng or random.Random()
+        self._log = log
+        self._stand_in = BotApiStandIn(TOKEN, storage_dir=None)
+        self._sandbox: SandboxClient | None = None
+        self._bot: BotProcess | None = None
+        self._data_dir = work_dir / "bot-data"
+        self._ = gettext_for(language_from_telegram(MEMBER.language_code))
+        self._orders: list[str] = []
+        self.setup_s = 0.0
+
+    @property
+    def sandbox(self) -> SandboxClient:
+        assert self._sandbox is not None, "use the harness with async with"
+        return self._sandbox
+
+    @property
+    def bot(self) -> BotProcess:
+        assert self._bot is not None, "use the harness with async with"
+        return self._bot
+
+    async def __aenter__(self) -> Self:
+        started = time.monotonic()
+        await self._stand_in.start()
+        try:
+            self._sandbox = SandboxClient(self._stand_in.root_url)
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+            # Every run is an order by the same member on the same day: lift the daily limits.
+            db = open_database(self._data_dir / DATABASE_FILE)
+            save_rules(db, Rules(member_orders_per_day=10_000, family_orders_per_day=10_000))
+            db.close()
+            self._bot = BotProcess(self._environment(), self._work_dir / "bot.log")
+            self.bot.start()
+            await self._living_family()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        self.setup_s = time.monotonic() - started
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._bot is not None:
+            self._bot.kill()
+        if self._sandbox is not None:
+            await self._sandbox.aclose()
+        await self._stand_in.stop()
+
+    def _environment(self) -> dict[str, str]:
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("TUANYUAN_") or name == "TUANYUAN_XTTS_DIR"
+        }
+        env |= {
+            "TUANYUAN_BOT_TOKEN": TOKEN,
+            "TUANYUAN_DATA_DIR": str(self._data_dir),
+            "TUANYUAN_BOT_API_URL": self._stand_in.api_base_url,
+            "TUANYUAN_BOT_FILE_URL": self._stand_in.file_base_url,
+            "TUANYUAN_ADMIN_IDS": str(ADMIN.id),
+            "TUANYUAN_ADMIN_CHAT_ID": str(ADMIN.id),
+            "TUANYUAN_PRICE_STARS": str(self._price),
+            "TUANYUAN_RENDER_RETRY_S": "1",
+        }
+        return env
+
+    # Playing the users
+
+    async def _newest(self, user: SandboxUser) -> int:
+        return max((m.message_id for m in await self.sandbox.sent_messages(user.id)), default=0)
+
+    async def _reply_to(
+        self,
+        user: SandboxUser,
+        act: Callable[[], Awaitable[object]],
+        until: Callable[[SentMessage], bool] = lambda _: True,
+        wait_s: float = _REPLY_S,
+    ) -> SentMessage:
+        """Do something as ``user``; the bot's first fresh message matching ``until``."""
+        before = await self._newest(user)
+        await act()
+        return await self._wait_for(user, lambda m: m.message_id > before and until(m), wait_s)
+
+    async def _wait_for(
+        self, user: SandboxUser, until: Callable[[SentMessage], bool], wait_s: float
+    ) -> SentMessage:
+        """Like ``wait_for_message``, but fails at once if the bot died on its own."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            self.bot.check_alive()
+            step = min(5.0, deadline - time.monotonic())
+            try:
+                return await self.sandbox.wait_for_message(user.id, until, timeout=max(step, 0.0))
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise FaultError(f"no awaited message for {user.first_name}") from None
+
+    async def _living_family(self) -> None:
+        """/newspace for a living subject, their spoken consent, the member verified: the same
+        trust flow a family goes through, so the orders below are guarded as real ones are."""
+        owner, subject, sandbox = MEMBER, SUBJECT, self.sandbox
+        await self._reply_to(owner, lambda: sandbox.send_text(owner, "/newspace"))
+        status_question = await self._reply_to(
+            owner,
+            lambda: sandbox.send_text(owner, subject.first_name),
+            until=lambda m: m.reply_markup is not None,
+        )
+        languages = await self._reply_to(
+            owner,
+            lambda: sandbox.press_button(owner, status_question.message_id, "space:living"),
+            until=lambda m: m.reply_markup is not None,
+        )
+        await sandbox.press_button(owner, languages.message_id, "slang:cmn")
+        await self._reply_to(
+            owner,
+            lambda: sandbox.press_button(owner, languages.message_id, "slang:done"),
+            until=lambda m: "start=" in (m.text or ""),
+        )
+        invite = next(
+            m for m in await sandbox.sent_messages(owner.id) if "start=" in (m.text or "")
+        )
+        found = _LINK.search(invite.text or "")
+        assert found is not None, invite.text
+        payload = found.group(1)
+        await self._reply_to(
+            subject,
+            lambda: sandbox.send_text(subject, f"/start {payload}"),
+            until=lambda m: m.reply_markup is not None,
+        )
+        wording = await self._reply_to(
+            subject,
+            lambda: sandbox.send_contact(subject, _phone(subject), subject.id, subject.first_name),
+        )
+        phrase = (wording.text or "").splitlines()[-1]
+        voice = sample_voice_ogg(phrase, language_from_telegram(subject.language_code))
+        await self._reply_to(
+            subject, lambda: sandbox.send_voice(subject, voice, duration=8), wait_s=60
+        )
+        await self._reply_to(
+            owner, lambda: sandbox.send_contact(owner, _phone(owner), owner.id, owner.first_name)
+        )
+        ready = _head(
+            self._, "You can make a greeting now: send a clear photo of {subject}'s face."
+        )
+        await self._reply_to(
+            owner,
+            lambda: sandbox.send_text(owner, "孫女"),
+            until=lambda m: ready in (m.text or ""),
+        )
+
+    async def _place(self, recipient: str) -> tuple[str, SentMessage]:
+        """Photo (and a voice note the first time), festival, recipient, "Make this greeting",
+        and payment when priced; returns the order id and its status message."""
+        member, sandbox = MEMBER, self.sandbox
+        asks_for_voice = self._("Now send a voice note of them speaking. About 20 seconds is best.")
+        offer = await self._reply_to(
+            member,
+            lambda: sandbox.send_photo(member, sample_portrait_jpeg()),
+            until=lambda m: m.reply_markup is not None or m.text == asks_for_voice,
+        )
+        if offer.reply_markup is None:
+            note = sample_voice_ogg("我很想念你們。祝你們中秋快樂。")
+            offer = await self._reply_to(
+                member,
+                lambda: sandbox.send_voice(member, note, 5),
+                until=lambda m: m.reply_markup is not None,
+            )
+        await self._reply_to(member, lambda: self._press_festival(offer))
+        card = await self._reply_to(
+            member,
+            lambda: sandbox.send_text(member, recipient),
+            until=lambda m: "words:go" in _buttons(m),
+        )
+        status = await self._reply_to(
+            member,
+            lambda: sandbox.press_button(member, card.message_id, "words:go"),
+            until=lambda m: m.method == "sendMessage" and recipient in (m.text or ""),
+        )
+        if self._price > 0:
+            invoice = await self._wait_for(
+                member,
+                lambda m: m.message_id > status.message_id and m.invoice is not None,
+                _REPLY_S,
+            )
+            assert invoice.invoice is not None
+            paid = await sandbox.pay_invoice(member, invoice.message_id)
+            if paid.status != "paid":
+                raise FaultError(f"the payment ended {paid.status}: {paid.error_message}")
+            return invoice.invoice.payload, status
+        return self._order_id(recipient), status
+
+    async def _press_festival(self, keyboard: SentMessage) -> None:
+        wanted = f"tpl:{FESTIVAL}"
+        if wanted not in _buttons(keyboard):
+            await self.sandbox.press_button(MEMBER, keyboard.message_id, "tpl-more")
+            await self._wait_for(
+                MEMBER,
+                lambda m: m.message_id == keyboard.message_id and wanted in _buttons(m),
+                _REPLY_S,
+            )
+        await self.sandbox.press_button(MEMBER, keyboard.message_id, wanted)
+
+    # Reading what happened
+
+    def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Read the bot's database beside it (WAL lets a reader in while the bot writes)."""
+        connection = sqlite3.connect(self._data_dir / DATABASE_FILE, timeout=10)
+        try:
+            return connection.execute(sql, params).fetchall()
+        finally:
+            connection.close()
+
+    def _order_id(self, recipient: str) -> str:
+        rows = self._query("SELECT id FROM orders WHERE recipient = ?", (recipient,))
+        if len(rows) != 1:
+            raise FaultError(f"expected one order for {recipient}, found {len(rows)}")
+        return str(rows[0][0])
+
+    def _status(self, order_id: str) -> OrderStatus:
+        rows = self._query("SELECT status FROM orders WHERE id = ?", (order_id,))
+        return OrderStatus(str(rows[0][0]))
+
+    def _told(self, order_id: str) -> bool:
+        """A message the member reads for an order that ended without a delivery, done."""
+        rows = self._query(
+            "SELECT key FROM order_sends WHERE order_id = ? AND state = 'done'", (order_id,)
+        )
+        steps = {str(row[0]).split(":", 1)[1] for row in rows}
+        status = self._status(order_id)
+        if status == OrderStatus.FAILED:
+            return "failed" in steps
+        # Cancelled (by the member, who saw it) or ended for consent: the status message says so.
+        return status in _ENDED
+
+    async def _videos(self, order_id: str, recipient: str) -> tuple[list[SentMessage], int]:
+        """The order's preview videos and how many final ones the member's chat holds."""
+        videos = [
+            m
+            for m in await self.sandbox.sent_messages(MEMBER.id)
+            if m.method == "sendVideo" and recipient in (m.caption or "")
+        ]
+        finals = [m for m in videos if ORIGINAL_PREFIX + order_id in _buttons(m)]
+        return [m for m in videos if m not in finals], len(finals)
+
+    # One run
+
+    async def run(self, number: int, point: KillPoint) -> RunResult:
+        """Place an order, kill the bot at ``point``, restart it, play the member until the
+        order ends, and report what the chat holds."""
+        started = time.monotonic()
+        recipient = f"阿姨{number}號"
+        actions_before = (await self.sandbox.chat_actions(MEMBER.id)).count("upload_video")
+        if point == "preview-sent":
+            await self.sandbox.hold_responses("sendVideo")
+        try:
+            order_id, status = await self._place(recipient)
+            self._orders.append(order_id)
+            killed = await self._kill_at(point, order_id, recipient, status, actions_before)
+        finally:
+            self.bot.kill()
+            # Whatever is still held answers a dead connection; the next bot is not held.
+            await self.sandbox.release_held()
+        self._log(f"run {number}: killed {killed}; restarting")
+        self.bot.start()
+        await self._play_member(order_id, recipient, status)
+        previews, finals = await self._videos(order_id, recipient)
+        return RunResult(
+            number=number,
+            point=point,
+            killed=killed,
+            order_id=order_id,
+            status=self._status(order_id).value,
+            previews=len(previews),
+            finals=finals,
+            told=self._told(order_id),
+            seconds=time.monotonic() - started,
+        )
+
+    async def _kill_at(
+        self,
+        point: KillPoint,
+        order_id: str,
+        recipient: str,
+        status: SentMessage,
+        actions_before: int,
+    ) -> str:
+        """Wait for ``point`` and return where the kill landed (the caller kills)."""
+        percent_head = _head(self._, "Making the greeting: {percent}%")
+        marking = self._("Marking it as made with AI...")
+
+        def shows(text: str) -> Callable[[SentMessage], bool]:
+            return lambda m: m.message_id == status.message_id and text in (m.text or "")
+
+        def percent_of(message: SentMessage) -> int:
+            text = message.text or ""
+            digits = text.rpartition(percent_head)[2].rstrip("%") if percent_head in text else ""
+            return int(digits) if digits.isdigit() else 0
+
+        if point == "rendering":
+            # The first percentage shown is 0 (the status on start); wait for frames counted.
+            await self._wait_for(
+                MEMBER, lambda m: shows(percent_head)(m) and percent_of(m) > 0, _RENDER_S
+            )
+            await asyncio.sleep(self._rng.uniform(0.0, 3.0))
+            now = await self._message(status.message_id)
+            self.bot.kill()
+            if percent_head in (now.text or ""):
+                return f"rendering at {percent_of(now)}%"
+            return f"after rendering ({(now.text or '').splitlines()[-1]!r})"
+        if point == "marking":
+            return await self._kill_while_marking(order_id, status, shows(marking))
+        if point == "uploading":
+            deadline = time.monotonic() + _RENDER_S
+            while time.monotonic() < deadline:
+                self.bot.check_alive()
+                actions = await self.sandbox.chat_actions(MEMBER.id)
+                if actions.count("upload_video") > actions_before:
+                    self.bot.kill()
+                    previews, _ = await self._videos(order_id, recipient)
+                    return "uploading" + (" (preview already in)" if previews else "")
+                await asyncio.sleep(0.02)
+            raise FaultError("the preview's upload never began")
+        if point == "preview-sent":
+            await self.sandbox.wait_held(timeout=_RENDER_S)
+            self.bot.kill()
+            return "after the preview's sendVideo was accepted"
+        preview = await self._wait_for(MEMBER, lambda m: self._is_preview(m, order_id), _RENDER_S)
+        if point == "final-sent":
+            await self.sandbox.hold_responses("sendVideo")
+        await self.sandbox.press_button(MEMBER, preview.message_id, SEND_PREFIX + order_id)
+        if point == "final-sent":
+            await self.sandbox.wait_held(timeout=_REPLY_S)
+            self.bot.kill()
+            return "after the final sendVideo was accepted"
+        delay = self._rng.uniform(0.0, 0.5)
+        await asyncio.sleep(delay)
+        self.bot.kill()
+        return f"{delay:.2f} s after Send it"
+
+    async def _kill_while_marking(
+        self, order_id: str, status: SentMessage, says_marking: Callable[[SentMessage], bool]
+    ) -> str:
+        """Kill while the render marks the video: the status says so, or, since that stage
+        often lasts less than the status message's pace between edits, while the worker writes
+        the marked file (watermarked mix, AIGC metadata, C2PA signature) beside its final name."""
+        partial = self._data_dir / "work" / order_id / "out" / f".{order_id}.mp4.partial"
+        deadline = time.monotonic() + _RENDER_S
+        looked = 0.0
+        while time.monotonic() < deadline:
+            if partial.exists():
+                self.bot.kill()
+                return "marking (the marked file being written)"
+            if time.monotonic() - looked > 0.5:
+                looked = time.monotonic()
+                self.bot.check_alive()
+                shown = await self._message(status.message_id)
+                if says_marking(shown):
+                    self.bot.kill()
+                    return "marking (the status said so)"
+                previews, _ = await self._videos(order_id, "")
+                if any(self._is_preview(m, order_id) for m in previews):
+                    self.bot.kill()
+                    return "late: the preview was in"
+            await asyncio.sleep(0.01)
+        raise FaultError("the render never reached marking")
+
+    def _is_preview(self, message: SentMessage, order_id: str) -> bool:
+        return message.method == "sendVideo" and SEND_PREFIX + order_id in _buttons(message)
+
+    async def _message(self, message_id: int) -> SentMessage:
+        sent = await self.sandbox.sent_messages(MEMBER.id)
+        return next(m for m in sent if m.message_id == message_id)
+
+    async def _play_member(self, order_id: str, recipient: str, status: SentMessage) -> None:
+        """After the restart, do what the member would until the order ends: Send it under a
+        preview they can see, "Show it again" only when what it offers is not in the chat.
+
+        Returns when the order ended, or when it looks stuck (delivered by the database but not
+        in the chat, with nothing to press), or at the run's deadline: the result says lost.
+        """
+        deadline = time.monotonic() + _RUN_S
+        pressed_at: dict[str, float] = {}
+        stuck_since: float | None = None
+        while time.monotonic() < deadline:
+            self.bot.check_alive()
+            order_status = self._status(order_id)
+            previews, finals = await self._videos(order_id, recipient)
+            if order_status in _ENDED and (finals or order_status != OrderStatus.DELIVERED):
+                return
+            shown = await self._message(status.message_id)
+            press: tuple[int, str] | None = None
+            preview = next((m for m in previews if SEND_PREFIX + order_id in _buttons(m)), None)
+            if order_status == OrderStatus.PREVIEW and preview is not None:
+                press = (preview.message_id, SEND_PREFIX + order_id)
+            elif RESEND_PREFIX + order_id in _buttons(shown) and not (
+                finals or (order_status == OrderStatus.PREVIEW and previews)
+            ):
+                press = (status.message_id, RESEND_PREFIX + order_id)
+            now = time.monotonic()
+            if order_status == OrderStatus.DELIVERED and press is None:
+                stuck_since = stuck_since or now
+                if now - stuck_since > _STUCK_S:
+                    return
+            # A press is an update the bot may still be working through: the same one again
+            # only when nothing came of it for a while, as a person would press again.
+            if press is not None and now - pressed_at.get(press[1], -_STUCK_S) >= _STUCK_S:
+                pressed_at[press[1]] = now
+                with contextlib.suppress(SandboxError):
+                    await self.sandbox.press_button(MEMBER, *press)
+            await asyncio.sleep(0.5)
+
+    async def refunds(self) -> tuple[int, int]:
+        """Refunds so far, and the charge ids among them refunded more than once."""
+        refunds = await self.sandbox.refunds()
+        counts = Counter(refund.telegram_payment_charge_id for refund in refunds)
+        return len(refunds), sum(1 for count in counts.values() if count > 1)
+
+
+def _phone(user: SandboxUser) -> str:
+    return f"+8869{user.id:08d}"
+
+
+def kill_plan(runs: int, rng: random.Random) -> list[KillPoint]:
+    """Each run's kill point, drawn at random, every point used once before any repeats when
+    there are enough runs, so even a short benchmark covers them all."""
+    plan: list[KillPoint] = []
+    while len(plan) < runs:
+        shuffled = list(KILL_POINTS)
+        rng.shuffle(shuffled)
+        plan += shuffled
+    return plan[:runs]
+
+
+async def run_faults(
+    points: list[KillPoint],
+    work_dir: Path,
+    price_stars: int = PRICE_STARS,
+    seed: int | None = None,
+    out: TextIO | None = None,
+) -> FaultReport:
+    """One harness, one run per entry of ``points``; progress lines go to ``out``."""
+
+    def say(line: str) -> None:
+        if out is not None:
+            print(line, file=out, flush=True)
+
+    report = FaultReport()
+    async with FaultHarness(work_dir, price_stars, random.Random(seed), say) as harness:
+        report.setup_s = harness.setup_s
+        say(f"family set up in {harness.setup_s:.1f} s")
+        for number, point in enumerate(points, start=1):
+            result = await harness.run(number, point)
+            report.runs.append(result)
+            say(result.line())
+        report.refunds, report.refunded_twice = await harness.refunds()
+    return report
+
+
+def describe(report: FaultReport) -> str:
+    """The benchmark's closing lines: per kill point, then the one line that matters."""
+    lines = []
+    for point, runs in report.by_point().items():
+        if runs:
+            mean = sum(run.seconds for run in runs) / len(runs)
+            lines.append(
+                f"{point}: {len(runs)} runs, {sum(r.duplicates for r in runs)} duplicates, "
+                f"{sum(r.lost for r in runs)} lost, {mean:.1f} s per run"
+            )
+    lines.append(f"refunds: {report.refunds}, charges refunded twice: {report.refunded_twice}")
+    lines.append(report.summary())
+    return "\n".join(lines)
