@@ -805,6 +805,7 @@ class OrderDesk:
             preview_message_id=None,
             refund_due=owed or order.refund_due,
         )
+        self._ledger.forget_files(order.id)
         if moved is not None:
             await self._refund(moved)
 

@@ -70,11 +70,10 @@ class Ledger:
                     }
                 )
 
-    def state_of(self, order_id: str, step: str) -> str | None:
-        rows = list(
-            self._db.query("SELECT state FROM order_sends WHERE key = ?", [f"{order_id}:{step}"])
-        )
-        return str(rows[0]["state"]) if rows else None
+    def forget_files(self, order_id: str) -> None:
+        """Revocation: the order's Telegram file ids go with the rest of the likeness."""
+        with self._db.conn:
+            self._db.execute("UPDATE order_sends SET file_id = NULL WHERE order_id = ?", [order_id])
 
     async def once(
         self,

@@ -15,8 +15,7 @@ from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.i18n import gettext_for, language_from_telegram
 from bot.orders import APPROVE_PREFIX, SEND_PREFIX
 from bot.sandbox import SandboxUser, SentMessage
-from bot.storage import MediaKind
-from bot.storage.media import media_where
+from bot.storage.media import SUBJECT_DATA, media_where
 from tests.auxil.bot import ADMIN, BotWorld
 
 THANKS_FOR_CONSENT = (
@@ -256,11 +255,7 @@ async def revoke(world: BotWorld, user: SandboxUser, subject: str) -> SentMessag
 
 def subject_data(world: BotWorld, space_id: str) -> tuple[set[str], list[bytes]]:
     """The ids of every stored piece of the subject's likeness, and its plaintext."""
-    kinds = [
-        kind.value
-        for kind in (MediaKind.PORTRAIT, MediaKind.VOICE, MediaKind.STATEMENT, MediaKind.VIDEO,
-                     MediaKind.FOOTAGE, MediaKind.PROFILE)
-    ]  # fmt: skip
+    kinds = [kind.value for kind in SUBJECT_DATA]
     rows = [r for r in media_where(world.services.db, "space_id = ?", [space_id])
             if r["kind"] in kinds]  # fmt: skip
     ids = {str(row["id"]) for row in rows}
