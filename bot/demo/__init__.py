@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.demo.transcript import Transcript
 from bot.flows.family import LANGUAGES_DONE, SUBJECT_LANGUAGE_PREFIX, SUBJECT_STATUS_PREFIX
-from bot.flows.order import TEMPLATE_PREFIX, WORDS_PREFIX
+from bot.flows.order import MORE_FESTIVALS, TEMPLATE_PREFIX, WORDS_PREFIX
 from bot.i18n import gettext_for, language_from_telegram
 from bot.orders import SEND_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -178,6 +178,17 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
         lambda: sandbox.send_voice(member, sample_voice_ogg(), duration=12),
         _has_buttons,
     )
+    if TEMPLATE_PREFIX + DEMO_TEMPLATE not in str(keyboard.reply_markup):
+        # Not among the festivals coming up: the member opens the rest, as anyone would.
+        transcript.person(member, "[presses More festivals]")
+        await sandbox.press_button(member, keyboard.message_id, MORE_FESTIVALS)
+        await sandbox.wait_for_message(
+            member.id,
+            lambda m: (
+                m.message_id == keyboard.message_id
+                and TEMPLATE_PREFIX + DEMO_TEMPLATE in str(m.reply_markup)
+            ),
+        )
     await step(
         member,
         f"[presses the {DEMO_TEMPLATE} button]",
