@@ -275,6 +275,39 @@ async def test_a_word_list_sends_orders_to_review_and_the_daily_limit_is_kept(
     placed = orders_where(world.services.db, "user_id = ? AND placed_at IS NOT NULL", [member.id])
     assert len(placed) == 2
 
+    # Own words longer than the limit are refused with the count, and the card stays as it was.
+    too_long = "x" * 201
+    refusal = await world.reply_to(member, lambda: sandbox.send_text(member, too_long))
+    assert refusal.text == EN(
+        "Your words have {count} characters; a greeting can say at most {limit}. "
+        "Please type a shorter message."
+    ).format(count=201, limit=200)
+
+    # With "review every finished video", a moderator watches it before the member does.
+    videos = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/rules videos on"))
+    assert EN("Review every finished video before the family sees it: {videos}").split("{")[0] + EN(
+        "yes"
+    ) in (videos.text or "")
+    await approve_order(world)
+    watched = await sandbox.wait_for_message(
+        ADMIN.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
+    )
+    assert (watched.caption or "").startswith(
+        EN("Finished video to review before the family sees it.")
+    )
+    assert [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"] == []
+    await sandbox.press_button(ADMIN, watched.message_id, "mod:ok:" + order_of(watched))
+    preview = await sandbox.wait_for_message(member.id, is_preview, timeout=RENDER_WAIT_S)
+    # The member cancels at the preview: the video leaves the vault, nothing else is sent.
+    order = get_order(world.services.db, order_of(preview))
+    assert order.video_id is not None
+    cancelled = await world.reply_to(
+        member, lambda: sandbox.press_button(member, preview.message_id, "ord:cancel:" + order.id)
+    )
+    assert cancelled.text == EN("Cancelled.")
+    assert get_order(world.services.db, order.id).status == OrderStatus.CANCELLED
+    assert not world.services.vault.exists(order.video_id)
+
 
 @pytest.fixture
 async def priced_world(
@@ -345,6 +378,9 @@ async def test_a_paid_order_is_delivered_and_a_rejected_one_refunded_once(
     ]
     order = get_order(world.services.db, rejected)
     assert order.refunded_at is not None and order.status == OrderStatus.REJECTED
+    # Telegram's own refund notice in the chat gets no "I cannot use this" answer.
+    unsupported = EN("I cannot use this kind of message. Send /help to see what I need.")
+    assert all(m.text != unsupported for m in await sandbox.sent_messages(member.id))
 
 
 def _render_workers() -> list[int]:

@@ -143,6 +143,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("rules", guarded(Permission.MODERATE, moderation.rules)))
     add(PreCheckoutQueryHandler(payments.pre_checkout))
     add(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.successful_payment))
+    # Telegram's own note that a refund went through: the desk already told the member.
+    add(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.refund_noted))
     add(CommandHandler(verify.COMMAND, verify.verify_command))
     add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION
                        | filters.Document.ALL, verify.route), group=-1)  # fmt: skip

@@ -124,7 +124,7 @@ async def queue(update: Update, context: Context) -> None:
         )
     )
     if waiting:
-        await services.orders.repost_cards()
+        await services.orders.repost_cards(message.chat_id)
 
 
 async def rules(update: Update, context: Context) -> None:

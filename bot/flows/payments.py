@@ -37,3 +37,7 @@ async def successful_payment(update: Update, context: Context) -> None:
     )
     _ = services.gettext_of(user.id)
     await message.reply_text(_("Thank you, the payment is received."))
+
+
+async def refund_noted(update: Update, context: Context) -> None:
+    """Telegram's service message after a refund: nothing to answer (the member was told)."""

@@ -322,7 +322,7 @@ class OrderDesk:
 
     def card(self, order: Order) -> tuple[str, InlineKeyboardMarkup]:
         """The moderation card as the admin chat shows it."""
-        assert order.space_id is not None and self._settings.admin_chat_id is not None
+        assert order.space_id is not None
         space = get_space(self._db, order.space_id)
         _ = gettext_for(self._admin_language())
         rows = list(self._db.query("SELECT first_name FROM users WHERE id = ?", [order.user_id]))
@@ -377,18 +377,11 @@ class OrderDesk:
             ),
         )
 
-    async def repost_cards(self) -> int:
+    async def repost_cards(self, chat_id: int) -> None:
         """/queue: every order waiting for a moderator, oldest first, as cards again."""
-        waiting = sorted(
-            orders_with_status(self._db, S.MODERATION, S.VIDEO_REVIEW),
-            key=lambda order: order.review_since or order.updated_at,
-        )
-        chat = self._settings.admin_chat_id
-        assert chat is not None
-        for order in waiting:
+        for order in self.waiting_for_moderation():
             text, buttons = self.card(order)
-            await self.bot.send_message(chat, text, reply_markup=buttons)
-        return len(waiting)
+            await self.bot.send_message(chat_id, text, reply_markup=buttons)
 
     def waiting_for_moderation(self) -> list[Order]:
         return sorted(

@@ -1,0 +1,23 @@
+"""The family's own words: counted as a reader counts them, with nothing hidden in them."""
+
+from bot.orders import MESSAGE_LIMITS, clean_words, visible_length
+
+
+def test_length_counts_what_a_reader_sees() -> None:
+    assert visible_length("外婆，中秋快樂！") == 8
+    assert visible_length("👍🏽") == 1  # an emoji with its skin tone
+    assert visible_length("e\u0301") == 1  # a letter with a combining accent
+    assert visible_length("👨‍👩‍👧") == 1  # a family joined by zero-width joiners
+
+
+def test_control_and_direction_characters_are_removed_and_spaces_collapsed() -> None:
+    hidden = "Grand\x00ma\x07 \x1b[31mhappy\u202e  day\u200b!\n\nlove"
+    assert clean_words(hidden) == "Grandma [31mhappy day! love"
+
+
+def test_the_limits_leave_room_for_the_templates_words_in_the_longest_greeting() -> None:
+    # The default voice reads about 3.2 Chinese characters or 13 Latin letters a second; the
+    # templates' longest greeting is 40 s, of which the cards and the salutation take about 8.
+    assert MESSAGE_LIMITS["zh-Hant"] * 0.31 < 32
+    assert MESSAGE_LIMITS["zh-Hans"] == MESSAGE_LIMITS["zh-Hant"]
+    assert MESSAGE_LIMITS["en"] * 0.079 < 32
