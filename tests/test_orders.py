@@ -438,11 +438,16 @@ async def test_a_render_whose_worker_keeps_dying_is_tried_three_times_then_refun
     assert [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"] == []
 
 
-async def test_a_checkout_after_consent_was_revoked_is_declined(priced_world: BotWorld) -> None:
+async def test_revocation_refunds_what_was_paid_and_declines_a_checkout_after_it(
+    priced_world: BotWorld,
+) -> None:
     member = SandboxUser(6501, "Ann", language_code="en")
     subject = SandboxUser(6502, "Grandpa", language_code="en")
     world, sandbox = priced_world, priced_world.sandbox
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
     await living_family(world, member, subject)
+    paid = await _pay(world, member, words="Grandma, I will call you tonight.")
+    await sandbox.wait_for_message(ADMIN.id, is_card)  # paid, waiting for a moderator
     card = await prepare_order(world, member, "Grandma")
     invoice = await world.reply_to(
         member,
@@ -450,10 +455,17 @@ async def test_a_checkout_after_consent_was_revoked_is_declined(priced_world: Bo
         until=lambda m: m.method == "sendInvoice",
     )
     await revoke(world, subject, "Grandpa")
+    await world.services.orders.settle()
+    [charge] = await sandbox.charges()
+    assert [r.telegram_payment_charge_id for r in await sandbox.refunds()] == [
+        charge.telegram_payment_charge_id
+    ]
+    assert get_order(world.services.db, paid).status == OrderStatus.REVOKED
+
     outcome = await sandbox.pay_invoice(member, invoice.message_id)
     assert outcome.status == "declined"
     assert outcome.error_message == EN(
         "Consent for this greeting is no longer current, so it cannot be made. Nothing was charged."
     )
-    assert await sandbox.charges() == []
+    assert len(await sandbox.charges()) == 1
     assert _audit(world, "payment.declined")
