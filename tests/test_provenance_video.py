@@ -5,6 +5,7 @@ The full suite (20 videos, 9 attacks, unmarked corpus) is `tuanyuan bench waterm
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -72,3 +73,26 @@ def test_frames_of_the_wrong_size_are_refused() -> None:
     marker = VideoWatermarker(make_payload(1, KEY), KEY, 1280, 720)
     with pytest.raises(ValueError, match="720x1280x3"):
         marker(np.zeros((1280, 720, 3), np.uint8))
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280), (854, 480)])
+def test_marked_frames_are_exactly_the_plain_formula(size: tuple[int, int]) -> None:
+    """The per-frame marker is tuned for speed; this is what it must compute, written plainly:
+    texture of every other green sample in 8x8 blocks, a bilinear amplitude mask, the PSNR cap,
+    rounding half to even, and the same step on R, G and B, clipped to 0-255."""
+    width, height = size
+    marker = VideoWatermarker(make_payload(3, KEY), KEY, width, height)
+    flat = np.full((height, width, 3), (250, 5, 128), np.uint8)
+    for frame in [flat, *(next(clip_frames(seed, width, height, 0.04)) for seed in range(4))]:
+        rows, cols = height // 8, width // 8
+        blocks = frame[: rows * 8 : 2, : cols * 8 : 2, 1].astype(np.float64)
+        blocks = blocks.reshape(rows, 4, cols, 4)
+        mean = blocks.mean(axis=(1, 3))
+        std = np.sqrt(np.maximum((blocks**2).mean(axis=(1, 3)) - mean**2, 0.0))
+        amplitude = np.clip(1.2 + 0.5 * std, 1.2, 8.0).astype(np.float32)
+        mask = cv2.resize(amplitude, (width, height), interpolation=cv2.INTER_LINEAR)
+        delta = marker._pattern.astype(np.float64) * mask
+        mse_max = 255.0**2 / 10 ** (40.3 / 10)
+        delta *= min(1.0, np.sqrt(mse_max / np.mean(delta**2)))
+        expected = np.clip(frame + np.rint(delta)[..., None], 0, 255).astype(np.uint8)
+        assert np.array_equal(marker(frame), expected)
