@@ -74,13 +74,30 @@ def _bench_render(args: argparse.Namespace) -> int:
     from engine import bench_render
 
     result = bench_render(seconds=args.seconds, scale=args.height / 720, repeats=args.repeats)
-    print(f"size: {result.width}x{result.height}, {result.frames} frames")
+    print(f"size: {result.width}x{result.height}, {result.frames} frames, marked "
+          "(watermarks in picture and sound, AIGC metadata, C2PA)")  # fmt: skip
     print(f"render: {result.render_s:.2f} s, encode-only: {result.encode_only_s:.2f} s "
           f"(fastest of {result.repeats})")  # fmt: skip
     print(f"ratio: {result.ratio:.2f}")
-    print(f"cpu ratio: {result.cpu_ratio:.2f}")
+    print(f"cpu ratio: {result.cpu_ratio:.2f} ({result.render_cpu_s:.2f} s against "
+          f"{result.encode_only_cpu_s:.2f} s)")  # fmt: skip
+    print(f"turnaround, order to file ready: {result.first_render_s:.2f} s in a fresh render "
+          f"process, {result.render_s:.2f} s after")  # fmt: skip
+    found = result.detection
+    print(f"marks read back: video {'yes' if found.video.mac_valid else 'NO'}, "
+          f"audio {'yes' if found.audio.mac_valid else 'NO'}, C2PA {found.c2pa.state}, "
+          f"AIGC {'yes' if found.aigc else 'NO'}")  # fmt: skip
     print(f"peak memory: {result.peak_rss_mb:.0f} MB (renderer), "
           f"{result.peak_ffmpeg_rss_mb:.0f} MB (ffmpeg)")  # fmt: skip
+    for title, stages in (
+        ("processor time by stage (one profiled render, all threads and ffmpeg)",
+         result.cpu_stages),
+        ("wall time along the render's own thread (one profiled render)", result.wall_stages),
+    ):  # fmt: skip
+        total = sum(stage.seconds for stage in stages)
+        print(f"{title}: {total:.2f} s")
+        for stage in stages:
+            print(f"  {stage.name:<44} {stage.seconds:6.2f} s {stage.seconds / total:6.1%}")
     return 0
 
 
