@@ -12,7 +12,8 @@ from bot.vault import load_or_create_key
 
 
 @pytest.fixture(autouse=True)
-def _no_operator_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_operator_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys a command makes go to the test's own data dir, never ./var."""
     for name in (
         "TUANYUAN_WATERMARK_KEY",
         "TUANYUAN_WATERMARK_KEY_FILE",
@@ -21,7 +22,8 @@ def _no_operator_keys(monkeypatch: pytest.MonkeyPatch) -> None:
         "TUANYUAN_C2PA_CERT_CHAIN",
         "TUANYUAN_C2PA_KEY",
     ):
-        monkeypatch.delenv(name, raising=False)  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TUANYUAN_DATA_DIR", str(tmp_path / "default-data"))
 
 
 def test_render_writes_a_marked_video_that_detect_recognises(
