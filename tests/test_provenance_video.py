@@ -96,3 +96,30 @@ def test_marked_frames_are_exactly_the_plain_formula(size: tuple[int, int]) -> N
         delta *= min(1.0, np.sqrt(mse_max / np.mean(delta**2)))
         expected = np.clip(frame + np.rint(delta)[..., None], 0, 255).astype(np.uint8)
         assert np.array_equal(marker(frame), expected)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280), (640, 360)])
+def test_frames_marked_where_they_changed_equal_frames_marked_whole(
+    size: tuple[int, int],
+) -> None:
+    """A greeting's frames: a still backdrop, a portrait that moves, a subtitle that comes and
+    goes, a frame repeated, a transition over everything. Each must come out exactly as a
+    marker that has seen no earlier frame marks it."""
+    width, height = size
+    payload = make_payload(9, KEY)
+    backdrop = next(clip_frames(1, width, height, 0.04))
+    portrait = next(clip_frames(2, width // 3, height // 2, 0.04))
+    frames = []
+    for index in range(12):
+        frame = backdrop.copy()
+        x, y = width // 3 + 3 * index, height // 8 + index
+        frame[y : y + height // 2, x : x + width // 3] = np.roll(portrait, index, axis=0)
+        if 4 <= index < 8:
+            frame[height - 60 : height - 20, 40 : width - 40] = 255 - frame[:40, 40 : width - 40]
+        frames.append(frame)
+    frames.insert(6, frames[5])
+    frames.insert(10, (frames[9] * 0.5 + backdrop[::-1] * 0.5).astype(np.uint8))
+    marker = VideoWatermarker(payload, KEY, width, height)
+    for frame in frames:
+        whole = VideoWatermarker(payload, KEY, width, height)(frame)
+        assert np.array_equal(marker(frame), whole)
