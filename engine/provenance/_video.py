@@ -91,6 +91,7 @@ class VideoWatermarker:
         self._last: _Marked | None = None
 
     def __call__(self, frame: Frame) -> Frame:
+        """The frame marked, read-only: the marker keeps it to update for the next frame."""
         if frame.shape != (self.height, self.width, 3):
             raise ValueError(f"expected {self.height}x{self.width}x3 frames, got {frame.shape}")
         last = self._last
@@ -114,9 +115,10 @@ class VideoWatermarker:
         marked = _add(frame, delta, scale)
         # Only a frame the cap left alone, on a whole grid of blocks, can be updated in parts.
         tiled = (rows * 8, cols * 8) == (self.height, self.width)
+        marked.flags.writeable = False
         self._last = None
         if scale == 1.0 and tiled:
-            self._last = _Marked(frame.copy(), marked.copy(), _block_energy(delta))
+            self._last = _Marked(frame.copy(), marked, _block_energy(delta))
         return marked
 
     def _mark_changes(self, frame: Frame, last: _Marked) -> Frame | None:
@@ -147,17 +149,20 @@ class VideoWatermarker:
         marked = last.marked.copy()
         for window, delta in updates:
             marked[window] = _add(np.ascontiguousarray(frame[window]), delta, 1.0)
-        self._last = _Marked(frame.copy(), marked.copy(), energy)
+        marked.flags.writeable = False
+        self._last = _Marked(frame.copy(), marked, energy)
         return marked
 
     def _changed_boxes(self, frame: Frame, before: Frame) -> list[tuple[int, int, int, int]] | None:
         """Boxes (x, y, width, height, in blocks) around the blocks that differ from
         ``before`` and their neighbours; None when most of the frame differs."""
         rows, cols = self._blocks
-        diff = cv2.absdiff(frame, before).reshape(self.height, self.width * 3)
-        _, changed = cv2.threshold(diff, 0, 255, cv2.THRESH_BINARY)
-        # A block's mean over its 192 samples rounds to at least 1 when one of them is 255.
-        blocks = cv2.resize(changed, (cols, rows), interpolation=cv2.INTER_AREA)
+        # 8 pixels of RGB are 24 bytes, three 64-bit words: comparing words finds every byte
+        # that changed at a fraction of a byte-wise difference's cost.
+        current = np.ascontiguousarray(frame).reshape(self.height, -1).view(np.uint64)
+        changed = (current != before.reshape(self.height, -1).view(np.uint64)).view(np.uint8)
+        # A block's mean over its 24 words rounds to at least 1 when one of them is 255.
+        blocks = cv2.resize(changed * np.uint8(255), (cols, rows), interpolation=cv2.INTER_AREA)
         touched = cv2.dilate((blocks > 0).astype(np.uint8), np.ones((3, 3), np.uint8))
         if cv2.countNonZero(touched) > _MOST * rows * cols:
             return None
