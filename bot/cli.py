@@ -7,13 +7,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError, read_vault_key, settings_from_env
+from bot.config import (
+    ConfigError,
+    read_vault_key,
+    read_watermark_key,
+    settings_from_env,
+    signing_dir_in,
+)
 from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
 
 
 def _render(args: argparse.Namespace) -> int:
-    from engine import ConsentReference, IngestError, RenderError, RenderSpec, render
+    from bot.vault import VaultError
+    from engine import ConsentReference, IngestError, Marking, RenderError, RenderSpec, render
+    from engine.provenance import token_for_render_id
 
     if not args.synthetic_media:
         print(
@@ -25,6 +33,19 @@ def _render(args: argparse.Namespace) -> int:
         return 2
     if args.portrait is None and not args.footage:
         print("tuanyuan render: give --portrait, --footage or both", file=sys.stderr)
+        return 2
+    # Marked exactly as the bot marks its greetings, so no greeting leaves this software
+    # unmarked and `tuanyuan detect --data-dir` recognises it like any other.
+    data_dir = _data_dir(args)
+    try:
+        marking = Marking(
+            token=token_for_render_id(args.render_id),
+            watermark_key=_watermark_key(data_dir, create=True),
+            signing_dir=signing_dir_in(data_dir),
+        )
+    except (ConfigError, VaultError, ValueError, OSError) as error:
+        print(f"tuanyuan render: {error} (the watermark key comes from TUANYUAN_WATERMARK_KEY, "
+              "else the vault key in --data-dir)", file=sys.stderr)  # fmt: skip
         return 2
     spec = RenderSpec(
         render_id=args.render_id,
@@ -39,6 +60,7 @@ def _render(args: argparse.Namespace) -> int:
         sender=args.sender,
         output_dir=args.out,
         consent=ConsentReference.for_synthetic_media(),
+        marking=marking,
     )
     try:
         result = render(spec)
@@ -46,6 +68,8 @@ def _render(args: argparse.Namespace) -> int:
         print(f"tuanyuan render: {error}", file=sys.stderr)
         return 1
     print(result.model_dump_json(indent=2))
+    print(f"marked with the keys of {data_dir}: tuanyuan detect {result.video} --data-dir "
+          f"{data_dir}", file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -75,13 +99,30 @@ def _bench_render(args: argparse.Namespace) -> int:
     from engine import bench_render
 
     result = bench_render(seconds=args.seconds, scale=args.height / 720, repeats=args.repeats)
-    print(f"size: {result.width}x{result.height}, {result.frames} frames")
+    print(f"size: {result.width}x{result.height}, {result.frames} frames, marked "
+          "(watermarks in picture and sound, AIGC metadata, C2PA)")  # fmt: skip
     print(f"render: {result.render_s:.2f} s, encode-only: {result.encode_only_s:.2f} s "
           f"(fastest of {result.repeats})")  # fmt: skip
     print(f"ratio: {result.ratio:.2f}")
-    print(f"cpu ratio: {result.cpu_ratio:.2f}")
+    print(f"cpu ratio: {result.cpu_ratio:.2f} ({result.render_cpu_s:.2f} s against "
+          f"{result.encode_only_cpu_s:.2f} s)")  # fmt: skip
+    print(f"turnaround, order to file ready: {result.first_render_s:.2f} s in a fresh render "
+          f"process, {result.render_s:.2f} s after")  # fmt: skip
+    found = result.detection
+    print(f"marks read back: video {'yes' if found.video.mac_valid else 'NO'}, "
+          f"audio {'yes' if found.audio.mac_valid else 'NO'}, C2PA {found.c2pa.state}, "
+          f"AIGC {'yes' if found.aigc else 'NO'}")  # fmt: skip
     print(f"peak memory: {result.peak_rss_mb:.0f} MB (renderer), "
           f"{result.peak_ffmpeg_rss_mb:.0f} MB (ffmpeg)")  # fmt: skip
+    for title, stages in (
+        ("processor time by stage (one profiled render, all threads and ffmpeg)",
+         result.cpu_stages),
+        ("wall time along the render's own thread (one profiled render)", result.wall_stages),
+    ):  # fmt: skip
+        total = sum(stage.seconds for stage in stages)
+        print(f"{title}: {total:.2f} s")
+        for stage in stages:
+            print(f"  {stage.name:<44} {stage.seconds:6.2f} s {stage.seconds / total:6.1%}")
     return 0
 
 
@@ -141,24 +182,22 @@ def _bench_faults(args: argparse.Namespace) -> int:
 
 def _detect(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
-    from bot.config import DATABASE_FILE, read_watermark_key
+    from bot.config import DATABASE_FILE
     from bot.storage.database import open_existing
-    from bot.vault import WATERMARK_KEY_PURPOSE, VaultError, derive_key
+    from bot.vault import VaultError
     from bot.verification import look_up
     from engine import IngestError
     from engine.provenance import detect, trust_anchor_from_env
 
     data_dir = _data_dir(args)
     try:
-        key = read_watermark_key(dict(os.environ)) or derive_key(
-            _master_key(data_dir), WATERMARK_KEY_PURPOSE
-        )
+        key = _watermark_key(data_dir, create=False)
     except (ConfigError, VaultError, ValueError, OSError) as error:
         print(f"tuanyuan detect: {error} (set TUANYUAN_WATERMARK_KEY, or point "
               "--data-dir at the bot's data with its vault key)", file=sys.stderr)  # fmt: skip
         return 2
     try:
-        report = detect(args.file, key, trust_anchor_from_env(data_dir / "c2pa"))
+        report = detect(args.file, key, trust_anchor_from_env(signing_dir_in(data_dir)))
     except IngestError as error:
         print(f"tuanyuan detect: {error}", file=sys.stderr)
         return 1
@@ -193,13 +232,25 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return given or Path(os.environ.get("TUANYUAN_DATA_DIR", "var"))
 
 
-def _master_key(data_dir: Path) -> bytes:
-    """The vault key as the bot reads it: the environment, else the key file (never created)."""
-    from bot.vault import read_key_file
+def _master_key(data_dir: Path, *, create: bool = False) -> bytes:
+    """The vault key as the bot reads it: the environment, else the key file, which ``create``
+    makes (0600) when it is absent, as the bot's first start does."""
+    from bot.vault import load_or_create_key, read_key_file
 
+    if (key := read_vault_key(dict(os.environ))) is not None:
+        return key
     key_file = os.environ.get("TUANYUAN_VAULT_KEY_FILE")
-    return read_vault_key(dict(os.environ)) or read_key_file(
-        Path(key_file) if key_file else data_dir / "vault.key"
+    path = Path(key_file) if key_file else data_dir / "vault.key"
+    return load_or_create_key(path) if create else read_key_file(path)
+
+
+def _watermark_key(data_dir: Path, *, create: bool) -> bytes:
+    """The key the bot marks with: the operator's TUANYUAN_WATERMARK_KEY (or _FILE), else the
+    one derived from the vault key (see ``_master_key``)."""
+    from bot.vault import WATERMARK_KEY_PURPOSE, derive_key
+
+    return read_watermark_key(dict(os.environ)) or derive_key(
+        _master_key(data_dir, create=create), WATERMARK_KEY_PURPOSE
     )
 
 
@@ -269,6 +320,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--sender", default="")
     render.add_argument("--render-id", default="cli")
     render.add_argument("--out", type=Path, default=Path("render-out"))
+    render.add_argument(
+        "--data-dir", type=Path, help="the keys to mark with; default: $TUANYUAN_DATA_DIR or ./var"
+    )
     render.add_argument(
         "--synthetic-media",
         action="store_true",

@@ -56,8 +56,7 @@ class Settings:
 
     @property
     def signing_dir(self) -> Path:
-        """The C2PA signing identity: the operator's chain, or the one made here on first use."""
-        return self.data_dir / "c2pa"
+        return signing_dir_in(self.data_dir)
 
     @property
     def vault_key_file(self) -> Path:
@@ -80,6 +79,11 @@ class Settings:
     def work_dir(self) -> Path:
         """Scratch space for renders in progress; finished videos move into the media store."""
         return self.data_dir / "work"
+
+
+def signing_dir_in(data_dir: Path) -> Path:
+    """The C2PA signing identity: the operator's chain, or the one made here on first use."""
+    return data_dir / "c2pa"
 
 
 def _read_token(environ: dict[str, str]) -> str:

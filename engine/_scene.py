@@ -15,7 +15,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from engine._models import Aspect, FaceBox, Language
 from engine._painter import rgb
@@ -35,7 +35,9 @@ FULL_SIZE: dict[Aspect, tuple[int, int]] = {
 }
 _REFERENCE_SIDE = 720
 _LABEL_MARGIN = (18, 14)
-_LABEL_FONT_SIZE = 44  # CJK glyphs at this size are ~40 px tall: above 5% of the shorter side
+_LABEL_FONT_SIZE = 44  # where the search for the label's size starts (see _label_font)
+# GB 45438-2025: the visible label's text at least 5% of the frame's shorter side tall.
+LABEL_MIN_HEIGHT = 0.05
 _SUBTITLE_FONT_SIZE = {"zh-Hant": 46, "zh-Hans": 46, "en": 42}
 _TITLE_FONT_SIZE = {"zh-Hant": 104, "zh-Hans": 104, "en": 72}
 _SUBTITLE_MAX_LINES = 2
@@ -329,8 +331,22 @@ def label_layer_origin(unit: float) -> tuple[int, int]:
     return round(_LABEL_MARGIN[0] * unit), round(_LABEL_MARGIN[1] * unit)
 
 
+def _label_font(language: Language, unit: float) -> ImageFont.FreeTypeFont:
+    """The smallest size at which the label's "AI" (in every language's label) stands
+    ``LABEL_MIN_HEIGHT`` of the shorter side from its top to the baseline.
+
+    A fixed point size sized for CJK glyphs, which fill their em box, left the Latin letters
+    at 4.4% of 720 px; measuring the Latin capitals themselves holds every label to the rule.
+    """
+    target = LABEL_MIN_HEIGHT * _REFERENCE_SIDE * unit
+    size = round(_LABEL_FONT_SIZE * unit)
+    while -font(language, size).getbbox("AI", anchor="ls")[1] < target:
+        size += 1
+    return font(language, size)
+
+
 def _label_layer(language: Language, unit: float) -> _Layer:
-    face = font(language, round(_LABEL_FONT_SIZE * unit))
+    face = _label_font(language, unit)
     text = AI_LABEL[language]
     left, top, right, bottom = face.getbbox(text)
     pad_x, pad_y = round(14 * unit), round(8 * unit)

@@ -8,23 +8,53 @@ import pytest
 
 from bot.cli import main
 from bot.demo.samples import sample_portrait_jpeg
+from bot.vault import load_or_create_key
 
 
-def test_render_writes_the_video_and_prints_its_description(
+@pytest.fixture(autouse=True)
+def _no_operator_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys a command makes go to the test's own data dir, never ./var."""
+    for name in (
+        "TUANYUAN_WATERMARK_KEY",
+        "TUANYUAN_WATERMARK_KEY_FILE",
+        "TUANYUAN_VAULT_KEY",
+        "TUANYUAN_VAULT_KEY_FILE",
+        "TUANYUAN_C2PA_CERT_CHAIN",
+        "TUANYUAN_C2PA_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TUANYUAN_DATA_DIR", str(tmp_path / "default-data"))
+
+
+def test_render_writes_a_marked_video_that_detect_recognises(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     portrait = tmp_path / "face.jpg"
     portrait.write_bytes(sample_portrait_jpeg())
+    data = tmp_path / "data"
     code = main(
         ["render", "--portrait", str(portrait), "--recipient", "Grandma", "--language", "en",
-         "--out", str(tmp_path / "out"), "--synthetic-media"]
+         "--out", str(tmp_path / "out"), "--data-dir", str(data), "--synthetic-media"]
     )  # fmt: skip
     assert code == 0
-    result = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    result = json.loads(printed.out)
     with av.open(result["video"]) as container:
         assert container.streams.video[0].codec_context.name == "h264"
         assert len(container.streams.audio) == 1
     assert "Grandma" in result["greeting_text"]
+    assert f"--data-dir {data}" in printed.err
+    # The bot's keys were made in the data dir, and the greeting carries every mark.
+    assert (data / "vault.key").stat().st_mode & 0o777 == 0o600
+    assert main(["detect", result["video"], "--data-dir", str(data)]) == 0
+    report = capsys.readouterr().out
+    assert "made by this service: yes" in report
+    assert report.count("MAC valid") == 2 and "c2pa: trusted" in report
+    assert "'ProduceID': 'cli'" in report
+    # Another installation's keys find no mark of theirs in it.
+    load_or_create_key(tmp_path / "other" / "vault.key")
+    assert main(["detect", result["video"], "--data-dir", str(tmp_path / "other")]) == 0
+    assert "made by this service: no" in capsys.readouterr().out
 
 
 def test_render_reports_a_bad_portrait_without_a_traceback(
@@ -46,3 +76,24 @@ def test_run_without_a_token_exits_with_advice(
     monkeypatch.delenv("TUANYUAN_BOT_TOKEN_FILE", raising=False)
     assert main(["run"]) == 2
     assert "TUANYUAN_BOT_TOKEN" in capsys.readouterr().err
+
+
+def test_demo_keeps_its_keys_and_honours_the_operator_watermark_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "5a" * 32
+    monkeypatch.setenv("TUANYUAN_WATERMARK_KEY", key)
+    out = tmp_path / "demo-out"
+    assert main(["demo", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    data = out / "bot-data"
+    assert f"tuanyuan detect {out / 'greeting.mp4'} --data-dir {data}" in printed
+    assert main(["detect", str(out / "greeting.mp4"), "--data-dir", str(data)]) == 0
+    report = capsys.readouterr().out
+    assert "made by this service: yes" in report
+    assert report.count("MAC valid") == 2 and "c2pa: trusted" in report
+    assert "family: space" in report and "consent: current" in report
+    # The watermarks were made with the operator's key, not one derived from the demo's vault.
+    monkeypatch.delenv("TUANYUAN_WATERMARK_KEY")
+    assert main(["detect", str(out / "greeting.mp4"), "--data-dir", str(data)]) == 0
+    assert "MAC valid" not in capsys.readouterr().out

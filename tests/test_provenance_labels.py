@@ -4,8 +4,11 @@ import subprocess
 from pathlib import Path
 
 import imageio_ffmpeg
+import numpy as np
 import pytest
 
+from engine._models import Language
+from engine._scene import _label_layer
 from engine.provenance import read_aigc, read_c2pa, sign_mp4, signing_identity
 from tests.auxil.provenance import marked_greeting, unmarked_greeting
 
@@ -95,3 +98,19 @@ def test_a_remux_after_signing_strips_the_manifest(
     subprocess.run([*command, "-c", "copy", str(remuxed)], check=True)
     assert read_c2pa(remuxed).state == "absent"
     assert read_c2pa(unmarked_greeting(tmp_path, 2, (320, 240), 1.0)).state == "absent"
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hant", "zh-Hans"])
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280), (720, 720), (1920, 1080)])
+def test_visible_label_letters_reach_5_percent_of_the_shorter_side(
+    language: Language, size: tuple[int, int]
+) -> None:
+    """GB 45438-2025's visible label, measured on its drawn pixels: "AI", the first two
+    letters of every label, from their top to the baseline they stand on (no descenders)."""
+    label = _label_layer(language, min(size) / 720)
+    text = (label.alpha[..., 0] > 0.5) & (label.premultiplied.min(axis=2) > 128)
+    columns = np.flatnonzero(text.any(axis=0))
+    gaps = np.flatnonzero(np.diff(columns) > 1)  # where "A" ends, then "I"
+    letters_ai = text[:, columns[0] : columns[gaps[1]] + 1]
+    rows = np.flatnonzero(letters_ai.any(axis=1))
+    assert rows[-1] - rows[0] + 1 >= 0.05 * min(size)

@@ -5,6 +5,7 @@ The full suite (20 videos, 9 attacks, unmarked corpus) is `tuanyuan bench waterm
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -72,3 +73,53 @@ def test_frames_of_the_wrong_size_are_refused() -> None:
     marker = VideoWatermarker(make_payload(1, KEY), KEY, 1280, 720)
     with pytest.raises(ValueError, match="720x1280x3"):
         marker(np.zeros((1280, 720, 3), np.uint8))
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280), (854, 480)])
+def test_marked_frames_are_exactly_the_plain_formula(size: tuple[int, int]) -> None:
+    """The per-frame marker is tuned for speed; this is what it must compute, written plainly:
+    texture of every other green sample in 8x8 blocks, a bilinear amplitude mask, the PSNR cap,
+    rounding half to even, and the same step on R, G and B, clipped to 0-255."""
+    width, height = size
+    marker = VideoWatermarker(make_payload(3, KEY), KEY, width, height)
+    flat = np.full((height, width, 3), (250, 5, 128), np.uint8)
+    for frame in [flat, *(next(clip_frames(seed, width, height, 0.04)) for seed in range(4))]:
+        rows, cols = height // 8, width // 8
+        blocks = frame[: rows * 8 : 2, : cols * 8 : 2, 1].astype(np.float64)
+        blocks = blocks.reshape(rows, 4, cols, 4)
+        mean = blocks.mean(axis=(1, 3))
+        std = np.sqrt(np.maximum((blocks**2).mean(axis=(1, 3)) - mean**2, 0.0))
+        amplitude = np.clip(1.2 + 0.5 * std, 1.2, 8.0).astype(np.float32)
+        mask = cv2.resize(amplitude, (width, height), interpolation=cv2.INTER_LINEAR)
+        delta = marker._pattern.astype(np.float64) * mask
+        mse_max = 255.0**2 / 10 ** (40.3 / 10)
+        delta *= min(1.0, np.sqrt(mse_max / np.mean(delta**2)))
+        expected = np.clip(frame + np.rint(delta)[..., None], 0, 255).astype(np.uint8)
+        assert np.array_equal(marker(frame), expected)
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280), (640, 360)])
+def test_frames_marked_where_they_changed_equal_frames_marked_whole(
+    size: tuple[int, int],
+) -> None:
+    """A greeting's frames: a still backdrop, a portrait that moves, a subtitle that comes and
+    goes, a frame repeated, a transition over everything. Each must come out exactly as a
+    marker that has seen no earlier frame marks it."""
+    width, height = size
+    payload = make_payload(9, KEY)
+    backdrop = next(clip_frames(1, width, height, 0.04))
+    portrait = next(clip_frames(2, width // 3, height // 2, 0.04))
+    frames = []
+    for index in range(12):
+        frame = backdrop.copy()
+        x, y = width // 3 + 3 * index, height // 8 + index
+        frame[y : y + height // 2, x : x + width // 3] = np.roll(portrait, index, axis=0)
+        if 4 <= index < 8:
+            frame[height - 60 : height - 20, 40 : width - 40] = 255 - frame[:40, 40 : width - 40]
+        frames.append(frame)
+    frames.insert(6, frames[5])
+    frames.insert(10, (frames[9] * 0.5 + backdrop[::-1] * 0.5).astype(np.uint8))
+    marker = VideoWatermarker(payload, KEY, width, height)
+    for frame in frames:
+        whole = VideoWatermarker(payload, KEY, width, height)(frame)
+        assert np.array_equal(marker(frame), whole)

@@ -5,11 +5,15 @@ link on his own account, shares his phone number and consents by reading the one
 aloud; she verifies herself and orders. Everything runs on loopback: the Bot API stand-in, the
 bot (python-telegram-bot polling it over HTTP) and the engine in a render process. The demo
 writes what both of them saw (a transcript) and the video the bot delivered, then stops
-everything it started.
+everything it started. The bot's data (its keys, database and vault) stays beside the video, so
+``tuanyuan detect`` can recognise the greeting afterwards, as it would any the bot delivered.
 """
 
 import asyncio
+import os
 import secrets
+import shutil
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ from pathlib import Path
 import structlog
 
 from bot.app import build_application, polling
-from bot.config import Settings
+from bot.config import ConfigError, Settings, read_watermark_key
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.demo.transcript import Transcript
 from bot.flows.family import LANGUAGES_DONE, SUBJECT_LANGUAGE_PREFIX, SUBJECT_STATUS_PREFIX
@@ -50,30 +54,49 @@ class _Outcome:
     thumbnail: bytes | None = None
 
 
+DATA_DIR = "bot-data"  # in the output folder
+
+
 def run_demo(out_dir: Path) -> int:
-    """Play the scripted order; write ``transcript.md``/``.json`` and ``greeting.mp4``."""
-    outcome = asyncio.run(_run())
+    """Play the scripted order; write ``transcript.md``/``.json``, ``greeting.mp4`` and the
+    bot's data in ``bot-data``, replacing a previous run's.
+
+    The greeting is marked with the operator's watermark key when TUANYUAN_WATERMARK_KEY (or
+    _FILE) is set, as the bot would mark it, else with one derived from the demo's own vault key.
+    """
+    try:
+        watermark_key = read_watermark_key(dict(os.environ))
+    except ConfigError as error:
+        print(f"tuanyuan demo: {error}", file=sys.stderr)
+        return 2
+    data_dir = out_dir / DATA_DIR
+    shutil.rmtree(data_dir, ignore_errors=True)  # a new family each run: the script is fixed
+    outcome = asyncio.run(_run(data_dir, watermark_key))
     out_dir.mkdir(parents=True, exist_ok=True)
     outcome.transcript.write(out_dir)
     if outcome.video is None:
         return 1
-    (out_dir / "greeting.mp4").write_bytes(outcome.video)
+    greeting = out_dir / "greeting.mp4"
+    greeting.write_bytes(outcome.video)
     if outcome.thumbnail is not None:
         (out_dir / "thumbnail.jpg").write_bytes(outcome.thumbnail)
     log.info("demo.done", out_dir=str(out_dir))
+    print(f"greeting: {greeting}\nthe bot's keys and records: {data_dir}\n"
+          f"check it: tuanyuan detect {greeting} --data-dir {data_dir}")  # fmt: skip
     return 0
 
 
-async def _run() -> _Outcome:
+async def _run(data_dir: Path, watermark_key: bytes | None) -> _Outcome:
     token = f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(24)}"
     outcome = _Outcome(Transcript())
     with tempfile.TemporaryDirectory(prefix="tuanyuan-demo-") as state_dir:
         async with BotApiStandIn(token, storage_dir=Path(state_dir) / "stand-in") as stand_in:
             settings = Settings(
                 token=token,
-                data_dir=Path(state_dir) / "bot",
+                data_dir=data_dir,
                 api_base_url=stand_in.api_base_url,
                 file_base_url=stand_in.file_base_url,
+                watermark_key=watermark_key,
             )
             async with (
                 polling(build_application(settings)),
