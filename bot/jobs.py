@@ -71,7 +71,6 @@ class RenderJobs:
         workers: int,
         marking: Callable[[str], Marking],
         xtts_dir: Path | None = None,
-        worker_module: str = "bot.render_worker",
     ) -> None:
         self._db = db
         self._marking = marking
@@ -81,7 +80,7 @@ class RenderJobs:
         self._work_dir = work_dir
         self.slots = asyncio.Semaphore(workers)
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._processes = WorkerPool(worker_module)
+        self._processes = WorkerPool("bot.render_worker")
 
     def submit(self, order_id: str, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` for this order as a task that :meth:`cancel` can stop."""

@@ -22,7 +22,6 @@ from bot.orders._texts import (
     REMAKE_PREFIX,
     RESEND_PREFIX,
     SEND_PREFIX,
-    festival,
     reason_buttons,
     status_line,
 )
@@ -49,7 +48,6 @@ __all__ = [
     "Outcome",
     "Refusal",
     "clean_words",
-    "festival",
     "reason_buttons",
     "status_line",
     "visible_length",

@@ -45,6 +45,7 @@ from bot.storage.orders import (
     queue_position,
     update_order,
 )
+from bot.storage.users import first_name
 from bot.vault import Vault
 from engine import RenderError, greeting_text
 
@@ -325,8 +326,7 @@ class OrderDesk:
         assert order.space_id is not None
         space = get_space(self._db, order.space_id)
         _ = gettext_for(self._admin_language())
-        rows = list(self._db.query("SELECT first_name FROM users WHERE id = ?", [order.user_id]))
-        requester = str(rows[0]["first_name"]) if rows else "?"
+        requester = first_name(self._db, order.user_id) or "?"
         reasons = json.loads(order.review_reasons or "[]")
         text = texts.card_text(
             _,
@@ -476,9 +476,10 @@ class OrderDesk:
             if order.attempts >= MAX_RENDER_ATTEMPTS:
                 await self._give_up(order, "the render was interrupted too many times")
                 return
-            order = self._move(order, S.QUEUED, SYSTEM)  # type: ignore[assignment]
-            if order is None:
+            requeued = self._move(order, S.QUEUED, SYSTEM)
+            if requeued is None:
                 return
+            order = requeued
         if order.next_attempt_at is not None:
             wait = (parse_iso(order.next_attempt_at) - self._clock.now()).total_seconds()
             await asyncio.sleep(max(0.0, wait))

@@ -25,6 +25,12 @@ def remember_user(db: Database, user_id: int, first_name: str, language_code: st
     )
 
 
+def first_name(db: Database, user_id: int) -> str | None:
+    """The name Telegram last gave for this user (what a moderator's card calls them)."""
+    rows = list(db.query("SELECT first_name FROM users WHERE id = ?", [user_id]))
+    return str(rows[0]["first_name"]) if rows else None
+
+
 def get_language(db: Database, user_id: int) -> Language:
     rows = list(db.query("SELECT language FROM users WHERE id = ?", [user_id]))
     if not rows:
