@@ -173,6 +173,14 @@ async def test_requests_are_approved_changed_and_rejected_in_the_browser(
     photo = desk.locator(f"#order-{sue} img")
     assert await photo.evaluate("img => img.complete && img.naturalWidth > 0")
     await _shoot(desk, "queue-desktop")
+    await desk.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await _shoot(desk, "queue-phone")
+    await desk.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+    # The reviewer's keys: j selects the next request, k the one before.
+    await desk.keyboard.press("j")
+    assert "selected" in (await desk.get_attribute(f"#order-{sue}", "class") or "")
+    await desk.keyboard.press("k")
+    assert "selected" in (await desk.get_attribute(f"#order-{tom}", "class") or "")
 
     # Ask for a change: the member reads the note, answers, and the request is back.
     await desk.fill(f"#order-{sue} form.change textarea", "Please   leave out the\nnickname.")
@@ -200,8 +208,8 @@ async def test_requests_are_approved_changed_and_rejected_in_the_browser(
     )
     assert get_order(world.services.db, sue).status == OrderStatus.REJECTED
 
-    # Approve: rendered, then back in the queue with its finished video.
-    await desk.click(f"#order-{tom} form.approve button")
+    # Approve, by its key: rendered, then back in the queue with its finished video.
+    await desk.keyboard.press("a")
     await desk.wait_for_selector("p.notice")
     for _ in range(int(RENDER_WAIT_S / 0.5)):
         if get_order(world.services.db, tom).status == OrderStatus.VIDEO_REVIEW:
@@ -224,6 +232,9 @@ async def test_requests_are_approved_changed_and_rejected_in_the_browser(
     assert played > 0.5
     await video.evaluate("v => v.pause()")
     await _shoot(desk, "queue-video-desktop")
+    await desk.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await _shoot(desk, "queue-video-phone")
+    await desk.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
     preview = await world.reply_to(
         MEMBER, lambda: desk.click(f"#order-{tom} form.approve button"), until=is_preview,
         wait_s=60,
@@ -371,8 +382,8 @@ async def test_the_audit_chain_is_verified_and_a_changed_byte_is_found(
     await _shoot(desk, "audit-tampered-desktop")
 
 
-async def test_forms_without_their_token_and_removed_admins_are_refused(
-    web: WebWorld, desk: Page
+async def test_forms_without_their_token_removed_admins_and_idle_sessions_are_refused(
+    web: WebWorld, desk: Page, browser: Browser
 ) -> None:
     world = web.world
     url = web.served.web_url
@@ -397,3 +408,12 @@ async def test_forms_without_their_token_and_removed_admins_are_refused(
     # The session ended with the refusal: being an admin again needs a new link.
     assert "not signed in" in await _refused(desk, f"{url}/queue", 401)
     await _shoot(desk, "refused-desktop")
+
+    # A session left idle for longer than TUANYUAN_WEB_IDLE_MINUTES ends.
+    idle = await _signed_in(web, browser, DESKTOP)
+    page = await idle.new_page()
+    world.clock.advance(timedelta(seconds=world.services.settings.web_idle_s - 5))
+    assert (response := await page.goto(f"{url}/health")) is not None and response.ok
+    world.clock.advance(timedelta(seconds=world.services.settings.web_idle_s + 1))
+    assert "not signed in" in await _refused(page, f"{url}/health", 401)
+    await idle.close()
