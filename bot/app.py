@@ -167,10 +167,10 @@ async def webhook(
     async with application:
         await _post_init(application)
         await application.start()
-        await application.bot.set_webhook(
-            url, secret_token=secret, allowed_updates=Update.ALL_TYPES
-        )
         try:
+            await application.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+            )
             yield application
         finally:
             await application.stop()

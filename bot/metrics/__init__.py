@@ -8,10 +8,9 @@ class PTB builds the Application from) and worker processes that died or were ki
 (``worker_lost``, one line in ``bot/workers.py``).
 """
 
-from bot.metrics._live import WORKER_LOSSES, MeasuredApplication, update_type, worker_lost
+from bot.metrics._live import MeasuredApplication, worker_losses, worker_lost
 from bot.metrics._scrape import metrics_app
 from bot.metrics._stored import (
-    RenderTime,
     deliveries_by_outcome,
     orders_by_state,
     percentile,
@@ -21,9 +20,7 @@ from bot.metrics._stored import (
 )
 
 __all__ = [
-    "WORKER_LOSSES",
     "MeasuredApplication",
-    "RenderTime",
     "deliveries_by_outcome",
     "metrics_app",
     "orders_by_state",
@@ -31,6 +28,6 @@ __all__ = [
     "queue_depth",
     "recent_errors",
     "render_times",
-    "update_type",
+    "worker_losses",
     "worker_lost",
 ]

@@ -43,6 +43,18 @@ def worker_lost(module: str) -> None:
     WORKER_LOSSES.labels(module).inc()
 
 
+def worker_losses() -> int:
+    """Worker processes lost since this process started, of every kind."""
+    return int(
+        sum(
+            sample.value
+            for metric in WORKER_LOSSES.collect()
+            for sample in metric.samples
+            if sample.name.endswith("_total")
+        )
+    )
+
+
 class MeasuredApplication(Application[Any, Any, Any, Any, Any, Any]):
     """PTB's Application, counting every update it handles and timing its handling."""
 

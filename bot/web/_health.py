@@ -4,30 +4,19 @@ where /metrics reads them (``bot.metrics``)."""
 from aiohttp import web
 
 from bot.metrics import (
-    WORKER_LOSSES,
     deliveries_by_outcome,
     orders_by_state,
     percentile,
     queue_depth,
     recent_errors,
     render_times,
+    worker_losses,
 )
 from bot.storage import OrderStatus
 from bot.web._base import Admin, admin_only, render, services_of
 from bot.web._page import Page
 
 PERCENTILES = (0.5, 0.9, 0.99)
-
-
-def _worker_losses() -> int:
-    return int(
-        sum(
-            sample.value
-            for metric in WORKER_LOSSES.collect()
-            for sample in metric.samples
-            if sample.name.endswith("_total")
-        )
-    )
 
 
 @admin_only
@@ -40,7 +29,7 @@ async def show(request: web.Request, admin: Admin) -> web.Response:
         "waiting_moderation": states[OrderStatus.MODERATION] + states[OrderStatus.VIDEO_REVIEW],
         "workers": services.settings.render_workers,
         "rendering": states[OrderStatus.RENDERING],
-        "worker_restarts": _worker_losses(),
+        "worker_restarts": worker_losses(),
         "renders": len(seconds),
         "percentiles": [
             (f"p{round(q * 100)}", f"{value:.1f} s" if (value := percentile(seconds, q)) else "-")
