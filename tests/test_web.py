@@ -338,7 +338,7 @@ async def test_a_proof_document_is_approved_in_the_browser(web: WebWorld, desk: 
 async def test_families_and_health_show_what_moderation_needs(web: WebWorld, desk: Page) -> None:
     await desk.goto(f"{web.served.web_url}/families")
     text = await desk.inner_text("main")
-    assert "Grandpa" in text and "外婆" in text and "grant" in text
+    assert "Grandpa" in text and "外婆" in text and EN("consent given") in text
     assert "+8869" not in text  # members' phone numbers stay out of the web
     await _shoot(desk, "families-desktop")
     await desk.goto(f"{web.served.web_url}/health")

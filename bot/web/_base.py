@@ -15,6 +15,7 @@ from telegram import Bot
 from bot.admin_sessions import csrf_matches, csrf_token, end_session, session_admin
 from bot.i18n import Gettext, Language, gettext_for
 from bot.services import Services
+from bot.web._names import names
 from bot.web._words import words
 
 SERVICES = web.AppKey("services", Services)
@@ -95,6 +96,7 @@ def render(
     _ = gettext_for(language)
     frame = {
         "t": words(_),
+        "n": names(_),
         "lang": language,
         "admin": admin,
         "csrf": csrf_token(admin.session) if admin is not None else "",
