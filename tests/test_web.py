@@ -229,6 +229,14 @@ async def test_requests_are_approved_changed_and_rejected_in_the_browser(
     with av.open(io.BytesIO(world.services.vault.read_bytes(order.video_id))) as container:
         assert container.streams.video[0].codec_context.name == "h264"
     await _queue_card(desk, web, tom)
+    # Served from the vault in byte ranges, as the player asks for them.
+    stored = world.services.vault.read_bytes(order.video_id)
+    address = f"{web.served.web_url}/queue/{tom}/video"
+    part = await desk.request.get(address, headers={"Range": "bytes=100-199"})
+    assert (part.status, part.headers["content-range"]) == (206, f"bytes 100-199/{len(stored)}")
+    assert await part.body() == stored[100:200]
+    beyond = await desk.request.get(address, headers={"Range": f"bytes={len(stored)}-"})
+    assert beyond.status == 416
     video = desk.locator(f"#order-{tom} video")
     assert await video.evaluate("v => v.canPlayType('video/mp4; codecs=\"avc1.64001f\"')") != ""
     await video.evaluate("v => { v.muted = true; return v.play(); }")
