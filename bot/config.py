@@ -169,7 +169,8 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
 
 def _listen(environ: dict[str, str], name: str, default: str) -> tuple[str, int]:
     host, _, port = environ.get(name, default).strip().rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    # Port 0: one the system picks (the fault benchmark's bots, which need no fixed address).
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ConfigError(f"{name} must be host:port, such as {default}.")
     return host.strip("[]"), int(port)
 
