@@ -52,7 +52,8 @@ def bot_of(request: web.Request) -> Bot:
 
 def admin_only(handler: AdminHandler) -> Handler:
     """Serve ``handler`` to a signed-in, still configured admin; a form must carry its CSRF
-    token. Anyone else gets a page saying how to sign in, and the refusal is audited."""
+    token. Anyone else gets a page saying how to sign in; a session whose admin was removed
+    (ended at once) and a form without its token are audited with the admin's id."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         services = services_of(request)
