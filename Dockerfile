@@ -16,6 +16,10 @@ RUN make install PYTHON=python3.11
 ENV PATH=/app/.venv/bin:$PATH \
     TUANYUAN_DATA_DIR=/data
 VOLUME /data
+# The admin web (and a webhook) and /metrics listen on loopback unless configured: in a
+# container set TUANYUAN_WEB_LISTEN=0.0.0.0:8080 (and TUANYUAN_METRICS_LISTEN=0.0.0.0:9464 for a
+# Prometheus outside it), and TUANYUAN_WEB_URL to the address moderators open.
+EXPOSE 8080 9464
 # The bot token comes from the environment (TUANYUAN_BOT_TOKEN) or a mounted secret file
 # (TUANYUAN_BOT_TOKEN_FILE); it is never baked into the image.
 CMD ["tuanyuan", "run"]

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 XTTS_STAMP := $(VENV)/.installed-xtts
 
-.PHONY: demo test lint typecheck unit install install-xtts clean i18n bench-deps
+.PHONY: demo test lint typecheck unit install install-xtts clean i18n bench-deps chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +41,18 @@ lint: $(XTTS_STAMP)
 typecheck: $(XTTS_STAMP)
 	$(BIN)/mypy
 
-unit: $(XTTS_STAMP)
+# The admin web's browser tests (tests/test_web.py) run Debian's chromium headless; CI runs
+# as root on Debian bookworm, where apt installs it when it is missing.
+chromium:
+	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q --no-install-recommends chromium)
+
+unit: $(XTTS_STAMP) chromium
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache tests/artefacts
 
 # Refresh the translation catalogs after changing user-facing text; tests/test_i18n.py fails
 # until every new message is translated in bot/locale/*/LC_MESSAGES/tuanyuan.po.

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import structlog
-from telegram import BotCommandScopeChat, BotCommandScopeDefault
+from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
@@ -20,6 +20,7 @@ from bot.flows import register_handlers
 from bot.flows.basics import admin_command_descriptions, command_descriptions
 from bot.i18n import Language, gettext_for
 from bot.jobs import RenderJobs
+from bot.metrics import MeasuredApplication
 from bot.orders import OrderDesk
 from bot.services import Services, attach, services_of
 from bot.storage import open_database
@@ -90,8 +91,14 @@ def render_marking(settings: Settings, watermark_key: bytes) -> Callable[[str], 
     return marking_for
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> BotApplication:
-    """The bot, ready to run; ``clock`` lets tests move time (expiries) without waiting."""
+def build_application(
+    settings: Settings, clock: Clock | None = None, *, webhook: bool = False
+) -> BotApplication:
+    """The bot, ready to run; ``clock`` lets tests move time (expiries) without waiting.
+
+    With ``webhook`` there is no updater: ``bot.server`` feeds the update queue from the
+    webhook it serves.
+    """
     clock = clock or SystemClock()
     db = open_database(settings.database_path)
     master_key = settings.vault_key or load_or_create_key(settings.vault_key_file)
@@ -107,9 +114,11 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
                       settings.xtts_dir)  # fmt: skip
     orders = OrderDesk(db, vault, audit, clock, settings, jobs)
     verifier = Verifier(watermark_key, settings.signing_dir)
+    builder = ApplicationBuilder().application_class(MeasuredApplication)
+    if webhook:
+        builder = builder.updater(None)
     application = (
-        ApplicationBuilder()
-        .token(settings.token)
+        builder.token(settings.token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.file_base_url)
         # Retry after Telegram's flood-control pauses instead of dropping the message.
@@ -143,5 +152,26 @@ async def polling(application: BotApplication) -> AsyncIterator[BotApplication]:
             yield application
         finally:
             await application.updater.stop()
+            await application.stop()
+            await _post_shutdown(application)
+
+
+@contextlib.asynccontextmanager
+async def webhook(
+    application: BotApplication, url: str, secret: str
+) -> AsyncIterator[BotApplication]:
+    """Run the bot fed by a webhook: Telegram POSTs each update to ``url`` with ``secret`` in
+    its header, and ``bot.server`` puts it on the update queue (the Application was built
+    without an updater). The webhook stays registered after a stop: Telegram keeps the updates
+    until the bot is back."""
+    async with application:
+        await _post_init(application)
+        await application.start()
+        try:
+            await application.bot.set_webhook(
+                url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+            )
+            yield application
+        finally:
             await application.stop()
             await _post_shutdown(application)

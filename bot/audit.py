@@ -71,6 +71,11 @@ class AuditLog:
                 os.fsync(log.fileno())
             self._seq, self._head = self._seq + 1, str(entry["mac"])
 
+    def verify(self) -> "AuditVerdict":
+        """The check ``tuanyuan audit verify`` makes, with this log's own key (the admin web)."""
+        with self._lock:
+            return verify_log(self.path, self._key)
+
     def entries(self) -> list[dict[str, object]]:
         """Every entry, oldest first (for tests and operators; the chain is not checked here)."""
         if not self.path.exists():

@@ -254,15 +254,24 @@ def _watermark_key(data_dir: Path, *, create: bool) -> bytes:
     )
 
 
-def _run(_: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from bot.app import build_application
+    from bot.server import run
 
     try:
         settings = settings_from_env()
     except ConfigError as error:
         print(f"tuanyuan run: {error}", file=sys.stderr)
         return 2
-    build_application(settings).run_polling()
+    url: str | None = args.webhook
+    if url is not None and not url.startswith("https://"):
+        print("tuanyuan run: --webhook must be an https:// URL (Telegram sends updates only "
+              "over https)", file=sys.stderr)  # fmt: skip
+        return 2
+    application = build_application(settings, webhook=url is not None)
+    asyncio.run(run(application, url, settings.webhook_secret))
     return 0
 
 
@@ -303,7 +312,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tuanyuan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="run the bot (token and URLs from the environment)")
+    run = commands.add_parser(
+        "run", help="run the bot, its admin web and /metrics (settings from the environment)"
+    )
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="receive updates at this https URL (Telegram posts there, a proxy forwards them "
+        "to TUANYUAN_WEB_LISTEN) instead of long polling",
+    )
     run.set_defaults(handler=_run)
 
     render = commands.add_parser("render", help="render one greeting video without the bot")

@@ -8,8 +8,10 @@ The bot token may come from ``TUANYUAN_BOT_TOKEN`` or from a file named by
 import base64
 import binascii
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.provenance import (
     WATERMARK_KEY_ENV,
@@ -53,6 +55,18 @@ class Settings:
     render_retry_s: float = 30.0
     # Telegram allows about one message a second per chat; progress edits keep well inside it.
     progress_edit_interval_s: float = 3.0
+    # The admin web (and the webhook, in webhook mode) listens here; loopback unless the
+    # operator opens it. ``web_url`` is what the login links point at (a reverse proxy's https
+    # address in production); the session cookie is Secure when it is https.
+    web_listen: tuple[str, int] = ("127.0.0.1", 8080)
+    web_url: str = "http://127.0.0.1:8080"
+    # A signed-in moderator who does nothing for this long signs in again.
+    web_idle_s: int = 30 * 60
+    # Prometheus scrapes /metrics here: its own listener, so opening the admin web or the
+    # webhook to a proxy never exposes the metrics.
+    metrics_listen: tuple[str, int] = ("127.0.0.1", 9464)
+    # Telegram sends it back with every webhook update; None: a new one per run.
+    webhook_secret: str | None = field(default=None, repr=False)
 
     @property
     def signing_dir(self) -> Path:
@@ -149,7 +163,40 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         xtts_dir=read_xtts_dir(env),
         price_stars=_price_stars(env),
         render_retry_s=_positive_int(env, "TUANYUAN_RENDER_RETRY_S", "30"),
+        **_web_settings(env),
     )
+
+
+def _listen(environ: dict[str, str], name: str, default: str) -> tuple[str, int]:
+    host, _, port = environ.get(name, default).strip().rpartition(":")
+    # Port 0: one the system picks (the fault benchmark's bots, which need no fixed address).
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigError(f"{name} must be host:port, such as {default}.")
+    return host.strip("[]"), int(port)
+
+
+# What Telegram accepts as a webhook's secret_token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+
+
+def _web_settings(environ: dict[str, str]) -> dict[str, Any]:
+    web_listen = _listen(environ, "TUANYUAN_WEB_LISTEN", "127.0.0.1:8080")
+    web_url = environ.get("TUANYUAN_WEB_URL", "").strip().rstrip("/")
+    if web_url and not web_url.startswith(("http://", "https://")):
+        raise ConfigError("TUANYUAN_WEB_URL must start with https:// (or http:// for loopback).")
+    secret = environ.get("TUANYUAN_WEBHOOK_SECRET", "").strip() or None
+    if secret is not None and not _WEBHOOK_SECRET.fullmatch(secret):
+        raise ConfigError(
+            "TUANYUAN_WEBHOOK_SECRET must be 16 to 256 characters: letters, digits, _ and -."
+        )
+    host = f"[{web_listen[0]}]" if ":" in web_listen[0] else web_listen[0]
+    return {
+        "web_listen": web_listen,
+        "web_url": web_url or f"http://{host}:{web_listen[1]}",
+        "web_idle_s": 60 * _positive_int(environ, "TUANYUAN_WEB_IDLE_MINUTES", "30"),
+        "metrics_listen": _listen(environ, "TUANYUAN_METRICS_LISTEN", "127.0.0.1:9464"),
+        "webhook_secret": secret,
+    }
 
 
 def _price_stars(environ: dict[str, str]) -> int:

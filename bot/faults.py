@@ -283,6 +283,9 @@ class FaultHarness:
             "TUANYUAN_ADMIN_CHAT_ID": str(ADMIN.id),
             "TUANYUAN_PRICE_STARS": str(self._price),
             "TUANYUAN_RENDER_RETRY_S": "1",
+            # The admin web and /metrics on ports the system picks: nothing else may hold them.
+            "TUANYUAN_WEB_LISTEN": "127.0.0.1:0",
+            "TUANYUAN_METRICS_LISTEN": "127.0.0.1:0",
         }
         return env
 

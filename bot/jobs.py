@@ -12,6 +12,7 @@ runs its steps as tasks submitted here, so that revocation can cancel them by or
 
 import asyncio
 import shutil
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,7 @@ class Rendered:
     likeness: str
     voice: str
     voice_reason: str
+    seconds: float  # the render's wall time, from the request to the sealed files
 
 
 class RenderJobs:
@@ -123,16 +125,17 @@ class RenderJobs:
 
         Raises RenderCrashed when the process died, RenderError when the engine refused.
         """
+        started = time.monotonic()
         try:
             spec, notes_key = self._spec_for(order, consent)
             result = await _render_in(self._processes, spec, progress)
-            return self._seal(order, result, notes_key)
+            return self._seal(order, result, notes_key, time.monotonic() - started)
         except (VaultError, ValidationError) as error:
             raise RenderError(str(error)) from error
         finally:
             shutil.rmtree(self.scratch_dir(order.id), ignore_errors=True)
 
-    def _seal(self, order: Order, result: RenderResult, notes_key: str) -> Rendered:
+    def _seal(self, order: Order, result: RenderResult, notes_key: str, seconds: float) -> Rendered:
         assert order.space_id is not None
         if result.speaker_profile is not None:
             keep_profile(
@@ -175,6 +178,7 @@ class RenderJobs:
             result.likeness,
             result.voice,
             result.voice_reason,
+            seconds,
         )
 
     def _spec_for(self, order: Order, consent: ConsentRecord) -> tuple[RenderSpec, str]:

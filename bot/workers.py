@@ -22,6 +22,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from bot.metrics import worker_lost
+
 _CLOSE_TIMEOUT_S = 5.0
 
 Reply = dict[str, Any]
@@ -68,6 +70,7 @@ class WorkerPool:
             reply = await _ask(process, self._module, request, last=False, on_progress=on_progress)
         except BaseException:
             await _kill(process)
+            worker_lost(self._module)
             raise
         self._idle.append(process)
         return reply

@@ -78,6 +78,14 @@ def test_run_without_a_token_exits_with_advice(
     assert "TUANYUAN_BOT_TOKEN" in capsys.readouterr().err
 
 
+def test_a_webhook_must_be_https(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TUANYUAN_BOT_TOKEN", "1:x")
+    assert main(["run", "--webhook", "http://bot.example.org/hook"]) == 2
+    assert "https://" in capsys.readouterr().err
+
+
 def test_demo_keeps_its_keys_and_honours_the_operator_watermark_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

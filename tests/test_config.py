@@ -31,6 +31,11 @@ def test_token_file_is_read_and_stripped(tmp_path: Path) -> None:
         ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_ADMIN_CHAT_ID": "admins"}, "chat id"),
         ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_VAULT_KEY": "c2hvcnQ"}, "32 random bytes"),
         ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_DECEASED_COSIGNERS": "0"}, "at least 1"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_WEB_LISTEN": "8080"}, "host:port"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_METRICS_LISTEN": "[::1]:99999"}, "host:port"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_WEB_URL": "admin.example"}, "https://"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_WEB_IDLE_MINUTES": "0"}, "at least 1"),
+        ({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_WEBHOOK_SECRET": "short"}, "16 to 256"),
     ],
 )
 def test_incomplete_configuration_says_what_to_set(environ: dict[str, str], advice: str) -> None:
@@ -58,3 +63,20 @@ def test_the_xtts_folder_is_optional_and_read_as_given(tmp_path: Path) -> None:
     missing = tmp_path / "xtts-v2"
     settings = settings_from_env({"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_XTTS_DIR": str(missing)})
     assert settings.xtts_dir == missing
+
+
+def test_the_web_and_metrics_listen_on_loopback_unless_configured() -> None:
+    settings = settings_from_env({"TUANYUAN_BOT_TOKEN": "1:x"})
+    assert settings.web_listen == ("127.0.0.1", 8080)
+    assert settings.web_url == "http://127.0.0.1:8080"
+    assert settings.metrics_listen == ("127.0.0.1", 9464)
+    assert settings.web_idle_s == 30 * 60 and settings.webhook_secret is None
+    secret = "s" * 40
+    settings = settings_from_env(
+        {"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_WEB_LISTEN": "[::]:8443",
+         "TUANYUAN_WEB_URL": "https://admin.example.org/", "TUANYUAN_WEB_IDLE_MINUTES": "10",
+         "TUANYUAN_METRICS_LISTEN": "10.0.0.2:9100", "TUANYUAN_WEBHOOK_SECRET": secret}
+    )  # fmt: skip
+    assert settings.web_listen == ("::", 8443) and settings.web_url == "https://admin.example.org"
+    assert settings.metrics_listen == ("10.0.0.2", 9100) and settings.web_idle_s == 600
+    assert settings.webhook_secret == secret and secret not in repr(settings)

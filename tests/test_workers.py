@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bot.metrics import worker_losses
 from bot.render_worker import _Throttled
 from bot.workers import WorkerFailed, WorkerPool, run_worker
 from engine import REVEAL_SECRETS, ConsentReference, RenderProgress, RenderSpec, RenderStage
@@ -62,12 +63,14 @@ async def test_a_cancelled_request_takes_its_process_down() -> None:
 
 async def test_a_worker_that_dies_is_a_worker_failure_and_is_replaced() -> None:
     pool = WorkerPool(WORKER)
+    before = worker_losses()
     try:
         with pytest.raises(WorkerFailed, match="exited with status 3"):
             await pool.call(_request(crash=True))
         assert (await pool.call(_request(n=3)))["echo"] == {"n": 3}
     finally:
         await pool.close()
+    assert worker_losses() == before + 1  # /metrics: tuanyuan_worker_restarts_total
 
 
 async def test_a_one_off_worker_is_killed_at_its_deadline() -> None:

@@ -137,6 +137,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("delete_me", privacy.delete_me))
     add(CommandHandler("review", guarded(Permission.MODERATE, admin.review)))
     add(CommandHandler("renders", guarded(Permission.MODERATE, admin.renders)))
+    add(CommandHandler("admin_login", guarded(Permission.MODERATE, admin.admin_login)))
     add(CommandHandler("cancel", order.cancel))
     add(CommandHandler("orders", greetings.my_orders))
     add(CommandHandler("queue", guarded(Permission.MODERATE, moderation.queue)))

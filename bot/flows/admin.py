@@ -2,24 +2,23 @@
 
 Admins are configured by Telegram user id (``TUANYUAN_ADMIN_IDS``); the documents go to
 ``TUANYUAN_ADMIN_CHAT_ID`` with Approve and Reject buttons. Rejection reasons are fixed choices,
-so the member reads the reason in their own language, whatever language the admin uses.
+so the member reads the reason in their own language, whatever language the admin uses; the
+decision itself is ``bot.family.proofs``'s, shared with the admin web.
 """
 
-from collections.abc import Callable
-
 import structlog
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
-
-from bot.clock import iso
-from bot.family.spaces import (
-    Member,
-    MemberStatus,
-    Space,
-    get_space,
-    membership_of,
-    update_member,
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
 )
+
+from bot.admin_sessions import issue_login
+from bot.family import proofs
+from bot.family.spaces import Member, Space, get_space
 from bot.flows.basics import Context, remember_sender
 from bot.i18n import Gettext
 from bot.services import Services, services_of
@@ -30,16 +29,6 @@ log = structlog.get_logger(__name__)
 APPROVE_PREFIX = "adm:ok:"
 REJECT_PREFIX = "adm:no:"
 REASON_PREFIX = "adm:why:"
-REJECTION_REASONS = ("unreadable", "mismatch", "not_proof")
-
-
-def _reason_text(_: Gettext, code: str) -> str:
-    reasons = {
-        "unreadable": _("the document cannot be read"),
-        "mismatch": _("the names on the document do not match"),
-        "not_proof": _("the document does not show the relation or the death"),
-    }
-    return reasons[code]
 
 
 def _review_keyboard(_: Gettext, member: Member) -> InlineKeyboardMarkup:
@@ -77,14 +66,8 @@ async def review(update: Update, context: Context) -> None:
     services = services_of(context)
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    waiting = [
-        membership_of(services.db, int(row["user_id"]))
-        for row in services.db.query(
-            "SELECT user_id FROM members WHERE status = ?", [MemberStatus.REVIEW.value]
-        )
-    ]
+    waiting = proofs.waiting_for_review(services.db)
     for member in waiting:
-        assert member is not None
         await send_for_review(
             context.bot, services, member, get_space(services.db, member.space_id)
         )
@@ -128,14 +111,6 @@ async def renders(update: Update, context: Context) -> None:
     await message.reply_text("\n".join(lines))
 
 
-def _target(services: Services, key: str) -> Member | None:
-    space_id, _sep, user_id = key.partition(":")
-    member = membership_of(services.db, int(user_id)) if user_id.isdigit() else None
-    if member is None or member.space_id != space_id or member.status != MemberStatus.REVIEW:
-        return None
-    return member
-
-
 async def _settle(
     update: Update, context: Context, outcome: str
 ) -> tuple[Services, Message, Member, int] | None:
@@ -147,7 +122,8 @@ async def _settle(
     key = query.data.removeprefix(APPROVE_PREFIX).removeprefix(REJECT_PREFIX)
     if outcome == "reason":
         key = query.data.removeprefix(REASON_PREFIX).partition(":")[2]
-    member = _target(services, key)
+    space_id, _sep, user_id = key.partition(":")
+    member = proofs.under_review(services.db, space_id, int(user_id)) if user_id.isdigit() else None
     message = update.effective_message
     assert message is not None
     if member is None:
@@ -162,18 +138,10 @@ async def approve_pressed(update: Update, context: Context) -> None:
     if settled is None:
         return
     services, message, member, admin_id = settled
-    member = update_member(services.db, member, status=MemberStatus.VERIFIED.value,
-                           verified_at=iso(services.clock.now()), verified_by=admin_id)  # fmt: skip
-    services.audit.record(admin_id, "admin.approved", space=member.space_id,
-                          member=member.user_id)  # fmt: skip
     await message.edit_reply_markup(reply_markup=None)
     _ = services.gettext_of(admin_id)
     await message.reply_text(_("Approved."))
-    space = get_space(services.db, member.space_id)
-    await _tell(context.bot, services, member.user_id, lambda _: _(
-        "A moderator approved your proof document: you are a verified relative of {subject}. "
-        "Send /consent to authorise greetings."
-    ).format(subject=space.subject_name))  # fmt: skip
+    await proofs.approve(context.bot, services.db, services.audit, services.clock, member, admin_id)
 
 
 async def reject_pressed(update: Update, context: Context) -> None:
@@ -188,10 +156,10 @@ async def reject_pressed(update: Update, context: Context) -> None:
             [
                 [
                     InlineKeyboardButton(
-                        _reason_text(_, code), callback_data=f"{REASON_PREFIX}{code}:{key}"
+                        proofs.reason_text(_, code), callback_data=f"{REASON_PREFIX}{code}:{key}"
                     )
                 ]
-                for code in REJECTION_REASONS
+                for code in proofs.REJECTION_REASONS
             ]
         )
     )
@@ -205,25 +173,29 @@ async def reason_pressed(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     code = query.data.removeprefix(REASON_PREFIX).partition(":")[0]
-    if code not in REJECTION_REASONS:
+    if code not in proofs.REJECTION_REASONS:
         return
-    update_member(services.db, member, status=MemberStatus.PROOF.value, review_reason=code)
-    services.audit.record(admin_id, "admin.rejected", space=member.space_id,
-                          member=member.user_id, reason=code)  # fmt: skip
     await message.edit_reply_markup(reply_markup=None)
     _ = services.gettext_of(admin_id)
     await message.reply_text(_("Rejected."))
-    await _tell(context.bot, services, member.user_id, lambda _: _(
-        "A moderator could not accept your proof document: {reason}. "
-        "Please send another one, as a photo or a PDF."
-    ).format(reason=_reason_text(_, code)))  # fmt: skip
+    await proofs.reject(context.bot, services.db, services.audit, member, admin_id, code)
 
 
-async def _tell(
-    bot: Bot, services: Services, user_id: int, compose: Callable[[Gettext], str]
-) -> None:
-    """Tell a member the outcome in their own language, whatever the admin's language is."""
-    try:
-        await bot.send_message(user_id, compose(services.gettext_of(user_id)))
-    except TelegramError as error:
-        log.warning("review.outcome_lost", user_id=user_id, error=str(error))
+async def admin_login(update: Update, context: Context) -> None:
+    """/admin_login: a one-time link to the admin web, sent to the admin's own private chat
+    (never into a group), without a link preview (a preview fetch would spend nothing, but
+    the link is nobody else's to see)."""
+    remember_sender(update, context)
+    services = services_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    _ = services.gettext_of(user.id)
+    secret = issue_login(services.db, services.clock, user.id)
+    services.audit.record(user.id, "web.login_link_sent")
+    await context.bot.send_message(
+        user.id,
+        _(
+            "Your link to the admin web. It works once, for 5 minutes, and only for you:\n{link}"
+        ).format(link=f"{services.settings.web_url}/login/{secret}"),
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )

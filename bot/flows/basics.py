@@ -50,6 +50,7 @@ def admin_command_descriptions(_: Gettext) -> list[BotCommand]:
         BotCommand("renders", _("Show the latest greetings and the voice that spoke them")),
         BotCommand("queue", _("Show greeting requests waiting for moderation")),
         BotCommand("rules", _("Show or change the moderation rules")),
+        BotCommand("admin_login", _("Get a one-time link to the admin web")),
     ]
 
 

@@ -12,7 +12,14 @@ from telegram import Update
 
 from bot.flows.basics import Context, remember_sender
 from bot.i18n import LANGUAGES
-from bot.moderation import await_note, load_rules, owes_note, save_rules, take_note_order
+from bot.moderation import (
+    await_note,
+    clean_note,
+    load_rules,
+    owes_note,
+    save_rules,
+    take_note_order,
+)
 from bot.orders import (
     APPROVE_PREFIX,
     CHANGE_PREFIX,
@@ -24,8 +31,6 @@ from bot.orders import (
 )
 from bot.services import Services, services_of
 from bot.storage.orders import find_order
-
-MAX_NOTE_CHARS = 500
 
 
 def _admin(update: Update, context: Context) -> tuple[Services, int]:
@@ -99,7 +104,7 @@ async def receive_note(update: Update, context: Context) -> None:
     message = update.effective_message
     assert message is not None
     _ = services.gettext_of(admin_id)
-    note = " ".join((message.text or "").split())[:MAX_NOTE_CHARS]
+    note = clean_note(message.text or "")
     order_id = take_note_order(services.db, admin_id)
     if (
         order_id is None

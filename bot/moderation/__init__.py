@@ -131,3 +131,12 @@ def take_note_order(db: Database, admin_id: int) -> str | None:
 
 def owes_note(db: Database, admin_id: int) -> bool:
     return bool(db.table("moderation_notes").count_where("admin_id = ?", [admin_id]))
+
+
+MAX_NOTE_CHARS = 500
+
+
+def clean_note(text: str) -> str:
+    """An admin's "Ask for a change" note as the family reads it: one paragraph, at most
+    :data:`MAX_NOTE_CHARS` characters; empty when nothing was written."""
+    return " ".join(text.split())[:MAX_NOTE_CHARS]

@@ -22,8 +22,13 @@ from bot.orders._texts import (
     REMAKE_PREFIX,
     RESEND_PREFIX,
     SEND_PREFIX,
+    CardFacts,
+    consent_summary,
     reason_buttons,
+    rejection_text,
+    review_reason_text,
     status_line,
+    title,
 )
 from bot.orders._words import MAX_SENDER_CHARS, MESSAGE_LIMITS, clean_words, visible_length
 
@@ -44,11 +49,16 @@ __all__ = [
     "RESEND_PREFIX",
     "SEND_PREFIX",
     "TRANSITIONS",
+    "CardFacts",
     "OrderDesk",
     "Outcome",
     "Refusal",
     "clean_words",
+    "consent_summary",
     "reason_buttons",
+    "rejection_text",
+    "review_reason_text",
     "status_line",
+    "title",
     "visible_length",
 ]

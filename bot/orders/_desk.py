@@ -321,24 +321,23 @@ class OrderDesk:
             order.message,
         )
 
+    def card_facts(self, order: Order) -> texts.CardFacts:
+        """What a moderator judges the order by, for the chat's card and the admin web."""
+        assert order.space_id is not None
+        return texts.CardFacts(
+            order=order,
+            space=get_space(self._db, order.space_id),
+            consent=self._consent(order),
+            requester=first_name(self._db, order.user_id) or "?",
+            member=membership_of(self._db, order.user_id),
+            words=self.greeting_words(order),
+            reasons=json.loads(order.review_reasons or "[]"),
+        )
+
     def card(self, order: Order) -> tuple[str, InlineKeyboardMarkup]:
         """The moderation card as the admin chat shows it."""
-        assert order.space_id is not None
-        space = get_space(self._db, order.space_id)
         _ = gettext_for(self._admin_language())
-        requester = first_name(self._db, order.user_id) or "?"
-        reasons = json.loads(order.review_reasons or "[]")
-        text = texts.card_text(
-            _,
-            order,
-            space,
-            self._consent(order),
-            requester,
-            membership_of(self._db, order.user_id),
-            self.greeting_words(order),
-            reasons,
-        )
-        return text, texts.card_buttons(_, order)
+        return texts.card_text(_, self.card_facts(order)), texts.card_buttons(_, order)
 
     def _admin_language(self) -> Language:
         chat = self._settings.admin_chat_id
@@ -541,6 +540,7 @@ class OrderDesk:
             "likeness": rendered.likeness,
             "voice": rendered.voice,
             "voice_reason": rendered.voice_reason,
+            "render_s": rendered.seconds,
             "error": None,
         }
         if self._consent(order) is None:

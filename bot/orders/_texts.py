@@ -4,6 +4,8 @@ the moderation card, and the buttons under each.
 Families never see internal ids: an order is named by its festival and recipient.
 """
 
+from dataclasses import dataclass
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.family.consent import ConsentRecord
@@ -139,17 +141,22 @@ def consent_summary(_: Gettext, space: Space, consent: ConsentRecord | None) -> 
     )
 
 
-def card_text(
-    _: Gettext,
-    order: Order,
-    space: Space,
-    consent: ConsentRecord | None,
-    requester: str,
-    member: Member | None,
-    text: str,
-    reasons: list[str],
-) -> str:
-    """The moderation card: everything a moderator judges an order by, and its exact words."""
+@dataclass(frozen=True)
+class CardFacts:
+    """Everything a moderator judges an order by: the chat's card and the admin web show it."""
+
+    order: Order
+    space: Space
+    consent: ConsentRecord | None
+    requester: str
+    member: Member | None
+    words: str  # the exact words the greeting will say
+    reasons: list[str]  # why it is read first (bot.moderation.REVIEW_REASONS)
+
+
+def card_text(_: Gettext, facts: CardFacts) -> str:
+    """The moderation card as the admin chat shows it, its exact words last."""
+    order, space, member = facts.order, facts.space, facts.member
     status = _("deceased") if space.deceased else _("living")
     return _(
         "Greeting request to review ({reasons})\n"
@@ -159,16 +166,16 @@ def card_text(
         "Asked by: {requester}, {relation} (user {user_id})\n"
         "Words:\n{text}"
     ).format(
-        reasons=", ".join(review_reason_text(_, reason) for reason in reasons),
+        reasons=", ".join(review_reason_text(_, reason) for reason in facts.reasons),
         subject=space.subject_name,
         status=status,
         space=space.id[:8],
-        consent=consent_summary(_, space, consent),
+        consent=consent_summary(_, space, facts.consent),
         festival=festival(order),
-        requester=requester,
+        requester=facts.requester,
         relation=member.relation if member is not None else "?",
         user_id=order.user_id,
-        text=text,
+        text=facts.words,
     )
 
 

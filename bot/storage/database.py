@@ -292,6 +292,25 @@ def _add_order_lifecycle(db: Database) -> None:
     )
 
 
+def _add_admin_web(db: Database) -> None:
+    """The admin web (issue #15): one-time login links and signed-in sessions, each kept only
+    as the SHA-256 of its secret, so a copy of the database signs no one in; and how long each
+    order's render took (``orders.render_s``, seconds of the latest take), for the render-time
+    percentiles and the metrics, read at scrape time rather than counted in memory.
+    """
+    db.table("web_logins").create(
+        {"digest": str, "admin_id": int, "created_at": str, "expires_at": str, "used_at": str},
+        pk="digest",
+        not_null={"admin_id", "created_at", "expires_at"},
+    )
+    db.table("web_sessions").create(
+        {"digest": str, "admin_id": int, "created_at": str, "seen_at": str},
+        pk="digest",
+        not_null={"admin_id", "created_at", "seen_at"},
+    )
+    db.execute("ALTER TABLE orders ADD COLUMN render_s REAL")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -299,6 +318,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_verification,
     _add_likeness,
     _add_order_lifecycle,
+    _add_admin_web,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

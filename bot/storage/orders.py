@@ -78,6 +78,7 @@ class Order(BaseModel):
     preview_message_id: int | None = None
     thumbnail_id: str | None = None
     duration_s: float | None = None
+    render_s: float | None = None  # how long the latest take's render took, in seconds
     width: int | None = None
     height: int | None = None
     # What the render's watermarks carry (token_for_render_id(id)); None only for the newer of

@@ -1,0 +1,83 @@
+"""Proof documents: a relative of a deceased subject shows how they are related, and a
+moderator approves or rejects it with a fixed reason.
+
+The decision is made here once, for the admin chat's buttons and the admin web alike: the
+member's new status, the audit entry with the moderator's id, and the member told the outcome
+in their own language, whatever language the moderator reads.
+"""
+
+from collections.abc import Callable
+
+import structlog
+from sqlite_utils import Database
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.audit import AuditLog
+from bot.clock import Clock, iso
+from bot.family.spaces import Member, MemberStatus, get_space, membership_of, update_member
+from bot.i18n import Gettext, gettext_for
+from bot.storage import get_language
+
+log = structlog.get_logger(__name__)
+
+REJECTION_REASONS = ("unreadable", "mismatch", "not_proof")
+
+
+def reason_text(_: Gettext, code: str) -> str:
+    reasons = {
+        "unreadable": _("the document cannot be read"),
+        "mismatch": _("the names on the document do not match"),
+        "not_proof": _("the document does not show the relation or the death"),
+    }
+    return reasons[code]
+
+
+def waiting_for_review(db: Database) -> list[Member]:
+    """Members whose proof a moderator has not judged yet, those who joined first first."""
+    rows = db.query(
+        "SELECT user_id FROM members WHERE status = ? ORDER BY joined_at",
+        [MemberStatus.REVIEW.value],
+    )
+    return [member for row in rows if (member := membership_of(db, int(row["user_id"])))]
+
+
+def under_review(db: Database, space_id: str, user_id: int) -> Member | None:
+    """The member of that space whose proof still waits; None once it was judged."""
+    member = membership_of(db, user_id)
+    if member is None or member.space_id != space_id or member.status != MemberStatus.REVIEW:
+        return None
+    return member
+
+
+async def approve(
+    bot: Bot, db: Database, audit: AuditLog, clock: Clock, member: Member, admin_id: int
+) -> None:
+    member = update_member(db, member, status=MemberStatus.VERIFIED.value,
+                           verified_at=iso(clock.now()), verified_by=admin_id)  # fmt: skip
+    audit.record(admin_id, "admin.approved", space=member.space_id, member=member.user_id)
+    subject = get_space(db, member.space_id).subject_name
+    await _tell(bot, db, member.user_id, lambda _: _(
+        "A moderator approved your proof document: you are a verified relative of {subject}. "
+        "Send /consent to authorise greetings."
+    ).format(subject=subject))  # fmt: skip
+
+
+async def reject(
+    bot: Bot, db: Database, audit: AuditLog, member: Member, admin_id: int, code: str
+) -> None:
+    """``code`` is one of :data:`REJECTION_REASONS`; the member is asked for another document."""
+    update_member(db, member, status=MemberStatus.PROOF.value, review_reason=code)
+    audit.record(admin_id, "admin.rejected", space=member.space_id, member=member.user_id,
+                 reason=code)  # fmt: skip
+    await _tell(bot, db, member.user_id, lambda _: _(
+        "A moderator could not accept your proof document: {reason}. "
+        "Please send another one, as a photo or a PDF."
+    ).format(reason=reason_text(_, code)))  # fmt: skip
+
+
+async def _tell(bot: Bot, db: Database, user_id: int, compose: Callable[[Gettext], str]) -> None:
+    try:
+        await bot.send_message(user_id, compose(gettext_for(get_language(db, user_id))))
+    except TelegramError as error:
+        log.warning("review.outcome_lost", user_id=user_id, error=str(error))
