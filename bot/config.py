@@ -53,6 +53,14 @@ class Settings:
     render_retry_s: float = 30.0
     # Telegram allows about one message a second per chat; progress edits keep well inside it.
     progress_edit_interval_s: float = 3.0
+    # Renders on a Ray cluster instead of this machine's worker processes: "auto" (the head
+    # node beside the bot), "host:port" (its GCS) or "ray://host:port" (Ray Client).
+    ray_address: str | None = None
+    # Render actors on a cluster without GPUs (with GPUs: one actor per GPU).
+    ray_render_actors: int = 2
+    # Renders in flight on the cluster at most (None: one per render actor); the rest wait
+    # as queued orders in SQLite. render_workers bounds the embedded pool alone.
+    ray_max_in_flight: int | None = None
 
     @property
     def signing_dir(self) -> Path:
@@ -149,7 +157,25 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         xtts_dir=read_xtts_dir(env),
         price_stars=_price_stars(env),
         render_retry_s=_positive_int(env, "TUANYUAN_RENDER_RETRY_S", "30"),
+        ray_address=_ray_address(env),
+        ray_render_actors=_positive_int(env, "TUANYUAN_RAY_RENDER_ACTORS", "2"),
+        ray_max_in_flight=(
+            _positive_int(env, "TUANYUAN_RAY_MAX_IN_FLIGHT", "1")
+            if env.get("TUANYUAN_RAY_MAX_IN_FLIGHT", "").strip()
+            else None
+        ),
     )
+
+
+def _ray_address(environ: dict[str, str]) -> str | None:
+    """``auto``, ``host:port`` or ``ray://host:port``; unset: renders stay on this machine."""
+    address = environ.get("TUANYUAN_RAY_ADDRESS", "").strip()
+    if not address:
+        return None
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if address != "auto" and not (host and port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError("TUANYUAN_RAY_ADDRESS must be auto, host:port or ray://host:port.")
+    return address
 
 
 def _price_stars(environ: dict[str, str]) -> int:
