@@ -172,10 +172,16 @@ def _ray_address(environ: dict[str, str]) -> str | None:
     address = environ.get("TUANYUAN_RAY_ADDRESS", "").strip()
     if not address:
         return None
-    host, _, port = address.removeprefix("ray://").rpartition(":")
-    if address != "auto" and not (host and port.isdigit() and 0 < int(port) < 65536):
+    if address != "auto" and not is_host_and_port(address.removeprefix("ray://")):
         raise ConfigError("TUANYUAN_RAY_ADDRESS must be auto, host:port or ray://host:port.")
     return address
+
+
+def is_host_and_port(address: str) -> bool:
+    """``host:port`` with a port Ray could listen on (a Ray head's address, for instance)."""
+    host, _, port = address.rpartition(":")
+    plain_host = bool(host) and not any(c in host for c in "/@ ")
+    return plain_host and port.isdigit() and 0 < int(port) < 65536
 
 
 def _price_stars(environ: dict[str, str]) -> int:

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -190,7 +190,8 @@ class BotProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _buttons(message: SentMessage) -> list[str]:
+def buttons(message: SentMessage) -> list[str]:
+    """The callback data of every button under a message."""
     markup = message.reply_markup or {}
     return [
         str(button.get("callback_data", ""))
@@ -214,8 +215,10 @@ class FaultHarness:
         price_stars: int = PRICE_STARS,
         rng: random.Random | None = None,
         log: Callable[[str], None] = lambda _: None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self._work_dir = work_dir
+        self._env = dict(env or {})
         self._price = price_stars
         self._rng = rng or random.Random()
         self._log = log
@@ -284,7 +287,7 @@ class FaultHarness:
             "TUANYUAN_PRICE_STARS": str(self._price),
             "TUANYUAN_RENDER_RETRY_S": "1",
         }
-        return env
+        return env | self._env
 
     # Playing the users
 
@@ -370,7 +373,7 @@ class FaultHarness:
             until=lambda m: ready in (m.text or ""),
         )
 
-    async def _place(self, recipient: str) -> tuple[str, SentMessage]:
+    async def place(self, recipient: str) -> tuple[str, SentMessage]:
         """Photo (and a voice note the first time), festival, recipient, "Make this greeting",
         and payment when priced; returns the order id and its status message."""
         member, sandbox = MEMBER, self.sandbox
@@ -391,7 +394,7 @@ class FaultHarness:
         card = await self._reply_to(
             member,
             lambda: sandbox.send_text(member, recipient),
-            until=lambda m: "words:go" in _buttons(m),
+            until=lambda m: "words:go" in buttons(m),
         )
         status = await self._reply_to(
             member,
@@ -413,11 +416,11 @@ class FaultHarness:
 
     async def _press_festival(self, keyboard: SentMessage) -> None:
         wanted = f"tpl:{FESTIVAL}"
-        if wanted not in _buttons(keyboard):
+        if wanted not in buttons(keyboard):
             await self.sandbox.press_button(MEMBER, keyboard.message_id, "tpl-more")
             await self._wait_for(
                 MEMBER,
-                lambda m: m.message_id == keyboard.message_id and wanted in _buttons(m),
+                lambda m: m.message_id == keyboard.message_id and wanted in buttons(m),
                 _REPLY_S,
             )
         await self.sandbox.press_button(MEMBER, keyboard.message_id, wanted)
@@ -461,7 +464,7 @@ class FaultHarness:
             for m in await self.sandbox.sent_messages(MEMBER.id)
             if m.method == "sendVideo" and recipient in (m.caption or "")
         ]
-        finals = [m for m in videos if ORIGINAL_PREFIX + order_id in _buttons(m)]
+        finals = [m for m in videos if ORIGINAL_PREFIX + order_id in buttons(m)]
         return [m for m in videos if m not in finals], len(finals)
 
     # One run
@@ -475,7 +478,7 @@ class FaultHarness:
         if point == "preview-sent":
             await self.sandbox.hold_responses("sendVideo")
         try:
-            order_id, status = await self._place(recipient)
+            order_id, status = await self.place(recipient)
             self._orders.append(order_id)
             killed = await self._kill_at(point, order_id, recipient, status, actions_before)
         finally:
@@ -593,7 +596,7 @@ class FaultHarness:
         raise FaultError("the render never reached marking")
 
     def _is_preview(self, message: SentMessage, order_id: str) -> bool:
-        return message.method == "sendVideo" and SEND_PREFIX + order_id in _buttons(message)
+        return message.method == "sendVideo" and SEND_PREFIX + order_id in buttons(message)
 
     async def _message(self, message_id: int) -> SentMessage:
         sent = await self.sandbox.sent_messages(MEMBER.id)
@@ -617,10 +620,10 @@ class FaultHarness:
                 return
             shown = await self._message(status.message_id)
             press: tuple[int, str] | None = None
-            preview = next((m for m in previews if SEND_PREFIX + order_id in _buttons(m)), None)
+            preview = next((m for m in previews if SEND_PREFIX + order_id in buttons(m)), None)
             if order_status == OrderStatus.PREVIEW and preview is not None:
                 press = (preview.message_id, SEND_PREFIX + order_id)
-            elif RESEND_PREFIX + order_id in _buttons(shown) and not (
+            elif RESEND_PREFIX + order_id in buttons(shown) and not (
                 finals or (order_status == OrderStatus.PREVIEW and previews)
             ):
                 press = (status.message_id, RESEND_PREFIX + order_id)

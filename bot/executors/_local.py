@@ -1,5 +1,6 @@
-"""A Ray cluster on this machine, every node a ``ray start --block`` child of this process: what
-the tests and ``tuanyuan bench queue`` render on.
+"""A Ray cluster on this machine, every node a child of this process (``ray start --head
+--block``, and ``tuanyuan worker`` for each render node): what the tests and ``tuanyuan bench
+queue`` render on.
 
 Each node runs with its own temp dir (Ray's sessions and sockets,
 and the ``TMPDIR`` where its render actors make their job folders), so one node can be killed
@@ -13,11 +14,12 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.executors._cluster import ray_executable, worker_command
+from bot.executors._cluster import ray_executable
 
 OBJECT_STORE_BYTES = 80 * 1024 * 1024
 _START_TIMEOUT_S = 60.0
@@ -95,8 +97,11 @@ class LocalCluster:
         return self.address
 
     def add_node(self, name: str, render_actors: int = 1, num_cpus: int = 1) -> Node:
-        """Start a render node joining the head, as ``tuanyuan worker`` would."""
-        command = worker_command(self.address, render_actors, self._node_options(name, num_cpus))
+        """Start a render node joining the head with ``tuanyuan worker``, as an operator does."""
+        command = [
+            sys.executable, "-m", "bot.cli", "worker", f"--address={self.address}",
+            f"--render-actors={render_actors}", "--", *self._node_options(name, num_cpus),
+        ]  # fmt: skip
         return self._start(name, command)
 
     def kill_raylet(self, name: str) -> None:

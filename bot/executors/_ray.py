@@ -51,7 +51,7 @@ class RayExecutor:
             log_to_driver=False,
         )
         gpus = int(ray.cluster_resources().get("GPU", 0))  # type: ignore[no-untyped-call]
-        self._resources: dict[str, Any] = {"num_gpus": 1} if gpus else {}
+        self._on_gpus = gpus > 0
         self.actors = gpus or cpu_actors
         self.capacity = max_in_flight or self.actors
         self._idle: asyncio.Queue[Actor] = asyncio.Queue()
@@ -61,14 +61,7 @@ class RayExecutor:
                  in_flight=self.capacity)  # fmt: skip
 
     def _new_actor(self) -> Actor:
-        remote_class: Any = ray.remote(RenderActor)
-        return remote_class.options(
-            num_cpus=1,
-            resources={RENDER_RESOURCE: 1},
-            max_restarts=0,
-            max_task_retries=0,
-            **self._resources,
-        ).remote()
+        return render_actor(self._on_gpus)
 
     async def render(self, spec: RenderSpec, progress: Progress) -> RenderResult:
         request, files = await asyncio.to_thread(pack_spec, spec)
@@ -98,6 +91,21 @@ class RayExecutor:
 
     async def close(self) -> None:
         await asyncio.to_thread(ray.shutdown)
+
+
+def render_actor(on_gpu: bool) -> Actor:
+    """A new render actor on a node that offers renders (and a GPU of its own, ``on_gpu``).
+
+    Ray neither restarts it nor retries its tasks: the order table counts attempts.
+    """
+    remote_class: Any = ray.remote(RenderActor)
+    return remote_class.options(
+        num_cpus=1,
+        num_gpus=1 if on_gpu else 0,
+        resources={RENDER_RESOURCE: 1},
+        max_restarts=0,
+        max_task_retries=0,
+    ).remote()
 
 
 async def _followed(actor: Actor, ref: ray.ObjectRef[Any], progress: Progress) -> Any:
