@@ -58,8 +58,8 @@ class Settings:
     ray_address: str | None = None
     # Render actors on a cluster without GPUs (with GPUs: one actor per GPU).
     ray_render_actors: int = 2
-    # Renders in flight on the cluster at most (None: one per render actor); the rest wait
-    # as queued orders in SQLite. render_workers bounds the embedded pool alone.
+    # Renders in flight on the cluster at most (None, and never more than: one per render
+    # actor); the rest wait as queued orders in SQLite. render_workers bounds the embedded pool.
     ray_max_in_flight: int | None = None
 
     @property

@@ -107,23 +107,31 @@ async def drain(
     async with FaultHarness(work_dir, price_stars=0, env=env) as harness:
         print(f"{executor}: family set up in {harness.setup_s:.1f} s", file=out, flush=True)
         probe = asyncio.create_task(_ask_for_help(harness.sandbox, run.reply_s))
+        placed: list[str] = []
         started = time.monotonic()
+        delivering = asyncio.create_task(
+            _send_each(harness, placed, orders, orders * _DRAIN_S_PER_ORDER)
+        )
         try:
-            order_ids = [(await harness.place(f"Q{n:03d}"))[0] for n in range(orders)]
+            for n in range(orders):
+                placed.append((await harness.place(f"Q{n:03d}"))[0])
             run.place_s = time.monotonic() - started
-            finals = await _send_each(harness, set(order_ids), orders * _DRAIN_S_PER_ORDER)
+            finals = await delivering
         finally:
             probe.cancel()
+            delivering.cancel()
         run.drain_s = time.monotonic() - started
-        run.delivered = sum(1 for order_id in order_ids if finals[order_id] > 0)
-        run.duplicates = sum(max(0, finals[order_id] - 1) for order_id in order_ids)
+        run.delivered = sum(1 for order_id in placed if finals[order_id] > 0)
+        run.duplicates = sum(max(0, finals[order_id] - 1) for order_id in placed)
     print(run.line(), file=out, flush=True)
     return run
 
 
-async def _send_each(harness: FaultHarness, order_ids: set[str], limit_s: float) -> Counter[str]:
-    """Press Send it once under each order's preview; returns the final videos per order once
-    every order has one (or at ``limit_s``)."""
+async def _send_each(
+    harness: FaultHarness, placed: list[str], orders: int, limit_s: float
+) -> Counter[str]:
+    """Press Send it once under each preview, as the orders are being placed; returns the final
+    videos per order once all ``orders`` are placed and each has one (or at ``limit_s``)."""
     deadline = time.monotonic() + limit_s
     pressed: set[str] = set()
     finals: Counter[str] = Counter()
@@ -139,7 +147,7 @@ async def _send_each(harness: FaultHarness, order_ids: set[str], limit_s: float)
                 elif data.startswith(SEND_PREFIX) and data not in pressed:
                     pressed.add(data)
                     await harness.sandbox.press_button(MEMBER, message.message_id, data)
-        if order_ids <= set(finals):
+        if len(placed) == orders and set(placed) <= set(finals):
             break
         await asyncio.sleep(_POLL_S)
     return finals

@@ -2,11 +2,14 @@
 and the ``ray start`` line a render node joins with."""
 
 import json
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from bot.executors import RENDER_RESOURCE, worker_command
+from bot.config import ConfigError, Settings
+from bot.executors import RENDER_RESOURCE, EmbeddedExecutor, executor_for, worker_command
 from bot.executors._parcel import ParcelError, pack_result, pack_spec, unpack_result, unpack_spec
 from engine import ConsentReference, Marking, RenderResult, RenderSpec
 
@@ -93,3 +96,14 @@ def test_a_render_node_joins_offering_its_render_actors() -> None:
     offered = next(arg for arg in command if arg.startswith("--resources="))
     assert json.loads(offered.removeprefix("--resources=")) == {RENDER_RESOURCE: 4}
     assert {"--block", "--disable-usage-stats", "--num-gpus=4"} <= set(command)
+
+
+def test_a_ray_address_without_ray_installed_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
+    monkeypatch.setitem(sys.modules, "bot.executors._ray", None)
+    settings = Settings(token="1:x", data_dir=tmp_path, ray_address="auto")
+    with pytest.raises(ConfigError, match=r"pip install 'tuanyuan\[ray\]'"):
+        executor_for(settings)
+    assert isinstance(executor_for(replace(settings, ray_address=None)), EmbeddedExecutor)

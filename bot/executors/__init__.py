@@ -7,7 +7,7 @@ it made; an executor only moves bytes and runs the engine. Detections stay in fr
 processes (``bot/verification.py``): a stranger's file is checked where it arrived.
 """
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.executors._cluster import RENDER_RESOURCE, visible_gpus, worker_command
 from bot.executors._embedded import EmbeddedExecutor
 from bot.executors._local import LocalCluster
@@ -31,6 +31,11 @@ def executor_for(settings: Settings) -> RenderExecutor:
     then: it is an optional extra)."""
     if settings.ray_address is None:
         return EmbeddedExecutor(settings.render_workers)
-    from bot.executors._ray import RayExecutor
+    try:
+        from bot.executors._ray import RayExecutor
+    except ImportError:
+        raise ConfigError(
+            "TUANYUAN_RAY_ADDRESS is set but Ray is not installed: pip install 'tuanyuan[ray]'."
+        ) from None
 
     return RayExecutor(settings.ray_address, settings.ray_render_actors, settings.ray_max_in_flight)

@@ -5,7 +5,8 @@ one actor per GPU when the cluster has GPUs, else ``TUANYUAN_RAY_RENDER_ACTORS``
 asking for one unit of the ``tuanyuan_render`` resource that only ``tuanyuan worker`` nodes offer
 (a node without this software installed could not run one). A render takes an idle actor, sends
 it the parcel of decrypted inputs through the object store and gets the finished files back the
-same way; at most ``capacity`` renders are in flight, the rest wait as queued orders.
+same way; at most ``capacity`` renders are in flight (never more than the actors), the rest
+wait as queued orders.
 
 Ray's own retries are off for render actors: a render that died with its actor or its node is
 reported as RenderCrashed, the actor is replaced (elsewhere, if its node is gone), and the
@@ -53,7 +54,8 @@ class RayExecutor:
         gpus = int(ray.cluster_resources().get("GPU", 0))  # type: ignore[no-untyped-call]
         self._on_gpus = gpus > 0
         self.actors = gpus or cpu_actors
-        self.capacity = max_in_flight or self.actors
+        # More renders in flight than actors would only wait on the cluster as "rendering".
+        self.capacity = min(max_in_flight or self.actors, self.actors)
         self._idle: asyncio.Queue[Actor] = asyncio.Queue()
         for _ in range(self.actors):
             self._idle.put_nowait(self._new_actor())
@@ -67,8 +69,8 @@ class RayExecutor:
         request, files = await asyncio.to_thread(pack_spec, spec)
         actor = await self._idle.get()
         healthy = True
-        ref: ray.ObjectRef[Any] = actor.render.remote(request, files)
         try:
+            ref: ray.ObjectRef[Any] = actor.render.remote(request, files)
             reply: dict[str, Any] = await _followed(actor, ref, progress)
         except asyncio.CancelledError:
             healthy = await _stopped(ref)
