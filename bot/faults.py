@@ -67,7 +67,7 @@ PRICE_STARS = 5
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 
 # Statuses an order ends in; "told" is checked separately for those that are not a delivery.
-_ENDED = frozenset(
+ENDED = frozenset(
     {
         OrderStatus.DELIVERED,
         OrderStatus.REJECTED,
@@ -110,7 +110,7 @@ class RunResult:
     def lost(self) -> bool:
         if self.status == OrderStatus.DELIVERED:
             return self.finals != 1
-        return self.status not in _ENDED or not self.told
+        return self.status not in ENDED or not self.told
 
     def line(self) -> str:
         return (
@@ -444,7 +444,7 @@ class FaultHarness:
             raise FaultError(f"expected one order for {recipient}, found {len(rows)}")
         return str(rows[0][0])
 
-    def _status(self, order_id: str) -> OrderStatus:
+    def status(self, order_id: str) -> OrderStatus:
         rows = self._query("SELECT status FROM orders WHERE id = ?", (order_id,))
         return OrderStatus(str(rows[0][0]))
 
@@ -454,11 +454,11 @@ class FaultHarness:
             "SELECT key FROM order_sends WHERE order_id = ? AND state = 'done'", (order_id,)
         )
         steps = {str(row[0]).split(":", 1)[1] for row in rows}
-        status = self._status(order_id)
+        status = self.status(order_id)
         if status == OrderStatus.FAILED:
             return "failed" in steps
         # Cancelled (by the member, who saw it) or ended for consent: the status message says so.
-        return status in _ENDED
+        return status in ENDED
 
     async def _videos(self, order_id: str, recipient: str) -> tuple[list[SentMessage], int]:
         """The order's preview videos and how many final ones the member's chat holds."""
@@ -497,7 +497,7 @@ class FaultHarness:
             point=point,
             killed=killed,
             order_id=order_id,
-            status=self._status(order_id).value,
+            status=self.status(order_id).value,
             previews=len(previews),
             finals=finals,
             told=self._told(order_id),
@@ -617,9 +617,9 @@ class FaultHarness:
         stuck_since: float | None = None
         while time.monotonic() < deadline:
             self.bot.check_alive()
-            order_status = self._status(order_id)
+            order_status = self.status(order_id)
             previews, finals = await self._videos(order_id, recipient)
-            if order_status in _ENDED and (finals or order_status != OrderStatus.DELIVERED):
+            if order_status in ENDED and (finals or order_status != OrderStatus.DELIVERED):
                 return
             shown = await self._message(status.message_id)
             press: tuple[int, str] | None = None

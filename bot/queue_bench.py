@@ -34,7 +34,7 @@ import ray
 from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.executors import RENDER_RESOURCE, LocalCluster
-from bot.faults import MEMBER, FaultHarness, buttons
+from bot.faults import ENDED, MEMBER, FaultHarness, buttons
 from bot.orders import SEND_PREFIX
 from bot.sandbox import SandboxClient, SandboxUser, SentMessage
 from engine import ConsentReference, Marking, RenderSpec
@@ -131,7 +131,8 @@ async def _send_each(
     harness: FaultHarness, placed: list[str], orders: int, limit_s: float
 ) -> Counter[str]:
     """Press Send it once under each preview, as the orders are being placed; returns the final
-    videos per order once all ``orders`` are placed and each has one (or at ``limit_s``)."""
+    videos per order once all ``orders`` are placed and each has one or ended without (or at
+    ``limit_s``)."""
     deadline = time.monotonic() + limit_s
     pressed: set[str] = set()
     finals: Counter[str] = Counter()
@@ -147,7 +148,9 @@ async def _send_each(
                 elif data.startswith(SEND_PREFIX) and data not in pressed:
                     pressed.add(data)
                     await harness.sandbox.press_button(MEMBER, message.message_id, data)
-        if len(placed) == orders and set(placed) <= set(finals):
+        if len(placed) == orders and all(
+            order_id in finals or harness.status(order_id) in ENDED for order_id in placed
+        ):
             break
         await asyncio.sleep(_POLL_S)
     return finals
