@@ -143,11 +143,13 @@ async def test_a_node_lost_mid_render_costs_one_attempt_and_the_greeting_arrives
 ) -> None:
     world = ray_world
     member = SandboxUser(7201, "Ann", language_code="en")
-    # The bot's actor is on node-2 already; node-3 is the spare that takes over.
-    spare = await asyncio.to_thread(cluster.add_node, "node-3")
+    # The bot's actor is on node-2 already; node-3, the spare that takes over, starts while the
+    # family is set up.
+    starting = asyncio.create_task(asyncio.to_thread(cluster.add_node, "node-3"))
     await living_family(world, member, SandboxUser(7202, "Grandpa", language_code="en"))
     await order_greeting(world, member)
     order_id = await _rendering_on(world, cluster, "node-2")
+    spare = await starting
     cluster.kill_raylet("node-2")
 
     await send_it(world, member, wait_s=RENDER_WAIT_S)
