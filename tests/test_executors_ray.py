@@ -39,7 +39,8 @@ def cluster() -> Iterator[LocalCluster]:
     local = LocalCluster(root, python_path=str(ROOT))
     try:
         local.start_head()
-        local.add_node("node-2")
+        # One GPU declared (Ray's resources are logical): the bot takes the GPU path.
+        local.add_node("node-2", num_gpus=1)
         yield local
     finally:
         local.stop()
@@ -50,12 +51,13 @@ def cluster() -> Iterator[LocalCluster]:
 async def ray_world(
     cluster: LocalCluster, stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
 ) -> AsyncIterator[BotWorld]:
-    """The bot rendering on the cluster with one render actor; a lost render retried at once."""
+    """The bot rendering on the cluster, a lost render retried at once. Two CPU actors are
+    asked for, but the cluster has a GPU: one actor, holding it."""
     data_dir = tmp_path / "bot-data"
     settings = replace(
         settings_for(stand_in, data_dir),
         ray_address=cluster.address,
-        ray_render_actors=1,
+        ray_render_actors=2,
         render_retry_s=0.05,
     )
     clock = FakeClock()
@@ -75,6 +77,11 @@ def _bot_render_processes() -> list[int]:
         if b"bot.render_worker" in command and int(stat[1]) == os.getpid():
             found.append(int(entry.name))
     return found
+
+
+def _environment_of(pid: int) -> dict[str, str]:
+    variables = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+    return dict(variable.partition("=")[::2] for variable in variables if "=" in variable)
 
 
 async def _rendering_on(world: BotWorld, cluster: LocalCluster, node: str) -> str:
@@ -99,8 +106,11 @@ async def test_an_order_is_rendered_on_a_cluster_node_and_delivered(
     await world.services.orders.settle()
 
     node = cluster.nodes["node-2"]
-    # The render process is the node's (kept for the next job), never the bot's own.
-    assert node.processes_named(b"bot.render_worker")
+    # One actor per GPU (not the two CPU actors the settings name); its render process is the
+    # node's (kept for the next job), never the bot's own, and sees the GPU Ray gave the actor.
+    assert len(node.processes_named(b"ray::RenderActor")) == 1
+    [render] = node.processes_named(b"bot.render_worker")
+    assert _environment_of(render).get("CUDA_VISIBLE_DEVICES") == "0"
     assert _bot_render_processes() == []
     assert list(node.job_temp.glob("tuanyuan-render-*")) == []  # the job folder is removed
     [order] = orders_where(world.services.db, "user_id = ?", [member.id])
@@ -145,7 +155,7 @@ async def test_a_node_lost_mid_render_costs_one_attempt_and_the_greeting_arrives
     member = SandboxUser(7201, "Ann", language_code="en")
     # The bot's actor is on node-2 already; node-3, the spare that takes over, starts while the
     # family is set up.
-    starting = asyncio.create_task(asyncio.to_thread(cluster.add_node, "node-3"))
+    starting = asyncio.create_task(asyncio.to_thread(cluster.add_node, "node-3", num_gpus=1))
     await living_family(world, member, SandboxUser(7202, "Grandpa", language_code="en"))
     await order_greeting(world, member)
     order_id = await _rendering_on(world, cluster, "node-2")

@@ -92,15 +92,22 @@ class LocalCluster:
             f"--ray-client-server-port={_free_port()}", f"--dashboard-port={_free_port()}",
             "--include-dashboard=false", "--disable-usage-stats", "--block",
         ]  # fmt: skip
-        self._start("head", command + self._node_options("head", num_cpus))
+        self._start("head", command + self._node_options("head", num_cpus, num_gpus=0))
         self.address = f"127.0.0.1:{port}"
         return self.address
 
-    def add_node(self, name: str, render_actors: int = 1, num_cpus: int = 1) -> Node:
-        """Start a render node joining the head with ``tuanyuan worker``, as an operator does."""
+    def add_node(
+        self, name: str, render_actors: int = 1, num_cpus: int = 1, num_gpus: int = 0
+    ) -> Node:
+        """Start a render node joining the head with ``tuanyuan worker``, as an operator does.
+
+        ``num_gpus`` declares GPUs the machine need not have (Ray's resources are logical): the
+        GPU path (one actor per GPU, each holding one) runs without a GPU; 0 ignores real ones.
+        """
+        options = self._node_options(name, num_cpus, num_gpus)
         command = [
             sys.executable, "-m", "bot.cli", "worker", f"--address={self.address}",
-            f"--render-actors={render_actors}", "--", *self._node_options(name, num_cpus),
+            f"--render-actors={render_actors}", "--", *options,
         ]  # fmt: skip
         return self._start(name, command)
 
@@ -123,10 +130,11 @@ class LocalCluster:
                     continue
             node.process.wait()
 
-    def _node_options(self, name: str, num_cpus: int) -> list[str]:
+    def _node_options(self, name: str, num_cpus: int, num_gpus: int) -> list[str]:
         return [
             "--node-ip-address=127.0.0.1",
             f"--num-cpus={num_cpus}",
+            f"--num-gpus={num_gpus}",
             f"--object-store-memory={OBJECT_STORE_BYTES}",
             f"--temp-dir={self._root / name}",
             f"--dashboard-agent-listen-port={_free_port()}",
