@@ -2,6 +2,8 @@
 and the ``ray start`` line a render node joins with."""
 
 import json
+import os
+import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from bot.config import ConfigError, Settings
 from bot.executors import RENDER_RESOURCE, EmbeddedExecutor, executor_for, worker_command
+from bot.executors._actor import FOLDER_PREFIX, sweep_dead_folders
 from bot.executors._parcel import ParcelError, pack_result, pack_spec, unpack_result, unpack_spec
 from engine import ConsentReference, Marking, RenderResult, RenderSpec
 
@@ -107,3 +110,15 @@ def test_a_ray_address_without_ray_installed_says_what_to_install(
     with pytest.raises(ConfigError, match=r"pip install 'tuanyuan\[ray\]'"):
         executor_for(settings)
     assert isinstance(executor_for(replace(settings, ray_address=None)), EmbeddedExecutor)
+
+
+def test_a_killed_actors_job_folder_is_swept_by_the_next_actor_on_its_node(tmp_path: Path) -> None:
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    dead = tmp_path / f"{FOLDER_PREFIX}{ended.pid}-abc"
+    live = tmp_path / f"{FOLDER_PREFIX}{os.getpid()}-def"
+    for folder in (dead, live):
+        (folder / "in").mkdir(parents=True)
+        (folder / "in" / "portrait").write_bytes(b"a face")
+    sweep_dead_folders(tmp_path)
+    assert not dead.exists() and live.exists()

@@ -27,12 +27,12 @@ class RenderActor:
     """Ray's remote class (see ``RayExecutor``); ``progress`` answers while ``render`` runs."""
 
     def __init__(self) -> None:
-        _sweep_dead_folders(Path(tempfile.gettempdir()))
+        sweep_dead_folders(Path(tempfile.gettempdir()))
         self._processes = WorkerPool(RENDER_MODULE)
         self._progress: tuple[str, float] | None = None
 
     async def ready(self) -> int:
-        """The actor's process id, once it is up (start-up time, and which process to watch)."""
+        """The actor's process id, once it is up: how long an actor takes to start."""
         return os.getpid()
 
     async def progress(self) -> tuple[str, float] | None:
@@ -58,7 +58,7 @@ class RenderActor:
         self._progress = (stage, fraction)
 
 
-def _sweep_dead_folders(temp: Path) -> None:
+def sweep_dead_folders(temp: Path) -> None:
     """Remove job folders whose actor process is gone (killed with no chance to clean up)."""
     for folder in temp.glob(f"{FOLDER_PREFIX}*"):
         pid = folder.name.removeprefix(FOLDER_PREFIX).split("-")[0]
