@@ -15,13 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Voice cloning (the xtts extra), for operators with XTTS-v2 weights and for the tests.
+# Voice cloning (the xtts extra), for operators with XTTS-v2 weights and for the tests; the ray
+# extra too, for the tests' local Ray cluster.
 # torchaudio's only PyPI build links CUDA's libraries (libc10_cuda.so) and was built against
 # another torch, so importing it beside the pinned CPU torch fails in its compiled extension.
 # Without that extension torchaudio runs on plain torch, and plain torch is all XTTS uses of it
 # (mel spectrograms, resampling): the extension's files are removed after installing.
 $(XTTS_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,xtts]'
+	$(BIN)/pip install --quiet -e '.[test,xtts,ray]'
 	$(BIN)/python -c 'import importlib.util, pathlib; \
 	    lib = pathlib.Path(importlib.util.find_spec("torchaudio").origin).parent / "lib"; \
 	    [path.unlink() for path in lib.glob("*.so")]'

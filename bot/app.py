@@ -16,6 +16,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from bot.audit import AuditLog
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.executors import executor_for
 from bot.flows import register_handlers
 from bot.flows.basics import admin_command_descriptions, command_descriptions
 from bot.i18n import Language, gettext_for
@@ -110,7 +111,7 @@ def build_application(
     # derived from the vault key.
     watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
     marking = render_marking(settings, watermark_key)
-    jobs = RenderJobs(db, vault, clock, settings.work_dir, settings.render_workers, marking,
+    jobs = RenderJobs(db, vault, clock, settings.work_dir, executor_for(settings), marking,
                       settings.xtts_dir)  # fmt: skip
     orders = OrderDesk(db, vault, audit, clock, settings, jobs)
     verifier = Verifier(watermark_key, settings.signing_dir)

@@ -13,6 +13,7 @@ from bot.config import (
     read_watermark_key,
     settings_from_env,
     signing_dir_in,
+    split_host_port,
 )
 from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
@@ -180,6 +181,19 @@ def _bench_faults(args: argparse.Namespace) -> int:
     return 0 if report.duplicates == 0 and report.lost == 0 else 1
 
 
+def _bench_queue(args: argparse.Namespace) -> int:
+    """Many orders at once on the embedded pool and on a local Ray cluster; exit 1 unless each
+    was delivered exactly once."""
+    import asyncio
+    import tempfile
+
+    from bot import queue_bench
+
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-queue-") as scratch:
+        work = args.work or Path(scratch)
+        return asyncio.run(queue_bench.run(args.orders, args.workers, work, sys.stdout))
+
+
 def _detect(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.config import DATABASE_FILE
@@ -301,6 +315,24 @@ def _audit_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    """Become a render node of the cluster: ``ray start --address ... --block`` in this process,
+    so stopping the command (Ctrl-C, a service manager's TERM) takes the node down with it."""
+    from bot.executors import visible_gpus, worker_command
+
+    if split_host_port(args.address) is None:
+        print("tuanyuan worker: --address must be the head node's HOST:PORT (the port of "
+              "`ray start --head --port`, 6379 by default)", file=sys.stderr)  # fmt: skip
+        return 2
+    actors = args.render_actors or visible_gpus() or 1
+    extra = args.ray_options[1:] if args.ray_options[:1] == ["--"] else args.ray_options
+    command = worker_command(args.address, actors, extra)
+    print(f"tuanyuan worker: joining {args.address} with {actors} render actor(s)",
+          file=sys.stderr, flush=True)  # fmt: skip
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+    os.execvp(command[0], command)
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox import run_forever
 
@@ -418,6 +450,14 @@ def _parser() -> argparse.ArgumentParser:
     bench_faults.add_argument("--work", type=Path, help="keep the bot's data and log here")
     bench_faults.set_defaults(handler=_bench_faults)
 
+    bench_queue = bench_commands.add_parser(
+        "queue", help="orders at once through the bot: embedded pool against a local Ray cluster"
+    )
+    bench_queue.add_argument("--orders", type=int, default=200)
+    bench_queue.add_argument("--workers", type=int, default=2, help="renders at once, each side")
+    bench_queue.add_argument("--work", type=Path, help="keep the bots' data and logs here")
+    bench_queue.set_defaults(handler=_bench_queue)
+
     detect = commands.add_parser(
         "detect", help="read a video's provenance marks; with the bot's database, its render"
     )
@@ -431,6 +471,20 @@ def _parser() -> argparse.ArgumentParser:
     verify = audit_commands.add_parser("verify", help="check the log's hash chain; 0 = intact")
     verify.add_argument("--data-dir", type=Path, help="default: $TUANYUAN_DATA_DIR or ./var")
     verify.set_defaults(handler=_audit_verify)
+
+    worker = commands.add_parser(
+        "worker", help="join a Ray cluster as a render node (ray start --address ... --block)"
+    )
+    worker.add_argument("--address", required=True, help="the head node's HOST:PORT")
+    worker.add_argument(
+        "--render-actors",
+        type=int,
+        help="renders this node runs at once (default: one per NVIDIA GPU, else 1)",
+    )
+    worker.add_argument(
+        "ray_options", nargs=argparse.REMAINDER, help="after --: more `ray start` options"
+    )
+    worker.set_defaults(handler=_worker)
 
     sandbox = commands.add_parser("sandbox", help="run the local Bot API stand-in")
     sandbox.add_argument("--token", required=True)

@@ -67,6 +67,14 @@ class Settings:
     metrics_listen: tuple[str, int] = ("127.0.0.1", 9464)
     # Telegram sends it back with every webhook update; None: a new one per run.
     webhook_secret: str | None = field(default=None, repr=False)
+    # Renders on a Ray cluster instead of this machine's worker processes: "auto" (the head
+    # node beside the bot), "host:port" (its GCS) or "ray://host:port" (Ray Client).
+    ray_address: str | None = None
+    # Render actors on a cluster without GPUs (with GPUs: one actor per GPU).
+    ray_render_actors: int = 2
+    # Renders in flight on the cluster at most (None, and never more than: one per render
+    # actor); the rest wait as queued orders in SQLite. render_workers bounds the embedded pool.
+    ray_max_in_flight: int | None = None
 
     @property
     def signing_dir(self) -> Path:
@@ -163,16 +171,23 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         xtts_dir=read_xtts_dir(env),
         price_stars=_price_stars(env),
         render_retry_s=_positive_int(env, "TUANYUAN_RENDER_RETRY_S", "30"),
+        ray_address=_ray_address(env),
+        ray_render_actors=_positive_int(env, "TUANYUAN_RAY_RENDER_ACTORS", "2"),
+        ray_max_in_flight=(
+            _positive_int(env, "TUANYUAN_RAY_MAX_IN_FLIGHT", "1")
+            if env.get("TUANYUAN_RAY_MAX_IN_FLIGHT", "").strip()
+            else None
+        ),
         **_web_settings(env),
     )
 
 
 def _listen(environ: dict[str, str], name: str, default: str) -> tuple[str, int]:
-    host, _, port = environ.get(name, default).strip().rpartition(":")
     # Port 0: one the system picks (the fault benchmark's bots, which need no fixed address).
-    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+    address = split_host_port(environ.get(name, default).strip(), least_port=0)
+    if address is None:
         raise ConfigError(f"{name} must be host:port, such as {default}.")
-    return host.strip("[]"), int(port)
+    return address
 
 
 # What Telegram accepts as a webhook's secret_token.
@@ -197,6 +212,27 @@ def _web_settings(environ: dict[str, str]) -> dict[str, Any]:
         "metrics_listen": _listen(environ, "TUANYUAN_METRICS_LISTEN", "127.0.0.1:9464"),
         "webhook_secret": secret,
     }
+
+
+def _ray_address(environ: dict[str, str]) -> str | None:
+    """``auto``, ``host:port`` or ``ray://host:port``; unset: renders stay on this machine."""
+    address = environ.get("TUANYUAN_RAY_ADDRESS", "").strip()
+    if not address:
+        return None
+    if address != "auto" and split_host_port(address.removeprefix("ray://")) is None:
+        raise ConfigError("TUANYUAN_RAY_ADDRESS must be auto, host:port or ray://host:port.")
+    return address
+
+
+def split_host_port(address: str, least_port: int = 1) -> tuple[str, int] | None:
+    """``(host, port)`` of a ``host:port`` (IPv6 hosts in brackets), or None when it is not one:
+    a listen address, or a Ray head's."""
+    host, _, port = address.rpartition(":")
+    if not host or any(c in host for c in "/@ ") or not port.isdigit():
+        return None
+    if not least_port <= int(port) < 65536:
+        return None
+    return host.strip("[]"), int(port)
 
 
 def _price_stars(environ: dict[str, str]) -> int:

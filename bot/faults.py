@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -67,7 +67,7 @@ PRICE_STARS = 5
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 
 # Statuses an order ends in; "told" is checked separately for those that are not a delivery.
-_ENDED = frozenset(
+ENDED = frozenset(
     {
         OrderStatus.DELIVERED,
         OrderStatus.REJECTED,
@@ -110,7 +110,7 @@ class RunResult:
     def lost(self) -> bool:
         if self.status == OrderStatus.DELIVERED:
             return self.finals != 1
-        return self.status not in _ENDED or not self.told
+        return self.status not in ENDED or not self.told
 
     def line(self) -> str:
         return (
@@ -190,13 +190,19 @@ class BotProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _buttons(message: SentMessage) -> list[str]:
+def buttons(message: SentMessage) -> list[str]:
+    """The callback data of every button under a message."""
     markup = message.reply_markup or {}
     return [
         str(button.get("callback_data", ""))
         for row in markup.get("inline_keyboard", [])
         for button in row
     ]
+
+
+def _festivals_offered(message: SentMessage) -> bool:
+    """The festival keyboard (not another order's buttons, which may arrive meanwhile)."""
+    return any(data.startswith("tpl") for data in buttons(message))
 
 
 def _head(_: Gettext, msgid: str) -> str:
@@ -214,8 +220,10 @@ class FaultHarness:
         price_stars: int = PRICE_STARS,
         rng: random.Random | None = None,
         log: Callable[[str], None] = lambda _: None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self._work_dir = work_dir
+        self._env = dict(env or {})
         self._price = price_stars
         self._rng = rng or random.Random()
         self._log = log
@@ -287,7 +295,7 @@ class FaultHarness:
             "TUANYUAN_WEB_LISTEN": "127.0.0.1:0",
             "TUANYUAN_METRICS_LISTEN": "127.0.0.1:0",
         }
-        return env
+        return env | self._env
 
     # Playing the users
 
@@ -373,7 +381,7 @@ class FaultHarness:
             until=lambda m: ready in (m.text or ""),
         )
 
-    async def _place(self, recipient: str) -> tuple[str, SentMessage]:
+    async def place(self, recipient: str) -> tuple[str, SentMessage]:
         """Photo (and a voice note the first time), festival, recipient, "Make this greeting",
         and payment when priced; returns the order id and its status message."""
         member, sandbox = MEMBER, self.sandbox
@@ -381,20 +389,18 @@ class FaultHarness:
         offer = await self._reply_to(
             member,
             lambda: sandbox.send_photo(member, sample_portrait_jpeg()),
-            until=lambda m: m.reply_markup is not None or m.text == asks_for_voice,
+            until=lambda m: _festivals_offered(m) or m.text == asks_for_voice,
         )
-        if offer.reply_markup is None:
+        if not _festivals_offered(offer):
             note = sample_voice_ogg("我很想念你們。祝你們中秋快樂。")
             offer = await self._reply_to(
-                member,
-                lambda: sandbox.send_voice(member, note, 5),
-                until=lambda m: m.reply_markup is not None,
+                member, lambda: sandbox.send_voice(member, note, 5), until=_festivals_offered
             )
         await self._reply_to(member, lambda: self._press_festival(offer))
         card = await self._reply_to(
             member,
             lambda: sandbox.send_text(member, recipient),
-            until=lambda m: "words:go" in _buttons(m),
+            until=lambda m: "words:go" in buttons(m),
         )
         status = await self._reply_to(
             member,
@@ -416,11 +422,11 @@ class FaultHarness:
 
     async def _press_festival(self, keyboard: SentMessage) -> None:
         wanted = f"tpl:{FESTIVAL}"
-        if wanted not in _buttons(keyboard):
+        if wanted not in buttons(keyboard):
             await self.sandbox.press_button(MEMBER, keyboard.message_id, "tpl-more")
             await self._wait_for(
                 MEMBER,
-                lambda m: m.message_id == keyboard.message_id and wanted in _buttons(m),
+                lambda m: m.message_id == keyboard.message_id and wanted in buttons(m),
                 _REPLY_S,
             )
         await self.sandbox.press_button(MEMBER, keyboard.message_id, wanted)
@@ -441,7 +447,7 @@ class FaultHarness:
             raise FaultError(f"expected one order for {recipient}, found {len(rows)}")
         return str(rows[0][0])
 
-    def _status(self, order_id: str) -> OrderStatus:
+    def status(self, order_id: str) -> OrderStatus:
         rows = self._query("SELECT status FROM orders WHERE id = ?", (order_id,))
         return OrderStatus(str(rows[0][0]))
 
@@ -451,11 +457,11 @@ class FaultHarness:
             "SELECT key FROM order_sends WHERE order_id = ? AND state = 'done'", (order_id,)
         )
         steps = {str(row[0]).split(":", 1)[1] for row in rows}
-        status = self._status(order_id)
+        status = self.status(order_id)
         if status == OrderStatus.FAILED:
             return "failed" in steps
         # Cancelled (by the member, who saw it) or ended for consent: the status message says so.
-        return status in _ENDED
+        return status in ENDED
 
     async def _videos(self, order_id: str, recipient: str) -> tuple[list[SentMessage], int]:
         """The order's preview videos and how many final ones the member's chat holds."""
@@ -464,7 +470,7 @@ class FaultHarness:
             for m in await self.sandbox.sent_messages(MEMBER.id)
             if m.method == "sendVideo" and recipient in (m.caption or "")
         ]
-        finals = [m for m in videos if ORIGINAL_PREFIX + order_id in _buttons(m)]
+        finals = [m for m in videos if ORIGINAL_PREFIX + order_id in buttons(m)]
         return [m for m in videos if m not in finals], len(finals)
 
     # One run
@@ -478,7 +484,7 @@ class FaultHarness:
         if point == "preview-sent":
             await self.sandbox.hold_responses("sendVideo")
         try:
-            order_id, status = await self._place(recipient)
+            order_id, status = await self.place(recipient)
             self._orders.append(order_id)
             killed = await self._kill_at(point, order_id, recipient, status, actions_before)
         finally:
@@ -494,7 +500,7 @@ class FaultHarness:
             point=point,
             killed=killed,
             order_id=order_id,
-            status=self._status(order_id).value,
+            status=self.status(order_id).value,
             previews=len(previews),
             finals=finals,
             told=self._told(order_id),
@@ -596,7 +602,7 @@ class FaultHarness:
         raise FaultError("the render never reached marking")
 
     def _is_preview(self, message: SentMessage, order_id: str) -> bool:
-        return message.method == "sendVideo" and SEND_PREFIX + order_id in _buttons(message)
+        return message.method == "sendVideo" and SEND_PREFIX + order_id in buttons(message)
 
     async def _message(self, message_id: int) -> SentMessage:
         sent = await self.sandbox.sent_messages(MEMBER.id)
@@ -614,16 +620,16 @@ class FaultHarness:
         stuck_since: float | None = None
         while time.monotonic() < deadline:
             self.bot.check_alive()
-            order_status = self._status(order_id)
+            order_status = self.status(order_id)
             previews, finals = await self._videos(order_id, recipient)
-            if order_status in _ENDED and (finals or order_status != OrderStatus.DELIVERED):
+            if order_status in ENDED and (finals or order_status != OrderStatus.DELIVERED):
                 return
             shown = await self._message(status.message_id)
             press: tuple[int, str] | None = None
-            preview = next((m for m in previews if SEND_PREFIX + order_id in _buttons(m)), None)
+            preview = next((m for m in previews if SEND_PREFIX + order_id in buttons(m)), None)
             if order_status == OrderStatus.PREVIEW and preview is not None:
                 press = (preview.message_id, SEND_PREFIX + order_id)
-            elif RESEND_PREFIX + order_id in _buttons(shown) and not (
+            elif RESEND_PREFIX + order_id in buttons(shown) and not (
                 finals or (order_status == OrderStatus.PREVIEW and previews)
             ):
                 press = (status.message_id, RESEND_PREFIX + order_id)

@@ -1,13 +1,14 @@
 """Render jobs: the processes that turn an order into a sealed video, and the tasks that wait
 for them, without blocking the chat.
 
-Renders run in long-lived worker processes (``bot/render_worker.py``, kept by
-``bot/workers.WorkerPool``), at most ``render_workers`` at a time, so withdrawing consent can
-kill a render mid-way and models load once per process. The inputs are decrypted from the vault
-into the order's private scratch folder, and the video, its thumbnail and any speaker profile
-the render computed are sealed back into the vault before the folder is deleted, however the
-render ends. What an order's status becomes is not decided here: ``bot.orders`` owns that and
-runs its steps as tasks submitted here, so that revocation can cancel them by order id.
+Renders run where the executor (``bot/executors``) runs them: long-lived worker processes on
+this machine, or render actors on a Ray cluster; at most ``executor.capacity`` at a time, so
+withdrawing consent can stop a render mid-way and models load once per process. The inputs are
+decrypted from the vault into the order's private scratch folder, and the video, its
+thumbnail and any speaker profile the render computed are sealed back into the vault before the
+folder is deleted, however the render ends. What an order's status becomes is not decided
+here: ``bot.orders`` owns that and runs its steps as tasks submitted here, so that revocation
+can cancel them by order id.
 """
 
 import asyncio
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 from sqlite_utils import Database
 
 from bot.clock import Clock
+from bot.executors import Progress, RenderExecutor
 from bot.family.consent import ConsentRecord
 from bot.family.likeness import (
     current_profile,
@@ -34,16 +36,9 @@ from bot.family.likeness import (
 from bot.storage import MediaKind, Order
 from bot.storage.media import record_media
 from bot.vault import Vault, VaultError
-from bot.workers import WorkerFailed, WorkerPool
-from engine import REVEAL_SECRETS, Marking, RenderError, RenderResult, RenderSpec
+from engine import Marking, RenderError, RenderResult, RenderSpec
 
 log = structlog.get_logger(__name__)
-
-Progress = Callable[[str, float], None]
-
-
-class RenderCrashed(Exception):
-    """The render process died (not the engine refusing the input): worth another attempt."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +65,7 @@ class RenderJobs:
         vault: Vault,
         clock: Clock,
         work_dir: Path,
-        workers: int,
+        executor: RenderExecutor,
         marking: Callable[[str], Marking],
         xtts_dir: Path | None = None,
     ) -> None:
@@ -80,9 +75,9 @@ class RenderJobs:
         self._vault = vault
         self._clock = clock
         self._work_dir = work_dir
-        self.slots = asyncio.Semaphore(workers)
+        self.slots = asyncio.Semaphore(executor.capacity)
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._processes = WorkerPool("bot.render_worker")
+        self._executor = executor
 
     def submit(self, order_id: str, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` for this order as a task that :meth:`cancel` can stop."""
@@ -103,7 +98,7 @@ class RenderJobs:
         return self._work_dir / order_id
 
     async def cancel(self, order_ids: list[str]) -> int:
-        """Stop these orders' tasks now (killing their render processes); returns how many ran."""
+        """Stop these orders' tasks now (stopping their renders); returns how many ran."""
         tasks = [self._tasks[order_id] for order_id in order_ids if order_id in self._tasks]
         for task in tasks:
             task.cancel()
@@ -118,17 +113,17 @@ class RenderJobs:
 
     async def close(self) -> None:
         await self.cancel(list(self._tasks))
-        await self._processes.close()
+        await self._executor.close()
 
     async def render(self, order: Order, consent: ConsentRecord, progress: Progress) -> Rendered:
-        """Render the order in a worker process and seal what it made.
+        """Render the order on the executor and seal what it made.
 
-        Raises RenderCrashed when the process died, RenderError when the engine refused.
+        Raises RenderCrashed when what ran it died, RenderError when the engine refused.
         """
         started = time.monotonic()
         try:
             spec, notes_key = self._spec_for(order, consent)
-            result = await _render_in(self._processes, spec, progress)
+            result = await self._executor.render(spec, progress)
             return self._seal(order, result, notes_key, time.monotonic() - started)
         except (VaultError, ValidationError) as error:
             raise RenderError(str(error)) from error
@@ -219,19 +214,3 @@ class RenderJobs:
             marking=self._marking(order.id),
         )
         return spec, key
-
-
-async def _render_in(processes: WorkerPool, spec: RenderSpec, progress: Progress) -> RenderResult:
-    """Run ``engine.render`` in a render process, killing it if this task is cancelled."""
-    request = spec.model_dump_json(context={REVEAL_SECRETS: True}).encode()
-
-    def report(event: dict[str, Any]) -> None:
-        progress(str(event.get("stage", "")), float(event.get("fraction", 0.0)))
-
-    try:
-        reply = await processes.call(request, on_progress=report)
-    except WorkerFailed as error:
-        raise RenderCrashed(str(error)) from None
-    if not reply.get("ok"):
-        raise RenderError(str(reply.get("error")))
-    return RenderResult.model_validate(reply["result"])

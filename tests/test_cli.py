@@ -105,3 +105,10 @@ def test_demo_keeps_its_keys_and_honours_the_operator_watermark_key(
     monkeypatch.delenv("TUANYUAN_WATERMARK_KEY")
     assert main(["detect", str(out / "greeting.mp4"), "--data-dir", str(data)]) == 0
     assert "MAC valid" not in capsys.readouterr().out
+
+
+def test_worker_refuses_an_address_that_is_not_host_and_port(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["worker", "--address", "ray://head:10001"]) == 2
+    assert "HOST:PORT" in capsys.readouterr().err

@@ -80,3 +80,31 @@ def test_the_web_and_metrics_listen_on_loopback_unless_configured() -> None:
     assert settings.web_listen == ("::", 8443) and settings.web_url == "https://admin.example.org"
     assert settings.metrics_listen == ("10.0.0.2", 9100) and settings.web_idle_s == 600
     assert settings.webhook_secret == secret and secret not in repr(settings)
+
+
+def test_renders_stay_on_this_machine_unless_a_ray_cluster_is_named() -> None:
+    settings = settings_from_env({"TUANYUAN_BOT_TOKEN": "1:x"})
+    assert (settings.ray_address, settings.ray_render_actors, settings.ray_max_in_flight) == (
+        None, 2, None,
+    )  # fmt: skip
+    for address in ("auto", "10.0.0.5:6379", "ray://head.internal:10001"):
+        settings = settings_from_env(
+            {"TUANYUAN_BOT_TOKEN": "1:x", "TUANYUAN_RAY_ADDRESS": address,
+             "TUANYUAN_RAY_RENDER_ACTORS": "3", "TUANYUAN_RAY_MAX_IN_FLIGHT": "6"}
+        )  # fmt: skip
+        assert (settings.ray_address, settings.ray_render_actors) == (address, 3)
+        assert settings.ray_max_in_flight == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "advice"),
+    [
+        ("TUANYUAN_RAY_ADDRESS", "head", "auto, host:port or ray://host:port"),
+        ("TUANYUAN_RAY_ADDRESS", "ray://head:99999", "auto, host:port or ray://host:port"),
+        ("TUANYUAN_RAY_RENDER_ACTORS", "0", "TUANYUAN_RAY_RENDER_ACTORS must be a whole number"),
+        ("TUANYUAN_RAY_MAX_IN_FLIGHT", "0", "TUANYUAN_RAY_MAX_IN_FLIGHT must be a whole number"),
+    ],
+)
+def test_a_wrong_ray_setting_says_what_is_expected(name: str, value: str, advice: str) -> None:
+    with pytest.raises(ConfigError, match=advice):
+        settings_from_env({"TUANYUAN_BOT_TOKEN": "1:x", name: value})

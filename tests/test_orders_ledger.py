@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 from telegram import Chat, Message
-from telegram.error import Forbidden, TimedOut
+from telegram.error import Forbidden, RetryAfter, TimedOut
 
 from bot.clock import SystemClock
 from bot.orders import Outcome
-from bot.orders._ledger import Ledger
+from bot.orders._ledger import FLOOD_RETRIES, Ledger
 from bot.storage import open_database
 
 
@@ -63,3 +63,13 @@ async def test_a_refusal_sent_nothing_so_the_step_may_be_tried_again(ledger: Led
     assert refused.outcome == Outcome.REFUSED and isinstance(refused.error, Forbidden)
     assert (await ledger.once("o1", "status", blocked)).outcome == Outcome.SENT
     assert blocked.made == 2
+
+
+async def test_a_flood_limit_is_waited_out_before_it_counts_as_a_refusal(ledger: Ledger) -> None:
+    flooded = Calls(RetryAfter(0), RetryAfter(0))
+    sent = await ledger.once("o1", "preview:0", flooded)
+    assert (sent.outcome, flooded.made) == (Outcome.SENT, 3)
+    always = Calls(*[RetryAfter(0)] * (FLOOD_RETRIES + 1))
+    refused = await ledger.once("o2", "preview:0", always)
+    assert refused.outcome == Outcome.REFUSED and isinstance(refused.error, RetryAfter)
+    assert always.made == FLOOD_RETRIES + 1

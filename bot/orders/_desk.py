@@ -26,10 +26,11 @@ from bot.audit import AuditLog
 from bot.clock import Clock, iso, parse_iso
 from bot.config import Settings
 from bot.delivery import greeting_filename, original_button
+from bot.executors import RenderCrashed
 from bot.family.consent import ConsentRecord, current_consent
 from bot.family.spaces import get_space, membership_of, update_space
 from bot.i18n import Gettext, Language, gettext_for
-from bot.jobs import RenderCrashed, Rendered, RenderJobs
+from bot.jobs import Rendered, RenderJobs
 from bot.moderation import Limit, Rules, limit_reached, load_rules, review_reasons
 from bot.orders import _texts as texts
 from bot.orders._ledger import Ledger, Outcome, Sent

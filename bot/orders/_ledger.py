@@ -5,12 +5,17 @@ Telegram has no idempotency key: a bot that crashes after Telegram accepted a ``
 before it stored the answer cannot ask whether the video went out. So the intent is committed
 first; on a restart an intent with no outcome is never sent again on the bot's own initiative
 (the family is asked instead, where it matters). A refusal (blocked, bad request, flood limit)
-is recorded as one: Telegram sent nothing, so the step may be tried again. Calls that Telegram
+is recorded as one: Telegram sent nothing, so the step may be tried again. A flood limit is
+first waited out and tried again here, a few times: with many orders in one chat (a festival
+queue draining) the chat's own status edits compete with its previews, and a greeting must not
+fail for that. Calls that Telegram
 itself makes idempotent (a refund answers CHARGE_ALREADY_REFUNDED the second time) are retried.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 import structlog
@@ -21,6 +26,10 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from bot.clock import Clock, iso
 
 log = structlog.get_logger(__name__)
+
+# Flood limits waited out per step before it counts as refused (each after Telegram's own
+# retry_after, on top of the rate limiter's own retries).
+FLOOD_RETRIES = 5
 
 
 class Outcome(StrEnum):
@@ -92,7 +101,7 @@ class Ledger:
             return Sent(Outcome.UNKNOWN)
         self._write(key, order_id, "intent", error=None)
         try:
-            answer = await call()
+            answer = await _waiting_out_floods(call)
         except (Forbidden, BadRequest, RetryAfter) as error:
             self._write(key, order_id, "refused", error=str(error))
             log.warning("send.refused", order_id=order_id, step=step, error=str(error))
@@ -105,3 +114,14 @@ class Ledger:
         file_id = _file_id(answer) if isinstance(answer, Message) else None
         self._write(key, order_id, "done", message_id=message_id, file_id=file_id)
         return Sent(Outcome.SENT, message_id, file_id)
+
+
+async def _waiting_out_floods(call: Callable[[], Awaitable[Message | bool]]) -> Message | bool:
+    """``call``, again after each flood limit's wait (Telegram sent nothing), a few times."""
+    for _ in range(FLOOD_RETRIES):
+        try:
+            return await call()
+        except RetryAfter as error:
+            wait = error.retry_after
+            await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
+    return await call()

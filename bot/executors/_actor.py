@@ -1,0 +1,76 @@
+"""A render actor: lives on a Ray node, renders one greeting at a time.
+
+It keeps a render process (``bot/render_worker.py``) up between jobs, so the voice backends and
+face models load once per actor, as in the embedded pool. Each job gets a folder of its own
+under the node's temp dir, removed however the job ends: finished, refused, or cancelled (Ray
+raises CancelledError in an async actor's task; the render process is killed with it). A folder
+left by an actor that was killed outright is removed by the next actor started on that node.
+The actor never sees the vault or its key, only the parcel of bytes the bot decrypted.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bot.executors._embedded import RENDER_MODULE, render_in
+from bot.executors._parcel import pack_result, unpack_spec
+from bot.executors._types import RenderCrashed
+from bot.workers import WorkerPool
+from engine import RenderError
+
+FOLDER_PREFIX = "tuanyuan-render-"
+
+
+class RenderActor:
+    """Ray's remote class (see ``RayExecutor``); ``progress`` answers while ``render`` runs."""
+
+    def __init__(self) -> None:
+        sweep_dead_folders(Path(tempfile.gettempdir()))
+        self._processes = WorkerPool(RENDER_MODULE)
+        self._progress: tuple[str, float] | None = None
+
+    async def ready(self) -> int:
+        """The actor's process id, once it is up: how long an actor takes to start."""
+        return os.getpid()
+
+    async def progress(self) -> tuple[str, float] | None:
+        return self._progress
+
+    async def render(self, request: str, files: dict[str, bytes]) -> dict[str, Any]:
+        """Render the parcel; a reply of the finished files, or an ``error`` or ``crashed``."""
+        folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+        try:
+            spec = unpack_spec(request, files, folder)
+            spec.output_dir.mkdir(parents=True, exist_ok=True)
+            result = await render_in(self._processes, spec, self._report)
+            return pack_result(result)
+        except RenderError as error:
+            return {"error": str(error)}
+        except RenderCrashed as error:
+            return {"crashed": str(error)}
+        finally:
+            self._progress = None
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _report(self, stage: str, fraction: float) -> None:
+        self._progress = (stage, fraction)
+
+
+def sweep_dead_folders(temp: Path) -> None:
+    """Remove job folders whose actor process is gone (killed with no chance to clean up)."""
+    for folder in temp.glob(f"{FOLDER_PREFIX}*"):
+        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
