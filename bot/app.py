@@ -111,10 +111,10 @@ def build_application(
     # derived from the vault key.
     watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
     marking = render_marking(settings, watermark_key)
-    jobs = RenderJobs(db, vault, clock, settings.work_dir, executor_for(settings), marking,
-                      settings.xtts_dir)  # fmt: skip
+    executor = executor_for(settings)
+    jobs = RenderJobs(db, vault, clock, settings.work_dir, executor, marking, settings.xtts_dir)
     orders = OrderDesk(db, vault, audit, clock, settings, jobs)
-    verifier = Verifier(watermark_key, settings.signing_dir)
+    verifier = Verifier(watermark_key, settings.signing_dir, executor)
     builder = ApplicationBuilder().application_class(MeasuredApplication)
     if webhook:
         builder = builder.updater(None)

@@ -6,12 +6,12 @@ marks say *that* a file is ours and which render it is; only the database knows 
 the consent, and after a revocation it still knows that much, because the order row stays (with
 status ``revoked``) while its media are deleted.
 
-In the bot, detection runs in a process of its own (``bot/verify_worker.py``): the file comes
-from anyone, so decoding it must neither block other chats nor take the bot down with it.
+In the bot, detection runs in a process of its own (``bot/verify_worker.py``), on this machine
+or on a Ray node (``bot/executors``): the file comes from anyone, so decoding it must neither
+block other chats nor take the bot down with it.
 """
 
 import asyncio
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -20,13 +20,13 @@ from pydantic import BaseModel
 from sqlite_utils import Database
 
 from bot.clock import parse_iso
+from bot.executors import RenderExecutor
 from bot.family.consent import get_record, vetoed
 from bot.family.spaces import SpaceStatus, get_space
 from bot.storage import Order, OrderStatus
 from bot.storage.orders import find_order, order_with_token
-from bot.workers import run_worker
 from engine import IngestError
-from engine.provenance import DetectionReport
+from engine.provenance import DetectionReport, trust_anchor_from_env
 
 # A detection decodes at most 60 s of frames; a minute and a half covers a 20 MB file on a busy
 # machine, and a file that takes longer is not worth a worker's time.
@@ -121,23 +121,25 @@ def _consent_facts(db: Database, order: Order, space: SpaceStatus, now: datetime
 
 
 class Verifier:
-    """Runs detections for the bot: in worker processes, a few at a time, each time-limited."""
+    """Runs detections for the bot, a few at a time, each time-limited, wherever renders run
+    (this machine's worker processes or the Ray cluster: ``bot/executors``)."""
 
-    def __init__(self, watermark_key: bytes, signing_dir: Path) -> None:
+    def __init__(self, watermark_key: bytes, signing_dir: Path, executor: RenderExecutor) -> None:
         self._key = watermark_key
         self._signing_dir = signing_dir
+        self._executor = executor
         self._slots = asyncio.Semaphore(DETECTIONS_AT_ONCE)
 
     def __repr__(self) -> str:
         return f"Verifier(signing_dir={self._signing_dir!r})"  # never the key
 
     async def detect(self, path: Path) -> DetectionReport:
-        """Raises IngestError for a file that is no video, TimeoutError past DETECT_TIMEOUT_S."""
-        request = {"path": str(path), "key": self._key.hex(), "signing_dir": str(self._signing_dir)}
+        """Raises IngestError for a file that is no video, TimeoutError past DETECT_TIMEOUT_S,
+        WorkerFailed when the detection's process died."""
+        # Read each time: the local signing chain is made by the first greeting signed.
+        anchor = trust_anchor_from_env(self._signing_dir)
         async with self._slots:
-            reply = await run_worker(
-                "bot.verify_worker", json.dumps(request).encode(), DETECT_TIMEOUT_S
-            )
+            reply = await self._executor.detect(path, self._key, anchor, DETECT_TIMEOUT_S)
         if "report" in reply:
             return DetectionReport.model_validate(reply["report"])
         raise IngestError(str(reply.get("code")), str(reply.get("error")))

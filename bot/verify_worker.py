@@ -11,12 +11,12 @@ from typing import Any
 from bot.logs import configure_logging
 from bot.workers import serve
 from engine import IngestError
-from engine.provenance import detect, trust_anchor_from_env
+from engine.provenance import detect
 
 
 def _detect(line: bytes) -> dict[str, Any]:
     request = json.loads(line)
-    anchor = trust_anchor_from_env(Path(request["signing_dir"]))
+    anchor = bytes.fromhex(request["trust_anchor"]) if request["trust_anchor"] else None
     try:
         report = detect(Path(request["path"]), bytes.fromhex(request["key"]), anchor)
     except IngestError as error:

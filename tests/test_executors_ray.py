@@ -16,10 +16,12 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 import av
 import pytest
 
+import bot.executors._embedded
 from bot.app import build_application, polling
 from bot.executors import LocalCluster
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser
@@ -95,8 +97,8 @@ async def _rendering_on(world: BotWorld, cluster: LocalCluster, node: str) -> st
     raise AssertionError(f"no render started on {node}")
 
 
-async def test_an_order_is_rendered_on_a_cluster_node_and_delivered(
-    cluster: LocalCluster, ray_world: BotWorld
+async def test_an_order_is_rendered_on_a_cluster_node_delivered_and_verified(
+    cluster: LocalCluster, ray_world: BotWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = ray_world
     member = SandboxUser(7001, "Ann", language_code="en")
@@ -120,6 +122,23 @@ async def test_an_order_is_rendered_on_a_cluster_node_and_delivered(
     with av.open(str(path)) as container:
         assert container.streams.video[0].codec_context.name == "h264"
         assert container.duration is not None and container.duration > 0
+
+    # /verify checks it on the cluster too: no detection process belongs to the bot.
+    async def not_here(*args: object, **kwargs: object) -> NoReturn:
+        raise AssertionError("the detection ran in the bot's own process")
+
+    monkeypatch.setattr(bot.executors._embedded, "run_worker", not_here)
+    sandbox = world.sandbox
+    await world.reply_to(member, lambda: sandbox.send_text(member, "/verify"))
+    before = max(m.message_id for m in await sandbox.sent_messages(member.id))
+    await sandbox.send_document(member, path.read_bytes(), "greeting.mp4", "video/mp4")
+    answer = await sandbox.wait_for_message(
+        member.id, lambda m: m.message_id > before, timeout=RENDER_WAIT_S
+    )
+    assert order.id in (answer.text or "")
+    assert "Picture watermark: verified" in (answer.text or "")
+    # The node signed with the bot's identity, and the node checking it trusts the bot's root.
+    assert "Content credentials (C2PA): valid, signed by Tuanyuan" in (answer.text or "")
 
 
 async def test_revocation_cancels_the_render_on_its_node_and_sends_nothing(

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-import bot.verification
+import bot.executors._embedded
 from bot.clock import iso
+from bot.executors import EmbeddedExecutor
 from bot.family.consent import CONSENT_VALID_FOR, Method, RecordKind, append_record
 from bot.family.spaces import SpaceStatus, create_space, get_space, update_space
 from bot.storage import Order, OrderStatus, open_database
@@ -137,9 +138,9 @@ async def test_detections_wait_their_turn_beyond_the_limit(
         running -= 1
         return {"code": "not_a_video", "error": f"{module}: no video"}
 
-    monkeypatch.setattr(bot.verification, "run_worker", worker)
+    monkeypatch.setattr(bot.executors._embedded, "run_worker", worker)
     key = bytes(range(32))
-    verifier = Verifier(key, tmp_path)
+    verifier = Verifier(key, tmp_path, EmbeddedExecutor(1))
     assert key.hex() not in repr(verifier)
     results = await asyncio.gather(
         *(verifier.detect(tmp_path / "upload") for _ in range(DETECTIONS_AT_ONCE + 3)),

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-import bot.verification
+import bot.executors._embedded
 from bot.app import build_application, polling
 from bot.authz import Permission, check
 from bot.cli import main
@@ -254,7 +254,7 @@ async def test_a_check_in_progress_keeps_no_other_chat_waiting(
         await release.wait()
         return await run_worker(module, request, timeout_s)
 
-    monkeypatch.setattr(bot.verification, "run_worker", held)
+    monkeypatch.setattr(bot.executors._embedded, "run_worker", held)
     await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/verify"))
     before = max(m.message_id for m in await sandbox.sent_messages(OWNER.id))
     await sandbox.send_document(OWNER, delivered.original, "greeting.mp4", "video/mp4")

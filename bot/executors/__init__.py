@@ -1,10 +1,10 @@
-"""Where renders run: this machine's worker processes, or a Ray cluster.
+"""Where renders and detections run: this machine's worker processes, or a Ray cluster.
 
 One interface (``RenderExecutor``) and two implementations chosen by the settings: the embedded
 pool (the default; a single machine starts no service) and Ray when ``TUANYUAN_RAY_ADDRESS`` is
 set. Render jobs (``bot/jobs.py``) keep the vault: they decrypt a render's inputs and seal what
-it made; an executor only moves bytes and runs the engine. Detections stay in fresh local
-processes (``bot/verification.py``): a stranger's file is checked where it arrived.
+it made; an executor only moves bytes and runs the engine. /verify's detections
+(``bot/verification.py``) go the same way: a fresh process per file, here or on a node.
 """
 
 from bot.config import ConfigError, Settings

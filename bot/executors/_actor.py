@@ -1,23 +1,27 @@
-"""A render actor: lives on a Ray node, renders one greeting at a time.
+"""What runs on a Ray node: a render actor, rendering one greeting at a time, and the detection
+task /verify sends there.
 
 It keeps a render process (``bot/render_worker.py``) up between jobs, so the voice backends and
 face models load once per actor, as in the embedded pool. Each job gets a folder of its own
 under the node's temp dir, removed however the job ends: finished, refused, or cancelled (Ray
 raises CancelledError in an async actor's task; the render process is killed with it). A folder
 left by an actor that was killed outright is removed by the next actor started on that node.
-The actor never sees the vault or its key, only the parcel of bytes the bot decrypted.
+The actor never sees the vault or its key, only the parcel of bytes the bot decrypted. A
+detection is a plain task, not an actor's job: it needs no models kept warm, and its file,
+sent by anyone, gets a fresh process on the node as it would on the bot's machine.
 """
 
+import asyncio
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from bot.executors._embedded import RENDER_MODULE, render_in
+from bot.executors._embedded import RENDER_MODULE, detect_in, render_in
 from bot.executors._parcel import pack_result, unpack_spec
-from bot.executors._types import RenderCrashed
-from bot.workers import WorkerPool
+from bot.executors._types import RenderCrashed, Reply
+from bot.workers import WorkerFailed, WorkerPool
 from engine import RenderError
 
 FOLDER_PREFIX = "tuanyuan-render-"
@@ -56,6 +60,24 @@ class RenderActor:
 
     def _report(self, stage: str, fraction: float) -> None:
         self._progress = (stage, fraction)
+
+
+def detect_on_node(
+    upload: bytes, key: bytes, trust_anchor: bytes | None, timeout_s: float
+) -> Reply:
+    """Ray's remote function (see ``RayExecutor``): the detection's reply, or ``timeout`` or
+    ``crashed`` for the bot to raise as it would for a local process."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+    try:
+        path = folder / "upload"
+        path.write_bytes(upload)
+        return asyncio.run(detect_in(path, key, trust_anchor, timeout_s))
+    except TimeoutError:
+        return {"timeout": f"the detection took longer than {timeout_s:.0f} s"}
+    except WorkerFailed as error:
+        return {"crashed": str(error)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def sweep_dead_folders(temp: Path) -> None:

@@ -1,17 +1,20 @@
-"""Renders in this machine's long-lived worker processes (``bot/workers.WorkerPool``): the
-default, a single-machine install that starts no service.
+"""Renders in this machine's long-lived worker processes (``bot/workers.WorkerPool``) and
+detections in fresh ones: the default, a single-machine install that starts no service.
 
-``render_in`` is also what a Ray render actor runs on its node, so a render behaves the same
+``render_in`` and ``detect_in`` are also what runs on a Ray node, so a job behaves the same
 wherever it runs: the engine in a child process that a cancellation kills at once.
 """
 
+import json
+from pathlib import Path
 from typing import Any
 
-from bot.executors._types import Progress, RenderCrashed
-from bot.workers import WorkerFailed, WorkerPool
+from bot.executors._types import Progress, RenderCrashed, Reply
+from bot.workers import WorkerFailed, WorkerPool, run_worker
 from engine import REVEAL_SECRETS, RenderError, RenderResult, RenderSpec
 
 RENDER_MODULE = "bot.render_worker"
+DETECT_MODULE = "bot.verify_worker"
 
 
 class EmbeddedExecutor:
@@ -23,6 +26,11 @@ class EmbeddedExecutor:
 
     async def render(self, spec: RenderSpec, progress: Progress) -> RenderResult:
         return await render_in(self._processes, spec, progress)
+
+    async def detect(
+        self, upload: Path, key: bytes, trust_anchor: bytes | None, timeout_s: float
+    ) -> Reply:
+        return await detect_in(upload, key, trust_anchor, timeout_s)
 
     async def close(self) -> None:
         await self._processes.close()
@@ -45,3 +53,16 @@ async def render_in(processes: WorkerPool, spec: RenderSpec, progress: Progress)
     if not reply.get("ok"):
         raise RenderError(str(reply.get("error")))
     return RenderResult.model_validate(reply["result"])
+
+
+async def detect_in(
+    upload: Path, key: bytes, trust_anchor: bytes | None, timeout_s: float
+) -> Reply:
+    """Run the detection in a fresh process (a stranger's file shares none with other work),
+    killed past ``timeout_s`` (TimeoutError); WorkerFailed when it died."""
+    request = {
+        "path": str(upload),
+        "key": key.hex(),
+        "trust_anchor": trust_anchor.hex() if trust_anchor is not None else None,
+    }
+    return await run_worker(DETECT_MODULE, json.dumps(request).encode(), timeout_s)

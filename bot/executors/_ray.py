@@ -16,17 +16,19 @@ place (the order table) that makes delivery exactly-once, whatever Ray re-ran.
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import ray
 import structlog
 from ray.exceptions import RayError, TaskCancelledError
 
-from bot.executors._actor import RenderActor
+from bot.executors._actor import RenderActor, detect_on_node
 from bot.executors._cluster import RENDER_RESOURCE
 from bot.executors._parcel import pack_spec, unpack_result
-from bot.executors._types import Progress, RenderCrashed
+from bot.executors._types import Progress, RenderCrashed, Reply
 from bot.metrics import worker_lost
+from bot.workers import WorkerFailed
 from engine import RenderError, RenderResult, RenderSpec
 
 log = structlog.get_logger(__name__)
@@ -58,6 +60,8 @@ class RayExecutor:
         # More renders in flight than actors would only wait on the cluster as "rendering".
         self.capacity = min(max_in_flight or self.actors, self.actors)
         self._idle: asyncio.Queue[Actor] = asyncio.Queue()
+        # Any node with a CPU free, the head included; like a render, tried once.
+        self._detection: Any = ray.remote(detect_on_node).options(num_cpus=1, max_retries=0)
         for _ in range(self.actors):
             self._idle.put_nowait(self._new_actor())
         log.info("ray.connected", address=address, gpus=gpus, actors=self.actors,
@@ -92,6 +96,24 @@ class RayExecutor:
         ray.kill(actor, no_restart=True)
         worker_lost("ray render actor")
         return self._new_actor()
+
+    async def detect(
+        self, upload: Path, key: bytes, trust_anchor: bytes | None, timeout_s: float
+    ) -> Reply:
+        data = await asyncio.to_thread(upload.read_bytes)
+        ref: ray.ObjectRef[Reply] = self._detection.remote(data, key, trust_anchor, timeout_s)
+        try:
+            reply = await ref
+        except asyncio.CancelledError:
+            ray.cancel(ref, force=True)
+            raise
+        except RayError as error:
+            raise WorkerFailed(f"the detection's node was lost: {error}") from None
+        if "timeout" in reply:
+            raise TimeoutError(reply["timeout"])
+        if "crashed" in reply:
+            raise WorkerFailed(str(reply["crashed"]))
+        return reply
 
     async def close(self) -> None:
         await asyncio.to_thread(ray.shutdown)
