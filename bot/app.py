@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.audit import AuditLog
+from bot.campaigns import Campaigns
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.flows import register_handlers
@@ -67,11 +68,14 @@ async def _register_commands(application: BotApplication) -> None:
 
 async def _post_init(application: BotApplication) -> None:
     await _register_commands(application)
-    services_of(application).orders.start(application.bot)
+    services = services_of(application)
+    services.orders.start(application.bot)
+    services.campaigns.start(application.bot)
 
 
 async def _post_shutdown(application: BotApplication) -> None:
     services = services_of(application)
+    await services.campaigns.close()
     await services.jobs.close()
     await services.orders.close()
 
@@ -106,6 +110,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
     jobs = RenderJobs(db, vault, clock, settings.work_dir, settings.render_workers, marking,
                       settings.xtts_dir)  # fmt: skip
     orders = OrderDesk(db, vault, audit, clock, settings, jobs)
+    campaigns = Campaigns(db, audit, clock, orders, settings.campaign_tick_s)
     verifier = Verifier(watermark_key, settings.signing_dir)
     application = (
         ApplicationBuilder()
@@ -120,7 +125,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> BotAppl
         .build()
     )
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
-                        jobs=jobs, verifier=verifier, orders=orders)  # fmt: skip
+                        jobs=jobs, verifier=verifier, orders=orders,
+                        campaigns=campaigns)  # fmt: skip
     attach(application, services)
     register_handlers(application)
     return application

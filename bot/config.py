@@ -53,6 +53,12 @@ class Settings:
     render_retry_s: float = 30.0
     # Telegram allows about one message a second per chat; progress edits keep well inside it.
     progress_edit_interval_s: float = 3.0
+    # Festival campaigns: invitations go out this many days before the festival, this share of
+    # their greetings (percent) is watched by a moderator before the family's preview, and the
+    # calendar is looked at this often for invitations and greetings that are due.
+    campaign_invite_days: int = 7
+    campaign_sample_percent: int = 10
+    campaign_tick_s: float = 30.0
 
     @property
     def signing_dir(self) -> Path:
@@ -149,7 +155,16 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         xtts_dir=read_xtts_dir(env),
         price_stars=_price_stars(env),
         render_retry_s=_positive_int(env, "TUANYUAN_RENDER_RETRY_S", "30"),
+        campaign_invite_days=_positive_int(env, "TUANYUAN_CAMPAIGN_INVITE_DAYS", "7"),
+        campaign_sample_percent=_sample_percent(env),
     )
+
+
+def _sample_percent(environ: dict[str, str]) -> int:
+    percent = _positive_int(environ, "TUANYUAN_CAMPAIGN_SAMPLE_PERCENT", "10", least=0)
+    if percent > 100:
+        raise ConfigError("TUANYUAN_CAMPAIGN_SAMPLE_PERCENT must be at most 100.")
+    return percent
 
 
 def _price_stars(environ: dict[str, str]) -> int:
