@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.audit import AuditLog
+from bot.campaigns import Campaigns
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.executors import executor_for
@@ -69,11 +70,14 @@ async def _register_commands(application: BotApplication) -> None:
 
 async def _post_init(application: BotApplication) -> None:
     await _register_commands(application)
-    services_of(application).orders.start(application.bot)
+    services = services_of(application)
+    services.orders.start(application.bot)
+    services.campaigns.start(application.bot)
 
 
 async def _post_shutdown(application: BotApplication) -> None:
     services = services_of(application)
+    await services.campaigns.close()
     await services.jobs.close()
     await services.orders.close()
 
@@ -114,6 +118,7 @@ def build_application(
     executor = executor_for(settings)
     jobs = RenderJobs(db, vault, clock, settings.work_dir, executor, marking, settings.xtts_dir)
     orders = OrderDesk(db, vault, audit, clock, settings, jobs)
+    campaigns = Campaigns(db, audit, clock, orders, settings.campaign_tick_s)
     verifier = Verifier(watermark_key, settings.signing_dir, executor)
     builder = ApplicationBuilder().application_class(MeasuredApplication)
     if webhook:
@@ -130,7 +135,8 @@ def build_application(
         .build()
     )
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
-                        jobs=jobs, verifier=verifier, orders=orders)  # fmt: skip
+                        jobs=jobs, verifier=verifier, orders=orders,
+                        campaigns=campaigns)  # fmt: skip
     attach(application, services)
     register_handlers(application)
     return application

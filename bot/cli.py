@@ -194,6 +194,13 @@ def _bench_queue(args: argparse.Namespace) -> int:
         return asyncio.run(queue_bench.run(args.orders, args.workers, work, sys.stdout))
 
 
+def _bench_campaign(args: argparse.Namespace) -> int:
+    """A festival morning's broadcast through the stand-in; exit 1 when a target is missed."""
+    from bot.campaigns import bench
+
+    return 0 if bench.main(args.recipients, args.work, sys.stdout) else 1
+
+
 def _detect(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from bot.config import DATABASE_FILE
@@ -449,6 +456,13 @@ def _parser() -> argparse.ArgumentParser:
     bench_faults.add_argument("--stars", type=int, default=5, help="price per order, 0 = free")
     bench_faults.add_argument("--work", type=Path, help="keep the bot's data and log here")
     bench_faults.set_defaults(handler=_bench_faults)
+    bench_campaign = bench_commands.add_parser(
+        "campaign",
+        help="a campaign's greetings broadcast at Telegram's pace: time, 429s, duplicates",
+    )
+    bench_campaign.add_argument("--recipients", type=int, default=10_000)
+    bench_campaign.add_argument("--work", type=Path, help="keep the bot's data here")
+    bench_campaign.set_defaults(handler=_bench_campaign)
 
     bench_queue = bench_commands.add_parser(
         "queue", help="orders at once through the bot: embedded pool against a local Ray cluster"

@@ -75,6 +75,12 @@ class Settings:
     # Renders in flight on the cluster at most (None, and never more than: one per render
     # actor); the rest wait as queued orders in SQLite. render_workers bounds the embedded pool.
     ray_max_in_flight: int | None = None
+    # Festival campaigns: invitations go out this many days before the festival, this share of
+    # their greetings (percent) is watched by a moderator before the family's preview, and the
+    # calendar is looked at this often for invitations and greetings that are due.
+    campaign_invite_days: int = 7
+    campaign_sample_percent: int = 10
+    campaign_tick_s: float = 30.0
 
     @property
     def signing_dir(self) -> Path:
@@ -178,6 +184,8 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
             if env.get("TUANYUAN_RAY_MAX_IN_FLIGHT", "").strip()
             else None
         ),
+        campaign_invite_days=_positive_int(env, "TUANYUAN_CAMPAIGN_INVITE_DAYS", "7"),
+        campaign_sample_percent=_sample_percent(env),
         **_web_settings(env),
     )
 
@@ -233,6 +241,13 @@ def split_host_port(address: str, least_port: int = 1) -> tuple[str, int] | None
     if not least_port <= int(port) < 65536:
         return None
     return host.strip("[]"), int(port)
+
+
+def _sample_percent(environ: dict[str, str]) -> int:
+    percent = _positive_int(environ, "TUANYUAN_CAMPAIGN_SAMPLE_PERCENT", "10", least=0)
+    if percent > 100:
+        raise ConfigError("TUANYUAN_CAMPAIGN_SAMPLE_PERCENT must be at most 100.")
+    return percent
 
 
 def _price_stars(environ: dict[str, str]) -> int:

@@ -12,9 +12,12 @@ can cancel them by order id.
 """
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import shutil
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,54 @@ class Rendered:
     seconds: float  # the render's wall time, from the request to the sealed files
 
 
+class RenderSlots:
+    """At most ``count`` renders at once, a member's greeting always served before a campaign's.
+
+    A semaphore with two queues: a waiting campaign render (``low``) gets a freed slot only
+    when no member's order waits for one, so batches made days ahead never make a member wait
+    for more than the one campaign render already running in their slot.
+    """
+
+    def __init__(self, count: int) -> None:
+        self._free = count
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def held(self, low: bool = False) -> AsyncIterator[None]:
+        await self._acquire(low)
+        try:
+            yield
+        finally:
+            self._release()
+
+    def waiting(self, low: bool) -> int:
+        """How many renders of that priority wait for a slot (tests, the report)."""
+        rank = int(low)
+        return sum(1 for r, _, f in self._waiting if r == rank and not f.done())
+
+    async def _acquire(self, low: bool) -> None:
+        if self._free > 0 and not any(not f.done() for _, _, f in self._waiting):
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (int(low), next(self._order), future))
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self._release()  # the slot was handed over just as the waiter was cancelled
+            raise
+
+    def _release(self) -> None:
+        while self._waiting:
+            _, _, future = heapq.heappop(self._waiting)
+            if not future.done():
+                future.set_result(None)
+                return
+        self._free += 1
+
+
 class RenderJobs:
     """Render processes and the order tasks around them, cancellable by order id."""
 
@@ -75,7 +126,7 @@ class RenderJobs:
         self._vault = vault
         self._clock = clock
         self._work_dir = work_dir
-        self.slots = asyncio.Semaphore(executor.capacity)
+        self.slots = RenderSlots(executor.capacity)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._executor = executor
 

@@ -13,6 +13,7 @@ from bot.storage import get_language
 from bot.vault import Vault
 
 if TYPE_CHECKING:
+    from bot.campaigns import Campaigns
     from bot.jobs import RenderJobs
     from bot.orders import OrderDesk
     from bot.verification import Verifier
@@ -30,6 +31,7 @@ class Services:
     jobs: "RenderJobs"
     verifier: "Verifier"
     orders: "OrderDesk"
+    campaigns: "Campaigns"
 
     def language_of(self, user_id: int) -> Language:
         return get_language(self.db, user_id)

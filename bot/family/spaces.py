@@ -230,3 +230,10 @@ def redeem_invite(db: Database, clock: Clock, payload: str, user_id: int) -> Mem
     member = membership_of(db, user_id)
     assert member is not None
     return member
+
+
+def active_spaces(db: Database) -> list[Space]:
+    """Every family space that is set up and not revoked, oldest first (campaign audiences)."""
+    rows = db.query("SELECT * FROM spaces WHERE status = ? ORDER BY created_at",
+                    [SpaceStatus.ACTIVE.value])  # fmt: skip
+    return [Space.model_validate(row) for row in rows]

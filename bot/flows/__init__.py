@@ -23,12 +23,14 @@ from telegram.ext import (
 )
 
 from bot.authz import Permission, guarded
+from bot.campaigns import NEVER_PREFIX, NO_MESSAGE, NO_PREFIX, YES_PREFIX, ZONE_PREFIX
 from bot.delivery import ORIGINAL_PREFIX
 from bot.family.consent import open_challenge
 from bot.family.spaces import MemberStatus, Role, SetupStep, SpaceStatus, get_space, membership_of
 from bot.flows import (
     admin,
     basics,
+    campaign,
     consent,
     family,
     greetings,
@@ -58,11 +60,14 @@ _footage = guarded(Permission.UPLOAD_FOOTAGE, order.receive_footage)
 _order_text = guarded(Permission.ORDER, order.receive_text)
 _new_words = guarded(Permission.ORDER, greetings.receive_new_words_of_sender)
 _statement = guarded(Permission.CONSENT, consent.receive_statement)
+_campaign_answer = guarded(Permission.ORDER, campaign.family_typed)
 
 
 async def _start(update: Update, context: Context) -> None:
     """``/start <payload>`` is an invite link being opened; plain ``/start`` is a greeting."""
-    if context.args:
+    if context.args and campaign.is_join_payload(context.args[0]):
+        await campaign.join(update, context, context.args[0])
+    elif context.args:
         await family.join(update, context, context.args[0])
     else:
         await basics.start(update, context)
@@ -112,6 +117,12 @@ async def _text(update: Update, context: Context) -> None:
     if greetings.awaiting_new_words(update, context) is not None:
         await _new_words(update, context)
         return
+    if campaign.drafting(update, context):
+        await campaign.organiser_typed(update, context)
+        return
+    if campaign.answering(update, context):
+        await _campaign_answer(update, context)
+        return
     member = membership_of(services.db, update.effective_user.id)
     if member is not None and member.role == Role.OWNER:
         space = get_space(services.db, member.space_id)
@@ -142,6 +153,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("orders", greetings.my_orders))
     add(CommandHandler("queue", guarded(Permission.MODERATE, moderation.queue)))
     add(CommandHandler("rules", guarded(Permission.MODERATE, moderation.rules)))
+    add(CommandHandler("campaign", guarded(Permission.MODERATE, campaign.campaign_command)))
+    add(CommandHandler("campaign_report", guarded(Permission.MODERATE, campaign.report_command)))
     add(PreCheckoutQueryHandler(payments.pre_checkout))
     add(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.successful_payment))
     # Telegram's own note that a refund went through: the desk already told the member.
@@ -171,6 +184,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         on_button(prefix, guarded(Permission.CONSENT, consent.cosign_or_veto_pressed))
     on_button(consent.REVOKE_CONFIRM, guarded(Permission.REVOKE, consent.revoke_confirmed))
     on_button(privacy.DELETE_CONFIRM, privacy.delete_confirmed)
+    on_button(campaign.ORGANISER_PREFIX, guarded(Permission.MODERATE, campaign.organiser_pressed))
+    on_button(YES_PREFIX, guarded(Permission.ORDER, campaign.yes_pressed))
+    on_button(NO_PREFIX, campaign.answer_pressed)
+    on_button(NEVER_PREFIX, campaign.answer_pressed)
+    on_button(ZONE_PREFIX, guarded(Permission.ORDER, campaign.zone_pressed))
+    on_button(NO_MESSAGE, guarded(Permission.ORDER, campaign.no_message_pressed))
     on_button(admin.APPROVE_PREFIX, guarded(Permission.MODERATE, admin.approve_pressed))
     on_button(admin.REJECT_PREFIX, guarded(Permission.MODERATE, admin.reject_pressed))
     on_button(admin.REASON_PREFIX, guarded(Permission.MODERATE, admin.reason_pressed))

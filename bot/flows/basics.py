@@ -14,7 +14,7 @@ from telegram.ext import CallbackContext
 
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext, gettext_for
 from bot.orders import clean_words, visible_length
-from bot.services import services_of
+from bot.services import Services, services_of
 from bot.storage import remember_user, set_language
 
 Context = CallbackContext[Any, Any, Any, Any]
@@ -25,6 +25,16 @@ def remember_sender(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None
     remember_user(services_of(context).db, user.id, user.first_name, user.language_code)
+
+
+def caller(update: Update, context: Context) -> tuple[Services, Message, int, Gettext]:
+    """What nearly every handler starts from: the services, the message to answer, who sent
+    it and their language (remembering them on first contact)."""
+    remember_sender(update, context)
+    services = services_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    return services, message, user.id, services.gettext_of(user.id)
 
 
 def command_descriptions(_: Gettext) -> list[BotCommand]:
@@ -51,6 +61,8 @@ def admin_command_descriptions(_: Gettext) -> list[BotCommand]:
         BotCommand("queue", _("Show greeting requests waiting for moderation")),
         BotCommand("rules", _("Show or change the moderation rules")),
         BotCommand("admin_login", _("Get a one-time link to the admin web")),
+        BotCommand("campaign", _("Set up a festival campaign for many families")),
+        BotCommand("campaign_report", _("Show where a campaign stands")),
     ]
 
 

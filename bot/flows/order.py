@@ -124,7 +124,13 @@ def spoken_language_of(order: Order, space: Space) -> str:
     """The language the greeting is read in: the member's choice, else the one that fits."""
     if order.spoken_language is not None:
         return order.spoken_language
-    if order.language == "en":
+    return fitting_spoken_language(order.language, space)
+
+
+def fitting_spoken_language(language: Language, space: Space) -> str:
+    """English is read in English; Chinese in Cantonese only for a subject who speaks no
+    Mandarin."""
+    if language == "en":
         return "en"
     return "yue" if "yue" in space.languages and "cmn" not in space.languages else "cmn"
 

@@ -20,7 +20,7 @@ import structlog
 from sqlite_utils import Database
 from telegram import Bot, InlineKeyboardMarkup, LabeledPrice
 from telegram.constants import ChatAction
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.audit import AuditLog
 from bot.clock import Clock, iso, parse_iso
@@ -46,7 +46,7 @@ from bot.storage.orders import (
     queue_position,
     update_order,
 )
-from bot.storage.users import first_name
+from bot.storage.users import first_name, zone_of
 from bot.vault import Vault
 from engine import RenderError, greeting_text
 
@@ -99,7 +99,9 @@ class OrderDesk:
     def start(self, bot: Bot) -> None:
         """Take up every order an earlier run left open, from its stored status."""
         self._bot = bot
-        for order in orders_with_status(self._db, *OPEN):
+        for order in orders_with_status(self._db, *(OPEN - {S.SCHEDULED})):
+            # A scheduled campaign greeting owes nothing until its send time: bot.campaigns
+            # hands it back then (deliver_due).
             log.info("order.resumed", order_id=order.id, status=order.status)
             self._jobs.submit(order.id, self._continue(order.id))
         for order in self._refunds_owed():
@@ -157,7 +159,11 @@ class OrderDesk:
     # The status message
 
     async def _ensure_status_message(self, order: Order) -> None:
+        # A campaign greeting is made days ahead: its preview and its delivery say it all, and
+        # a status line edited on the festival day would double the broadcast's messages.
         if order.status == S.COLLECTING or order.status_message_id is not None:
+            return
+        if order.campaign_id is not None:
             return
         _ = _gettext(order)
         text = texts.status_line(_, order)
@@ -205,6 +211,17 @@ class OrderDesk:
         if order is not None:
             await self._continue(order.id)
         return None
+
+    async def place_campaign(self, order: Order, actor: int) -> None:
+        """A family said Yes to a campaign: its greeting goes to moderation or the render queue.
+
+        No daily limit and no invoice: the organiser's campaign is not the member's own order.
+        """
+        fields: dict[str, Field] = {"placed_at": iso(self._clock.now())}
+        self._audit.record(actor, "order.placed", order=order.id, campaign=order.campaign_id)
+        placed = self._to_review_or_queue(update_order(self._db, order.id, **fields), actor)
+        if placed is not None:
+            await self._continue(placed.id)
 
     def _to_review_or_queue(self, order: Order, actor: int | str, **fields: Field) -> Order | None:
         assert order.space_id is not None
@@ -391,10 +408,11 @@ class OrderDesk:
 
     async def approve(self, order_id: str, admin_id: int) -> bool:
         order = get_order(self._db, order_id)
+        now = iso(self._clock.now())
         if order.status == S.MODERATION:
-            moved = self._move(order, S.QUEUED, admin_id, queued_at=iso(self._clock.now()))
+            moved = self._move(order, S.QUEUED, admin_id, queued_at=now, reviewed_at=now)
         elif order.status == S.VIDEO_REVIEW:
-            moved = self._move(order, S.PREVIEW, admin_id)
+            moved = self._move(order, S.PREVIEW, admin_id, reviewed_at=now)
         else:
             return False
         if moved is None:
@@ -413,6 +431,7 @@ class OrderDesk:
             admin_id,
             reject_reason=reason,
             refund_due=order.charge_id is not None,
+            reviewed_at=iso(self._clock.now()),
         )
         if moved is None:
             return False
@@ -484,7 +503,7 @@ class OrderDesk:
             wait = (parse_iso(order.next_attempt_at) - self._clock.now()).total_seconds()
             await asyncio.sleep(max(0.0, wait))
         self._show_queue()
-        async with self._jobs.slots:
+        async with self._jobs.slots.held(low=order.campaign_id is not None):
             order = get_order(self._db, order.id)
             consent = self._consent(order)
             if order.status != S.QUEUED:
@@ -543,12 +562,13 @@ class OrderDesk:
             "voice_reason": rendered.voice_reason,
             "render_s": rendered.seconds,
             "error": None,
+            "rendered_at": iso(self._clock.now()),
         }
         if self._consent(order) is None:
             update_order(self._db, order.id, **fields)
             await self._end(order, S.CANCELLED, "consent withdrawn during the render")
             return
-        if load_rules(self._db).review_videos:
+        if load_rules(self._db).review_videos or order.sampled:
             fields["review_since"] = iso(self._clock.now())
             moved = self._move(order, S.VIDEO_REVIEW, SYSTEM, **fields)
         else:
@@ -602,6 +622,12 @@ class OrderDesk:
         assert order.video_id is not None and order.thumbnail_id is not None
         _ = _gettext(order)
         takes_left = MAX_TAKES - 1 - order.take
+        if order.campaign_id is not None:
+            caption = texts.campaign_preview_caption(_, order, zone_of(self._db, order.user_id))
+            buttons = texts.campaign_preview_buttons(_, order)
+        else:
+            caption = texts.preview_caption(_, order, takes_left)
+            buttons = texts.preview_buttons(_, order, takes_left > 0)
         self._show(order, texts.rendering_detail(_, "uploading", 1.0))
         async with self._acting(order.chat_id):
             sent = await self._ledger.once(
@@ -615,12 +641,15 @@ class OrderDesk:
                     width=order.width,
                     height=order.height,
                     supports_streaming=True,
-                    caption=texts.preview_caption(_, order, takes_left),
+                    caption=caption,
                     filename=greeting_filename(order),
-                    reply_markup=texts.preview_buttons(_, order, takes_left > 0),
+                    reply_markup=buttons,
                 ),
             )
         await self._after_send(order, sent, preview=True)
+        if order.campaign_id is not None and (sent.delivered or sent.outcome == Outcome.UNKNOWN):
+            # Waits for its send time; without a confirmed upload the delivery uploads again.
+            self._move(get_order(self._db, order.id), S.SCHEDULED, SYSTEM)
 
     async def _after_send(self, order: Order, sent: Sent, preview: bool) -> None:
         _ = _gettext(order)
@@ -667,25 +696,51 @@ class OrderDesk:
         await self._deliver(moved)
         return True
 
+    async def deliver_due(self, order_id: str) -> OrderStatus | None:
+        """A campaign greeting's send time came (the broadcaster paces these calls): deliver it.
+
+        Returns the status it ended in, or None when it was no longer scheduled (revoked,
+        cancelled, or delivered by another run): then nothing is sent.
+        """
+        order = get_order(self._db, order_id)
+        if order.status != S.SCHEDULED:
+            return None
+        if self._consent(order) is None:
+            # Expired since the preview (a revocation has already ended it): nothing is sent.
+            await self._end(order, S.CANCELLED, "no current consent on the festival day")
+            return get_order(self._db, order_id).status
+        moved = self._move(order, S.DELIVERING, SYSTEM)
+        if moved is None:
+            return None
+        await self._deliver(moved)
+        return get_order(self._db, order_id).status
+
     async def _deliver(self, order: Order) -> None:
         """The final message: the preview's file again (no second upload), ready to forward."""
         _ = _gettext(order)
         # The preview's upload is reused; one that was never confirmed is uploaded again.
         video = order.telegram_file_id or self._vault.read_bytes(order.video_id or "")
-        sent = await self._ledger.once(
-            order.id,
-            "delivery",
-            lambda: self.bot.send_video(
-                order.chat_id,
-                video=video,
-                duration=round(order.duration_s or 0),
-                width=order.width,
-                height=order.height,
-                supports_streaming=True,
-                caption=texts.final_caption(_, order),
-                reply_markup=original_button(_, order),
-            ),
-        )
+        while True:
+            sent = await self._ledger.once(
+                order.id,
+                "delivery",
+                lambda: self.bot.send_video(
+                    order.chat_id,
+                    video=video,
+                    duration=round(order.duration_s or 0),
+                    width=order.width,
+                    height=order.height,
+                    supports_streaming=True,
+                    caption=texts.final_caption(_, order),
+                    reply_markup=original_button(_, order),
+                ),
+            )
+            if not isinstance(sent.error, RetryAfter):
+                break
+            # Flood control outlasted the client's own retries: wait as long as Telegram asks,
+            # then try again (a refusal sent nothing, so the ledger allows it).
+            wait = sent.error.retry_after
+            await asyncio.sleep(wait.total_seconds() if isinstance(wait, timedelta) else wait)
         if sent.delivered or sent.outcome == Outcome.UNKNOWN:
             delivered = self._move(
                 order,
@@ -764,7 +819,9 @@ class OrderDesk:
     async def cancel(self, order_id: str, user_id: int) -> bool:
         """The member changed their mind. Stars come back if nothing was made yet."""
         order = get_order(self._db, order_id)
-        cancellable = (S.AWAITING_PAYMENT, S.MODERATION, S.CHANGES_REQUESTED, S.QUEUED, S.PREVIEW)
+        cancellable = (
+            S.AWAITING_PAYMENT, S.MODERATION, S.CHANGES_REQUESTED, S.QUEUED, S.PREVIEW, S.SCHEDULED
+        )  # fmt: skip
         if order.user_id != user_id or order.status not in cancellable:
             return False
         await self._jobs.cancel([order.id])
@@ -772,7 +829,7 @@ class OrderDesk:
             order,
             S.CANCELLED,
             user_id,
-            refund_due=order.charge_id is not None and order.status != S.PREVIEW,
+            refund_due=order.charge_id is not None and order.status not in (S.PREVIEW, S.SCHEDULED),
         )
         if moved is None:
             return False

@@ -22,8 +22,11 @@ _NEXT: dict[OrderStatus, frozenset[OrderStatus]] = {
     # Back to QUEUED: a worker crashed and the render is tried again.
     S.RENDERING: frozenset({S.QUEUED, S.VIDEO_REVIEW, S.PREVIEW, S.FAILED, S.CANCELLED}),
     S.VIDEO_REVIEW: frozenset({S.PREVIEW, S.REJECTED, S.CANCELLED}),
-    # Back to QUEUED: "Make it again".
-    S.PREVIEW: frozenset({S.QUEUED, S.DELIVERING, S.CANCELLED, S.UNDELIVERABLE, S.FAILED}),
+    # Back to QUEUED: "Make it again". SCHEDULED: a campaign's greeting, previewed.
+    S.PREVIEW: frozenset(
+        {S.QUEUED, S.DELIVERING, S.SCHEDULED, S.CANCELLED, S.UNDELIVERABLE, S.FAILED}
+    ),
+    S.SCHEDULED: frozenset({S.DELIVERING, S.CANCELLED}),
     S.DELIVERING: frozenset({S.DELIVERED, S.UNDELIVERABLE, S.FAILED}),
     S.DELIVERED: frozenset(),
     S.REJECTED: frozenset(),
@@ -46,6 +49,7 @@ OPEN = frozenset(
         S.RENDERING,
         S.VIDEO_REVIEW,
         S.PREVIEW,
+        S.SCHEDULED,
         S.DELIVERING,
     }
 )

@@ -5,9 +5,11 @@ Families never see internal ids: an order is named by its festival and recipient
 """
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.clock import parse_iso
 from bot.family.consent import ConsentRecord
 from bot.family.spaces import Member, Space
 from bot.i18n import Gettext
@@ -72,6 +74,7 @@ def status_line(_: Gettext, order: Order, detail: str | None = None) -> str:
         s.RENDERING: _("Making the greeting..."),
         s.VIDEO_REVIEW: _("Made. A moderator watches it before you receive it."),
         s.PREVIEW: _("The preview is below: send it, make it again, or cancel."),
+        s.SCHEDULED: _("Made. It will be delivered on the festival day."),
         s.DELIVERING: _("Sending the final video..."),
         s.DELIVERED: _("Delivered. You can forward it to {recipient}.").format(
             recipient=order.recipient
@@ -114,6 +117,26 @@ def preview_buttons(_: Gettext, order: Order, may_remake: bool) -> InlineKeyboar
         row.append(InlineKeyboardButton(_("Make it again"), callback_data=REMAKE_PREFIX + order.id))
     row.append(InlineKeyboardButton(_("Cancel"), callback_data=CANCEL_PREFIX + order.id))
     return InlineKeyboardMarkup([row])
+
+
+def campaign_preview_caption(_: Gettext, order: Order, zone: ZoneInfo) -> str:
+    """A campaign greeting's preview: nothing to press, it comes back at its send time."""
+    when = parse_iso(order.send_at or "").astimezone(zone)
+    return _(
+        "PREVIEW of your festival greeting for {recipient}. It was made with AI. "
+        "The final video will be sent here on {date} at {time} ({zone})."
+    ).format(
+        recipient=order.recipient,
+        date=when.date().isoformat(),
+        time=when.strftime("%H:%M"),
+        zone=zone.key,
+    )
+
+
+def campaign_preview_buttons(_: Gettext, order: Order) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("Cancel"), callback_data=CANCEL_PREFIX + order.id)]]
+    )
 
 
 def resend_button(_: Gettext, order: Order) -> InlineKeyboardMarkup:

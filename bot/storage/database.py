@@ -311,6 +311,73 @@ def _add_admin_web(db: Database) -> None:
     db.execute("ALTER TABLE orders ADD COLUMN render_s REAL")
 
 
+def _add_campaigns(db: Database) -> None:
+    """Festival campaigns (issue #14): one template for many families, delivered on the day.
+
+    ``campaigns``: what an organiser set up (template, festival date, local send time, audience,
+    invitation text per language); ``campaign_drafts``: an admin's answers while /campaign asks;
+    ``campaign_joiners``: who opened a campaign's own invite link; ``campaign_invitations``: one
+    row per family invited, its answer and the answers after Yes. A campaign greeting is an order
+    (``orders.campaign_id``) delivered at ``orders.send_at``; ``sampled`` sends its video to a
+    moderator; ``rendered_at`` and ``reviewed_at`` date the report. ``users.time_zone`` is asked
+    once; ``users.campaigns_opt_out`` is "Never send me campaigns".
+    """
+    db.table("campaigns").create(
+        {
+            "id": str,
+            "template_id": str,
+            "festival_date": str,
+            "send_time": str,
+            "audience": str,
+            "invite_code": str,
+            "texts": str,
+            "invite_days": int,
+            "sample_percent": int,
+            "created_by": int,
+            "created_at": str,
+            "invited_at": str,
+        },
+        pk="id",
+        not_null={"template_id", "festival_date", "send_time", "audience", "texts", "created_at"},
+    )
+    db.table("campaigns").create_index(["invite_code"], unique=True)
+    db.table("campaign_drafts").create(
+        {"admin_id": int, "step": str, "fields": str, "created_at": str}, pk="admin_id"
+    )
+    db.table("campaign_joiners").create(
+        {"campaign_id": str, "user_id": int, "joined_at": str}, pk=("campaign_id", "user_id")
+    )
+    db.table("campaign_invitations").create(
+        {
+            "campaign_id": str,
+            "space_id": str,
+            "user_id": int,
+            "chat_id": int,
+            "state": str,
+            "step": str,
+            "recipient": str,
+            "message": str,
+            "order_id": str,
+            "invited_at": str,
+            "answered_at": str,
+        },
+        pk=("campaign_id", "space_id"),
+        not_null={"user_id", "chat_id", "state"},
+    )
+    db.table("campaign_invitations").create_index(["user_id"])
+    for column in (
+        "campaign_id TEXT",
+        "send_at TEXT",
+        "sampled INTEGER NOT NULL DEFAULT 0",
+        "rendered_at TEXT",
+        "reviewed_at TEXT",
+    ):
+        db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
+    db.table("orders").create_index(["campaign_id"])
+    db.execute("ALTER TABLE users ADD COLUMN time_zone TEXT")
+    db.execute("ALTER TABLE users ADD COLUMN campaigns_opt_out INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -319,6 +386,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_likeness,
     _add_order_lifecycle,
     _add_admin_web,
+    _add_campaigns,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

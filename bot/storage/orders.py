@@ -27,6 +27,7 @@ class OrderStatus(StrEnum):
     RENDERING = "rendering"
     VIDEO_REVIEW = "video_review"  # a moderator watches the finished video first
     PREVIEW = "preview"  # the requester has the preview: Send it / Make it again / Cancel
+    SCHEDULED = "scheduled"  # a campaign greeting, previewed, waiting for its send time
     DELIVERING = "delivering"  # "Send it" was pressed; the final message is on its way
     DELIVERED = "delivered"
     REJECTED = "rejected"  # by a moderator, with a reason
@@ -88,6 +89,15 @@ class Order(BaseModel):
     created_at: str
     updated_at: str
     delivered_at: str | None = None
+    # A festival campaign's greeting (bot/campaigns): delivered at send_at (UTC), not on Send it.
+    campaign_id: str | None = None
+    send_at: str | None = None
+    sampled: bool = False  # drawn for the campaign's moderation sample: its video is watched
+    rendered_at: str | None = None
+    reviewed_at: str | None = None
+
+
+Field = str | int | float | bool | None
 
 
 def _now() -> str:
@@ -105,7 +115,7 @@ def get_order(db: Database, order_id: str) -> Order:
 def draft_for(db: Database, user_id: int) -> Order | None:
     rows = list(
         db.query(
-            "SELECT * FROM orders WHERE user_id = ? AND status = ?"
+            "SELECT * FROM orders WHERE user_id = ? AND status = ? AND campaign_id IS NULL"
             " ORDER BY created_at DESC LIMIT 1",
             [user_id, OrderStatus.COLLECTING.value],
         )
@@ -118,6 +128,14 @@ def open_draft(db: Database, user_id: int, chat_id: int, language: str, space_id
     existing = draft_for(db, user_id)
     if existing is not None:
         return existing
+    return new_order(db, user_id, chat_id, language, space_id)
+
+
+def new_order(
+    db: Database, user_id: int, chat_id: int, language: str, space_id: str, **fields: Field
+) -> Order:
+    """A fresh order in ``collecting``: a member's draft, or a campaign's greeting with its
+    fields already known (``campaign_id`` keeps it from ever being taken for a draft)."""
     now = _now()
     order_id, token = _unmarked_id(db)
     db.table("orders").insert(
@@ -131,6 +149,7 @@ def open_draft(db: Database, user_id: int, chat_id: int, language: str, space_id
             "space_id": space_id,
             "created_at": now,
             "updated_at": now,
+            **fields,
         }
     )
     return get_order(db, order_id)
@@ -158,9 +177,6 @@ def order_with_token(db: Database, token: int) -> Order | None:
     """The order whose render carries this watermark token, if this database has it."""
     rows = list(db.query("SELECT * FROM orders WHERE watermark_token = ?", [token]))
     return _order(rows[0]) if rows else None
-
-
-Field = str | int | float | bool | None
 
 
 def update_order(db: Database, order_id: str, **fields: Field) -> Order:
@@ -224,8 +240,10 @@ def placed_since(db: Database, column: str, value: int | str, since: str) -> int
 
 def queue_position(db: Database, order: Order) -> int:
     """1 for the order that renders next among those waiting."""
+    # Campaign renders wait behind members' orders (bot.jobs.RenderSlots): never counted ahead.
     ahead = db.table("orders").count_where(
-        "status = ? AND queued_at < ?", [OrderStatus.QUEUED.value, order.queued_at or ""]
+        "status = ? AND queued_at < ? AND campaign_id IS NULL",
+        [OrderStatus.QUEUED.value, order.queued_at or ""],
     )
     return int(ahead) + 1
 

@@ -1,11 +1,19 @@
 """The few facts the bot keeps about a Telegram user: who they are and which language they read."""
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
 from bot.i18n import DEFAULT_LANGUAGE, Language, language_from_telegram
+
+# Where a reader of each language most likely lives, until they choose (asked once).
+DEFAULT_TIME_ZONES: dict[Language, str] = {
+    "zh-Hant": "Asia/Taipei",
+    "zh-Hans": "Asia/Shanghai",
+    "en": "Europe/London",
+}
 
 
 def remember_user(db: Database, user_id: int, first_name: str, language_code: str | None) -> None:
@@ -54,3 +62,29 @@ def awaits_file_to_verify(db: Database, user_id: int, now: datetime) -> bool:
     rows = list(db.query("SELECT verify_until FROM users WHERE id = ?", [user_id]))
     until = rows[0]["verify_until"] if rows else None
     return until is not None and now < parse_iso(until)
+
+
+def time_zone_of(db: Database, user_id: int) -> str | None:
+    """The IANA time zone the user chose for campaign greetings, if they were asked yet."""
+    rows = list(db.query("SELECT time_zone FROM users WHERE id = ?", [user_id]))
+    return str(rows[0]["time_zone"]) if rows and rows[0]["time_zone"] else None
+
+
+def zone_of(db: Database, user_id: int) -> ZoneInfo:
+    """The user's time zone: the one they chose, else the default for their language."""
+    chosen = time_zone_of(db, user_id)
+    return ZoneInfo(chosen or DEFAULT_TIME_ZONES[get_language(db, user_id)])
+
+
+def set_time_zone(db: Database, user_id: int, time_zone: str) -> None:
+    db.table("users").update(user_id, {"time_zone": time_zone})
+
+
+def opted_out(db: Database, user_id: int) -> bool:
+    """ "Never send me campaigns" was pressed."""
+    rows = list(db.query("SELECT campaigns_opt_out FROM users WHERE id = ?", [user_id]))
+    return bool(rows and rows[0]["campaigns_opt_out"])
+
+
+def opt_out(db: Database, user_id: int) -> None:
+    db.table("users").update(user_id, {"campaigns_opt_out": 1})

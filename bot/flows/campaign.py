@@ -1,0 +1,418 @@
+"""Festival campaigns in chat: the organiser's guided /campaign and /campaign_report in the
+admin chat, and a family's answers to an invitation (Yes, then their time zone once, the
+recipient's names and an optional personal message; Not this time; Never).
+
+The organiser's answers are kept in ``campaign_drafts`` and a family's in its invitation row,
+so a restart in the middle of either carries on from the last answer.
+"""
+
+import json
+import re
+from datetime import date
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+
+from bot.campaigns import (
+    JOIN_PREFIX,
+    TIME_ZONES,
+    Answer,
+    Audience,
+    Invitation,
+    Step,
+    campaign_with_code,
+    draft_of,
+    drop_draft,
+    message_button,
+    save_draft,
+    zone_buttons,
+)
+from bot.family.spaces import get_space
+from bot.festivals import next_date, upcoming
+from bot.flows.basics import Context, bounded_text, caller
+from bot.flows.order import MAX_RECIPIENT_CHARS, fitting_spoken_language, own_words
+from bot.i18n import LANGUAGES, Gettext, Language
+from bot.services import Services, services_of
+from bot.storage.orders import get_order
+from bot.storage.users import DEFAULT_TIME_ZONES, set_time_zone
+from engine import list_templates, template_festival, template_title
+
+# Callback data of the organiser's buttons.
+ORGANISER_PREFIX = "cmk:"
+TEMPLATE_PREFIX = "cmk:tpl:"
+DATE_PREFIX = "cmk:date:"
+AUDIENCE_PREFIX = "cmk:aud:"
+MAX_INVITATION_CHARS = 2000  # the organiser's words; the invitation adds a line of its own
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_TEXT_STEPS = tuple(f"text:{language}" for language in LANGUAGES)
+
+
+def _buttons(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t, callback_data=d)] for t, d in rows])
+
+
+# The organiser
+
+
+async def campaign_command(update: Update, context: Context) -> None:
+    """/campaign: the first question of the guided set-up (template), a fresh draft."""
+    services, message, admin_id, _ = caller(update, context)
+    save_draft(services.db, services.clock, admin_id, "template", {})
+    language = services.language_of(admin_id)
+    soon, later = upcoming(list_templates(), template_festival, services.clock.now().date())
+    rows = [(template_title(t, language), TEMPLATE_PREFIX + t) for t in [*soon, *later]]
+    await message.reply_text(
+        _("A new festival campaign. Which greeting template should every family get?"),
+        reply_markup=_buttons(rows),
+    )
+
+
+async def organiser_pressed(update: Update, context: Context) -> None:
+    """A button of the set-up: the template, the festival's date, or the audience."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services, message, admin_id, _ = caller(update, context)
+    await query.answer()
+    draft = draft_of(services.db, admin_id)
+    data = query.data
+    if draft is None:
+        await message.reply_text(_("That choice has expired. Send /campaign to begin again."))
+        return
+    step, fields = draft
+    if step == "template" and data.startswith(TEMPLATE_PREFIX):
+        template_id = data.removeprefix(TEMPLATE_PREFIX)
+        if template_id not in list_templates():
+            await message.reply_text(_("That choice has expired. Send /campaign to begin again."))
+            return
+        fields["template_id"] = template_id
+        save_draft(services.db, services.clock, admin_id, "date", fields)
+        await _ask_date(message, services, template_id, _)
+    elif step == "date" and data.startswith(DATE_PREFIX):
+        await _date_given(message, services, admin_id, fields, data.removeprefix(DATE_PREFIX), _)
+    elif step == "audience" and data.startswith(AUDIENCE_PREFIX):
+        fields["audience"] = Audience(data.removeprefix(AUDIENCE_PREFIX)).value
+        save_draft(services.db, services.clock, admin_id, _TEXT_STEPS[0], fields)
+        await message.reply_text(_invitation_question(_, LANGUAGES[0]))
+    else:
+        await message.reply_text(_("That choice has expired. Send /campaign to begin again."))
+
+
+async def _ask_date(message: Message, services: Services, template_id: str, _: Gettext) -> None:
+    rows = []
+    festival = template_festival(template_id)
+    today = services.clock.now().date()
+    when = next_date(festival, today)
+    if when is not None:
+        rows.append((when.isoformat(), DATE_PREFIX + when.isoformat()))
+    await message.reply_text(
+        _("On which day? Type the date as YYYY-MM-DD, or press the festival's next date."),
+        reply_markup=_buttons(rows) if rows else None,
+    )
+
+
+def _invitation_question(_: Gettext, language: Language) -> str:
+    names = {"en": "English", "zh-Hant": "繁體中文", "zh-Hans": "简体中文"}
+    return _(
+        "Type the invitation families will read in {language} (at most {limit} characters)."
+    ).format(language=names[language], limit=MAX_INVITATION_CHARS)
+
+
+def drafting(update: Update, context: Context) -> bool:
+    """The sender is an admin whose /campaign waits for typed text."""
+    user = update.effective_user
+    if user is None or not services_of(context).is_admin(user.id):
+        return False
+    draft = draft_of(services_of(context).db, user.id)
+    return draft is not None and draft[0] in ("date", "time", *_TEXT_STEPS)
+
+
+async def organiser_typed(update: Update, context: Context) -> None:
+    services, message, admin_id, _ = caller(update, context)
+    draft = draft_of(services.db, admin_id)
+    assert draft is not None
+    step, fields = draft
+    text = (message.text or "").strip()
+    if step == "date":
+        await _date_given(message, services, admin_id, fields, text, _)
+    elif step == "time":
+        found = _TIME.match(text)
+        if found is None:
+            await message.reply_text(_("Please type the time as HH:MM, for example 09:30."))
+            return
+        fields["send_time"] = f"{int(found.group(1)):02d}:{found.group(2)}"
+        save_draft(services.db, services.clock, admin_id, "audience", fields)
+        await message.reply_text(
+            _("Who is invited?"),
+            reply_markup=_buttons(
+                [
+                    (_("Every family with a current consent"),
+                     AUDIENCE_PREFIX + Audience.CONSENTED.value),
+                    (_("Families who open this campaign's own invite link"),
+                     AUDIENCE_PREFIX + Audience.LINK.value),
+                ]
+            ),
+        )  # fmt: skip
+    else:
+        await _invitation_given(message, services, admin_id, step, fields, text, _)
+
+
+async def _date_given(
+    message: Message,
+    services: Services,
+    admin_id: int,
+    fields: dict[str, object],
+    text: str,
+    _: Gettext,
+) -> None:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        await message.reply_text(_("Please type the date as YYYY-MM-DD, for example 2027-09-15."))
+        return
+    if day <= services.clock.now().date():
+        await message.reply_text(_("That day has begun or passed: please choose a later one."))
+        return
+    fields["festival_date"] = day.isoformat()
+    save_draft(services.db, services.clock, admin_id, "time", fields)
+    await message.reply_text(
+        _(
+            "At what time should greetings arrive, in each family's own time zone? "
+            "Type it as HH:MM, for example 09:30."
+        )
+    )
+
+
+async def _invitation_given(
+    message: Message,
+    services: Services,
+    admin_id: int,
+    step: str,
+    fields: dict[str, object],
+    text: str,
+    _: Gettext,
+) -> None:
+    words = await bounded_text(
+        message, MAX_INVITATION_CHARS, _("Please keep the invitation to {limit} characters.")
+    )
+    if words is None:
+        return
+    language = step.removeprefix("text:")
+    fields.setdefault("texts", {})
+    assert isinstance(fields["texts"], dict)
+    fields["texts"][language] = words
+    following = _TEXT_STEPS.index(step) + 1
+    if following < len(_TEXT_STEPS):
+        save_draft(services.db, services.clock, admin_id, _TEXT_STEPS[following], fields)
+        await message.reply_text(_invitation_question(_, LANGUAGES[following]))
+        return
+    settings = services.settings
+    campaign = services.campaigns.create(
+        admin_id,
+        template_id=str(fields["template_id"]),
+        festival_date=str(fields["festival_date"]),
+        send_time=str(fields["send_time"]),
+        audience=str(fields["audience"]),
+        texts=json.dumps(fields["texts"], ensure_ascii=False),
+        invite_days=settings.campaign_invite_days,
+        sample_percent=settings.campaign_sample_percent,
+    )
+    drop_draft(services.db, admin_id)
+    text = _(
+        "Campaign {id} is ready: {festival} on {date} at {time}, each family's own time. "
+        "Invitations go out {days} days before; {percent}% of the greetings come to you to "
+        "watch first. Send /campaign_report {id} to follow it."
+    ).format(
+        id=campaign.id,
+        festival=template_title(campaign.template_id, services.language_of(admin_id)),
+        date=campaign.festival_date,
+        time=campaign.send_time,
+        days=campaign.invite_days,
+        percent=campaign.sample_percent,
+    )
+    if campaign.audience == Audience.LINK:
+        link = (
+            f"https://t.me/{message.get_bot().username}?start={JOIN_PREFIX}{campaign.invite_code}"
+        )
+        text += "\n\n" + _("Share this link with the families to invite: {link}").format(link=link)
+    await message.reply_text(text)
+
+
+async def report_command(update: Update, context: Context) -> None:
+    """/campaign_report ID"""
+    services, message, admin_id, _ = caller(update, context)
+    campaign_id = context.args[0] if context.args else ""
+    campaign = services.campaigns.campaign(campaign_id)
+    if campaign is None:
+        await message.reply_text(
+            _("No campaign has that id. Send /campaign_report followed by the id, e.g. "
+              "/campaign_report 1a2b3c4d.")
+        )  # fmt: skip
+        return
+    language = services.language_of(admin_id)
+    await message.reply_text(services.campaigns.report(campaign).text(_, language))
+
+
+# Families
+
+
+def is_join_payload(payload: str) -> bool:
+    return payload.startswith(JOIN_PREFIX) and len(payload) == len(JOIN_PREFIX) + 16
+
+
+async def join(update: Update, context: Context, payload: str) -> None:
+    """A family opened a campaign's own invite link: they are its audience from now on."""
+    services, message, user_id, _ = caller(update, context)
+    campaign = campaign_with_code(services.db, payload.removeprefix(JOIN_PREFIX))
+    if campaign is None:
+        await message.reply_text(
+            _("This campaign link is not valid. Ask the organiser for a new one.")
+        )
+        return
+    services.campaigns.join(campaign, user_id)
+    await message.reply_text(
+        _(
+            "Thank you: your family will be invited to the {festival} campaign. If you have no "
+            "family space yet, send /newspace to create one for your loved one first."
+        ).format(festival=template_title(campaign.template_id, services.language_of(user_id)))
+    )
+
+
+async def answer_pressed(update: Update, context: Context) -> None:
+    """Not this time, or Never send me campaigns."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services, message, user_id, _ = caller(update, context)
+    await query.answer()
+    choice, _sep, campaign_id = query.data.removeprefix("camp:").partition(":")
+    answer = Answer.DECLINED if choice == "no" else Answer.OPTED_OUT
+    if services.campaigns.answer(campaign_id, user_id, answer) is None:
+        await message.reply_text(_("This invitation has already been answered."))
+        return
+    await query.edit_message_reply_markup(reply_markup=None)
+    if answer == Answer.DECLINED:
+        await message.reply_text(_("All right, not this time."))
+    else:
+        await message.reply_text(
+            _("You will not receive campaign invitations again. You can still order "
+              "greetings yourself at any time.")
+        )  # fmt: skip
+
+
+async def yes_pressed(update: Update, context: Context) -> None:
+    """Yes (guarded: a verified member of a family whose consent is current)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services, message, user_id, _ = caller(update, context)
+    await query.answer()
+    campaign_id = query.data.removeprefix("camp:yes:")
+    invitation = services.campaigns.answer(campaign_id, user_id, Answer.ACCEPTED)
+    if invitation is None:
+        await message.reply_text(_("This invitation has already been answered."))
+        return
+    await query.edit_message_reply_markup(reply_markup=None)
+    await _ask(message, services, user_id, invitation, _)
+
+
+async def _ask(
+    message: Message, services: Services, user_id: int, invitation: Invitation, _: Gettext
+) -> None:
+    if invitation.step == Step.ZONE:
+        default = DEFAULT_TIME_ZONES[services.language_of(user_id)]
+        await message.reply_text(
+            _("Which time zone do you live in? The greeting arrives at the campaign's time there. "
+              "(I ask only once.)"),
+            reply_markup=zone_buttons(default),
+        )  # fmt: skip
+    elif invitation.step == Step.RECIPIENT:
+        await message.reply_text(
+            _("Who is the greeting for? Type their names as the greeting should say them, "
+              "for example 外公和外婆 (at most {limit} characters).")
+            .format(limit=MAX_RECIPIENT_CHARS)
+        )  # fmt: skip
+    elif invitation.step == Step.MESSAGE:
+        subject = get_space(services.db, invitation.space_id).subject_name or ""
+        await message.reply_text(
+            _("If you like, type a personal message for {subject} to say (a moderator reads it "
+              "first), or press No personal message.").format(subject=subject),
+            reply_markup=message_button(_),
+        )  # fmt: skip
+    else:
+        await _place(message, services, user_id, invitation, _)
+
+
+async def zone_pressed(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services, message, user_id, _ = caller(update, context)
+    await query.answer()
+    zone = query.data.removeprefix("camp:tz:")
+    invitation = services.campaigns.answering(user_id)
+    if invitation is None or invitation.step != Step.ZONE or not _known_zone(zone):
+        await message.reply_text(_("That choice has expired."))
+        return
+    set_time_zone(services.db, user_id, zone)
+    await query.edit_message_reply_markup(reply_markup=None)
+    await _ask(message, services, user_id, services.campaigns.next_step(invitation), _)
+
+
+def _known_zone(zone: str) -> bool:
+    return zone in TIME_ZONES or zone in DEFAULT_TIME_ZONES.values()
+
+
+async def no_message_pressed(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    services, message, user_id, _ = caller(update, context)
+    await query.answer()
+    invitation = services.campaigns.answering(user_id)
+    if invitation is None or invitation.step != Step.MESSAGE:
+        await message.reply_text(_("That choice has expired."))
+        return
+    await query.edit_message_reply_markup(reply_markup=None)
+    await _ask(message, services, user_id, services.campaigns.next_step(invitation), _)
+
+
+def answering(update: Update, context: Context) -> bool:
+    """The sender said Yes to an invitation and owes typed text (names or a message)."""
+    user = update.effective_user
+    if user is None:
+        return False
+    invitation = services_of(context).campaigns.answering(user.id)
+    return invitation is not None and invitation.step in (Step.RECIPIENT, Step.MESSAGE)
+
+
+async def family_typed(update: Update, context: Context) -> None:
+    """The recipient's names, or the personal message (guarded like ordering)."""
+    services, message, user_id, _ = caller(update, context)
+    invitation = services.campaigns.answering(user_id)
+    assert invitation is not None
+    if invitation.step == Step.RECIPIENT:
+        names = await bounded_text(
+            message, MAX_RECIPIENT_CHARS, _("Please type a name of at most {limit} characters.")
+        )
+        if names is not None:
+            invitation = services.campaigns.next_step(invitation, recipient=names)
+            await _ask(message, services, user_id, invitation, _)
+        return
+    words = await own_words(message, services.language_of(user_id), _)
+    if words is not None:
+        await _ask(
+            message, services, user_id, services.campaigns.next_step(invitation, message=words), _
+        )
+
+
+async def _place(
+    message: Message, services: Services, user_id: int, invitation: Invitation, _: Gettext
+) -> None:
+    space = get_space(services.db, invitation.space_id)
+    spoken = fitting_spoken_language(services.language_of(user_id), space)
+    order = await services.campaigns.place(invitation, spoken)
+    if order is None:
+        await message.reply_text(
+            _("Sorry, this greeting can no longer be made: consent for it is not current.")
+        )
+        return
+    order = get_order(services.db, order.id)
+    await message.reply_text(
+        _("Thank you. The greeting for {recipient} will be made ahead; you will see it before "
+          "the festival.").format(recipient=order.recipient)
+    )  # fmt: skip

@@ -1,0 +1,417 @@
+"""Festival campaigns through the stand-in: an organiser's /campaign, twenty families in three
+languages and three time zones invited, answering, their greetings rendered ahead at low
+priority, a moderation sample, previews, and delivery on the festival day at each family's own
+send time, with a revocation, a member who blocked the bot and a restart on the day.
+
+Renders are real (the render worker, marking, the vault) but of a tiny template: one short
+sentence between half-second cards, so twenty of them fit the test's budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import BotApplication, build_application, polling
+from bot.campaigns import (
+    CATCH_UP_S,
+    NEVER_PREFIX,
+    NO_MESSAGE,
+    NO_PREFIX,
+    YES_PREFIX,
+    ZONE_PREFIX,
+    Broadcaster,
+    sampled,
+)
+from bot.delivery import ORIGINAL_PREFIX
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.jobs import RenderSlots
+from bot.orders import APPROVE_PREFIX
+from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
+from bot.storage import Order, OrderStatus
+from bot.storage.orders import get_order, orders_where
+from bot.vault import VaultError
+from engine._templates import templates_dir
+from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
+from tests.auxil.family import ASKS_FOR_VOICE, living_family, revoke, says
+
+TEMPLATE = "tiny-moon"
+LANGUAGES = ("zh-hant", "zh-hans", "en")
+ZONES = ("Asia/Taipei", "Europe/London", "America/New_York")
+FAMILIES = 20
+SEND_TIME = "09:00"
+WAIT_S = 120.0
+VOICE = "我很想念你們。祝你們中秋快樂。"
+
+
+def _tiny_template(folder: Path) -> None:
+    """The Mid-Autumn template cut to one sentence between half-second cards."""
+    data = json.loads((templates_dir() / "mid-autumn" / "template.json").read_text("utf-8"))
+    data |= {
+        "id": TEMPLATE,
+        "duration": {"min_s": 1, "max_s": 10},
+        "timing": {"intro_s": 0.5, "outro_s": 0.5, "lead_in_s": 0.0},
+        "transitions": {"intro": "crossfade", "outro": "crossfade", "duration_s": 0.1},
+        "greetings": {"zh-Hant": ["{recipient}！"], "zh-Hans": ["{recipient}！"],
+                      "en": ["{recipient}!"]},
+        "decorations": data["decorations"][:1],
+    }  # fmt: skip
+    target = folder / TEMPLATE / "template.json"
+    target.parent.mkdir(parents=True)
+    target.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.fixture
+def campaign_settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "templates"
+    _tiny_template(folder)
+    monkeypatch.setenv("TUANYUAN_TEMPLATES_DIR", str(folder))
+    return tmp_path / "bot-data"
+
+
+def _app(stand_in: BotApiStandIn, data_dir: Path, clock: FakeClock) -> BotApplication:
+    settings = replace(
+        settings_for(stand_in, data_dir),
+        render_workers=2,
+        campaign_sample_percent=25,
+        campaign_tick_s=0.1,
+    )
+    return build_application(settings, clock)
+
+
+def _owner(i: int) -> SandboxUser:
+    return SandboxUser(7100 + i, f"Owner{i}", language_code=LANGUAGES[i % 3])
+
+
+def _subject(i: int) -> SandboxUser:
+    return SandboxUser(7200 + i, f"Elder{i}", language_code=LANGUAGES[i % 3])
+
+
+def _zone(i: int) -> str:
+    return ZONES[(i + i // 3) % 3]
+
+
+def _buttons(message: SentMessage) -> list[str]:
+    return [b["callback_data"] for row in (message.reply_markup or {}).get("inline_keyboard", [])
+            for b in row]  # fmt: skip
+
+
+def _has_button(prefix: str) -> Callable[[SentMessage], bool]:
+    return lambda m: any(data.startswith(prefix) for data in _buttons(m))
+
+
+async def _family_with_a_photo(world: BotWorld, i: int) -> None:
+    owner, subject = _owner(i), _subject(i)
+    await living_family(world, owner, subject)
+    asks_for_voice = says(owner, ASKS_FOR_VOICE)
+    offer = await world.reply_to(
+        owner,
+        lambda: world.sandbox.send_photo(owner, sample_portrait_jpeg()),
+        until=lambda m: m.reply_markup is not None or asks_for_voice(m),
+    )
+    if offer.reply_markup is None:
+        await world.reply_to(
+            owner,
+            lambda: world.sandbox.send_voice(owner, sample_voice_ogg(VOICE), 5),
+            until=lambda m: m.reply_markup is not None,
+        )
+
+
+async def _create_campaign(world: BotWorld, day: date) -> str:
+    """/campaign as the organiser, every step typed or pressed in the admin chat."""
+    sandbox = world.sandbox
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    templates = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/campaign"))
+    assert _buttons(templates) == [f"cmk:tpl:{TEMPLATE}"]
+    await world.reply_to(
+        ADMIN, lambda: sandbox.press_button(ADMIN, templates.message_id, f"cmk:tpl:{TEMPLATE}")
+    )
+    refused = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "15/09/2027"))
+    assert refused.text == "Please type the date as YYYY-MM-DD, for example 2027-09-15."
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, day.isoformat()))
+    refused = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "25:00"))
+    assert refused.text == "Please type the time as HH:MM, for example 09:30."
+    audience = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, SEND_TIME))
+    await world.reply_to(
+        ADMIN, lambda: sandbox.press_button(ADMIN, audience.message_id, "cmk:aud:consented")
+    )
+    # Asked in the order of bot.i18n.LANGUAGES: Traditional, Simplified, English.
+    for text in ("林氏宗親會祝您中秋快樂！", "林氏宗亲会祝您中秋快乐！",
+                 "Happy Mid-Autumn from the Lin Association!"):  # fmt: skip
+        done = await world.reply_to(ADMIN, lambda t=text: sandbox.send_text(ADMIN, t))  # type: ignore[misc]
+    assert (done.text or "").startswith("Campaign "), done.text
+    return (done.text or "").split()[1].rstrip(":")
+
+
+async def _answer(world: BotWorld, i: int, campaign_id: str) -> None:
+    owner, sandbox = _owner(i), world.sandbox
+    invitation = await sandbox.wait_for_message(owner.id, _has_button(YES_PREFIX), timeout=WAIT_S)
+    if i == 0:
+        await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, invitation.message_id, NO_PREFIX + campaign_id))  # fmt: skip
+        return
+    if i == 1:
+        await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, invitation.message_id, NEVER_PREFIX + campaign_id))  # fmt: skip
+        return
+    zones = await world.reply_to(
+        owner, lambda: sandbox.press_button(owner, invitation.message_id, YES_PREFIX + campaign_id)
+    )
+    await world.reply_to(
+        owner, lambda: sandbox.press_button(owner, zones.message_id, ZONE_PREFIX + _zone(i))
+    )
+    question = await world.reply_to(owner, lambda: sandbox.send_text(owner, f"Family{i}"),
+                                    until=lambda m: NO_MESSAGE in _buttons(m))  # fmt: skip
+    if i in (2, 3):  # their own words: a moderator reads them first
+        await world.reply_to(owner, lambda: sandbox.send_text(owner, "We miss you, come home."))
+    else:
+        await world.reply_to(
+            owner, lambda: sandbox.press_button(owner, question.message_id, NO_MESSAGE)
+        )
+
+
+async def _approve_until(world: BotWorld, done: Callable[[], bool]) -> int:
+    """The moderator approves every card that comes, until ``done``; returns how many."""
+    pressed: set[int] = set()
+    for _ in range(int(WAIT_S / 0.2)):
+        if done():
+            return len(pressed)
+        for card in await world.sandbox.sent_messages(ADMIN.id):
+            data = [d for d in _buttons(card) if d.startswith(APPROVE_PREFIX)]
+            if data and card.message_id not in pressed:
+                pressed.add(card.message_id)
+                await world.sandbox.press_button(ADMIN, card.message_id, data[0])
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the campaign's greetings did not all reach their preview")
+
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(int(WAIT_S / 0.1)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError(what)
+
+
+def _finals(messages: list[SentMessage]) -> list[SentMessage]:
+    return [m for m in messages
+            if m.method == "sendVideo" and _has_button(ORIGINAL_PREFIX)(m)]  # fmt: skip
+
+
+# Setting twenty families up says many things to each chat at once; the day's pace is what is
+# under test here (and every chat receives one greeting), so a chat may take bursts of 20.
+@pytest.mark.sandbox_limits(chat_burst=20)
+async def test_a_campaign_reaches_twenty_families_at_their_own_send_time(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, campaign_settings_dir: Path
+) -> None:
+    clock = FakeClock()
+    day = clock.now().date() + timedelta(days=2)
+    async with polling(_app(stand_in, campaign_settings_dir, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, campaign_settings_dir, clock)
+        campaign_id = await _before_the_day(world, day)
+        # The setup's own chatter met flood control (and PTB waited it out); the day must not.
+        errors_before = len(await sandbox.errors())
+        # The festival day, 09:00 in Taipei (01:00 UTC): only Taipei's families receive theirs.
+        clock.advance(_due_in(day, "Asia/Taipei") - clock.now())
+        await _until(lambda: _delivered(world, campaign_id, "Asia/Taipei"), "Taipei's greetings")
+        await asyncio.sleep(0.5)  # a few more ticks: nobody else's time has come
+        assert not _delivered(world, campaign_id, "Europe/London", any_of=True)
+    # A restart on the festival day: the bot is down when London's time comes.
+    clock.advance(_due_in(day, "Europe/London") - clock.now())
+    async with polling(_app(stand_in, campaign_settings_dir, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, campaign_settings_dir, clock)
+        await _until(lambda: _delivered(world, campaign_id, "Europe/London"), "London's")
+        assert not _delivered(world, campaign_id, "America/New_York", any_of=True)
+        clock.advance(_due_in(day, "America/New_York") - clock.now())
+        await _until(lambda: _delivered(world, campaign_id, "America/New_York"), "New York's")
+        await world.services.campaigns.settle()
+        await world.services.orders.settle()
+        await _check_the_outcome(world, campaign_id, day)
+        assert [e for e in (await sandbox.errors())[errors_before:] if e.code == 429] == []
+
+
+def _due_in(day: date, zone: str) -> datetime:
+    """Half a minute after the campaign's send time on the festival day in ``zone``."""
+    local = datetime.combine(day, time(9), ZoneInfo(zone))
+    return local.astimezone(UTC) + timedelta(seconds=30)
+
+
+def _campaign_orders(world: BotWorld, campaign_id: str) -> list[Order]:
+    return orders_where(world.services.db, "campaign_id = ?", [campaign_id])
+
+
+def _family(order: Order) -> int:
+    return order.user_id - 7100
+
+
+def _delivered(world: BotWorld, campaign_id: str, zone: str, any_of: bool = False) -> bool:
+    """Every greeting of that zone's families was delivered (or, ``any_of``, one was)."""
+    mine = [o for o in _campaign_orders(world, campaign_id) if _zone(_family(o)) == zone]
+    done = [o.status == OrderStatus.DELIVERED for o in mine if _family(o) not in (5, 7)]
+    return any(done) if any_of else bool(done) and all(done)
+
+
+async def _before_the_day(world: BotWorld, day: date) -> str:
+    sandbox = world.sandbox
+    for i in range(FAMILIES):
+        await _family_with_a_photo(world, i)
+    campaign_id = await _create_campaign(world, day)
+    # Invitations: every family with a current consent, in its own language, at once (the
+    # festival is within the default 7 days).
+    for i in range(FAMILIES):
+        await _answer(world, i, campaign_id)
+    for i, words in ((0, "林氏宗親會祝您中秋快樂！"), (1, "林氏宗亲会祝您中秋快乐！"),
+                     (2, "Happy Mid-Autumn from the Lin Association!")):  # fmt: skip
+        assert any((m.text or "").startswith(words) for m in await sandbox.sent_messages(
+            _owner(i).id))  # fmt: skip
+
+    def orders() -> list[Order]:
+        return _campaign_orders(world, campaign_id)
+
+    moderated = await _approve_until(
+        world,
+        lambda: (
+            len(orders()) == FAMILIES - 2
+            and all(o.status == OrderStatus.SCHEDULED for o in orders())
+        ),
+    )
+    # Two personal messages read, and 25 % of 18 renders watched: numbers 4, 8, 12 and 16.
+    assert moderated == 2 + 4
+    assert sum(o.sampled for o in orders()) == 4
+
+    # Every requester has the preview, with the delivery's local time, and nothing else yet.
+    for i in range(2, FAMILIES):
+        videos = [m for m in await sandbox.sent_messages(_owner(i).id) if m.method == "sendVideo"]
+        [preview] = videos
+        assert f"09:00 ({_zone(i)})" in (preview.caption or ""), preview.caption
+
+    # Between render and delivery: family 5 revokes consent, family 7's member blocks the bot.
+    revoked = next(o for o in orders() if _family(o) == 5)
+    assert revoked.video_id is not None
+    await revoke(world, _subject(5), _subject(5).first_name)
+    with pytest.raises(VaultError):
+        world.services.vault.read_bytes(revoked.video_id)
+    assert get_order(world.services.db, revoked.id).status == OrderStatus.REVOKED
+    await sandbox.block_bot(_owner(7))
+    return campaign_id
+
+
+async def _check_the_outcome(world: BotWorld, campaign_id: str, day: date) -> None:
+    sandbox = world.sandbox
+    by_family = {_family(o): o for o in _campaign_orders(world, campaign_id)}
+    for i in range(2, FAMILIES):
+        order = by_family[i]
+        sent = await sandbox.sent_messages(_owner(i).id)
+        finals = _finals(sent)
+        if i == 5:
+            assert order.status == OrderStatus.REVOKED and finals == []
+            assert all(m.deleted for m in sent if m.method == "sendVideo")
+            continue
+        if i == 7:
+            assert order.status == OrderStatus.UNDELIVERABLE and finals == []
+            assert "blocked" in (order.error or "")
+            continue
+        # Exactly one final video each (none twice across the restart), the preview's file.
+        [final] = finals
+        [preview] = [m for m in sent if m.method == "sendVideo" and m is not final]
+        assert final.file_id == preview.file_id
+        assert order.status == OrderStatus.DELIVERED and order.delivered_at is not None
+        local = datetime.fromisoformat(order.delivered_at).astimezone(ZoneInfo(_zone(i)))
+        assert (local.date(), local.hour, local.minute) == (day, 9, 0), (i, local)
+
+    report = await world.reply_to(
+        ADMIN, lambda: sandbox.send_text(ADMIN, f"/campaign_report {campaign_id}")
+    )
+    lines = (report.text or "").splitlines()
+    counts = {line.split(":")[0]: int(line.split(": ")[1].split()[0]) for line in lines[1:]
+              if ": " in line and line.split(": ")[1][:1].isdigit()}  # fmt: skip
+    assert counts == {
+        "Invited": 20, "Accepted": 18, "Declined": 1, "Opted out": 1, "Rendered": 18,
+        "Moderated": 6, "Waiting for the send time": 0, "Delivered": 16, "Blocked the bot": 1,
+        "Failed": 0, "Consent revoked (excluded, video deleted)": 1,
+    }, report.text  # fmt: skip
+
+
+def test_the_moderation_sample_is_the_percentage_asked_spread_evenly() -> None:
+    for percent in (0, 10, 25, 33, 100):
+        drawn = [n for n in range(1, 201) if sampled(n, percent)]
+        assert len(drawn) == 200 * percent // 100
+    assert [n for n in range(1, 21) if sampled(n, 25)] == [4, 8, 12, 16, 20]
+
+
+async def test_a_campaign_render_waits_while_a_member_order_is_waiting() -> None:
+    slots = RenderSlots(1)
+    started: list[str] = []
+
+    async def render(name: str, low: bool) -> None:
+        async with slots.held(low=low):
+            started.append(name)
+            await asyncio.sleep(0.01)
+
+    first = asyncio.create_task(render("campaign-1", low=True))
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(render("campaign-2", low=True)),
+               asyncio.create_task(render("member", low=False))]  # fmt: skip
+    await asyncio.gather(first, *waiting)
+    # The member's order arrived after campaign-2 but takes the slot before it.
+    assert started == ["campaign-1", "member", "campaign-2"]
+
+
+async def test_a_cancelled_waiter_gives_its_turn_to_the_next() -> None:
+    slots = RenderSlots(1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with slots.held():
+            await release.wait()
+
+    async def render(name: str, low: bool) -> None:
+        async with slots.held(low=low):
+            order.append(name)
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    gone = asyncio.create_task(render("gone", low=False))
+    kept = asyncio.create_task(render("kept", low=True))
+    await asyncio.sleep(0)
+    gone.cancel()
+    release.set()
+    await asyncio.gather(holder, kept, return_exceptions=True)
+    assert order == ["kept"]
+    assert slots.waiting(low=True) == slots.waiting(low=False) == 0
+
+
+async def test_the_broadcaster_keeps_each_chat_and_the_whole_under_their_rates() -> None:
+    """Moments are checked against lower bounds only: never earlier than allowed, however slow
+    the machine (being late is the only thing load can do)."""
+    broadcaster = Broadcaster(rate=40.0, per_chat_s=0.2)
+    loop = asyncio.get_running_loop()
+    sent: list[tuple[float, int]] = []
+
+    async def note(chat: int) -> None:
+        sent.append((loop.time(), chat))
+
+    begun = loop.time()
+    chats = [n % 10 for n in range(40)]
+    for chat in chats:
+        await broadcaster.send(chat, lambda c=chat: note(c))  # type: ignore[misc]
+    await broadcaster.drain()
+    assert sorted(c for _, c in sent) == sorted(chats)
+    # The n-th send (from 0) is never before n intervals less the half second of catching up,
+    # the k-th into a chat never before k of that chat's pauses.
+    for n, (moment, _) in enumerate(sent):
+        assert moment - begun >= n / 40 - CATCH_UP_S - 1e-3
+    for chat in range(10):
+        mine = [moment for moment, c in sent if c == chat]
+        for k, moment in enumerate(mine):
+            assert moment - begun >= k * 0.2 - 1e-3
+    with pytest.raises(ValueError, match="positive"):
+        Broadcaster(rate=0)
