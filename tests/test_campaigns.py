@@ -38,7 +38,7 @@ from bot.orders import APPROVE_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import Order, OrderStatus
 from bot.storage.orders import get_order, orders_where
-from bot.storage.users import opted_out
+from bot.storage.users import opted_out, set_time_zone
 from bot.vault import VaultError
 from engine._templates import templates_dir
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
@@ -430,9 +430,11 @@ async def test_a_link_campaign_invites_only_those_who_open_its_link(
     day = clock.now().date() + timedelta(days=10)  # invitations open 7 days before
     async with polling(_app(stand_in, campaign_settings_dir, clock)) as application:
         world = BotWorld(stand_in, sandbox, application, campaign_settings_dir, clock)
-        joiner, other = _owner(0), _owner(1)
-        for i in (0, 1):
+        joiner, other, asked_before = _owner(0), _owner(1), _owner(2)
+        for i in (0, 1, 2):
             await _family_with_a_photo(world, i)
+        # Family 2's member chose a time zone for an earlier campaign.
+        set_time_zone(world.services.db, asked_before.id, "Asia/Singapore")
         campaign_id, text = await _create_campaign(world, day, audience="link")
         payload = text.rsplit("start=", 1)[1]
         refused = await world.reply_to(
@@ -441,7 +443,8 @@ async def test_a_link_campaign_invites_only_those_who_open_its_link(
         assert says(other, "This campaign link is not valid. Ask the organiser for a new one.")(
             refused
         )
-        await world.reply_to(joiner, lambda: sandbox.send_text(joiner, f"/start {payload}"))
+        for user in (joiner, asked_before):
+            await world.reply_to(user, lambda u=user: sandbox.send_text(u, f"/start {payload}"))  # type: ignore[misc]
         await asyncio.sleep(0.5)
         assert not any(_has_button(YES_PREFIX)(m) for m in await sandbox.sent_messages(joiner.id))
         clock.advance(timedelta(days=3, minutes=1))  # 7 days before, at UTC midnight or later
@@ -453,8 +456,18 @@ async def test_a_link_campaign_invites_only_those_who_open_its_link(
         await asyncio.sleep(0.5)
         assert not any(_has_button(YES_PREFIX)(m) for m in await sandbox.sent_messages(other.id))
         assert opted_out(world.services.db, joiner.id)
+        # The time zone is asked once per person: after Yes, straight to the names.
+        invitation = await sandbox.wait_for_message(asked_before.id, _has_button(YES_PREFIX))
+        question = await world.reply_to(
+            asked_before,
+            lambda: sandbox.press_button(
+                asked_before, invitation.message_id, YES_PREFIX + campaign_id
+            ),
+        )
+        assert (question.text or "").startswith("Who is the greeting for?"), question.text
         report = world.services.campaigns.report(world.services.campaigns.campaign(campaign_id))  # type: ignore[arg-type]
-        assert report.counts()["invited"] == 1 and report.counts()["opted_out"] == 1
+        counts = report.counts()
+        assert (counts["invited"], counts["opted_out"], counts["accepted"]) == (2, 1, 1)
 
 
 def test_the_sample_percentage_and_invitation_days_are_checked() -> None:
