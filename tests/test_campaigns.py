@@ -468,6 +468,18 @@ async def test_a_link_campaign_invites_only_those_who_open_its_link(
         report = world.services.campaigns.report(world.services.campaigns.campaign(campaign_id))  # type: ignore[arg-type]
         counts = report.counts()
         assert (counts["invited"], counts["opted_out"], counts["accepted"]) == (2, 1, 1)
+        # /delete_me takes the member's answers (names, a personal message) with them.
+        warning = await world.reply_to(
+            asked_before, lambda: sandbox.send_text(asked_before, "/delete_me")
+        )
+        await world.reply_to(
+            asked_before,
+            lambda: sandbox.press_button(asked_before, warning.message_id, "delme:yes"),
+        )
+        db = world.services.db
+        for table in ("campaign_invitations", "campaign_joiners"):
+            rows = db.query(f"SELECT * FROM {table} WHERE user_id = ?", [asked_before.id])
+            assert list(rows) == [], table
 
 
 def test_the_sample_percentage_and_invitation_days_are_checked() -> None:
