@@ -30,6 +30,7 @@ from bot.campaigns import (
     Broadcaster,
     sampled,
 )
+from bot.config import ConfigError, settings_from_env
 from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.jobs import RenderSlots
@@ -37,6 +38,7 @@ from bot.orders import APPROVE_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import Order, OrderStatus
 from bot.storage.orders import get_order, orders_where
+from bot.storage.users import opted_out, set_time_zone
 from bot.vault import VaultError
 from engine._templates import templates_dir
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
@@ -124,7 +126,9 @@ async def _family_with_a_photo(world: BotWorld, i: int) -> None:
         )
 
 
-async def _create_campaign(world: BotWorld, day: date) -> str:
+async def _create_campaign(
+    world: BotWorld, day: date, audience: str = "consented"
+) -> tuple[str, str]:
     """/campaign as the organiser, every step typed or pressed in the admin chat."""
     sandbox = world.sandbox
     await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
@@ -138,16 +142,16 @@ async def _create_campaign(world: BotWorld, day: date) -> str:
     await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, day.isoformat()))
     refused = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "25:00"))
     assert refused.text == "Please type the time as HH:MM, for example 09:30."
-    audience = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, SEND_TIME))
+    question = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, SEND_TIME))
     await world.reply_to(
-        ADMIN, lambda: sandbox.press_button(ADMIN, audience.message_id, "cmk:aud:consented")
+        ADMIN, lambda: sandbox.press_button(ADMIN, question.message_id, f"cmk:aud:{audience}")
     )
     # Asked in the order of bot.i18n.LANGUAGES: Traditional, Simplified, English.
     for text in ("林氏宗親會祝您中秋快樂！", "林氏宗亲会祝您中秋快乐！",
                  "Happy Mid-Autumn from the Lin Association!"):  # fmt: skip
         done = await world.reply_to(ADMIN, lambda t=text: sandbox.send_text(ADMIN, t))  # type: ignore[misc]
     assert (done.text or "").startswith("Campaign "), done.text
-    return (done.text or "").split()[1].rstrip(":")
+    return (done.text or "").split()[1].rstrip(":"), done.text or ""
 
 
 async def _answer(world: BotWorld, i: int, campaign_id: str) -> None:
@@ -262,7 +266,7 @@ async def _before_the_day(world: BotWorld, day: date) -> str:
     sandbox = world.sandbox
     for i in range(FAMILIES):
         await _family_with_a_photo(world, i)
-    campaign_id = await _create_campaign(world, day)
+    campaign_id, _text = await _create_campaign(world, day)
     # Invitations: every family with a current consent, in its own language, at once (the
     # festival is within the default 7 days).
     for i in range(FAMILIES):
@@ -290,7 +294,8 @@ async def _before_the_day(world: BotWorld, day: date) -> str:
     for i in range(2, FAMILIES):
         videos = [m for m in await sandbox.sent_messages(_owner(i).id) if m.method == "sendVideo"]
         [preview] = videos
-        assert f"09:00 ({_zone(i)})" in (preview.caption or ""), preview.caption
+        caption = preview.caption or ""
+        assert all(part in caption for part in (day.isoformat(), "09:00", _zone(i))), caption
 
     # Between render and delivery: family 5 revokes consent, family 7's member blocks the bot.
     revoked = next(o for o in orders() if _family(o) == 5)
@@ -405,7 +410,7 @@ async def test_the_broadcaster_keeps_each_chat_and_the_whole_under_their_rates()
         await broadcaster.send(chat, lambda c=chat: note(c))  # type: ignore[misc]
     await broadcaster.drain()
     assert sorted(c for _, c in sent) == sorted(chats)
-    # The n-th send (from 0) is never before n intervals less the half second of catching up,
+    # The n-th send (from 0) is never before n intervals less the time it may catch up,
     # the k-th into a chat never before k of that chat's pauses.
     for n, (moment, _) in enumerate(sent):
         assert moment - begun >= n / 40 - CATCH_UP_S - 1e-3
@@ -415,3 +420,75 @@ async def test_the_broadcaster_keeps_each_chat_and_the_whole_under_their_rates()
             assert moment - begun >= k * 0.2 - 1e-3
     with pytest.raises(ValueError, match="positive"):
         Broadcaster(rate=0)
+
+
+@pytest.mark.sandbox_limits(chat_burst=20)
+async def test_a_link_campaign_invites_only_those_who_open_its_link(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, campaign_settings_dir: Path
+) -> None:
+    clock = FakeClock()
+    day = clock.now().date() + timedelta(days=10)  # invitations open 7 days before
+    async with polling(_app(stand_in, campaign_settings_dir, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, campaign_settings_dir, clock)
+        joiner, other, asked_before = _owner(0), _owner(1), _owner(2)
+        for i in (0, 1, 2):
+            await _family_with_a_photo(world, i)
+        # Family 2's member chose a time zone for an earlier campaign.
+        set_time_zone(world.services.db, asked_before.id, "Asia/Singapore")
+        campaign_id, text = await _create_campaign(world, day, audience="link")
+        payload = text.rsplit("start=", 1)[1]
+        refused = await world.reply_to(
+            other, lambda: sandbox.send_text(other, "/start campaign-" + "0" * 16)
+        )
+        assert says(other, "This campaign link is not valid. Ask the organiser for a new one.")(
+            refused
+        )
+        for user in (joiner, asked_before):
+            await world.reply_to(user, lambda u=user: sandbox.send_text(u, f"/start {payload}"))  # type: ignore[misc]
+        await asyncio.sleep(0.5)
+        assert not any(_has_button(YES_PREFIX)(m) for m in await sandbox.sent_messages(joiner.id))
+        clock.advance(timedelta(days=3, minutes=1))  # 7 days before, at UTC midnight or later
+        invitation = await sandbox.wait_for_message(joiner.id, _has_button(YES_PREFIX))
+        await world.reply_to(
+            joiner,
+            lambda: sandbox.press_button(joiner, invitation.message_id, NEVER_PREFIX + campaign_id),
+        )
+        await asyncio.sleep(0.5)
+        assert not any(_has_button(YES_PREFIX)(m) for m in await sandbox.sent_messages(other.id))
+        assert opted_out(world.services.db, joiner.id)
+        # The time zone is asked once per person: after Yes, straight to the names.
+        invitation = await sandbox.wait_for_message(asked_before.id, _has_button(YES_PREFIX))
+        question = await world.reply_to(
+            asked_before,
+            lambda: sandbox.press_button(
+                asked_before, invitation.message_id, YES_PREFIX + campaign_id
+            ),
+        )
+        assert (question.text or "").startswith("Who is the greeting for?"), question.text
+        report = world.services.campaigns.report(world.services.campaigns.campaign(campaign_id))  # type: ignore[arg-type]
+        counts = report.counts()
+        assert (counts["invited"], counts["opted_out"], counts["accepted"]) == (2, 1, 1)
+        # /delete_me takes the member's answers (names, a personal message) with them.
+        warning = await world.reply_to(
+            asked_before, lambda: sandbox.send_text(asked_before, "/delete_me")
+        )
+        await world.reply_to(
+            asked_before,
+            lambda: sandbox.press_button(asked_before, warning.message_id, "delme:yes"),
+        )
+        db = world.services.db
+        for table in ("campaign_invitations", "campaign_joiners"):
+            rows = db.query(f"SELECT * FROM {table} WHERE user_id = ?", [asked_before.id])
+            assert list(rows) == [], table
+
+
+def test_the_sample_percentage_and_invitation_days_are_checked() -> None:
+    base = {"TUANYUAN_BOT_TOKEN": "1:x"}
+    settings = settings_from_env(base | {"TUANYUAN_CAMPAIGN_SAMPLE_PERCENT": "100",
+                                         "TUANYUAN_CAMPAIGN_INVITE_DAYS": "3"})  # fmt: skip
+    assert (settings.campaign_sample_percent, settings.campaign_invite_days) == (100, 3)
+    assert settings_from_env(base).campaign_sample_percent == 10
+    with pytest.raises(ConfigError, match="at most 100"):
+        settings_from_env(base | {"TUANYUAN_CAMPAIGN_SAMPLE_PERCENT": "101"})
+    with pytest.raises(ConfigError, match="TUANYUAN_CAMPAIGN_INVITE_DAYS"):
+        settings_from_env(base | {"TUANYUAN_CAMPAIGN_INVITE_DAYS": "0"})

@@ -262,7 +262,7 @@ class Campaigns:
         picture = self._picture(space.id)
         if consent is None or picture is None:
             return None
-        number = len(orders_where(self._db, "campaign_id = ?", [campaign.id])) + 1
+        number = self._db.table("orders").count_where("campaign_id = ?", [campaign.id]) + 1
         moment = send_moment(campaign, zone_of(self._db, invitation.user_id))
         order = new_order(
             self._db, invitation.user_id, invitation.chat_id,

@@ -8,22 +8,28 @@ against the floor that 30 messages a second imposes, every 429 the stand-in answ
 chat's count of final videos (duplicates, missing), and how long the other user waited for
 each reply.
 
-The greetings' orders are seeded through the storage and the order table's own ``move``
-(collecting, queued, rendering, preview, scheduled), as rendering would have left them; the
-few video files are uploaded once through the Bot API before the clock starts.
+The stand-in runs in a process of its own, as Telegram runs elsewhere. The greetings' orders
+are seeded through the storage and the order table's own ``move`` (collecting, queued,
+rendering, preview, scheduled), as rendering would have left them; the few video files are
+uploaded once through the Bot API before the clock starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import socket
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import httpx
 from telegram import Bot
 
 from bot.app import build_application, polling
@@ -33,7 +39,7 @@ from bot.config import Settings
 from bot.family.consent import Method, RecordKind, append_record
 from bot.family.spaces import SpaceStatus, SubjectStatus, create_space, update_space
 from bot.orders._states import move
-from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
+from bot.sandbox import SandboxClient, SandboxError, SandboxUser, SentMessage
 from bot.services import services_of
 from bot.storage import OrderStatus, open_database, remember_user
 from bot.storage.orders import new_order
@@ -119,8 +125,34 @@ def _seed(settings: Settings, file_ids: list[str], recipients: int) -> None:
 S = OrderStatus
 
 
-async def _upload(stand_in: BotApiStandIn) -> list[str]:
-    async with Bot(TOKEN, base_url=stand_in.api_base_url) as bot:
+@contextlib.asynccontextmanager
+async def _stand_in() -> AsyncIterator[str]:
+    """The stand-in in a process of its own (``tuanyuan sandbox``), as Telegram is elsewhere:
+    its clock and its flood control do not share the bot's event loop. Yields its root URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "sandbox", "--token", TOKEN, "--port", str(port),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    root = f"http://127.0.0.1:{port}"
+    try:
+        async with SandboxClient(root) as client:
+            for _ in range(300):
+                try:
+                    await client.sent_messages(OWNER.id)
+                    break
+                except (httpx.TransportError, SandboxError):
+                    await asyncio.sleep(0.1)
+        yield root
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def _upload(root: str) -> list[str]:
+    async with Bot(TOKEN, base_url=f"{root}/bot") as bot:
         ids = []
         for n in range(FILES):
             sent = await bot.send_video(OWNER.id, video=b"\x00\x00\x00\x18ftypmp42" + bytes([n]))
@@ -146,16 +178,16 @@ def _newer(than: int, message: SentMessage) -> bool:
 
 
 async def run(recipients: int, work: Path, out: TextIO) -> Result:
-    async with BotApiStandIn(TOKEN) as stand_in, SandboxClient(stand_in.root_url) as sandbox:
-        settings = Settings(token=TOKEN, data_dir=work, api_base_url=stand_in.api_base_url,
-                            file_base_url=stand_in.file_base_url, campaign_tick_s=1.0)  # fmt: skip
+    async with _stand_in() as root, SandboxClient(root) as sandbox:
+        settings = Settings(token=TOKEN, data_dir=work, api_base_url=f"{root}/bot",
+                            file_base_url=f"{root}/file/bot", campaign_tick_s=1.0)  # fmt: skip
         await sandbox.block_bot(OWNER, blocked=False)  # makes the chats known to the stand-in
         for start in range(0, recipients, 200):
             await asyncio.gather(*(
                 sandbox.block_bot(SandboxUser(FIRST_CHAT + n, f"Member{n}"), blocked=False)
                 for n in range(start, min(recipients, start + 200))
             ))  # fmt: skip
-        file_ids = await _upload(stand_in)
+        file_ids = await _upload(root)
         print(f"seeding {recipients} previewed greetings...", file=out, flush=True)
         _seed(settings, file_ids, recipients)
         await sandbox.send_text(PROBE, "/start")

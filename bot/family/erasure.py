@@ -139,6 +139,9 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
         _erase_media(services, profiles, receipt)
     db.execute("DELETE FROM challenges WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM invites WHERE created_by = ? AND used_by IS NULL", [user_id])
+    # Their answers to campaign invitations (names, a personal message) and the links they opened.
+    db.execute("DELETE FROM campaign_invitations WHERE user_id = ?", [user_id])
+    db.execute("DELETE FROM campaign_joiners WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM users WHERE id = ?", [user_id])
     services.audit.record(user_id, "member.deleted", **dict(receipt.files))
     _flush_deleted_pages(services)
