@@ -45,11 +45,11 @@ from bot.family.spaces import (
     update_space,
 )
 from bot.flows.admin import send_for_review
-from bot.flows.basics import Context, bounded_text, remember_sender
+from bot.flows.basics import Context, bounded_text, caller
 from bot.flows.consent import ask_for_statement
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext
-from bot.services import Services, services_of
+from bot.services import Services
 from bot.storage import MediaKind
 from bot.storage.media import record_media
 from engine import IngestError
@@ -59,14 +59,6 @@ SUBJECT_LANGUAGE_PREFIX = "slang:"
 LANGUAGES_DONE = SUBJECT_LANGUAGE_PREFIX + "done"
 INVITE_PREFIX = "inv:"
 _PDF_MAGIC = b"%PDF-"
-
-
-def _sender(update: Update, context: Context) -> tuple[Services, Message, int, Gettext]:
-    remember_sender(update, context)
-    services = services_of(context)
-    message, user = update.effective_message, update.effective_user
-    assert message is not None and user is not None
-    return services, message, user.id, services.gettext_of(user.id)
 
 
 def _contact_keyboard(_: Gettext) -> ReplyKeyboardMarkup:
@@ -97,7 +89,7 @@ def invite_link(context: Context, payload: str) -> str:
 
 
 async def new_space(update: Update, context: Context) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     existing = membership_of(services.db, user_id)
     if existing is not None:
         space = get_space(services.db, existing.space_id)
@@ -119,7 +111,7 @@ async def new_space(update: Update, context: Context) -> None:
 
 
 async def subject_name_given(update: Update, context: Context, space: Space) -> None:
-    services, message, _user_id, _ = _sender(update, context)
+    services, message, _user_id, _ = caller(update, context)
     name = await bounded_text(
         message, MAX_SUBJECT_NAME_CHARS, _("Please type a name of at most {limit} characters.")
     )
@@ -165,7 +157,7 @@ def _languages_keyboard(_: Gettext, chosen: list[str]) -> InlineKeyboardMarkup:
 
 
 async def subject_status_chosen(update: Update, context: Context) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
@@ -186,7 +178,7 @@ async def subject_status_chosen(update: Update, context: Context) -> None:
 
 
 async def subject_language_chosen(update: Update, context: Context) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     query = update.callback_query
     assert query is not None and query.data is not None
     space = _space_in_setup(services, user_id, SetupStep.LANGUAGES)
@@ -243,7 +235,7 @@ def _invite_text(
 
 
 async def invite(update: Update, context: Context) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     member = membership_of(services.db, user_id)
     assert member is not None, "guarded by Permission.INVITE"
     space = get_space(services.db, member.space_id)
@@ -258,7 +250,7 @@ async def invite(update: Update, context: Context) -> None:
 
 
 async def invite_chosen(update: Update, context: Context) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
@@ -303,7 +295,7 @@ def _refusal_text(_: Gettext, problem: InviteProblem) -> str:
 
 
 async def join(update: Update, context: Context, payload: str) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     try:
         member = redeem_invite(services.db, services.clock, payload, user_id)
     except InviteRefused as refused:
@@ -330,7 +322,7 @@ async def join(update: Update, context: Context, payload: str) -> None:
 
 
 async def receive_contact(update: Update, context: Context) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     contact = message.contact
     assert contact is not None
     member = membership_of(services.db, user_id)
@@ -360,7 +352,7 @@ async def receive_contact(update: Update, context: Context) -> None:
 
 
 async def relation_given(update: Update, context: Context, member: Member) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     relation = await bounded_text(
         message,
         MAX_RELATION_CHARS,
@@ -407,7 +399,7 @@ def check_proof_document(path: Path) -> str:
 
 
 async def receive_proof(update: Update, context: Context, member: Member) -> None:
-    services, message, user_id, _ = _sender(update, context)
+    services, message, user_id, _ = caller(update, context)
     source = message.photo[-1] if message.photo else message.document
     assert source is not None
     fetched = await fetch_checked(

@@ -20,11 +20,11 @@ from bot.family.likeness import speech_seconds, usable_clips, voice_notes
 from bot.family.spaces import Member, Space, get_space, membership_of
 from bot.festivals import upcoming
 from bot.flows.basics import Context as _Context
-from bot.flows.basics import bounded_text, remember_sender
+from bot.flows.basics import bounded_text, caller
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext, Language
 from bot.orders import MAX_SENDER_CHARS, MESSAGE_LIMITS, Refusal, clean_words, visible_length
-from bot.services import Services, services_of
+from bot.services import Services
 from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media
 from bot.storage.orders import draft_for, open_draft, orders_where, update_order
@@ -49,15 +49,6 @@ LIKENESS_PREFIX = "look:"
 SPOKEN_PREFIX = "spk:"
 MAX_RECIPIENT_CHARS = 40
 _STILL_QUALITY = 92
-
-
-def _caller(update: Update, context: Context) -> tuple[Services, Message, int, Gettext]:
-    remember_sender(update, context)
-    services = services_of(context)
-    message = update.effective_message
-    user = update.effective_user
-    assert message is not None and user is not None
-    return services, message, user.id, services.gettext_of(user.id)
 
 
 def _member(services: Services, user_id: int) -> Member:
@@ -160,7 +151,7 @@ def _template_keyboard(
 async def more_festivals(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
-    services, _message, user_id, _ = _caller(update, context)
+    services, _message, user_id, _ = caller(update, context)
     await query.answer()
     draft = draft_for(services.db, user_id)
     language = draft.language if draft else services.language_of(user_id)
@@ -239,7 +230,7 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
 
 
 async def receive_portrait(update: Update, context: Context) -> None:
-    services, message, user_id, _ = _caller(update, context)
+    services, message, user_id, _ = caller(update, context)
     source = message.photo[-1] if message.photo else message.document
     assert source is not None
     mime_type = (message.document.mime_type if message.document else None) or "image/jpeg"
@@ -256,7 +247,7 @@ async def receive_portrait(update: Update, context: Context) -> None:
 
 
 async def receive_voice(update: Update, context: Context) -> None:
-    services, message, user_id, _ = _caller(update, context)
+    services, message, user_id, _ = caller(update, context)
     source = message.voice or message.audio or message.document
     assert source is not None
     fetched = await fetch_checked(
@@ -323,7 +314,7 @@ def check_clip(path: Path) -> _Clip:
 async def receive_footage(update: Update, context: Context) -> None:
     """A video of the subject: kept for footage mode when it can carry the narration, and its
     best frame taken as the photo when the draft has none yet."""
-    services, message, user_id, _ = _caller(update, context)
+    services, message, user_id, _ = caller(update, context)
     source = message.video or message.video_note or message.document
     assert source is not None
     fetched = await fetch_checked(context, message, _, source.file_id, source.file_size, check_clip)
@@ -393,7 +384,7 @@ async def _choice_made(
     draft it belongs to is gone or no longer at that step."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    services, message, user_id, _ = _caller(update, context)
+    services, message, user_id, _ = caller(update, context)
     choice = query.data.removeprefix(prefix)
     draft = draft_for(services.db, user_id)
     await query.answer()
@@ -408,7 +399,7 @@ async def _choice_made(
 async def receive_text(update: Update, context: Context) -> None:
     """Typed text fills whatever the draft asks for: the recipient, the sender line, or the
     member's own words for the greeting."""
-    services, message, user_id, _ = _caller(update, context)
+    services, message, user_id, _ = caller(update, context)
     draft = draft_for(services.db, user_id)
     if draft is None or _needs(services, draft).choices:
         if draft is None:
@@ -459,7 +450,7 @@ async def words_chosen(update: Update, context: Context) -> None:
     """A button on the confirmation card."""
     query = update.callback_query
     assert query is not None and query.data is not None
-    services, message, user_id, _ = _caller(update, context)
+    services, message, user_id, _ = caller(update, context)
     await query.answer()
     draft = draft_for(services.db, user_id)
     choice = query.data.removeprefix(WORDS_PREFIX)
@@ -516,7 +507,7 @@ async def _place(
 
 async def cancel(update: Update, context: Context) -> None:
     """/cancel: the greeting in preparation, else the newest one not made yet."""
-    services, message, user_id, _ = _caller(update, context)
+    services, message, user_id, _ = caller(update, context)
     draft = draft_for(services.db, user_id)
     if draft is not None:
         services.orders.discard_draft(draft, user_id)
