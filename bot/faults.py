@@ -249,7 +249,8 @@ class FaultHarness:
         started = time.monotonic()
         await self._stand_in.start()
         try:
-            self._sandbox = SandboxClient(self._stand_in.root_url)
+            # A long run on a busy machine: the stand-in shares this process with the player.
+            self._sandbox = SandboxClient(self._stand_in.root_url, timeout_s=60.0)
             self._data_dir.mkdir(parents=True, exist_ok=True)
             # Every run is an order by the same member on the same day: lift the daily limits.
             db = open_database(self._data_dir / DATABASE_FILE)
