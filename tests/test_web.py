@@ -421,6 +421,9 @@ async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
     entry = services.audit.entries()[-1]
     assert (entry["actor"], entry["action"]) == (ADMIN.id, "campaign.paused")
     await _shoot(desk, "campaigns-desktop")
+    forged = await desk.request.post(f"{url}/campaigns/{campaign.id}/resume", form={})
+    assert forged.status == 403  # no CSRF token: refused, still paused
+    assert (services.campaigns.campaign(campaign.id) or campaign).paused_at is not None
     await _submit(desk, f"{card} .pause-toggle")
     assert await desk.inner_text(f"{card} .state") == EN("Running")
     await _submit(desk, f"{card} .pause-toggle")  # paused again for the phone's screenshot

@@ -5,9 +5,9 @@ their language ahead of the festival, takes their answers (Yes with recipient na
 optional personal message, Not this time, Never), turns each Yes into an order that renders
 at low priority and goes through moderation and the preview like any other, and on the day
 hands each greeting to the :class:`Broadcaster` at the family's own send time. An admin may
-pause a campaign (chat or web): nothing goes out until it is resumed, and a greeting whose
-festival day ended meanwhile is missed, never sent late. The order desk
-still owns every status and every send; this package decides only who and when.
+pause a campaign in the admin web: nothing goes out until it is resumed, and a greeting whose
+festival day ended meanwhile is missed, never sent late. The order desk still owns every
+status and every send; this package decides only who and when.
 """
 
 from bot.campaigns._broadcast import BROADCAST_RATE, CATCH_UP_S, PER_CHAT_S, Broadcaster
