@@ -377,6 +377,7 @@ async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
     )
     assert await desk.input_value("textarea[name=text-en]") == "Happy   Mid-Autumn!"  # kept
     await desk.fill("input[name=time]", "8:30")
+    await desk.check("input[name=audience][value=link]")
     await _submit(desk, "#create")
     [campaign] = services.campaigns.campaigns()
     assert (campaign.festival_date, campaign.send_time, campaign.created_by) == (
@@ -387,6 +388,8 @@ async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
     assert campaign.text("en") == "Happy Mid-Autumn!"  # the chat's rules: spaces collapsed
     card = f"#campaign-{campaign.id}"
     assert await desk.inner_text("p.notice") == EN("The campaign is ready.")
+    link = await desk.inner_text(f"{card} code.link")  # for the families it invites
+    assert link.endswith(f"?start=campaign-{campaign.invite_code}")
     # Until invitations go out, its time may change (the same checks again).
     await desk.fill(f"{card} form.schedule input[name=time]", "10:15")
     await _submit(desk, f"{card} form.schedule button")
