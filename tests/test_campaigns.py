@@ -340,7 +340,7 @@ async def _check_the_outcome(world: BotWorld, campaign_id: str, day: date) -> No
     assert counts == {
         "Invited": 20, "Accepted": 18, "Declined": 1, "Opted out": 1, "Rendered": 18,
         "Moderated": 6, "Waiting for the send time": 0, "Delivered": 16, "Blocked the bot": 1,
-        "Failed": 0, "Consent revoked (excluded, video deleted)": 1,
+        "Failed": 0, "Consent revoked (excluded, video deleted)": 1, "Missed": 0,
     }, report.text  # fmt: skip
 
 

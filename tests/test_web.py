@@ -23,6 +23,8 @@ from playwright.async_api import Browser, BrowserContext, Page
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.admin_sessions import LOGIN_TTL, issue_login
+from bot.campaigns import Answer, Invitation
+from bot.campaigns._store import write_invitation
 from bot.i18n import gettext_for
 from bot.orders import rejection_text
 from bot.sandbox import SandboxUser
@@ -356,6 +358,80 @@ async def test_families_and_health_show_what_moderation_needs(web: WebWorld, des
     await _shoot(desk, "health-desktop")
 
 
+async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
+    web: WebWorld, desk: Page
+) -> None:
+    services, url = web.world.services, web.served.web_url
+    await desk.goto(f"{url}/campaigns")
+    assert await desk.inner_text("p.empty") == EN("No campaign yet.")
+    # The form offers the first template's next festival day; a bad time is refused, in words.
+    offered = await desk.locator("select[name=template] option").first.get_attribute("data-next")
+    assert offered and await desk.input_value("input[name=day]") == offered
+    await desk.fill("input[name=time]", "25:00")
+    for language, words in (("zh-Hant", "中秋快樂！"), ("zh-Hans", "中秋快乐！"),
+                            ("en", "Happy   Mid-Autumn!")):  # fmt: skip
+        await desk.fill(f"textarea[name=text-{language}]", words)
+    await _submit(desk, "#create")
+    assert await desk.inner_text("#problem") == EN(
+        "Please type the time as HH:MM, for example 09:30."
+    )
+    assert await desk.input_value("textarea[name=text-en]") == "Happy   Mid-Autumn!"  # kept
+    await desk.fill("input[name=time]", "8:30")
+    await desk.check("input[name=audience][value=link]")
+    await _submit(desk, "#create")
+    [campaign] = services.campaigns.campaigns()
+    assert (campaign.festival_date, campaign.send_time, campaign.created_by) == (
+        offered,
+        "08:30",
+        ADMIN.id,
+    )
+    assert campaign.text("en") == "Happy Mid-Autumn!"  # the chat's rules: spaces collapsed
+    card = f"#campaign-{campaign.id}"
+    assert await desk.inner_text("p.notice") == EN("The campaign is ready.")
+    link = await desk.inner_text(f"{card} code.link")  # for the families it invites
+    assert link.endswith(f"?start=campaign-{campaign.invite_code}")
+    # Until invitations go out, its time may change (the same checks again).
+    await desk.fill(f"{card} form.schedule input[name=time]", "10:15")
+    await _submit(desk, f"{card} form.schedule button")
+    assert await desk.inner_text("p.notice") == EN("The new day and time are set.")
+    moved = services.campaigns.campaign(campaign.id)
+    assert moved is not None and moved.send_time == "10:15"
+    assert services.audit.entries()[-1]["action"] == "campaign.rescheduled"
+
+    # Its report as a chart: the same numbers as /campaign_report (one family has said Yes).
+    write_invitation(services.db, Invitation(campaign_id=campaign.id, space_id="s1",
+                                             user_id=MEMBER.id, chat_id=MEMBER.id,
+                                             state=Answer.ACCEPTED, invited_at="2026-01-01",
+                                             answered_at="2026-01-02"))  # fmt: skip
+    await desk.reload()
+    counts = services.campaigns.report(campaign).counts()
+    bars = desk.locator(f"{card} svg.chart g.bar")
+    assert await bars.count() == 10
+    assert await desk.locator(f"{card} .bar-accepted text.count").text_content() == "1"
+    assert await desk.locator(f"{card} .bar-invited text.count").text_content() == str(
+        counts["invited"]
+    )
+    widths = [float(await bar.get_attribute("width") or "0")
+              for bar in await desk.locator(f"{card} svg.chart rect").all()]  # fmt: skip
+    assert widths[1] > 0 and widths[2] == 0  # accepted drawn, declined not
+
+    # Paused: shown, audited with the moderator's id, and resumed the same way.
+    await _submit(desk, f"{card} .pause-toggle")
+    assert await desk.inner_text(f"{card} .state") == EN("Paused")
+    assert "Paused" in await desk.inner_text("p.notice")
+    paused = services.campaigns.campaign(campaign.id)
+    assert paused is not None and paused.paused_by == ADMIN.id
+    entry = services.audit.entries()[-1]
+    assert (entry["actor"], entry["action"]) == (ADMIN.id, "campaign.paused")
+    await _shoot(desk, "campaigns-desktop")
+    forged = await desk.request.post(f"{url}/campaigns/{campaign.id}/resume", form={})
+    assert forged.status == 403  # no CSRF token: refused, still paused
+    assert (services.campaigns.campaign(campaign.id) or campaign).paused_at is not None
+    await _submit(desk, f"{card} .pause-toggle")
+    assert await desk.inner_text(f"{card} .state") == EN("Running")
+    await _submit(desk, f"{card} .pause-toggle")  # paused again for the phone's screenshot
+
+
 async def test_every_page_reads_in_the_moderators_language_on_a_phone(
     web: WebWorld, browser: Browser
 ) -> None:
@@ -369,6 +445,8 @@ async def test_every_page_reads_in_the_moderators_language_on_a_phone(
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"{each.path} scrolls sideways on a phone ({width} px)"
         await _shoot(page, f"{each.path.strip('/')}-phone-zh-hant")
+        if each.path == "/campaigns":  # the paused campaign says so on a phone too
+            assert await page.locator(".pause-note").is_visible()
     await phone.close()
     set_language(web.world.services.db, ADMIN.id, "en")
 

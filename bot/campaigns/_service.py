@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import functools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -24,7 +24,7 @@ from bot.campaigns import _store as store
 from bot.campaigns import _texts as texts
 from bot.campaigns._broadcast import Broadcaster
 from bot.campaigns._store import Answer, Audience, Campaign, Invitation, Step
-from bot.clock import Clock, iso
+from bot.clock import Clock, iso, parse_iso
 from bot.family.consent import current_consent
 from bot.family.likeness import usable_clips
 from bot.family.spaces import Space, active_spaces, get_space, membership_of
@@ -48,6 +48,19 @@ def sampled(number: int, percent: int) -> bool:
     """Whether the ``number``-th greeting of a campaign (from 1) goes to a moderator: exactly
     ``percent`` of every hundred, spread evenly, the same after any restart."""
     return number * percent // 100 > (number - 1) * percent // 100
+
+
+def day_over(order: Order, zone: ZoneInfo) -> datetime:
+    """The end of the festival day where the requester lives: the catch-up window of a greeting
+    whose send time passed while nobody sent it (a paused campaign, a bot that was down). Until
+    then it goes out late; after, it is missed: a festival greeting the day after is no greeting.
+    """
+    assert order.send_at is not None
+    day = parse_iso(order.send_at).astimezone(zone).date()
+    return datetime.combine(day + timedelta(days=1), time(), zone)
+
+
+MISSED = "missed: the festival day ended before it could be sent"
 
 
 @dataclass(frozen=True)
@@ -99,21 +112,28 @@ class Campaigns:
         """Invite whoever is due an invitation, then deliver whatever is due now."""
         now = self._clock.now()
         for campaign in store.all_campaigns(self._db):
-            if campaign.invitations_open(now):
+            if campaign.paused_at is None and campaign.invitations_open(now):
                 await self._invite(campaign, now)
         due = orders_where(
             self._db,
-            "campaign_id IS NOT NULL AND status = ? AND send_at <= ?",
+            "campaign_id IS NOT NULL AND status = ? AND send_at <= ?"
+            " AND campaign_id NOT IN (SELECT id FROM campaigns WHERE paused_at IS NOT NULL)",
             [OrderStatus.SCHEDULED.value, iso(now)],
         )
         for order in sorted(due, key=lambda o: o.send_at or ""):
-            if order.id not in self._dispatched:
-                self._dispatched.add(order.id)
-                await self._broadcaster.send(order.chat_id, functools.partial(self._deliver, order))
+            if order.id in self._dispatched:
+                continue
+            if now >= day_over(order, zone_of(self._db, order.user_id)):
+                await self._desk.missed(order.id, MISSED)
+                continue
+            self._dispatched.add(order.id)
+            await self._broadcaster.send(order.chat_id, functools.partial(self._deliver, order))
 
     async def _deliver(self, order: Order) -> None:
         try:
-            await self._desk.deliver_due(order.id)
+            # Paused after this greeting was handed to the broadcaster: held back with the rest.
+            if order.campaign_id not in store.paused_campaigns(self._db):
+                await self._desk.deliver_due(order.id)
         finally:
             self._dispatched.discard(order.id)
 
@@ -282,3 +302,34 @@ class Campaigns:
     def report(self, campaign: Campaign) -> "texts.Report":
         orders = orders_where(self._db, "campaign_id = ?", [campaign.id])
         return texts.Report(campaign, store.invitations_of(self._db, campaign.id), orders)
+
+    # Pausing
+
+    def pause(self, campaign_id: str, admin_id: int) -> bool:
+        """Hold the campaign back: no invitation and no greeting goes out until it is resumed.
+        False when it is unknown or already paused."""
+        return self._pause_or_resume(campaign_id, admin_id, iso(self._clock.now()))
+
+    def resume(self, campaign_id: str, admin_id: int) -> bool:
+        """What fell due meanwhile goes out at the next tick if its festival day still lasts
+        where the family lives (:func:`day_over`), else it is reported as missed."""
+        return self._pause_or_resume(campaign_id, admin_id, None)
+
+    def _pause_or_resume(self, campaign_id: str, admin_id: int, paused_at: str | None) -> bool:
+        if not store.set_paused(self._db, campaign_id, paused_at, admin_id if paused_at else None):
+            return False
+        action = "campaign.paused" if paused_at else "campaign.resumed"
+        self._audit.record(admin_id, action, campaign=campaign_id)
+        return True
+
+    def reschedule(self, campaign_id: str, admin_id: int, day: date, send_time: str) -> bool:
+        """Move the festival day or send time; False once invitations have gone out."""
+        if not store.reschedule(self._db, campaign_id, day.isoformat(), send_time):
+            return False
+        self._audit.record(admin_id, "campaign.rescheduled", campaign=campaign_id,
+                           day=day.isoformat(), time=send_time)  # fmt: skip
+        return True
+
+    def campaigns(self) -> list[Campaign]:
+        """Every campaign, the festival nearest first."""
+        return sorted(store.all_campaigns(self._db), key=lambda c: (c.festival_date, c.id))

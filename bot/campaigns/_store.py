@@ -54,6 +54,8 @@ class Campaign(BaseModel):
     created_by: int
     created_at: str
     invited_at: str | None = None
+    paused_at: str | None = None  # set while an admin holds it back: nothing is sent
+    paused_by: int | None = None
 
     @property
     def day(self) -> date:
@@ -221,3 +223,31 @@ def save_draft(
 
 def drop_draft(db: Database, admin_id: int) -> None:
     db.execute("DELETE FROM campaign_drafts WHERE admin_id = ?", [admin_id])
+
+
+def set_paused(db: Database, campaign_id: str, paused_at: str | None, admin_id: int | None) -> bool:
+    """Pause (a moment) or resume (None) a campaign; False when it already was so, or unknown."""
+    now_paused = "paused_at IS NULL" if paused_at is not None else "paused_at IS NOT NULL"
+    with db.conn:
+        cursor = db.execute(
+            f"UPDATE campaigns SET paused_at = ?, paused_by = ? WHERE id = ? AND {now_paused}",
+            [paused_at, admin_id, campaign_id],
+        )
+    return cursor.rowcount == 1
+
+
+def paused_campaigns(db: Database) -> set[str]:
+    return {
+        str(row["id"]) for row in db.query("SELECT id FROM campaigns WHERE paused_at IS NOT NULL")
+    }
+
+
+def reschedule(db: Database, campaign_id: str, festival_date: str, send_time: str) -> bool:
+    """A new day and time, only while no invitation has gone out (they name the old ones)."""
+    with db.conn:
+        cursor = db.execute(
+            "UPDATE campaigns SET festival_date = ?, send_time = ? WHERE id = ?"
+            " AND invited_at IS NULL",
+            [festival_date, send_time, campaign_id],
+        )
+    return cursor.rowcount == 1

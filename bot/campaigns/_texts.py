@@ -129,25 +129,15 @@ class Report:
             "failed": stamps((o for o in self.orders if o.status == status.FAILED), "updated_at"),
             "revoked": stamps((o for o in self.orders if o.status == status.REVOKED),
                               "updated_at"),
+            "missed": stamps((o for o in self.orders if o.status == status.CANCELLED
+                              and (o.error or "").startswith("missed")), "updated_at"),
         }  # fmt: skip
 
     def failures(self) -> list[str]:
         return [o.error or "?" for o in self.orders if o.status == OrderStatus.FAILED]
 
     def text(self, _: Gettext, language: Language) -> str:
-        labels = {
-            "invited": _("Invited"),
-            "accepted": _("Accepted"),
-            "declined": _("Declined"),
-            "opted_out": _("Opted out"),
-            "rendered": _("Rendered"),
-            "moderated": _("Moderated"),
-            "scheduled": _("Waiting for the send time"),
-            "delivered": _("Delivered"),
-            "blocked": _("Blocked the bot"),
-            "failed": _("Failed"),
-            "revoked": _("Consent revoked (excluded, video deleted)"),
-        }
+        labels = report_labels(_)
         campaign = self.campaign
         lines = [
             _(
@@ -159,6 +149,12 @@ class Report:
                 time=campaign.send_time,
             )
         ]
+        if campaign.paused_at is not None:
+            lines.append(
+                _("Paused since {moment} by {admin}: nothing is sent until it is resumed.").format(
+                    moment=_moment(campaign.paused_at), admin=campaign.paused_by
+                )
+            )
         for name, stamps in self._rows().items():
             if not stamps:
                 lines.append(f"{labels[name]}: 0")
@@ -168,3 +164,26 @@ class Report:
             lines.append(f"{labels[name]}: {len(stamps)} ({span})")
         lines += [_("Failed: {reason}").format(reason=reason) for reason in self.failures()]
         return "\n".join(lines)
+
+
+def report_labels(_: Gettext) -> dict[str, str]:
+    """The report's rows by name, for the chat's text and the admin web's chart alike."""
+    return {
+        "invited": _("Invited"),
+        "accepted": _("Accepted"),
+        "declined": _("Declined"),
+        "opted_out": _("Opted out"),
+        "rendered": _("Rendered"),
+        "moderated": _("Moderated"),
+        "scheduled": _("Waiting for the send time"),
+        "delivered": _("Delivered"),
+        "blocked": _("Blocked the bot"),
+        "failed": _("Failed"),
+        "revoked": _("Consent revoked (excluded, video deleted)"),
+        "missed": _("Missed"),
+    }
+
+
+def invite_link(bot_username: str, campaign: Campaign) -> str:
+    """The campaign's own invite link: whoever opens it joins the audience."""
+    return f"https://t.me/{bot_username}?start={JOIN_PREFIX}{campaign.invite_code}"

@@ -6,24 +6,29 @@ The organiser's answers are kept in ``campaign_drafts`` and a family's in its in
 so a restart in the middle of either carries on from the last answer.
 """
 
-import json
-import re
 from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.campaigns import (
     JOIN_PREFIX,
+    MAX_INVITATION_CHARS,
     TIME_ZONES,
     Answer,
     Audience,
     Invitation,
+    Refused,
+    Setup,
     Step,
     campaign_with_code,
     draft_of,
     drop_draft,
+    festival_day,
+    invitation_words,
+    invite_link,
     message_button,
     save_draft,
+    send_time,
     zone_buttons,
 )
 from bot.family.spaces import get_space
@@ -41,8 +46,6 @@ ORGANISER_PREFIX = "cmk:"
 TEMPLATE_PREFIX = "cmk:tpl:"
 DATE_PREFIX = "cmk:date:"
 AUDIENCE_PREFIX = "cmk:aud:"
-MAX_INVITATION_CHARS = 2000  # the organiser's words; the invitation adds a line of its own
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _TEXT_STEPS = tuple(f"text:{language}" for language in LANGUAGES)
 
 
@@ -134,11 +137,11 @@ async def organiser_typed(update: Update, context: Context) -> None:
     if step == "date":
         await _date_given(message, services, admin_id, fields, text, _)
     elif step == "time":
-        found = _TIME.match(text)
-        if found is None:
-            await message.reply_text(_("Please type the time as HH:MM, for example 09:30."))
+        try:
+            fields["send_time"] = send_time(_, text)
+        except Refused as refused:
+            await message.reply_text(str(refused))
             return
-        fields["send_time"] = f"{int(found.group(1)):02d}:{found.group(2)}"
         save_draft(services.db, services.clock, admin_id, "audience", fields)
         await message.reply_text(
             _("Who is invited?"),
@@ -164,12 +167,9 @@ async def _date_given(
     _: Gettext,
 ) -> None:
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        await message.reply_text(_("Please type the date as YYYY-MM-DD, for example 2027-09-15."))
-        return
-    if day <= services.clock.now().date():
-        await message.reply_text(_("That day has begun or passed: please choose a later one."))
+        day = festival_day(_, text, services.clock.now().date())
+    except Refused as refused:
+        await message.reply_text(str(refused))
         return
     fields["festival_date"] = day.isoformat()
     save_draft(services.db, services.clock, admin_id, "time", fields)
@@ -190,10 +190,10 @@ async def _invitation_given(
     text: str,
     _: Gettext,
 ) -> None:
-    words = await bounded_text(
-        message, MAX_INVITATION_CHARS, _("Please keep the invitation to {limit} characters.")
-    )
-    if words is None:
+    try:
+        words = invitation_words(_, message.text or "")
+    except Refused as refused:
+        await message.reply_text(str(refused))
         return
     language = step.removeprefix("text:")
     fields.setdefault("texts", {})
@@ -204,17 +204,14 @@ async def _invitation_given(
         save_draft(services.db, services.clock, admin_id, _TEXT_STEPS[following], fields)
         await message.reply_text(_invitation_question(_, LANGUAGES[following]))
         return
-    settings = services.settings
-    campaign = services.campaigns.create(
-        admin_id,
+    setup = Setup(
         template_id=str(fields["template_id"]),
-        festival_date=str(fields["festival_date"]),
+        festival_date=date.fromisoformat(str(fields["festival_date"])),
         send_time=str(fields["send_time"]),
-        audience=str(fields["audience"]),
-        texts=json.dumps(fields["texts"], ensure_ascii=False),
-        invite_days=settings.campaign_invite_days,
-        sample_percent=settings.campaign_sample_percent,
+        audience=Audience(str(fields["audience"])),
+        texts=fields["texts"],
     )
+    campaign = services.campaigns.create(admin_id, **setup.fields(services.settings))
     drop_draft(services.db, admin_id)
     text = _(
         "Campaign {id} is ready: {festival} on {date} at {time}, each family's own time. "
@@ -229,9 +226,7 @@ async def _invitation_given(
         percent=campaign.sample_percent,
     )
     if campaign.audience == Audience.LINK:
-        link = (
-            f"https://t.me/{message.get_bot().username}?start={JOIN_PREFIX}{campaign.invite_code}"
-        )
+        link = invite_link(message.get_bot().username, campaign)
         text += "\n\n" + _("Share this link with the families to invite: {link}").format(link=link)
     await message.reply_text(text)
 

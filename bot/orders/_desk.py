@@ -715,6 +715,24 @@ class OrderDesk:
         await self._deliver(moved)
         return get_order(self._db, order_id).status
 
+    async def missed(self, order_id: str, reason: str) -> bool:
+        """A campaign greeting whose day ended before it could go out (its campaign was paused):
+        it is never sent late; it ends as cancelled with ``reason``, its video deleted, and the
+        family is told. False when it was no longer scheduled."""
+        order = get_order(self._db, order_id)
+        if order.status != S.SCHEDULED:
+            return False
+        await self._end(order, S.CANCELLED, reason)
+        _ = _gettext(order)
+        text = _(
+            "Sorry: your festival greeting for {recipient} could not be sent on the day, so it "
+            "will not be sent. You can still order greetings yourself at any time."
+        ).format(recipient=order.recipient or "")
+        await self._ledger.once(
+            order.id, "missed", lambda: self.bot.send_message(order.chat_id, text)
+        )
+        return True
+
     async def _deliver(self, order: Order) -> None:
         """The final message: the preview's file again (no second upload), ready to forward."""
         _ = _gettext(order)

@@ -320,7 +320,8 @@ def _add_campaigns(db: Database) -> None:
     row per family invited, its answer and the answers after Yes. A campaign greeting is an order
     (``orders.campaign_id``) delivered at ``orders.send_at``; ``sampled`` sends its video to a
     moderator; ``rendered_at`` and ``reviewed_at`` date the report. ``users.time_zone`` is asked
-    once; ``users.campaigns_opt_out`` is "Never send me campaigns".
+    once; ``users.campaigns_opt_out`` is "Never send me campaigns". ``paused_at`` and
+    ``paused_by`` hold a paused campaign back (who paused it, when) until it is resumed.
     """
     db.table("campaigns").create(
         {
@@ -336,6 +337,8 @@ def _add_campaigns(db: Database) -> None:
             "created_by": int,
             "created_at": str,
             "invited_at": str,
+            "paused_at": str,
+            "paused_by": int,
         },
         pk="id",
         not_null={"template_id", "festival_date", "send_time", "audience", "texts", "created_at"},

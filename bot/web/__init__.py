@@ -1,5 +1,5 @@
-"""The admin web: moderators' queue, proof documents, families, audit log and health, in a
-browser, served by the bot's own process.
+"""The admin web: moderators' queue, proof documents, families, campaigns, audit log and
+health, in a browser, served by the bot's own process.
 
 Pages are rendered on the server (aiohttp-jinja2) in the moderator's bot language; styles and
 the one script are served from ``static/``, never from another site. Each page is one module
@@ -16,12 +16,19 @@ from aiohttp import web
 from telegram import Bot
 
 from bot.services import Services
-from bot.web import _audit, _families, _health, _login, _proofs, _queue
+from bot.web import _audit, _campaigns, _families, _health, _login, _proofs, _queue
 from bot.web._base import BOT, NAV, SERVICES
 from bot.web._page import Page
 
 # In the navigation's order; the login page has routes but no place in it.
-PAGES: tuple[Page, ...] = (_queue.PAGE, _proofs.PAGE, _families.PAGE, _audit.PAGE, _health.PAGE)
+PAGES: tuple[Page, ...] = (
+    _queue.PAGE,
+    _proofs.PAGE,
+    _families.PAGE,
+    _campaigns.PAGE,
+    _audit.PAGE,
+    _health.PAGE,
+)
 _HERE = Path(__file__).parent
 # Nothing from another origin, no framing, forms only to this site.
 _POLICY = (

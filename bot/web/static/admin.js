@@ -30,3 +30,15 @@
     if (action) { event.preventDefault(); action(); }
   });
 })();
+
+// The new campaign's form: choosing a template offers its festival's next date.
+(function () {
+  const form = document.getElementById("new-campaign");
+  if (!form) return;
+  const template = form.querySelector("select[name=template]");
+  const day = form.querySelector("input[name=day]");
+  template.addEventListener("change", () => {
+    const next = template.selectedOptions[0].dataset.next;
+    if (next) day.value = next;
+  });
+})();

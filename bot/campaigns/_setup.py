@@ -1,0 +1,100 @@
+"""A new campaign's answers, checked by one set of rules for the admin chat's guided /campaign
+and the admin web's form alike, refused with the same words in the organiser's language."""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from bot.campaigns._store import Audience
+from bot.config import Settings
+from bot.i18n import LANGUAGES, Gettext, Language
+from bot.orders import clean_words, visible_length
+from engine import list_templates
+
+MAX_INVITATION_CHARS = 2000  # the organiser's words; the invitation adds a line of its own
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class Refused(ValueError):
+    """An answer that cannot be used; its message (already localised) says what to do instead."""
+
+
+def festival_day(_: Gettext, text: str, today: date) -> date:
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise Refused(_("Please type the date as YYYY-MM-DD, for example 2027-09-15.")) from None
+    if day <= today:
+        raise Refused(_("That day has begun or passed: please choose a later one."))
+    return day
+
+
+def send_time(_: Gettext, text: str) -> str:
+    """The local send time as HH:MM (a leading zero added)."""
+    found = _TIME.match(text.strip())
+    if found is None:
+        raise Refused(_("Please type the time as HH:MM, for example 09:30."))
+    return f"{int(found.group(1)):02d}:{found.group(2)}"
+
+
+def invitation_words(_: Gettext, text: str) -> str:
+    """The invitation with its spaces collapsed, like every text the bot keeps."""
+    words = clean_words(text)
+    if not words or visible_length(words) > MAX_INVITATION_CHARS:
+        raise Refused(
+            _("Please keep the invitation to {limit} characters.").format(
+                limit=MAX_INVITATION_CHARS
+            )
+        )
+    return words
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Every answer a campaign needs, checked."""
+
+    template_id: str
+    festival_date: date
+    send_time: str
+    audience: Audience
+    texts: Mapping[str, str]  # language -> invitation
+
+    def fields(self, settings: Settings) -> dict[str, object]:
+        """What :meth:`Campaigns.create` stores, with the operator's invitation lead time and
+        moderation sample."""
+        return {
+            "template_id": self.template_id,
+            "festival_date": self.festival_date.isoformat(),
+            "send_time": self.send_time,
+            "audience": self.audience.value,
+            "texts": json.dumps(dict(self.texts), ensure_ascii=False),
+            "invite_days": settings.campaign_invite_days,
+            "sample_percent": settings.campaign_sample_percent,
+        }
+
+
+def check_setup(
+    _: Gettext,
+    today: date,
+    template_id: str,
+    day: str,
+    time: str,
+    audience: str,
+    texts: Mapping[Language, str],
+) -> Setup:
+    """All the answers of a form at once: the first problem is refused."""
+    if template_id not in list_templates():
+        raise Refused(_("Please choose one of the greeting templates."))
+    try:
+        chosen = Audience(audience)
+    except ValueError:
+        raise Refused(_("Please choose who is invited.")) from None
+    return Setup(
+        template_id=template_id,
+        festival_date=festival_day(_, day, today),
+        send_time=send_time(_, time),
+        audience=chosen,
+        texts={language: invitation_words(_, texts.get(language, "")) for language in LANGUAGES},
+    )
