@@ -6,6 +6,7 @@ Bot API stand-in); only the base URLs in Settings differ.
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -26,13 +27,7 @@ from bot.metrics import MeasuredApplication
 from bot.orders import OrderDesk
 from bot.services import Services, attach, services_of
 from bot.storage import open_database
-from bot.vault import (
-    AUDIT_KEY_PURPOSE,
-    WATERMARK_KEY_PURPOSE,
-    Vault,
-    derive_key,
-    load_or_create_key,
-)
+from bot.vault import AUDIT_KEY_PURPOSE, Vault, derive_key, load_or_create_key, watermark_key
 from bot.verification import Verifier
 from engine import Marking
 from engine.provenance import token_for_render_id
@@ -82,15 +77,16 @@ async def _post_shutdown(application: BotApplication) -> None:
     await services.orders.close()
 
 
-def render_marking(settings: Settings, watermark_key: bytes) -> Callable[[str], Marking]:
-    """How every render is marked: with the token its order stores (the same function of its
-    id), the watermark key, and the signing keys in their folder."""
+def render_marking(watermark_key: bytes, signing_dir: Path) -> Callable[[str], Marking]:
+    """How every render is marked, the bot's and ``tuanyuan render``'s alike: with the token
+    its order stores (the same function of its id), the watermark key, and the signing keys in
+    their folder."""
 
     def marking_for(render_id: str) -> Marking:
         return Marking(
             token=token_for_render_id(render_id),
             watermark_key=watermark_key,
-            signing_dir=settings.signing_dir,
+            signing_dir=signing_dir,
         )
 
     return marking_for
@@ -111,15 +107,13 @@ def build_application(
     if sealed := vault.seal_legacy_files():
         log.info("vault.sealed_legacy_files", count=sealed)
     audit = AuditLog(settings.audit_log_path, derive_key(master_key, AUDIT_KEY_PURPOSE), clock)
-    # The operator's watermark key when given (so that detection can run elsewhere), else one
-    # derived from the vault key.
-    watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
-    marking = render_marking(settings, watermark_key)
+    watermark = watermark_key(settings.watermark_key, lambda: master_key)
+    marking = render_marking(watermark, settings.signing_dir)
     executor = executor_for(settings)
     jobs = RenderJobs(db, vault, clock, settings.work_dir, executor, marking, settings.xtts_dir)
     orders = OrderDesk(db, vault, audit, clock, settings, jobs)
     campaigns = Campaigns(db, audit, clock, orders, settings.campaign_tick_s)
-    verifier = Verifier(watermark_key, settings.signing_dir, executor)
+    verifier = Verifier(watermark, settings.signing_dir, executor)
     builder = ApplicationBuilder().application_class(MeasuredApplication)
     if webhook:
         builder = builder.updater(None)

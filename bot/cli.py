@@ -20,9 +20,9 @@ from bot.logs import configure_logging
 
 
 def _render(args: argparse.Namespace) -> int:
+    from bot.app import render_marking
     from bot.vault import VaultError
-    from engine import ConsentReference, IngestError, Marking, RenderError, RenderSpec, render
-    from engine.provenance import token_for_render_id
+    from engine import ConsentReference, IngestError, RenderError, RenderSpec, render
 
     if not args.synthetic_media:
         print(
@@ -39,11 +39,8 @@ def _render(args: argparse.Namespace) -> int:
     # unmarked and `tuanyuan detect --data-dir` recognises it like any other.
     data_dir = _data_dir(args)
     try:
-        marking = Marking(
-            token=token_for_render_id(args.render_id),
-            watermark_key=_watermark_key(data_dir, create=True),
-            signing_dir=signing_dir_in(data_dir),
-        )
+        key = _watermark_key(data_dir, create=True)
+        marking = render_marking(key, signing_dir_in(data_dir))(args.render_id)
     except (ConfigError, VaultError, ValueError, OSError) as error:
         print(f"tuanyuan render: {error} (the watermark key comes from TUANYUAN_WATERMARK_KEY, "
               "else the vault key in --data-dir)", file=sys.stderr)  # fmt: skip
@@ -268,10 +265,10 @@ def _master_key(data_dir: Path, *, create: bool = False) -> bytes:
 def _watermark_key(data_dir: Path, *, create: bool) -> bytes:
     """The key the bot marks with: the operator's TUANYUAN_WATERMARK_KEY (or _FILE), else the
     one derived from the vault key (see ``_master_key``)."""
-    from bot.vault import WATERMARK_KEY_PURPOSE, derive_key
+    from bot.vault import watermark_key
 
-    return read_watermark_key(dict(os.environ)) or derive_key(
-        _master_key(data_dir, create=create), WATERMARK_KEY_PURPOSE
+    return watermark_key(
+        read_watermark_key(dict(os.environ)), lambda: _master_key(data_dir, create=create)
     )
 
 

@@ -16,6 +16,7 @@ import hmac
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -43,6 +44,13 @@ def derive_key(master_key: bytes, purpose: str) -> bytes:
     return HKDF(
         algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=purpose.encode()
     ).derive(master_key)
+
+
+def watermark_key(operator_key: bytes | None, master_key: Callable[[], bytes]) -> bytes:
+    """The key every greeting is watermarked with, for the bot and the command line alike: the
+    operator's TUANYUAN_WATERMARK_KEY when set (detection can then run where the vault key is
+    not), else one derived from the vault key, which is only read in that case."""
+    return operator_key or derive_key(master_key(), WATERMARK_KEY_PURPOSE)
 
 
 def read_key_file(key_file: Path) -> bytes:
