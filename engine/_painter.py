@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,18 @@ _Painter = Callable[["_Brush"], None]
 
 def rgb(colour: str) -> tuple[int, int, int]:
     return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+@lru_cache(maxsize=4)
+def festival_backdrop(
+    palette: Palette, decorations: tuple[Decoration, ...], width: int, height: int
+) -> npt.NDArray[np.uint8]:
+    """``paint_background``, read-only and kept for the next render of the same template and
+    size: a render process makes many greetings of one festival on its day, and painting
+    costs about 0.3 s of processor time at 720p (6 MB held per backdrop at 1080p)."""
+    backdrop = paint_background(palette, decorations, width, height)
+    backdrop.flags.writeable = False
+    return backdrop
 
 
 def paint_background(

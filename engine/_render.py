@@ -48,7 +48,7 @@ from engine._models import (
     RenderStage,
 )
 from engine._music import render_music
-from engine._painter import paint_background
+from engine._painter import festival_backdrop
 from engine._scene import Frame, KenBurns, Look, PortraitLayer, Scene, canvas_size, portrait_window
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
@@ -172,7 +172,7 @@ def render_template(
     clips = (
         [] if spec.likeness == "portrait" else [pool.submit(assess_clip, p) for p in spec.footage]
     )
-    backdrop = pool.submit(paint_background, template.palette, template.decorations, *size)
+    backdrop = pool.submit(festival_backdrop, template.palette, template.decorations, *size)
     pool.shutdown(wait=False)
     sentences = greeting_sentences(
         template, spec.language, spec.recipient, spec.sender, spec.subject, spec.message

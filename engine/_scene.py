@@ -85,12 +85,24 @@ class _Layer:
         )
 
     def draw_onto(self, frame: Frame, opacity: float = 1.0) -> None:
+        region = self.region(frame)
+        region[...] = self.blended(region, opacity)
+
+    def region(self, frame: Frame) -> Frame:
+        """The part of ``frame`` the layer covers (a view), clipped at the frame's edges."""
         height, width = self.alpha.shape[:2]
-        region = frame[self.y : self.y + height, self.x : self.x + width]
+        return frame[self.y : self.y + height, self.x : self.x + width]
+
+    def blended(self, region: Frame, opacity: float) -> Frame:
         alpha = self.alpha[: region.shape[0], : region.shape[1]]
         colour = self.premultiplied[: region.shape[0], : region.shape[1]]
-        blended = region * (1.0 - alpha * opacity) + colour * opacity
-        region[...] = blended.astype(np.uint8)
+        blended: npt.NDArray[np.float32] = region * (1.0 - alpha * opacity) + colour * opacity
+        return blended.astype(np.uint8)
+
+    def overlaps(self, box: tuple[int, int, int, int]) -> bool:
+        x, y, width, height = box
+        bottom, right = self.y + self.alpha.shape[0], self.x + self.alpha.shape[1]
+        return self.x < x + width and x < right and self.y < y + height and y < bottom
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,7 @@ class Scene:
         self._subtitle_box = pixel_box(look.layout.subtitles, self._size)
         self._cues: list[_TimedLayer] = []
         self._cues_drawn = 0  # the timeline's cues that have layers
+        self._steady_cue: tuple[int, Frame] | None = None
         ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
         self._across = (xs / width)[..., None]
         self._radius = (np.hypot(xs - width / 2, ys - height / 2) / np.hypot(width, height) * 2)[
@@ -272,10 +285,25 @@ class Scene:
         frame[y : y + height, x : x + width] = self._portrait.frame_at(
             t, self._timeline.progress(t)
         )
-        for cue in self._subtitles():
-            if cue.start_s <= t < cue.end_s:
-                cue.layer.draw_onto(frame, _fade(t, cue.start_s, cue.end_s, _CUE_FADE_S))
+        showing = [
+            (index, cue)
+            for index, cue in enumerate(self._subtitles())
+            if cue.start_s <= t < cue.end_s
+        ]
+        for index, cue in showing:
+            opacity = _fade(t, cue.start_s, cue.end_s, _CUE_FADE_S)
+            if opacity == 1.0 and len(showing) == 1 and not cue.layer.overlaps(self._window):
+                cue.layer.region(frame)[...] = self._steady(index, cue.layer)
+            else:
+                cue.layer.draw_onto(frame, opacity)
         return frame
+
+    def _steady(self, index: int, layer: _Layer) -> Frame:
+        """Cue ``index`` fully shown over the backdrop alone: the same pixels for most of the
+        cue's frames, so blended once and pasted (the latest cue's only is kept)."""
+        if self._steady_cue is None or self._steady_cue[0] != index:
+            self._steady_cue = (index, layer.blended(layer.region(self._base), 1.0))
+        return self._steady_cue[1]
 
     def _subtitles(self) -> list[_TimedLayer]:
         """Layers for every cue settled so far; each is drawn once, when it is first needed."""

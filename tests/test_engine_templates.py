@@ -13,7 +13,7 @@ import pytest
 from engine import RenderError, list_templates
 from engine._greeting import greeting_sentences
 from engine._music import render_music
-from engine._painter import paint_background
+from engine._painter import festival_backdrop, paint_background
 from engine._templates import load_template, templates_dir
 
 FESTIVALS = {
@@ -153,3 +153,14 @@ def test_greeting_reads_without_a_sender(language: str) -> None:
     assert any("Wei" in s for s in with_sender)
     assert 0 < len(without) < len(with_sender)
     assert all("{" not in s for s in without + with_sender)
+
+
+def test_a_backdrop_is_painted_once_per_template_and_size_and_cannot_be_changed() -> None:
+    template = load_template("qixi")
+    backdrop = festival_backdrop(template.palette, template.decorations, 160, 90)
+    assert festival_backdrop(template.palette, template.decorations, 160, 90) is backdrop
+    assert np.array_equal(
+        backdrop, paint_background(template.palette, template.decorations, 160, 90)
+    )
+    with pytest.raises(ValueError, match="read-only"):
+        backdrop[0, 0] = 0

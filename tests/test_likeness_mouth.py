@@ -44,3 +44,19 @@ def test_silence_first_waits_to_calibrate_on_speech(sentence: tuple[np.ndarray, 
     assert track.openings.max() > 0.8
     with pytest.raises(ValueError, match="cannot continue a track at"):
         track.extend(samples, rate * 2)
+
+
+def test_openings_between_steps_are_numpy_s_linear_interpolation(
+    sentence: tuple[np.ndarray, int],
+) -> None:
+    """Blinks are placed by thousands of look-ups; the fast one gives numpy.interp's values to
+    the last bit, on the steps, between them, before the track and past its end."""
+    samples, rate = sentence
+    track = MouthTrack.from_speech(samples, rate, start_s=1.0)
+    steps = np.arange(len(track.openings))
+    times = np.concatenate([np.linspace(0.5, 1.2 + len(samples) / rate, 4001), 0.96 + steps / 100])
+    for t in times:
+        position = (t - track.start_s) / 0.01
+        inside = 0 <= position <= len(steps) - 1
+        expected = float(np.interp(position, steps, track.openings)) if inside else 0.0
+        assert track.opening(t) == expected

@@ -123,3 +123,20 @@ def test_frames_marked_where_they_changed_equal_frames_marked_whole(
     for frame in frames:
         whole = VideoWatermarker(payload, KEY, width, height)(frame)
         assert np.array_equal(marker(frame), whole)
+
+
+def test_frames_that_are_views_of_one_reused_buffer_are_marked_like_fresh_ones() -> None:
+    """The marker keeps a frame of its own as it is (read-only, for comparing the next with)
+    but copies a view of a caller's buffer, which the caller may overwrite with the next."""
+    payload = make_payload(4, KEY)
+    backdrop = next(clip_frames(5, 640, 360, 0.04))
+    buffer = np.zeros((2, 360, 640, 3), np.uint8)
+    marker = VideoWatermarker(payload, KEY, 640, 360)
+    for index in range(4):  # a square moving over a still backdrop: marked where it changed
+        buffer[0] = backdrop
+        buffer[0, 100:180, 40 * index : 40 * index + 80] = 255
+        whole = VideoWatermarker(payload, KEY, 640, 360)(buffer[0].copy())
+        assert np.array_equal(marker(buffer[0]), whole), index
+    own = backdrop.copy()
+    marker(own)
+    assert not own.flags.writeable

@@ -91,10 +91,16 @@ class MouthTrack:
         return self._at(self.sway, t)
 
     def _at(self, track: npt.NDArray[np.float64], t: float) -> float:
+        """Linear between the 10 ms steps, in numpy.interp's exact arithmetic: blinks are
+        placed by thousands of these look-ups a render, too many to build its grid for each."""
         position = (t - self.start_s) / _HOP_S
         if position < 0 or position > len(track) - 1:
             return 0.0
-        return float(np.interp(position, np.arange(len(track)), track))
+        index = int(position)
+        if index == position:
+            return float(track[index])
+        before = float(track[index])
+        return (float(track[index + 1]) - before) * (position - index) + before
 
 
 def _follow(

@@ -91,7 +91,11 @@ class VideoWatermarker:
         self._last: _Marked | None = None
 
     def __call__(self, frame: Frame) -> Frame:
-        """The frame marked, read-only: the marker keeps it to update for the next frame."""
+        """The frame marked, read-only: the marker keeps it to update for the next frame.
+
+        The marker also keeps ``frame`` to compare the next one with. An array of its own is
+        kept as it is, made read-only (a frame is about to be encoded, not changed again);
+        a view of another array, which may still change, is copied."""
         if frame.shape != (self.height, self.width, 3):
             raise ValueError(f"expected {self.height}x{self.width}x3 frames, got {frame.shape}")
         last = self._last
@@ -118,7 +122,7 @@ class VideoWatermarker:
         marked.flags.writeable = False
         self._last = None
         if scale == 1.0 and tiled:
-            self._last = _Marked(frame.copy(), marked, _block_energy(delta))
+            self._last = _Marked(_kept(frame), marked, _block_energy(delta))
         return marked
 
     def _mark_changes(self, frame: Frame, last: _Marked) -> Frame | None:
@@ -150,7 +154,7 @@ class VideoWatermarker:
         for window, delta in updates:
             marked[window] = _add(np.ascontiguousarray(frame[window]), delta, 1.0)
         marked.flags.writeable = False
-        self._last = _Marked(frame.copy(), marked, energy)
+        self._last = _Marked(_kept(frame), marked, energy)
         return marked
 
     def _changed_boxes(self, frame: Frame, before: Frame) -> list[tuple[int, int, int, int]] | None:
@@ -191,6 +195,13 @@ class _Marked:
     frame: Frame
     marked: Frame
     energy: npt.NDArray[np.float64]
+
+
+def _kept(frame: Frame) -> Frame:
+    if not frame.flags.owndata:
+        return frame.copy()
+    frame.flags.writeable = False
+    return frame
 
 
 def _block_energy(delta: Floats) -> npt.NDArray[np.float64]:
