@@ -10,6 +10,7 @@ transition frames touch the whole picture in floating point.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import cv2
@@ -243,12 +244,10 @@ class Scene:
         self._label = _label_layer(language, self._unit)
         title_box = pixel_box(look.layout.title, self._size)
         intro_title, outro_title = look.titles
-        self._intro = background.copy()
-        self._title(intro_title, language, title_box, look.title_glow).draw_onto(self._intro)
-        self._label.draw_onto(self._intro)
-        self._outro = background.copy()
-        self._title(outro_title, language, title_box, look.title_glow).draw_onto(self._outro)
-        self._label.draw_onto(self._outro)
+        self._intro, self._outro = background.copy(), background.copy()
+        for card, title in ((self._intro, intro_title), (self._outro, outro_title)):
+            _title_layer(title, language, title_box, look.title_glow, self._unit).draw_onto(card)
+            self._label.draw_onto(card)
         self._base = background.copy()
         _frame_border(window, look.frame_colour, self._unit).draw_onto(self._base)
         self._label.draw_onto(self._base)  # static, clear of portrait and subtitles: drawn once
@@ -324,13 +323,19 @@ class Scene:
         mixed = old + (new.astype(np.float32) - old) * weight
         return np.asarray(mixed, np.uint8)
 
-    def _title(
-        self, text: str, language: Language, box: tuple[int, int, int, int], glow: str
-    ) -> _Layer:
-        face = font(language, round(_TITLE_FONT_SIZE[language] * self._unit))
-        lines = wrap(text, face, box[2])
-        image = text_layer(lines, face, outline=max(1, round(4 * self._unit)), glow=rgb(glow))
-        return _Layer.centred_in(image, box)
+
+@lru_cache(maxsize=16)
+def _title_layer(
+    text: str, language: Language, box: tuple[int, int, int, int], glow: str, unit: float
+) -> _Layer:
+    """A card's title, kept for the next render of the same template, language and size: its
+    glow is a wide blur, the costliest text a render draws."""
+    face = font(language, round(_TITLE_FONT_SIZE[language] * unit))
+    lines = wrap(text, face, box[2])
+    image = text_layer(lines, face, outline=max(1, round(4 * unit)), glow=rgb(glow))
+    layer = _Layer.centred_in(image, box)
+    layer.premultiplied.flags.writeable = layer.alpha.flags.writeable = False
+    return layer
 
 
 def _fade(t: float, start: float, end: float, ramp: float) -> float:

@@ -51,3 +51,7 @@ def test_subtitles_show_on_every_frame_exactly_as_drawn_over_the_frame() -> None
                 shown += 1
         assert np.array_equal(scene.frame_at(t), expected), t
     assert len(scene._subtitles()) == 2 and shown > 80  # both cues, most frames captioned
+    # The next greeting of the same look reuses the titles it drew: the same cards again.
+    again = Scene(backdrop, _Moving(), WINDOW, look, timeline)
+    for t in (0.0, 5.96):  # intro card, outro card
+        assert np.array_equal(again.frame_at(t), scene.frame_at(t))
