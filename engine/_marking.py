@@ -36,7 +36,8 @@ class Marks:
         self._marking = marking
         self._key = marking.watermark_key.get_secret_value()
         self.payload = make_payload(marking.token, self._key)
-        self._video = VideoWatermarker(self.payload, self._key, *size)
+        # Each marked frame goes straight into the encoder's pipe before the next is marked.
+        self._video = VideoWatermarker(self.payload, self._key, *size, in_place=True)
         self.container_args = ffmpeg_metadata_args(
             aigc_label(spec.render_id, self.payload.hex, marking.propagator)
         )

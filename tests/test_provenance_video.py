@@ -120,9 +120,11 @@ def test_frames_marked_where_they_changed_equal_frames_marked_whole(
     frames.insert(6, frames[5])
     frames.insert(10, (frames[9] * 0.5 + backdrop[::-1] * 0.5).astype(np.uint8))
     marker = VideoWatermarker(payload, KEY, width, height)
+    in_place = VideoWatermarker(payload, KEY, width, height, in_place=True)
     for frame in frames:
         whole = VideoWatermarker(payload, KEY, width, height)(frame)
         assert np.array_equal(marker(frame), whole)
+        assert np.array_equal(in_place(frame), whole)
 
 
 def test_frames_that_are_views_of_one_reused_buffer_are_marked_like_fresh_ones() -> None:

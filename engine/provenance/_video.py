@@ -81,8 +81,14 @@ class VideoWatermarker:
     same frame at a fraction of the cost (see ``_mark_changes``).
     """
 
-    def __init__(self, payload: Payload, key: bytes, width: int, height: int) -> None:
+    def __init__(
+        self, payload: Payload, key: bytes, width: int, height: int, *, in_place: bool = False
+    ) -> None:
+        """With ``in_place`` a frame marked where it changed is updated into the one returned
+        last, which is therefore good only until the next call: for a caller that hands each
+        frame straight on, as a render does to the encoder, that saves copying a whole frame."""
         self.width, self.height = width, height
+        self._in_place = in_place
         bit_of_cell, chips = _layout(key, grid_shape(width, height))
         symbols = 1.0 - 2.0 * encode(payload.bits()).astype(np.float32)
         grid = (chips * symbols[bit_of_cell]).astype(np.float32)
@@ -150,7 +156,8 @@ class VideoWatermarker:
             updates.append((window, delta))
         if energy.sum() / (self.width * self.height) > _MSE_MAX * _CAP_MARGIN:
             return None
-        marked = last.marked.copy()
+        marked = last.marked if self._in_place else last.marked.copy()
+        marked.flags.writeable = True
         for window, delta in updates:
             marked[window] = _add(np.ascontiguousarray(frame[window]), delta, 1.0)
         marked.flags.writeable = False
