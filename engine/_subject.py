@@ -47,9 +47,11 @@ class TalkingKenBurns(KenBurns):
         self._talking = TalkingPortrait(
             Image.fromarray(self.still), mouth, seed=seed, near=self.face_centre
         )
+        self._source = self.still.copy()  # repainted where the face moves, every frame
 
     def source_at(self, t: float) -> Frame:
-        return self._talking.frame(t)
+        self._talking.paint(t, self._source)
+        return self._source
 
 
 class FootageReel:

@@ -97,10 +97,13 @@ def test_nothing_outside_the_face_region_moves(
     changed = np.zeros(region.shape, bool)
     blink = portrait.blinks_until(12.0)[0].start_s + 0.1
     moments = [*np.linspace(0, 11.9, 40).tolist(), _loudest(speech), blink]
+    canvas = source.copy()  # a render paints every frame into one kept copy of the photo
     for t in moments:
         frame = portrait.frame(t)
         assert np.array_equal(frame[~region], source[~region])
         changed |= np.any(frame != source, axis=2)
+        portrait.paint(t, canvas)
+        assert np.array_equal(canvas, frame)
     assert changed[region].mean() > 0.2  # and the face itself does move
 
 

@@ -160,6 +160,14 @@ class TalkingPortrait:
 
     def frame(self, t: float) -> Frame:
         """A pure function of t: frames can be rendered in any order or split across workers."""
+        frame = self._base.copy()
+        self.paint(t, frame)
+        return frame
+
+    def paint(self, t: float, photo: Frame) -> None:
+        """Frame t drawn into ``photo``, a copy of the photo the portrait was made from that
+        the caller keeps between frames: only the animated box is written, and the rest of
+        the picture never changes, so a render need not copy the whole photo every frame."""
         g = self._geometry
         opening = self.opening(t)
         p = self._phases
@@ -196,9 +204,7 @@ class TalkingPortrait:
             colour = _CAVITY * (1 - teeth[..., None]) + _TEETH * teeth[..., None]
             _paint(warped, g.mouth_window, colour, cavity)
         top, bottom, left, right = g.crop
-        frame = self._base.copy()
-        frame[top:bottom, left:right] = warped
-        return frame
+        photo[top:bottom, left:right] = warped
 
 
 def _paint(
