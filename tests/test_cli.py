@@ -4,11 +4,13 @@ import json
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 
 from bot.cli import main
 from bot.demo.samples import sample_portrait_jpeg
 from bot.vault import load_or_create_key
+from engine._scene import _label_layer
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +44,17 @@ def test_render_writes_a_marked_video_that_detect_recognises(
     with av.open(result["video"]) as container:
         assert container.streams.video[0].codec_context.name == "h264"
         assert len(container.streams.audio) == 1
+        first = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    # GB 45438's visible label, measured in the delivered picture: "AI" of "AI-generated" from
+    # its top to its baseline at least 5% of the shorter side.
+    assert first.shape == (720, 1280, 3)
+    label = _label_layer("en", 1.0)
+    height, width = label.alpha.shape[:2]
+    ink = first[label.y : label.y + height, label.x : label.x + width].min(axis=2) > 128
+    columns = np.flatnonzero(ink.any(axis=0))
+    letter_ends = np.flatnonzero(np.diff(columns) > 1)  # where "A" ends, then "I"
+    rows = np.flatnonzero(ink[:, columns[0] : columns[letter_ends[1]] + 1].any(axis=1))
+    assert rows[-1] - rows[0] + 1 >= 0.05 * 720
     assert "Grandma" in result["greeting_text"]
     assert f"--data-dir {data}" in printed.err
     # The bot's keys were made in the data dir, and the greeting carries every mark.
