@@ -42,7 +42,13 @@ from engine.likeness._synthetic import (
     face_photo,
     speaker_sample,
 )
-from engine.likeness._voice import ESPEAK_VOICE, EspeakWorldVoice, espeak_samples, reference
+from engine.likeness._voice import (
+    ESPEAK_VOICE,
+    EspeakWorldVoice,
+    base_pitch,
+    espeak_samples,
+    reference,
+)
 
 FPS = 25
 PORTRAIT_SIZE = (394, 526)  # the scene's pre-scaled window for a 3:4 photo
@@ -225,7 +231,8 @@ def _bench_voice(
     profile = build_profile([(samples, _world.RATE) for samples in enrolment])
     sentences = GREETINGS[language]
     voice = EspeakWorldVoice()
-    reference(ESPEAK_VOICE[language])  # measured once per process, not per greeting
+    spoken = ESPEAK_VOICE[language]
+    reference(spoken, base_pitch(spoken, profile))  # measured once per process, not per greeting
     started, started_cpu = time.perf_counter(), time.process_time()
     adapted = voice.synthesize(sentences, language, profile)
     elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
