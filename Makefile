@@ -64,6 +64,12 @@ i18n: $(STAMP)
 
 # The benchmarks' extra measuring tools. invisible-watermark declares a full OpenCV and an
 # unpinned torch it does not need for DWT-DCT-SVD, so it and blind-watermark go in without deps.
+# Real speakers for `bench likeness` (engine/likeness/_real.py): pyannote-audio's wheel only
+# for the sample conversation it ships (its own dependencies are never imported), and
+# pocketsphinx's source archive, whose tests carry LibriVox recordings, kept as it is.
 bench-deps: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
-	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0 blind-watermark==0.4.4
+	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0 blind-watermark==0.4.4 \
+		pyannote-audio==4.0.7
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: pocketsphinx==5.1.1 \
+		-d $(VENV)/share/tuanyuan-bench

@@ -142,7 +142,7 @@ def _bench_watermark(args: argparse.Namespace) -> int:
 def _bench_likeness(args: argparse.Namespace) -> int:
     from engine.likeness import bench
 
-    bench.run(sys.stdout, seconds=args.seconds)
+    bench.run(sys.stdout, seconds=args.seconds, portraits=not args.voices_only)
     return 0
 
 
@@ -422,6 +422,9 @@ def _parser() -> argparse.ArgumentParser:
         "likeness", help="voice similarity and talking-portrait measurements on test subjects"
     )
     bench_likeness.add_argument("--seconds", type=float, default=30.0, help="video per face")
+    bench_likeness.add_argument(
+        "--voices-only", action="store_true", help="measure the voices, not the talking portrait"
+    )
     bench_likeness.set_defaults(handler=_bench_likeness)
     bench_voice = bench_commands.add_parser(
         "voice", help="real-time factor and first-chunk latency of each available voice"

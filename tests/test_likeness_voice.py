@@ -24,7 +24,7 @@ from engine.likeness import (
     profile_from_files,
 )
 from engine.likeness._synthetic import SPEAKERS, TestSpeaker, speaker_sample
-from engine.likeness._voice import espeak_samples
+from engine.likeness._voice import base_pitch, espeak_samples, reference
 from tests.auxil.pitch import median_f0
 
 RATE = 16_000
@@ -110,6 +110,21 @@ def test_adapted_pitch_moves_to_the_subject(
         assert abs(math.log(f0 / speaker.median_f0_hz)) < math.log(1.12)
         assert abs(math.log(f0 / speaker.median_f0_hz)) < abs(
             math.log(plain_f0 / speaker.median_f0_hz)
+        )
+
+
+def test_espeak_starts_from_the_pitch_setting_nearest_the_subject(
+    child_profile: SpeakerProfile, deep_profile: SpeakerProfile
+) -> None:
+    """A high voice starts espeak higher than a deep one, each nearer its own speaking pitch
+    than espeak's default: WORLD then has less pitch to move."""
+    high, low = base_pitch("cmn", child_profile), base_pitch("cmn", deep_profile)
+    assert low < high
+    for pitch, speaker in ((high, CHILD), (low, DEEP)):
+        spoken = math.exp(reference("cmn", pitch).log_f0[0])
+        default = math.exp(reference("cmn").log_f0[0])
+        assert abs(math.log(spoken / speaker.median_f0_hz)) < abs(
+            math.log(default / speaker.median_f0_hz)
         )
 
 

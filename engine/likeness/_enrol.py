@@ -22,7 +22,7 @@ from engine._errors import IngestError
 from engine._ingest import ANALYSIS_RATE, decode_audio
 from engine.likeness import _world
 from engine.likeness._profile import ProfileFormatError, SpeakerProfile
-from engine.likeness._voice import Clip, VoiceBackend, adapt, reference
+from engine.likeness._voice import Clip, VoiceBackend, adapt, base_pitch, reference
 
 _log = structlog.get_logger(__name__)
 
@@ -182,13 +182,14 @@ def _fit_mixture(features: _world.Array) -> _Mixture:
 def _warp_score(alpha: float, profile: SpeakerProfile, mixture: _Mixture) -> float:
     frames = []
     for voice in _SEARCH_VOICES:
-        for analysis in reference(voice).analyses:
+        pitch = base_pitch(voice, profile)  # as synthesis will speak for this subject
+        for analysis in reference(voice, pitch).analyses:
             # Every third voiced frame: neighbours are near-duplicates at a 5 ms hop.
             kept = np.flatnonzero(analysis.voiced & analysis.loud())[::3]
             subset = _world.Analysis(
                 analysis.f0[kept], analysis.envelope[kept], analysis.aperiodicity[kept]
             )
-            frames.append(_world.cepstra(adapt(subset, voice, alpha, profile).envelope))
+            frames.append(_world.cepstra(adapt(subset, voice, pitch, alpha, profile).envelope))
     return mixture.mean_log_likelihood(np.concatenate(frames))
 
 

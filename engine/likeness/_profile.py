@@ -25,7 +25,8 @@ class ProfileFormatError(ValueError):
 class SpeakerProfile:
     """A subject's voice as classical signal processing measures it, from all accepted samples.
 
-    ``warp_alpha`` is relative to espeak-ng's default voice, the one the default backend adapts.
+    ``warp_alpha`` is relative to espeak-ng's default voice, the one the default backend adapts,
+    spoken at the pitch setting ``log_f0_mean`` picks (``_voice.base_pitch``).
     ``extensions`` holds other backends' per-subject data (a cloning model's speaker latents) so
     one blob per subject is stored and deleted together.
     """

@@ -1,9 +1,11 @@
 """The voice interface every backend implements, and the default one: espeak-ng adapted by WORLD.
 
-espeak-ng speaks each sentence with its default voice at its default pitch; WORLD then maps the
-log-F0 distribution onto the subject's, scales the formants by the subject's warp factor, and
-equalises the long-term spectrum. Speaking from one fixed voice keeps the warp factor in the
-profile meaningful for every language.
+espeak-ng speaks each sentence with its default voice, at the pitch setting nearest the subject's
+speaking pitch; WORLD then maps the log-F0 distribution onto the subject's, scales the formants
+by the subject's warp factor, and equalises the long-term spectrum. Speaking from one fixed voice
+keeps the warp factor in the profile meaningful for every language; starting near the subject's
+pitch leaves WORLD a smaller shift, which real speakers' similarity measured better
+(BENCHMARKS.md, Likeness).
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ ESPEAK_VOICE: dict[SpokenLanguage, str] = {
     "en": "en",
 }
 _WORDS_PER_MINUTE: dict[str, int] = {"cmn": 160, "yue": 160, "en": 150}
-_ESPEAK_PITCH = 50
+_ESPEAK_PITCH = 50  # espeak's own default, spoken when there is no profile
+# espeak's median F0 rises ~1.05% per step of its pitch setting (en: 83 Hz at 30, 100 Hz at 50,
+# 162 Hz at 95). Settings come in steps of 5, so a process measures few reference readings;
+# below 30 espeak's voice turned creaky and the warp search went astray on a real man's voice.
+_F0_PER_PITCH_STEP = 0.0105
+_PITCH_STEP = 5
+_PITCH_RANGE = (30, 95)
 # Reading matter for measuring espeak's own voice: enough varied vowels for stable statistics.
 _REFERENCE_TEXT: dict[str, tuple[str, ...]] = {
     "cmn": ("今晚的月亮又大又圆，我们一家人坐在一起吃月饼。", "祝你身体健康，万事如意，天天开心。"),
@@ -131,11 +139,9 @@ def pause_after(sentence: str) -> float:
     return _PAUSE_AFTER.get(stripped[-1:], _SENTENCE_PAUSE_S)
 
 
-def espeak_samples(text: str, voice: str) -> npt.NDArray[np.float64]:
+def espeak_samples(text: str, voice: str, pitch: int = _ESPEAK_PITCH) -> npt.NDArray[np.float64]:
     """espeak's plain reading at the analysis rate, trimmed where espeak says speech ends."""
-    utterance = espeak_synthesize(
-        text, voice, _ESPEAK_PITCH, _WORDS_PER_MINUTE[voice.split("+")[0]]
-    )
+    utterance = espeak_synthesize(text, voice, pitch, _WORDS_PER_MINUTE[voice.split("+")[0]])
     spoken = utterance.samples[: round(utterance.end_s * utterance.rate) or len(utterance.samples)]
     return _world.to_rate(spoken, utterance.rate)
 
@@ -148,38 +154,52 @@ def plain_speech(text: str, language: SpokenLanguage) -> tuple[npt.NDArray[np.fl
 def speak_sentence(
     text: str, voice: str, profile: SpeakerProfile | None
 ) -> npt.NDArray[np.float32]:
-    source = espeak_samples(text, voice)
+    pitch = base_pitch(voice, profile)
+    source = espeak_samples(text, voice, pitch)
     analysis = phrase_timing(_world.analyse(source))
     if profile is not None:
-        analysis = adapt(analysis, voice, profile.warp_alpha, profile)
+        analysis = adapt(analysis, voice, pitch, profile.warp_alpha, profile)
     output = _world.synthesise(analysis)
     # WORLD resynthesis changes the level with the envelope; keep espeak's loudness.
     gain = _rms(source) / max(_rms(output), 1e-9)
     return np.asarray(np.clip(output * gain, -1.0, 1.0), dtype=np.float32)
 
 
+def base_pitch(voice: str, profile: SpeakerProfile | None) -> int:
+    """espeak's pitch setting whose speaking pitch is nearest the subject's, in steps of 5."""
+    if profile is None:
+        return _ESPEAK_PITCH
+    steps = (profile.log_f0_mean - reference(voice).log_f0[0]) / _F0_PER_PITCH_STEP
+    pitch = _PITCH_STEP * round((_ESPEAK_PITCH + steps) / _PITCH_STEP)
+    return int(np.clip(pitch, *_PITCH_RANGE))
+
+
 def adapt(
-    analysis: _world.Analysis, voice: str, alpha: float, profile: SpeakerProfile
+    analysis: _world.Analysis, voice: str, pitch: int, alpha: float, profile: SpeakerProfile
 ) -> _world.Analysis:
-    """espeak's frames moved toward the subject: pitch distribution, formant scale, colour."""
-    source_f0 = reference(voice).log_f0
+    """espeak's frames (spoken at ``pitch``) moved toward the subject: pitch distribution,
+    formant scale, colour."""
+    source_f0 = reference(voice, pitch).log_f0
     f0 = _world.map_f0(analysis.f0, source_f0, (profile.log_f0_mean, profile.log_f0_std))
     envelope = _world.warp(analysis.envelope, alpha)
     envelope = _world.equalise(
-        envelope, warped_spectrum(voice, alpha), np.asarray(profile.spectrum_db), _EQ_LIMIT_DB
+        envelope,
+        warped_spectrum(voice, pitch, alpha),
+        np.asarray(profile.spectrum_db),
+        _EQ_LIMIT_DB,
     )
     return replace(analysis, f0=f0, envelope=envelope)
 
 
 @cache
-def warped_spectrum(voice: str, alpha: float) -> _world.Array:
+def warped_spectrum(voice: str, pitch: int, alpha: float) -> _world.Array:
     """Long-term spectrum of espeak's voice after the warp: what the equaliser corrects from.
 
     Measured on the reference reading rather than the sentence at hand, so every sentence of a
     greeting gets the same correction and the voice does not change colour between sentences.
     """
     warped = []
-    for analysis in reference(voice).analyses:
+    for analysis in reference(voice, pitch).analyses:
         loud = analysis.loud()
         envelope = _world.warp(analysis.envelope[loud], alpha)
         warped.append(_world.Analysis(analysis.f0[loud], envelope, analysis.aperiodicity[loud]))
@@ -187,8 +207,10 @@ def warped_spectrum(voice: str, alpha: float) -> _world.Array:
 
 
 @cache
-def reference(voice: str) -> Reference:
-    analyses = tuple(_world.analyse(espeak_samples(text, voice)) for text in _REFERENCE_TEXT[voice])
+def reference(voice: str, pitch: int = _ESPEAK_PITCH) -> Reference:
+    analyses = tuple(
+        _world.analyse(espeak_samples(text, voice, pitch)) for text in _REFERENCE_TEXT[voice]
+    )
     log_f0 = _world.log_f0_stats(list(analyses))
     if log_f0 is None:
         raise RuntimeError(f"espeak voice {voice} produced no voiced speech")

@@ -1,13 +1,17 @@
 """``tuanyuan bench likeness``: independent measurements of how much the defaults look and sound
-like the subject, on test speakers and faces the project makes (see ``_synthetic``).
+like the subject, on test speakers and faces the project makes (see ``_synthetic``) and on real
+people's recordings that ship inside registry packages (see ``_real``).
 
 Independent means measured with models the engine does not use to decide anything: speaker
-similarity with resemblyzer's embeddings (bench-only dependency), identity and landmarks with
-dlib on the rendered frames, not the landmarks the animation was driven from.
+similarity with resemblyzer's embeddings and intelligibility with pocketsphinx's English
+recogniser (bench-only dependencies), identity and landmarks with dlib on the rendered frames,
+not the landmarks the animation was driven from. Voices are measured alone and in the final mix
+over the template's music, as the render mixes them.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -17,14 +21,18 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
+from engine._mixing import MIX_RATE, mix, to_mix_rate
 from engine._models import SpokenLanguage
-from engine._speech import Speech
+from engine._music import render_music
+from engine._speech import Cue, Speech
+from engine._templates import Score, list_templates, load_template, placeholders
 from engine.likeness import _world
 from engine.likeness._enrol import build_profile
 from engine.likeness._faces import descriptor, detect_faces
 from engine.likeness._measure import count_blinks, eye_boxes, eye_contrast, lip_gap
 from engine.likeness._mouth import MouthTrack
 from engine.likeness._portrait import TalkingPortrait
+from engine.likeness._real import RealSpeaker, real_speakers
 from engine.likeness._synthetic import (
     ENROLMENT_SAMPLES,
     FACES,
@@ -34,7 +42,13 @@ from engine.likeness._synthetic import (
     face_photo,
     speaker_sample,
 )
-from engine.likeness._voice import ESPEAK_VOICE, EspeakWorldVoice, espeak_samples, reference
+from engine.likeness._voice import (
+    ESPEAK_VOICE,
+    EspeakWorldVoice,
+    base_pitch,
+    espeak_samples,
+    reference,
+)
 
 FPS = 25
 PORTRAIT_SIZE = (394, 526)  # the scene's pre-scaled window for a 3:4 photo
@@ -44,6 +58,13 @@ GREETINGS: dict[SpokenLanguage, tuple[str, ...]] = {
     "zh-Hant": ("中秋節快樂，我的寶貝。", "我很想你，祝你身體健康。"),
     "yue": ("中秋節快樂，我嘅寶貝。", "我好掛住你，祝你身體健康。"),
 }
+MIX_TEMPLATE = "mid-autumn"
+_LEAD_S = 1.5  # music alone before the voice starts and after it ends, as in a greeting
+_VOICE_BAND_HZ = (300.0, 3400.0)
+
+_HEARD_PER_TEMPLATE = 1  # sentences of each template's English greeting the recogniser hears
+
+Embed = Callable[[npt.NDArray[np.float32], int], npt.NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -52,9 +73,15 @@ class VoiceResult:
     same_speaker: float  # enrolment vs held-back samples: the ceiling for this speaker
     plain: float
     adapted: float
+    plain_mix: float  # the same voices in the final mix, over the template's music
+    adapted_mix: float
     warp_alpha: float
     real_time_factor: float  # wall clock, on a machine shared with other work
     cpu_time_factor: float  # CPU seconds of this process per second of speech
+    # Word error rates (voice alone, final mix) of the English greeting; None for other languages
+    plain_wer: tuple[float, float] | None = None
+    adapted_wer: tuple[float, float] | None = None
+    music_under_speech_db: tuple[float, float] = (0.0, 0.0)  # broadband, voice band
 
 
 @dataclass(frozen=True)
@@ -72,11 +99,29 @@ class FaceResult:
     ms_per_frame: float
 
 
-def run(out: TextIO, seconds: float = 30.0) -> tuple[list[VoiceResult], list[FaceResult]]:
-    """Print both tables; ``seconds`` of portrait video are rendered and measured per face."""
-    encoder = _encoder()
-    voices = [_bench_voice(speaker, encoder) for speaker in SPEAKERS]
-    _print_voices(voices, out)
+def run(
+    out: TextIO, seconds: float = 30.0, portraits: bool = True
+) -> tuple[list[VoiceResult], list[FaceResult]]:
+    """Print the tables; ``seconds`` of portrait video are rendered and measured per face."""
+    embed, score = _encoder(), load_template(MIX_TEMPLATE).music
+    recognise = _Intelligibility(score)
+    voices = [_bench_test_speaker(speaker, embed, recognise, score) for speaker in SPEAKERS]
+    _print_voices("Code-made test speakers", voices, out)
+    real, missing = real_speakers()
+    real_results = [_bench_real_speaker(speaker, embed, recognise, score) for speaker in real]
+    for speaker in real:
+        out.write(
+            f"- {speaker.name}: {len(speaker.enrolment)} clips ({speaker.enrolment_s:.1f} s) "
+            f"enrol, {len(speaker.held_back)} ({speaker.held_back_s:.1f} s) held back; "
+            f"{speaker.source}\n"
+        )
+    for line in missing:
+        out.write(f"- not measured: {line}\n")
+    out.write("\n")
+    _print_voices("Real speakers", real_results, out)
+    voices += real_results
+    if not portraits:
+        return voices, []
     sources = _source_descriptors()
     faces = [_bench_face(index, seconds, sources) for index in range(len(FACES))]
     _print_faces(faces, out)
@@ -90,43 +135,183 @@ def run(out: TextIO, seconds: float = 30.0) -> tuple[list[VoiceResult], list[Fac
     return voices, faces
 
 
-def _encoder() -> Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float64]]:
+def _encoder() -> Embed:
     from resemblyzer import VoiceEncoder, preprocess_wav
 
     model: Any = VoiceEncoder("cpu", verbose=False)
 
-    def embed(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-        wav = preprocess_wav(samples.astype(np.float32), source_sr=_world.RATE)
+    def embed(samples: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.float64]:
+        wav = preprocess_wav(samples.astype(np.float32), source_sr=rate)
         vector = np.asarray(model.embed_utterance(wav), np.float64)
         return vector / np.linalg.norm(vector)
 
     return embed
 
 
-def _bench_voice(
-    speaker: TestSpeaker, embed: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float64]]
+class _Intelligibility:
+    """pocketsphinx's word error rate on the templates' English greetings, as a speaker says
+    them alone and in the final mix. A weak recogniser (about a third of a LibriVox reader's
+    words wrong): its numbers compare voices, they do not say how well a person understands."""
+
+    def __init__(self, score: Score) -> None:
+        from pocketsphinx import Decoder
+
+        self.decoder: Any = Decoder(samprate=_world.RATE, loglevel="FATAL")
+        self.score = score
+        self.sentences = tuple(
+            sentence
+            for template in list_templates()
+            for sentence in [
+                s for s in load_template(template).greetings.en if not placeholders(s)
+            ][:_HEARD_PER_TEMPLATE]
+        )
+        # The default voice with no profile: what a render speaks when it has no samples.
+        self.plain = self(EspeakWorldVoice().synthesize(self.sentences, "en", None))
+
+    def __call__(self, speech: Speech) -> tuple[float, float]:
+        text = " ".join(self.sentences)
+        return (
+            word_error_rate(text, self._hear(speech.samples, speech.rate)),
+            word_error_rate(text, self._hear(_final_mix(speech, self.score), MIX_RATE)),
+        )
+
+    def _hear(self, samples: npt.NDArray[np.float32], rate: int) -> str:
+        pcm = np.clip(_world.to_rate(samples, rate), -1.0, 1.0)
+        self.decoder.start_utt()
+        self.decoder.process_raw((pcm * 32767).astype(np.int16).tobytes(), full_utt=True)
+        self.decoder.end_utt()
+        hypothesis = self.decoder.hyp()
+        return str(hypothesis.hypstr) if hypothesis is not None else ""
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    """Word-level edit distance over the reference's length, ignoring case and punctuation."""
+    ref, hyp = _words(reference), _words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, word in enumerate(ref, 1):
+        previous, row[0] = row[0], i
+        for j, heard in enumerate(hyp, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != heard))
+    return row[-1] / max(len(ref), 1)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+def _bench_test_speaker(
+    speaker: TestSpeaker, embed: Embed, recognise: _Intelligibility, score: Score
 ) -> VoiceResult:
     count = len(SAMPLE_TEXTS[speaker.language])
     enrolment = [speaker_sample(speaker, i) for i in range(ENROLMENT_SAMPLES)]
     held_back = [speaker_sample(speaker, i) for i in range(ENROLMENT_SAMPLES, count)]
-    target = _mean_embedding([embed(s) for s in held_back])
+    return _bench_voice(
+        speaker.name, speaker.language, enrolment, held_back, embed, recognise, score
+    )
+
+
+def _bench_real_speaker(
+    speaker: RealSpeaker, embed: Embed, recognise: _Intelligibility, score: Score
+) -> VoiceResult:
+    return _bench_voice(
+        speaker.name, "en", speaker.enrolment, speaker.held_back, embed, recognise, score
+    )
+
+
+def _bench_voice(
+    name: str,
+    language: SpokenLanguage,
+    enrolment: Sequence[npt.NDArray[np.float32]],
+    held_back: Sequence[npt.NDArray[np.float32]],
+    embed: Embed,
+    recognise: _Intelligibility,
+    score: Score,
+) -> VoiceResult:
+    target = _mean_embedding([embed(s, _world.RATE) for s in held_back])
     profile = build_profile([(samples, _world.RATE) for samples in enrolment])
-    sentences = GREETINGS[speaker.language]
+    sentences = GREETINGS[language]
     voice = EspeakWorldVoice()
-    reference(ESPEAK_VOICE[speaker.language])  # measured once per process, not per greeting
+    spoken = ESPEAK_VOICE[language]
+    reference(spoken, base_pitch(spoken, profile))  # measured once per process, not per greeting
     started, started_cpu = time.perf_counter(), time.process_time()
-    adapted = voice.synthesize(sentences, speaker.language, profile)
+    adapted = voice.synthesize(sentences, language, profile)
     elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
-    plain = np.concatenate([espeak_samples(s, ESPEAK_VOICE[speaker.language]) for s in sentences])
+    samples = np.concatenate([espeak_samples(s, ESPEAK_VOICE[language]) for s in sentences])
+    plain = Speech(
+        samples.astype(np.float32),
+        _world.RATE,
+        (Cue(" ".join(sentences), 0.0, len(samples) / _world.RATE),),
+    )
+    plain_mix, adapted_mix = _final_mix(plain, score), _final_mix(adapted, score)
+    similarity = {
+        key: float(embed(audio, rate) @ target)
+        for key, (audio, rate) in {
+            "plain": (plain.samples, plain.rate),
+            "adapted": (adapted.samples, adapted.rate),
+            "plain_mix": (plain_mix, MIX_RATE),
+            "adapted_mix": (adapted_mix, MIX_RATE),
+        }.items()
+    }
+    heard = None
+    if language == "en":
+        heard = recognise(voice.synthesize(recognise.sentences, language, profile))
     return VoiceResult(
-        speaker=speaker.name,
-        same_speaker=float(_mean_embedding([embed(s) for s in enrolment]) @ target),
-        plain=float(embed(plain.astype(np.float32)) @ target),
-        adapted=float(embed(adapted.samples) @ target),
+        speaker=name,
+        same_speaker=float(_mean_embedding([embed(s, _world.RATE) for s in enrolment]) @ target),
+        plain=similarity["plain"],
+        adapted=similarity["adapted"],
+        plain_mix=similarity["plain_mix"],
+        adapted_mix=similarity["adapted_mix"],
         warp_alpha=profile.warp_alpha,
         real_time_factor=elapsed / adapted.duration_s,
         cpu_time_factor=elapsed_cpu / adapted.duration_s,
+        plain_wer=recognise.plain if heard else None,
+        adapted_wer=heard,
+        music_under_speech_db=music_under_speech(adapted, score),
     )
+
+
+def _placed(speech: Speech, score: Score, voice: bool, music: bool) -> npt.NDArray[np.float32]:
+    """The greeting's sound as the render mixes it: the voice after a lead-in of music, ducked
+    music under each sentence. Either part can be left silent to measure the other."""
+    samples = to_mix_rate(speech.samples, speech.rate)
+    duration = 2 * _LEAD_S + len(samples) / MIX_RATE
+    tune = render_music(score, duration, MIX_RATE)
+    return mix(
+        samples if voice else np.zeros_like(samples),
+        _LEAD_S,
+        [(_LEAD_S + cue.start_s, _LEAD_S + cue.end_s) for cue in speech.cues],
+        tune if music else np.zeros_like(tune),
+    )
+
+
+def _final_mix(speech: Speech, score: Score) -> npt.NDArray[np.float32]:
+    """The final mix while the voice speaks, at MIX_RATE."""
+    start = round(_LEAD_S * MIX_RATE)
+    return _placed(speech, score, voice=True, music=True)[start : start + round(
+        speech.duration_s * MIX_RATE)]  # fmt: skip
+
+
+def music_under_speech(speech: Speech, score: Score) -> tuple[float, float]:
+    """The music's level while the voice speaks, in dB relative to the voice: over the whole
+    spectrum and within the voice band (300 Hz-3.4 kHz)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    voice = _placed(speech, score, voice=True, music=False)
+    music = _placed(speech, score, voice=False, music=True)
+    spans = [
+        (round((_LEAD_S + c.start_s) * MIX_RATE), round((_LEAD_S + c.end_s) * MIX_RATE))
+        for c in speech.cues
+    ]
+    band = butter(4, _VOICE_BAND_HZ, btype="bandpass", fs=MIX_RATE, output="sos")
+
+    def level(signal: npt.NDArray[np.float32]) -> float:
+        inside = np.concatenate([signal[lo:hi] for lo, hi in spans]).astype(np.float64)
+        return float(np.sqrt(np.mean(np.square(inside))) + 1e-12)
+
+    broadband = 20 * np.log10(level(music) / level(voice))
+    in_band = 20 * np.log10(level(sosfiltfilt(band, music)) / level(sosfiltfilt(band, voice)))
+    return float(broadband), float(in_band)
 
 
 def _mean_embedding(vectors: Sequence[npt.NDArray[np.float64]]) -> npt.NDArray[np.float64]:
@@ -208,25 +393,51 @@ def _envelope(speech: Speech, t: float) -> float:
     return float(np.sqrt(np.mean(np.square(window)))) if len(window) else 0.0
 
 
-def _print_voices(results: Sequence[VoiceResult], out: TextIO) -> None:
+def _print_voices(title: str, results: Sequence[VoiceResult], out: TextIO) -> None:
+    if not results:
+        out.write(f"{title}: none measured\n\n")
+        return
     out.write(
-        "Voice: resemblyzer cosine similarity to each speaker's held-back samples\n\n"
-        "| test speaker | same speaker | plain espeak | adapted "
-        "| gain vs plain | warp alpha | RTF wall (CPU) |\n"
-        "| --- | --- | --- | --- | --- | --- | --- |\n"
+        f"{title}: resemblyzer cosine similarity to each speaker's held-back samples, the voice "
+        "alone and in the final mix; pocketsphinx word error rate of the English greeting\n\n"
+        "| speaker | same speaker | plain espeak | adapted | gain | plain, mix | adapted, mix "
+        "| gain, mix | WER plain / mix | WER adapted / mix | warp alpha | RTF wall (CPU) |\n"
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
     )
     for r in results:
         out.write(
             f"| {r.speaker} | {r.same_speaker:.3f} | {r.plain:.3f} | {r.adapted:.3f} "
-            f"| {r.adapted - r.plain:+.3f} | {r.warp_alpha:.2f} | {r.real_time_factor:.3f} "
-            f"({r.cpu_time_factor:.3f}) |\n"
+            f"| {r.adapted - r.plain:+.3f} | {r.plain_mix:.3f} | {r.adapted_mix:.3f} "
+            f"| {r.adapted_mix - r.plain_mix:+.3f} | {_wer(r.plain_wer)} | {_wer(r.adapted_wer)} "
+            f"| {r.warp_alpha:.2f} | {r.real_time_factor:.3f} ({r.cpu_time_factor:.3f}) |\n"
         )
     gains = [r.adapted - r.plain for r in results]
+    mix_gains = [r.adapted_mix - r.plain_mix for r in results]
     out.write(
-        f"\nmean gain {statistics.fmean(gains):+.3f}, smallest {min(gains):+.3f}; "
+        f"\nmean gain {statistics.fmean(gains):+.3f} alone, {statistics.fmean(mix_gains):+.3f} "
+        f"in the mix; smallest {min(gains):+.3f} / {min(mix_gains):+.3f}; "
         f"worst RTF {max(r.real_time_factor for r in results):.3f} wall, "
-        f"{max(r.cpu_time_factor for r in results):.3f} CPU\n\n"
+        f"{max(r.cpu_time_factor for r in results):.3f} CPU\n"
     )
+    english = [r for r in results if r.plain_wer is not None and r.adapted_wer is not None]
+    if english:
+        plain_wer = statistics.fmean(r.plain_wer[0] for r in english if r.plain_wer)
+        columns = [[r.adapted_wer[i] for r in english if r.adapted_wer] for i in (0, 1)]
+        plain_mix = statistics.fmean(r.plain_wer[1] for r in english if r.plain_wer)
+        out.write(
+            f"mean WER: plain {plain_wer:.2f} alone / {plain_mix:.2f} mixed, adapted "
+            f"{statistics.fmean(columns[0]):.2f} / {statistics.fmean(columns[1]):.2f}\n"
+        )
+    broadband = statistics.fmean(r.music_under_speech_db[0] for r in results)
+    in_band = statistics.fmean(r.music_under_speech_db[1] for r in results)
+    out.write(
+        f"music under speech (adapted voice): {broadband:+.1f} dB relative to the voice, "
+        f"{in_band:+.1f} dB within {_VOICE_BAND_HZ[0]:.0f}-{_VOICE_BAND_HZ[1]:.0f} Hz\n\n"
+    )
+
+
+def _wer(pair: tuple[float, float] | None) -> str:
+    return "–" if pair is None else f"{pair[0]:.2f} / {pair[1]:.2f}"
 
 
 def _print_faces(results: Sequence[FaceResult], out: TextIO) -> None:
