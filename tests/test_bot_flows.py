@@ -33,7 +33,9 @@ from bot.storage import OrderStatus
 from bot.storage.orders import draft_for, get_order, orders_with_status, update_order
 from engine import list_templates, template_festival, template_title
 from engine._painter import paint_background
+from engine._portrait_bench import blur, brightness, close_eyes
 from engine._templates import load_template
+from engine.likeness._synthetic import FACES, face_photo
 from engine.provenance import token_for_render_id
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
 from tests.auxil.family import living_family, place, press_festival, send_it
@@ -231,6 +233,31 @@ async def test_an_unreadable_photo_is_explained_and_the_good_one_is_kept(
     kept = draft_for(consented.services.db, member.id)
     assert kept is not None and kept.portrait_id == first.portrait_id
     assert consented.services.vault.read_bytes(first.portrait_id) == portrait_jpeg
+
+
+async def test_blurred_dark_and_eyes_closed_photos_are_refused_with_their_advice(
+    consented: BotWorld, member: SandboxUser
+) -> None:
+    async def answer_to(photo: Image.Image) -> str | None:
+        sent = io.BytesIO()
+        photo.save(sent, format="JPEG", quality=90)
+        return (
+            await consented.reply_to(
+                member, lambda: consented.sandbox.send_photo(member, sent.getvalue())
+            )
+        ).text
+
+    face = face_photo(FACES[0])
+    assert await answer_to(blur(9)(face)) == ZH_HANT(
+        "That photo is blurred. Please send a sharper one, where their face is in focus."
+    )
+    assert await answer_to(brightness(0.15)(face)) == ZH_HANT(
+        "That photo is too dark to see their face. Please send one taken in good light."
+    )
+    assert await answer_to(close_eyes(face)) == ZH_HANT(
+        "Their eyes are closed in that photo. Please send one where their eyes are open."
+    )
+    assert draft_for(consented.services.db, member.id) is None
 
 
 async def test_a_file_over_telegrams_download_limit_is_explained(
