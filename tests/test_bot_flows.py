@@ -108,6 +108,14 @@ async def test_start_answers_in_the_members_telegram_language(bot_world: BotWorl
     )
     assert zh_reply.text is not None and zh_reply.text.startswith("歡迎使用團圓。")
     assert en_reply.text is not None and en_reply.text.startswith("Welcome to Tuanyuan.")
+    # Telegram's "zh" menu is Simplified: a zh-hant (zh-hk, zh-tw) user gets their own at once.
+    menus = {
+        record.scope.get("chat_id"): record.commands
+        for record in await bot_world.sandbox.commands()
+        if record.scope.get("type") == "chat"
+    }
+    assert english.id not in menus
+    assert {"command": "help", "description": ZH_HANT("How Tuanyuan works")} in menus[chinese.id]
 
 
 async def test_language_menu_switches_language_and_registers_menus(bot_world: BotWorld) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, polling
-from bot.demo.samples import sample_portrait_jpeg
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.family.consent import CHALLENGE_VALID_FOR, WORDING_VERSION, records_of
 from bot.family.erasure import Receipt
 from bot.family.spaces import (
@@ -81,6 +81,14 @@ async def test_a_living_subject_consents_personally_by_reading_the_phrase(
 ) -> None:
     await living_family(bot_world, OWNER, GRANDPA)
     db = bot_world.services.db
+    # The owner heard of the consent before sharing a phone number: told that step, no photo yet.
+    news = ZH_HANT("{subject} has consented.").format(subject="外公")
+    [told] = [m for m in await bot_world.sandbox.sent_messages(OWNER.id)
+              if (m.text or "").startswith(news)]  # fmt: skip
+    assert told.text == news + "\n\n" + ZH_HANT(
+        "To verify you, please share your phone number with the button below. "
+        "It must be the number of this Telegram account."
+    )
     subject = membership_of(db, GRANDPA.id)
     owner = membership_of(db, OWNER.id)
     assert subject is not None and subject.verified and subject.phone_number == phone_of(GRANDPA)
@@ -306,7 +314,9 @@ async def test_admin_commands_are_refused_to_non_admins(bot_world: BotWorld) -> 
     assert admin.text == "Proof documents waiting for review: 0"
 
 
-async def test_a_consent_phrase_read_after_30_minutes_is_refused(bot_world: BotWorld) -> None:
+async def test_a_consent_phrase_read_late_or_too_short_is_asked_again(
+    bot_world: BotWorld,
+) -> None:
     await create_space(bot_world, OWNER, GRANDPA.first_name, "living")
     invite = next(m for m in await bot_world.sandbox.sent_messages(OWNER.id) if has_link(m))
     await bot_world.reply_to(
@@ -325,6 +335,15 @@ async def test_a_consent_phrase_read_after_30_minutes_is_refused(bot_world: BotW
     assert ("consent.challenge_expired", {"space": space_id}) in _audit_actions(
         bot_world, GRANDPA.id
     )
+    short = await bot_world.reply_to(
+        GRANDPA, lambda: bot_world.sandbox.send_voice(GRANDPA, sample_voice_ogg("好。"), 1)
+    )
+    again = ZH_HANT(
+        "I heard only {heard:.1f} s of you speaking; reading the phrase takes at least "
+        "{minimum:.0f} s. Please read it again, all of it, in one voice message:\n\n{phrase}"
+    )
+    assert (short.text or "").startswith(again.split("{heard", 1)[0])
+    assert (short.text or "").endswith(new_phrase)
     thanks = await read_phrase(bot_world, GRANDPA, late)
     assert says(GRANDPA, THANKS_FOR_CONSENT, subject="外公")(thanks)
 

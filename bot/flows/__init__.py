@@ -64,7 +64,10 @@ _campaign_answer = guarded(Permission.ORDER, campaign.family_typed)
 
 
 async def _start(update: Update, context: Context) -> None:
-    """``/start <payload>`` is an invite link being opened; plain ``/start`` is a greeting."""
+    """``/start <payload>`` is an invite link being opened; plain ``/start`` is a greeting.
+    Either is a chat's first message: its command menu is set then."""
+    basics.remember_sender(update, context)
+    await basics.own_menu(update, context)
     if context.args and campaign.is_join_payload(context.args[0]):
         await campaign.join(update, context, context.args[0])
     elif context.args:

@@ -8,6 +8,8 @@ with a receipt listing what was deleted.
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from telegram import (
     Bot,
@@ -55,7 +57,7 @@ from bot.i18n import Gettext
 from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
-from engine import check_voice
+from engine import IngestError, VoiceInfo, check_voice
 
 AUTHORISE = "auth:grant"
 COSIGN_PREFIX = "cosign:"
@@ -80,15 +82,30 @@ def _until(services: Services, space: Space) -> str:
 
 
 async def notify_members(
-    bot: Bot, services: Services, space: Space, skip: int, compose: Callable[[Gettext], str]
+    bot: Bot,
+    services: Services,
+    space: Space,
+    skip: int,
+    compose: Callable[[Gettext], str],
+    with_next_step: bool = False,
 ) -> None:
-    """Tell every other member something, each in their own language."""
+    """Tell every other member something, each in their own language; ``with_next_step`` adds
+    what that member can do now: make a greeting once verified, else their own next step (a
+    member still to share their phone or say their relation is not told to send a photo)."""
     for member in members_of(services.db, space.id):
         if member.user_id == skip:
             continue
+        _ = services.gettext_of(member.user_id)
+        text = compose(_)
+        if with_next_step and member.verified:
+            text += " " + _(
+                "You can make a greeting now: send a clear photo of {subject}'s face."
+            ).format(subject=space.subject_name)
+        elif with_next_step:
+            text += "\n\n" + verification_step_text(_, member, space)
         # A member who blocked the bot still sees the new state with their next message.
         with contextlib.suppress(TelegramError):
-            await bot.send_message(member.user_id, compose(services.gettext_of(member.user_id)))
+            await bot.send_message(member.user_id, text)
 
 
 async def ask_for_statement(
@@ -148,17 +165,19 @@ async def receive_statement(update: Update, context: Context) -> None:
     )
     assert source is not None
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, check_voice
+        context, message, _, source.file_id, source.file_size, check_statement
     )
     if fetched is None:
         return
-    data, voice = fetched
-    if voice.speech_s < MIN_STATEMENT_SPEECH_S:
+    data, heard = fetched
+    if heard.voice is None:
+        # Said to the subject, often an elderly person: not the family's voice-sample advice.
         await message.reply_text(
             _(
-                "I heard only {speech:.1f} s of speech. Please read the whole phrase aloud, "
-                "clearly, in one message."
-            ).format(speech=voice.speech_s)
+                "I heard only {heard:.1f} s of you speaking; reading the phrase takes at least "
+                "{minimum:.0f} s. Please read it again, all of it, in one voice message:\n\n"
+                "{phrase}"
+            ).format(heard=heard.seconds, minimum=MIN_STATEMENT_SPEECH_S, phrase=challenge.phrase)
         )
         return
     media_id = services.vault.put_bytes(data)
@@ -184,8 +203,32 @@ async def receive_statement(update: Update, context: Context) -> None:
         ).format(subject=space.subject_name, date=_until(services, space))
     )
     await notify_members(context.bot, services, space, member.user_id, lambda _: _(
-        "{subject} has consented. Verified members can make a greeting now: send a clear photo "
-        "of their face.").format(subject=space.subject_name))  # fmt: skip
+        "{subject} has consented.").format(subject=space.subject_name),
+        with_next_step=True)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What was heard in a consent recording: its speech, or how little there was."""
+
+    seconds: float  # speech heard (the whole recording when shorter than a voice sample)
+    voice: VoiceInfo | None  # None when too little to hold the phrase
+
+
+def check_statement(path: Path) -> Statement:
+    """check_voice, with too short a recording a verdict rather than an error: the reply to the
+    subject repeats the phrase, which feedback.py's wording for voice samples cannot."""
+    try:
+        voice = check_voice(path)
+    except IngestError as error:
+        if error.code == "too_short":
+            return Statement(float(error.details["seconds"]), None)
+        if error.code == "too_little_speech":
+            return Statement(float(error.details["speech_s"]), None)
+        raise
+    if voice.speech_s < MIN_STATEMENT_SPEECH_S:
+        return Statement(voice.speech_s, None)
+    return Statement(voice.speech_s, voice)
 
 
 async def authorise_pressed(update: Update, context: Context) -> None:
@@ -218,9 +261,8 @@ async def _report_signatures(
         await bot.send_message(signer, _("Your authorisation is recorded."))
         until = _until(services, space)
         await notify_members(bot, services, space, -1, lambda _: _(
-            "Greetings from {subject} are authorised until {date}. Verified members can make a "
-            "greeting now: send a clear photo of their face."
-        ).format(subject=space.subject_name, date=until))  # fmt: skip
+            "Greetings from {subject} are authorised until {date}."
+        ).format(subject=space.subject_name, date=until), with_next_step=True)  # fmt: skip
         return
     missing = space.cosigners_required - len(signatures(services.db, grant))
     await bot.send_message(

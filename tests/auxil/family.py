@@ -22,10 +22,7 @@ THANKS_FOR_CONSENT = (
     "Thank you, {subject}. Your consent is recorded and valid until {date}. "
     "Send /revoke at any time to withdraw it."
 )
-AUTHORISED = (
-    "Greetings from {subject} are authorised until {date}. Verified members can make a greeting "
-    "now: send a clear photo of their face."
-)
+AUTHORISED = "Greetings from {subject} are authorised until {date}."
 WITHDRAWN = (
     "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
     "Kept: a record that consent was given and withdrawn, with no face or voice data."
