@@ -23,6 +23,7 @@ from PIL import Image
 from bot.app import build_application, polling
 from bot.cli import main
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.family.spaces import membership_of
 from bot.festivals import upcoming
 from bot.flows.basics import help_text
 from bot.flows.order import MAX_RECIPIENT_CHARS
@@ -30,7 +31,13 @@ from bot.i18n import gettext_for
 from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import OrderStatus
-from bot.storage.orders import draft_for, get_order, orders_with_status, update_order
+from bot.storage.orders import (
+    draft_for,
+    get_order,
+    orders_where,
+    orders_with_status,
+    update_order,
+)
 from engine import list_templates, template_festival, template_title
 from engine._painter import paint_background
 from engine._portrait_bench import blur, brightness, close_eyes
@@ -38,7 +45,14 @@ from engine._templates import load_template
 from engine.likeness._synthetic import FACES, face_photo
 from engine.provenance import token_for_render_id
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
-from tests.auxil.family import living_family, place, press_festival, send_it
+from tests.auxil.family import (
+    confirm,
+    living_family,
+    place,
+    prepare_order,
+    press_festival,
+    send_it,
+)
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
 ZH_HANT = gettext_for("zh-Hant")
@@ -306,7 +320,7 @@ async def test_names_longer_than_the_limit_are_refused(
     assert draft is not None and draft.recipient is None
 
 
-async def test_text_before_any_photo_gets_guidance_and_cancel_discards(
+async def test_text_before_any_photo_gets_guidance_and_cancel_leaves_any_flow(
     consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes
 ) -> None:
     sandbox = consented.sandbox
@@ -318,6 +332,31 @@ async def test_text_before_any_photo_gets_guidance_and_cancel_discards(
     reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
     assert reply.text == ZH_HANT("I have discarded the greeting you were preparing.")
     assert draft_for(consented.services.db, member.id) is None
+
+    # /cancel stops a greeting while it renders, through the order desk.
+    await confirm(consented, member, await prepare_order(consented, member, "外婆"))
+    db = consented.services.db
+    [placed] = orders_where(db, "user_id = ? AND recipient = ?", [member.id, "外婆"])
+    for _ in range(int(RENDER_WAIT_S / 0.05)):
+        if get_order(db, placed.id).status == OrderStatus.RENDERING:
+            break
+        await asyncio.sleep(0.05)
+    reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
+    assert reply.text == ZH_HANT("I have cancelled the greeting for {recipient}.").format(
+        recipient="外婆"
+    )
+    await consented.services.orders.settle()
+    assert get_order(db, placed.id).status == OrderStatus.CANCELLED
+    assert [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"] == []
+
+    # /cancel leaves the set-up of a family space: the half-made space is gone.
+    starter = SandboxUser(5105, "阿華", language_code="zh-hant")
+    await consented.reply_to(starter, lambda: sandbox.send_text(starter, "/newspace"))
+    reply = await consented.reply_to(starter, lambda: sandbox.send_text(starter, "/cancel"))
+    assert reply.text == ZH_HANT(
+        "I have stopped creating the family space. Send /newspace to start again."
+    )
+    assert membership_of(db, starter.id) is None
 
 
 @pytest.mark.sandbox_limits(chat_burst=1, chat_messages_per_second=1.0)

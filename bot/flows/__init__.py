@@ -76,6 +76,12 @@ async def _start(update: Update, context: Context) -> None:
         await basics.start(update, context)
 
 
+async def _cancel(update: Update, context: Context) -> None:
+    """/cancel leaves whatever the sender is in: a family space's set-up, else a greeting."""
+    if not await family.cancel_setup(update, context):
+        await order.cancel(update, context)
+
+
 async def _image(update: Update, context: Context) -> None:
     """A relative asked for a proof document sends one; anyone else sends a portrait."""
     assert update.effective_user is not None
@@ -152,7 +158,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("review", guarded(Permission.MODERATE, admin.review)))
     add(CommandHandler("renders", guarded(Permission.MODERATE, admin.renders)))
     add(CommandHandler("admin_login", guarded(Permission.MODERATE, admin.admin_login)))
-    add(CommandHandler("cancel", order.cancel))
+    add(CommandHandler("cancel", _cancel))
     add(CommandHandler("orders", greetings.my_orders))
     add(CommandHandler("queue", guarded(Permission.MODERATE, moderation.queue)))
     add(CommandHandler("rules", guarded(Permission.MODERATE, moderation.rules)))

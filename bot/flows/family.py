@@ -35,6 +35,7 @@ from bot.family.spaces import (
     Space,
     SpaceStatus,
     SubjectStatus,
+    abandon_setup,
     create_invite,
     create_space,
     get_space,
@@ -108,6 +109,23 @@ async def new_space(update: Update, context: Context) -> None:
             "Type their name as the family calls them, for example: Grandpa."
         )
     )
+
+
+async def cancel_setup(update: Update, context: Context) -> bool:
+    """/cancel while creating a space: the half-made space is forgotten. False when the sender
+    is setting up none, so /cancel means their greeting instead."""
+    services, message, user_id, _ = caller(update, context)
+    member = membership_of(services.db, user_id)
+    if member is None or member.role != Role.OWNER:
+        return False
+    if not abandon_setup(services.db, get_space(services.db, member.space_id)):
+        return False
+    services.audit.record(user_id, "space.abandoned", space=member.space_id)
+    await message.reply_text(
+        _("I have stopped creating the family space. Send /newspace to start again."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    return True
 
 
 async def subject_name_given(update: Update, context: Context, space: Space) -> None:

@@ -515,9 +515,10 @@ async def cancel(update: Update, context: Context) -> None:
         return
     waiting = orders_where(
         services.db,
-        "user_id = ? AND status IN (?, ?, ?, ?)",
+        "user_id = ? AND status IN (?, ?, ?, ?, ?)",
         [user_id, OrderStatus.AWAITING_PAYMENT.value, OrderStatus.MODERATION.value,
-         OrderStatus.CHANGES_REQUESTED.value, OrderStatus.QUEUED.value],
+         OrderStatus.CHANGES_REQUESTED.value, OrderStatus.QUEUED.value,
+         OrderStatus.RENDERING.value],
     )  # fmt: skip
     if waiting and await services.orders.cancel(waiting[-1].id, user_id):
         await message.reply_text(

@@ -835,10 +835,12 @@ class OrderDesk:
         return True
 
     async def cancel(self, order_id: str, user_id: int) -> bool:
-        """The member changed their mind. Stars come back if nothing was made yet."""
+        """The member changed their mind, even while it renders (the render is stopped first).
+        Stars come back if nothing was made yet."""
         order = get_order(self._db, order_id)
         cancellable = (
-            S.AWAITING_PAYMENT, S.MODERATION, S.CHANGES_REQUESTED, S.QUEUED, S.PREVIEW, S.SCHEDULED
+            S.AWAITING_PAYMENT, S.MODERATION, S.CHANGES_REQUESTED, S.QUEUED, S.RENDERING,
+            S.PREVIEW, S.SCHEDULED,
         )  # fmt: skip
         if order.user_id != user_id or order.status not in cancellable:
             return False
