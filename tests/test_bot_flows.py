@@ -28,6 +28,7 @@ from bot.festivals import upcoming
 from bot.flows.basics import help_text
 from bot.flows.order import MAX_RECIPIENT_CHARS
 from bot.i18n import gettext_for
+from bot.orders import status_line
 from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import OrderStatus
@@ -120,8 +121,14 @@ async def test_start_answers_in_the_members_telegram_language(bot_world: BotWorl
     en_reply = await bot_world.reply_to(
         english, lambda: bot_world.sandbox.send_text(english, "/start")
     )
-    assert zh_reply.text is not None and zh_reply.text.startswith("歡迎使用團圓。")
-    assert en_reply.text is not None and en_reply.text.startswith("Welcome to Tuanyuan.")
+    # A stranger's /start is a short card with the next step; the long text is /help's.
+    card = (
+        "Welcome to Tuanyuan: festival greeting videos in the voice and face of someone you "
+        "love, made only with consent.\n\nNext: send /newspace to create a family space for "
+        "them, or open the invite link a relative sent you. /help explains everything."
+    )
+    assert zh_reply.text == ZH_HANT(card)
+    assert en_reply.text == card
     # Telegram's "zh" menu is Simplified: a zh-hant (zh-hk, zh-tw) user gets their own at once.
     menus = {
         record.scope.get("chat_id"): record.commands
@@ -348,6 +355,26 @@ async def test_text_before_any_photo_gets_guidance_and_cancel_leaves_any_flow(
     await consented.services.orders.settle()
     assert get_order(db, placed.id).status == OrderStatus.CANCELLED
     assert [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"] == []
+
+    # /start resumes: where the member is, and a new greeting may reuse the last photo.
+    card = await consented.reply_to(
+        member, lambda: sandbox.send_text(member, "/start"),
+        until=lambda m: m.reply_markup is not None,
+    )  # fmt: skip
+    started = [m.text for m in await sandbox.sent_messages(member.id)][-2:]
+    assert started[0] == ZH_HANT("Family space for {subject}.").format(subject="外公") + "\n" + (
+        ZH_HANT("Your latest greeting: {status}").format(
+            status=status_line(ZH_HANT, get_order(db, placed.id))
+        )
+    )
+    assert card.text == ZH_HANT(
+        "To make a greeting, send a photo of their face, or use the last one again."
+    )
+    await sandbox.press_button(member, card.message_id, "photo:last")
+    await sandbox.wait_for_message(member.id, lambda m: m.reply_markup is not None
+                                   and "tpl:" in json.dumps(m.reply_markup))  # fmt: skip
+    draft = draft_for(db, member.id)
+    assert draft is not None and draft.portrait_id == placed.portrait_id
 
     # /cancel leaves the set-up of a family space: the half-made space is gone.
     starter = SandboxUser(5105, "阿華", language_code="zh-hant")

@@ -348,23 +348,56 @@ async def test_a_consent_phrase_read_late_or_too_short_is_asked_again(
     assert says(GRANDPA, THANKS_FOR_CONSENT, subject="外公")(thanks)
 
 
-async def test_ordering_after_revocation_is_refused(bot_world: BotWorld) -> None:
+async def test_after_revocation_nothing_is_made_until_the_subject_consents_again(
+    bot_world: BotWorld,
+) -> None:
     await living_family(bot_world, OWNER, GRANDPA)
+    sandbox, db = bot_world.sandbox, bot_world.services.db
+    # /revoke's question has a Cancel, which changes nothing and says so.
+    warning = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/revoke"))
+    await sandbox.press_button(GRANDPA, warning.message_id, "revoke:no")
+    kept = await sandbox.wait_for_message(
+        GRANDPA.id, lambda m: m.message_id == warning.message_id and bool(m.edits)
+    )
+    assert kept.text == ZH_HANT(
+        "Nothing was withdrawn: consent for {subject} stays as it was."
+    ).format(subject="外公")
+    space_id = membership_of(db, GRANDPA.id).space_id  # type: ignore[union-attr]
+    assert len(records_of(db, space_id)) == 1
+
     receipt = await revoke(bot_world, GRANDPA, "外公")
     expected = Receipt(files=Counter({"statement": 1}))
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
+    start_over = ZH_HANT(
+        "To start over, {subject} gives consent again with /consent; then send the photo and "
+        "voice notes again."
+    ).format(subject="外公")
     refusal = ZH_HANT(
         "Consent for {subject} was withdrawn, so nothing more can be made in this family space."
     ).format(subject="外公")
     await bot_world.reply_to(
         OWNER,
-        lambda: bot_world.sandbox.send_photo(OWNER, sample_portrait_jpeg()),
-        until=lambda m: m.text == refusal,
+        lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg()),
+        until=lambda m: m.text == refusal + " " + start_over,
     )
     assert ("authz.denied", {"permission": "upload_footage", "reason": "revoked"}) in (
         _audit_actions(bot_world, OWNER.id)
     )
-    assert media_where(bot_world.services.db, "kind = ?", [MediaKind.PORTRAIT.value]) == []
+    assert media_where(db, "kind = ?", [MediaKind.PORTRAIT.value]) == []
+    told = [m.text or "" for m in await sandbox.sent_messages(OWNER.id)]
+    assert any(text.endswith(start_over) for text in told), told
+
+    # The subject consents again: a new grant, after the revocation, and the family may order.
+    wording = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/consent"))
+    thanks = await read_phrase(bot_world, GRANDPA, wording)
+    assert says(GRANDPA, THANKS_FOR_CONSENT, subject="外公")(thanks)
+    kinds = [record.kind for record in records_of(db, space_id)]
+    assert kinds == ["grant", "revocation", "grant"]
+    reply = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg()),
+        until=lambda m: m.text == ZH_HANT("Thank you, I have the photo."),
+    )  # fmt: skip
+    assert reply.text is not None
 
 
 async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(

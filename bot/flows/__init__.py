@@ -38,6 +38,7 @@ from bot.flows import (
     order,
     payments,
     privacy,
+    resume,
     verify,
 )
 from bot.flows.basics import Context
@@ -73,7 +74,7 @@ async def _start(update: Update, context: Context) -> None:
     elif context.args:
         await family.join(update, context, context.args[0])
     else:
-        await basics.start(update, context)
+        await resume.start_card(update, context)
 
 
 async def _cancel(update: Update, context: Context) -> None:
@@ -178,6 +179,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(basics.LANGUAGE_PREFIX, basics.language_chosen)
     on_button(order.TEMPLATE_PREFIX, guarded(Permission.ORDER, order.template_chosen))
     on_button(order.MORE_FESTIVALS, guarded(Permission.ORDER, order.more_festivals))
+    on_button(order.LAST_PHOTO, guarded(Permission.ORDER, order.last_photo_chosen))
     on_button(order.WORDS_PREFIX, guarded(Permission.ORDER, order.words_chosen))
     for prefix in (SEND_PREFIX, REMAKE_PREFIX, CANCEL_PREFIX, RESEND_PREFIX):
         on_button(prefix, greetings.preview_pressed)
@@ -192,6 +194,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     for prefix in (consent.COSIGN_PREFIX, consent.VETO_PREFIX):
         on_button(prefix, guarded(Permission.CONSENT, consent.cosign_or_veto_pressed))
     on_button(consent.REVOKE_CONFIRM, guarded(Permission.REVOKE, consent.revoke_confirmed))
+    on_button(consent.REVOKE_KEEP, guarded(Permission.REVOKE, consent.revoke_kept))
     on_button(privacy.DELETE_CONFIRM, privacy.delete_confirmed)
     on_button(campaign.ORGANISER_PREFIX, guarded(Permission.MODERATE, campaign.organiser_pressed))
     on_button(YES_PREFIX, guarded(Permission.ORDER, campaign.yes_pressed))

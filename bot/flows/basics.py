@@ -103,13 +103,6 @@ def help_text(_: Gettext) -> str:
     )
 
 
-async def start(update: Update, context: Context) -> None:
-    remember_sender(update, context)
-    assert update.effective_user is not None and update.effective_message is not None
-    _ = services_of(context).gettext_of(update.effective_user.id)
-    await update.effective_message.reply_text(_("Welcome to Tuanyuan.") + "\n\n" + help_text(_))
-
-
 async def help_command(update: Update, context: Context) -> None:
     remember_sender(update, context)
     assert update.effective_user is not None and update.effective_message is not None

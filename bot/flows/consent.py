@@ -40,16 +40,18 @@ from bot.family.consent import (
     vetoed,
 )
 from bot.family.erasure import Receipt, revoke
-from bot.family.guidance import verification_step_text
+from bot.family.guidance import start_over_text, verification_step_text
 from bot.family.spaces import (
     Member,
     MemberStatus,
     Role,
     Space,
+    SpaceStatus,
     get_space,
     members_of,
     membership_of,
     update_member,
+    update_space,
 )
 from bot.flows.basics import Context, remember_sender
 from bot.flows.uploads import fetch_checked
@@ -63,6 +65,7 @@ AUTHORISE = "auth:grant"
 COSIGN_PREFIX = "cosign:"
 VETO_PREFIX = "veto:"
 REVOKE_CONFIRM = "revoke:yes"
+REVOKE_KEEP = "revoke:no"
 
 
 def _sender(update: Update, context: Context) -> tuple[Services, Message, Member, Space, Gettext]:
@@ -74,6 +77,15 @@ def _sender(update: Update, context: Context) -> tuple[Services, Message, Member
     assert member is not None, "consent handlers run for members only"
     return services, message, member, get_space(services.db, member.space_id), \
         services.gettext_of(user.id)  # fmt: skip
+
+
+def _reopened(services: Services, space: Space, actor: int) -> Space:
+    """A grant after a revocation opens the space again. The withdrawn consent stays withdrawn
+    (its records, tombstone and the deletion stand); the new grant is a record of its own."""
+    if space.status != SpaceStatus.REVOKED:
+        return space
+    services.audit.record(actor, "space.reopened", space=space.id)
+    return update_space(services.db, space.id, status=SpaceStatus.ACTIVE.value, closed_at=None)
 
 
 def _until(services: Services, space: Space) -> str:
@@ -191,6 +203,7 @@ async def receive_statement(update: Update, context: Context) -> None:
         language=challenge.language, evidence_commitment=services.vault.commitment(data),
     )  # fmt: skip
     services.db.table("consent_evidence").insert({"consent_id": grant.id, "media_id": media_id})
+    space = _reopened(services, space, member.user_id)
     close_challenge(services.db, challenge)
     update_member(services.db, member, status=MemberStatus.VERIFIED.value,
                   verified_at=grant.created_at)  # fmt: skip
@@ -247,6 +260,7 @@ async def authorise_pressed(update: Update, context: Context) -> None:
         language=services.language_of(member.user_id),
         proof_refs=[member.proof_media_id] if member.proof_media_id else [],
     )  # fmt: skip
+    space = _reopened(services, space, member.user_id)
     services.audit.record(member.user_id, "consent.granted", space=space.id, consent=grant.id,
                           method=Method.NEXT_OF_KIN.value)  # fmt: skip
     await _report_signatures(context.bot, services, space, grant.id, member.user_id)
@@ -320,8 +334,10 @@ async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
 
 async def revoke_command(update: Update, context: Context) -> None:
     _services, message, _member, space, _ = _sender(update, context)
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
-        _("Withdraw consent and delete"), callback_data=REVOKE_CONFIRM)]])  # fmt: skip
+    keyboard = InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("Withdraw consent and delete"), callback_data=REVOKE_CONFIRM)],
+        [InlineKeyboardButton(_("Cancel"), callback_data=REVOKE_KEEP)],
+    ])  # fmt: skip
     await message.reply_text(
         _(
             "Withdrawing consent for {subject} stops all greetings at once, including any "
@@ -349,6 +365,19 @@ def receipt_text(_: Gettext, receipt: Receipt) -> str:
     return "\n".join("• " + line for line in lines)
 
 
+async def revoke_kept(update: Update, context: Context) -> None:
+    """Cancel under /revoke's question: the question shows the answer, nothing changes."""
+    query = update.callback_query
+    assert query is not None
+    _services, _message, _member, space, _ = _sender(update, context)
+    await query.answer()
+    await query.edit_message_text(
+        _("Nothing was withdrawn: consent for {subject} stays as it was.").format(
+            subject=space.subject_name
+        )
+    )
+
+
 async def revoke_confirmed(update: Update, context: Context) -> None:
     services, message, member, space, _ = _sender(update, context)
     query = update.callback_query
@@ -365,4 +394,4 @@ async def revoke_confirmed(update: Update, context: Context) -> None:
     await notify_members(context.bot, services, space, member.user_id, lambda _: _(
         "Consent for {subject} was withdrawn. Every photo, voice note and video of {subject} "
         "has been deleted, and no more greetings can be made.").format(
-        subject=space.subject_name))  # fmt: skip
+        subject=space.subject_name) + " " + start_over_text(_, space))  # fmt: skip
