@@ -38,6 +38,16 @@ def check_portrait(path: Path, face_index: int | None = None) -> PortraitInfo:
     return PortraitInfo(width=image.width, height=image.height, faces=tuple(faces))
 
 
+def faces_in(path: Path) -> int:
+    """How many subject-sized faces a readable photo shows, without judging them as portraits:
+    tells a photo of someone from a scanned document. 0 for anything that is not a usable image."""
+    try:
+        image = load_portrait(path)
+    except IngestError:
+        return 0
+    return len(subjects(find_faces(np.asarray(image))))
+
+
 def load_subject(path: Path, face_index: int | None) -> tuple[Image.Image, FaceBox]:
     """The upright photo and the face to feature, after every check ``check_portrait`` makes."""
     image = load_portrait(path)

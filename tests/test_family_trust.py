@@ -162,16 +162,35 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
     assert ("consent.revoked", {"space": member.space_id}) in _audit_actions(bot_world, OWNER.id)
 
 
-async def test_a_rejected_proof_is_explained_in_the_members_language(bot_world: BotWorld) -> None:
+async def test_a_portrait_at_the_proof_step_is_asked_about_and_a_rejection_explained(
+    bot_world: BotWorld,
+) -> None:
     sandbox = bot_world.sandbox
     await bot_world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
     await verify_relative(bot_world, OWNER, "孫女")
-    await bot_world.reply_to(
-        OWNER, lambda: sandbox.send_document(OWNER, PDF_PROOF, "proof.pdf", "application/pdf")
+    # A portrait sent at the proof step is asked about, not taken as the proof.
+    question = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
     )
+    assert question.text == ZH_HANT("This photo shows a face. Is it the proof document?")
+    await sandbox.press_button(OWNER, question.message_id, "proof:no")
+    answered = await sandbox.wait_for_message(
+        OWNER.id, lambda m: m.message_id == question.message_id and bool(m.edits)
+    )
+    assert answered.text == ZH_HANT("No, it was a photo: I did not keep it.")
+    assert media_where(bot_world.services.db, "kind = ?", [MediaKind.PROOF.value]) == []
+    # A photographed certificate may show a face too: "Yes" sends that photo for review.
+    question = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
+    )
+    await bot_world.reply_to(
+        OWNER, lambda: sandbox.press_button(OWNER, question.message_id, "proof:yes"),
+        until=says(OWNER, "Thank you. A moderator will review your document; I will tell you "
+                   "the outcome."),
+    )  # fmt: skip
     review = await sandbox.wait_for_message(ADMIN.id, lambda m: m.method == "sendDocument")
-    assert await sandbox.download(review.file_id or "") == PDF_PROOF
+    assert await sandbox.download(review.file_id or "") == sample_portrait_jpeg()
     assert review.reply_markup is not None
     reject = review.reply_markup["inline_keyboard"][0][1]["callback_data"]
     await sandbox.press_button(ADMIN, review.message_id, reject)

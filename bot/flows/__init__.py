@@ -193,6 +193,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(consent.AUTHORISE, guarded(Permission.CONSENT, consent.authorise_pressed))
     for prefix in (consent.COSIGN_PREFIX, consent.VETO_PREFIX):
         on_button(prefix, guarded(Permission.CONSENT, consent.cosign_or_veto_pressed))
+    on_button(family.PROOF_PREFIX, family.proof_answered)
     on_button(consent.REVOKE_CONFIRM, guarded(Permission.REVOKE, consent.revoke_confirmed))
     on_button(consent.REVOKE_KEEP, guarded(Permission.REVOKE, consent.revoke_kept))
     on_button(privacy.DELETE_CONFIRM, privacy.delete_confirmed)
