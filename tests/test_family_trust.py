@@ -174,7 +174,12 @@ async def test_a_portrait_at_the_proof_step_is_asked_about_and_a_rejection_expla
         OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
     )
     assert question.text == ZH_HANT("This photo shows a face. Is it the proof document?")
-    await sandbox.press_button(OWNER, question.message_id, "proof:no")
+    step = await bot_world.reply_to(
+        OWNER, lambda: sandbox.press_button(OWNER, question.message_id, "proof:no")
+    )
+    assert says(OWNER, "Please send a proof document that shows your relation to {subject} and "
+                "that they have died (a death certificate or household register), as a photo "
+                "or a PDF.", subject="阿嬤")(step)  # fmt: skip
     answered = await sandbox.wait_for_message(
         OWNER.id, lambda m: m.message_id == question.message_id and bool(m.edits)
     )
@@ -247,6 +252,10 @@ async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
         RELATIVE, lambda: bot_world.sandbox.send_text(RELATIVE, f"/start {payload}")
     )
     assert says(RELATIVE, "Welcome to the family space for {subject}.", subject="阿嬤")(welcome)
+    joined = ZH_HANT("{name} joined the family space for {subject}.").format(
+        name=RELATIVE.first_name, subject="阿嬤"
+    )
+    await bot_world.sandbox.wait_for_message(OWNER.id, lambda m: m.text == joined)
     reused = await bot_world.reply_to(
         STRANGER, lambda: bot_world.sandbox.send_text(STRANGER, f"/start {payload}")
     )
@@ -467,6 +476,13 @@ async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWor
     assert data["user"][0]["id"] == OWNER.id
 
     proof_id = membership["proof_media_id"]
+    kept = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
+    await sandbox.press_button(OWNER, kept.message_id, "delme:no")
+    answered = await sandbox.wait_for_message(
+        OWNER.id, lambda m: m.message_id == kept.message_id and bool(m.edits)
+    )
+    assert answered.text == ZH_HANT("Nothing was deleted.")
+    assert membership_of(bot_world.services.db, OWNER.id) is not None
     warning = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
     done = await bot_world.reply_to(
         OWNER, lambda: sandbox.press_button(OWNER, warning.message_id, "delme:yes")

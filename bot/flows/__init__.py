@@ -197,6 +197,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(consent.REVOKE_CONFIRM, guarded(Permission.REVOKE, consent.revoke_confirmed))
     on_button(consent.REVOKE_KEEP, guarded(Permission.REVOKE, consent.revoke_kept))
     on_button(privacy.DELETE_CONFIRM, privacy.delete_confirmed)
+    on_button(privacy.DELETE_KEEP, privacy.delete_kept)
     on_button(campaign.ORGANISER_PREFIX, guarded(Permission.MODERATE, campaign.organiser_pressed))
     on_button(YES_PREFIX, guarded(Permission.ORDER, campaign.yes_pressed))
     on_button(NO_PREFIX, campaign.answer_pressed)

@@ -48,12 +48,13 @@ from bot.family.spaces import (
 )
 from bot.flows.admin import send_for_review
 from bot.flows.basics import Context, bounded_text, caller
-from bot.flows.consent import ask_for_statement
+from bot.flows.consent import ask_for_statement, notify_members
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext
 from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
+from bot.storage.users import first_name
 from engine import IngestError, faces_in
 
 SUBJECT_STATUS_PREFIX = "space:"
@@ -334,6 +335,11 @@ async def join(update: Update, context: Context, payload: str) -> None:
         )
     else:
         welcome = _("Welcome to the family space for {subject}.")
+    # The others hear first: once the newcomer is welcomed, the news is already out.
+    name = first_name(services.db, user_id) or "…"
+    await notify_members(context.bot, services, space, user_id, lambda _: _(
+        "{name} joined the family space for {subject}.").format(
+        name=name, subject=space.subject_name))  # fmt: skip
     await send_next_step(
         message, _, member, space, before=welcome.format(subject=space.subject_name)
     )
