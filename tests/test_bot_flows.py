@@ -228,6 +228,16 @@ async def test_a_full_order_delivers_a_playable_greeting(
     assert [order.recipient for order in delivered] == ["外婆"]
     assert delivered[0].telegram_file_id == video_message.file_id
 
+    # The living grandfather hears of it, in his language, and can withdraw from there.
+    notice = await sandbox.wait_for_message(
+        GRANDPA.id, lambda m: "revoke:ask" in json.dumps(m.reply_markup)
+    )
+    assert notice.text is not None and "外婆" in notice.text and member.first_name in notice.text
+    question = await consented.reply_to(
+        GRANDPA, lambda: sandbox.press_button(GRANDPA, notice.message_id, "revoke:ask")
+    )
+    assert question.text is not None and question.text.startswith("撤回對外公的同意")
+
     # The delivered file says it is this service's, to tuanyuan detect with the bot's own keys:
     # watermarks naming this order, the AIGC label, and a C2PA manifest trusted by our root.
     capsys.readouterr()

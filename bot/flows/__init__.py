@@ -51,6 +51,7 @@ from bot.orders import (
     REJECT_PREFIX,
     REMAKE_PREFIX,
     RESEND_PREFIX,
+    REVOKE_FROM_NOTICE,
     SEND_PREFIX,
 )
 from bot.services import services_of
@@ -196,6 +197,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(family.PROOF_PREFIX, family.proof_answered)
     on_button(consent.REVOKE_CONFIRM, guarded(Permission.REVOKE, consent.revoke_confirmed))
     on_button(consent.REVOKE_KEEP, guarded(Permission.REVOKE, consent.revoke_kept))
+    on_button(REVOKE_FROM_NOTICE, guarded(Permission.REVOKE, consent.revoke_asked))
     on_button(privacy.DELETE_CONFIRM, privacy.delete_confirmed)
     on_button(privacy.DELETE_KEEP, privacy.delete_kept)
     on_button(campaign.ORGANISER_PREFIX, guarded(Permission.MODERATE, campaign.organiser_pressed))

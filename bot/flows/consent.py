@@ -365,6 +365,14 @@ def receipt_text(_: Gettext, receipt: Receipt) -> str:
     return "\n".join("• " + line for line in lines)
 
 
+async def revoke_asked(update: Update, context: Context) -> None:
+    """The button under the subject's notice of a greeting: /revoke's question, with its Cancel."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await revoke_command(update, context)
+
+
 async def revoke_kept(update: Update, context: Context) -> None:
     """Cancel under /revoke's question: the question shows the answer, nothing changes."""
     query = update.callback_query

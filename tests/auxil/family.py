@@ -242,7 +242,10 @@ async def send_it(world: BotWorld, member: SandboxUser, wait_s: float = 90.0) ->
 
 async def revoke(world: BotWorld, user: SandboxUser, subject: str) -> SentMessage:
     """/revoke and its confirmation; returns the deletion receipt."""
-    warning = await world.reply_to(user, lambda: world.sandbox.send_text(user, "/revoke"))
+    warning = await world.reply_to(
+        user, lambda: world.sandbox.send_text(user, "/revoke"),
+        until=lambda m: "revoke:yes" in json.dumps(m.reply_markup),
+    )  # fmt: skip
     return await world.reply_to(
         user,
         lambda: world.sandbox.press_button(user, warning.message_id, "revoke:yes"),
