@@ -20,8 +20,8 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.executors import executor_for
 from bot.flows import register_handlers
-from bot.flows.basics import admin_command_descriptions, command_descriptions
-from bot.i18n import Language, gettext_for
+from bot.flows.basics import MENU_LANGUAGES, admin_command_descriptions, command_descriptions
+from bot.i18n import gettext_for
 from bot.jobs import RenderJobs
 from bot.metrics import MeasuredApplication
 from bot.orders import OrderDesk
@@ -37,14 +37,8 @@ log = structlog.get_logger(__name__)
 BotApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-# Telegram keys command menus by two-letter ISO 639-1 codes, which cannot tell Traditional from
-# Simplified Chinese: "zh" gets Simplified, and a member who picks a language with /language
-# gets a menu of their own in that chat (see register_chat_commands).
-_MENU_LANGUAGES: dict[str | None, Language] = {None: "en", "zh": "zh-Hans"}
-
-
 async def _register_commands(application: BotApplication) -> None:
-    for code, language in _MENU_LANGUAGES.items():
+    for code, language in MENU_LANGUAGES.items():
         await application.bot.set_my_commands(
             command_descriptions(gettext_for(language)),
             scope=BotCommandScopeDefault(),

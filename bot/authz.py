@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.ext import CallbackContext
 
 from bot.family.consent import current_consent
-from bot.family.guidance import verification_step_text
+from bot.family.guidance import start_over_text, verification_step_text
 from bot.family.spaces import Role, SpaceStatus, get_space, membership_of
 from bot.i18n import Gettext
 from bot.services import Services, services_of
@@ -91,13 +91,16 @@ def check(
         )
     space = get_space(services.db, member.space_id)
     subject = space.subject_name or ""
-    if space.status == SpaceStatus.REVOKED:
+    # After a revocation consent may be given again, as a new record: nothing else until then.
+    if space.status == SpaceStatus.REVOKED and permission != Permission.CONSENT:
         return Denial(
             "revoked",
             _(
                 "Consent for {subject} was withdrawn, so nothing more can be made in this "
                 "family space."
-            ).format(subject=subject),
+            ).format(subject=subject)
+            + " "
+            + start_over_text(_, space),
         )
     if space.status == SpaceStatus.SETUP:
         return Denial(

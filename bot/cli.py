@@ -146,6 +146,13 @@ def _bench_likeness(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_portraits(args: argparse.Namespace) -> int:
+    """The photo checks against degraded faces; exit 1 on a good photo refused or a miss."""
+    from engine import _portrait_bench
+
+    return 0 if _portrait_bench.run(sys.stdout) else 1
+
+
 def _bench_voice(args: argparse.Namespace) -> int:
     from bot.config import read_xtts_dir
     from engine.likeness import voice_bench
@@ -426,6 +433,10 @@ def _parser() -> argparse.ArgumentParser:
         "--voices-only", action="store_true", help="measure the voices, not the talking portrait"
     )
     bench_likeness.set_defaults(handler=_bench_likeness)
+    bench_portraits = bench_commands.add_parser(
+        "portraits", help="the photo checks' thresholds on good and degraded real and drawn faces"
+    )
+    bench_portraits.set_defaults(handler=_bench_portraits)
     bench_voice = bench_commands.add_parser(
         "voice", help="real-time factor and first-chunk latency of each available voice"
     )

@@ -16,7 +16,8 @@ ORIGINAL_PREFIX = "orig:"
 
 
 def greeting_filename(order: Order) -> str:
-    return f"greeting-{order.id}.mp4"
+    """The festival and the day it was made, as a family would name it: never the order's id."""
+    return f"greeting-{order.template_id or 'festival'}-{order.created_at[:10]}.mp4"
 
 
 def original_button(_: Gettext, order: Order) -> InlineKeyboardMarkup:

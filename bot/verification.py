@@ -40,6 +40,7 @@ ConsentStatus = Literal["current", "revoked", "expired", "unknown"]
 class RenderFacts(BaseModel, frozen=True):
     order_id: str
     template_id: str | None
+    recipient: str | None = None
     created_at: str
     delivered_at: str | None
 
@@ -82,6 +83,7 @@ def look_up(db: Database | None, report: DetectionReport, now: datetime) -> Veri
             "render": RenderFacts(
                 order_id=order.id,
                 template_id=order.template_id,
+                recipient=order.recipient,
                 created_at=order.created_at,
                 delivered_at=order.delivered_at,
             ),

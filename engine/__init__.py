@@ -7,7 +7,7 @@ from engine._bench import BenchResult, bench_render
 from engine._encoder import write_wav
 from engine._errors import IngestError, RenderError
 from engine._greeting import greeting_text
-from engine._ingest import check_portrait
+from engine._ingest import check_portrait, faces_in
 from engine._models import (
     REVEAL_SECRETS,
     Aspect,
@@ -62,6 +62,7 @@ __all__ = [
     "check_video",
     "check_voice",
     "extract_speech",
+    "faces_in",
     "greeting_text",
     "list_templates",
     "normalised_frames",

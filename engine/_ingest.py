@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from engine._errors import IngestError
 from engine._faces import find_faces, subjects
 from engine._models import FaceBox, PortraitInfo
+from engine._quality import require_good_portrait, too_dark_to_tell
 
 MIN_PORTRAIT_SIDE = 256
 MAX_PORTRAIT_SIDE = 7680  # 8K UHD width
@@ -25,13 +26,26 @@ ANALYSIS_RATE = 16_000
 
 
 def check_portrait(path: Path, face_index: int | None = None) -> PortraitInfo:
-    """Size and faces of a photo that is safe to decode and shows one subject (or a chosen one).
+    """Size and faces of a photo that is safe to decode and shows one subject (or a chosen one)
+    well enough to animate: sharp, lit from the front, eyes open and uncovered (engine/_quality).
 
     Raises ValueError when ``face_index`` does not name one of the faces found.
     """
     image = load_portrait(path)
     faces = subject_faces(image, path.name, face_index)
+    chosen = faces[0 if face_index is None else face_index]
+    require_good_portrait(np.asarray(image), chosen, path.name)
     return PortraitInfo(width=image.width, height=image.height, faces=tuple(faces))
+
+
+def faces_in(path: Path) -> int:
+    """How many subject-sized faces a readable photo shows, without judging them as portraits:
+    tells a photo of someone from a scanned document. 0 for anything that is not a usable image."""
+    try:
+        image = load_portrait(path)
+    except IngestError:
+        return 0
+    return len(subjects(find_faces(np.asarray(image))))
 
 
 def load_subject(path: Path, face_index: int | None) -> tuple[Image.Image, FaceBox]:
@@ -43,7 +57,10 @@ def load_subject(path: Path, face_index: int | None) -> tuple[Image.Image, FaceB
 
 def subject_faces(image: Image.Image, name: str, face_index: int | None) -> list[FaceBox]:
     """Faces big enough to be the subject, best first; one, or a valid choice among several."""
-    faces = subjects(find_faces(np.asarray(image)))
+    pixels = np.asarray(image)
+    faces = subjects(find_faces(pixels))
+    if not faces and too_dark_to_tell(pixels):
+        raise IngestError("too_dark", f"{name}: too dark to find a face")
     if not faces:
         raise IngestError("no_face", f"{name}: no face found", width=image.width,
                           height=image.height)  # fmt: skip

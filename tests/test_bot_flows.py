@@ -23,20 +23,37 @@ from PIL import Image
 from bot.app import build_application, polling
 from bot.cli import main
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.family.spaces import membership_of
 from bot.festivals import upcoming
 from bot.flows.basics import help_text
 from bot.flows.order import MAX_RECIPIENT_CHARS
 from bot.i18n import gettext_for
+from bot.orders import status_line
 from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import OrderStatus
-from bot.storage.orders import draft_for, get_order, orders_with_status, update_order
+from bot.storage.orders import (
+    draft_for,
+    get_order,
+    orders_where,
+    orders_with_status,
+    update_order,
+)
 from engine import list_templates, template_festival, template_title
 from engine._painter import paint_background
+from engine._portrait_bench import blur, brightness, close_eyes
 from engine._templates import load_template
+from engine.likeness._synthetic import FACES, face_photo
 from engine.provenance import token_for_render_id
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
-from tests.auxil.family import living_family, place, press_festival, send_it
+from tests.auxil.family import (
+    confirm,
+    living_family,
+    place,
+    prepare_order,
+    press_festival,
+    send_it,
+)
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
 ZH_HANT = gettext_for("zh-Hant")
@@ -104,8 +121,22 @@ async def test_start_answers_in_the_members_telegram_language(bot_world: BotWorl
     en_reply = await bot_world.reply_to(
         english, lambda: bot_world.sandbox.send_text(english, "/start")
     )
-    assert zh_reply.text is not None and zh_reply.text.startswith("歡迎使用團圓。")
-    assert en_reply.text is not None and en_reply.text.startswith("Welcome to Tuanyuan.")
+    # A stranger's /start is a short card with the next step; the long text is /help's.
+    card = (
+        "Welcome to Tuanyuan: festival greeting videos in the voice and face of someone you "
+        "love, made only with consent.\n\nNext: send /newspace to create a family space for "
+        "them, or open the invite link a relative sent you. /help explains everything."
+    )
+    assert zh_reply.text == ZH_HANT(card)
+    assert en_reply.text == card
+    # Telegram's "zh" menu is Simplified: a zh-hant (zh-hk, zh-tw) user gets their own at once.
+    menus = {
+        record.scope.get("chat_id"): record.commands
+        for record in await bot_world.sandbox.commands()
+        if record.scope.get("type") == "chat"
+    }
+    assert english.id not in menus
+    assert {"command": "help", "description": ZH_HANT("How Tuanyuan works")} in menus[chinese.id]
 
 
 async def test_language_menu_switches_language_and_registers_menus(bot_world: BotWorld) -> None:
@@ -197,6 +228,16 @@ async def test_a_full_order_delivers_a_playable_greeting(
     assert [order.recipient for order in delivered] == ["外婆"]
     assert delivered[0].telegram_file_id == video_message.file_id
 
+    # The living grandfather hears of it, in his language, and can withdraw from there.
+    notice = await sandbox.wait_for_message(
+        GRANDPA.id, lambda m: "revoke:ask" in json.dumps(m.reply_markup)
+    )
+    assert notice.text is not None and "外婆" in notice.text and member.first_name in notice.text
+    question = await consented.reply_to(
+        GRANDPA, lambda: sandbox.press_button(GRANDPA, notice.message_id, "revoke:ask")
+    )
+    assert question.text is not None and question.text.startswith("撤回對外公的同意")
+
     # The delivered file says it is this service's, to tuanyuan detect with the bot's own keys:
     # watermarks naming this order, the AIGC label, and a C2PA manifest trusted by our root.
     capsys.readouterr()
@@ -231,6 +272,31 @@ async def test_an_unreadable_photo_is_explained_and_the_good_one_is_kept(
     kept = draft_for(consented.services.db, member.id)
     assert kept is not None and kept.portrait_id == first.portrait_id
     assert consented.services.vault.read_bytes(first.portrait_id) == portrait_jpeg
+
+
+async def test_blurred_dark_and_eyes_closed_photos_are_refused_with_their_advice(
+    consented: BotWorld, member: SandboxUser
+) -> None:
+    async def answer_to(photo: Image.Image) -> str | None:
+        sent = io.BytesIO()
+        photo.save(sent, format="JPEG", quality=90)
+        return (
+            await consented.reply_to(
+                member, lambda: consented.sandbox.send_photo(member, sent.getvalue())
+            )
+        ).text
+
+    face = face_photo(FACES[0])
+    assert await answer_to(blur(9)(face)) == ZH_HANT(
+        "That photo is blurred. Please send a sharper one, where their face is in focus."
+    )
+    assert await answer_to(brightness(0.15)(face)) == ZH_HANT(
+        "That photo is too dark to see their face. Please send one taken in good light."
+    )
+    assert await answer_to(close_eyes(face)) == ZH_HANT(
+        "Their eyes are closed in that photo. Please send one where their eyes are open."
+    )
+    assert draft_for(consented.services.db, member.id) is None
 
 
 async def test_a_file_over_telegrams_download_limit_is_explained(
@@ -271,7 +337,7 @@ async def test_names_longer_than_the_limit_are_refused(
     assert draft is not None and draft.recipient is None
 
 
-async def test_text_before_any_photo_gets_guidance_and_cancel_discards(
+async def test_text_before_any_photo_gets_guidance_and_cancel_leaves_any_flow(
     consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes
 ) -> None:
     sandbox = consented.sandbox
@@ -283,6 +349,51 @@ async def test_text_before_any_photo_gets_guidance_and_cancel_discards(
     reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
     assert reply.text == ZH_HANT("I have discarded the greeting you were preparing.")
     assert draft_for(consented.services.db, member.id) is None
+
+    # /cancel stops a greeting while it renders, through the order desk.
+    await confirm(consented, member, await prepare_order(consented, member, "外婆"))
+    db = consented.services.db
+    [placed] = orders_where(db, "user_id = ? AND recipient = ?", [member.id, "外婆"])
+    for _ in range(int(RENDER_WAIT_S / 0.05)):
+        if get_order(db, placed.id).status == OrderStatus.RENDERING:
+            break
+        await asyncio.sleep(0.05)
+    reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
+    assert reply.text == ZH_HANT("I have cancelled the greeting for {recipient}.").format(
+        recipient="外婆"
+    )
+    await consented.services.orders.settle()
+    assert get_order(db, placed.id).status == OrderStatus.CANCELLED
+    assert [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"] == []
+
+    # /start resumes: where the member is, and a new greeting may reuse the last photo.
+    card = await consented.reply_to(
+        member, lambda: sandbox.send_text(member, "/start"),
+        until=lambda m: m.reply_markup is not None,
+    )  # fmt: skip
+    started = [m.text for m in await sandbox.sent_messages(member.id)][-2:]
+    assert started[0] == ZH_HANT("Family space for {subject}.").format(subject="外公") + "\n" + (
+        ZH_HANT("Your latest greeting: {status}").format(
+            status=status_line(ZH_HANT, get_order(db, placed.id))
+        )
+    )
+    assert card.text == ZH_HANT(
+        "To make a greeting, send a photo of their face, or use the last one again."
+    )
+    await sandbox.press_button(member, card.message_id, "photo:last")
+    await sandbox.wait_for_message(member.id, lambda m: m.reply_markup is not None
+                                   and "tpl:" in json.dumps(m.reply_markup))  # fmt: skip
+    draft = draft_for(db, member.id)
+    assert draft is not None and draft.portrait_id == placed.portrait_id
+
+    # /cancel leaves the set-up of a family space: the half-made space is gone.
+    starter = SandboxUser(5105, "阿華", language_code="zh-hant")
+    await consented.reply_to(starter, lambda: sandbox.send_text(starter, "/newspace"))
+    reply = await consented.reply_to(starter, lambda: sandbox.send_text(starter, "/cancel"))
+    assert reply.text == ZH_HANT(
+        "I have stopped creating the family space. Send /newspace to start again."
+    )
+    assert membership_of(db, starter.id) is None
 
 
 @pytest.mark.sandbox_limits(chat_burst=1, chat_messages_per_second=1.0)

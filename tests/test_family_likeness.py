@@ -162,7 +162,13 @@ async def test_a_family_video_carries_the_greeting_and_the_voice_profile_is_reus
     # Revocation leaves nothing of the clip, the notes or the profile.
     ids, blobs = subject_data(bot_world, space_id)
     assert {profile} <= ids and len(blobs) == len(ids)
-    warning = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/revoke"))
+    # (Before it, GRANDPA was told of the greeting sent: the question is the message with the
+    # confirmation button.)
+    warning = await bot_world.reply_to(
+        GRANDPA,
+        lambda: sandbox.send_text(GRANDPA, "/revoke"),
+        until=lambda m: "revoke:yes" in str(m.reply_markup),
+    )
     await bot_world.reply_to(
         GRANDPA, lambda: sandbox.press_button(GRANDPA, warning.message_id, "revoke:yes"),
         until=lambda m: "影片片段：1" in (m.text or ""),

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, polling
-from bot.demo.samples import sample_portrait_jpeg
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.family.consent import CHALLENGE_VALID_FOR, WORDING_VERSION, records_of
 from bot.family.erasure import Receipt
 from bot.family.spaces import (
@@ -81,6 +81,14 @@ async def test_a_living_subject_consents_personally_by_reading_the_phrase(
 ) -> None:
     await living_family(bot_world, OWNER, GRANDPA)
     db = bot_world.services.db
+    # The owner heard of the consent before sharing a phone number: told that step, no photo yet.
+    news = ZH_HANT("{subject} has consented.").format(subject="外公")
+    [told] = [m for m in await bot_world.sandbox.sent_messages(OWNER.id)
+              if (m.text or "").startswith(news)]  # fmt: skip
+    assert told.text == news + "\n\n" + ZH_HANT(
+        "To verify you, please share your phone number with the button below. "
+        "It must be the number of this Telegram account."
+    )
     subject = membership_of(db, GRANDPA.id)
     owner = membership_of(db, OWNER.id)
     assert subject is not None and subject.verified and subject.phone_number == phone_of(GRANDPA)
@@ -154,16 +162,40 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
     assert ("consent.revoked", {"space": member.space_id}) in _audit_actions(bot_world, OWNER.id)
 
 
-async def test_a_rejected_proof_is_explained_in_the_members_language(bot_world: BotWorld) -> None:
+async def test_a_portrait_at_the_proof_step_is_asked_about_and_a_rejection_explained(
+    bot_world: BotWorld,
+) -> None:
     sandbox = bot_world.sandbox
     await bot_world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
     await verify_relative(bot_world, OWNER, "孫女")
-    await bot_world.reply_to(
-        OWNER, lambda: sandbox.send_document(OWNER, PDF_PROOF, "proof.pdf", "application/pdf")
+    # A portrait sent at the proof step is asked about, not taken as the proof.
+    question = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
     )
+    assert question.text == ZH_HANT("This photo shows a face. Is it the proof document?")
+    step = await bot_world.reply_to(
+        OWNER, lambda: sandbox.press_button(OWNER, question.message_id, "proof:no")
+    )
+    assert says(OWNER, "Please send a proof document that shows your relation to {subject} and "
+                "that they have died (a death certificate or household register), as a photo "
+                "or a PDF.", subject="阿嬤")(step)  # fmt: skip
+    answered = await sandbox.wait_for_message(
+        OWNER.id, lambda m: m.message_id == question.message_id and bool(m.edits)
+    )
+    assert answered.text == ZH_HANT("No, it was a photo: I did not keep it.")
+    assert media_where(bot_world.services.db, "kind = ?", [MediaKind.PROOF.value]) == []
+    # A photographed certificate may show a face too: "Yes" sends that photo for review.
+    question = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
+    )
+    await bot_world.reply_to(
+        OWNER, lambda: sandbox.press_button(OWNER, question.message_id, "proof:yes"),
+        until=says(OWNER, "Thank you. A moderator will review your document; I will tell you "
+                   "the outcome."),
+    )  # fmt: skip
     review = await sandbox.wait_for_message(ADMIN.id, lambda m: m.method == "sendDocument")
-    assert await sandbox.download(review.file_id or "") == PDF_PROOF
+    assert await sandbox.download(review.file_id or "") == sample_portrait_jpeg()
     assert review.reply_markup is not None
     reject = review.reply_markup["inline_keyboard"][0][1]["callback_data"]
     await sandbox.press_button(ADMIN, review.message_id, reject)
@@ -220,6 +252,10 @@ async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
         RELATIVE, lambda: bot_world.sandbox.send_text(RELATIVE, f"/start {payload}")
     )
     assert says(RELATIVE, "Welcome to the family space for {subject}.", subject="阿嬤")(welcome)
+    joined = ZH_HANT("{name} joined the family space for {subject}.").format(
+        name=RELATIVE.first_name, subject="阿嬤"
+    )
+    await bot_world.sandbox.wait_for_message(OWNER.id, lambda m: m.text == joined)
     reused = await bot_world.reply_to(
         STRANGER, lambda: bot_world.sandbox.send_text(STRANGER, f"/start {payload}")
     )
@@ -306,7 +342,9 @@ async def test_admin_commands_are_refused_to_non_admins(bot_world: BotWorld) -> 
     assert admin.text == "Proof documents waiting for review: 0"
 
 
-async def test_a_consent_phrase_read_after_30_minutes_is_refused(bot_world: BotWorld) -> None:
+async def test_a_consent_phrase_read_late_or_too_short_is_asked_again(
+    bot_world: BotWorld,
+) -> None:
     await create_space(bot_world, OWNER, GRANDPA.first_name, "living")
     invite = next(m for m in await bot_world.sandbox.sent_messages(OWNER.id) if has_link(m))
     await bot_world.reply_to(
@@ -325,27 +363,69 @@ async def test_a_consent_phrase_read_after_30_minutes_is_refused(bot_world: BotW
     assert ("consent.challenge_expired", {"space": space_id}) in _audit_actions(
         bot_world, GRANDPA.id
     )
+    short = await bot_world.reply_to(
+        GRANDPA, lambda: bot_world.sandbox.send_voice(GRANDPA, sample_voice_ogg("好。"), 1)
+    )
+    again = ZH_HANT(
+        "I heard only {heard:.1f} s of you speaking; reading the phrase takes at least "
+        "{minimum:.0f} s. Please read it again, all of it, in one voice message:\n\n{phrase}"
+    )
+    assert (short.text or "").startswith(again.split("{heard", 1)[0])
+    assert (short.text or "").endswith(new_phrase)
     thanks = await read_phrase(bot_world, GRANDPA, late)
     assert says(GRANDPA, THANKS_FOR_CONSENT, subject="外公")(thanks)
 
 
-async def test_ordering_after_revocation_is_refused(bot_world: BotWorld) -> None:
+async def test_after_revocation_nothing_is_made_until_the_subject_consents_again(
+    bot_world: BotWorld,
+) -> None:
     await living_family(bot_world, OWNER, GRANDPA)
+    sandbox, db = bot_world.sandbox, bot_world.services.db
+    # /revoke's question has a Cancel, which changes nothing and says so.
+    warning = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/revoke"))
+    await sandbox.press_button(GRANDPA, warning.message_id, "revoke:no")
+    kept = await sandbox.wait_for_message(
+        GRANDPA.id, lambda m: m.message_id == warning.message_id and bool(m.edits)
+    )
+    assert kept.text == ZH_HANT(
+        "Nothing was withdrawn: consent for {subject} stays as it was."
+    ).format(subject="外公")
+    space_id = membership_of(db, GRANDPA.id).space_id  # type: ignore[union-attr]
+    assert len(records_of(db, space_id)) == 1
+
     receipt = await revoke(bot_world, GRANDPA, "外公")
     expected = Receipt(files=Counter({"statement": 1}))
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
+    start_over = ZH_HANT(
+        "To start over, {subject} gives consent again with /consent; then send the photo and "
+        "voice notes again."
+    ).format(subject="外公")
     refusal = ZH_HANT(
         "Consent for {subject} was withdrawn, so nothing more can be made in this family space."
     ).format(subject="外公")
     await bot_world.reply_to(
         OWNER,
-        lambda: bot_world.sandbox.send_photo(OWNER, sample_portrait_jpeg()),
-        until=lambda m: m.text == refusal,
+        lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg()),
+        until=lambda m: m.text == refusal + " " + start_over,
     )
     assert ("authz.denied", {"permission": "upload_footage", "reason": "revoked"}) in (
         _audit_actions(bot_world, OWNER.id)
     )
-    assert media_where(bot_world.services.db, "kind = ?", [MediaKind.PORTRAIT.value]) == []
+    assert media_where(db, "kind = ?", [MediaKind.PORTRAIT.value]) == []
+    told = [m.text or "" for m in await sandbox.sent_messages(OWNER.id)]
+    assert any(text.endswith(start_over) for text in told), told
+
+    # The subject consents again: a new grant, after the revocation, and the family may order.
+    wording = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/consent"))
+    thanks = await read_phrase(bot_world, GRANDPA, wording)
+    assert says(GRANDPA, THANKS_FOR_CONSENT, subject="外公")(thanks)
+    kinds = [record.kind for record in records_of(db, space_id)]
+    assert kinds == ["grant", "revocation", "grant"]
+    reply = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg()),
+        until=lambda m: m.text == ZH_HANT("Thank you, I have the photo."),
+    )  # fmt: skip
+    assert reply.text is not None
 
 
 async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
@@ -396,6 +476,13 @@ async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWor
     assert data["user"][0]["id"] == OWNER.id
 
     proof_id = membership["proof_media_id"]
+    kept = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
+    await sandbox.press_button(OWNER, kept.message_id, "delme:no")
+    answered = await sandbox.wait_for_message(
+        OWNER.id, lambda m: m.message_id == kept.message_id and bool(m.edits)
+    )
+    assert answered.text == ZH_HANT("Nothing was deleted.")
+    assert membership_of(bot_world.services.db, OWNER.id) is not None
     warning = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
     done = await bot_world.reply_to(
         OWNER, lambda: sandbox.press_button(OWNER, warning.message_id, "delme:yes")

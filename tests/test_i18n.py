@@ -78,3 +78,32 @@ def test_telegram_language_codes_map_to_our_languages(
     telegram_code: str | None, expected: str
 ) -> None:
     assert language_from_telegram(telegram_code) == expected
+
+
+# Words written in Taiwan (and Hong Kong) where the mainland writes another (通过, 获取, 发给,
+# 记录, 一条, 消息, 视频, 文件, 账号, 网络, 软件, 设置, 默认, 支持, 屏幕, 点击, 链接, 登录,
+# 裁剪, 定制, 转发), and the reverse for zh-Hant (影片, 連結, 帳號, 網路, 軟體, 預設, 設定,
+# 螢幕, 點選, 登入, 使用者, 品質, 訊息).
+REGIONAL_WORDS = {
+    "zh-Hans": ("透过", "取得", "传给", "纪录", "一笔", "讯息", "视讯", "影片", "档案", "帐号",
+                "网路", "软体", "设定", "预设", "支援", "萤幕", "点选", "连结", "登入", "裁切",
+                "订制", "转传"),
+    "zh-Hant": ("視頻", "鏈接", "賬號", "網絡", "軟件", "默認", "設置", "屏幕", "點擊", "登錄",
+                "用戶", "質量", "信息"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["zh-Hans", "zh-Hant"])
+def test_chinese_reads_as_written_where_it_is_read(language: str) -> None:
+    """Mainland usage in zh-Hans, Taiwan / Hong Kong usage in zh-Hant; and no 他 or 她 for the
+    person in the greeting, whom the family may call 奶奶 or 外公: the texts use their name
+    or "this family member" instead (他们 for a group, 其他 and 他人 are not about them)."""
+    with catalog_path(language).open("rb") as po_file:  # type: ignore[arg-type]
+        catalog = read_po(po_file)
+    for message in catalog:
+        if not message.id:
+            continue
+        text = str(message.string)
+        found = [word for word in REGIONAL_WORDS[language] if word in text]
+        assert not found, f"{language}: {found} in {text!r}"
+        assert not re.search(r"(?<!其)[他她](?![们們人])", text), f"{language}: pronoun in {text!r}"

@@ -135,13 +135,15 @@ async def test_a_member_sees_the_render_its_family_and_its_consent(delivered: De
     text = await _verify(world, OWNER, _as_document(world, OWNER, delivered.original))
     _ = ZH_HANT
     assert text.startswith(_(YES))
-    assert _("Greeting: {festival}, order {order}, made on {date}").format(
-        festival=template_title("mid-autumn", "zh-Hant"), order=order.id,
+    assert order.recipient is not None
+    assert _("Greeting for {recipient}: {festival}, made on {date}").format(
+        recipient=order.recipient, festival=template_title("mid-autumn", "zh-Hant"),
         date=order.created_at[:10],
     ) in text  # fmt: skip
+    assert order.id not in text and str(order.space_id) not in text  # names and dates, no ids
     assert order.delivered_at is not None
     assert _("Delivered on {date}").format(date=order.delivered_at[:10]) in text
-    assert _("Family space {space}: {subject}").format(space=order.space_id, subject="外公") in text
+    assert _("Family: {subject}").format(subject="外公") in text
     assert _("Consent: given, and still in force") in text
     _marks_verified(text, _)
     assert _answers(world)[-1] == {"made_by_service": True, "detailed": True, "order": order.id}
@@ -186,7 +188,7 @@ async def test_a_moderator_sees_the_details_of_any_file(
     world, order = delivered.world, delivered.order
     text = await _verify(world, ADMIN, _as_document(world, ADMIN, delivered.original))
     assert text.startswith(YES)
-    assert f"Family space {order.space_id}: 外公" in text
+    assert "Family: 外公" in text
     _marks_verified(text, EN)
 
     plain = unmarked_greeting(tmp_path, 41, (640, 360), 2.0).read_bytes()
@@ -289,8 +291,8 @@ async def test_detect_with_the_data_dir_names_the_render_family_and_consent(
     order = delivered.order
     assert report["made_by_service"] is True
     assert report["render"] == {
-        "order_id": order.id, "template_id": "mid-autumn", "created_at": order.created_at,
-        "delivered_at": order.delivered_at,
+        "order_id": order.id, "template_id": "mid-autumn", "recipient": order.recipient,
+        "created_at": order.created_at, "delivered_at": order.delivered_at,
     }  # fmt: skip
     assert report["family"] == {"space_id": order.space_id, "subject_name": "外公"}
     assert report["consent"]["status"] == "current"
@@ -317,7 +319,8 @@ async def test_the_original_file_is_the_engines_output_byte_for_byte(
         OWNER, lambda: world.sandbox.press_button(OWNER, message.message_id, data),
         until=lambda m: m.method == "sendDocument",
     )  # fmt: skip
-    assert document.file_name == f"greeting-{delivered.order.id}.mp4"
+    order = delivered.order
+    assert document.file_name == f"greeting-mid-autumn-{order.created_at[:10]}.mp4"
     received = await world.sandbox.download(document.file_id or "")
     assert received == delivered.original
     assert received == await world.sandbox.download(message.file_id or "")  # as sent inline

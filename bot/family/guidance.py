@@ -32,3 +32,16 @@ def verification_step_text(_: Gettext, member: Member, space: Space) -> str:
         MemberStatus.VERIFIED: _("You are verified in the family space for {subject}."),
     }
     return steps[member.status].format(subject=subject)
+
+
+def start_over_text(_: Gettext, space: Space) -> str:
+    """How a family whose consent was withdrawn makes greetings again."""
+    if space.deceased:
+        return _(
+            "To start over, a verified relative authorises again with /consent; then send the "
+            "photo and voice notes again."
+        )
+    return _(
+        "To start over, {subject} gives consent again with /consent; then send the photo and "
+        "voice notes again."
+    ).format(subject=space.subject_name or "")

@@ -132,6 +132,17 @@ def create_space(db: Database, clock: Clock, owner_id: int, cosigners_required: 
     return get_space(db, space_id)
 
 
+def abandon_setup(db: Database, space: Space) -> bool:
+    """Forget a space its owner stopped setting up. Until set-up ends nobody else can join (no
+    invite exists yet) and nothing can be made, so the space and its one member go entirely."""
+    if space.status != SpaceStatus.SETUP:
+        return False
+    with db.conn:
+        db.execute("DELETE FROM members WHERE space_id = ?", [space.id])
+        db.execute("DELETE FROM spaces WHERE id = ?", [space.id])
+    return True
+
+
 def update_space(db: Database, space_id: str, **fields: Any) -> Space:
     db.table("spaces").update(space_id, fields)
     return get_space(db, space_id)

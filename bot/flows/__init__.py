@@ -38,6 +38,7 @@ from bot.flows import (
     order,
     payments,
     privacy,
+    resume,
     verify,
 )
 from bot.flows.basics import Context
@@ -50,6 +51,7 @@ from bot.orders import (
     REJECT_PREFIX,
     REMAKE_PREFIX,
     RESEND_PREFIX,
+    REVOKE_FROM_NOTICE,
     SEND_PREFIX,
 )
 from bot.services import services_of
@@ -64,13 +66,22 @@ _campaign_answer = guarded(Permission.ORDER, campaign.family_typed)
 
 
 async def _start(update: Update, context: Context) -> None:
-    """``/start <payload>`` is an invite link being opened; plain ``/start`` is a greeting."""
+    """``/start <payload>`` is an invite link being opened; plain ``/start`` is a greeting.
+    Either is a chat's first message: its command menu is set then."""
+    basics.remember_sender(update, context)
+    await basics.own_menu(update, context)
     if context.args and campaign.is_join_payload(context.args[0]):
         await campaign.join(update, context, context.args[0])
     elif context.args:
         await family.join(update, context, context.args[0])
     else:
-        await basics.start(update, context)
+        await resume.start_card(update, context)
+
+
+async def _cancel(update: Update, context: Context) -> None:
+    """/cancel leaves whatever the sender is in: a family space's set-up, else a greeting."""
+    if not await family.cancel_setup(update, context):
+        await order.cancel(update, context)
 
 
 async def _image(update: Update, context: Context) -> None:
@@ -149,7 +160,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("review", guarded(Permission.MODERATE, admin.review)))
     add(CommandHandler("renders", guarded(Permission.MODERATE, admin.renders)))
     add(CommandHandler("admin_login", guarded(Permission.MODERATE, admin.admin_login)))
-    add(CommandHandler("cancel", order.cancel))
+    add(CommandHandler("cancel", _cancel))
     add(CommandHandler("orders", greetings.my_orders))
     add(CommandHandler("queue", guarded(Permission.MODERATE, moderation.queue)))
     add(CommandHandler("rules", guarded(Permission.MODERATE, moderation.rules)))
@@ -169,6 +180,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(basics.LANGUAGE_PREFIX, basics.language_chosen)
     on_button(order.TEMPLATE_PREFIX, guarded(Permission.ORDER, order.template_chosen))
     on_button(order.MORE_FESTIVALS, guarded(Permission.ORDER, order.more_festivals))
+    on_button(order.LAST_PHOTO, guarded(Permission.ORDER, order.last_photo_chosen))
     on_button(order.WORDS_PREFIX, guarded(Permission.ORDER, order.words_chosen))
     for prefix in (SEND_PREFIX, REMAKE_PREFIX, CANCEL_PREFIX, RESEND_PREFIX):
         on_button(prefix, greetings.preview_pressed)
@@ -182,8 +194,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(consent.AUTHORISE, guarded(Permission.CONSENT, consent.authorise_pressed))
     for prefix in (consent.COSIGN_PREFIX, consent.VETO_PREFIX):
         on_button(prefix, guarded(Permission.CONSENT, consent.cosign_or_veto_pressed))
+    on_button(family.PROOF_PREFIX, family.proof_answered)
     on_button(consent.REVOKE_CONFIRM, guarded(Permission.REVOKE, consent.revoke_confirmed))
+    on_button(consent.REVOKE_KEEP, guarded(Permission.REVOKE, consent.revoke_kept))
+    on_button(REVOKE_FROM_NOTICE, guarded(Permission.REVOKE, consent.revoke_asked))
     on_button(privacy.DELETE_CONFIRM, privacy.delete_confirmed)
+    on_button(privacy.DELETE_KEEP, privacy.delete_kept)
     on_button(campaign.ORGANISER_PREFIX, guarded(Permission.MODERATE, campaign.organiser_pressed))
     on_button(YES_PREFIX, guarded(Permission.ORDER, campaign.yes_pressed))
     on_button(NO_PREFIX, campaign.answer_pressed)

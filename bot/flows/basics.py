@@ -12,7 +12,7 @@ from telegram import (
 )
 from telegram.ext import CallbackContext
 
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext, gettext_for
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext, Language, gettext_for
 from bot.orders import clean_words, visible_length
 from bot.services import Services, services_of
 from bot.storage import remember_user, set_language
@@ -35,6 +35,25 @@ def caller(update: Update, context: Context) -> tuple[Services, Message, int, Ge
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     return services, message, user.id, services.gettext_of(user.id)
+
+
+# Telegram keys command menus by two-letter ISO 639-1 codes, which cannot tell Traditional from
+# Simplified Chinese: "zh" gets Simplified. A member whose language is not the one their code's
+# menu shows (zh-hant, zh-hk, zh-tw; or a choice made with /language) gets a menu of their own
+# in their chat (own_menu).
+MENU_LANGUAGES: dict[str | None, Language] = {None: "en", "zh": "zh-Hans"}
+
+
+async def own_menu(update: Update, context: Context) -> None:
+    """The chat's command menu in the sender's language, when Telegram's would be another."""
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    language = services_of(context).language_of(user.id)
+    two_letter = (user.language_code or "").split("-")[0].lower()
+    if MENU_LANGUAGES.get(two_letter, MENU_LANGUAGES[None]) != language:
+        await context.bot.set_my_commands(
+            command_descriptions(gettext_for(language)), scope=BotCommandScopeChat(chat.id)
+        )
 
 
 def command_descriptions(_: Gettext) -> list[BotCommand]:
@@ -82,13 +101,6 @@ def help_text(_: Gettext) -> str:
         "everything, /mydata sends you your data, /delete_me removes you. /language changes "
         "the language, /cancel discards the greeting you are preparing."
     )
-
-
-async def start(update: Update, context: Context) -> None:
-    remember_sender(update, context)
-    assert update.effective_user is not None and update.effective_message is not None
-    _ = services_of(context).gettext_of(update.effective_user.id)
-    await update.effective_message.reply_text(_("Welcome to Tuanyuan.") + "\n\n" + help_text(_))
 
 
 async def help_command(update: Update, context: Context) -> None:

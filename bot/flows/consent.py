@@ -8,6 +8,8 @@ with a receipt listing what was deleted.
 
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from telegram import (
     Bot,
@@ -38,16 +40,18 @@ from bot.family.consent import (
     vetoed,
 )
 from bot.family.erasure import Receipt, revoke
-from bot.family.guidance import verification_step_text
+from bot.family.guidance import start_over_text, verification_step_text
 from bot.family.spaces import (
     Member,
     MemberStatus,
     Role,
     Space,
+    SpaceStatus,
     get_space,
     members_of,
     membership_of,
     update_member,
+    update_space,
 )
 from bot.flows.basics import Context, remember_sender
 from bot.flows.uploads import fetch_checked
@@ -55,12 +59,13 @@ from bot.i18n import Gettext
 from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
-from engine import check_voice
+from engine import IngestError, VoiceInfo, check_voice
 
 AUTHORISE = "auth:grant"
 COSIGN_PREFIX = "cosign:"
 VETO_PREFIX = "veto:"
 REVOKE_CONFIRM = "revoke:yes"
+REVOKE_KEEP = "revoke:no"
 
 
 def _sender(update: Update, context: Context) -> tuple[Services, Message, Member, Space, Gettext]:
@@ -74,21 +79,45 @@ def _sender(update: Update, context: Context) -> tuple[Services, Message, Member
         services.gettext_of(user.id)  # fmt: skip
 
 
+def _reopened(services: Services, space: Space, actor: int) -> Space:
+    """A grant after a revocation opens the space again. The withdrawn consent stays withdrawn
+    (its records, tombstone and the deletion stand); the new grant is a record of its own."""
+    if space.status != SpaceStatus.REVOKED:
+        return space
+    services.audit.record(actor, "space.reopened", space=space.id)
+    return update_space(services.db, space.id, status=SpaceStatus.ACTIVE.value, closed_at=None)
+
+
 def _until(services: Services, space: Space) -> str:
     consent = current_consent(services.db, space, services.clock.now())
     return (consent.valid_until or "")[:10] if consent else ""
 
 
 async def notify_members(
-    bot: Bot, services: Services, space: Space, skip: int, compose: Callable[[Gettext], str]
+    bot: Bot,
+    services: Services,
+    space: Space,
+    skip: int,
+    compose: Callable[[Gettext], str],
+    with_next_step: bool = False,
 ) -> None:
-    """Tell every other member something, each in their own language."""
+    """Tell every other member something, each in their own language; ``with_next_step`` adds
+    what that member can do now: make a greeting once verified, else their own next step (a
+    member still to share their phone or say their relation is not told to send a photo)."""
     for member in members_of(services.db, space.id):
         if member.user_id == skip:
             continue
+        _ = services.gettext_of(member.user_id)
+        text = compose(_)
+        if with_next_step and member.verified:
+            text += " " + _(
+                "You can make a greeting now: send a clear photo of {subject}'s face."
+            ).format(subject=space.subject_name)
+        elif with_next_step:
+            text += "\n\n" + verification_step_text(_, member, space)
         # A member who blocked the bot still sees the new state with their next message.
         with contextlib.suppress(TelegramError):
-            await bot.send_message(member.user_id, compose(services.gettext_of(member.user_id)))
+            await bot.send_message(member.user_id, text)
 
 
 async def ask_for_statement(
@@ -148,17 +177,19 @@ async def receive_statement(update: Update, context: Context) -> None:
     )
     assert source is not None
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, check_voice
+        context, message, _, source.file_id, source.file_size, check_statement
     )
     if fetched is None:
         return
-    data, voice = fetched
-    if voice.speech_s < MIN_STATEMENT_SPEECH_S:
+    data, heard = fetched
+    if heard.voice is None:
+        # Said to the subject, often an elderly person: not the family's voice-sample advice.
         await message.reply_text(
             _(
-                "I heard only {speech:.1f} s of speech. Please read the whole phrase aloud, "
-                "clearly, in one message."
-            ).format(speech=voice.speech_s)
+                "I heard only {heard:.1f} s of you speaking; reading the phrase takes at least "
+                "{minimum:.0f} s. Please read it again, all of it, in one voice message:\n\n"
+                "{phrase}"
+            ).format(heard=heard.seconds, minimum=MIN_STATEMENT_SPEECH_S, phrase=challenge.phrase)
         )
         return
     media_id = services.vault.put_bytes(data)
@@ -172,6 +203,7 @@ async def receive_statement(update: Update, context: Context) -> None:
         language=challenge.language, evidence_commitment=services.vault.commitment(data),
     )  # fmt: skip
     services.db.table("consent_evidence").insert({"consent_id": grant.id, "media_id": media_id})
+    space = _reopened(services, space, member.user_id)
     close_challenge(services.db, challenge)
     update_member(services.db, member, status=MemberStatus.VERIFIED.value,
                   verified_at=grant.created_at)  # fmt: skip
@@ -184,8 +216,32 @@ async def receive_statement(update: Update, context: Context) -> None:
         ).format(subject=space.subject_name, date=_until(services, space))
     )
     await notify_members(context.bot, services, space, member.user_id, lambda _: _(
-        "{subject} has consented. Verified members can make a greeting now: send a clear photo "
-        "of their face.").format(subject=space.subject_name))  # fmt: skip
+        "{subject} has consented.").format(subject=space.subject_name),
+        with_next_step=True)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What was heard in a consent recording: its speech, or how little there was."""
+
+    seconds: float  # speech heard (the whole recording when shorter than a voice sample)
+    voice: VoiceInfo | None  # None when too little to hold the phrase
+
+
+def check_statement(path: Path) -> Statement:
+    """check_voice, with too short a recording a verdict rather than an error: the reply to the
+    subject repeats the phrase, which feedback.py's wording for voice samples cannot."""
+    try:
+        voice = check_voice(path)
+    except IngestError as error:
+        if error.code == "too_short":
+            return Statement(float(error.details["seconds"]), None)
+        if error.code == "too_little_speech":
+            return Statement(float(error.details["speech_s"]), None)
+        raise
+    if voice.speech_s < MIN_STATEMENT_SPEECH_S:
+        return Statement(voice.speech_s, None)
+    return Statement(voice.speech_s, voice)
 
 
 async def authorise_pressed(update: Update, context: Context) -> None:
@@ -204,6 +260,7 @@ async def authorise_pressed(update: Update, context: Context) -> None:
         language=services.language_of(member.user_id),
         proof_refs=[member.proof_media_id] if member.proof_media_id else [],
     )  # fmt: skip
+    space = _reopened(services, space, member.user_id)
     services.audit.record(member.user_id, "consent.granted", space=space.id, consent=grant.id,
                           method=Method.NEXT_OF_KIN.value)  # fmt: skip
     await _report_signatures(context.bot, services, space, grant.id, member.user_id)
@@ -218,9 +275,8 @@ async def _report_signatures(
         await bot.send_message(signer, _("Your authorisation is recorded."))
         until = _until(services, space)
         await notify_members(bot, services, space, -1, lambda _: _(
-            "Greetings from {subject} are authorised until {date}. Verified members can make a "
-            "greeting now: send a clear photo of their face."
-        ).format(subject=space.subject_name, date=until))  # fmt: skip
+            "Greetings from {subject} are authorised until {date}."
+        ).format(subject=space.subject_name, date=until), with_next_step=True)  # fmt: skip
         return
     missing = space.cosigners_required - len(signatures(services.db, grant))
     await bot.send_message(
@@ -278,8 +334,10 @@ async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
 
 async def revoke_command(update: Update, context: Context) -> None:
     _services, message, _member, space, _ = _sender(update, context)
-    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(
-        _("Withdraw consent and delete"), callback_data=REVOKE_CONFIRM)]])  # fmt: skip
+    keyboard = InlineKeyboardMarkup([
+        [InlineKeyboardButton(_("Withdraw consent and delete"), callback_data=REVOKE_CONFIRM)],
+        [InlineKeyboardButton(_("Cancel"), callback_data=REVOKE_KEEP)],
+    ])  # fmt: skip
     await message.reply_text(
         _(
             "Withdrawing consent for {subject} stops all greetings at once, including any "
@@ -307,6 +365,27 @@ def receipt_text(_: Gettext, receipt: Receipt) -> str:
     return "\n".join("• " + line for line in lines)
 
 
+async def revoke_asked(update: Update, context: Context) -> None:
+    """The button under the subject's notice of a greeting: /revoke's question, with its Cancel."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await revoke_command(update, context)
+
+
+async def revoke_kept(update: Update, context: Context) -> None:
+    """Cancel under /revoke's question: the question shows the answer, nothing changes."""
+    query = update.callback_query
+    assert query is not None
+    _services, _message, _member, space, _ = _sender(update, context)
+    await query.answer()
+    await query.edit_message_text(
+        _("Nothing was withdrawn: consent for {subject} stays as it was.").format(
+            subject=space.subject_name
+        )
+    )
+
+
 async def revoke_confirmed(update: Update, context: Context) -> None:
     services, message, member, space, _ = _sender(update, context)
     query = update.callback_query
@@ -323,4 +402,4 @@ async def revoke_confirmed(update: Update, context: Context) -> None:
     await notify_members(context.bot, services, space, member.user_id, lambda _: _(
         "Consent for {subject} was withdrawn. Every photo, voice note and video of {subject} "
         "has been deleted, and no more greetings can be made.").format(
-        subject=space.subject_name))  # fmt: skip
+        subject=space.subject_name) + " " + start_over_text(_, space))  # fmt: skip

@@ -6,6 +6,7 @@ verification status), so the bot always knows what to ask next, even after a res
 
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
@@ -35,6 +36,7 @@ from bot.family.spaces import (
     Space,
     SpaceStatus,
     SubjectStatus,
+    abandon_setup,
     create_invite,
     create_space,
     get_space,
@@ -46,19 +48,22 @@ from bot.family.spaces import (
 )
 from bot.flows.admin import send_for_review
 from bot.flows.basics import Context, bounded_text, caller
-from bot.flows.consent import ask_for_statement
+from bot.flows.consent import ask_for_statement, notify_members
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext
-from bot.services import Services
+from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
-from engine import IngestError
+from bot.storage.users import first_name
+from engine import IngestError, faces_in
 
 SUBJECT_STATUS_PREFIX = "space:"
 SUBJECT_LANGUAGE_PREFIX = "slang:"
 LANGUAGES_DONE = SUBJECT_LANGUAGE_PREFIX + "done"
 INVITE_PREFIX = "inv:"
 _PDF_MAGIC = b"%PDF-"
+PROOF_PREFIX = "proof:"  # "is this photo of a face the proof document?" yes / no
+_PENDING_PROOF = "pending_proof"
 
 
 def _contact_keyboard(_: Gettext) -> ReplyKeyboardMarkup:
@@ -108,6 +113,23 @@ async def new_space(update: Update, context: Context) -> None:
             "Type their name as the family calls them, for example: Grandpa."
         )
     )
+
+
+async def cancel_setup(update: Update, context: Context) -> bool:
+    """/cancel while creating a space: the half-made space is forgotten. False when the sender
+    is setting up none, so /cancel means their greeting instead."""
+    services, message, user_id, _ = caller(update, context)
+    member = membership_of(services.db, user_id)
+    if member is None or member.role != Role.OWNER:
+        return False
+    if not abandon_setup(services.db, get_space(services.db, member.space_id)):
+        return False
+    services.audit.record(user_id, "space.abandoned", space=member.space_id)
+    await message.reply_text(
+        _("I have stopped creating the family space. Send /newspace to start again."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    return True
 
 
 async def subject_name_given(update: Update, context: Context, space: Space) -> None:
@@ -313,6 +335,11 @@ async def join(update: Update, context: Context, payload: str) -> None:
         )
     else:
         welcome = _("Welcome to the family space for {subject}.")
+    # The others hear first: once the newcomer is welcomed, the news is already out.
+    name = first_name(services.db, user_id) or "…"
+    await notify_members(context.bot, services, space, user_id, lambda _: _(
+        "{name} joined the family space for {subject}.").format(
+        name=name, subject=space.subject_name))  # fmt: skip
     await send_next_step(
         message, _, member, space, before=welcome.format(subject=space.subject_name)
     )
@@ -398,23 +425,77 @@ def check_proof_document(path: Path) -> str:
         raise IngestError("not_a_document", "not a PDF or an image") from None
 
 
+@dataclass(frozen=True)
+class _ProofFile:
+    mime_type: str
+    faces: int  # a photo of someone, not of a document, when above 0
+
+
+def _check_proof_file(path: Path) -> _ProofFile:
+    mime_type = check_proof_document(path)
+    return _ProofFile(mime_type, 0 if mime_type == "application/pdf" else faces_in(path))
+
+
 async def receive_proof(update: Update, context: Context, member: Member) -> None:
-    services, message, user_id, _ = caller(update, context)
+    """The proof step's file. A photo showing a face is more likely a portrait sent too early
+    than a certificate: the member is asked before it goes to the moderators."""
+    _services, message, _user_id, _ = caller(update, context)
     source = message.photo[-1] if message.photo else message.document
     assert source is not None
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, check_proof_document
+        context, message, _, source.file_id, source.file_size, _check_proof_file
     )
     if fetched is None:
         return
-    data, mime_type = fetched
+    data, proof = fetched
+    if proof.faces:
+        # Only Telegram's file id is held, in memory, until the answer: nothing is stored.
+        assert context.user_data is not None
+        context.user_data[_PENDING_PROOF] = source.file_id
+        answers = [(_("Yes, it is the proof"), "yes"), (_("No, it was a photo"), "no")]
+        keyboard = [[InlineKeyboardButton(text, callback_data=PROOF_PREFIX + answer)]
+                    for text, answer in answers]  # fmt: skip
+        await message.reply_text(
+            _("This photo shows a face. Is it the proof document?"),
+            reply_markup=InlineKeyboardMarkup(keyboard),
+        )
+        return
+    await _keep_proof(context, message, member, data, proof.mime_type)
+
+
+async def proof_answered(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None and query.data is not None and context.user_data is not None
+    services, message, user_id, _ = caller(update, context)
+    await query.answer()
+    member = membership_of(services.db, user_id)
+    file_id = context.user_data.pop(_PENDING_PROOF, None)
+    if member is None or member.status != MemberStatus.PROOF or file_id is None:
+        await query.edit_message_text(_("That choice has expired. Please send the document again."))
+        return
+    space = get_space(services.db, member.space_id)
+    if query.data.removeprefix(PROOF_PREFIX) != "yes":
+        await query.edit_message_text(_("No, it was a photo: I did not keep it."))
+        await send_next_step(message, _, member, space)
+        return
+    await query.edit_message_text(_("Yes, it is the proof."))
+    fetched = await fetch_checked(context, message, _, file_id, None, check_proof_document)
+    if fetched is not None:
+        await _keep_proof(context, message, member, *fetched)
+
+
+async def _keep_proof(
+    context: Context, message: Message, member: Member, data: bytes, mime_type: str
+) -> None:
+    services = services_of(context)
+    _ = services.gettext_of(member.user_id)
     media_id = services.vault.put_bytes(data)
     record_media(services.db, services.clock, media_id, MediaKind.PROOF, mime_type, len(data),
-                 user_id, member.space_id)  # fmt: skip
+                 member.user_id, member.space_id)  # fmt: skip
     member = update_member(services.db, member, proof_media_id=media_id,
                            status=MemberStatus.REVIEW.value, review_reason=None)  # fmt: skip
     space = get_space(services.db, member.space_id)
-    services.audit.record(user_id, "verify.proof_sent", space=space.id)
+    services.audit.record(member.user_id, "verify.proof_sent", space=space.id)
     await message.reply_text(
         _("Thank you. A moderator will review your document; I will tell you the outcome.")
     )

@@ -23,7 +23,32 @@ def ingest_error_text(_: Gettext, error: IngestError) -> str:
         ),
         "no_face": _(
             "I cannot find a face in that photo. Please send a clear photo of them looking "
-            "at the camera."
+            "at the camera, with nothing covering their face."
+        ),
+        "face_too_small": _(
+            "Their face is too small in that photo ({face_px} pixels across; I need "
+            "{minimum}). Please send a photo taken closer to them."
+        ),
+        "blurry": _(
+            "That photo is blurred. Please send a sharper one, where their face is in focus."
+        ),
+        "too_dark": _(
+            "That photo is too dark to see their face. Please send one taken in good light."
+        ),
+        "backlit": _(
+            "The light is behind them, so their face is in shadow. Please send a photo with "
+            "the light falling on their face."
+        ),
+        "eyes_closed": _(
+            "Their eyes are closed in that photo. Please send one where their eyes are open."
+        ),
+        "eyes_covered": _(
+            "Their eyes are hidden, perhaps by sunglasses. Please send a photo where their "
+            "eyes can be seen."
+        ),
+        "face_covered": _(
+            "Part of their face is covered. Please send a photo where their nose and mouth "
+            "can be seen, without a mask or a hand in front."
         ),
         "several_faces": _(
             "I can see {count} faces in that picture. Please send a photo of just the one "

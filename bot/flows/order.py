@@ -26,7 +26,7 @@ from bot.i18n import Gettext, Language
 from bot.orders import MAX_SENDER_CHARS, MESSAGE_LIMITS, Refusal, clean_words, visible_length
 from bot.services import Services
 from bot.storage import MediaKind, Order, OrderStatus
-from bot.storage.media import record_media
+from bot.storage.media import record_media, space_media
 from bot.storage.orders import draft_for, open_draft, orders_where, update_order
 from engine import (
     IngestError,
@@ -47,6 +47,7 @@ MORE_FESTIVALS = "tpl-more"  # not under TEMPLATE_PREFIX: it names no template
 WORDS_PREFIX = "words:"  # the confirmation card: go, own words, sign, the template's words
 LIKENESS_PREFIX = "look:"
 SPOKEN_PREFIX = "spk:"
+LAST_PHOTO = "photo:last"  # a new greeting with the family's last photo
 MAX_RECIPIENT_CHARS = 40
 _STILL_QUALITY = 92
 
@@ -160,7 +161,7 @@ async def more_festivals(update: Update, context: Context) -> None:
     )
 
 
-async def _ask_next_step(message: Message, services: Services, order: Order, _: Gettext) -> None:
+async def ask_next_step(message: Message, services: Services, order: Order, _: Gettext) -> None:
     needs = _needs(services, order)
     assert order.space_id is not None
     subject = get_space(services.db, order.space_id).subject_name or ""
@@ -243,7 +244,7 @@ async def receive_portrait(update: Update, context: Context) -> None:
     portrait_id = _keep_upload(services, member, fetched[0], MediaKind.PORTRAIT, mime_type)
     draft = update_order(services.db, _draft(services, message, member).id, portrait_id=portrait_id)
     await message.reply_text(_("Thank you, I have the photo."))
-    await _ask_next_step(message, services, draft, _)
+    await ask_next_step(message, services, draft, _)
 
 
 async def receive_voice(update: Update, context: Context) -> None:
@@ -274,7 +275,7 @@ async def receive_voice(update: Update, context: Context) -> None:
             "of the {recommended:.0f} s recommended."
         ).format(speech=voice.speech_s, recommended=voice.recommended_s)
     await message.reply_text(text)
-    await _ask_next_step(message, services, draft, _)
+    await ask_next_step(message, services, draft, _)
 
 
 @dataclass(frozen=True)
@@ -334,7 +335,7 @@ async def receive_footage(update: Update, context: Context) -> None:
         draft = update_order(services.db, draft.id, portrait_id=portrait_id)
         verdict += "\n" + _("I took their photo from the clearest moment of the video.")
     await message.reply_text(verdict)
-    await _ask_next_step(message, services, draft, _)
+    await ask_next_step(message, services, draft, _)
 
 
 def _footage_verdict(_: Gettext, clip: _Clip, subject: str) -> str:
@@ -393,7 +394,43 @@ async def _choice_made(
         return
     draft = update_order(services.db, draft.id, **{field: choice})
     await query.edit_message_reply_markup(reply_markup=None)
-    await _ask_next_step(message, services, draft, _)
+    await ask_next_step(message, services, draft, _)
+
+
+def _last_photo(services: Services, space_id: str) -> str | None:
+    """The family's newest photo still kept: a second greeting needs no new one."""
+    photos = space_media(services.db, space_id, MediaKind.PORTRAIT)
+    return str(photos[-1]["id"]) if photos else None
+
+
+async def ask_for_photo(message: Message, services: Services, member: Member, _: Gettext) -> None:
+    """How a new greeting starts: a photo, or the one the family sent last time."""
+    if _last_photo(services, member.space_id) is None:
+        await message.reply_text(_("To make a greeting, start by sending a photo of their face."))
+        return
+    await message.reply_text(
+        _("To make a greeting, send a photo of their face, or use the last one again."),
+        reply_markup=_buttons([(_("Use the last photo"), LAST_PHOTO)]),
+    )
+
+
+async def last_photo_chosen(update: Update, context: Context) -> None:
+    query = update.callback_query
+    assert query is not None
+    services, message, user_id, _ = caller(update, context)
+    await query.answer()
+    member = _member(services, user_id)
+    last = _last_photo(services, member.space_id)
+    draft = _draft(services, message, member)
+    if last is None:
+        await query.edit_message_reply_markup(reply_markup=None)
+        await message.reply_text(_("That photo is no longer kept. Please send a photo."))
+        return
+    # The question shows its answer; the old button cannot be pressed twice.
+    await query.edit_message_text(_("I will use the last photo."))
+    if draft.portrait_id is None:
+        draft = update_order(services.db, draft.id, portrait_id=last)
+    await ask_next_step(message, services, draft, _)
 
 
 async def receive_text(update: Update, context: Context) -> None:
@@ -403,11 +440,9 @@ async def receive_text(update: Update, context: Context) -> None:
     draft = draft_for(services.db, user_id)
     if draft is None or _needs(services, draft).choices:
         if draft is None:
-            await message.reply_text(
-                _("To make a greeting, start by sending a photo of their face.")
-            )
+            await ask_for_photo(message, services, _member(services, user_id), _)
         else:
-            await _ask_next_step(message, services, draft, _)
+            await ask_next_step(message, services, draft, _)
         return
     if draft.recipient is None:
         recipient = await bounded_text(
@@ -415,7 +450,7 @@ async def receive_text(update: Update, context: Context) -> None:
         )
         if recipient is not None:
             draft = update_order(services.db, draft.id, recipient=recipient)
-            await _ask_next_step(message, services, draft, _)
+            await ask_next_step(message, services, draft, _)
         return
     if draft.text_step == "sender":
         sender = await bounded_text(
@@ -423,12 +458,12 @@ async def receive_text(update: Update, context: Context) -> None:
         )
         if sender is not None:
             draft = update_order(services.db, draft.id, sender=sender, text_step=None)
-            await _ask_next_step(message, services, draft, _)
+            await ask_next_step(message, services, draft, _)
         return
     words = await own_words(message, draft.language, _)
     if words is not None:
         draft = update_order(services.db, draft.id, message=words)
-        await _ask_next_step(message, services, draft, _)
+        await ask_next_step(message, services, draft, _)
 
 
 async def own_words(message: Message, language: Language, _: Gettext) -> str | None:
@@ -466,12 +501,10 @@ async def words_chosen(update: Update, context: Context) -> None:
             )
         )
     elif choice == "template":
-        await _ask_next_step(
-            message, services, update_order(services.db, draft.id, message=None), _
-        )
+        await ask_next_step(message, services, update_order(services.db, draft.id, message=None), _)
     elif choice == "sign":
         draft = update_order(services.db, draft.id, text_step="sender")
-        await _ask_next_step(message, services, draft, _)
+        await ask_next_step(message, services, draft, _)
     elif choice == "go":
         await _place(message, services, draft, user_id, _)
 
@@ -515,9 +548,10 @@ async def cancel(update: Update, context: Context) -> None:
         return
     waiting = orders_where(
         services.db,
-        "user_id = ? AND status IN (?, ?, ?, ?)",
+        "user_id = ? AND status IN (?, ?, ?, ?, ?)",
         [user_id, OrderStatus.AWAITING_PAYMENT.value, OrderStatus.MODERATION.value,
-         OrderStatus.CHANGES_REQUESTED.value, OrderStatus.QUEUED.value],
+         OrderStatus.CHANGES_REQUESTED.value, OrderStatus.QUEUED.value,
+         OrderStatus.RENDERING.value],
     )  # fmt: skip
     if waiting and await services.orders.cancel(waiting[-1].id, user_id):
         await message.reply_text(

@@ -9,6 +9,7 @@ from bot.flows.consent import receipt_text
 from bot.services import services_of
 
 DELETE_CONFIRM = "delme:yes"
+DELETE_KEEP = "delme:no"
 
 
 async def my_data(update: Update, context: Context) -> None:
@@ -34,7 +35,10 @@ async def delete_me(update: Update, context: Context) -> None:
     assert message is not None and user is not None
     _ = services.gettext_of(user.id)
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(_("Delete me and my files"), callback_data=DELETE_CONFIRM)]]
+        [
+            [InlineKeyboardButton(_("Delete me and my files"), callback_data=DELETE_CONFIRM)],
+            [InlineKeyboardButton(_("Cancel"), callback_data=DELETE_KEEP)],
+        ]
     )
     await message.reply_text(
         _(
@@ -44,6 +48,15 @@ async def delete_me(update: Update, context: Context) -> None:
         ),
         reply_markup=keyboard,
     )
+
+
+async def delete_kept(update: Update, context: Context) -> None:
+    """Cancel under /delete_me's question: the question shows the answer, nothing changes."""
+    query = update.callback_query
+    assert query is not None
+    _ = services_of(context).gettext_of(query.from_user.id)
+    await query.answer()
+    await query.edit_message_text(_("Nothing was deleted."))
 
 
 async def delete_confirmed(update: Update, context: Context) -> None:

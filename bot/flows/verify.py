@@ -124,20 +124,17 @@ def _details(_: Gettext, language: Language, verification: Verification) -> str:
     lines = [_summary(_, verification)]
     if verification.render is not None:
         render = verification.render
+        # Names and dates, never the order's id: the family reads this.
         lines.append(
-            _("Greeting: {festival}, order {order}, made on {date}").format(
-                festival=_festival(render.template_id, language), order=render.order_id,
-                date=render.created_at[:10],
+            _("Greeting for {recipient}: {festival}, made on {date}").format(
+                recipient=render.recipient or "?",
+                festival=_festival(render.template_id, language), date=render.created_at[:10],
             )
         )  # fmt: skip
         if render.delivered_at is not None:
             lines.append(_("Delivered on {date}").format(date=render.delivered_at[:10]))
     if verification.family is not None:
-        lines.append(
-            _("Family space {space}: {subject}").format(
-                space=verification.family.space_id, subject=verification.family.subject_name
-            )
-        )
+        lines.append(_("Family: {subject}").format(subject=verification.family.subject_name))
     if verification.consent is not None:
         lines.append(_consent_text(_, verification.consent.status))
     lines.append(_mark_text(_, _("Picture watermark"), verification.video))

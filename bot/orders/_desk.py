@@ -28,7 +28,7 @@ from bot.config import Settings
 from bot.delivery import greeting_filename, original_button
 from bot.executors import RenderCrashed
 from bot.family.consent import ConsentRecord, current_consent
-from bot.family.spaces import get_space, membership_of, update_space
+from bot.family.spaces import Role, get_space, members_of, membership_of, update_space
 from bot.i18n import Gettext, Language, gettext_for
 from bot.jobs import Rendered, RenderJobs
 from bot.moderation import Limit, Rules, limit_reached, load_rules, review_reasons
@@ -773,6 +773,7 @@ class OrderDesk:
                 await self._clear_buttons(delivered)
                 if not sent.delivered:
                     await self._after_send(delivered, sent, preview=False)
+                await self._tell_subject(delivered)
             return
         await self._after_send(order, sent, preview=False)
 
@@ -835,10 +836,12 @@ class OrderDesk:
         return True
 
     async def cancel(self, order_id: str, user_id: int) -> bool:
-        """The member changed their mind. Stars come back if nothing was made yet."""
+        """The member changed their mind, even while it renders (the render is stopped first).
+        Stars come back if nothing was made yet."""
         order = get_order(self._db, order_id)
         cancellable = (
-            S.AWAITING_PAYMENT, S.MODERATION, S.CHANGES_REQUESTED, S.QUEUED, S.PREVIEW, S.SCHEDULED
+            S.AWAITING_PAYMENT, S.MODERATION, S.CHANGES_REQUESTED, S.QUEUED, S.RENDERING,
+            S.PREVIEW, S.SCHEDULED,
         )  # fmt: skip
         if order.user_id != user_id or order.status not in cancellable:
             return False
@@ -900,6 +903,28 @@ class OrderDesk:
             await self.bot.edit_message_reply_markup(
                 order.chat_id, order.preview_message_id, reply_markup=None
             )
+
+    async def _tell_subject(self, order: Order) -> None:
+        """A living subject hears of every greeting a member sent with their likeness, once, in
+        their own language, with a button to withdraw consent; none when they sent it
+        themselves. Campaign greetings are left out: a notice per greeting would double a
+        broadcast's messages under Telegram's 30 a second (bench campaign)."""
+        assert order.space_id is not None
+        if order.campaign_id is not None or get_space(self._db, order.space_id).deceased:
+            return
+        subject = next((m for m in members_of(self._db, order.space_id)
+                        if m.role == Role.SUBJECT and m.verified), None)  # fmt: skip
+        if subject is None or subject.user_id == order.user_id:
+            return
+        _ = gettext_for(get_language(self._db, subject.user_id))
+        text, button = texts.likeness_notice(_, order, first_name(self._db, order.user_id) or "…")
+        sent = await self._ledger.once(
+            order.id,
+            "subject_told",
+            lambda: self.bot.send_message(subject.user_id, text, reply_markup=button),
+        )
+        if sent.outcome == Outcome.REFUSED:
+            log.warning("order.subject_notice_lost", order_id=order.id)
 
     async def _tell(self, order: Order, step: str, text: str) -> None:
         sent = await self._ledger.once(

@@ -18,6 +18,7 @@ from engine import template_title
 
 # Callback data: prefix + order id (16 hex characters), far inside Telegram's 64 bytes.
 SEND_PREFIX = "ord:send:"
+REVOKE_FROM_NOTICE = "revoke:ask"  # under the living subject's notice of a greeting
 REMAKE_PREFIX = "ord:again:"
 CANCEL_PREFIX = "ord:cancel:"
 RESEND_PREFIX = "ord:resend:"
@@ -149,6 +150,19 @@ def final_caption(_: Gettext, order: Order) -> str:
     return _("Your greeting for {recipient} is ready. This video was made with AI.").format(
         recipient=order.recipient
     )
+
+
+def likeness_notice(_: Gettext, order: Order, sender: str) -> tuple[str, InlineKeyboardMarkup]:
+    """What the living subject reads each time a greeting with their face and voice goes out,
+    and the button that withdraws consent from there."""
+    text = _(
+        "A greeting with your face and voice was sent: {festival}, for {recipient}, made by "
+        "{sender} on {date}. It is marked as made with AI. You can withdraw your consent at "
+        "any time."
+    ).format(festival=festival(order), recipient=order.recipient, sender=sender,
+             date=order.created_at[:10])  # fmt: skip
+    button = InlineKeyboardButton(_("Withdraw my consent"), callback_data=REVOKE_FROM_NOTICE)
+    return text, InlineKeyboardMarkup([[button]])
 
 
 def consent_summary(_: Gettext, space: Space, consent: ConsentRecord | None) -> str:

@@ -110,6 +110,13 @@ def _centre(face: Face) -> tuple[float, float]:
     return 0.5 * (left + right), 0.5 * (top + bottom)
 
 
+def landmarks_in(pixels: npt.NDArray[np.uint8], box: tuple[int, int, int, int]) -> Points:
+    """dlib's 68 landmarks inside a face box (left, top, right, bottom) another detector found."""
+    with _lock:
+        shape = _predictor()(_dense(pixels), dlib.rectangle(*box))
+    return np.array([(p.x, p.y) for p in shape.parts()], np.float64)
+
+
 def descriptor(pixels: npt.NDArray[np.uint8], face: Face) -> npt.NDArray[np.float64]:
     """dlib's 128-d identity embedding; distances below 0.6 mean "same person" to dlib."""
     left, top, right, bottom = (round(v) for v in face.box)

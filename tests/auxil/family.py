@@ -22,10 +22,7 @@ THANKS_FOR_CONSENT = (
     "Thank you, {subject}. Your consent is recorded and valid until {date}. "
     "Send /revoke at any time to withdraw it."
 )
-AUTHORISED = (
-    "Greetings from {subject} are authorised until {date}. Verified members can make a greeting "
-    "now: send a clear photo of their face."
-)
+AUTHORISED = "Greetings from {subject} are authorised until {date}."
 WITHDRAWN = (
     "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
     "Kept: a record that consent was given and withdrawn, with no face or voice data."
@@ -245,7 +242,10 @@ async def send_it(world: BotWorld, member: SandboxUser, wait_s: float = 90.0) ->
 
 async def revoke(world: BotWorld, user: SandboxUser, subject: str) -> SentMessage:
     """/revoke and its confirmation; returns the deletion receipt."""
-    warning = await world.reply_to(user, lambda: world.sandbox.send_text(user, "/revoke"))
+    warning = await world.reply_to(
+        user, lambda: world.sandbox.send_text(user, "/revoke"),
+        until=lambda m: "revoke:yes" in json.dumps(m.reply_markup),
+    )  # fmt: skip
     return await world.reply_to(
         user,
         lambda: world.sandbox.press_button(user, warning.message_id, "revoke:yes"),
