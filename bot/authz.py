@@ -161,11 +161,14 @@ def check(
             "setup", _("Your family space is not ready yet: please answer my last question first.")
         )
     if permission == Permission.INVITE:
-        if member.role == Role.OWNER:
-            return None
-        return Denial(
-            "not_owner", _("Only the person who created this family space can invite others.")
-        )
+        if member.role != Role.OWNER:
+            return Denial(
+                "not_owner", _("Only the person who created this family space can invite others.")
+            )
+        if member.phone_number is None:
+            # Links let people into a family's data: whoever hands them out must be known.
+            return Denial("unverified", verification_step_text(_, member, space))
+        return None
     if permission in (Permission.CONSENT, Permission.REVOKE) and not space.deceased:
         if member.role == Role.SUBJECT:
             return None

@@ -28,6 +28,7 @@ from bot.family.spaces import (
     MAX_RELATION_CHARS,
     MAX_SUBJECT_NAME_CHARS,
     MemberStatus,
+    Role,
     membership_of,
 )
 from bot.flows.consent import receipt_text
@@ -213,8 +214,60 @@ async def _relative_invite(world: BotWorld) -> str:
     return invite_payload(link)
 
 
+async def test_roles_invites_need_a_known_owner_ownership_a_verified_heir(
+    bot_world: BotWorld,
+) -> None:
+    sandbox = bot_world.sandbox
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    early = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/invite"))
+    assert early.text == ZH_HANT(
+        "To verify you, please share your phone number with the button below. "
+        "It must be the number of this Telegram account."
+    )
+    await share_own_phone(bot_world, OWNER)
+    payload = await _relative_invite(bot_world)
+    # Someone who only opened the link does not inherit the space when its owner leaves.
+    await bot_world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, f"/start {payload}"))
+    warning = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
+    await bot_world.reply_to(
+        OWNER, lambda: sandbox.press_button(OWNER, warning.message_id, "delme:yes")
+    )
+    heir = membership_of(bot_world.services.db, RELATIVE.id)
+    assert heir is not None and heir.role == Role.MEMBER
+    refused = await bot_world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, "/invite"))
+    assert refused.text == ZH_HANT(
+        "Consent for {subject} was withdrawn, so nothing more can be made in this family space."
+    ).format(subject="阿嬤")
+
+
+async def test_a_moderator_cannot_judge_their_own_familys_proof(bot_world: BotWorld) -> None:
+    sandbox = bot_world.sandbox
+    await create_space(bot_world, ADMIN, "阿嬤", "deceased")
+    await verify_relative(bot_world, ADMIN, "孫女")
+    await bot_world.reply_to(
+        ADMIN, lambda: sandbox.send_document(ADMIN, PDF_PROOF, "a.pdf", "application/pdf")
+    )
+    card = await sandbox.wait_for_message(
+        ADMIN.id, lambda m: m.method == "sendDocument" and m.reply_markup is not None
+    )
+    approve = card.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+    refusal = await bot_world.reply_to(
+        ADMIN, lambda: sandbox.press_button(ADMIN, card.message_id, approve)
+    )
+    assert refusal.text == (
+        "You are a member of this family space, so another moderator must decide on its "
+        "proof documents."
+    )
+    member = membership_of(bot_world.services.db, ADMIN.id)
+    assert member is not None and member.status == MemberStatus.REVIEW
+    assert ("admin.own_family_refused", {"space": member.space_id, "member": ADMIN.id}) in (
+        _audit_actions(bot_world, ADMIN.id)
+    )
+
+
 async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    await share_own_phone(bot_world, OWNER)
     payload = await _relative_invite(bot_world)
     welcome = await bot_world.reply_to(
         RELATIVE, lambda: bot_world.sandbox.send_text(RELATIVE, f"/start {payload}")
@@ -236,6 +289,7 @@ async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
 
 async def test_an_invite_link_expires_after_48_hours(bot_world: BotWorld) -> None:
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    await share_own_phone(bot_world, OWNER)
     payload = await _relative_invite(bot_world)
     bot_world.clock.advance(INVITE_VALID_FOR + timedelta(seconds=1))
     reply = await bot_world.reply_to(

@@ -113,10 +113,13 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
     receipt = Receipt()
     if member is not None:
         space = get_space(db, member.space_id)
-        # A space needs an owner: the longest-standing relative takes over, and without one
+        # A space needs an owner: the longest-standing verified relative (phone shared,
+        # relation verified) takes over, never someone who only opened an invite; without one
         # the space closes as if consent were withdrawn.
         successors = [
-            m for m in members_of(db, space.id) if m.user_id != user_id and m.role != Role.SUBJECT
+            m
+            for m in members_of(db, space.id)
+            if m.user_id != user_id and m.role != Role.SUBJECT and m.verified
         ]
         if space.status != SpaceStatus.REVOKED and (
             member.role == Role.SUBJECT or (member.role == Role.OWNER and not successors)
