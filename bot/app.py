@@ -106,11 +106,14 @@ def build_application(
     """
     clock = clock or SystemClock()
     db = open_database(settings.database_path)
-    master_key = settings.vault_key or load_or_create_key(settings.vault_key_file)
+    master_key = settings.vault_key or load_or_create_key(
+        settings.vault_key_file, settings.media_dir, settings.audit_log_path
+    )
     vault = Vault(settings.media_dir, master_key)
     if sealed := vault.seal_legacy_files():
         log.info("vault.sealed_legacy_files", count=sealed)
-    audit = AuditLog(settings.audit_log_path, derive_key(master_key, AUDIT_KEY_PURPOSE), clock)
+    audit_key = derive_key(master_key, AUDIT_KEY_PURPOSE)
+    audit = AuditLog(settings.audit_log_path, audit_key, clock, settings.database_path)
     # The operator's watermark key when given (so that detection can run elsewhere), else one
     # derived from the vault key.
     watermark_key = settings.watermark_key or derive_key(master_key, WATERMARK_KEY_PURPOSE)
