@@ -42,6 +42,7 @@ from tests.auxil.family import (
     AUTHORISED,
     PDF_PROOF,
     THANKS_FOR_CONSENT,
+    WITHDRAWN,
     approve_order,
     approve_proof,
     create_space,
@@ -430,6 +431,29 @@ async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
     assert not scratch.exists()
     assert leftovers(bot_world, ids, blobs) == []
     assert any(a == "consent.revoked" for a, _ in _audit_actions(bot_world, GRANDPA.id))
+
+
+async def test_revoking_while_the_preview_uploads_deletes_it_once_uploaded(
+    bot_world: BotWorld,
+) -> None:
+    sandbox = bot_world.sandbox
+    await living_family(bot_world, OWNER, GRANDPA)
+    await sandbox.hold_responses("sendVideo")
+    await order_greeting(bot_world, OWNER)
+    # Telegram has the preview; the bot is still waiting for its answer when consent goes.
+    [held] = await sandbox.wait_held(timeout=RENDER_WAIT_S)
+    [order] = orders_where(bot_world.services.db, "user_id = ?", [OWNER.id])
+    warning = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/revoke"))
+    await sandbox.press_button(GRANDPA, warning.message_id, "revoke:yes")
+    for _ in range(400):  # the order is revoked while its upload still waits for Telegram
+        if get_order(bot_world.services.db, order.id).status == OrderStatus.REVOKED:
+            break
+        await asyncio.sleep(0.05)
+    await sandbox.release_held()
+    receipt = await sandbox.wait_for_message(GRANDPA.id, says(GRANDPA, WITHDRAWN, subject="外公"))
+    assert ZH_HANT("Delivered messages deleted: {count}").format(count=1) in (receipt.text or "")
+    videos = [m for m in await sandbox.sent_messages(OWNER.id) if m.method == "sendVideo"]
+    assert [(m.message_id, m.deleted) for m in videos] == [(held.message_id, True)]
 
 
 async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWorld) -> None:
