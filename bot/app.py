@@ -24,6 +24,7 @@ from bot.i18n import Language, gettext_for
 from bot.jobs import RenderJobs
 from bot.metrics import MeasuredApplication
 from bot.orders import OrderDesk
+from bot.pacing import ChatOrderedUpdates, FloodGuard
 from bot.services import Services, attach, services_of
 from bot.storage import open_database
 from bot.vault import (
@@ -132,14 +133,17 @@ def build_application(
         .base_file_url(settings.file_base_url)
         # Retry after Telegram's flood-control pauses instead of dropping the message.
         .rate_limiter(AIORateLimiter(max_retries=3))
+        # Chats at once, each chat's updates in order (bot/pacing.py).
+        .concurrent_updates(ChatOrderedUpdates())
         .media_write_timeout(120)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
-                        jobs=jobs, verifier=verifier, orders=orders,
-                        campaigns=campaigns)  # fmt: skip
+                        jobs=jobs, verifier=verifier, orders=orders, campaigns=campaigns,
+                        flood=FloodGuard(settings.flood_updates,
+                                         settings.flood_window_s))  # fmt: skip
     attach(application, services)
     register_handlers(application)
     return application

@@ -9,7 +9,8 @@ that look up the sender's step and pick the handler. One router runs ahead of al
 (group -1): a file sent after /verify is checked for this service's marks, whatever else it
 could have been. Ahead of everything (group -2) ``bot.authz.admit`` decides whether an update
 belongs in its chat at all: what is personal only in a private chat, moderation only in the
-admin chat, edits and updates without a sender never as requests.
+admin chat, edits and updates without a sender never as requests; then the sender's flood
+limit (``bot.pacing.FloodGuard``) is applied.
 """
 
 from typing import Any
@@ -58,6 +59,7 @@ from bot.orders import (
     RESEND_PREFIX,
     SEND_PREFIX,
 )
+from bot.pacing import Pace, is_payment
 from bot.services import services_of
 
 _portrait = guarded(Permission.UPLOAD_FOOTAGE, order.receive_portrait)
@@ -192,11 +194,17 @@ async def _admit(update: Update, context: Context) -> None:
     services, user = services_of(context), update.effective_user
     is_admin = user is not None and services.is_admin(user.id)
     admission = admit(update, services.settings.admin_chat_id, where, asked, is_admin)
-    if admission == Admission.HANDLE:
-        return
-    if admission != Admission.IGNORE:
+    if admission == Admission.IGNORE:
+        raise ApplicationHandlerStop
+    if user is not None and not is_payment(update):
+        verdict = services.flood.check(user.id)
+        if verdict.pace == Pace.SLOW_DOWN:
+            await basics.slow_down(update, context, verdict.wait_s)
+        if verdict.pace != Pace.PASS:
+            raise ApplicationHandlerStop
+    if admission != Admission.HANDLE:
         await basics.refuse_here(update, context, admission)
-    raise ApplicationHandlerStop
+        raise ApplicationHandlerStop
 
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

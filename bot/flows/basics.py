@@ -180,6 +180,21 @@ async def refuse_here(update: Update, context: Context, admission: Admission) ->
     await update.effective_message.reply_text(text, reply_markup=markup)
 
 
+async def slow_down(update: Update, context: Context, wait_s: int) -> None:
+    """The one answer an account gets when it goes over its flood limit (``bot.pacing``)."""
+    remember_sender(update, context)
+    assert update.effective_user is not None
+    _ = services_of(context).gettext_of(update.effective_user.id)
+    text = _(
+        "You are sending messages faster than I can read them. Please wait {seconds} s, then "
+        "send your last message again."
+    ).format(seconds=wait_s)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
 async def stale_button(update: Update, context: Context) -> None:
     """A press whose data no handler knows (an old keyboard, a modified client): answered, so
     the button stops spinning, with the way back."""
