@@ -25,6 +25,7 @@ from bot.i18n import gettext_for
 from bot.jobs import RenderJobs
 from bot.metrics import MeasuredApplication
 from bot.orders import OrderDesk
+from bot.pacing import ChatOrderedUpdates, FloodGuard
 from bot.services import Services, attach, services_of
 from bot.storage import open_database
 from bot.vault import AUDIT_KEY_PURPOSE, Vault, derive_key, load_or_create_key, watermark_key
@@ -96,11 +97,14 @@ def build_application(
     """
     clock = clock or SystemClock()
     db = open_database(settings.database_path)
-    master_key = settings.vault_key or load_or_create_key(settings.vault_key_file)
+    master_key = settings.vault_key or load_or_create_key(
+        settings.vault_key_file, settings.media_dir, settings.audit_log_path
+    )
     vault = Vault(settings.media_dir, master_key)
     if sealed := vault.seal_legacy_files():
         log.info("vault.sealed_legacy_files", count=sealed)
-    audit = AuditLog(settings.audit_log_path, derive_key(master_key, AUDIT_KEY_PURPOSE), clock)
+    audit_key = derive_key(master_key, AUDIT_KEY_PURPOSE)
+    audit = AuditLog(settings.audit_log_path, audit_key, clock, settings.database_path)
     watermark = watermark_key(settings.watermark_key, lambda: master_key)
     marking = render_marking(watermark, settings.signing_dir)
     executor = executor_for(settings)
@@ -117,14 +121,17 @@ def build_application(
         .base_file_url(settings.file_base_url)
         # Retry after Telegram's flood-control pauses instead of dropping the message.
         .rate_limiter(AIORateLimiter(max_retries=3))
+        # Chats at once, each chat's updates in order (bot/pacing.py).
+        .concurrent_updates(ChatOrderedUpdates())
         .media_write_timeout(120)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()
     )
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
-                        jobs=jobs, verifier=verifier, orders=orders,
-                        campaigns=campaigns)  # fmt: skip
+                        jobs=jobs, verifier=verifier, orders=orders, campaigns=campaigns,
+                        flood=FloodGuard(settings.flood_updates,
+                                         settings.flood_window_s))  # fmt: skip
     attach(application, services)
     register_handlers(application)
     return application

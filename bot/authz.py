@@ -3,7 +3,10 @@
 Handlers never check membership, verification or consent themselves. The handler registry
 (``bot/flows/__init__.py``) wraps each guarded handler with :func:`guarded`, which asks
 :func:`check` and, on refusal, tells the person why and what to do next and writes an audit
-entry. The /verify answer asks :func:`may_see_render` how much to show. Render jobs ask
+entry. The /verify answer asks :func:`may_see_render` how much to show. Before any
+handler runs, :func:`admit` decides whether an update belongs in the chat it came from: a
+person's family, consent, files and orders only in their private chat, moderation only in the
+admin chat. Render jobs ask
 :func:`bot.family.consent.current_consent` again right before rendering and before
 delivering, because consent can be withdrawn while a render runs.
 """
@@ -11,10 +14,10 @@ delivering, because consent can be withdrawn while a render runs.
 import functools
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.ext import CallbackContext
 
 from bot.family.consent import current_consent
@@ -36,6 +39,60 @@ class Permission(StrEnum):
     REVOKE = "revoke"
     MODERATE = "moderate"
     GET_ORIGINAL = "get_original"  # the untouched file of a greeting of one's own family
+
+
+class Where(Enum):
+    """Where a command, button or text is meant to be used."""
+
+    PRIVATE = "private"  # a person's own family, files and orders: their private chat
+    ADMIN_CHAT = "admin_chat"  # moderation, which shows families' data: the admin chat only
+    PRIVATE_OR_ADMIN_CHAT = "private_or_admin_chat"  # /admin_login: answered privately anyway
+
+
+class Admission(Enum):
+    """What becomes of an update before any handler sees it."""
+
+    HANDLE = "handle"
+    IGNORE = "ignore"  # not for the bot: chatter in a group, an edit, a channel's post
+    GO_PRIVATE = "go_private"  # asked in a group: "talk to me in a private chat"
+    ADMIN_CHAT_ONLY = "admin_chat_only"  # moderation asked outside the admin chat
+    UNKNOWN_SENDER = "unknown_sender"  # asked as a group or channel: nobody to answer for
+
+
+def admit(
+    update: Update, admin_chat_id: int | None, where: Where, asked: bool, is_admin: bool
+) -> Admission:
+    """Whether ``update`` may reach its handler in the chat it came from.
+
+    ``asked`` is a command or a button press meant for this bot: a refusal is answered (once);
+    anything else that does not belong is ignored silently. Only new messages, button presses
+    and payments' pre-checkout queries are handled: an edited message is not a new request.
+    Moderation asked by someone who is no moderator goes on to :func:`guarded`, which refuses
+    it for that reason (and audits it) wherever it was asked.
+    """
+    if update.message is None and update.callback_query is None:
+        return Admission.HANDLE if update.pre_checkout_query is not None else Admission.IGNORE
+    user, chat = update.effective_user, update.effective_chat
+    sent_as_chat = update.message is not None and update.message.sender_chat is not None
+    if sent_as_chat or user is None:
+        # An anonymous group admin, a channel's post forwarded into its group: the account
+        # behind it is unknown, so nothing personal or moderating can be done for it.
+        return Admission.UNKNOWN_SENDER if asked else Admission.IGNORE
+    if chat is None or user.is_bot or chat.type == Chat.CHANNEL:
+        return Admission.IGNORE
+    if where != Where.PRIVATE and not is_admin:
+        return Admission.HANDLE
+    if chat.type == Chat.PRIVATE:
+        if where == Where.ADMIN_CHAT and chat.id != admin_chat_id:
+            return Admission.ADMIN_CHAT_ONLY
+        return Admission.HANDLE
+    if chat.id == admin_chat_id and where != Where.PRIVATE:
+        return Admission.HANDLE
+    if not asked:
+        return Admission.IGNORE
+    if where == Where.PRIVATE or chat.id == admin_chat_id:
+        return Admission.GO_PRIVATE
+    return Admission.ADMIN_CHAT_ONLY
 
 
 @dataclass(frozen=True)
@@ -107,11 +164,14 @@ def check(
             "setup", _("Your family space is not ready yet: please answer my last question first.")
         )
     if permission == Permission.INVITE:
-        if member.role == Role.OWNER:
-            return None
-        return Denial(
-            "not_owner", _("Only the person who created this family space can invite others.")
-        )
+        if member.role != Role.OWNER:
+            return Denial(
+                "not_owner", _("Only the person who created this family space can invite others.")
+            )
+        if member.phone_number is None:
+            # Links let people into a family's data: whoever hands them out must be known.
+            return Denial("unverified", verification_step_text(_, member, space))
+        return None
     if permission in (Permission.CONSENT, Permission.REVOKE) and not space.deceased:
         if member.role == Role.SUBJECT:
             return None

@@ -266,7 +266,9 @@ def _master_key(data_dir: Path, *, create: bool = False) -> bytes:
         return key
     key_file = os.environ.get("TUANYUAN_VAULT_KEY_FILE")
     path = Path(key_file) if key_file else data_dir / "vault.key"
-    return load_or_create_key(path) if create else read_key_file(path)
+    if create:
+        return load_or_create_key(path, data_dir / "media", data_dir / "audit.log")
+    return read_key_file(path)
 
 
 def _watermark_key(data_dir: Path, *, create: bool) -> bytes:
@@ -283,7 +285,9 @@ def _run(args: argparse.Namespace) -> int:
     import asyncio
 
     from bot.app import build_application
+    from bot.audit import AuditError
     from bot.server import run
+    from bot.vault import VaultError
 
     try:
         settings = settings_from_env()
@@ -295,7 +299,11 @@ def _run(args: argparse.Namespace) -> int:
         print("tuanyuan run: --webhook must be an https:// URL (Telegram sends updates only "
               "over https)", file=sys.stderr)  # fmt: skip
         return 2
-    application = build_application(settings, webhook=url is not None)
+    try:
+        application = build_application(settings, webhook=url is not None)
+    except (VaultError, AuditError) as error:
+        print(f"tuanyuan run: {error}", file=sys.stderr)
+        return 2
     asyncio.run(run(application, url, settings.webhook_secret))
     return 0
 
@@ -308,7 +316,10 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _audit_verify(args: argparse.Namespace) -> int:
     """Exit 0 when every entry of the audit log is intact and in order, 1 when not."""
-    from bot.audit import verify_log
+    import sqlite3
+
+    from bot.audit import read_head, verify_log
+    from bot.config import DATABASE_FILE
     from bot.vault import AUDIT_KEY_PURPOSE, VaultError, derive_key
 
     data_dir = _data_dir(args)
@@ -317,7 +328,13 @@ def _audit_verify(args: argparse.Namespace) -> int:
     except (ConfigError, VaultError, ValueError, OSError) as error:
         print(f"tuanyuan audit verify: {error}", file=sys.stderr)
         return 2
-    verdict = verify_log(data_dir / "audit.log", derive_key(master_key, AUDIT_KEY_PURPOSE))
+    key = derive_key(master_key, AUDIT_KEY_PURPOSE)
+    try:
+        head = read_head(data_dir / DATABASE_FILE)
+    except sqlite3.Error as error:
+        print(f"tuanyuan audit verify: {data_dir / DATABASE_FILE}: {error}", file=sys.stderr)
+        return 2
+    verdict = verify_log(data_dir / "audit.log", key, head)
     if not verdict.intact:
         print(f"tuanyuan audit verify: TAMPERED after {verdict.entries} good entries: "
               f"{verdict.problem}", file=sys.stderr)  # fmt: skip

@@ -81,6 +81,11 @@ class Settings:
     campaign_invite_days: int = 7
     campaign_sample_percent: int = 10
     campaign_tick_s: float = 30.0
+    # One account may send at most this many updates (messages, button presses) in this many
+    # seconds; the first one over is answered with how long to wait, the rest are dropped
+    # until the window has passed (payments never are). See bot/pacing.py.
+    flood_updates: int = 30
+    flood_window_s: int = 10
 
     @property
     def signing_dir(self) -> Path:
@@ -185,6 +190,8 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
             else None
         ),
         campaign_invite_days=_positive_int(env, "TUANYUAN_CAMPAIGN_INVITE_DAYS", "7"),
+        flood_updates=_positive_int(env, "TUANYUAN_FLOOD_UPDATES", "30"),
+        flood_window_s=_positive_int(env, "TUANYUAN_FLOOD_WINDOW_S", "10"),
         campaign_sample_percent=_sample_percent(env),
         **_web_settings(env),
     )

@@ -9,6 +9,7 @@ from bot.audit import AuditLog
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Gettext, Language, gettext_for
+from bot.pacing import FloodGuard
 from bot.storage import get_language
 from bot.vault import Vault
 
@@ -32,6 +33,7 @@ class Services:
     verifier: "Verifier"
     orders: "OrderDesk"
     campaigns: "Campaigns"
+    flood: FloodGuard
 
     def language_of(self, user_id: int) -> Language:
         return get_language(self.db, user_id)

@@ -63,11 +63,21 @@ def read_key_file(key_file: Path) -> bytes:
     return key
 
 
-def load_or_create_key(key_file: Path) -> bytes:
-    """Read the master key, creating it (0600, never overwritten) when the file is absent."""
+def load_or_create_key(key_file: Path, *sealed: Path) -> bytes:
+    """Read the master key, creating it (0600, never overwritten) when the file is absent, but
+    only for a new installation: when any of ``sealed`` (the media folder, the audit log) holds
+    something made under a key, a missing key file is an operator's mistake (a lost volume, a
+    wrong path) and a new key would silently make all of it unreadable, so start-up stops."""
     try:
         return read_key_file(key_file)
     except FileNotFoundError:
+        for kept in sealed:
+            if (kept.is_file() and kept.stat().st_size) or (kept.is_dir() and any(kept.iterdir())):
+                raise VaultError(
+                    f"{key_file} is missing, but {kept} holds data sealed with a key: restore "
+                    "the key file from your backup (or set TUANYUAN_VAULT_KEY_FILE to where it "
+                    "is). A new key would make every stored file and the audit log unreadable."
+                ) from None
         key_file.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(KEY_BYTES)
         # O_EXCL: two starting processes cannot both write a key and each use their own.

@@ -28,6 +28,7 @@ from bot.family.spaces import (
     MAX_RELATION_CHARS,
     MAX_SUBJECT_NAME_CHARS,
     MemberStatus,
+    Role,
     membership_of,
 )
 from bot.flows.consent import receipt_text
@@ -41,6 +42,7 @@ from tests.auxil.family import (
     AUTHORISED,
     PDF_PROOF,
     THANKS_FOR_CONSENT,
+    WITHDRAWN,
     approve_order,
     approve_proof,
     create_space,
@@ -245,8 +247,60 @@ async def _relative_invite(world: BotWorld) -> str:
     return invite_payload(link)
 
 
+async def test_roles_invites_need_a_known_owner_ownership_a_verified_heir(
+    bot_world: BotWorld,
+) -> None:
+    sandbox = bot_world.sandbox
+    await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    early = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/invite"))
+    assert early.text == ZH_HANT(
+        "To verify you, please share your phone number with the button below. "
+        "It must be the number of this Telegram account."
+    )
+    await share_own_phone(bot_world, OWNER)
+    payload = await _relative_invite(bot_world)
+    # Someone who only opened the link does not inherit the space when its owner leaves.
+    await bot_world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, f"/start {payload}"))
+    warning = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
+    await bot_world.reply_to(
+        OWNER, lambda: sandbox.press_button(OWNER, warning.message_id, "delme:yes")
+    )
+    heir = membership_of(bot_world.services.db, RELATIVE.id)
+    assert heir is not None and heir.role == Role.MEMBER
+    refused = await bot_world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, "/invite"))
+    assert refused.text == ZH_HANT(
+        "Consent for {subject} was withdrawn, so nothing more can be made in this family space."
+    ).format(subject="阿嬤")
+
+
+async def test_a_moderator_cannot_judge_their_own_familys_proof(bot_world: BotWorld) -> None:
+    sandbox = bot_world.sandbox
+    await create_space(bot_world, ADMIN, "阿嬤", "deceased")
+    await verify_relative(bot_world, ADMIN, "孫女")
+    await bot_world.reply_to(
+        ADMIN, lambda: sandbox.send_document(ADMIN, PDF_PROOF, "a.pdf", "application/pdf")
+    )
+    card = await sandbox.wait_for_message(
+        ADMIN.id, lambda m: m.method == "sendDocument" and m.reply_markup is not None
+    )
+    approve = card.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+    refusal = await bot_world.reply_to(
+        ADMIN, lambda: sandbox.press_button(ADMIN, card.message_id, approve)
+    )
+    assert refusal.text == (
+        "You are a member of this family space, so another moderator must decide on its "
+        "proof documents."
+    )
+    member = membership_of(bot_world.services.db, ADMIN.id)
+    assert member is not None and member.status == MemberStatus.REVIEW
+    assert ("admin.own_family_refused", {"space": member.space_id, "member": ADMIN.id}) in (
+        _audit_actions(bot_world, ADMIN.id)
+    )
+
+
 async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    await share_own_phone(bot_world, OWNER)
     payload = await _relative_invite(bot_world)
     welcome = await bot_world.reply_to(
         RELATIVE, lambda: bot_world.sandbox.send_text(RELATIVE, f"/start {payload}")
@@ -272,6 +326,7 @@ async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
 
 async def test_an_invite_link_expires_after_48_hours(bot_world: BotWorld) -> None:
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
+    await share_own_phone(bot_world, OWNER)
     payload = await _relative_invite(bot_world)
     bot_world.clock.advance(INVITE_VALID_FOR + timedelta(seconds=1))
     reply = await bot_world.reply_to(
@@ -456,6 +511,29 @@ async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
     assert not scratch.exists()
     assert leftovers(bot_world, ids, blobs) == []
     assert any(a == "consent.revoked" for a, _ in _audit_actions(bot_world, GRANDPA.id))
+
+
+async def test_revoking_while_the_preview_uploads_deletes_it_once_uploaded(
+    bot_world: BotWorld,
+) -> None:
+    sandbox = bot_world.sandbox
+    await living_family(bot_world, OWNER, GRANDPA)
+    await sandbox.hold_responses("sendVideo")
+    await order_greeting(bot_world, OWNER)
+    # Telegram has the preview; the bot is still waiting for its answer when consent goes.
+    [held] = await sandbox.wait_held(timeout=RENDER_WAIT_S)
+    [order] = orders_where(bot_world.services.db, "user_id = ?", [OWNER.id])
+    warning = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/revoke"))
+    await sandbox.press_button(GRANDPA, warning.message_id, "revoke:yes")
+    for _ in range(400):  # the order is revoked while its upload still waits for Telegram
+        if get_order(bot_world.services.db, order.id).status == OrderStatus.REVOKED:
+            break
+        await asyncio.sleep(0.05)
+    await sandbox.release_held()
+    receipt = await sandbox.wait_for_message(GRANDPA.id, says(GRANDPA, WITHDRAWN, subject="外公"))
+    assert ZH_HANT("Delivered messages deleted: {count}").format(count=1) in (receipt.text or "")
+    videos = [m for m in await sandbox.sent_messages(OWNER.id) if m.method == "sendVideo"]
+    assert [(m.message_id, m.deleted) for m in videos] == [(held.message_id, True)]
 
 
 async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWorld) -> None:

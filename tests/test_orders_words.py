@@ -1,6 +1,11 @@
 """The family's own words: counted as a reader counts them, with nothing hidden in them."""
 
+from pathlib import Path
+
+from bot.moderation import clean_note
 from bot.orders import MESSAGE_LIMITS, clean_words, visible_length
+from bot.storage import open_database, remember_user
+from bot.storage.users import first_name
 
 
 def test_length_counts_what_a_reader_sees() -> None:
@@ -21,3 +26,15 @@ def test_the_limits_leave_room_for_the_templates_words_in_the_longest_greeting()
     assert MESSAGE_LIMITS["zh-Hant"] * 0.31 < 32
     assert MESSAGE_LIMITS["zh-Hans"] == MESSAGE_LIMITS["zh-Hant"]
     assert MESSAGE_LIMITS["en"] * 0.079 < 32
+
+
+def test_a_moderators_note_and_a_profile_name_are_cleaned_like_typed_words(
+    tmp_path: Path,
+) -> None:
+    # The note reaches the family's chat; the profile name a moderator's card and the admin
+    # web. Neither is typed through the flows' checks, both once kept control characters.
+    hidden = "Re\x00do\x07 \x1b[31mthe\u202e name"
+    assert clean_note(hidden) == "Redo [31mthe name"
+    db = open_database(tmp_path / "tuanyuan.db")
+    remember_user(db, 42, hidden, "en")
+    assert first_name(db, 42) == "Redo [31mthe name"

@@ -1,15 +1,21 @@
 """The implicit AIGC label and C2PA credentials, read back from the files they were written to."""
 
+import datetime
+import multiprocessing
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from engine._models import Language
 from engine._scene import _label_layer
 from engine.provenance import read_aigc, read_c2pa, sign_mp4, signing_identity
+from engine.provenance._c2pa import LEAF_YEARS, RENEW_BEFORE, _make_local_chain
 from tests.auxil.provenance import marked_greeting, unmarked_greeting
 
 CONSENT = "9f" * 32
@@ -114,3 +120,50 @@ def test_visible_label_letters_reach_5_percent_of_the_shorter_side(
     letters_ai = text[:, columns[0] : columns[gaps[1]] + 1]
     rows = np.flatnonzero(letters_ai.any(axis=1))
     assert rows[-1] - rows[0] + 1 >= 0.05 * min(size)
+
+
+def test_a_leaf_near_its_end_is_renewed_and_older_greetings_stay_trusted(
+    signed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    source, _ = signed
+    keys = tmp_path / "keys"
+    # A chain made almost two years ago: its leaf has a month left, within RENEW_BEFORE.
+    made = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=365 * LEAF_YEARS - 30)
+    keys.mkdir()
+    _make_local_chain(keys, made)
+    old = signing_identity(keys.with_name("unused"), {
+        "TUANYUAN_C2PA_CERT_CHAIN": str(keys / "chain.pem"),
+        "TUANYUAN_C2PA_KEY": str(keys / "leaf.key"),
+        "TUANYUAN_C2PA_TRUST_ANCHOR": str(keys / "root.pem"),
+    })  # fmt: skip
+    before = tmp_path / "before.mp4"
+    sign_mp4(source, before, old, render_id="render-8", template_id="mid-autumn",
+             consent_sha256=CONSENT)  # fmt: skip
+    renewed = signing_identity(keys, {})
+    assert renewed.chain != old.chain
+    leaf = x509.load_pem_x509_certificates(renewed.chain)[0]
+    assert leaf.not_valid_after_utc - datetime.datetime.now(datetime.UTC) > RENEW_BEFORE
+    assert read_c2pa(before, renewed.trust_anchor).state == "trusted"
+
+
+def _identity_in(keys: Path, start: Any) -> tuple[bytes, bytes]:
+    start.wait()
+    identity = signing_identity(keys, {})
+    return identity.chain, identity.private_key
+
+
+def test_processes_making_the_chain_at_once_all_get_one_matching_pair(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    for trial in range(3):
+        keys = tmp_path / f"keys{trial}"
+        with context.Manager() as manager, context.Pool(6) as pool:
+            start = manager.Barrier(6)
+            pairs = pool.starmap(_identity_in, [(keys, start)] * 6)
+        assert len(set(pairs)) == 1
+        chain, private_key = pairs[0]
+        leaf = x509.load_pem_x509_certificates(chain)[0]
+        key = serialization.load_pem_private_key(private_key, password=None)
+        raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        assert leaf.public_key().public_bytes(*raw) == key.public_key().public_bytes(*raw)
+        assert (keys / "chain.pem").read_bytes() == chain
+        assert (keys / "leaf.key").read_bytes() == private_key

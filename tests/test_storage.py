@@ -3,6 +3,7 @@
 Every order carries its render's watermark token, and no two orders share one."""
 
 import sqlite3
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from bot.storage.orders import (
     orders_with_status,
     update_order,
 )
-from bot.storage.users import awaits_file_to_verify
+from bot.storage.users import awaits_file_to_verify, remember_user
 from engine.provenance import token_for_render_id
 
 
@@ -182,3 +183,11 @@ def test_tools_read_the_database_as_it_is_and_never_upgrade_it(tmp_path: Path) -
     assert Database(path).execute("PRAGMA user_version").fetchone()[0] == 3
     open_database(path)
     assert "orders" in open_existing(path).table_names()
+
+
+def test_the_database_and_its_wal_files_are_readable_by_the_bot_only(tmp_path: Path) -> None:
+    path = tmp_path / "tuanyuan.db"
+    db = open_database(path)
+    remember_user(db, 1, "Mei", "en")
+    kept = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    assert [stat.filemode(file.stat().st_mode) for file in kept] == ["-rw-------"] * 3

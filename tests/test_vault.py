@@ -73,3 +73,12 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
     key_file.chmod(0o644)
     with pytest.raises(VaultError, match="chmod 600"):
         read_key_file(key_file)
+
+
+def test_a_lost_key_file_is_never_replaced_while_sealed_data_remains(tmp_path: Path) -> None:
+    key_file, media = tmp_path / "vault.key", tmp_path / "media"
+    Vault(media, load_or_create_key(key_file, media)).put_bytes(b"a portrait")
+    key_file.unlink()
+    with pytest.raises(VaultError, match="restore the key file from your backup"):
+        load_or_create_key(key_file, media, tmp_path / "audit.log")
+    assert not key_file.exists()

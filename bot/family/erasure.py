@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from telegram import Bot
-from telegram.error import TelegramError
 
 from bot.clock import iso
 from bot.family.consent import Method, RecordKind, append_record, latest_grant
@@ -45,20 +44,14 @@ class Receipt:
 async def _erase_orders(
     services: Services, bot: Bot, where: str, params: list[object], receipt: Receipt
 ) -> None:
-    """Stop, delete the media of and forget the Telegram copies of the orders matched."""
+    """Stop, delete the media and the delivered messages of, and forget the Telegram copies
+    of the orders matched (the order desk deletes the messages: it knows every upload, even
+    one still on its way)."""
     orders = orders_where(services.db, where, params)
     receipt.renders_stopped += await services.jobs.cancel([order.id for order in orders])
     for order in orders:
-        for message_id in (order.delivered_message_id, order.preview_message_id):
-            if message_id is None:
-                continue
-            try:
-                await bot.delete_message(order.chat_id, message_id)
-                receipt.messages_deleted += 1
-            except TelegramError:
-                pass  # older than Telegram lets bots delete; the file id is forgotten anyway
         receipt.telegram_copies += order.telegram_file_id is not None
-        await services.orders.revoked(order)
+        receipt.messages_deleted += await services.orders.revoked(order)
 
 
 def _erase_media(services: Services, rows: list[dict[str, object]], receipt: Receipt) -> None:
@@ -113,10 +106,13 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
     receipt = Receipt()
     if member is not None:
         space = get_space(db, member.space_id)
-        # A space needs an owner: the longest-standing relative takes over, and without one
+        # A space needs an owner: the longest-standing verified relative (phone shared,
+        # relation verified) takes over, never someone who only opened an invite; without one
         # the space closes as if consent were withdrawn.
         successors = [
-            m for m in members_of(db, space.id) if m.user_id != user_id and m.role != Role.SUBJECT
+            m
+            for m in members_of(db, space.id)
+            if m.user_id != user_id and m.role != Role.SUBJECT and m.verified
         ]
         if space.status != SpaceStatus.REVOKED and (
             member.role == Role.SUBJECT or (member.role == Role.OWNER and not successors)

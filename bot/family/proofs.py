@@ -42,12 +42,31 @@ def waiting_for_review(db: Database) -> list[Member]:
     return [member for row in rows if (member := membership_of(db, int(row["user_id"])))]
 
 
-def under_review(db: Database, space_id: str, user_id: int) -> Member | None:
-    """The member of that space whose proof still waits; None once it was judged."""
+class OwnFamily(Exception):
+    """The moderator belongs to the family whose proof this is: another moderator decides."""
+
+
+def under_review(
+    db: Database, audit: AuditLog, space_id: str, user_id: int, admin_id: int
+) -> Member | None:
+    """The member of that space whose proof still waits, for ``admin_id`` to judge; None once
+    it was judged. Raises :class:`OwnFamily` (audited) when the moderator is a member of that
+    family space themself: nobody vouches for their own relatives."""
     member = membership_of(db, user_id)
     if member is None or member.space_id != space_id or member.status != MemberStatus.REVIEW:
         return None
+    moderator = membership_of(db, admin_id)
+    if moderator is not None and moderator.space_id == space_id:
+        audit.record(admin_id, "admin.own_family_refused", space=space_id, member=user_id)
+        raise OwnFamily(space_id)
     return member
+
+
+def own_family_text(_: Gettext) -> str:
+    return _(
+        "You are a member of this family space, so another moderator must decide on its "
+        "proof documents."
+    )
 
 
 async def approve(

@@ -7,22 +7,28 @@ and text mean different things at different steps (a voice note or a video is a 
 statement for a subject who owes one, footage otherwise), so they go through small routers
 that look up the sender's step and pick the handler. One router runs ahead of all of them
 (group -1): a file sent after /verify is checked for this service's marks, whatever else it
-could have been.
+could have been. Ahead of everything (group -2) ``bot.authz.admit`` decides whether an update
+belongs in its chat at all: what is personal only in a private chat, moderation only in the
+admin chat, edits and updates without a sender never as requests; then the sender's flood
+limit (``bot.pacing.FloodGuard``) is applied.
 """
 
 from typing import Any
 
 from telegram import Message, Update
+from telegram.constants import MessageEntityType
 from telegram.ext import (
     Application,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
+    TypeHandler,
     filters,
 )
 
-from bot.authz import Permission, guarded
+from bot.authz import Admission, Permission, Where, admit, guarded
 from bot.campaigns import NEVER_PREFIX, NO_MESSAGE, NO_PREFIX, YES_PREFIX, ZONE_PREFIX
 from bot.delivery import ORIGINAL_PREFIX
 from bot.family.consent import open_challenge
@@ -42,6 +48,7 @@ from bot.flows import (
     verify,
 )
 from bot.flows.basics import Context
+from bot.flows.errors import on_error
 from bot.orders import (
     APPROVE_PREFIX,
     CANCEL_PREFIX,
@@ -54,6 +61,7 @@ from bot.orders import (
     REVOKE_FROM_NOTICE,
     SEND_PREFIX,
 )
+from bot.pacing import Pace, is_payment
 from bot.services import services_of
 
 _portrait = guarded(Permission.UPLOAD_FOOTAGE, order.receive_portrait)
@@ -146,8 +154,74 @@ async def _text(update: Update, context: Context) -> None:
     await _order_text(update, context)
 
 
+# Moderation shows families' data: its commands and buttons work only in the admin chat.
+_MODERATION_COMMANDS = {
+    "review": admin.review,
+    "renders": admin.renders,
+    "queue": moderation.queue,
+    "rules": moderation.rules,
+    "campaign": campaign.campaign_command,
+    "campaign_report": campaign.report_command,
+}
+_MODERATION_BUTTONS = (APPROVE_PREFIX, REJECT_PREFIX, REASON_PREFIX, CHANGE_PREFIX, FLAG_PREFIX,
+                       campaign.ORGANISER_PREFIX, admin.APPROVE_PREFIX, admin.REJECT_PREFIX,
+                       admin.REASON_PREFIX)  # fmt: skip
+_ADMIN_LOGIN = "admin_login"
+
+
+def _command(message: Message | None) -> tuple[str, str] | None:
+    """The command a message starts with and the bot it names ("/help@this_bot"), if any."""
+    if message is None or not message.text or not message.entities:
+        return None
+    entity = message.entities[0]
+    if entity.type != MessageEntityType.BOT_COMMAND or entity.offset != 0:
+        return None
+    command, _at, addressee = message.text[1 : entity.length].partition("@")
+    return command.lower(), addressee.lower()
+
+
+def _where(update: Update, context: Context, command: str | None) -> Where:
+    if command == _ADMIN_LOGIN:
+        return Where.PRIVATE_OR_ADMIN_CHAT
+    query = update.callback_query
+    if (
+        command in _MODERATION_COMMANDS
+        or (query is not None and (query.data or "").startswith(_MODERATION_BUTTONS))
+        or (command is None and query is None and (moderation.owes_a_note(update, context)
+                                                   or campaign.drafting(update, context)))
+    ):  # fmt: skip
+        return Where.ADMIN_CHAT
+    return Where.PRIVATE
+
+
+async def _admit(update: Update, context: Context) -> None:
+    """Stop an update that does not belong in its chat before any handler sees it, answering
+    a refused command or button once (``bot.authz.admit`` decides)."""
+    command, addressee = _command(update.message) or (None, "")
+    if addressee and addressee != context.bot.username.lower():
+        raise ApplicationHandlerStop  # another bot's command in a group: not ours to answer
+    asked = command is not None or update.callback_query is not None
+    where = _where(update, context, command)
+    services, user = services_of(context), update.effective_user
+    is_admin = user is not None and services.is_admin(user.id)
+    admission = admit(update, services.settings.admin_chat_id, where, asked, is_admin)
+    if admission == Admission.IGNORE:
+        raise ApplicationHandlerStop
+    if user is not None and not is_payment(update):
+        verdict = services.flood.check(user.id)
+        if verdict.pace == Pace.SLOW_DOWN:
+            await basics.slow_down(update, context, verdict.wait_s)
+        if verdict.pace != Pace.PASS:
+            raise ApplicationHandlerStop
+    if admission != Admission.HANDLE:
+        await basics.refuse_here(update, context, admission)
+        raise ApplicationHandlerStop
+
+
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add = application.add_handler
+    add(TypeHandler(Update, _admit), group=-2)
+    application.add_error_handler(on_error)
     add(CommandHandler("start", _start))
     add(CommandHandler("help", basics.help_command))
     add(CommandHandler("language", basics.choose_language))
@@ -157,15 +231,11 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CommandHandler("revoke", guarded(Permission.REVOKE, consent.revoke_command)))
     add(CommandHandler("mydata", privacy.my_data))
     add(CommandHandler("delete_me", privacy.delete_me))
-    add(CommandHandler("review", guarded(Permission.MODERATE, admin.review)))
-    add(CommandHandler("renders", guarded(Permission.MODERATE, admin.renders)))
-    add(CommandHandler("admin_login", guarded(Permission.MODERATE, admin.admin_login)))
+    for name, handler in _MODERATION_COMMANDS.items():
+        add(CommandHandler(name, guarded(Permission.MODERATE, handler)))
+    add(CommandHandler(_ADMIN_LOGIN, guarded(Permission.MODERATE, admin.admin_login)))
     add(CommandHandler("cancel", _cancel))
     add(CommandHandler("orders", greetings.my_orders))
-    add(CommandHandler("queue", guarded(Permission.MODERATE, moderation.queue)))
-    add(CommandHandler("rules", guarded(Permission.MODERATE, moderation.rules)))
-    add(CommandHandler("campaign", guarded(Permission.MODERATE, campaign.campaign_command)))
-    add(CommandHandler("campaign_report", guarded(Permission.MODERATE, campaign.report_command)))
     add(PreCheckoutQueryHandler(payments.pre_checkout))
     add(MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.successful_payment))
     # Telegram's own note that a refund went through: the desk already told the member.
@@ -211,6 +281,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(admin.REASON_PREFIX, guarded(Permission.MODERATE, admin.reason_pressed))
     on_button(ORIGINAL_PREFIX, guarded(Permission.GET_ORIGINAL, verify.original_pressed,
                                        verify.original_concerns))  # fmt: skip
+    add(CallbackQueryHandler(basics.stale_button))
 
     add(MessageHandler(filters.CONTACT, family.receive_contact))
     add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _image))

@@ -123,11 +123,19 @@ async def _settle(
     if outcome == "reason":
         key = query.data.removeprefix(REASON_PREFIX).partition(":")[2]
     space_id, _sep, user_id = key.partition(":")
-    member = proofs.under_review(services.db, space_id, int(user_id)) if user_id.isdigit() else None
     message = update.effective_message
     assert message is not None
+    _ = services.gettext_of(query.from_user.id)
+    try:
+        member = (
+            proofs.under_review(services.db, services.audit, space_id, int(user_id),
+                                query.from_user.id)
+            if user_id.isdigit() else None
+        )  # fmt: skip
+    except proofs.OwnFamily:
+        await message.reply_text(proofs.own_family_text(_))
+        return None
     if member is None:
-        _ = services.gettext_of(query.from_user.id)
         await message.reply_text(_("This review is already settled."))
         return None
     return services, message, member, query.from_user.id

@@ -12,6 +12,7 @@ from telegram import (
 )
 from telegram.ext import CallbackContext
 
+from bot.authz import Admission
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext, Language, gettext_for
 from bot.orders import clean_words, visible_length
 from bot.services import Services, services_of
@@ -152,6 +153,68 @@ async def unsupported(update: Update, context: Context) -> None:
     await update.effective_message.reply_text(
         _("I cannot use this kind of message. Send /help to see what I need.")
     )
+
+
+def _refusal(_: Gettext, admission: Admission) -> str:
+    match admission:
+        case Admission.GO_PRIVATE:
+            return _(
+                "I only talk about your family and your greetings in a private chat, where "
+                "nobody else reads along. Tap below to write to me there."
+            )
+        case Admission.ADMIN_CHAT_ONLY:
+            return _("Moderation works only in the moderators' chat.")
+        case _other:
+            return _(
+                "I cannot tell who sent this: it was sent in the name of a group or channel. "
+                "Write to me from your own account, in a private chat."
+            )
+
+
+async def refuse_here(update: Update, context: Context, admission: Admission) -> None:
+    """One answer to a command or button that does not belong in its chat (``bot.authz.admit``
+    decided), in the sender's language: a button stops spinning, a command gets a reply with
+    a button that opens a private chat with the bot."""
+    user = update.effective_user
+    _ = gettext_for("en")
+    if user is not None and admission != Admission.UNKNOWN_SENDER:
+        remember_sender(update, context)
+        _ = services_of(context).gettext_of(user.id)
+    text = _refusal(_, admission)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+        return
+    assert update.effective_message is not None
+    markup = None
+    if admission == Admission.GO_PRIVATE:
+        link = InlineKeyboardButton(_("Write to me privately"), url=context.bot.link)
+        markup = InlineKeyboardMarkup([[link]])
+    await update.effective_message.reply_text(text, reply_markup=markup)
+
+
+async def slow_down(update: Update, context: Context, wait_s: int) -> None:
+    """The one answer an account gets when it goes over its flood limit (``bot.pacing``)."""
+    remember_sender(update, context)
+    assert update.effective_user is not None
+    _ = services_of(context).gettext_of(update.effective_user.id)
+    text = _(
+        "You are sending messages faster than I can read them. Please wait {seconds} s, then "
+        "send your last message again."
+    ).format(seconds=wait_s)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """A press whose data no handler knows (an old keyboard, a modified client): answered, so
+    the button stops spinning, with the way back."""
+    remember_sender(update, context)
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    _ = services_of(context).gettext_of(update.effective_user.id)
+    await query.answer(_("This button no longer works. Send /start to begin again."))
 
 
 async def bounded_text(message: Message, limit: int, too_long: str) -> str | None:

@@ -120,11 +120,14 @@ def _invitation_question(_: Gettext, language: Language) -> str:
 
 
 def drafting(update: Update, context: Context) -> bool:
-    """The sender is an admin whose /campaign waits for typed text."""
-    user = update.effective_user
-    if user is None or not services_of(context).is_admin(user.id):
+    """The sender is an admin whose /campaign waits for typed text, typing in the admin chat."""
+    user, chat = update.effective_user, update.effective_chat
+    services = services_of(context)
+    if user is None or chat is None or chat.id != services.settings.admin_chat_id:
         return False
-    draft = draft_of(services_of(context).db, user.id)
+    if not services.is_admin(user.id):
+        return False
+    draft = draft_of(services.db, user.id)
     return draft is not None and draft[0] in ("date", "time", *_TEXT_STEPS)
 
 

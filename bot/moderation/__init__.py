@@ -19,6 +19,7 @@ from bot.clock import iso
 from bot.i18n import LANGUAGES, Language
 from bot.storage import Order
 from bot.storage.orders import placed_since
+from bot.words import clean_words
 
 DAY = timedelta(days=1)
 # Zero-width and direction characters a word could hide behind ("f\u200bool").
@@ -138,5 +139,6 @@ MAX_NOTE_CHARS = 500
 
 def clean_note(text: str) -> str:
     """An admin's "Ask for a change" note as the family reads it: one paragraph, at most
-    :data:`MAX_NOTE_CHARS` characters; empty when nothing was written."""
-    return " ".join(text.split())[:MAX_NOTE_CHARS]
+    :data:`MAX_NOTE_CHARS` characters, cleaned like every text the family reads; empty when
+    nothing was written."""
+    return clean_words(text)[:MAX_NOTE_CHARS]

@@ -12,13 +12,13 @@ restart loses nothing.
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
 from sqlite_utils import Database
-from telegram import Bot, InlineKeyboardMarkup, LabeledPrice
+from telegram import Bot, InlineKeyboardMarkup, LabeledPrice, Message
 from telegram.constants import ChatAction
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
@@ -90,6 +90,8 @@ class OrderDesk:
         self._ledger = Ledger(db, clock)
         self._board = ProgressBoard(lambda: self.bot, settings.progress_edit_interval_s)
         self._bot: Bot | None = None
+        # Uploads of a greeting to the family's chat still waiting for Telegram's answer.
+        self._uploads: dict[str, set[asyncio.Task[Sent]]] = {}
 
     @property
     def bot(self) -> Bot:
@@ -630,7 +632,7 @@ class OrderDesk:
             buttons = texts.preview_buttons(_, order, takes_left > 0)
         self._show(order, texts.rendering_detail(_, "uploading", 1.0))
         async with self._acting(order.chat_id):
-            sent = await self._ledger.once(
+            sent = await self._upload(
                 order.id,
                 step or f"preview:{order.take}",
                 lambda: self.bot.send_video(
@@ -646,6 +648,8 @@ class OrderDesk:
                     reply_markup=buttons,
                 ),
             )
+        if sent is None:
+            return  # revoked meanwhile: revoked() deleted what the upload put in the chat
         await self._after_send(order, sent, preview=True)
         if order.campaign_id is not None and (sent.delivered or sent.outcome == Outcome.UNKNOWN):
             # Waits for its send time; without a confirmed upload the delivery uploads again.
@@ -739,7 +743,7 @@ class OrderDesk:
         # The preview's upload is reused; one that was never confirmed is uploaded again.
         video = order.telegram_file_id or self._vault.read_bytes(order.video_id or "")
         while True:
-            sent = await self._ledger.once(
+            uploaded = await self._upload(
                 order.id,
                 "delivery",
                 lambda: self.bot.send_video(
@@ -753,6 +757,9 @@ class OrderDesk:
                     reply_markup=original_button(_, order),
                 ),
             )
+            if uploaded is None:
+                return
+            sent = uploaded
             if not isinstance(sent.error, RetryAfter):
                 break
             # Flood control outlasted the client's own retries: wait as long as Telegram asks,
@@ -786,7 +793,7 @@ class OrderDesk:
         _ = _gettext(order)
         if order.status == S.DELIVERED:
             assert order.video_id is not None
-            sent = await self._ledger.once(
+            sent = await self._upload(
                 order.id,
                 f"delivery:again:{press_id}",
                 lambda: self.bot.send_video(
@@ -798,6 +805,8 @@ class OrderDesk:
                     filename=greeting_filename(order),
                 ),
             )
+            if sent is None:
+                return False
             if sent.delivered:
                 update_order(
                     self._db,
@@ -859,11 +868,14 @@ class OrderDesk:
         await self._refund(moved)
         return True
 
-    async def revoked(self, order: Order) -> None:
-        """Consent was withdrawn (erasure already stopped its task and deleted its messages)."""
+    async def revoked(self, order: Order) -> int:
+        """Consent was withdrawn (erasure already stopped the order's task): the order ends,
+        and the greeting's videos in the family's chat are deleted, including one whose upload
+        was still on its way, once Telegram has answered for it. Returns how many messages
+        were deleted."""
         order = get_order(self._db, order.id)
         if order.status == S.REVOKED:
-            return
+            return 0
         owed = order.charge_id is not None and order.status not in (S.DELIVERED, S.DELIVERING)
         moved = self._move(
             order,
@@ -878,9 +890,45 @@ class OrderDesk:
             preview_message_id=None,
             refund_due=owed or order.refund_due,
         )
+        if in_flight := self._uploads.get(order.id):
+            await asyncio.wait(set(in_flight))
+        messages = {order.delivered_message_id, order.preview_message_id}
+        messages |= set(self._ledger.video_messages(order.id))
+        deleted = 0
+        for message_id in sorted(m for m in messages if m is not None):
+            try:
+                await self.bot.delete_message(order.chat_id, message_id)
+                deleted += 1
+            except TelegramError:
+                pass  # older than Telegram lets bots delete; the file id is forgotten anyway
         self._ledger.forget_files(order.id)
         if moved is not None:
             await self._refund(moved)
+        return deleted
+
+    async def _upload(
+        self, order_id: str, step: str, call: Callable[[], Awaitable[Message | bool]]
+    ) -> Sent | None:
+        """Send one of the greeting's videos to the family, unless the order was revoked.
+
+        The upload runs to Telegram's answer even when the order's task is cancelled (a
+        revocation stops it): Telegram may have the video either way, and ``revoked`` waits
+        for that answer to delete the message it made. None when revoked before it began.
+        """
+        if get_order(self._db, order_id).status == S.REVOKED:
+            return None
+        upload = asyncio.get_running_loop().create_task(self._ledger.once(order_id, step, call))
+        uploads = self._uploads.setdefault(order_id, set())
+        uploads.add(upload)
+
+        def done(task: asyncio.Task[Sent]) -> None:
+            uploads.discard(task)
+            if not uploads:
+                self._uploads.pop(order_id, None)
+
+        upload.add_done_callback(done)
+        sent = await asyncio.shield(upload)
+        return None if get_order(self._db, order_id).status == S.REVOKED else sent
 
     # Helpers
 

@@ -84,6 +84,16 @@ class Ledger:
         with self._db.conn:
             self._db.execute("UPDATE order_sends SET file_id = NULL WHERE order_id = ?", [order_id])
 
+    def video_messages(self, order_id: str) -> list[int]:
+        """The greeting's videos this order put in the family's chat (previews, deliveries,
+        their resends), as Telegram numbered them: what a revocation deletes."""
+        rows = self._db.query(
+            "SELECT message_id FROM order_sends WHERE order_id = ? AND state = 'done' AND "
+            "message_id IS NOT NULL AND (key LIKE ? OR key LIKE ?) ORDER BY created_at",
+            [order_id, f"{order_id}:preview:%", f"{order_id}:delivery%"],
+        )
+        return [int(row["message_id"]) for row in rows]
+
     async def once(
         self,
         order_id: str,

@@ -29,6 +29,10 @@ MAX_WAIT_SECONDS = 60.0
 class _Action(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
     user: Annotated[SandboxUser, Json]
+    group_id: Annotated[int, Field(lt=0)] | None = None
+    """Said in this group (Telegram's group ids are negative) instead of the private chat."""
+    anonymous: bool = False
+    """Sent as the group itself, as an anonymous group admin does (no ``from`` of their own)."""
 
 
 class _Text(_Action):
@@ -85,6 +89,18 @@ class _Contact(_Action):
 class _Press(_Action):
     message_id: int
     callback_data: str
+    forged: bool = False
+    """Data the message's buttons never carried, as a modified client can send."""
+
+
+class _Edit(_Action):
+    message_id: int
+    text: str
+
+
+class _ChannelPost(BaseModel):
+    channel_id: Annotated[int, Field(lt=0)]
+    text: str
 
 
 class _Block(_Action):
@@ -133,6 +149,8 @@ class Control:
             web.post("/control/document", self._action(_Document, self._document)),
             web.post("/control/contact", self._action(_Contact, self._contact)),
             web.post("/control/press", self._action(_Press, self._press)),
+            web.post("/control/edit", self._action(_Edit, self._edit)),
+            web.post("/control/channel_post", self._action(_ChannelPost, self._channel_post)),
             web.post("/control/block", self._action(_Block, self._block)),
             web.post("/control/pay", self._action(_Pay, self._pay)),
             web.post("/control/hold", self._action(_Hold, self._hold)),
@@ -176,23 +194,23 @@ class Control:
             command = action.text.split(maxsplit=1)[0]
             entity = {"type": "bot_command", "offset": 0, "length": utf16_length(command)}
             content["entities"] = [entity]
-        return await self._world.user_message(action.user, content)
+        return await self._message(action, content)
 
     async def _photo(self, action: _Photo) -> JsonObject:
         content: JsonObject = {"photo": await self._files.photo(action.file, self._limits)}
-        return await self._world.user_message(action.user, content | _caption(action.caption))
+        return await self._message(action, content | _caption(action.caption))
 
     async def _video(self, action: _Video) -> JsonObject:
         video = await self._file(action.file, "videos", "video/mp4")
         video |= {"duration": action.duration, "width": action.width, "height": action.height}
         content = {"video": video} | _caption(action.caption)
-        return await self._world.user_message(action.user, content)
+        return await self._message(action, content)
 
     async def _video_note(self, action: _VideoNote) -> JsonObject:
         note = await self._file(action.file, "video_notes", "video/mp4")
         note |= {"duration": action.duration, "length": action.length}
         note.pop("mime_type")  # Telegram's VideoNote has none
-        return await self._world.user_message(action.user, {"video_note": note})
+        return await self._message(action, {"video_note": note})
 
     async def _animation(self, action: _Animation) -> JsonObject:
         """A GIF as Telegram sends it: converted to MP4, and doubled as a document."""
@@ -201,17 +219,17 @@ class Control:
         animation = document | {"duration": action.duration, "width": action.width,
                                 "height": action.height}  # fmt: skip
         content = {"animation": animation, "document": document} | _caption(action.caption)
-        return await self._world.user_message(action.user, content)
+        return await self._message(action, content)
 
     async def _voice(self, action: _Voice) -> JsonObject:
         voice = await self._file(action.file, "voice", action.mime_type)
         content = {"voice": voice | {"duration": action.duration}}
-        return await self._world.user_message(action.user, content)
+        return await self._message(action, content)
 
     async def _document(self, action: _Document) -> JsonObject:
         document = await self._file(action.file, "documents", action.mime_type)
         content = {"document": document | {"file_name": action.file_name}}
-        return await self._world.user_message(action.user, content | _caption(action.caption))
+        return await self._message(action, content | _caption(action.caption))
 
     async def _contact(self, action: _Contact) -> JsonObject:
         contact = {
@@ -219,10 +237,25 @@ class Control:
             "first_name": action.first_name,
             "user_id": action.contact_user_id,
         }
-        return await self._world.user_message(action.user, {"contact": contact})
+        return await self._message(action, {"contact": contact})
+
+    async def _message(self, action: _Action, content: JsonObject) -> JsonObject:
+        return await self._world.user_message(
+            action.user, content, action.group_id, anonymous=action.anonymous
+        )
 
     async def _press(self, action: _Press) -> str:
-        return await self._world.press_button(action.user, action.message_id, action.callback_data)
+        return await self._world.press_button(
+            action.user, action.message_id, action.callback_data, action.group_id, action.forged
+        )
+
+    async def _edit(self, action: _Edit) -> JsonObject:
+        return await self._world.edit_user_message(
+            action.user, action.group_id, action.message_id, action.text
+        )
+
+    async def _channel_post(self, action: _ChannelPost) -> JsonObject:
+        return await self._world.channel_post(action.channel_id, action.text)
 
     async def _block(self, action: _Block) -> bool:
         self._world.set_blocked(action.user, action.blocked)

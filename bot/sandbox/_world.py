@@ -32,6 +32,13 @@ from bot.sandbox._records import (
 )
 
 _MEDIA_KINDS = ("photo", "video", "document", "voice", "audio")
+# The account Telegram names as the sender of an anonymous group admin's messages.
+_ANONYMOUS_ADMIN: JsonObject = {
+    "id": 1087968824,
+    "is_bot": True,
+    "first_name": "Group",
+    "username": "GroupAnonymousBot",
+}
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -63,7 +70,8 @@ class _PreCheckout:
 
 
 class World:
-    """One bot's Telegram: its private chats with sandbox users and everything said in them."""
+    """One bot's Telegram: its private chats with sandbox users, the groups and channels they
+    write in (made on first use), and everything said in them."""
 
     def __init__(self, bot_user: JsonObject) -> None:
         self.bot_user = bot_user
@@ -74,6 +82,7 @@ class World:
         self._changed = asyncio.Condition()
         self._closing = False
         self._users: dict[int, SandboxUser] = {}
+        self._groups: dict[int, JsonObject] = {}
         self._blocking: set[int] = set()
         self._messages: dict[int, dict[int, _Message]] = {}
         self._updates: list[JsonObject] = []
@@ -109,6 +118,8 @@ class World:
     # Chats and messages
 
     def chat(self, chat_id: int) -> JsonObject:
+        if chat_id in self._groups:
+            return self._groups[chat_id]
         user = self._users.get(chat_id)
         if user is None:
             raise bad_request("chat not found")
@@ -130,15 +141,16 @@ class World:
         else:
             self._blocking.discard(user.id)
 
-    def _store(self, chat_id: int, sender: JsonObject, content: JsonObject) -> _Message:
+    def _store(self, chat_id: int, sender: JsonObject | None, content: JsonObject) -> _Message:
         messages = self._messages.setdefault(chat_id, {})
         wire = {
             "message_id": len(messages) + 1,
-            "from": sender,
             "chat": self.chat(chat_id),
             "date": int(time.time()),
             **content,
         }
+        if sender is not None:  # a channel's post has no "from"
+            wire["from"] = sender
         message = _Message(wire, None)
         messages[wire["message_id"]] = message
         return message
@@ -147,18 +159,72 @@ class World:
         message = self._messages.get(chat_id, {}).get(message_id)
         return None if message is None or message.deleted else message
 
-    async def user_message(self, user: SandboxUser, content: JsonObject) -> JsonObject:
+    def _group(self, group_id: int, kind: str) -> JsonObject:
+        return self._groups.setdefault(
+            group_id, {"id": group_id, "type": kind, "title": f"{kind.title()} {-group_id}"}
+        )
+
+    async def user_message(
+        self,
+        user: SandboxUser,
+        content: JsonObject,
+        group_id: int | None = None,
+        *,
+        anonymous: bool = False,
+    ) -> JsonObject:
+        """``user`` says something in their private chat, or in a group; ``anonymous`` as an
+        anonymous admin of that group (Telegram then names the group, not the user)."""
         self._users[user.id] = user
-        message = self._store(user.id, user.to_telegram(), content)
+        if group_id is None:
+            if anonymous:
+                raise bad_request("only a group's admin can write anonymously")
+            message = self._store(user.id, user.to_telegram(), content)
+        else:
+            group = self._group(group_id, "group")
+            extra = {"sender_chat": group} if anonymous else {}
+            sender = _ANONYMOUS_ADMIN if anonymous else user.to_telegram()
+            message = self._store(group_id, sender, content | extra)
         await self._push("message", message.wire)
         return message.wire
 
-    async def press_button(self, user: SandboxUser, message_id: int, data: str) -> str:
-        message = self._live(user.id, message_id)
+    async def edit_user_message(
+        self, user: SandboxUser, group_id: int | None, message_id: int, text: str
+    ) -> JsonObject:
+        """The user edits a text message of their own: the bot gets an ``edited_message``."""
+        chat_id = user.id if group_id is None else group_id
+        message = self._live(chat_id, message_id)
+        if message is None or message.wire.get("from", {}).get("id") != user.id:
+            raise bad_request("message to edit not found")
+        if "text" not in message.wire:
+            raise bad_request("there is no text in the message to edit")
+        message.wire.update(text=text, edit_date=int(time.time()))
+        await self._push("edited_message", dict(message.wire))
+        return message.wire
+
+    async def channel_post(self, channel_id: int, text: str) -> JsonObject:
+        """A post in a channel the bot is in: no ``from``, the channel as its sender_chat."""
+        channel = self._group(channel_id, "channel")
+        message = self._store(channel_id, None, {"text": text, "sender_chat": channel})
+        await self._push("channel_post", message.wire)
+        return message.wire
+
+    async def press_button(
+        self,
+        user: SandboxUser,
+        message_id: int,
+        data: str,
+        group_id: int | None = None,
+        forged: bool = False,
+    ) -> str:
+        """The user presses a button of a bot message; ``forged`` sends ``data`` whatever the
+        buttons carry, as a modified client can (Telegram passes it on unchecked)."""
+        chat_id = user.id if group_id is None else group_id
+        message = self._live(chat_id, message_id)
         if message is None or message.record is None:
-            raise bad_request(f"the bot sent no message {message_id} to chat {user.id}")
+            raise bad_request(f"the bot sent no message {message_id} to chat {chat_id}")
         keyboard = (message.record.reply_markup or {}).get("inline_keyboard", [])
-        if not any(button.get("callback_data") == data for row in keyboard for button in row):
+        carried = any(button.get("callback_data") == data for row in keyboard for button in row)
+        if not carried and not forged:
             raise bad_request(f"message {message_id} has no button with callback_data {data!r}")
         query_id = str(secrets.randbits(62))
         self._open_queries.add(query_id)
@@ -168,7 +234,7 @@ class World:
                 "id": query_id,
                 "from": user.to_telegram(),
                 "message": message.wire,
-                "chat_instance": str(user.id),
+                "chat_instance": str(chat_id),
                 "data": data,
             },
         )

@@ -69,14 +69,39 @@ class SandboxClient:
 
     # Acting as users. Each returns the user's message as the bot will receive it.
 
-    async def send_text(self, user: SandboxUser, text: str) -> Message:
-        """A leading "/command" gets a bot_command entity, so CommandHandler matches it."""
-        return await self._act("text", user, {"text": text})
+    async def send_text(
+        self, user: SandboxUser, text: str, group_id: int | None = None, anonymous: bool = False
+    ) -> Message:
+        """A leading "/command" gets a bot_command entity, so CommandHandler matches it.
+
+        With ``group_id`` (negative) the text is said in that group, ``anonymous`` as an
+        anonymous admin of it."""
+        fields = {"text": text, "group_id": group_id, "anonymous": anonymous or None}
+        return await self._act("text", user, fields)
 
     async def send_photo(
-        self, user: SandboxUser, data: bytes, caption: str | None = None
+        self,
+        user: SandboxUser,
+        data: bytes,
+        caption: str | None = None,
+        group_id: int | None = None,
     ) -> Message:
-        return await self._act("photo", user, {"caption": caption}, ("photo.jpg", data))
+        fields = {"caption": caption, "group_id": group_id}
+        return await self._act("photo", user, fields, ("photo.jpg", data))
+
+    async def edit_text(
+        self, user: SandboxUser, message_id: int, text: str, group_id: int | None = None
+    ) -> Message:
+        """Edit a text message the user sent: the bot receives an ``edited_message``."""
+        fields = {"message_id": message_id, "text": text, "group_id": group_id}
+        return await self._act("edit", user, fields)
+
+    async def channel_post(self, channel_id: int, text: str) -> Message:
+        """A post in a channel with the bot in it: an update without ``from``."""
+        result = await self._call(
+            "POST", "/channel_post", data={"channel_id": channel_id, "text": text}
+        )
+        return Message.de_json(result)
 
     async def send_video(
         self,
@@ -137,9 +162,20 @@ class SandboxClient:
         }
         return await self._act("contact", user, fields)
 
-    async def press_button(self, user: SandboxUser, message_id: int, callback_data: str) -> str:
-        """Press an inline button the message currently shows; returns the callback query id."""
-        fields = {"message_id": message_id, "callback_data": callback_data}
+    async def press_button(
+        self,
+        user: SandboxUser,
+        message_id: int,
+        callback_data: str,
+        group_id: int | None = None,
+        forged: bool = False,
+    ) -> str:
+        """Press an inline button the message currently shows; returns the callback query id.
+
+        ``forged`` sends ``callback_data`` even though no button carries it (a modified client).
+        """
+        fields = {"message_id": message_id, "callback_data": callback_data,
+                  "group_id": group_id, "forged": forged or None}  # fmt: skip
         result = await self._call("POST", "/press", data=self._form(user, fields))
         assert isinstance(result, str)
         return result

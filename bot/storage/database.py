@@ -4,7 +4,9 @@ Migrations are plain functions applied in order and recorded in SQLite's ``user_
 an old database file is upgraded in place on start-up and never rebuilt from scratch.
 """
 
+import contextlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -381,6 +383,11 @@ def _add_campaigns(db: Database) -> None:
     db.execute("ALTER TABLE users ADD COLUMN campaigns_opt_out INTEGER NOT NULL DEFAULT 0")
 
 
+def _add_audit_head(db: Database) -> None:
+    """The audit chain's length and last MAC, kept where truncating the log cannot reach."""
+    db.table("audit_head").create({"id": int, "seq": int, "mac": str}, pk="id")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -390,6 +397,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_order_lifecycle,
     _add_admin_web,
     _add_campaigns,
+    _add_audit_head,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -406,6 +414,13 @@ def open_database(path: Path) -> Database:
     mid-upgrade leaves the file at the last complete version rather than half-migrated.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Names, relations and phone-verification state: readable by the bot's user only, like the
+    # vault and the audit log. SQLite gives its -wal and -shm files the database's own mode;
+    # files left by an older release are narrowed too.
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for kept in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            kept.chmod(0o600)
     db = Database(path)
     db.enable_wal()
     db.execute("PRAGMA foreign_keys = ON")

@@ -7,6 +7,7 @@ from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
 from bot.i18n import DEFAULT_LANGUAGE, Language, language_from_telegram
+from bot.words import clean_words
 
 # Where a reader of each language most likely lives, until they choose (asked once).
 DEFAULT_TIME_ZONES: dict[Language, str] = {
@@ -19,14 +20,16 @@ DEFAULT_TIME_ZONES: dict[Language, str] = {
 def remember_user(db: Database, user_id: int, first_name: str, language_code: str | None) -> None:
     """Record a user on first contact, taking their language from Telegram's language_code.
 
-    A language chosen later with /language is kept: later updates never overwrite it.
+    A language chosen later with /language is kept: later updates never overwrite it. The
+    name is whatever the person put in their Telegram profile, so it is cleaned like any text
+    typed to the bot before a moderator's card or the admin web shows it.
     """
     if db.table("users").count_where("id = ?", [user_id]):
         return
     db.table("users").insert(
         {
             "id": user_id,
-            "first_name": first_name,
+            "first_name": clean_words(first_name),
             "language": language_from_telegram(language_code),
             "created_at": datetime.now(UTC).isoformat(),
         }

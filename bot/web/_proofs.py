@@ -26,7 +26,8 @@ async def show(request: web.Request, admin: Admin) -> web.Response:
         for member in proofs.waiting_for_review(services.db)
     ]
     notices = {"approved": _("Approved."), "rejected": _("Rejected."),
-               "settled": _("This review is already settled.")}  # fmt: skip
+               "settled": _("This review is already settled."),
+               "own_family": proofs.own_family_text(_)}  # fmt: skip
     context = {
         "waiting": waiting,
         "reasons": [(code, proofs.reason_text(_, code)) for code in proofs.REJECTION_REASONS],
@@ -35,10 +36,13 @@ async def show(request: web.Request, admin: Admin) -> web.Response:
     return render(request, "proofs.html", admin.language, context, admin)
 
 
-def _under_review(request: web.Request) -> Member:
+def _under_review(request: web.Request, admin: Admin) -> Member:
     services = services_of(request)
     space, user = request.match_info["space"], int(request.match_info["user"])
-    member = proofs.under_review(services.db, space, user)
+    try:
+        member = proofs.under_review(services.db, services.audit, space, user, admin.id)
+    except proofs.OwnFamily:
+        raise see_other("/proofs?done=own_family") from None
     if member is None:
         raise see_other("/proofs?done=settled")
     return member
@@ -46,7 +50,7 @@ def _under_review(request: web.Request) -> Member:
 
 @admin_only
 async def decide(request: web.Request, admin: Admin) -> web.Response:
-    member = _under_review(request)
+    member = _under_review(request, admin)
     services, bot = services_of(request), bot_of(request)
     if request.match_info["decision"] == "approve":
         await proofs.approve(bot, services.db, services.audit, services.clock, member, admin.id)
@@ -60,7 +64,7 @@ async def decide(request: web.Request, admin: Admin) -> web.Response:
 
 @admin_only
 async def document(request: web.Request, admin: Admin) -> web.Response:
-    member = _under_review(request)
+    member = _under_review(request, admin)
     if member.proof_media_id is None:
         raise web.HTTPNotFound()
     return vault_file(request, services_of(request), member.proof_media_id)

@@ -9,15 +9,24 @@ TUANYUAN_C2PA_KEY = the leaf's private key PEM, TUANYUAN_C2PA_TRUST_ANCHOR = the
 on first run, a local root -> intermediate -> leaf chain is made in a key folder. The local
 root's and intermediate's private keys are thrown away once the chain exists: nothing can issue
 another certificate from this machine, and only the leaf key (mode 0600) is left to protect.
+
+The local leaf lasts two years; within :data:`RENEW_BEFORE` of its end a whole new chain is
+made, and the new root is put before the old ones in ``root.pem``, so greetings signed before
+stay trusted. Making, renewing and reading the chain happen under an exclusive lock on the key
+folder, and each file is replaced by a rename: two processes starting at once use one chain,
+and a key never meets another chain's certificate.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import io
 import json
 import os
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -34,6 +43,8 @@ TRUST_ENV = "TUANYUAN_C2PA_TRUST_ANCHOR"
 RENDER_ASSERTION = "org.tuanyuan.render"
 _TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 _MP4 = "video/mp4"
+LEAF_YEARS = 2
+RENEW_BEFORE = datetime.timedelta(days=60)
 
 C2paState = Literal["absent", "invalid", "valid", "trusted"]
 
@@ -61,16 +72,54 @@ def signing_identity(key_dir: Path, environ: Mapping[str, str] | None = None) ->
             private_key=Path(env[KEY_ENV]).read_bytes(),
             trust_anchor=Path(env[TRUST_ENV]).read_bytes(),
         )
+    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     files = key_dir / "chain.pem", key_dir / "leaf.key", key_dir / "root.pem"
-    if not all(path.exists() for path in files):
-        _make_local_chain(key_dir)
-    chain, private_key, root = (path.read_bytes() for path in files)
+    with _locked(key_dir):
+        now = datetime.datetime.now(datetime.UTC)
+        if not all(path.exists() for path in files) or not _usable(*files[:2], now):
+            _make_local_chain(key_dir, now)
+        chain, private_key, root = (path.read_bytes() for path in files)
     return SigningIdentity(chain=chain, private_key=private_key, trust_anchor=root)
 
 
-def _make_local_chain(key_dir: Path) -> None:
-    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    now = datetime.datetime.now(datetime.UTC)
+@contextlib.contextmanager
+def _locked(key_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the key folder itself (no lock file among the keys)."""
+    descriptor = os.open(key_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _usable(chain_pem: Path, key_pem: Path, now: datetime.datetime) -> bool:
+    """The leaf is not about to expire and the key is the leaf's own."""
+    leaf = x509.load_pem_x509_certificates(chain_pem.read_bytes())[0]
+    key = serialization.load_pem_private_key(key_pem.read_bytes(), password=None)
+    raw = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    return leaf.not_valid_after_utc - now >= RENEW_BEFORE and leaf.public_key().public_bytes(
+        *raw
+    ) == key.public_key().public_bytes(*raw)
+
+
+def _replace(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename, durably."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _make_local_chain(key_dir: Path, now: datetime.datetime) -> None:
+    """A new root -> intermediate -> leaf; called with the key folder locked."""
     root_key, mid_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
 
     def name(common: str) -> x509.Name:
@@ -119,16 +168,18 @@ def _make_local_chain(key_dir: Path) -> None:
     root_name, mid_name = name("Tuanyuan local root"), name("Tuanyuan local intermediate")
     root = issue(root_name, root_key.public_key(), root_name, root_key, 20, None)
     mid = issue(mid_name, mid_key.public_key(), root_name, root_key, 10, 0)
-    leaf = issue(name("Tuanyuan signer"), leaf_key.public_key(), mid_name, mid_key, 2, None)
+    leaf = issue(name("Tuanyuan signer"), leaf_key.public_key(), mid_name, mid_key, LEAF_YEARS,
+                 None)  # fmt: skip
     pem = serialization.Encoding.PEM
     key_bytes = leaf_key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    descriptor = os.open(key_dir / "leaf.key", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(key_bytes)
-    (key_dir / "chain.pem").write_bytes(leaf.public_bytes(pem) + mid.public_bytes(pem))
-    (key_dir / "root.pem").write_bytes(root.public_bytes(pem))
+    old_roots = (key_dir / "root.pem").read_bytes() if (key_dir / "root.pem").exists() else b""
+    # Readers hold the same lock; a crash between two renames leaves a key that does not match
+    # the chain, which the next start finds and replaces with a whole new chain.
+    _replace(key_dir / "root.pem", root.public_bytes(pem) + old_roots)
+    _replace(key_dir / "chain.pem", leaf.public_bytes(pem) + mid.public_bytes(pem))
+    _replace(key_dir / "leaf.key", key_bytes, 0o600)
 
 
 def sign_mp4(
