@@ -268,9 +268,11 @@ async def test_roles_invites_need_a_known_owner_ownership_a_verified_heir(
     heir = membership_of(bot_world.services.db, RELATIVE.id)
     assert heir is not None and heir.role == Role.MEMBER
     refused = await bot_world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, "/invite"))
-    assert refused.text == ZH_HANT(
-        "Consent for {subject} was withdrawn, so nothing more can be made in this family space."
-    ).format(subject="阿嬤")
+    assert (refused.text or "").startswith(
+        ZH_HANT(
+            "Consent for {subject} was withdrawn, so nothing more can be made in this family space."
+        ).format(subject="阿嬤")
+    )
 
 
 async def test_a_moderator_cannot_judge_their_own_familys_proof(bot_world: BotWorld) -> None:
