@@ -118,3 +118,48 @@ def video(
 
 def steady_times(seconds: float, fps: float = 25.0) -> list[float]:
     return [i / fps for i in range(round(seconds * fps))]
+
+
+def undeclared_length_mkv(path: Path, seconds: float, fps: int = 1) -> Path:
+    """A Matroska video of ``seconds`` whose header declares no duration, as a live recording
+    writes it: only decoding tells how long it is."""
+    with av.open(str(path), "w", format="matroska", options={"live": "1"}) as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width = stream.height = 16
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = stream.codec_context.time_base = Fraction(1, fps)
+        grey = np.full((16, 16, 3), 100, np.uint8)
+        for index in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(grey, format="rgb24")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def size_switching_mkv(path: Path, width: int, height: int, after: int = 25) -> Path:
+    """Motion-JPEG frames of 64x64 whose stream switches to ``width`` x ``height`` mid-way: the
+    header only knows the first size."""
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("mjpeg", rate=25)
+        stream.width = stream.height = 64
+        stream.pix_fmt = "yuvj420p"
+        small = np.full((64, 64, 3), 90, np.uint8)
+        for index in range(after):
+            frame = av.VideoFrame.from_ndarray(small, format="rgb24").reformat(format="yuvj420p")
+            frame.pts = index
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+        large = av.CodecContext.create("mjpeg", "w")
+        large.width, large.height = width, height
+        large.pix_fmt = "yuvj420p"
+        large.time_base = stream.codec_context.time_base
+        frame = av.VideoFrame(width, height, "yuvj420p")
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        frame.pts = after
+        for packet in [*large.encode(frame), *large.encode(None)]:
+            packet.stream = stream
+            packet.pts = packet.dts = after
+            container.mux(packet)
+    return path
