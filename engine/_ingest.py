@@ -44,6 +44,18 @@ def check_portrait(path: Path, face_index: int | None = None) -> PortraitInfo:
     return PortraitInfo(width=image.width, height=image.height, faces=tuple(faces))
 
 
+def check_image(path: Path) -> str:
+    """The MIME type of a readable image within the size limits (a document, not a portrait:
+    no face needed). A decompression bomb is refused from its header, never decoded."""
+    require_non_empty(path)
+    with _open_image(path) as image:
+        try:
+            image.verify()
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise IngestError("not_an_image", f"{path.name}: image data is corrupt") from exc
+        return Image.MIME.get(image.format or "", "image/jpeg")
+
+
 def load_subject(path: Path, face_index: int | None) -> tuple[Image.Image, FaceBox]:
     """The upright photo and the face to feature, after every check ``check_portrait`` makes."""
     image = load_portrait(path)

@@ -59,6 +59,7 @@ from tests.auxil.family import (
     subject_data,
     verify_relative,
 )
+from tests.auxil.media import png_header_only
 
 ZH_HANT = gettext_for("zh-Hant")
 OWNER = SandboxUser(6001, "美玲", language_code="zh-hant")
@@ -154,11 +155,21 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
     assert ("consent.revoked", {"space": member.space_id}) in _audit_actions(bot_world, OWNER.id)
 
 
-async def test_a_rejected_proof_is_explained_in_the_members_language(bot_world: BotWorld) -> None:
+async def test_a_rejected_proof_is_explained_in_the_members_language(
+    bot_world: BotWorld, tmp_path: Path
+) -> None:
     sandbox = bot_world.sandbox
     await bot_world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
     await verify_relative(bot_world, OWNER, "孫女")
+    bomb = png_header_only(tmp_path / "bomb.png", 30_000, 30_000).read_bytes()
+    refused = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_document(OWNER, bomb, "proof.png", "image/png")
+    )
+    assert refused.text == ZH_HANT(
+        "That photo is too large for me to process safely. "
+        "Please send a photo of at most 7680 × 4320 pixels."
+    )
     await bot_world.reply_to(
         OWNER, lambda: sandbox.send_document(OWNER, PDF_PROOF, "proof.pdf", "application/pdf")
     )

@@ -4,11 +4,9 @@ Every step is saved in the database as it happens (the space's setup step, the m
 verification status), so the bot always knows what to ask next, even after a restart.
 """
 
-import io
 import json
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -52,7 +50,7 @@ from bot.i18n import Gettext
 from bot.services import Services
 from bot.storage import MediaKind
 from bot.storage.media import record_media
-from engine import IngestError
+from engine import IngestError, check_image
 
 SUBJECT_STATUS_PREFIX = "space:"
 SUBJECT_LANGUAGE_PREFIX = "slang:"
@@ -386,16 +384,17 @@ def _ready_text(services: Services, _: Gettext, space: Space) -> str:
 
 
 def check_proof_document(path: Path) -> str:
-    """A proof must be a PDF or a readable image; returns its MIME type."""
-    data = path.read_bytes()
-    if data.startswith(_PDF_MAGIC):
-        return "application/pdf"
+    """A proof must be a PDF or a readable image within the engine's size limits (a moderator
+    opens it); returns its MIME type."""
+    with path.open("rb") as head:
+        if head.read(len(_PDF_MAGIC)) == _PDF_MAGIC:
+            return "application/pdf"
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-            return Image.MIME.get(image.format or "", "image/jpeg")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise IngestError("not_a_document", "not a PDF or an image") from None
+        return check_image(path)
+    except IngestError as error:
+        if error.code == "not_an_image":
+            raise IngestError("not_a_document", "not a PDF or an image") from error
+        raise
 
 
 async def receive_proof(update: Update, context: Context, member: Member) -> None:
