@@ -1,4 +1,5 @@
-"""kill -9 the real bot mid-order, restart it, and check each order arrived exactly once.
+"""kill -9 the real bot mid-order, restart it, and check each order arrived exactly once,
+that its render worker died with it, and that no decrypted media stayed in its scratch.
 
 The short version of ``tuanyuan bench faults``: one paid order killed while rendering, one
 killed after the stand-in carried out the final ``sendVideo`` but before the bot read its
@@ -32,4 +33,6 @@ async def test_orders_arrive_exactly_once_across_kill_9(tmp_path: Path) -> None:
     # Nothing failed here, so every order was delivered and nothing was refunded.
     assert [run.status for run in report.runs] == [OrderStatus.DELIVERED] * 3, lines
     assert [(run.previews, run.finals) for run in report.runs] == [(1, 1)] * 3, lines
+    # Killed alone, the bot took its render worker with it; no plaintext outlived a run.
+    assert [(run.orphans, run.scratch_files) for run in report.runs] == [(0, 0)] * 3, lines
     assert report.refunds == 0
