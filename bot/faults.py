@@ -194,7 +194,7 @@ class BotProcess:
             os.kill(process.pid, signal.SIGKILL)
         process.wait()
         deadline = time.monotonic() + _ORPHAN_GRACE_S
-        while (left := _group_members(process.pid)) and time.monotonic() < deadline:
+        while (left := group_members(process.pid)) and time.monotonic() < deadline:
             time.sleep(0.05)
         if left:
             self.orphans += len(left)
@@ -206,7 +206,7 @@ class BotProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def _group_members(group: int) -> list[int]:
+def group_members(group: int) -> list[int]:
     """Live (not zombie) processes of a process group, from /proc."""
     members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
