@@ -152,10 +152,10 @@ async def _ask(
     if last:
         process.stdin.close()
     while True:
-        line = await process.stdout.readline()
         try:
+            line = await process.stdout.readline()
             message = json.loads(line)
-        except ValueError:
+        except ValueError:  # no JSON, or a line past the stream's limit (64 KiB)
             message = None
         if not isinstance(message, dict):
             code = await process.wait()

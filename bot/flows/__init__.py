@@ -10,6 +10,9 @@ that look up the sender's step and pick the handler. One router runs ahead of al
 could have been.
 """
 
+import asyncio
+import weakref
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Message, Update
@@ -135,6 +138,27 @@ async def _text(update: Update, context: Context) -> None:
     await _order_text(update, context)
 
 
+_turns: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()
+
+
+def _in_turn(
+    handler: Callable[[Update, Context], Coroutine[Any, Any, None]],
+) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """``handler`` for one sender's files one at a time, in the order they were sent, while
+    everyone else's updates go on (a lock per sender, forgotten once nobody holds it)."""
+
+    async def in_turn(update: Update, context: Context) -> None:
+        assert update.effective_user is not None
+        key = update.effective_user.id
+        turn = _turns.get(key)
+        if turn is None:
+            turn = _turns[key] = asyncio.Lock()
+        async with turn:
+            await handler(update, context)
+
+    return in_turn
+
+
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add = application.add_handler
     add(CommandHandler("start", _start))
@@ -197,10 +221,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
                                        verify.original_concerns))  # fmt: skip
 
     add(MessageHandler(filters.CONTACT, family.receive_contact))
-    add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _image))
-    add(MessageHandler(filters.Document.PDF, _proof))
+    # Files take a download and an analysis: they are handled beside other updates (block=False),
+    # so one member's upload never holds up anyone else's chat; each member's in turn.
+    add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _in_turn(_image), block=False))
+    add(MessageHandler(filters.Document.PDF, _in_turn(_proof), block=False))
     add(MessageHandler(filters.VOICE | filters.AUDIO | filters.Document.AUDIO
                        | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.VIDEO,
-                       _recording))  # fmt: skip
+                       _in_turn(_recording), block=False))  # fmt: skip
     add(MessageHandler(filters.TEXT & ~filters.COMMAND, _text))
     add(MessageHandler(filters.ALL, basics.unsupported))

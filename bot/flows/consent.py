@@ -55,7 +55,6 @@ from bot.i18n import Gettext
 from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
-from engine import check_voice
 
 AUTHORISE = "auth:grant"
 COSIGN_PREFIX = "cosign:"
@@ -148,7 +147,7 @@ async def receive_statement(update: Update, context: Context) -> None:
     )
     assert source is not None
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, check_voice
+        context, message, _, source.file_id, source.file_size, services.analyses.voice
     )
     if fetched is None:
         return

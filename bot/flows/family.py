@@ -5,7 +5,6 @@ verification status), so the bot always knows what to ask next, even after a res
 """
 
 import json
-from pathlib import Path
 
 from telegram import (
     InlineKeyboardButton,
@@ -50,7 +49,6 @@ from bot.i18n import Gettext
 from bot.services import Services
 from bot.storage import MediaKind
 from bot.storage.media import record_media
-from engine import IngestError, check_image
 
 SUBJECT_STATUS_PREFIX = "space:"
 SUBJECT_LANGUAGE_PREFIX = "slang:"
@@ -383,26 +381,12 @@ def _ready_text(services: Services, _: Gettext, space: Space) -> str:
     ).format(subject=space.subject_name)
 
 
-def check_proof_document(path: Path) -> str:
-    """A proof must be a PDF or a readable image within the engine's size limits (a moderator
-    opens it); returns its MIME type."""
-    with path.open("rb") as head:
-        if head.read(len(_PDF_MAGIC)) == _PDF_MAGIC:
-            return "application/pdf"
-    try:
-        return check_image(path)
-    except IngestError as error:
-        if error.code == "not_an_image":
-            raise IngestError("not_a_document", "not a PDF or an image") from error
-        raise
-
-
 async def receive_proof(update: Update, context: Context, member: Member) -> None:
     services, message, user_id, _ = caller(update, context)
     source = message.photo[-1] if message.photo else message.document
     assert source is not None
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, check_proof_document
+        context, message, _, source.file_id, source.file_size, services.analyses.proof
     )
     if fetched is None:
         return
