@@ -270,6 +270,10 @@ class FaultHarness:
         return self._sandbox
 
     @property
+    def data_dir(self) -> Path:
+        return self._data_dir
+
+    @property
     def bot(self) -> BotProcess:
         assert self._bot is not None, "use the harness with async with"
         return self._bot

@@ -26,6 +26,7 @@ from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.festivals import upcoming
 from bot.flows.basics import help_text
 from bot.flows.order import MAX_RECIPIENT_CHARS
+from bot.hostile import undeclared_length_mkv
 from bot.i18n import gettext_for
 from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -37,7 +38,7 @@ from engine._templates import load_template
 from engine.provenance import token_for_render_id
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
 from tests.auxil.family import living_family, place, press_festival, send_it
-from tests.auxil.media import steady_times, undeclared_length_mkv, video
+from tests.auxil.media import steady_times, video
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
 ZH_HANT = gettext_for("zh-Hant")

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from bot.demo.samples import encode_voice_note, sample_portrait_jpeg
+from bot.hostile import size_switching_mkv, undeclared_length_mkv
 from engine import (
     IngestError,
     check_portrait,
@@ -28,12 +29,10 @@ from tests.auxil.media import (
     landscape,
     png_header_only,
     portrait,
-    size_switching_mkv,
     spoken_note,
     steady_times,
     tone,
     two_faces,
-    undeclared_length_mkv,
     video,
 )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -13,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from bot import hostile
 from bot.demo.samples import encode_voice_note
 from engine import stand_in_portrait, write_wav
 from engine._espeak import synthesize
@@ -45,17 +44,7 @@ def landscape(path: Path) -> Path:
 
 def png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG that claims huge dimensions but holds almost no data: a decompression bomb's shape."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    data = zlib.compress(b"\x00" * 16)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-    )
+    path.write_bytes(hostile.png_header_only(width, height))
     return path
 
 
@@ -118,48 +107,3 @@ def video(
 
 def steady_times(seconds: float, fps: float = 25.0) -> list[float]:
     return [i / fps for i in range(round(seconds * fps))]
-
-
-def undeclared_length_mkv(path: Path, seconds: float, fps: int = 1) -> Path:
-    """A Matroska video of ``seconds`` whose header declares no duration, as a live recording
-    writes it: only decoding tells how long it is."""
-    with av.open(str(path), "w", format="matroska", options={"live": "1"}) as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width = stream.height = 16
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = stream.codec_context.time_base = Fraction(1, fps)
-        grey = np.full((16, 16, 3), 100, np.uint8)
-        for index in range(round(seconds * fps)):
-            frame = av.VideoFrame.from_ndarray(grey, format="rgb24")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-    return path
-
-
-def size_switching_mkv(path: Path, width: int, height: int, after: int = 25) -> Path:
-    """Motion-JPEG frames of 64x64 whose stream switches to ``width`` x ``height`` mid-way: the
-    header only knows the first size."""
-    with av.open(str(path), "w", format="matroska") as container:
-        stream = container.add_stream("mjpeg", rate=25)
-        stream.width = stream.height = 64
-        stream.pix_fmt = "yuvj420p"
-        small = np.full((64, 64, 3), 90, np.uint8)
-        for index in range(after):
-            frame = av.VideoFrame.from_ndarray(small, format="rgb24").reformat(format="yuvj420p")
-            frame.pts = index
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-        large = av.CodecContext.create("mjpeg", "w")
-        large.width, large.height = width, height
-        large.pix_fmt = "yuvj420p"
-        large.time_base = stream.codec_context.time_base
-        frame = av.VideoFrame(width, height, "yuvj420p")
-        for plane in frame.planes:
-            plane.update(bytes(plane.buffer_size))
-        frame.pts = after
-        for packet in [*large.encode(frame), *large.encode(None)]:
-            packet.stream = stream
-            packet.pts = packet.dts = after
-            container.mux(packet)
-    return path
