@@ -14,6 +14,7 @@ from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
+from bot.analysis import Analyses
 from bot.audit import AuditLog
 from bot.campaigns import Campaigns
 from bot.clock import Clock, SystemClock
@@ -68,6 +69,7 @@ async def _post_init(application: BotApplication) -> None:
 async def _post_shutdown(application: BotApplication) -> None:
     services = services_of(application)
     await services.campaigns.close()
+    await services.analyses.close()
     await services.jobs.close()
     await services.orders.close()
 
@@ -130,8 +132,8 @@ def build_application(
     )
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
                         jobs=jobs, verifier=verifier, orders=orders, campaigns=campaigns,
-                        flood=FloodGuard(settings.flood_updates,
-                                         settings.flood_window_s))  # fmt: skip
+                        flood=FloodGuard(settings.flood_updates, settings.flood_window_s),
+                        analyses=Analyses())  # fmt: skip
     attach(application, services)
     register_handlers(application)
     return application

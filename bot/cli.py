@@ -185,6 +185,20 @@ def _bench_faults(args: argparse.Namespace) -> int:
     return 0 if report.duplicates == 0 and report.lost == 0 else 1
 
 
+def _bench_reliability(args: argparse.Namespace) -> int:
+    """The hostile corpus against the real bot; RELIABILITY.md; exit 1 unless every case held."""
+    import asyncio
+    import tempfile
+
+    from bot import hostile
+
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-reliability-") as scratch:
+        work = args.work or Path(scratch)
+        held = asyncio.run(hostile.bench(work, args.out, lambda line: print(line, flush=True)))
+    print(f"{args.out} written")
+    return 0 if held else 1
+
+
 def _bench_queue(args: argparse.Namespace) -> int:
     """Many orders at once on the embedded pool and on a local Ray cluster; exit 1 unless each
     was delivered exactly once."""
@@ -484,6 +498,12 @@ def _parser() -> argparse.ArgumentParser:
     bench_faults.add_argument("--stars", type=int, default=5, help="price per order, 0 = free")
     bench_faults.add_argument("--work", type=Path, help="keep the bot's data and log here")
     bench_faults.set_defaults(handler=_bench_faults)
+    bench_reliability = bench_commands.add_parser(
+        "reliability", help="the hostile-input corpus against the real bot: RELIABILITY.md"
+    )
+    bench_reliability.add_argument("--out", type=Path, default=Path("RELIABILITY.md"))
+    bench_reliability.add_argument("--work", type=Path, help="keep the bot's data and log here")
+    bench_reliability.set_defaults(handler=_bench_reliability)
     bench_campaign = bench_commands.add_parser(
         "campaign",
         help="a campaign's greetings broadcast at Telegram's pace: time, 429s, duplicates",

@@ -110,7 +110,8 @@ class Settings:
 
     @property
     def work_dir(self) -> Path:
-        """Scratch space for renders in progress; finished videos move into the media store."""
+        """Scratch space for renders and uploads in progress, a folder per job, deleted with
+        it and swept at start-up; finished files are sealed into the media store."""
         return self.data_dir / "work"
 
 

@@ -4,8 +4,9 @@ every order reached its family exactly once or ended with the requester told.
 Why it is built this way:
 
 * The bot runs as a child process (``python -m bot.cli run``), exactly as an operator runs it,
-  in a session of its own: SIGKILL goes to the whole process group, so the render worker dies
-  with the bot, as it would when a container or machine goes down. Nothing gets to clean up.
+  in a session of its own. SIGKILL goes to the bot alone, as ``kill -9`` or the OOM killer
+  sends it: its render worker must die with it (``bot/workers.py``), and a worker of its process
+  group still alive after it counts as an orphan. Nothing gets to clean up.
 * The Bot API stand-in runs in this process, so its record is the ground truth for "sent":
   which videos the member's chat holds, which Stars were refunded. Its held responses open the
   one window that makes exactly-once hard, Telegram having accepted a ``sendVideo`` whose answer
@@ -80,6 +81,7 @@ ENDED = frozenset(
 _REPLY_S = 30.0  # any chat answer the next step depends on
 _RENDER_S = 180.0  # one render on two busy cores, with room to spare
 _RUN_S = 420.0  # a whole run: a render, a kill, a restart and possibly a render again
+_ORPHAN_GRACE_S = 5.0  # a worker whose bot was killed must be gone by then
 _STUCK_S = 30.0  # pressing a button again, or giving up on an order that shows nothing to press
 
 
@@ -100,6 +102,8 @@ class RunResult:
     finals: int  # final videos (with the original-file button) in the chat
     told: bool  # an order that ended undelivered: the member was told
     seconds: float
+    orphans: int  # processes of the killed bot (render workers) still alive after it
+    scratch_files: int  # files left in the bot's scratch folder once the order ended
 
     @property
     def duplicates(self) -> int:
@@ -115,7 +119,8 @@ class RunResult:
     def line(self) -> str:
         return (
             f"run {self.number}: killed {self.killed}; {self.status}, "
-            f"{self.previews} preview(s), {self.finals} final(s), {self.seconds:.1f} s"
+            f"{self.previews} preview(s), {self.finals} final(s), {self.seconds:.1f} s, "
+            f"{self.orphans} orphan process(es), {self.scratch_files} scratch file(s)"
         )
 
 
@@ -145,14 +150,15 @@ class FaultReport:
 
 
 class BotProcess:
-    """``python -m bot.cli run`` in a process group of its own, so one SIGKILL takes the bot
-    and its render worker down together, mid-write, as a power cut would."""
+    """``python -m bot.cli run`` in a process group of its own, so that the processes it left
+    behind can be found (and, after counting them, killed) by its group."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self._env = env
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.orphans = 0
 
     def start(self) -> None:
         assert self._process is None, "kill the running bot first"
@@ -177,17 +183,40 @@ class BotProcess:
             )
 
     def kill(self) -> None:
-        """SIGKILL the whole group (bot and render worker); idempotent."""
+        """SIGKILL the bot alone, as ``kill -9 <pid>`` or the OOM killer would; idempotent.
+
+        Its render workers must die with it: any process of its group still alive after a
+        grace period is counted in ``orphans``, then killed so that runs stay independent."""
         process, self._process = self._process, None
         if process is None:
             return
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
+            os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        deadline = time.monotonic() + _ORPHAN_GRACE_S
+        while (left := group_members(process.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if left:
+            self.orphans += len(left)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
     def log_tail(self, lines: int = 40) -> str:
         text = self._log_path.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+
+def group_members(group: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if fields[0] != "Z" and int(fields[2]) == group:
+            members.append(int(stat.parent.name))
+    return members
 
 
 def buttons(message: SentMessage) -> list[str]:
@@ -239,6 +268,10 @@ class FaultHarness:
     def sandbox(self) -> SandboxClient:
         assert self._sandbox is not None, "use the harness with async with"
         return self._sandbox
+
+    @property
+    def data_dir(self) -> Path:
+        return self._data_dir
 
     @property
     def bot(self) -> BotProcess:
@@ -485,6 +518,7 @@ class FaultHarness:
         started = time.monotonic()
         recipient = f"阿姨{number}號"
         actions_before = (await self.sandbox.chat_actions(MEMBER.id)).count("upload_video")
+        orphans_before = self.bot.orphans
         if point == "preview-sent":
             await self.sandbox.hold_responses("sendVideo")
         try:
@@ -509,6 +543,10 @@ class FaultHarness:
             finals=finals,
             told=self._told(order_id),
             seconds=time.monotonic() - started,
+            orphans=self.bot.orphans - orphans_before,
+            scratch_files=sum(
+                1 for entry in (self._data_dir / "work").rglob("*") if entry.is_file()
+            ),
         )
 
     async def _kill_at(

@@ -6,9 +6,11 @@ this machine, or render actors on a Ray cluster; at most ``executor.capacity`` a
 withdrawing consent can stop a render mid-way and models load once per process. The inputs are
 decrypted from the vault into the order's private scratch folder, and the video, its
 thumbnail and any speaker profile the render computed are sealed back into the vault before the
-folder is deleted, however the render ends. What an order's status becomes is not decided
-here: ``bot.orders`` owns that and runs its steps as tasks submitted here, so that revocation
-can cancel them by order id.
+folder is deleted, however the render ends. Each attempt gets a folder of its own (a retry never
+meets a dead attempt's files), the engine keeps its own intermediate files inside it, and what
+a killed bot left behind is deleted when the next one starts (its workers die with it, see
+``bot/workers.py``). What an order's status becomes is not decided here: ``bot.orders`` owns
+that and runs its steps as tasks submitted here, so that revocation can cancel them by order id.
 """
 
 import asyncio
@@ -16,6 +18,7 @@ import contextlib
 import heapq
 import itertools
 import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -126,6 +129,7 @@ class RenderJobs:
         self._vault = vault
         self._clock = clock
         self._work_dir = work_dir
+        _sweep(work_dir)
         self.slots = RenderSlots(executor.capacity)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._executor = executor
@@ -145,8 +149,14 @@ class RenderJobs:
     def task_of(self, order_id: str) -> "asyncio.Task[None] | None":
         return self._tasks.get(order_id)
 
-    def scratch_dir(self, order_id: str) -> Path:
-        return self._work_dir / order_id
+    def scratch_dirs(self, order_id: str) -> list[Path]:
+        """The order's attempts' scratch folders that exist now (one while it renders)."""
+        return sorted(self._work_dir.glob(f"{order_id}-*"))
+
+    def _scratch_dir(self, order_id: str) -> Path:
+        """A new private folder for one attempt at rendering the order."""
+        self._work_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{order_id}-", dir=self._work_dir))
 
     async def cancel(self, order_ids: list[str]) -> int:
         """Stop these orders' tasks now (stopping their renders); returns how many ran."""
@@ -172,14 +182,15 @@ class RenderJobs:
         Raises RenderCrashed when what ran it died, RenderError when the engine refused.
         """
         started = time.monotonic()
+        scratch = self._scratch_dir(order.id)
         try:
-            spec, notes_key = self._spec_for(order, consent)
+            spec, notes_key = self._spec_for(order, consent, scratch)
             result = await self._executor.render(spec, progress)
             return self._seal(order, result, notes_key, time.monotonic() - started)
         except (VaultError, ValidationError) as error:
             raise RenderError(str(error)) from error
         finally:
-            shutil.rmtree(self.scratch_dir(order.id), ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def _seal(self, order: Order, result: RenderResult, notes_key: str, seconds: float) -> Rendered:
         assert order.space_id is not None
@@ -227,14 +238,16 @@ class RenderJobs:
             seconds,
         )
 
-    def _spec_for(self, order: Order, consent: ConsentRecord) -> tuple[RenderSpec, str]:
+    def _spec_for(
+        self, order: Order, consent: ConsentRecord, scratch: Path
+    ) -> tuple[RenderSpec, str]:
         """The render's inputs, decrypted into its scratch folder, and the profile's key.
 
         The greeting is voiced from every note the family sent and may show any usable clip of
         theirs; a speaker profile already computed from exactly these notes is passed along.
         """
         assert order.space_id is not None
-        inputs = self.scratch_dir(order.id) / "in"
+        inputs = scratch / "in"
         notes = voice_notes(self._db, order.space_id)
         clips = usable_clips(self._db, order.space_id)
         if order.portrait_id is None and not clips:
@@ -260,8 +273,20 @@ class RenderJobs:
             sender=order.sender or "",
             message=order.message,
             take=order.take,
-            output_dir=self.scratch_dir(order.id) / "out",
+            output_dir=scratch / "out",
             consent=consent.reference(),
             marking=self._marking(order.id),
         )
         return spec, key
+
+
+def _sweep(work_dir: Path) -> None:
+    """Delete what renders of a killed bot left in the scratch folder: decrypted portraits,
+    voice notes, profiles and videos. Only one bot runs on a data folder, so at its start no
+    render of its own is using any of it."""
+    if work_dir.is_dir():
+        for entry in work_dir.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from bot.storage import get_language
 from bot.vault import Vault
 
 if TYPE_CHECKING:
+    from bot.analysis import Analyses
     from bot.campaigns import Campaigns
     from bot.jobs import RenderJobs
     from bot.orders import OrderDesk
@@ -34,6 +35,7 @@ class Services:
     orders: "OrderDesk"
     campaigns: "Campaigns"
     flood: FloodGuard
+    analyses: "Analyses"
 
     def language_of(self, user_id: int) -> Language:
         return get_language(self.db, user_id)

@@ -15,8 +15,11 @@ per process, not once per greeting), and a request that is cancelled takes its p
 """
 
 import asyncio
+import ctypes
+import functools
 import json
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -25,6 +28,7 @@ from typing import Any
 from bot.metrics import worker_lost
 
 _CLOSE_TIMEOUT_S = 5.0
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 Reply = dict[str, Any]
 Progress = dict[str, Any]
@@ -118,7 +122,21 @@ async def _start(module: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", module,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        preexec_fn=functools.partial(_die_with_parent, os.getpid())
+        if sys.platform == "linux"
+        else None,
     )  # fmt: skip
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the child before exec: SIGKILL it when the bot dies, however it dies. A worker
+    whose bot was killed with -9 would otherwise render on, its decrypted inputs open, and
+    race the restarted bot rendering the same order."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the bot died before the signal was armed
+        os._exit(1)
 
 
 async def _ask(
@@ -134,10 +152,10 @@ async def _ask(
     if last:
         process.stdin.close()
     while True:
-        line = await process.stdout.readline()
         try:
+            line = await process.stdout.readline()
             message = json.loads(line)
-        except ValueError:
+        except ValueError:  # no JSON, or a line past the stream's limit (64 KiB)
             message = None
         if not isinstance(message, dict):
             code = await process.wait()

@@ -7,7 +7,7 @@ from engine._bench import BenchResult, bench_render
 from engine._encoder import write_wav
 from engine._errors import IngestError, RenderError
 from engine._greeting import greeting_text
-from engine._ingest import check_portrait, faces_in
+from engine._ingest import check_image, check_portrait, faces_in
 from engine._models import (
     REVEAL_SECRETS,
     Aspect,
@@ -58,6 +58,7 @@ __all__ = [
     "VideoInfo",
     "VoiceInfo",
     "bench_render",
+    "check_image",
     "check_portrait",
     "check_video",
     "check_voice",

@@ -62,7 +62,7 @@ def encode(
     container_args: tuple[str, ...] = FASTSTART,
 ) -> None:
     """Frames and a finished mix to an MP4, exactly as a render writes them."""
-    with tempfile.TemporaryDirectory(prefix="tuanyuan-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-", dir=destination.parent) as scratch:
         picture = Path(scratch) / "picture.mp4"
         encode_picture(frames, picture, size, preset)
         mux(picture, audio, destination, container_args)
@@ -108,7 +108,7 @@ def mux(
     """Add the mix to the encoded picture (copied, not re-encoded) with the moov atom first
     (``+faststart``) so playback starts while loading. The mix must be as long as the picture.
     """
-    with tempfile.TemporaryDirectory(prefix="tuanyuan-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-", dir=destination.parent) as scratch:
         sound = write_wav(Path(scratch) / "audio.wav", audio, MIX_RATE)
         command = ffmpeg_command(
             "-i", str(picture), "-i", str(sound), "-map", "0:v", "-map", "1:a",

@@ -6,6 +6,7 @@ explain it in the member's language.
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -23,6 +24,15 @@ MIN_PORTRAIT_SIDE = 256
 MAX_PORTRAIT_SIDE = 7680  # 8K UHD width
 MAX_PORTRAIT_PIXELS = 50_000_000
 ANALYSIS_RATE = 16_000
+# The most wall time one decoding pass over an upload may take, whatever its header promises.
+MAX_DECODE_WALL_S = 60.0
+# FFmpeg reads uploads only from the file it is given: a crafted playlist (HLS, concat, a
+# reference movie) cannot make it open other files or the network. Containers phones and
+# messengers send photos' videos and voice notes in; anything else is refused at open.
+_OPTIONS = {
+    "protocol_whitelist": "file,pipe",
+    "format_whitelist": "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi,ogg,mp3,wav,flac,aac",
+}
 
 
 def check_portrait(path: Path, face_index: int | None = None) -> PortraitInfo:
@@ -46,6 +56,18 @@ def faces_in(path: Path) -> int:
     except IngestError:
         return 0
     return len(subjects(find_faces(np.asarray(image))))
+
+
+def check_image(path: Path) -> str:
+    """The MIME type of a readable image within the size limits (a document, not a portrait:
+    no face needed). A decompression bomb is refused from its header, never decoded."""
+    require_non_empty(path)
+    with _open_image(path) as image:
+        try:
+            image.verify()
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise IngestError("not_an_image", f"{path.name}: image data is corrupt") from exc
+        return Image.MIME.get(image.format or "", "image/jpeg")
 
 
 def load_subject(path: Path, face_index: int | None) -> tuple[Image.Image, FaceBox]:
@@ -128,16 +150,17 @@ def decode_audio(path: Path, max_seconds: float) -> npt.NDArray[np.float32]:
 
     Decoding stops shortly after ``max_seconds`` so a huge upload cannot tie up the worker.
     """
-    require_non_empty(path)
     limit = int(max_seconds * ANALYSIS_RATE)
     chunks: list[npt.NDArray[np.float32]] = []
     decoded = 0
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             if not container.streams.audio:
                 raise IngestError("unreadable_audio", f"{path.name}: no audio stream")
             resampler = av.AudioResampler(format="flt", layout="mono", rate=ANALYSIS_RATE)
+            deadline = decode_deadline()
             for frame in container.decode(audio=0):
+                check_deadline(path, deadline)
                 for out in resampler.resample(frame):
                     chunks.append(_mono(out))
                     decoded += len(chunks[-1])
@@ -152,6 +175,28 @@ def decode_audio(path: Path, max_seconds: float) -> npt.NDArray[np.float32]:
 
 def _mono(frame: av.AudioFrame) -> npt.NDArray[np.float32]:
     return np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1)
+
+
+def open_media(path: Path) -> av.container.InputContainer:
+    """An upload opened for decoding, only as a file of a container we expect (see _OPTIONS).
+
+    Every decoder of uploaded media opens it here; raises av.FFmpegError like ``av.open``.
+    """
+    require_non_empty(path)
+    return av.open(str(path), options=_OPTIONS)
+
+
+def decode_deadline() -> float:
+    """When a decoding pass starting now must end (time.monotonic())."""
+    return time.monotonic() + MAX_DECODE_WALL_S
+
+
+def check_deadline(path: Path, deadline: float) -> None:
+    """Refuse a file whose decoding runs past ``deadline`` (time.monotonic()): a crafted stream
+    can be slow to decode whatever its size says."""
+    if time.monotonic() > deadline:
+        raise IngestError("too_slow", f"{path.name}: decoding took more than "
+                          f"{MAX_DECODE_WALL_S:.0f} s", maximum=MAX_DECODE_WALL_S)  # fmt: skip
 
 
 def require_non_empty(path: Path) -> None:

@@ -190,7 +190,8 @@ def render_template(
     video = spec.output_dir / f"{spec.render_id}.mp4"
     thumbnail = spec.output_dir / f"{spec.render_id}.jpg"
     backend, reason = selection.backend, selection.reason
-    with tempfile.TemporaryDirectory(prefix="tuanyuan-render-") as scratch:
+    # Intermediate files live beside the output: the caller's scratch, which it deletes.
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-render-", dir=spec.output_dir) as scratch:
         picture = Path(scratch) / "picture.mp4"
         try:
             composed = canvas.compose(sentences, backend, profile, picture, told.composing())

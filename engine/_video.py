@@ -7,6 +7,7 @@ the range and matrix the stream declares converted by swscale.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -19,7 +20,13 @@ from PIL import Image
 
 from engine._errors import IngestError
 from engine._faces import find_faces, subjects
-from engine._ingest import MAX_PORTRAIT_PIXELS, MAX_PORTRAIT_SIDE, require_non_empty
+from engine._ingest import (
+    MAX_PORTRAIT_PIXELS,
+    MAX_PORTRAIT_SIDE,
+    check_deadline,
+    decode_deadline,
+    open_media,
+)
 from engine._models import ClipInfo, VideoInfo
 
 MIN_VIDEO_S = 1.0
@@ -40,24 +47,18 @@ Rgb = npt.NDArray[np.uint8]
 
 def check_video(path: Path) -> VideoInfo:
     """Probe, check and analyse a video upload; raises IngestError saying why it is unusable."""
-    require_non_empty(path)
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             if container.format.name not in _VIDEO_CONTAINERS or not container.streams.video:
                 raise IngestError("not_a_video", f"{path.name}: {container.format.name}, no video")
             stream = container.streams.video[0]
             declared = _declared_seconds(container, stream)
             width, height = stream.codec_context.width, stream.codec_context.height
-            if max(width, height) > MAX_PORTRAIT_SIDE or width * height > MAX_PORTRAIT_PIXELS:
-                raise IngestError(
-                    "too_large_dimensions", f"{path.name}: {width}x{height}",
-                    width=width, height=height, maximum=MAX_PORTRAIT_SIDE,
-                )  # fmt: skip
+            _check_size(path, width, height)  # the header's word: a cheap early refusal
             if declared > MAX_VIDEO_S:
-                raise IngestError("too_long", f"{path.name}: longer than {MAX_VIDEO_S:.0f} s",
-                                  seconds=round(declared, 1), maximum=MAX_VIDEO_S)  # fmt: skip
+                raise _too_long(path, declared)
             has_audio = bool(container.streams.audio)
-            scan = _scan(container, stream)
+            scan = _scan(path, container, stream)
     except av.FFmpegError as exc:
         if _looks_like_mp4(path):
             # An MP4 whose index (moov, written last by most phones) never arrived.
@@ -101,9 +102,8 @@ def check_video(path: Path) -> VideoInfo:
 
 def video_frame(path: Path, seconds: float) -> Image.Image:
     """The upright frame showing at ``seconds``: a picked portrait frame, ready for ``render``."""
-    require_non_empty(path)
-    with av.open(str(path)) as container:
-        for time_s, frame in upright_frames(container, fps=None):
+    with open_media(path) as container:
+        for time_s, frame in upright_frames(path, container, fps=None):
             if time_s >= seconds - 1e-3:
                 return Image.fromarray(frame)
     raise IngestError("truncated", f"{path.name}: no frame at {seconds:.2f} s",
@@ -111,22 +111,25 @@ def video_frame(path: Path, seconds: float) -> Image.Image:
 
 
 def normalised_frames(path: Path, fps: float = 25.0) -> Iterator[tuple[float, Rgb]]:
-    """(time, upright RGB frame) at a constant ``fps``: a usable clip, ready to compose."""
-    require_non_empty(path)
-    with av.open(str(path)) as container:
-        yield from upright_frames(container, fps)
+    """(time, upright RGB frame) at a constant ``fps``: a usable clip, ready to compose.
+
+    A render reads clips that passed ``check_video``: the size and length limits still hold
+    here, but not the analysis's wall time, which a busy render would exceed."""
+    with open_media(path) as container:
+        yield from upright_frames(path, container, fps, timed=False)
 
 
 def upright_frames(
-    container: av.container.InputContainer, fps: float | None
+    path: Path,
+    container: av.container.InputContainer,
+    fps: float | None,
+    timed: bool = True,
 ) -> Iterator[tuple[float, Rgb]]:
     """(time, upright RGB frame) from the first video stream; at a constant ``fps`` when given,
     repeating or dropping frames as the source rate wanders, else every decoded frame."""
     step = None if fps is None else 1.0 / fps
     next_time = 0.0
-    for frame in container.decode(video=0):
-        if frame.time is None:
-            continue
+    for frame in checked_frames(path, container, timed):
         picture = _upright(frame)
         if step is None:
             yield frame.time, picture
@@ -134,6 +137,52 @@ def upright_frames(
         while next_time <= frame.time + 1e-6:
             yield next_time, picture
             next_time += step
+
+
+def checked_frames(
+    path: Path, container: av.container.InputContainer, timed: bool = True
+) -> Iterator[av.VideoFrame]:
+    """Every timed frame of the first video stream, each checked as it is decoded: the limits
+    on pixels and length hold whatever the header said (a stream may change size mid-way,
+    a Matroska file may declare no duration), and decoding stops at the first one broken.
+    Every decoder of uploaded video reads its frames here."""
+    deadline = decode_deadline() if timed else None
+    for frame in container.decode(video=0):
+        _check_size(path, frame.width, frame.height)
+        if deadline is not None:
+            check_deadline(path, deadline)
+        if frame.time is None:
+            continue
+        if frame.time > MAX_VIDEO_S:
+            raise _too_long(path, _length_by_packets(container, frame.time, deadline))
+        yield frame
+
+
+def _length_by_packets(
+    container: av.container.InputContainer, reached: float, deadline: float | None
+) -> float:
+    """How long a video too long to decode is, from the rest of its packets' timestamps, which
+    cost no decoding; as far as the deadline allows."""
+    longest = reached
+    for packet in container.demux(video=0):
+        if packet.pts is not None and packet.time_base is not None:
+            longest = max(longest, float(packet.pts * packet.time_base))
+        if deadline is not None and time.monotonic() > deadline:
+            break
+    return longest
+
+
+def _check_size(path: Path, width: int, height: int) -> None:
+    if max(width, height) > MAX_PORTRAIT_SIDE or width * height > MAX_PORTRAIT_PIXELS:
+        raise IngestError(
+            "too_large_dimensions", f"{path.name}: {width}x{height}",
+            width=width, height=height, maximum=MAX_PORTRAIT_SIDE,
+        )  # fmt: skip
+
+
+def _too_long(path: Path, seconds: float) -> IngestError:
+    return IngestError("too_long", f"{path.name}: longer than {MAX_VIDEO_S:.0f} s",
+                       seconds=round(seconds, 1), maximum=MAX_VIDEO_S)  # fmt: skip
 
 
 class _Sample:
@@ -153,7 +202,7 @@ class _Scan:
         self.full_range = False
 
 
-def _scan(container: av.container.InputContainer, stream: av.VideoStream) -> _Scan:
+def _scan(path: Path, container: av.container.InputContainer, stream: av.VideoStream) -> _Scan:
     scan = _Scan()
     codec = stream.codec_context
     scan.hdr = codec.color_trc in _HDR_TRANSFERS
@@ -163,9 +212,7 @@ def _scan(container: av.container.InputContainer, stream: av.VideoStream) -> _Sc
     previous_thumb: npt.NDArray[np.float32] | None = None
     next_sample = 0.0
     try:
-        for frame in container.decode(video=0):
-            if frame.time is None:
-                continue
+        for frame in checked_frames(path, container):
             scan.rotation = int(frame.rotation) % 360
             scan.hdr = scan.hdr or frame.color_trc in _HDR_TRANSFERS
             scan.full_range = scan.full_range or frame.color_range == 2

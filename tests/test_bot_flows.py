@@ -27,6 +27,7 @@ from bot.family.spaces import membership_of
 from bot.festivals import upcoming
 from bot.flows.basics import help_text
 from bot.flows.order import MAX_RECIPIENT_CHARS
+from bot.hostile import undeclared_length_mkv
 from bot.i18n import gettext_for
 from bot.orders import status_line
 from bot.orders._states import move
@@ -39,7 +40,7 @@ from bot.storage.orders import (
     orders_with_status,
     update_order,
 )
-from engine import list_templates, template_festival, template_title
+from engine import list_templates, stand_in_portrait, template_festival, template_title
 from engine._painter import paint_background
 from engine._portrait_bench import blur, brightness, close_eyes
 from engine._templates import load_template
@@ -54,6 +55,7 @@ from tests.auxil.family import (
     press_festival,
     send_it,
 )
+from tests.auxil.media import steady_times, video
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
 ZH_HANT = gettext_for("zh-Hant")
@@ -309,6 +311,38 @@ async def test_a_file_over_telegrams_download_limit_is_explained(
     )
     assert reply.text is not None and "20 MB" in reply.text
     assert draft_for(consented.services.db, member.id) is None
+
+
+async def test_a_video_being_judged_holds_up_no_one_else(
+    consented: BotWorld, member: SandboxUser, tmp_path: Path
+) -> None:
+    """Videos are judged in a worker process beside other chats: a stranger's /help is answered
+    while the member's sideways phone video is still being judged (its face found once turned
+    upright); a 5-minute clip that declares no length is refused with its numbers."""
+    sandbox = consented.sandbox
+    stranger = SandboxUser(5009, "Lee", language_code="en")
+    upright = np.asarray(stand_in_portrait((540, 960)))
+    phone = video(tmp_path / "phone.mp4", [np.rot90(upright, k=1)] * 50, steady_times(2.0),
+                  rotation=-90).read_bytes()  # fmt: skip
+    before = max((m.message_id for m in await sandbox.sent_messages(member.id)), default=0)
+    await sandbox.send_video(member, phone, duration=2, width=960, height=540)
+    await consented.reply_to(stranger, lambda: sandbox.send_text(stranger, "/help"))
+    assert [m for m in await sandbox.sent_messages(member.id) if m.message_id > before] == []
+    judged = await sandbox.wait_for_message(
+        member.id, lambda m: m.message_id > before and m.text is not None, timeout=60
+    )
+    assert ZH_HANT("I took their photo from the clearest moment of the video.") in (
+        judged.text or ""
+    )
+
+    live = undeclared_length_mkv(tmp_path / "live.mkv", 300.0).read_bytes()
+    refused = await consented.reply_to(
+        member, lambda: sandbox.send_video(member, live, duration=0, width=16, height=16)
+    )
+    assert refused.text == ZH_HANT(
+        "That recording is {seconds:.0f} s long; I can use at most {maximum:.0f} s. "
+        "Please send a shorter part."
+    ).format(seconds=299, maximum=120)
 
 
 async def test_a_too_short_voice_note_gets_the_numbers(

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from bot.demo.samples import encode_voice_note, sample_portrait_jpeg
+from bot.hostile import size_switching_mkv, undeclared_length_mkv
 from engine import (
     IngestError,
     check_portrait,
@@ -256,6 +257,41 @@ def test_video_beyond_8k_is_too_large(tmp_path: Path) -> None:
     assert (error.code, error.details["width"], error.details["maximum"]) == (
         "too_large_dimensions", 7700, 7680,
     )  # fmt: skip
+
+
+def test_length_without_a_declared_duration_is_measured_by_decoding(tmp_path: Path) -> None:
+    clip = undeclared_length_mkv(tmp_path / "live.mkv", 300.0)
+    error = _code(check_video, clip)
+    assert error.code == "too_long"
+    assert error.details == {"seconds": 299.0, "maximum": 120.0}
+
+
+def test_frames_growing_mid_stream_are_refused_by_the_pixel_limit(tmp_path: Path) -> None:
+    clip = size_switching_mkv(tmp_path / "grow.mkv", 8192, 64)
+    error = _code(check_video, clip)
+    assert (error.code, error.details["width"], error.details["height"]) == (
+        "too_large_dimensions", 8192, 64,
+    )  # fmt: skip
+
+
+def test_decoding_is_refused_past_its_wall_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = video(tmp_path / "face.mp4", [FACE] * 30, steady_times(1.2))
+    monkeypatch.setattr("engine._ingest.MAX_DECODE_WALL_S", -1.0)
+    assert _code(check_video, clip).code == "too_slow"
+    assert _code(check_voice, clip).code in ("too_slow", "unreadable_audio")
+
+
+def test_a_playlist_cannot_make_the_decoder_open_other_files(tmp_path: Path) -> None:
+    write_wav(tmp_path / "other.wav", tone(200, 3.0), 16_000)
+    for suffix, body in (
+        ("m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3,\nother.wav\n#EXT-X-ENDLIST\n"),
+        ("ffconcat", "ffconcat version 1.0\nfile other.wav\n"),
+    ):
+        (tmp_path / f"note.{suffix}").write_text(body)
+        assert _code(check_voice, tmp_path / f"note.{suffix}").code == "unreadable_audio"
+        assert _code(check_video, tmp_path / f"note.{suffix}").code == "not_a_video"
 
 
 def test_too_short_video(tmp_path: Path) -> None:

@@ -61,6 +61,7 @@ from tests.auxil.family import (
     subject_data,
     verify_relative,
 )
+from tests.auxil.media import png_header_only
 
 ZH_HANT = gettext_for("zh-Hant")
 OWNER = SandboxUser(6001, "美玲", language_code="zh-hant")
@@ -165,12 +166,20 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
 
 
 async def test_a_portrait_at_the_proof_step_is_asked_about_and_a_rejection_explained(
-    bot_world: BotWorld,
+    bot_world: BotWorld, tmp_path: Path
 ) -> None:
     sandbox = bot_world.sandbox
     await bot_world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
     await verify_relative(bot_world, OWNER, "孫女")
+    bomb = png_header_only(tmp_path / "bomb.png", 30_000, 30_000).read_bytes()
+    refused = await bot_world.reply_to(
+        OWNER, lambda: sandbox.send_document(OWNER, bomb, "proof.png", "image/png")
+    )
+    assert refused.text == ZH_HANT(
+        "That photo is too large for me to process safely. "
+        "Please send a photo of at most 7680 × 4320 pixels."
+    )
     # A portrait sent at the proof step is asked about, not taken as the proof.
     question = await bot_world.reply_to(
         OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
@@ -497,8 +506,8 @@ async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.0)  # the render process is up and working
-    scratch = bot_world.services.jobs.scratch_dir(order.id)
-    assert scratch.exists()
+    [scratch] = bot_world.services.jobs.scratch_dirs(order.id)
+    assert any(scratch.rglob("portrait"))
     ids, blobs = subject_data(bot_world, order.space_id or "")
 
     receipt = await revoke(bot_world, GRANDPA, "外公")

@@ -1,4 +1,5 @@
-"""kill -9 the real bot mid-order, restart it, and check each order arrived exactly once.
+"""kill -9 the real bot mid-order, restart it, and check each order arrived exactly once,
+that its render worker died with it, and that no decrypted media stayed in its scratch.
 
 The short version of ``tuanyuan bench faults``: one paid order killed while rendering, one
 killed after the stand-in carried out the final ``sendVideo`` but before the bot read its
@@ -14,22 +15,45 @@ from pathlib import Path
 import pytest
 
 from bot.faults import FaultHarness, FaultReport, KillPoint
+from bot.hostile import corpus, outside_the_vault, run_cases
 from bot.storage import OrderStatus
 
 POINTS: tuple[KillPoint, ...] = ("rendering", "final-sent", "send-it")
+# A reduced run of the hostile corpus (the whole of it: tuanyuan bench reliability), one case of
+# each kind the restarted bot must answer without crashing or leaving plaintext behind.
+HOSTILE = {
+    "video: 5 minutes, no declared duration",
+    "video document: frames growing to 8192 wide",
+    "image document: PNG bomb 30000x30000",
+    "photo: PNG bomb 30000x30000",
+    "voice: HLS playlist behind .ogg",
+    "video note: random bytes",
+    "file name '../../../../etc/passwd.jpg'",
+    "document: a PE executable behind .pdf",
+    "text: NUL, BEL and ANSI escapes",
+}
 
 
-@pytest.mark.timeout(280)
+@pytest.mark.timeout(330)
 async def test_orders_arrive_exactly_once_across_kill_9(tmp_path: Path) -> None:
     report = FaultReport()
     async with FaultHarness(tmp_path, price_stars=5, rng=random.Random(12)) as harness:
         for number, point in enumerate(POINTS, start=1):
             report.runs.append(await harness.run(number, point))
         report.refunds, report.refunded_twice = await harness.refunds()
+        cases = [case for case in corpus(tmp_path / "corpus") if case.name in HOSTILE]
+        hostile = await run_cases(harness, cases)
+        stray = outside_the_vault(harness.data_dir)
 
     lines = "\n".join(run.line() for run in report.runs)
     assert report.summary() == "3 runs, 0 duplicates, 0 lost", lines
     # Nothing failed here, so every order was delivered and nothing was refunded.
     assert [run.status for run in report.runs] == [OrderStatus.DELIVERED] * 3, lines
     assert [(run.previews, run.finals) for run in report.runs] == [(1, 1)] * 3, lines
+    # Killed alone, the bot took its render worker with it; no plaintext outlived a run.
+    assert [(run.orphans, run.scratch_files) for run in report.runs] == [(0, 0)] * 3, lines
     assert report.refunds == 0
+    assert len(hostile) == len(HOSTILE)
+    assert [o.case.name for o in hostile if not o.held] == []
+    assert [o.case.name for o in hostile if o.by_telegram] == ["photo: PNG bomb 30000x30000"]
+    assert stray == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser
+from bot.sandbox.client import SandboxError
+from tests.auxil.media import png_header_only
 from tests.auxil.sandbox import TOKEN
 from tests.auxil.sandbox_media import noise, png
 
@@ -122,6 +125,16 @@ async def test_photo_limits(bot: Bot, chat: int) -> None:
         await bot.send_photo(chat, png(2100, 100))
     with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
         await bot.send_photo(chat, b"not an image")
+
+
+async def test_decompression_bomb_photo_is_a_bad_request(
+    bot: Bot, sandbox: SandboxClient, user: SandboxUser, chat: int, tmp_path: Path
+) -> None:
+    bomb = png_header_only(tmp_path / "bomb.png", 30_000, 30_000).read_bytes()
+    with pytest.raises(BadRequest, match=r"(?i)photo_invalid_dimensions"):
+        await bot.send_photo(chat, bomb)
+    with pytest.raises(SandboxError, match=r"(?i)bad request: photo_invalid_dimensions"):
+        await sandbox.send_photo(user, bomb)  # as a phone's Telegram refuses it
 
 
 @pytest.mark.sandbox_limits(chat_burst=2, chat_messages_per_second=1)

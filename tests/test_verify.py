@@ -39,9 +39,11 @@ from bot.family.spaces import (
 from bot.flows.basics import help_text
 from bot.flows.verify import VERIFY_WAIT
 from bot.i18n import gettext_for
+from bot.orders import sent_by_us
 from bot.sandbox import BotApiStandIn, Limits, SandboxClient, SandboxUser, SentMessage
 from bot.storage import Order, OrderStatus
-from bot.storage.orders import get_order, orders_with_status
+from bot.storage.orders import draft_for, get_order, orders_with_status
+from bot.storage.users import await_file_to_verify
 from bot.workers import run_worker
 from engine import template_title
 from engine.provenance import read_aigc, read_c2pa
@@ -267,6 +269,31 @@ async def test_a_check_in_progress_keeps_no_other_chat_waiting(
         OWNER.id, lambda m: m.message_id > before, timeout=DETECT_WAIT_S
     )
     assert (answer.text or "").startswith(ZH_HANT(YES))
+
+
+async def test_a_greeting_sent_back_as_material_for_a_new_one_is_refused(
+    delivered: Delivered,
+) -> None:
+    world, owner = delivered.world, OWNER
+    db = world.services.db
+    await_file_to_verify(db, owner.id, None)  # a plain upload, not a file to /verify
+    # Forwarded, it keeps the file id the bot sent it with: refused before any download.
+    assert sent_by_us(db, delivered.message.file_id or "")
+    assert not sent_by_us(db, "BAACAgIAAxkBAAIBnever-sent")
+    # Downloaded and sent again it is a new file: the watermark detector recognises it.
+    answer = await world.reply_to(
+        owner,
+        lambda: world.sandbox.send_video(owner, delivered.original, duration=10,
+                                         width=delivered.message.width or 0,
+                                         height=delivered.message.height or 0),
+        wait_s=DETECT_WAIT_S,
+    )  # fmt: skip
+    assert answer.text == ZH_HANT(
+        "That is a greeting Tuanyuan made. A new greeting needs a photo or video of them as your "
+        "family took it: please send one of those."
+    )
+    draft = draft_for(db, owner.id)
+    assert draft is None or draft.portrait_id is None
 
 
 async def test_the_wait_for_a_file_ends_after_30_minutes(delivered: Delivered) -> None:

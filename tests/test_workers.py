@@ -1,16 +1,22 @@
-"""Worker processes: reused when they should be, killed when their work is cancelled or late."""
+"""Worker processes: reused when they should be, killed when their work is cancelled or late,
+and dying with the bot however it dies."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.faults import group_members
 from bot.metrics import worker_losses
 from bot.render_worker import _Throttled
 from bot.workers import WorkerFailed, WorkerPool, run_worker
@@ -59,6 +65,31 @@ async def test_a_cancelled_request_takes_its_process_down() -> None:
         assert after["pid"] != before["pid"]
     finally:
         await pool.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_dies_with_its_bot_killed_by_sigkill() -> None:
+    # A bot in a session of its own, its worker busy for a minute (as in a long render stage
+    # that reports nothing): kill -9 the bot alone, as an operator or the OOM killer would.
+    bot = subprocess.Popen(
+        [sys.executable, "-c", "import asyncio; from bot.workers import WorkerPool; "
+         f"asyncio.run(WorkerPool({WORKER!r}).call(b'{{\"sleep\": 60}}'))"],
+        start_new_session=True, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert bot.stderr is not None
+    try:
+        while b"a library talking" not in bot.stderr.readline():
+            pass  # the worker's stray line: it has the request and is working on it
+        assert len(group_members(bot.pid)) == 2
+        bot.kill()
+        bot.wait()
+        deadline = time.monotonic() + 5
+        while group_members(bot.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert group_members(bot.pid) == [], "the worker outlived its bot"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(bot.pid, signal.SIGKILL)
 
 
 async def test_a_worker_that_dies_is_a_worker_failure_and_is_replaced() -> None:

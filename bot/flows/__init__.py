@@ -13,6 +13,9 @@ admin chat, edits and updates without a sender never as requests; then the sende
 limit (``bot.pacing.FloodGuard``) is applied.
 """
 
+import asyncio
+import weakref
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Message, Update
@@ -218,6 +221,27 @@ async def _admit(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
 
 
+_turns: "weakref.WeakValueDictionary[int, asyncio.Lock]" = weakref.WeakValueDictionary()
+
+
+def _in_turn(
+    handler: Callable[[Update, Context], Coroutine[Any, Any, None]],
+) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """``handler`` for one sender's files one at a time, in the order they were sent, while
+    everyone else's updates go on (a lock per sender, forgotten once nobody holds it)."""
+
+    async def in_turn(update: Update, context: Context) -> None:
+        assert update.effective_user is not None
+        key = update.effective_user.id
+        turn = _turns.get(key)
+        if turn is None:
+            turn = _turns[key] = asyncio.Lock()
+        async with turn:
+            await handler(update, context)
+
+    return in_turn
+
+
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     add = application.add_handler
     add(TypeHandler(Update, _admit), group=-2)
@@ -284,10 +308,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(CallbackQueryHandler(basics.stale_button))
 
     add(MessageHandler(filters.CONTACT, family.receive_contact))
-    add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _image))
-    add(MessageHandler(filters.Document.PDF, _proof))
+    # Files take a download and an analysis: they are handled beside other updates (block=False),
+    # so one member's upload never holds up anyone else's chat; each member's in turn.
+    add(MessageHandler(filters.PHOTO | filters.Document.IMAGE, _in_turn(_image), block=False))
+    add(MessageHandler(filters.Document.PDF, _in_turn(_proof), block=False))
     add(MessageHandler(filters.VOICE | filters.AUDIO | filters.Document.AUDIO
                        | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.VIDEO,
-                       _recording))  # fmt: skip
+                       _in_turn(_recording), block=False))  # fmt: skip
     add(MessageHandler(filters.TEXT & ~filters.COMMAND, _text))
     add(MessageHandler(filters.ALL, basics.unsupported))

@@ -7,7 +7,7 @@ with a receipt listing what was deleted.
 """
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +59,7 @@ from bot.i18n import Gettext
 from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
-from engine import IngestError, VoiceInfo, check_voice
+from engine import IngestError, VoiceInfo
 
 AUTHORISE = "auth:grant"
 COSIGN_PREFIX = "cosign:"
@@ -177,7 +177,12 @@ async def receive_statement(update: Update, context: Context) -> None:
     )
     assert source is not None
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, check_statement
+        context,
+        message,
+        _,
+        source.file_id,
+        source.file_size,
+        lambda path: check_statement(services.analyses.voice, path),
     )
     if fetched is None:
         return
@@ -228,11 +233,14 @@ class Statement:
     voice: VoiceInfo | None  # None when too little to hold the phrase
 
 
-def check_statement(path: Path) -> Statement:
-    """check_voice, with too short a recording a verdict rather than an error: the reply to the
-    subject repeats the phrase, which feedback.py's wording for voice samples cannot."""
+async def check_statement(
+    check_voice: Callable[[Path], Awaitable[VoiceInfo]], path: Path
+) -> Statement:
+    """``check_voice`` (the analysis workers'), with too short a recording a verdict rather than
+    an error: the reply to the subject repeats the phrase, which feedback.py's wording for voice
+    samples cannot."""
     try:
-        voice = check_voice(path)
+        voice = await check_voice(path)
     except IngestError as error:
         if error.code == "too_short":
             return Statement(float(error.details["seconds"]), None)

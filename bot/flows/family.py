@@ -4,12 +4,8 @@ Every step is saved in the database as it happens (the space's setup step, the m
 verification status), so the bot always knows what to ask next, even after a restart.
 """
 
-import io
 import json
-from dataclasses import dataclass
-from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -55,13 +51,11 @@ from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
 from bot.storage.users import first_name
-from engine import IngestError, faces_in
 
 SUBJECT_STATUS_PREFIX = "space:"
 SUBJECT_LANGUAGE_PREFIX = "slang:"
 LANGUAGES_DONE = SUBJECT_LANGUAGE_PREFIX + "done"
 INVITE_PREFIX = "inv:"
-_PDF_MAGIC = b"%PDF-"
 PROOF_PREFIX = "proof:"  # "is this photo of a face the proof document?" yes / no
 _PENDING_PROOF = "pending_proof"
 
@@ -412,38 +406,14 @@ def _ready_text(services: Services, _: Gettext, space: Space) -> str:
     ).format(subject=space.subject_name)
 
 
-def check_proof_document(path: Path) -> str:
-    """A proof must be a PDF or a readable image; returns its MIME type."""
-    data = path.read_bytes()
-    if data.startswith(_PDF_MAGIC):
-        return "application/pdf"
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-            return Image.MIME.get(image.format or "", "image/jpeg")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise IngestError("not_a_document", "not a PDF or an image") from None
-
-
-@dataclass(frozen=True)
-class _ProofFile:
-    mime_type: str
-    faces: int  # a photo of someone, not of a document, when above 0
-
-
-def _check_proof_file(path: Path) -> _ProofFile:
-    mime_type = check_proof_document(path)
-    return _ProofFile(mime_type, 0 if mime_type == "application/pdf" else faces_in(path))
-
-
 async def receive_proof(update: Update, context: Context, member: Member) -> None:
     """The proof step's file. A photo showing a face is more likely a portrait sent too early
     than a certificate: the member is asked before it goes to the moderators."""
-    _services, message, _user_id, _ = caller(update, context)
+    services, message, _user_id, _ = caller(update, context)
     source = message.photo[-1] if message.photo else message.document
     assert source is not None
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, _check_proof_file
+        context, message, _, source.file_id, source.file_size, services.analyses.proof
     )
     if fetched is None:
         return
@@ -479,9 +449,10 @@ async def proof_answered(update: Update, context: Context) -> None:
         await send_next_step(message, _, member, space)
         return
     await query.edit_message_text(_("Yes, it is the proof."))
-    fetched = await fetch_checked(context, message, _, file_id, None, check_proof_document)
+    fetched = await fetch_checked(context, message, _, file_id, None, services.analyses.proof)
     if fetched is not None:
-        await _keep_proof(context, message, member, *fetched)
+        data, proof = fetched
+        await _keep_proof(context, message, member, data, proof.mime_type)
 
 
 async def _keep_proof(

@@ -82,6 +82,14 @@ def ingest_error_text(_: Gettext, error: IngestError) -> str:
             "That recording is {seconds:.0f} s long; I can use at most {maximum:.0f} s. "
             "Please send a shorter part."
         ),
+        "made_here": _(
+            "That is a greeting Tuanyuan made. A new greeting needs a photo or video of them "
+            "as your family took it: please send one of those."
+        ),
+        "too_slow": _(
+            "That file takes me too long to read. Please send a shorter recording or a smaller "
+            "file, as your phone's camera or Telegram records it."
+        ),
     }
     messages["unreadable_video"] = messages["no_video"] = messages["not_a_video"]
     template = messages.get(error.code)

@@ -8,38 +8,42 @@ These handlers run only for verified members of a space with a current consent: 
 wraps them with ``bot.authz.guarded``, so they can rely on a membership being there.
 """
 
-import io
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
+from bot.analysis import Clip
 from bot.family.consent import current_consent
 from bot.family.likeness import speech_seconds, usable_clips, voice_notes
 from bot.family.spaces import Member, Space, get_space, membership_of
 from bot.festivals import upcoming
 from bot.flows.basics import Context as _Context
 from bot.flows.basics import bounded_text, caller
+from bot.flows.feedback import ingest_error_text
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext, Language
-from bot.orders import MAX_SENDER_CHARS, MESSAGE_LIMITS, Refusal, clean_words, visible_length
+from bot.orders import (
+    MAX_SENDER_CHARS,
+    MESSAGE_LIMITS,
+    Refusal,
+    clean_words,
+    sent_by_us,
+    visible_length,
+)
 from bot.services import Services
 from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media, space_media
 from bot.storage.orders import draft_for, open_draft, orders_where, update_order
+from bot.workers import WorkerFailed
 from engine import (
     IngestError,
-    VideoInfo,
-    check_portrait,
-    check_video,
-    check_voice,
     list_templates,
     template_festival,
     template_title,
-    video_frame,
 )
-from engine.likeness import ClipAssessment, assess_clip
 
 Context = _Context
 TEMPLATE_PREFIX = "tpl:"
@@ -230,13 +234,41 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
     )
 
 
+async def _made_here(message: Message, services: Services, file_id: str, _: Gettext) -> bool:
+    """A file the bot itself sent (a greeting, forwarded back) refused by its Telegram id,
+    before anything is downloaded; a copy of one is recognised by its marks (``_not_ours``)."""
+    if not sent_by_us(services.db, file_id):
+        return False
+    await message.reply_text(ingest_error_text(_, IngestError("made_here", "sent by the bot")))
+    return True
+
+
+def _not_ours(services: Services) -> Callable[[Path], Awaitable[Clip]]:
+    """The footage check, then the watermark detector: a greeting this service made is no
+    material for another one, however it came back (a download, a screen recording)."""
+
+    async def check(path: Path) -> Clip:
+        clip = await services.analyses.clip(path)
+        try:
+            report = await services.verifier.detect(path)
+        except (TimeoutError, WorkerFailed) as error:
+            raise IngestError("too_slow", f"{path.name}: detection did not finish") from error
+        if report.made_by_service:
+            raise IngestError("made_here", f"{path.name}: a greeting made here")
+        return clip
+
+    return check
+
+
 async def receive_portrait(update: Update, context: Context) -> None:
     services, message, user_id, _ = caller(update, context)
     source = message.photo[-1] if message.photo else message.document
     assert source is not None
+    if await _made_here(message, services, source.file_id, _):
+        return
     mime_type = (message.document.mime_type if message.document else None) or "image/jpeg"
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, check_portrait
+        context, message, _, source.file_id, source.file_size, services.analyses.portrait
     )
     if fetched is None:
         return
@@ -252,7 +284,7 @@ async def receive_voice(update: Update, context: Context) -> None:
     source = message.voice or message.audio or message.document
     assert source is not None
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, check_voice
+        context, message, _, source.file_id, source.file_size, services.analyses.voice
     )
     if fetched is None:
         return
@@ -278,47 +310,17 @@ async def receive_voice(update: Update, context: Context) -> None:
     await ask_next_step(message, services, draft, _)
 
 
-@dataclass(frozen=True)
-class _Clip:
-    """What arrival checks found in a video: its probe, footage verdict and a portrait still."""
-
-    info: VideoInfo
-    assessment: ClipAssessment
-    still: bytes | None  # the best portrait frame as JPEG, when the video has one
-
-
-def check_clip(path: Path) -> _Clip:
-    """Probe and judge a video; its best frame is checked as a portrait would be."""
-    try:
-        info = check_video(path)
-    except IngestError as error:
-        if error.code in ("no_face", "several_faces"):
-            # The same finding as in a photo, but the advice is about a video.
-            raise IngestError(f"video_{error.code}", str(error), **error.details) from error
-        raise
-    assessment = assess_clip(path)
-    still = None
-    for seconds in info.best_frames_s:
-        frame = io.BytesIO()
-        video_frame(path, seconds).save(frame, format="JPEG", quality=_STILL_QUALITY)
-        candidate = path.with_name("still.jpg")
-        candidate.write_bytes(frame.getvalue())
-        try:
-            check_portrait(candidate)
-        except IngestError:
-            continue
-        still = frame.getvalue()
-        break
-    return _Clip(info, assessment, still)
-
-
 async def receive_footage(update: Update, context: Context) -> None:
     """A video of the subject: kept for footage mode when it can carry the narration, and its
     best frame taken as the photo when the draft has none yet."""
     services, message, user_id, _ = caller(update, context)
     source = message.video or message.video_note or message.document
     assert source is not None
-    fetched = await fetch_checked(context, message, _, source.file_id, source.file_size, check_clip)
+    if await _made_here(message, services, source.file_id, _):
+        return
+    fetched = await fetch_checked(
+        context, message, _, source.file_id, source.file_size, _not_ours(services)
+    )
     if fetched is None:
         return
     data, clip = fetched
@@ -338,7 +340,7 @@ async def receive_footage(update: Update, context: Context) -> None:
     await ask_next_step(message, services, draft, _)
 
 
-def _footage_verdict(_: Gettext, clip: _Clip, subject: str) -> str:
+def _footage_verdict(_: Gettext, clip: Clip, subject: str) -> str:
     assessment = clip.assessment
     if assessment.problem == "speaking":
         return _(

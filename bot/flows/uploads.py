@@ -1,21 +1,24 @@
-"""Receiving a member's file safely: Telegram's download limit, then a check before keeping it."""
+"""Receiving a member's file safely: Telegram's download limit, streamed to disk, then a check
+in a worker process (``bot/analysis.py``) before anything keeps it."""
 
-import asyncio
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from telegram import Message
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext
 
 from bot.flows.feedback import ingest_error_text
 from bot.i18n import Gettext
+from bot.services import services_of
 from engine import IngestError
 
 # Telegram lets bots download files up to 20 MB through getFile; larger ones cannot reach us.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+_DOWNLOAD_TIMEOUT_S = 120.0
 
 Checked = TypeVar("Checked")
 
@@ -26,9 +29,10 @@ async def fetch_checked(
     _: Gettext,
     file_id: str,
     file_size: int | None,
-    check: Callable[[Path], Checked],
+    check: Callable[[Path], Awaitable[Checked]],
 ) -> tuple[bytes, Checked] | None:
-    """Download a file and run ``check`` on a scratch copy before anything keeps it.
+    """Download a file into the bot's scratch and run ``check`` (one of ``Analyses``) on it
+    before anything keeps it; a few uploads at a time.
 
     Returns None after telling the member what to do instead; nothing stored is touched then.
     """
@@ -36,18 +40,27 @@ async def fetch_checked(
         "That file is larger than 20 MB, the most Telegram lets me receive. "
         "Please send a shorter recording or a smaller photo."
     )
-    data = await download_within_limit(context, message, file_id, file_size, too_big)
-    if data is None:
-        return None
-    with tempfile.TemporaryDirectory() as scratch:
-        candidate = Path(scratch) / "upload"
-        candidate.write_bytes(data)
-        try:
-            verdict = await asyncio.to_thread(check, candidate)
-        except IngestError as error:
-            await message.reply_text(ingest_error_text(_, error))
-            return None
-    return data, verdict
+    services = services_of(context)
+    async with services.analyses.slot():
+        with upload_scratch(services.settings.work_dir) as scratch:
+            candidate = Path(scratch) / "upload"
+            if not await download_within_limit(
+                context, message, file_id, file_size, too_big, candidate
+            ):
+                return None
+            try:
+                verdict = await check(candidate)
+            except IngestError as error:
+                await message.reply_text(ingest_error_text(_, error))
+                return None
+            return candidate.read_bytes(), verdict
+
+
+def upload_scratch(work_dir: Path) -> "tempfile.TemporaryDirectory[str]":
+    """A private folder for one upload in the bot's scratch, which start-up sweeps after a
+    crash (``bot/jobs.py``)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return tempfile.TemporaryDirectory(prefix="upload-", dir=work_dir)
 
 
 async def download_within_limit(
@@ -56,17 +69,33 @@ async def download_within_limit(
     file_id: str,
     file_size: int | None,
     too_big: str,
-) -> bytes | None:
-    """The file's bytes, or None after replying ``too_big``: Telegram refuses bots a download
-    over MAX_DOWNLOAD_BYTES, which the message says before getFile would fail."""
+    target: Path,
+) -> bool:
+    """Stream the file to ``target``, or reply ``too_big`` and return False: Telegram refuses
+    bots a download over MAX_DOWNLOAD_BYTES, which the message says before getFile would fail,
+    and no more than that is ever read, whatever the sizes said."""
     if file_size is not None and file_size > MAX_DOWNLOAD_BYTES:
         await message.reply_text(too_big)
-        return None
+        return False
     try:
         telegram_file = await context.bot.get_file(file_id)
     except BadRequest as error:
         if "too big" not in error.message.lower():
             raise
         await message.reply_text(too_big)
-        return None
-    return bytes(await telegram_file.download_as_bytearray())
+        return False
+    assert telegram_file.file_path is not None, "getFile always names the file"
+    written = 0
+    async with (
+        httpx.AsyncClient(timeout=_DOWNLOAD_TIMEOUT_S) as http,
+        http.stream("GET", telegram_file.file_path) as response,
+    ):
+        response.raise_for_status()
+        with target.open("wb") as out:
+            async for chunk in response.aiter_bytes():
+                written += len(chunk)
+                if written > MAX_DOWNLOAD_BYTES:
+                    await message.reply_text(too_big)
+                    return False
+                out.write(chunk)
+    return True

@@ -7,7 +7,6 @@ say (``bot.authz.may_see_render``); everyone else only whether this service made
 a forwarded greeting tells a stranger nothing about the family behind it.
 """
 
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from bot.authz import may_see_render
 from bot.delivery import ORIGINAL_PREFIX, greeting_filename
 from bot.flows.basics import Context, remember_sender
 from bot.flows.feedback import ingest_error_text
-from bot.flows.uploads import download_within_limit
+from bot.flows.uploads import download_within_limit, upload_scratch
 from bot.i18n import Gettext, Language
 from bot.services import Services, services_of
 from bot.storage import Order
@@ -83,13 +82,13 @@ async def _check(services: Services, context: Context, message: Message, user_id
         "That file is larger than 20 MB, the most Telegram lets me download. Please send the "
         "video as a file of at most 20 MB: a greeting as Tuanyuan delivered it is smaller."
     )
-    data = await download_within_limit(context, message, source.file_id, source.file_size, too_big)
-    if data is None:
-        return
-    await message.reply_chat_action(ChatAction.TYPING)
-    with tempfile.TemporaryDirectory() as scratch:
+    with upload_scratch(services.settings.work_dir) as scratch:
         candidate = Path(scratch) / "candidate"
-        candidate.write_bytes(data)
+        if not await download_within_limit(
+            context, message, source.file_id, source.file_size, too_big, candidate
+        ):
+            return
+        await message.reply_chat_action(ChatAction.TYPING)
         try:
             report = await services.verifier.detect(candidate)
         except IngestError as error:

@@ -9,7 +9,7 @@ line sends nothing twice and loses nothing.
 """
 
 from bot.orders._desk import MAX_RENDER_ATTEMPTS, MAX_TAKES, OrderDesk, Refusal
-from bot.orders._ledger import Outcome
+from bot.orders._ledger import Outcome, sent_by_us
 from bot.orders._states import OPEN, TRANSITIONS
 from bot.orders._texts import (
     APPROVE_PREFIX,
@@ -60,6 +60,7 @@ __all__ = [
     "reason_buttons",
     "rejection_text",
     "review_reason_text",
+    "sent_by_us",
     "status_line",
     "title",
     "visible_length",

@@ -56,6 +56,17 @@ def _file_id(message: Message) -> str | None:
     return media.file_id if media is not None else None
 
 
+def sent_by_us(db: Database, file_id: str) -> bool:
+    """Whether a file with this Telegram id is one the bot sent (a greeting's preview or final
+    video): a member sending it back as material for a new greeting is refused before it is
+    even downloaded. Revoked orders' ids are forgotten, so they are not recognised here."""
+    query = (
+        "SELECT 1 FROM order_sends WHERE file_id = :id"
+        " UNION ALL SELECT 1 FROM orders WHERE telegram_file_id = :id LIMIT 1"
+    )
+    return db.execute(query, {"id": file_id}).fetchone() is not None
+
+
 class Ledger:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db

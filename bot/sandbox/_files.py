@@ -117,7 +117,7 @@ class FileStore:
         data = await asyncio.to_thread(upload.read)
         try:
             width, height = (await asyncio.to_thread(_open_image, data)).size
-        except _NotAnImage:
+        except (_NotAnImage, Image.DecompressionBombError):
             return self._thumbnails.get(file_id)
         stored = await self.save(data, "thumbnails", ".jpg")
         self._thumbnails[file_id] = stored.to_telegram() | {"width": width, "height": height}
@@ -129,12 +129,12 @@ class _NotAnImage(Exception):
 
 
 def _open_image(data: bytes) -> Image.Image:
+    """The image with only its header read, so that its size is known before any pixel is
+    decoded. Raises Image.DecompressionBombError for a header beyond Pillow's own limit."""
     try:
-        image = Image.open(io.BytesIO(data))
-        image.load()
+        return Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError) as exc:
         raise _NotAnImage from exc
-    return image
 
 
 def _suffix(upload: Upload) -> str:
@@ -160,11 +160,18 @@ def _analyse_photo(data: bytes, limits: Limits) -> tuple[int, int, list[tuple[by
         image = _open_image(data)
     except _NotAnImage as exc:
         raise bad_request("IMAGE_PROCESS_FAILED") from exc
+    except Image.DecompressionBombError as exc:
+        # Pillow's limit (89 megapixels) is far beyond Telegram's dimension limit.
+        raise bad_request("PHOTO_INVALID_DIMENSIONS") from exc
     width, height = image.size
     if width + height > limits.max_photo_dimensions_sum or max(
         width, height
     ) > limits.max_photo_aspect_ratio * min(width, height):
         raise bad_request("PHOTO_INVALID_DIMENSIONS")
+    try:
+        image.load()
+    except OSError as exc:
+        raise bad_request("IMAGE_PROCESS_FAILED") from exc
     thumbnails = []
     for side in _THUMBNAIL_SIDES:
         if side >= max(width, height):

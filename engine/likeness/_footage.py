@@ -18,6 +18,7 @@ import av
 import numpy as np
 
 from engine._errors import IngestError
+from engine._ingest import open_media
 from engine._models import LikenessMode
 from engine._video import upright_frames
 from engine.likeness._faces import Face, detect_faces
@@ -169,10 +170,10 @@ def _sample_frames(path: Path) -> tuple[list[_Sample], float, tuple[int, int]]:
     last_time = 0.0
     size = (0, 0)
     try:
-        with av.open(str(path)) as container:
+        with open_media(path) as container:
             if not container.streams.video:
                 raise IngestError("no_video", f"{path.name}: no video stream")
-            for time_s, pixels in upright_frames(container, fps=None):
+            for time_s, pixels in upright_frames(path, container, fps=None):
                 last_time = float(time_s)
                 if last_time > _MAX_SECONDS:
                     break

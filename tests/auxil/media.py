@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -13,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from bot import hostile
 from bot.demo.samples import encode_voice_note
 from engine import stand_in_portrait, write_wav
 from engine._espeak import synthesize
@@ -45,17 +44,7 @@ def landscape(path: Path) -> Path:
 
 def png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG that claims huge dimensions but holds almost no data: a decompression bomb's shape."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    data = zlib.compress(b"\x00" * 16)
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-    )
+    path.write_bytes(hostile.png_header_only(width, height))
     return path
 
 
