@@ -48,7 +48,7 @@ chromium:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q --no-install-recommends chromium)
 
 unit: $(XTTS_STAMP) chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 
 test: lint typecheck unit
 
