@@ -1,7 +1,11 @@
 """Pytest fixtures for the Bot API stand-in: a running server, a PTB Bot and a control client.
 
-Tighten limits for one test with ``@pytest.mark.sandbox_limits(chat_burst=1, ...)``; the
-keywords are :class:`bot.sandbox.Limits` fields.
+Without a marker the stand-in lets a chat receive messages as fast as the bot sends them
+(:data:`UNPACED`): a conversation's test is about what the bot says, and at Telegram's one
+message a second per chat every reply after the third would cost a 429 and a second's retry.
+A test about pacing or any other limit names it with
+``@pytest.mark.sandbox_limits(chat_burst=1, ...)``, whose keywords are
+:class:`bot.sandbox.Limits` fields and whose defaults are Telegram's own figures.
 """
 
 from __future__ import annotations
@@ -18,14 +22,19 @@ TOKEN = "123456:sandbox-TEST_token"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "sandbox_limits(**fields): run the stand-in with tightened Limits"
+        "markers",
+        "sandbox_limits(**fields): run the stand-in with these Limits (Telegram's by default)",
     )
+
+
+UNPACED = Limits(chat_messages_per_second=30.0, chat_burst=30)
+"""Telegram's limits, but a chat's own pace no tighter than the bot's overall one."""
 
 
 @pytest.fixture
 def sandbox_limits(request: pytest.FixtureRequest) -> Limits:
     marker = request.node.get_closest_marker("sandbox_limits")
-    return Limits() if marker is None else Limits(**marker.kwargs)
+    return UNPACED if marker is None else Limits(**marker.kwargs)
 
 
 @pytest.fixture
