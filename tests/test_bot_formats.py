@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import av
@@ -117,6 +118,17 @@ def _mono(path: Path, rate: int) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32)
 
 
+async def _verified(world: BotWorld, send: Callable[[], Awaitable[object]]) -> None:
+    """/verify recognises the greeting sent back, by its sound's watermark."""
+    await world.reply_to(MEMBER, lambda: world.sandbox.send_text(MEMBER, "/verify"))
+    answer = await world.reply_to(MEMBER, send, until=lambda m: m.text is not None, wait_s=30)
+    assert answer.text is not None
+    assert answer.text.startswith(
+        ZH_HANT("Made by this service: yes. Tuanyuan made this video with AI.")
+    )
+    assert "外婆" in answer.text
+
+
 @pytest.fixture
 async def family(bot_world: BotWorld) -> BotWorld:
     await bot_world.reply_to(ADMIN, lambda: bot_world.sandbox.send_text(ADMIN, "/start"))
@@ -171,6 +183,7 @@ async def test_a_video_note_a_voice_greeting_and_a_story_video(family: BotWorld)
     assert mark.mac_valid, mark
     label = read_aigc(path)
     assert label is not None and label.ReservedCode1 == mark.payload.hex  # type: ignore[union-attr]
+    await _verified(world, lambda: sandbox.send_voice(MEMBER, path.read_bytes(), round(seconds)))
 
     # A vertical video for Stories, 9:16, with the render's still as its cover.
     story = await _order(world, Shape.VERTICAL, remembered=Shape.VOICE)

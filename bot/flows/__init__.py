@@ -265,7 +265,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     # Telegram's own note that a refund went through: the desk already told the member.
     add(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.refund_noted))
     add(CommandHandler(verify.COMMAND, verify.verify_command))
-    add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION
+    add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION | filters.VOICE
                        | filters.Document.ALL, verify.route), group=-1)  # fmt: skip
 
     def on_button(prefix: str, handler: Any) -> None:

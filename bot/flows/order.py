@@ -332,6 +332,8 @@ async def receive_voice(update: Update, context: Context) -> None:
     services, message, user_id, _ = caller(update, context)
     source = message.voice or message.audio or message.document
     assert source is not None
+    if await _made_here(message, services, source.file_id, _):
+        return  # a voice greeting of ours is no recording of the subject
     fetched = await fetch_checked(
         context, message, _, source.file_id, source.file_size, services.analyses.voice
     )
