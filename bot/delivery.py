@@ -57,9 +57,9 @@ def shape_of(order: Order) -> Shape:
     return Shape(order.shape) if order.shape else DEFAULT_SHAPE
 
 
-def has_caption(order: Order, round_as_note: bool = True) -> bool:
+def has_caption(order: Order) -> bool:
     """A video note carries no caption: its words go in a message of their own."""
-    return not (round_as_note and shape_of(order) == Shape.ROUND)
+    return shape_of(order) != Shape.ROUND
 
 
 def send_greeting(
