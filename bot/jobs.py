@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from sqlite_utils import Database
 
 from bot.clock import Clock
+from bot.delivery import ASPECT, Shape, shape_of
 from bot.executors import Progress, RenderExecutor
 from bot.family.consent import ConsentRecord
 from bot.family.likeness import (
@@ -42,7 +43,7 @@ from bot.family.likeness import (
 from bot.storage import MediaKind, Order
 from bot.storage.media import record_media
 from bot.vault import Vault, VaultError
-from engine import Marking, RenderError, RenderResult, RenderSpec
+from engine import Marking, RenderError, RenderResult, RenderSpec, voice_note
 
 log = structlog.get_logger(__name__)
 
@@ -186,6 +187,8 @@ class RenderJobs:
         try:
             spec, notes_key = self._spec_for(order, consent, scratch)
             result = await self._executor.render(spec, progress)
+            if shape_of(order) == Shape.VOICE:
+                result = await asyncio.to_thread(_as_voice_note, spec, result)
             return self._seal(order, result, notes_key, time.monotonic() - started)
         except (VaultError, ValidationError) as error:
             raise RenderError(str(error)) from error
@@ -210,7 +213,7 @@ class RenderJobs:
             self._clock,
             video_id,
             MediaKind.VIDEO,
-            "video/mp4",
+            "audio/ogg" if result.video.suffix == ".ogg" else "video/mp4",
             result.size_bytes,
             order.user_id,
             order.space_id,
@@ -274,10 +277,24 @@ class RenderJobs:
             message=order.message,
             take=order.take,
             output_dir=scratch / "out",
+            aspect=ASPECT[shape_of(order)],
+            video_note=shape_of(order) == Shape.ROUND,
             consent=consent.reference(),
             marking=self._marking(order.id),
         )
         return spec, key
+
+
+def _as_voice_note(spec: RenderSpec, result: RenderResult) -> RenderResult:
+    """The render's sound as a voice message, the spoken disclosure first; the video it came
+    from stays in the scratch folder (nobody receives it)."""
+    note = result.video.with_suffix(".ogg")
+    seconds = voice_note(
+        result.video, note, spec.template_id, spec.speaks, spec.render_id, spec.marking
+    )
+    return result.model_copy(
+        update={"video": note, "duration_s": seconds, "size_bytes": note.stat().st_size}
+    )
 
 
 def _sweep(work_dir: Path) -> None:

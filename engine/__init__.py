@@ -33,9 +33,11 @@ from engine._stand_in import stand_in_portrait
 from engine._templates import list_templates, template_festival, template_title
 from engine._video import check_video, normalised_frames, video_frame
 from engine._voice import check_voice, extract_speech
+from engine._voice_note import DISCLOSURE, voice_note
 from engine.likeness._voice import plain_speech
 
 __all__ = [
+    "DISCLOSURE",
     "REVEAL_SECRETS",
     "Aspect",
     "BenchResult",
@@ -74,5 +76,6 @@ __all__ = [
     "template_festival",
     "template_title",
     "video_frame",
+    "voice_note",
     "write_wav",
 ]

@@ -27,6 +27,7 @@ SpokenLanguage = Literal["zh-Hant", "zh-Hans", "yue", "en"]
 # How the subject appears: their photo animated, or the family's own video clips.
 LikenessMode = Literal["portrait", "footage"]
 Aspect = Literal["16:9", "9:16", "1:1"]
+VIDEO_NOTE_SIDE = 640  # Telegram's round video notes are at most 640 px across
 # "preview" is a short, half-size, fast-preset render of the first sentence: for choosing a
 # template and for CI, never for delivery.
 Mode = Literal["full", "preview"]
@@ -115,6 +116,9 @@ class RenderSpec(BaseModel, frozen=True):
     ) = None
     output_dir: Path
     aspect: Aspect = "16:9"
+    # Telegram's round video note: the 1:1 picture at VIDEO_NOTE_SIDE, the AI label where the
+    # circle shows it.
+    video_note: bool = False
     mode: Mode = "full"
     # "Make it again": another take of the same greeting, with other camera and timing choices
     # (engine._render.Take says which); 0 is the template as written.
@@ -130,6 +134,8 @@ class RenderSpec(BaseModel, frozen=True):
     def _shows_someone(self) -> RenderSpec:
         if self.portrait is None and not self.footage:
             raise ValueError("a render needs a portrait or footage of the subject")
+        if self.video_note and self.aspect != "1:1":
+            raise ValueError("a video note is square")
         return self
 
     @property

@@ -40,6 +40,7 @@ from engine._ingest import load_subject
 from engine._marking import Marks, container_args
 from engine._mixing import MIX_RATE, mix, to_mix_rate
 from engine._models import (
+    VIDEO_NOTE_SIDE,
     FaceBox,
     LikenessMode,
     RenderProgress,
@@ -49,7 +50,16 @@ from engine._models import (
 )
 from engine._music import render_music
 from engine._painter import festival_backdrop
-from engine._scene import Frame, KenBurns, Look, PortraitLayer, Scene, canvas_size, portrait_window
+from engine._scene import (
+    FULL_SIZE,
+    Frame,
+    KenBurns,
+    Look,
+    PortraitLayer,
+    Scene,
+    canvas_size,
+    portrait_window,
+)
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
 from engine._subject import FootageReel, TalkingKenBurns
@@ -164,7 +174,8 @@ def render_template(
     template = take.apply(template)
     if preview:
         template = _preview_cut(template)
-    size = canvas_size(spec.aspect, scale or (_PREVIEW_SCALE if preview else 1.0))
+    full = VIDEO_NOTE_SIDE / FULL_SIZE["1:1"][0] if spec.video_note else 1.0
+    size = canvas_size(spec.aspect, scale or (_PREVIEW_SCALE if preview else full))
     # The photo and clip checks and the backdrop need no speech: they run beside enrolment.
     # dlib, PyAV, Pillow and numpy release the GIL for their heavy parts.
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="render-setup")
@@ -405,6 +416,7 @@ class _Canvas:
                 language=language,
                 titles=(template.intro_title.pick(language), template.outro_title.pick(language)),
                 transitions=(template.transitions.intro, template.transitions.outro),
+                circle=self.spec.video_note,
             ),
             timeline=timeline,
         )

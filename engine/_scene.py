@@ -9,6 +9,7 @@ transition frames touch the whole picture in floating point.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -123,6 +124,7 @@ class Look:
     language: Language
     titles: tuple[str, str]
     transitions: tuple[Transition, Transition]
+    circle: bool = False  # shown in a circle (a video note): the label inside it, over the portrait
 
 
 def pixel_box(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -241,7 +243,8 @@ class Scene:
         self._window = window
         self._transitions = look.transitions
         language = look.language
-        self._label = _label_layer(language, self._unit)
+        self._label = _label_layer(language, self._unit, width if look.circle else None)
+        self._label_over = look.circle  # the circle's top is the portrait's: drawn on each frame
         title_box = pixel_box(look.layout.title, self._size)
         intro_title, outro_title = look.titles
         self._intro, self._outro = background.copy(), background.copy()
@@ -284,6 +287,8 @@ class Scene:
         frame[y : y + height, x : x + width] = self._portrait.frame_at(
             t, self._timeline.progress(t)
         )
+        if self._label_over:
+            self._label.draw_onto(frame)
         showing = [
             (index, cue)
             for index, cue in enumerate(self._subtitles())
@@ -378,7 +383,9 @@ def _label_font(language: Language, unit: float) -> ImageFont.FreeTypeFont:
     return font(language, size)
 
 
-def _label_layer(language: Language, unit: float) -> _Layer:
+def _label_layer(language: Language, unit: float, circle: int | None = None) -> _Layer:
+    """The label at the top left, or centred at the top inside a ``circle`` of that diameter
+    (a video note), its corners a margin inside the rim."""
     face = _label_font(language, unit)
     text = AI_LABEL[language]
     left, top, right, bottom = face.getbbox(text)
@@ -389,7 +396,11 @@ def _label_layer(language: Language, unit: float) -> _Layer:
     # Dark enough that the white text stands out on the palest festival sky too.
     draw.rounded_rectangle((0, 0, image.width - 1, image.height - 1), radius, fill=(0, 0, 0, 200))
     draw.text((pad_x - left, pad_y - top), text, font=face, fill=(255, 255, 255, 255))
-    return _Layer.from_image(image, *label_layer_origin(unit))
+    if circle is None:
+        return _Layer.from_image(image, *label_layer_origin(unit))
+    rim = circle / 2
+    below_rim = rim - math.sqrt(rim**2 - (image.width / 2) ** 2) + _LABEL_MARGIN[1] * unit
+    return _Layer.from_image(image, round(rim - image.width / 2), round(below_rim))
 
 
 def _subtitle_layers(

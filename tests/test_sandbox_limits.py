@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter
@@ -15,7 +16,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser
 from bot.sandbox.client import SandboxError
-from tests.auxil.media import png_header_only
+from tests.auxil.media import png_header_only, video
 from tests.auxil.sandbox import TOKEN
 from tests.auxil.sandbox_media import noise, png
 
@@ -199,3 +200,25 @@ async def test_aio_rate_limiter_retries_after_429(
     assert time.monotonic() - started >= 1
     assert [m.text for m in await sandbox.sent_messages(chat)] == ["第一", "第二"]
     assert [e.code for e in await sandbox.errors()] == [429]
+
+
+@pytest.mark.sandbox_limits(max_video_note_length=64, max_video_note_duration_s=2.0, chat_burst=9)
+async def test_video_notes_are_square_and_within_their_length_and_duration(
+    bot: Bot, chat: int, tmp_path: Path
+) -> None:
+    def clip(name: str, width: int, height: int, seconds: float) -> bytes:
+        frames = [np.full((height, width, 3), 90, np.uint8)] * 2
+        return video(tmp_path / name, frames, [0.0, seconds]).read_bytes()
+
+    sent = await bot.send_video_note(chat, clip("ok.mp4", 64, 64, 1.5), duration=2, length=64)
+    assert sent.video_note is not None and sent.video_note.length == 64
+    again = await bot.send_video_note(chat, sent.video_note.file_id)  # by file id, as a resend
+    assert again.video_note is not None
+    with pytest.raises(BadRequest, match=r"(?i)wrong video note dimensions"):
+        await bot.send_video_note(chat, clip("wide.mp4", 64, 48, 1.0))
+    with pytest.raises(BadRequest, match=r"(?i)wrong video note dimensions"):
+        await bot.send_video_note(chat, clip("big.mp4", 80, 80, 1.0))
+    with pytest.raises(BadRequest, match=r"(?i)video_note_duration_invalid"):
+        await bot.send_video_note(chat, clip("long.mp4", 64, 64, 3.0))
+    with pytest.raises(BadRequest, match=r"(?i)video_note_length_invalid"):
+        await bot.send_video_note(chat, sent.video_note.file_id, length=65)

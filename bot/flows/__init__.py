@@ -265,7 +265,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     # Telegram's own note that a refund went through: the desk already told the member.
     add(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.refund_noted))
     add(CommandHandler(verify.COMMAND, verify.verify_command))
-    add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION
+    add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION | filters.VOICE
                        | filters.Document.ALL, verify.route), group=-1)  # fmt: skip
 
     def on_button(prefix: str, handler: Any) -> None:
@@ -282,6 +282,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         on_button(prefix, guarded(Permission.MODERATE, moderation.card_pressed))
     on_button(order.LIKENESS_PREFIX, guarded(Permission.ORDER, order.likeness_chosen))
     on_button(order.SPOKEN_PREFIX, guarded(Permission.ORDER, order.spoken_language_chosen))
+    on_button(order.SHAPE_PREFIX, guarded(Permission.ORDER, order.shape_chosen))
     on_button(family.SUBJECT_STATUS_PREFIX, family.subject_status_chosen)
     on_button(family.SUBJECT_LANGUAGE_PREFIX, family.subject_language_chosen)
     on_button(family.INVITE_PREFIX, guarded(Permission.INVITE, family.invite_chosen))

@@ -16,6 +16,7 @@ from pathlib import Path
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.analysis import Clip
+from bot.delivery import DEFAULT_SHAPE, Shape
 from bot.family.consent import current_consent
 from bot.family.likeness import speech_seconds, usable_clips, voice_notes
 from bot.family.spaces import Member, Space, get_space, membership_of
@@ -51,6 +52,7 @@ MORE_FESTIVALS = "tpl-more"  # not under TEMPLATE_PREFIX: it names no template
 WORDS_PREFIX = "words:"  # the confirmation card: go, own words, sign, the template's words
 LIKENESS_PREFIX = "look:"
 SPOKEN_PREFIX = "spk:"
+SHAPE_PREFIX = "shape:"
 LAST_PHOTO = "photo:last"  # a new greeting with the family's last photo
 MAX_RECIPIENT_CHARS = 40
 _STILL_QUALITY = 92
@@ -225,13 +227,60 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
     else:
         rows.append((_("Use the festival's words"), WORDS_PREFIX + "template"))
     rows.append((_("Sign it"), WORDS_PREFIX + "sign"))
+    rows.append((_("Change the format"), WORDS_PREFIX + "shape"))
+    shape = _shape_for(services, order)
     await message.reply_text(
         _(
             "The greeting will say:\n\n{words}\n\nTo put your own words in their mouth, type "
             "them now (at most {limit} characters); a moderator reads them first."
-        ).format(words=words, limit=limit),
+        ).format(words=words, limit=limit)
+        + "\n\n"
+        + _("Format: {format}").format(format=shape_name(_, shape)),
         reply_markup=_buttons(rows),
     )
+
+
+def shape_name(_: Gettext, shape: Shape) -> str:
+    return {
+        Shape.LANDSCAPE: _("Landscape video (16:9)"),
+        Shape.VERTICAL: _("Upright video for Stories (9:16)"),
+        Shape.SQUARE: _("Square video (1:1)"),
+        Shape.ROUND: _("Round video message"),
+        Shape.VOICE: _('Voice message, opening with "made with AI"'),
+    }[shape]
+
+
+def _shape_for(services: Services, order: Order) -> Shape:
+    """The draft's shape: the member's choice, else the one of their last greeting."""
+    if order.shape is not None:
+        return Shape(order.shape)
+    earlier = orders_where(
+        services.db, "user_id = ? AND shape IS NOT NULL AND placed_at IS NOT NULL", [order.user_id]
+    )
+    return Shape(earlier[-1].shape) if earlier and earlier[-1].shape else DEFAULT_SHAPE
+
+
+async def _ask_shape(message: Message, _: Gettext) -> None:
+    await message.reply_text(
+        _("How should the greeting arrive?"),
+        reply_markup=_buttons([(shape_name(_, shape), SHAPE_PREFIX + shape) for shape in Shape]),
+    )
+
+
+async def shape_chosen(update: Update, context: Context) -> None:
+    """The format question's answer: shown in place of the question, then the card again."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    services, message, user_id, _ = caller(update, context)
+    await query.answer()
+    draft = draft_for(services.db, user_id)
+    choice = query.data.removeprefix(SHAPE_PREFIX)
+    if draft is None or choice not in tuple(Shape) or _needs(services, draft).choices:
+        await message.reply_text(_("That choice has expired. Send /start to begin again."))
+        return
+    draft = update_order(services.db, draft.id, shape=choice)
+    await query.edit_message_text(shape_name(_, Shape(choice)))
+    await ask_next_step(message, services, draft, _)
 
 
 async def _made_here(message: Message, services: Services, file_id: str, _: Gettext) -> bool:
@@ -283,6 +332,8 @@ async def receive_voice(update: Update, context: Context) -> None:
     services, message, user_id, _ = caller(update, context)
     source = message.voice or message.audio or message.document
     assert source is not None
+    if await _made_here(message, services, source.file_id, _):
+        return  # a voice greeting of ours is no recording of the subject
     fetched = await fetch_checked(
         context, message, _, source.file_id, source.file_size, services.analyses.voice
     )
@@ -507,6 +558,8 @@ async def words_chosen(update: Update, context: Context) -> None:
     elif choice == "sign":
         draft = update_order(services.db, draft.id, text_step="sender")
         await ask_next_step(message, services, draft, _)
+    elif choice == "shape":
+        await _ask_shape(message, _)
     elif choice == "go":
         await _place(message, services, draft, user_id, _)
 
@@ -523,7 +576,11 @@ async def _place(
     consent = current_consent(services.db, space, services.clock.now())
     assert consent is not None, "ordering is guarded by a current consent"
     refusal = await services.orders.place(
-        draft, user_id, consent_id=consent.id, spoken_language=spoken_language_of(draft, space)
+        draft,
+        user_id,
+        consent_id=consent.id,
+        spoken_language=spoken_language_of(draft, space),
+        shape=_shape_for(services, draft).value,
     )
     if isinstance(refusal, Refusal):
         rules = services.orders.rules()

@@ -1,10 +1,11 @@
 """/verify: anyone may ask whether a video was made here; the original file on request.
 
 Whoever sends /verify (no family space needed) is asked for a video; the next video, video
-note, animation or file they send within VERIFY_WAIT is checked, as is one sent with /verify
-as its caption. The render's own family and the moderators see what the marks and the records
-say (``bot.authz.may_see_render``); everyone else only whether this service made the file, so
-a forwarded greeting tells a stranger nothing about the family behind it.
+note, voice message (a voice greeting), animation or file they send within VERIFY_WAIT is
+checked, as is one sent with /verify as its caption. The render's own family and the
+moderators see what the marks and the records say (``bot.authz.may_see_render``); everyone
+else only whether this service made the file, so a forwarded greeting tells a stranger nothing
+about the family behind it.
 """
 
 from datetime import timedelta
@@ -76,7 +77,10 @@ async def _check(services: Services, context: Context, message: Message, user_id
     """Download, detect in a worker, answer; the wait ends only once a file was checked, so
     after an error the person can send the right file straight away."""
     _ = services.gettext_of(user_id)
-    source = message.video or message.video_note or message.animation or message.document
+    source = (
+        message.video or message.video_note or message.animation or message.voice
+        or message.document
+    )  # fmt: skip
     assert source is not None, "route() is registered for these kinds of message only"
     too_big = _(
         "That file is larger than 20 MB, the most Telegram lets me download. Please send the "

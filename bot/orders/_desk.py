@@ -19,13 +19,12 @@ from datetime import timedelta
 import structlog
 from sqlite_utils import Database
 from telegram import Bot, InlineKeyboardMarkup, LabeledPrice, Message
-from telegram.constants import ChatAction
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.audit import AuditLog
 from bot.clock import Clock, iso, parse_iso
 from bot.config import Settings
-from bot.delivery import greeting_filename, original_button
+from bot.delivery import CHAT_ACTION, has_caption, original_button, send_greeting, shape_of
 from bot.executors import RenderCrashed
 from bot.family.consent import ConsentRecord, current_consent
 from bot.family.spaces import Role, get_space, members_of, membership_of, update_space
@@ -386,13 +385,14 @@ class OrderDesk:
         await self._ledger.once(
             order.id,
             f"video-card:{order.take}",
-            lambda: self.bot.send_video(
+            lambda: send_greeting(
+                self.bot,
+                order,
                 chat,
-                video=self._vault.read_bytes(order.video_id or ""),
-                caption=caption[:1024],
-                reply_markup=buttons,
-                supports_streaming=True,
-                filename=greeting_filename(order),
+                self._vault.read_bytes(order.video_id or ""),
+                caption[:1024],
+                buttons,
+                round_as_note=False,
             ),
         )
 
@@ -631,22 +631,13 @@ class OrderDesk:
             caption = texts.preview_caption(_, order, takes_left)
             buttons = texts.preview_buttons(_, order, takes_left > 0)
         self._show(order, texts.rendering_detail(_, "uploading", 1.0))
-        async with self._acting(order.chat_id):
-            sent = await self._upload(
-                order.id,
+        async with self._acting(order):
+            sent = await self._send_greeting(
+                order,
                 step or f"preview:{order.take}",
-                lambda: self.bot.send_video(
-                    order.chat_id,
-                    video=self._vault.read_bytes(order.video_id or ""),
-                    thumbnail=self._vault.read_bytes(order.thumbnail_id or ""),
-                    duration=round(order.duration_s or 0),
-                    width=order.width,
-                    height=order.height,
-                    supports_streaming=True,
-                    caption=caption,
-                    filename=greeting_filename(order),
-                    reply_markup=buttons,
-                ),
+                self._vault.read_bytes(order.video_id or ""),
+                caption,
+                buttons,
             )
         if sent is None:
             return  # revoked meanwhile: revoked() deleted what the upload put in the chat
@@ -743,19 +734,8 @@ class OrderDesk:
         # The preview's upload is reused; one that was never confirmed is uploaded again.
         video = order.telegram_file_id or self._vault.read_bytes(order.video_id or "")
         while True:
-            uploaded = await self._upload(
-                order.id,
-                "delivery",
-                lambda: self.bot.send_video(
-                    order.chat_id,
-                    video=video,
-                    duration=round(order.duration_s or 0),
-                    width=order.width,
-                    height=order.height,
-                    supports_streaming=True,
-                    caption=texts.final_caption(_, order),
-                    reply_markup=original_button(_, order),
-                ),
+            uploaded = await self._send_greeting(
+                order, "delivery", video, texts.final_caption(_, order), original_button(_, order)
             )
             if uploaded is None:
                 return
@@ -793,17 +773,12 @@ class OrderDesk:
         _ = _gettext(order)
         if order.status == S.DELIVERED:
             assert order.video_id is not None
-            sent = await self._upload(
-                order.id,
+            sent = await self._send_greeting(
+                order,
                 f"delivery:again:{press_id}",
-                lambda: self.bot.send_video(
-                    order.chat_id,
-                    video=self._vault.read_bytes(order.video_id or ""),
-                    caption=texts.final_caption(_, order),
-                    supports_streaming=True,
-                    reply_markup=original_button(_, order),
-                    filename=greeting_filename(order),
-                ),
+                self._vault.read_bytes(order.video_id or ""),
+                texts.final_caption(_, order),
+                original_button(_, order),
             )
             if sent is None:
                 return False
@@ -906,6 +881,36 @@ class OrderDesk:
             await self._refund(moved)
         return deleted
 
+    async def _send_greeting(
+        self,
+        order: Order,
+        step: str,
+        media: bytes | str,
+        caption: str,
+        markup: InlineKeyboardMarkup,
+    ) -> Sent | None:
+        """The greeting in the family's chat in the order's shape, with the render's still as
+        its cover; a video note's caption goes just before it, as a message of its own (each
+        once, through the ledger)."""
+        if get_order(self._db, order.id).status == S.REVOKED:
+            return None
+        cover = self._vault.read_bytes(order.thumbnail_id) if order.thumbnail_id else None
+        if not has_caption(order):
+            await self._tell(order, f"{step}:words", caption)
+        return await self._upload(
+            order.id,
+            step,
+            lambda: send_greeting(
+                self.bot,
+                order,
+                order.chat_id,
+                media,
+                caption if has_caption(order) else None,
+                markup,
+                cover,
+            ),
+        )
+
     async def _upload(
         self, order_id: str, step: str, call: Callable[[], Awaitable[Message | bool]]
     ) -> Sent | None:
@@ -982,13 +987,15 @@ class OrderDesk:
             log.warning("order.notice_lost", order_id=order.id, step=step)
 
     @contextlib.asynccontextmanager
-    async def _acting(self, chat_id: int) -> AsyncIterator[None]:
-        """ "Sending a video..." in the chat for as long as the upload takes."""
+    async def _acting(self, order: Order) -> AsyncIterator[None]:
+        """ "Sending a video..." (or a video message, a voice message) in the chat for as long
+        as the upload takes."""
+        action = CHAT_ACTION[shape_of(order)]
 
         async def keep_acting() -> None:
             while True:
                 with contextlib.suppress(TelegramError):
-                    await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_VIDEO)
+                    await self.bot.send_chat_action(order.chat_id, action)
                 await asyncio.sleep(_CHAT_ACTION_EVERY_S)
 
         task = asyncio.get_running_loop().create_task(keep_acting())

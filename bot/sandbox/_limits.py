@@ -26,6 +26,9 @@ class Limits:
     max_photo_bytes: int = 10 * _MIB
     max_photo_dimensions_sum: int = 10_000
     max_photo_aspect_ratio: float = 20.0
+    max_video_note_length: int = 640
+    """A video note's diameter: a square video at most this many pixels across."""
+    max_video_note_duration_s: float = 60.0
     max_delete_age_s: float = 48 * 3600
     """A bot may delete a message in a private chat only this long after sending it."""
     messages_per_second: float = 30.0

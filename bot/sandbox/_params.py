@@ -233,6 +233,16 @@ class SendVideo(SendMedia):
     height: int | None = None
     supports_streaming: bool | None = None
     thumbnail: Media | None = None
+    cover: Media | None = None
+
+
+class SendVideoNote(Send):
+    """A round video message: no caption, and no sending by URL."""
+
+    video_note: Media
+    duration: int | None = None
+    length: Annotated[int, Field(ge=1)] | None = None
+    thumbnail: Media | None = None
 
 
 class SendDocument(SendMedia):

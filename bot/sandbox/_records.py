@@ -77,6 +77,8 @@ class SentMessage(_Record):
     height: int | None = None
     supports_streaming: bool | None = None
     thumbnail_file_id: str | None = None
+    cover_file_id: str | None = None
+    """sendVideo's cover: its largest size."""
     invoice: SentInvoice | None = None
     edits: list[MessageEdit] = []
     deleted: bool = False

@@ -31,7 +31,7 @@ from bot.sandbox._records import (
     StarRefund,
 )
 
-_MEDIA_KINDS = ("photo", "video", "document", "voice", "audio")
+_MEDIA_KINDS = ("photo", "video", "video_note", "document", "voice", "audio")
 # The account Telegram names as the sender of an anonymous group admin's messages.
 _ANONYMOUS_ADMIN: JsonObject = {
     "id": 1087968824,
@@ -271,10 +271,11 @@ class World:
             file_name=media.get("file_name"),
             mime_type=media.get("mime_type"),
             duration=media.get("duration"),
-            width=media.get("width"),
-            height=media.get("height"),
+            width=media.get("width", media.get("length")),
+            height=media.get("height", media.get("length")),
             supports_streaming=supports_streaming,
             thumbnail_file_id=media.get("thumbnail", {}).get("file_id"),
+            cover_file_id=media["cover"][-1]["file_id"] if media.get("cover") else None,
             invoice=invoice,
         )
         await self._bump()

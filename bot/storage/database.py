@@ -388,6 +388,12 @@ def _add_audit_head(db: Database) -> None:
     db.table("audit_head").create({"id": int, "seq": int, "mac": str}, pk="id")
 
 
+def _add_order_shape(db: Database) -> None:
+    """The greeting's shape (bot.delivery.Shape): a video in one of three aspects, a round
+    video note or a voice note; None before the member chose, which is the remembered one."""
+    db.execute("ALTER TABLE orders ADD COLUMN shape TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -398,6 +404,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_admin_web,
     _add_campaigns,
     _add_audit_head,
+    _add_order_shape,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

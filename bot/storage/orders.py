@@ -95,6 +95,7 @@ class Order(BaseModel):
     sampled: bool = False  # drawn for the campaign's moderation sample: its video is watched
     rendered_at: str | None = None
     reviewed_at: str | None = None
+    shape: str | None = None  # bot.delivery.Shape; None in a draft: the member's last one
 
 
 Field = str | int | float | bool | None

@@ -8,7 +8,12 @@ Order in a render (the encoder and mixer call these; see each function's docstri
 """
 
 from engine.provenance._aigc import AigcLabel, aigc_label, ffmpeg_metadata_args, read_aigc
-from engine.provenance._audio import embed_audio_watermark, read_audio_mark
+from engine.provenance._audio import (
+    AUDIO_MARK_PERIOD_SAMPLES,
+    MARK_RATE,
+    embed_audio_watermark,
+    read_audio_mark,
+)
 from engine.provenance._c2pa import (
     C2paReading,
     C2paState,
@@ -36,6 +41,8 @@ from engine.provenance._payload import (
 from engine.provenance._video import VideoWatermarker, read_video_mark, watermark_frames
 
 __all__ = [
+    "AUDIO_MARK_PERIOD_SAMPLES",
+    "MARK_RATE",
     "WATERMARK_KEY_ENV",
     "WATERMARK_KEY_FILE_ENV",
     "AigcLabel",

@@ -45,7 +45,10 @@ def ffmpeg_metadata_args(label: AigcLabel) -> tuple[str, ...]:
 def read_aigc(path: Path) -> AigcLabel | None:
     """The parsed label, or None when the file has none or it is not the standard's JSON."""
     with av.open(str(path)) as container:
-        text = container.metadata.get("AIGC")
+        # MP4 keeps it in the container; Ogg (a voice note) in its audio stream's comments.
+        text = container.metadata.get("AIGC") or next(
+            (s.metadata["AIGC"] for s in container.streams.audio if "AIGC" in s.metadata), None
+        )
     if text is None:
         return None
     try:

@@ -39,6 +39,9 @@ _BAND_BINS = 4
 _BANDS = 44
 _PERIOD_BLOCKS = 180  # blocks of two frames (32 ms): 5.76 s
 _PAIRS = _PERIOD_BLOCKS // 2
+# The mark's pattern repeats every 5.76 s from the file's first sample: audio put before a
+# marked mix keeps it readable only when it lasts whole periods (engine._voice_note).
+AUDIO_MARK_PERIOD_SAMPLES = _PERIOD_BLOCKS * _FRAME
 _STRENGTH = 0.25
 _OFFSET_STEPS = 8
 _BLOCK_SHIFTS = (0, -1, 1, -2, 2)

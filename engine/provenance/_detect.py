@@ -60,13 +60,15 @@ class DetectionReport(BaseModel, frozen=True):
 
 
 _MP4_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"  # the only container our C2PA manifests are read from
+_VOICE_CONTAINER = "ogg"  # Telegram's voice messages (engine._voice_note)
 
 
 def detect(path: Path, key: bytes, trust_anchor: bytes | None = None) -> DetectionReport:
     """Video and audio are read independently: a messenger may keep one and mangle the other.
 
-    Raises IngestError (``empty_file``, ``truncated``, ``not_a_video``) for a file that is no
-    video at all: FFmpeg would read a photo as a one-frame video and answer a confident "no".
+    A voice message (Ogg) is read for its audio mark and label. Raises IngestError
+    (``empty_file``, ``truncated``, ``not_a_video``) for a file that is neither: FFmpeg would
+    read a photo as a one-frame video and answer a confident "no".
     """
     mp4 = _video_container(path) == _MP4_FAMILY
     label = read_aigc(path)
@@ -86,6 +88,8 @@ def _video_container(path: Path) -> str:
         with av.open(str(path)) as container:
             if container.format.name in _VIDEO_CONTAINERS and container.streams.video:
                 return str(container.format.name)
+            if container.format.name == _VOICE_CONTAINER and container.streams.audio:
+                return _VOICE_CONTAINER  # a voice-message greeting: its sound carries the mark
     except av.FFmpegError as error:
         if _looks_like_mp4(path):
             raise IngestError("truncated", f"{path.name}: MP4 without its index") from error
