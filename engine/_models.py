@@ -27,6 +27,9 @@ SpokenLanguage = Literal["zh-Hant", "zh-Hans", "yue", "en"]
 # How the subject appears: their photo animated, or the family's own video clips.
 LikenessMode = Literal["portrait", "footage"]
 Aspect = Literal["16:9", "9:16", "1:1"]
+# How close the camera is: head and shoulders in a framed picture, or a close-up that fills the
+# frame with the face as in a video call (the upright and square layouts' default).
+Shot = Literal["portrait", "close_up"]
 # "preview" is a short, half-size, fast-preset render of the first sentence: for choosing a
 # template and for CI, never for delivery.
 Mode = Literal["full", "preview"]
@@ -115,6 +118,9 @@ class RenderSpec(BaseModel, frozen=True):
     ) = None
     output_dir: Path
     aspect: Aspect = "16:9"
+    # A close-up whatever the template's layout for the aspect (upright and square greetings
+    # are close-ups already); the layouts' own shots keep the face large enough otherwise.
+    close_up: bool = False
     mode: Mode = "full"
     # "Make it again": another take of the same greeting, with other camera and timing choices
     # (engine._render.Take says which); 0 is the template as written.

@@ -53,7 +53,7 @@ from engine._scene import Frame, KenBurns, Look, PortraitLayer, Scene, canvas_si
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
 from engine._subject import FootageReel, TalkingKenBurns
-from engine._templates import Motion, Template, Timing, load_template
+from engine._templates import Layout, Motion, Template, Timing, load_template
 from engine._timeline import Timeline
 from engine.likeness import (
     SPEECH_LOOKAHEAD_S,
@@ -172,7 +172,7 @@ def render_template(
     clips = (
         [] if spec.likeness == "portrait" else [pool.submit(assess_clip, p) for p in spec.footage]
     )
-    layout = template.layouts[spec.aspect]
+    layout = _layout(template, spec)
     backdrop = pool.submit(festival_backdrop, template.palette, template.decorations, layout, *size)
     pool.shutdown(wait=False)
     sentences = greeting_sentences(
@@ -386,7 +386,7 @@ class _Canvas:
 
     def _scene(self, timeline: Timeline, mouth: MouthTrack) -> Scene:
         template, subject, language = self.template, self.subject, self.spec.language
-        layout = template.layouts[self.spec.aspect]
+        layout = _layout(template, self.spec)
         window = portrait_window(layout, self.size, subject.footage_aspect)
         if self.stages.portrait is not None and subject.photo is not None:
             image, face = subject.photo
@@ -456,6 +456,12 @@ def _subject(
     return _Subject("footage", loaded, usable)
 
 
+def _layout(template: Template, spec: RenderSpec) -> Layout:
+    """The template's layout for the order's aspect, a close-up when the order asks for one."""
+    layout = template.layouts[spec.aspect]
+    return layout.model_copy(update={"shot": "close_up"}) if spec.close_up else layout
+
+
 def _likeness_layer(
     spec: RenderSpec,
     take: Take,
@@ -467,7 +473,7 @@ def _likeness_layer(
 ) -> PortraitLayer:
     """The family's clips under the narration, or the photo talking with the voice."""
     size = (window[2], window[3])
-    layout = template.layouts[spec.aspect]
+    layout = _layout(template, spec)
     if subject.mode == "footage":
         # The reel runs from the first frame the intro's transition reveals; it is planned for
         # the longest greeting, as the length is not known yet, and stops where the video does.

@@ -18,10 +18,10 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from engine._models import Aspect, FaceBox, Language
+from engine._models import Aspect, FaceBox, Language, Shot
 from engine._painter import rgb
 from engine._speech import Cue
-from engine._templates import Box, Layout, Motion, Shot, Transition
+from engine._templates import Box, Layout, Motion, Transition
 from engine._text import font, text_layer, wrap
 from engine._timeline import Timeline
 

@@ -16,9 +16,9 @@ import numpy.typing as npt
 from PIL import Image
 
 from engine._encoder import FPS
-from engine._models import FaceBox
+from engine._models import FaceBox, Shot
 from engine._scene import KenBurns
-from engine._templates import Motion, Shot
+from engine._templates import Motion
 from engine._video import normalised_frames
 from engine.likeness import ClipAssessment, MouthTrack, Segment, TalkingPortrait
 

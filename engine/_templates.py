@@ -15,7 +15,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine._errors import RenderError
-from engine._models import Aspect, Language
+from engine._models import Aspect, Language, Shot
 
 T = TypeVar("T")
 # {sender} and {subject} are optional on a spec: sentences naming them are dropped when empty.
@@ -30,9 +30,6 @@ Motif = Literal[
 ]  # fmt: skip
 Transition = Literal["crossfade", "wipe", "iris"]
 Motion = Literal["push_in", "pull_out", "drift_left", "drift_right"]
-# How close the camera is: head and shoulders in a framed picture, or a close-up that fills the
-# frame with the face as in a video call (the portrait layouts' default).
-Shot = Literal["portrait", "close_up"]
 Instrument = Literal["pluck", "bell", "flute"]
 # The festival a template greets, by name only: dating it is the caller's business.
 FestivalId = Literal[

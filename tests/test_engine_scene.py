@@ -106,12 +106,16 @@ def test_the_label_and_subtitles_stay_off_the_framed_picture(aspect: Aspect) -> 
         assert subtitles_top >= framed[1] + framed[3], (template_id, aspect)
 
 
-@pytest.mark.parametrize(("aspect", "template_id"), [("16:9", "christmas"), ("9:16", "qixi")])
+@pytest.mark.parametrize(
+    ("aspect", "template_id", "close_up"),
+    [("16:9", "christmas", False), ("16:9", "christmas", True), ("9:16", "qixi", False)],
+)
 def test_a_real_face_is_as_large_as_the_layout_promises(
-    aspect: Aspect, template_id: str, tmp_path: Path
+    aspect: Aspect, template_id: str, close_up: bool, tmp_path: Path
 ) -> None:
     """The engine's face detector on a decoded frame of a render of a real photograph
-    (matplotlib's public-domain Grace Hopper) finds the face at least as wide as face_share."""
+    (matplotlib's public-domain Grace Hopper) finds the face at least as wide as face_share;
+    an order asking for a close-up gets one in 16:9 too."""
     photo = real_portrait()
     assert photo is not None, "matplotlib (a test dependency) ships the sample portrait"
     photo.save(tmp_path / "portrait.jpg")
@@ -124,6 +128,7 @@ def test_a_real_face_is_as_large_as_the_layout_promises(
             recipient="Grandma",
             output_dir=tmp_path,
             aspect=aspect,
+            close_up=close_up,
             mode="preview",
             consent=ConsentReference.for_synthetic_media(),
         )
@@ -132,7 +137,10 @@ def test_a_real_face_is_as_large_as_the_layout_promises(
     faces = find_faces(frame)
     assert len(faces) == 1
     layout = load_template(template_id).layouts[aspect]
+    if close_up:
+        layout = layout.model_copy(update={"shot": "close_up"})
     size = (frame.shape[1], frame.shape[0])
     promised = face_share(layout, size, framing=1.0)
     measured = faces[0].width / min(size)
-    assert measured >= max(FACE_SHARE_MIN, 0.9 * promised), (measured, promised)
+    # dlib's detector sizes its boxes in pyramid steps of about 1.2: within one step.
+    assert measured >= max(FACE_SHARE_MIN, promised / 1.2), (measured, promised)
