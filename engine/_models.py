@@ -28,6 +28,9 @@ SpokenLanguage = Literal["zh-Hant", "zh-Hans", "yue", "en"]
 LikenessMode = Literal["portrait", "footage"]
 Aspect = Literal["16:9", "9:16", "1:1"]
 VIDEO_NOTE_SIDE = 640  # Telegram's round video notes are at most 640 px across
+# How close the camera is: head and shoulders in a framed picture, or a close-up that fills the
+# frame with the face as in a video call (the upright and square layouts' default).
+Shot = Literal["portrait", "close_up"]
 # "preview" is a short, half-size, fast-preset render of the first sentence: for choosing a
 # template and for CI, never for delivery.
 Mode = Literal["full", "preview"]
@@ -119,6 +122,9 @@ class RenderSpec(BaseModel, frozen=True):
     # Telegram's round video note: the 1:1 picture at VIDEO_NOTE_SIDE, the AI label where the
     # circle shows it.
     video_note: bool = False
+    # A close-up whatever the template's layout for the aspect (upright and square greetings
+    # are close-ups already); the layouts' own shots keep the face large enough otherwise.
+    close_up: bool = False
     mode: Mode = "full"
     # "Make it again": another take of the same greeting, with other camera and timing choices
     # (engine._render.Take says which); 0 is the template as written.

@@ -1,7 +1,10 @@
 """The festival backdrop, painted from the template so no binary art ships in the repo.
 
 Each motif is a few Pillow shapes placed by fractions of the frame, so one template looks right
-at 16:9, 9:16 and 1:1 and at preview or full size.
+at 16:9, 9:16 and 1:1 and at preview or full size. The layout is painted around: a motif the
+subject's window would cut is moved beside it (or left out where nothing fits), one under the
+subtitles is moved out of their band, and the band itself is frosted so that what spans it
+(waves, mountains, clouds) stays calm behind the words.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
-from engine._templates import Decoration, Motif, Palette
+from engine._templates import Box, Decoration, Layout, Motif, Palette
 
 # Pillow draws shapes without anti-aliasing; drawing large and shrinking smooths them.
 _SUPERSAMPLE = 2
@@ -30,20 +33,31 @@ def rgb(colour: str) -> tuple[int, int, int]:
 
 @lru_cache(maxsize=4)
 def festival_backdrop(
-    palette: Palette, decorations: tuple[Decoration, ...], width: int, height: int
+    palette: Palette,
+    decorations: tuple[Decoration, ...],
+    layout: Layout | None,
+    width: int,
+    height: int,
 ) -> npt.NDArray[np.uint8]:
     """``paint_background``, read-only and kept for the next render of the same template and
     size: a render process makes many greetings of one festival on its day, and painting
     costs about 0.3 s of processor time at 720p (6 MB held per backdrop at 1080p)."""
-    backdrop = paint_background(palette, decorations, width, height)
+    backdrop = paint_background(palette, decorations, width, height, layout)
     backdrop.flags.writeable = False
     return backdrop
 
 
 def paint_background(
-    palette: Palette, decorations: tuple[Decoration, ...], width: int, height: int
+    palette: Palette,
+    decorations: tuple[Decoration, ...],
+    width: int,
+    height: int,
+    layout: Layout | None = None,
 ) -> npt.NDArray[np.uint8]:
-    """Sky gradient, stars, glows and every decoration, as an HxWx3 array."""
+    """Sky gradient, stars, glows and every decoration, as an HxWx3 array; with a layout, the
+    decorations placed around it (``placed``) and its subtitle band frosted."""
+    if layout is not None:
+        decorations = placed(decorations, layout, width, height)
     sky = _sky(palette, width, height)
     unit = min(width, height)
     for item in decorations:
@@ -64,7 +78,140 @@ def paint_background(
         if item.motif != "cloud":
             _MOTIFS[item.motif](_brush(draw, item, palette, decorations, canvas))
     small = canvas.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+    if layout is not None:
+        small = _frosted(small, _pixels(layout.subtitles, width, height))
     return np.asarray(small, dtype=np.uint8).copy()
+
+
+# Each motif's extent around its centre, in motif sizes: (left, top, right, bottom). Lantern
+# strings and balloon strings may run behind the window; they hang from outside the picture.
+_EXTENT: dict[Motif, tuple[float, float, float, float]] = {
+    "moon": (-0.5, -0.5, 0.5, 0.5), "lantern": (-0.62, -0.6, 0.62, 1.0),
+    "blossoms": (-1.05, -0.45, 1.05, 0.1), "firework": (-0.52, -0.52, 0.52, 0.52),
+    "dragon_boat": (-0.62, -0.24, 0.64, 0.16), "magpie": (-0.72, -0.45, 0.5, 0.14),
+    "chrysanthemum": (-0.53, -0.53, 0.53, 0.53), "snowflake": (-0.52, -0.52, 0.52, 0.52),
+    "tangyuan": (-0.5, -0.22, 0.5, 0.3), "tree": (-0.45, -0.58, 0.45, 0.55),
+    "gift": (-0.3, -0.32, 0.3, 0.3), "balloon": (-0.2, -0.26, 0.2, 0.6),
+    "cake": (-0.45, -0.45, 0.45, 0.4), "carnation": (-0.3, -0.2, 0.3, 0.8),
+    "heart": (-0.28, -0.2, 0.28, 0.32), "sun": (-0.52, -0.52, 0.52, 0.52),
+}  # fmt: skip
+# Motifs that span the frame (ground, sky, a scatter): meant to pass behind the window and under
+# the band, which the frosting calms.
+SPANNING: frozenset[Motif] = frozenset({"cloud", "waves", "star_river", "mountain", "confetti"})
+# Room kept between a motif and the window: the frame border and its shadow, at 720 px.
+_WINDOW_MARGIN = 0.04
+# Where a motif has no room at the template's size (a close-up's window leaves little), it is
+# tried smaller before it is left out.
+_SHRINK_STEPS = (1.0, 0.7, 0.5)
+_FROST_BLUR = 0.03  # of the shorter side
+_FROST_DIM = 0.8  # the band's brightness: white words with an outline read on it
+_FROST_FEATHER = 0.04  # of the shorter side, the band's soft edge
+
+PixelBox = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+def placed(
+    decorations: tuple[Decoration, ...], layout: Layout, width: int, height: int
+) -> tuple[Decoration, ...]:
+    """The decorations moved as little as possible to stand clear of the subject's window and
+    the subtitle band, within the frame, shrunk where they fit no other way; one with no room
+    at half its size is left out.
+
+    A motif the window's frame cut in half (the Christmas snowflake) or a gift box under the
+    words read as mistakes; motifs in ``SPANNING`` stay where the template puts them.
+    """
+    margin = _WINDOW_MARGIN * min(width, height)
+    x, y, right, bottom = _pixels(layout.subject, width, height)
+    keep_clear = [(x - margin, y - margin, right + margin, bottom + margin)]
+    keep_clear.append(_pixels(layout.subtitles, width, height))
+    result = []
+    for item in decorations:
+        if item.motif in SPANNING:
+            result.append(item)
+            continue
+        for scale in _SHRINK_STEPS:
+            smaller = item.model_copy(update={"size": item.size * scale})
+            move = _shortest_move(motif_box(smaller, width, height), keep_clear, width, height)
+            if move is not None:
+                update = {"x": item.x + move[0] / width, "y": item.y + move[1] / height}
+                result.append(smaller.model_copy(update=update))
+                break
+    return tuple(result)
+
+
+def _shortest_move(
+    box: PixelBox, keep_clear: list[PixelBox], width: int, height: int
+) -> tuple[float, float] | None:
+    moves = [(0.0, 0.0)] + [move for clear in keep_clear for move in _moves_clear_of(box, clear)]
+    for dx, dy in sorted(moves, key=lambda move: math.hypot(*move)):
+        moved = (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy)
+        if _fits(moved, keep_clear, width, height, 0.75 if dx == dy == 0 else 1.0):
+            return dx, dy
+    return None
+
+
+def motif_box(item: Decoration, width: int, height: int) -> PixelBox:
+    """Where a (non-spanning) motif draws, in pixels of a frame of that size."""
+    left, top, right, bottom = _EXTENT[item.motif]
+    size = item.size * min(width, height)
+    x, y = item.x * width, item.y * height
+    return x + left * size, y + top * size, x + right * size, y + bottom * size
+
+
+def _pixels(box: Box, width: int, height: int) -> PixelBox:
+    return box.x * width, box.y * height, (box.x + box.w) * width, (box.y + box.h) * height
+
+
+def _overlap(a: PixelBox, b: PixelBox) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _moves_clear_of(box: PixelBox, obstacle: PixelBox) -> list[tuple[float, float]]:
+    """The four shortest moves that take ``box`` just past each side of ``obstacle``."""
+    return [
+        (obstacle[0] - box[2], 0.0),
+        (obstacle[2] - box[0], 0.0),
+        (0.0, obstacle[1] - box[3]),
+        (0.0, obstacle[3] - box[1]),
+    ]
+
+
+def _fits(
+    box: PixelBox, keep_clear: list[PixelBox], width: int, height: int, inside: float
+) -> bool:
+    """Clear of every kept area, and at least ``inside`` of it within the frame: where the
+    template put it, the picture's edge may crop a tree (the window's frame may not); a motif
+    moved is moved whole into the picture."""
+    if any(_overlap(box, clear) for clear in keep_clear):
+        return False
+    inside_w = min(box[2], width) - max(box[0], 0)
+    inside_h = min(box[3], height) - max(box[1], 0)
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return inside_w > 0 and inside_h > 0 and inside_w * inside_h >= inside * area - 1e-6
+
+
+def _frosted(image: Image.Image, band: PixelBox) -> Image.Image:
+    """The subtitle band blurred and dimmed, fading in over a soft edge: whatever art spans it
+    keeps its colours but loses the detail that would fight the words."""
+    unit = min(image.size)
+    feather = _FROST_FEATHER * unit
+    reach = 2 * feather + 3 * _FROST_BLUR * unit  # the mask's soft edge and the blur's kernel
+    left, top = max(0, math.floor(band[0] - reach)), max(0, math.floor(band[1] - reach))
+    right = min(image.width, math.ceil(band[2] + reach))
+    bottom = min(image.height, math.ceil(band[3] + reach))
+    area = image.crop((left, top, right, bottom))
+    blurred = area.filter(ImageFilter.GaussianBlur(_FROST_BLUR * unit))
+    blurred = Image.eval(blurred, lambda value: round(value * _FROST_DIM))
+    mask = Image.new("L", area.size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle(
+        (band[0] - left - feather, band[1] - top - feather, band[2] - left + feather,
+         band[3] - top + feather),
+        round(feather),
+        fill=255,
+    )  # fmt: skip
+    mask = mask.filter(ImageFilter.GaussianBlur(feather / 2))
+    image.paste(Image.composite(blurred, area, mask), (left, top))
+    return image
 
 
 def _brush(

@@ -63,7 +63,7 @@ from engine._scene import (
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
 from engine._subject import FootageReel, TalkingKenBurns
-from engine._templates import Motion, Template, Timing, load_template
+from engine._templates import Layout, Motion, Template, Timing, load_template
 from engine._timeline import Timeline
 from engine.likeness import (
     SPEECH_LOOKAHEAD_S,
@@ -183,7 +183,8 @@ def render_template(
     clips = (
         [] if spec.likeness == "portrait" else [pool.submit(assess_clip, p) for p in spec.footage]
     )
-    backdrop = pool.submit(festival_backdrop, template.palette, template.decorations, *size)
+    layout = _layout(template, spec)
+    backdrop = pool.submit(festival_backdrop, template.palette, template.decorations, layout, *size)
     pool.shutdown(wait=False)
     sentences = greeting_sentences(
         template, spec.language, spec.recipient, spec.sender, spec.subject, spec.message
@@ -396,8 +397,8 @@ class _Canvas:
 
     def _scene(self, timeline: Timeline, mouth: MouthTrack) -> Scene:
         template, subject, language = self.template, self.subject, self.spec.language
-        layout = template.layouts[self.spec.aspect]
-        window = portrait_window(layout, self.size, subject.aspect)
+        layout = _layout(template, self.spec)
+        window = portrait_window(layout, self.size, subject.footage_aspect)
         if self.stages.portrait is not None and subject.photo is not None:
             image, face = subject.photo
             portrait = self.stages.portrait(image, (window[2], window[3]), face, template.motion)
@@ -431,12 +432,12 @@ class _Subject:
     clips: tuple[ClipAssessment, ...]  # usable for footage mode, best first
 
     @property
-    def aspect(self) -> float:
-        if self.mode == "footage":
-            width, height = self.clips[0].size
-            return width / height
-        assert self.photo is not None
-        return self.photo[0].width / self.photo[0].height
+    def footage_aspect(self) -> float | None:
+        """The first clip's shape in footage mode (its window keeps it); None for the photo."""
+        if self.mode != "footage":
+            return None
+        width, height = self.clips[0].size
+        return width / height
 
 
 def _subject(
@@ -467,6 +468,12 @@ def _subject(
     return _Subject("footage", loaded, usable)
 
 
+def _layout(template: Template, spec: RenderSpec) -> Layout:
+    """The template's layout for the order's aspect, a close-up when the order asks for one."""
+    layout = template.layouts[spec.aspect]
+    return layout.model_copy(update={"shot": "close_up"}) if spec.close_up else layout
+
+
 def _likeness_layer(
     spec: RenderSpec,
     take: Take,
@@ -478,6 +485,7 @@ def _likeness_layer(
 ) -> PortraitLayer:
     """The family's clips under the narration, or the photo talking with the voice."""
     size = (window[2], window[3])
+    layout = _layout(template, spec)
     if subject.mode == "footage":
         # The reel runs from the first frame the intro's transition reveals; it is planned for
         # the longest greeting, as the length is not known yet, and stops where the video does.
@@ -489,11 +497,13 @@ def _likeness_layer(
     seed = int.from_bytes(hashlib.sha256(spec.render_id.encode()).digest()[:4], "big")
     seed += take.blinks
     try:
-        return TalkingKenBurns(image, size, face, template.motion, mouth, seed, take.framing)
+        return TalkingKenBurns(
+            image, size, face, template.motion, mouth, seed, take.framing, layout.shot
+        )
     except IngestError as error:
         # dlib's landmarks missed a face its detector found: a still photo beats no greeting.
         _log.warning("talking_portrait_unavailable", render_id=spec.render_id, code=error.code)
-        return KenBurns(image, size, face, template.motion, take.framing)
+        return KenBurns(image, size, face, template.motion, take.framing, layout.shot)
 
 
 @dataclass(frozen=True)

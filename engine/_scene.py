@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Protocol, get_args
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from engine._models import Aspect, FaceBox, Language
+from engine._models import Aspect, FaceBox, Language, Shot
 from engine._painter import rgb
 from engine._speech import Cue
 from engine._templates import Box, Layout, Motion, Transition
@@ -45,7 +45,8 @@ _TITLE_FONT_SIZE = {"zh-Hant": 104, "zh-Hans": 104, "en": 72}
 _SUBTITLE_MAX_LINES = 2
 _FRAME_BORDER = 10
 _KEN_BURNS_MARGIN = 1.12  # the pre-scaled portrait is this much larger than its window
-_HEAD_AND_SHOULDERS = 2.6  # crop width in face widths
+# The crop's width in face widths: head and shoulders, or a close-up as in a video call.
+FACE_WIDTHS: dict[Shot, float] = {"portrait": 2.4, "close_up": 1.6}
 _CUE_FADE_S = 0.12
 
 
@@ -133,22 +134,46 @@ def pixel_box(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
 
 
 def portrait_window(
-    layout: Layout, size: tuple[int, int], portrait_aspect: float
+    layout: Layout, size: tuple[int, int], footage_aspect: float | None = None
 ) -> tuple[int, int, int, int]:
-    """The largest window of the photo's own shape, capped at 3:4 portrait-to-4:3 landscape,
-    centred in the template's subject box."""
+    """The subject's window: for a photo, the layout's whole subject box; for the family's
+    clips, the largest window of the clip's shape (3:4 portrait to 4:3 landscape at most)
+    centred in it.
+
+    The camera crops a photo to the window's shape around the face, so the face's size on
+    screen follows the box and the shot (``face_share``), not the photo's proportions (a
+    window shrunk to a 3:4 photo left the face about 16 % of a 16:9 frame's width); a clip is
+    shown whole, as the family filmed it, so its window keeps the clip's shape.
+    """
     x, y, box_w, box_h = pixel_box(layout.subject, size)
-    aspect = min(max(portrait_aspect, 0.75), 4 / 3)
+    if footage_aspect is None:
+        return x, y, box_w, box_h
+    aspect = min(max(footage_aspect, 0.75), 4 / 3)
     width = min(box_w, round(box_h * aspect))
     height = min(box_h, round(width / aspect))
     return x + (box_w - width) // 2, y + (box_h - height) // 2, width, height
 
 
+def face_share(layout: Layout, size: tuple[int, int], framing: float) -> float:
+    """The smallest the featured face is drawn, in face widths per shorter side of the frame,
+    over every camera move and any take's ``framing`` up to the one given.
+
+    The crop spans at most ``FACE_WIDTHS[shot] * framing`` face widths of the photo (fewer when
+    the photo is smaller) and the camera shows at most ``_MOST_VISIBLE`` of it, so the face is
+    never narrower than this on screen: the one number that decides whether a layout keeps a
+    face large enough on a phone.
+    """
+    _, _, width, _ = pixel_box(layout.subject, size)
+    widest = FACE_WIDTHS[layout.shot] * framing * _MOST_VISIBLE
+    return width / widest / min(size)
+
+
 class KenBurns:
     """A slow camera move over the still portrait, from a cheap affine of a pre-scaled copy.
 
-    ``framing`` scales the head-and-shoulders crop the move starts from: below 1 it is closer
-    on the face, above 1 it shows more around it (another take of a greeting varies it).
+    ``shot`` says how close the crop the move starts from is (``FACE_WIDTHS``); ``framing``
+    scales it: below 1 it is closer on the face, above 1 it shows more around it (another take
+    of a greeting varies it).
     """
 
     def __init__(
@@ -158,11 +183,12 @@ class KenBurns:
         face: FaceBox,
         motion: Motion,
         framing: float = 1.0,
+        shot: Shot = "portrait",
     ) -> None:
         width, height = window
-        # Frame head and shoulders around the chosen face first, so the move stays on it and a
+        # Frame the shot around the chosen face first, so the move stays on it and a
         # neighbour in a group photo stays out of the picture.
-        crop = _crop_around(portrait.size, width / height, face, framing)
+        crop = _crop_around(portrait.size, width / height, face, FACE_WIDTHS[shot] * framing)
         scaled_size = (round(width * _KEN_BURNS_MARGIN), round(height * _KEN_BURNS_MARGIN))
         scaled = portrait.crop(crop).resize(scaled_size, Image.Resampling.LANCZOS)
         self.still = np.ascontiguousarray(np.asarray(scaled, dtype=np.uint8))
@@ -209,13 +235,20 @@ def _camera(motion: Motion, progress: float) -> tuple[float, float, float]:
     return 0.9, 0.2 + 0.6 * progress, 0.45
 
 
+# The most of the pre-scaled portrait any move shows (its widest moment): visible share is
+# linear in progress, so the ends of each move bound it.
+_MOST_VISIBLE = max(
+    _camera(motion, progress)[0] for motion in get_args(Motion) for progress in (0.0, 1.0)
+)
+
+
 def _crop_around(
-    size: tuple[int, int], aspect: float, face: FaceBox, framing: float
+    size: tuple[int, int], aspect: float, face: FaceBox, face_widths: float
 ) -> tuple[int, int, int, int]:
-    """A crop of the window's shape, at most ``framing`` times _HEAD_AND_SHOULDERS face widths
-    wide, with the face a little above centre where the photo allows."""
+    """A crop of the window's shape, at most ``face_widths`` face widths wide, with the face a
+    little above centre where the photo allows."""
     width, height = size
-    crop_w = min(width, round(height * aspect), round(face.width * _HEAD_AND_SHOULDERS * framing))
+    crop_w = min(width, round(height * aspect), round(face.width * face_widths))
     crop_h = round(crop_w / aspect)
     centre_x = face.x + face.width / 2
     centre_y = face.y + face.height * 0.7

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from engine._encoder import FPS
-from engine._models import FaceBox
+from engine._models import FaceBox, Shot
 from engine._scene import KenBurns
 from engine._templates import Motion
 from engine._video import normalised_frames
@@ -42,8 +42,9 @@ class TalkingKenBurns(KenBurns):
         mouth: MouthTrack,
         seed: int,
         framing: float = 1.0,
+        shot: Shot = "portrait",
     ) -> None:
-        super().__init__(portrait, window, face, motion, framing)
+        super().__init__(portrait, window, face, motion, framing, shot)
         self._talking = TalkingPortrait(
             Image.fromarray(self.still), mouth, seed=seed, near=self.face_centre
         )

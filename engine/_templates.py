@@ -15,7 +15,7 @@ from typing import Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine._errors import RenderError
-from engine._models import Aspect, Language
+from engine._models import Aspect, Language, Shot
 
 T = TypeVar("T")
 # {sender} and {subject} are optional on a spec: sentences naming them are dropped when empty.
@@ -110,27 +110,35 @@ class Box(_Strict):
 
 
 class Layout(_Strict):
+    """Where the subject's window, the subtitles and the cards' title sit, and how close the
+    camera is on the face inside the window (``shot``)."""
+
     subject: Box
     subtitles: Box
     title: Box
+    shot: Shot = "portrait"
 
 
 def _default_layouts() -> dict[Aspect, Layout]:
+    # Every default keeps the face at least FACE_SHARE_MIN of the shorter side (test_engine_scene
+    # checks every template's), clear of the AI label in the top-left corner.
     return {
         "16:9": Layout(
-            subject=Box(x=0.27, y=0.055, w=0.46, h=0.655),
+            subject=Box(x=0.29, y=0.035, w=0.5, h=0.68),
             subtitles=Box(x=0.06, y=0.76, w=0.88, h=0.22),
             title=Box(x=0.06, y=0.2, w=0.88, h=0.3),
         ),
         "9:16": Layout(
-            subject=Box(x=0.1, y=0.12, w=0.8, h=0.52),
-            subtitles=Box(x=0.06, y=0.68, w=0.88, h=0.2),
+            subject=Box(x=0.04, y=0.085, w=0.92, h=0.62),
+            subtitles=Box(x=0.06, y=0.75, w=0.88, h=0.2),
             title=Box(x=0.06, y=0.3, w=0.88, h=0.2),
+            shot="close_up",
         ),
         "1:1": Layout(
-            subject=Box(x=0.2, y=0.08, w=0.6, h=0.6),
-            subtitles=Box(x=0.06, y=0.72, w=0.88, h=0.25),
+            subject=Box(x=0.15, y=0.15, w=0.7, h=0.57),
+            subtitles=Box(x=0.06, y=0.76, w=0.88, h=0.22),
             title=Box(x=0.06, y=0.3, w=0.88, h=0.25),
+            shot="close_up",
         ),
     }
 

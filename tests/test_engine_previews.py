@@ -16,6 +16,8 @@ from engine import RenderResult, list_templates, preview_template
 from engine._faces import find_faces
 from engine._models import Aspect, Language
 from engine._music import render_music
+from engine._painter import festival_backdrop
+from engine._preview import preview_still
 from engine._scene import _label_layer, pixel_box
 from engine._templates import Layout, Score, load_template
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
@@ -158,3 +160,36 @@ def test_cli_lists_templates_and_renders_a_preview(
 def test_cli_preview_of_unknown_template(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["templates", "preview", "no-such-festival"]) == 1
     assert "no-such-festival" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("template_id", "language", "aspect"),
+    [
+        ("spring-festival", "en", "16:9"),
+        ("christmas", "zh-Hans", "9:16"),
+        ("qixi", "zh-Hant", "1:1"),
+    ],
+)
+def test_a_still_shows_the_face_and_the_first_sentence_in_the_members_language_and_aspect(
+    template_id: str, language: Language, aspect: Aspect
+) -> None:
+    template = load_template(template_id)
+    layout = template.layouts[aspect]
+    size = PREVIEW_SIZE[aspect]
+    still = np.asarray(preview_still(template_id, language, aspect))
+    assert (still.shape[1], still.shape[0]) == size
+
+    faces = find_faces(still)
+    assert len(faces) == 1 and faces[0].width / min(size) >= 0.3
+    x, y, width, height = pixel_box(layout.subject, size)
+    centre = (faces[0].x + faces[0].width / 2, faces[0].y + faces[0].height / 2)
+    assert x < centre[0] < x + width and y < centre[1] < y + height
+
+    # The subtitle is the first sentence's: white letters over the band, in the member's script.
+    backdrop = festival_backdrop(template.palette, template.decorations, layout, *size)
+    bx, by, bw, bh = pixel_box(layout.subtitles, size)
+    changed = np.abs(
+        still[by : by + bh, bx : bx + bw].astype(int) - backdrop[by : by + bh, bx : bx + bw]
+    )
+    assert np.mean(changed.max(axis=2) > 80) > 0.01
+    _assert_ai_label_legible(still, language, size)

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from engine._encoder import FPS
-from engine._scene import Look, Scene, _fade
+from engine._faces import find_faces
+from engine._models import Aspect, ConsentReference, RenderSpec
+from engine._portrait_bench import real_portrait
+from engine._render import _FRAMING_SPREAD, render
+from engine._scene import (
+    Look,
+    Scene,
+    _fade,
+    _frame_border,
+    _label_layer,
+    canvas_size,
+    face_share,
+    pixel_box,
+    portrait_window,
+)
 from engine._speech import Cue
-from engine._templates import load_template
+from engine._templates import list_templates, load_template
 from engine._timeline import Timeline
+from tests.auxil.video import frame_at
 
 SIZE = (320, 180)
 WINDOW = (110, 10, 100, 110)
@@ -55,3 +73,74 @@ def test_subtitles_show_on_every_frame_exactly_as_drawn_over_the_frame() -> None
     again = Scene(backdrop, _Moving(), WINDOW, look, timeline)
     for t in (0.0, 5.96):  # intro card, outro card
         assert np.array_equal(again.frame_at(t), scene.frame_at(t))
+
+
+ASPECTS: tuple[Aspect, ...] = ("16:9", "9:16", "1:1")
+FACE_SHARE_MIN = 0.30  # of the frame's shorter side: about 200 px across on a phone held upright
+
+
+@pytest.mark.parametrize("aspect", ASPECTS)
+def test_every_template_keeps_the_face_a_third_of_the_shorter_side(aspect: Aspect) -> None:
+    """Whatever camera move and take framing: the face's narrowest on-screen width over every
+    template's layout (it was about 16 % of a 16:9 frame's width with the Christmas template)."""
+    size = canvas_size(aspect, 1.0)
+    for template_id in list_templates():
+        layout = load_template(template_id).layouts[aspect]
+        share = face_share(layout, size, framing=1 + _FRAMING_SPREAD)
+        assert share >= FACE_SHARE_MIN, (template_id, aspect, share)
+        # Upright and square greetings are close-ups, as a video call is.
+        assert (layout.shot == "close_up") == (aspect != "16:9"), (template_id, aspect)
+
+
+@pytest.mark.parametrize("aspect", ASPECTS)
+def test_the_label_and_subtitles_stay_off_the_framed_picture(aspect: Aspect) -> None:
+    size = canvas_size(aspect, 1.0)
+    unit = min(size) / 720
+    labels = [_label_layer(language, unit) for language in ("zh-Hant", "zh-Hans", "en")]
+    for template_id in list_templates():
+        layout = load_template(template_id).layouts[aspect]
+        frame = _frame_border(portrait_window(layout, size), "#ffffff", unit)
+        framed = (frame.x, frame.y, frame.alpha.shape[1], frame.alpha.shape[0])
+        assert not any(label.overlaps(framed) for label in labels), (template_id, aspect)
+        subtitles_top = pixel_box(layout.subtitles, size)[1]
+        assert subtitles_top >= framed[1] + framed[3], (template_id, aspect)
+
+
+@pytest.mark.parametrize(
+    ("aspect", "template_id", "close_up"),
+    [("16:9", "christmas", False), ("16:9", "christmas", True), ("9:16", "qixi", False)],
+)
+def test_a_real_face_is_as_large_as_the_layout_promises(
+    aspect: Aspect, template_id: str, close_up: bool, tmp_path: Path
+) -> None:
+    """The engine's face detector on a decoded frame of a render of a real photograph
+    (matplotlib's public-domain Grace Hopper) finds the face at least as wide as face_share;
+    an order asking for a close-up gets one in 16:9 too."""
+    photo = real_portrait()
+    assert photo is not None, "matplotlib (a test dependency) ships the sample portrait"
+    photo.save(tmp_path / "portrait.jpg")
+    result = render(
+        RenderSpec(
+            render_id="face-size",
+            template_id=template_id,
+            language="en",
+            portrait=tmp_path / "portrait.jpg",
+            recipient="Grandma",
+            output_dir=tmp_path,
+            aspect=aspect,
+            close_up=close_up,
+            mode="preview",
+            consent=ConsentReference.for_synthetic_media(),
+        )
+    )
+    frame = frame_at(result.video, result.duration_s * 0.6)
+    faces = find_faces(frame)
+    assert len(faces) == 1
+    layout = load_template(template_id).layouts[aspect]
+    if close_up:
+        layout = layout.model_copy(update={"shot": "close_up"})
+    size = (frame.shape[1], frame.shape[0])
+    promised = face_share(layout, size, framing=1.0)
+    measured = faces[0].width / min(size)
+    # dlib's detector sizes its boxes in pyramid steps of about 1.2: within one step.
+    assert measured >= max(FACE_SHARE_MIN, promised / 1.2), (measured, promised)

@@ -134,7 +134,7 @@ def test_a_voice_note_makes_a_profile_that_the_next_render_reuses(
 def _window_top(result: RenderResult) -> npt.NDArray[np.float64]:
     """Mean colour of the top rows of the subject's window, half a second into the speech.
 
-    Photo and clips are both 3:4, so the window is the same for either.
+    The clips' window is 3:4; a photo's fills the layout's whole subject box, around it.
     """
     size = canvas_size("16:9", 0.5)
     x, y, width, height = portrait_window(TEMPLATE.layouts["16:9"], size, 3 / 4)

@@ -7,13 +7,16 @@ import json
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from engine import RenderError, list_templates
 from engine._greeting import greeting_sentences
+from engine._models import Aspect
 from engine._music import render_music
-from engine._painter import festival_backdrop, paint_background
+from engine._painter import SPANNING, festival_backdrop, motif_box, paint_background, placed
+from engine._scene import canvas_size, pixel_box
 from engine._templates import load_template, templates_dir
 
 FESTIVALS = {
@@ -157,10 +160,79 @@ def test_greeting_reads_without_a_sender(language: str) -> None:
 
 def test_a_backdrop_is_painted_once_per_template_and_size_and_cannot_be_changed() -> None:
     template = load_template("qixi")
-    backdrop = festival_backdrop(template.palette, template.decorations, 160, 90)
-    assert festival_backdrop(template.palette, template.decorations, 160, 90) is backdrop
+    layout = template.layouts["16:9"]
+    backdrop = festival_backdrop(template.palette, template.decorations, layout, 160, 90)
+    assert festival_backdrop(template.palette, template.decorations, layout, 160, 90) is backdrop
     assert np.array_equal(
-        backdrop, paint_background(template.palette, template.decorations, 160, 90)
+        backdrop, paint_background(template.palette, template.decorations, 160, 90, layout)
     )
     with pytest.raises(ValueError, match="read-only"):
         backdrop[0, 0] = 0
+
+
+ASPECTS: tuple[Aspect, ...] = ("16:9", "9:16", "1:1")
+# A calm band, measured at half the 720-class size (360 px on the shorter side): the mean local
+# contrast (luma against its own blur at 4 px) and the strongest edges (99th percentile of the
+# luma gradient, levels per pixel). Christmas's gift boxes under the words measured 2.99 / 40.5
+# in 16:9 and the Dragon Boat's waves 11.6 / 59; every band is now at most 0.7 / 5.
+BAND_LOCAL_CONTRAST_MAX = 1.0
+BAND_EDGE_MAX = 8.0
+
+
+def band_busyness(image: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, float]:
+    x, y, width, height = box
+    luma = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    local = np.abs(luma - cv2.GaussianBlur(luma, (0, 0), 4))[y : y + height, x : x + width]
+    gx, gy = (cv2.Sobel(luma, cv2.CV_32F, dx, 1 - dx, ksize=3) / 8 for dx in (1, 0))
+    edges = np.hypot(gx, gy)[y : y + height, x : x + width]
+    return float(local.mean()), float(np.percentile(edges, 99))
+
+
+@pytest.mark.parametrize("aspect", ASPECTS)
+def test_no_template_puts_busy_art_under_the_subtitles(aspect: Aspect) -> None:
+    size = canvas_size(aspect, 0.5)
+    for template_id in list_templates():
+        template = load_template(template_id)
+        layout = template.layouts[aspect]
+        backdrop = paint_background(template.palette, template.decorations, *size, layout)
+        contrast, edges = band_busyness(backdrop, pixel_box(layout.subtitles, size))
+        assert contrast <= BAND_LOCAL_CONTRAST_MAX, (template_id, aspect, contrast)
+        assert edges <= BAND_EDGE_MAX, (template_id, aspect, edges)
+
+
+@pytest.mark.parametrize("aspect", ASPECTS)
+def test_no_motif_is_cut_by_the_window_or_under_the_subtitles(aspect: Aspect) -> None:
+    """Every motif that is not meant to span the frame stands clear of the window's frame and
+    the subtitle band, within the picture; each template keeps some of its art."""
+    width, height = canvas_size(aspect, 1.0)
+    for template_id in list_templates():
+        template = load_template(template_id)
+        layout = template.layouts[aspect]
+        window = pixel_box(layout.subject, (width, height))
+        margin = 0.04 * min(width, height)  # the frame's border and shadow
+        framed = (window[0] - margin, window[1] - margin, window[2] + 2 * margin,
+                  window[3] + 2 * margin)  # fmt: skip
+        band = pixel_box(layout.subtitles, (width, height))
+        kept = placed(template.decorations, layout, width, height)
+        motifs = [item for item in kept if item.motif not in SPANNING]
+        assert motifs, (template_id, aspect)
+        for item in motifs:
+            left, top, right, bottom = motif_box(item, width, height)
+            for x, y, w, h in (framed, band):
+                # (pixel_box rounds the layout's fractions to whole pixels)
+                assert right <= x + 1 or left >= x + w - 1 or bottom <= y + 1 or top >= y + h - 1, (
+                    template_id, aspect, item.motif)  # fmt: skip
+            assert right > 0 and bottom > 0 and left < width and top < height
+
+
+def test_the_christmas_snowflake_is_moved_off_the_window() -> None:
+    template = load_template("christmas")
+    layout = template.layouts["16:9"]
+    drawn = dict(enumerate(template.decorations))
+    kept = placed(template.decorations, layout, 1280, 720)
+    snowflake = next(i for i, d in drawn.items() if d.motif == "snowflake" and d.x == 0.72)
+    before = motif_box(drawn[snowflake], 1280, 720)
+    after = next(d for d in kept if d.motif == "snowflake" and d.y == drawn[snowflake].y)
+    x, _, width, _ = pixel_box(layout.subject, (1280, 720))
+    assert before[0] < x + width  # as written, the window's frame cut it
+    assert motif_box(after, 1280, 720)[0] >= x + width
