@@ -63,7 +63,7 @@ from engine._scene import (
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
 from engine._subject import FootageReel, TalkingKenBurns
-from engine._templates import Layout, Motion, Template, Timing, load_template
+from engine._templates import VIDEO_NOTE_LAYOUT, Layout, Motion, Template, Timing, load_template
 from engine._timeline import Timeline
 from engine.likeness import (
     SPEECH_LOOKAHEAD_S,
@@ -470,6 +470,8 @@ def _subject(
 
 def _layout(template: Template, spec: RenderSpec) -> Layout:
     """The template's layout for the order's aspect, a close-up when the order asks for one."""
+    if spec.video_note:
+        return VIDEO_NOTE_LAYOUT
     layout = template.layouts[spec.aspect]
     return layout.model_copy(update={"shot": "close_up"}) if spec.close_up else layout
 

@@ -143,6 +143,17 @@ def _default_layouts() -> dict[Aspect, Layout]:
     }
 
 
+VIDEO_NOTE_LAYOUT = Layout(
+    subject=Box(x=0.0, y=0.0, w=1.0, h=1.0),
+    subtitles=Box(x=0.16, y=0.66, w=0.68, h=0.18),
+    title=Box(x=0.12, y=0.3, w=0.76, h=0.3),
+)
+"""A round video note's layout, whatever the template's: Telegram shows only the circle inscribed
+in the square, so the picture fills the whole square, the head and shoulders as in a video call (a
+close-up would put the face's top under the label), and the words sit where
+the circle is still wide enough for them."""
+
+
 class Note(_Strict):
     # Scale degree within the template's pentatonic scale (0 = tonic, 5 = tonic an octave up);
     # None is a rest. Degrees keep the melody in key whatever tonic the template picks.
