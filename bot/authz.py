@@ -35,7 +35,8 @@ class Permission(StrEnum):
     UPLOAD_FOOTAGE = "upload_footage"
     ORDER = "order"
     INVITE = "invite"
-    CONSENT = "consent"
+    CONSENT = "consent"  # the living subject's own spoken consent, or /consent's first step
+    AUTHORISE = "authorise"  # next of kin authorising, co-signing or vetoing: deceased only
     REVOKE = "revoke"
     MODERATE = "moderate"
     GET_ORIGINAL = "get_original"  # the untouched file of a greeting of one's own family
@@ -172,19 +173,32 @@ def check(
             # Links let people into a family's data: whoever hands them out must be known.
             return Denial("unverified", verification_step_text(_, member, space))
         return None
-    if permission in (Permission.CONSENT, Permission.REVOKE) and not space.deceased:
-        if member.role == Role.SUBJECT:
-            return None
+    if permission == Permission.AUTHORISE and not space.deceased:
+        # A living subject consents by reading a phrase aloud; a button would skip it.
         return Denial(
-            "not_subject",
+            "living_subject",
             _(
-                "Only {subject} can give or withdraw their consent, from their own Telegram "
-                "account. Send /invite to get a link for them."
+                "Only relatives of someone who has died authorise greetings. {subject} gives "
+                "consent personally, by reading a phrase aloud."
             ).format(subject=subject),
         )
+    if permission in (Permission.CONSENT, Permission.REVOKE) and not space.deceased:
+        if member.role != Role.SUBJECT:
+            return Denial(
+                "not_subject",
+                _(
+                    "Only {subject} can give or withdraw their consent, from their own Telegram "
+                    "account. Send /invite to get a link for them."
+                ).format(subject=subject),
+            )
+        if member.phone_number is None:
+            # Whoever opened the subject's link is not yet known to be the subject: they
+            # cannot close the family's space in the subject's name.
+            return Denial("unverified", verification_step_text(_, member, space))
+        return None
     if not member.verified:
         return Denial("unverified", verification_step_text(_, member, space))
-    if permission in (Permission.CONSENT, Permission.REVOKE):
+    if permission in (Permission.CONSENT, Permission.REVOKE, Permission.AUTHORISE):
         return None
     if current_consent(services.db, space, services.clock.now()) is None:
         if space.deceased:

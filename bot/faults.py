@@ -384,10 +384,9 @@ class FaultHarness:
         await self._reply_to(
             owner,
             lambda: sandbox.press_button(owner, languages.message_id, "slang:done"),
-            until=lambda m: "start=" in (m.text or ""),
         )
-        invite = next(
-            m for m in await sandbox.sent_messages(owner.id) if "start=" in (m.text or "")
+        invite = await self._reply_to(
+            owner, lambda: sandbox.send_contact(owner, _phone(owner), owner.id, owner.first_name)
         )
         found = _LINK.search(invite.text or "")
         assert found is not None, invite.text
@@ -405,9 +404,6 @@ class FaultHarness:
         voice = sample_voice_ogg(phrase, language_from_telegram(subject.language_code))
         await self._reply_to(
             subject, lambda: sandbox.send_voice(subject, voice, duration=8), wait_s=60
-        )
-        await self._reply_to(
-            owner, lambda: sandbox.send_contact(owner, _phone(owner), owner.id, owner.first_name)
         )
         ready = _head(
             self._, "You can make a greeting now: send a clear photo of {subject}'s face."

@@ -59,6 +59,7 @@ from tests.auxil.family import (
     send_it,
     share_own_phone,
     subject_data,
+    subject_invite,
     verify_relative,
 )
 from tests.auxil.media import png_header_only
@@ -84,14 +85,16 @@ async def test_a_living_subject_consents_personally_by_reading_the_phrase(
 ) -> None:
     await living_family(bot_world, OWNER, GRANDPA)
     db = bot_world.services.db
-    # The owner heard of the consent before sharing a phone number: told that step, no photo yet.
+    # The owner got the link only once their phone number was known, and heard of the consent
+    # before saying how they are related: told that step, no photo yet.
+    sent = await bot_world.sandbox.sent_messages(OWNER.id)
+    [link] = [m for m in sent if has_link(m)]
+    assert (link.text or "").startswith(ZH_HANT("Thank you, your phone number is confirmed."))
     news = ZH_HANT("{subject} has consented.").format(subject="外公")
-    [told] = [m for m in await bot_world.sandbox.sent_messages(OWNER.id)
-              if (m.text or "").startswith(news)]  # fmt: skip
+    [told] = [m for m in sent if (m.text or "").startswith(news)]
     assert told.text == news + "\n\n" + ZH_HANT(
-        "To verify you, please share your phone number with the button below. "
-        "It must be the number of this Telegram account."
-    )
+        "How are you related to {subject}? Type it, for example: granddaughter."
+    ).format(subject="外公")
     subject = membership_of(db, GRANDPA.id)
     owner = membership_of(db, OWNER.id)
     assert subject is not None and subject.verified and subject.phone_number == phone_of(GRANDPA)
@@ -412,10 +415,9 @@ async def test_a_consent_phrase_read_late_or_too_short_is_asked_again(
     bot_world: BotWorld,
 ) -> None:
     await create_space(bot_world, OWNER, GRANDPA.first_name, "living")
-    invite = next(m for m in await bot_world.sandbox.sent_messages(OWNER.id) if has_link(m))
+    payload = await subject_invite(bot_world, OWNER)
     await bot_world.reply_to(
-        GRANDPA,
-        lambda: bot_world.sandbox.send_text(GRANDPA, f"/start {invite_payload(invite)}"),
+        GRANDPA, lambda: bot_world.sandbox.send_text(GRANDPA, f"/start {payload}")
     )
     wording = await share_own_phone(bot_world, GRANDPA)
     bot_world.clock.advance(CHALLENGE_VALID_FOR + timedelta(seconds=1))

@@ -1,12 +1,13 @@
 """The offline demo: a scripted family goes through the trust flow and orders a greeting.
 
-A granddaughter creates a family space for her living grandfather; he joins through the invite
-link on his own account, shares his phone number and consents by reading the one-time phrase
-aloud; she verifies herself and orders. Everything runs on loopback: the Bot API stand-in, the
-bot (python-telegram-bot polling it over HTTP) and the engine in a render process. The demo
-writes what both of them saw (a transcript) and the video the bot delivered, then stops
-everything it started. The bot's data (its keys, database and vault) stays beside the video, so
-``tuanyuan detect`` can recognise the greeting afterwards, as it would any the bot delivered.
+A granddaughter creates a family space for her living grandfather and shares her phone number,
+which gets her his invite link; he joins through it on his own account, shares his phone number
+and consents by reading the one-time phrase aloud; she says how they are related and orders.
+Everything runs on loopback: the Bot API stand-in, the bot (python-telegram-bot polling it over
+HTTP) and the engine in a render process. The demo writes what both of them saw (a transcript)
+and the video the bot delivered, then stops everything it started. The bot's data (its keys,
+database and vault) stays beside the video, so ``tuanyuan detect`` can recognise the greeting
+afterwards, as it would any the bot delivered.
 """
 
 import asyncio
@@ -156,7 +157,13 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
         lambda: sandbox.press_button(member, languages.message_id, LANGUAGES_DONE),
         lambda m: bool(m.reply_markup and "keyboard" in m.reply_markup),
     )
-    invite = next(m for m in await sandbox.sent_messages(member.id) if "start=" in (m.text or ""))
+    # She shares her own phone number first: only then does she get her grandfather's link...
+    invite = await step(
+        member,
+        "[shares her own phone number]",
+        lambda: sandbox.send_contact(member, DEMO_MEMBER_PHONE, member.id, member.first_name),
+        lambda m: "start=" in (m.text or ""),
+    )
     payload = (invite.text or "").rsplit("start=", 1)[1].split()[0]
 
     # ...who opens the invite link on his own phone and consents by reading the phrase aloud.
@@ -181,13 +188,7 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
         _is_text,
     )
 
-    # The member verifies herself, then orders the greeting.
-    await step(
-        member,
-        "[shares her own phone number]",
-        lambda: sandbox.send_contact(member, DEMO_MEMBER_PHONE, member.id, member.first_name),
-        _is_text,
-    )
+    # The member says how she is related, then orders the greeting.
     await step(member, DEMO_RELATION, lambda: sandbox.send_text(member, DEMO_RELATION), _is_text)
     await step(
         member,

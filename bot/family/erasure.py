@@ -114,11 +114,15 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
             for m in members_of(db, space.id)
             if m.user_id != user_id and m.role != Role.SUBJECT and m.verified
         ]
+        # A subject who never shared their phone number is not known to be the subject (anyone
+        # handed the link): leaving does not close the family's space, whose owner can invite
+        # the subject again.
+        known_subject = member.role == Role.SUBJECT and member.phone_number is not None
         if space.status != SpaceStatus.REVOKED and (
-            member.role == Role.SUBJECT or (member.role == Role.OWNER and not successors)
+            known_subject or (member.role == Role.OWNER and not successors)
         ):
             receipt = await revoke(services, bot, space.id, user_id)
-        elif member.role == Role.OWNER:
+        elif member.role == Role.OWNER and successors:
             update_space(db, space.id, owner_id=successors[0].user_id)
             db.table("members").update(
                 (space.id, successors[0].user_id), {"role": Role.OWNER.value}

@@ -286,9 +286,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(family.SUBJECT_STATUS_PREFIX, family.subject_status_chosen)
     on_button(family.SUBJECT_LANGUAGE_PREFIX, family.subject_language_chosen)
     on_button(family.INVITE_PREFIX, guarded(Permission.INVITE, family.invite_chosen))
-    on_button(consent.AUTHORISE, guarded(Permission.CONSENT, consent.authorise_pressed))
+    on_button(consent.AUTHORISE, guarded(Permission.AUTHORISE, consent.authorise_pressed))
     for prefix in (consent.COSIGN_PREFIX, consent.VETO_PREFIX):
-        on_button(prefix, guarded(Permission.CONSENT, consent.cosign_or_veto_pressed))
+        on_button(prefix, guarded(Permission.AUTHORISE, consent.cosign_or_veto_pressed))
     on_button(family.PROOF_PREFIX, family.proof_answered)
     on_button(consent.REVOKE_CONFIRM, guarded(Permission.REVOKE, consent.revoke_confirmed))
     on_button(consent.REVOKE_KEEP, guarded(Permission.REVOKE, consent.revoke_kept))

@@ -145,9 +145,6 @@ async def consent_command(update: Update, context: Context) -> None:
             )
         )
         return
-    if member.role == Role.SUBJECT and member.status == MemberStatus.CONTACT:
-        await message.reply_text(verification_step_text(_, member, space))
-        return
     if member.role == Role.SUBJECT:
         await ask_for_statement(services, message, _, member, space)
         return

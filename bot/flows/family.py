@@ -219,12 +219,14 @@ async def subject_language_chosen(update: Update, context: Context) -> None:
     space = update_space(services.db, space.id, status=SpaceStatus.ACTIVE.value, setup_step=None)
     services.audit.record(user_id, "space.activated", space=space.id)
     ready = _("The family space for {subject} is ready.").format(subject=space.subject_name)
-    if not space.deceased:
-        ready += "\n\n" + _invite_text(context, services, _, space, Role.SUBJECT, user_id)
-    await message.reply_text(ready)
+    # The subject's link lets someone into the family's space: it is handed out only once the
+    # owner's own phone number is known (``receive_contact``), as /invite's links are.
+    later = "" if space.deceased else _(
+        "Once your number is confirmed, I will give you the link that lets {subject} consent."
+    ).format(subject=space.subject_name)  # fmt: skip
     owner = membership_of(services.db, user_id)
     assert owner is not None
-    await send_next_step(message, _, owner, space)
+    await send_next_step(message, _, owner, space, before=ready, after=later)
 
 
 # Invitations
@@ -250,14 +252,20 @@ def _invite_text(
     return text.format(subject=space.subject_name, link=link)
 
 
+def _awaits_subject(services: Services, space: Space) -> bool:
+    """A living subject who has not joined yet: they can still be sent a link to consent."""
+    return not space.deceased and not any(
+        m.role == Role.SUBJECT for m in members_of(services.db, space.id)
+    )
+
+
 async def invite(update: Update, context: Context) -> None:
     services, message, user_id, _ = caller(update, context)
     member = membership_of(services.db, user_id)
     assert member is not None, "guarded by Permission.INVITE"
     space = get_space(services.db, member.space_id)
     buttons = [[InlineKeyboardButton(_("A relative"), callback_data=INVITE_PREFIX + "member")]]
-    if not space.deceased and not any(m.role == Role.SUBJECT for m in members_of(
-            services.db, space.id)):  # fmt: skip
+    if _awaits_subject(services, space):
         label = _("{subject} themself, to consent").format(subject=space.subject_name)
         buttons.append([InlineKeyboardButton(label, callback_data=INVITE_PREFIX + "subject")])
     await message.reply_text(
@@ -274,8 +282,7 @@ async def invite_chosen(update: Update, context: Context) -> None:
     assert member is not None, "guarded by Permission.INVITE"
     space = get_space(services.db, member.space_id)
     role = Role.SUBJECT if query.data == INVITE_PREFIX + "subject" else Role.MEMBER
-    if role == Role.SUBJECT and (space.deceased or any(
-            m.role == Role.SUBJECT for m in members_of(services.db, space.id))):  # fmt: skip
+    if role == Role.SUBJECT and not _awaits_subject(services, space):
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
     await query.edit_message_reply_markup(reply_markup=None)
@@ -366,6 +373,9 @@ async def receive_contact(update: Update, context: Context) -> None:
                            status=next_status.value)  # fmt: skip
     services.audit.record(user_id, "verify.phone", space=space.id)
     confirmed = _("Thank you, your phone number is confirmed.")
+    if member.role == Role.OWNER and _awaits_subject(services, space):
+        invitation = _invite_text(context, services, _, space, Role.SUBJECT, user_id)
+        confirmed += "\n\n" + invitation
     if member.role == Role.SUBJECT:
         await ask_for_statement(services, message, _, member, space, before=confirmed)
     else:
