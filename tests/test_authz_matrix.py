@@ -264,6 +264,7 @@ MATRIX: dict[str, tuple[Callable[[Ids, SandboxUser], str], dict[str, Outcome]]] 
     "words:": (lambda _, _user: "words:go", ORDER_ROW),
     "look:": (lambda _, _user: "look:photo", ORDER_ROW),
     "spk:": (lambda _, _user: "spk:cmn", ORDER_ROW),
+    "shape:": (lambda _, _user: "shape:square", ORDER_ROW),
     "ord:send:": (lambda ids, _user: "ord:send:" + ids.order, personal(Says(MOVED_ON))),
     "ord:again:": (lambda ids, _user: "ord:again:" + ids.order, personal(Says(MOVED_ON))),
     "ord:resend:": (lambda ids, _user: "ord:resend:" + ids.order, personal(Says(MOVED_ON))),
