@@ -357,7 +357,8 @@ class _MouthShape:
                                               -1, 1)) ** 2  # fmt: skip
         line = np.polyval(self._split, np.clip(u, *self._corners))
         amount = self._gap * opening * weight
-        lift = _UPPER_LIFT * amount * lens
+        # Upper teeth are fixed to the skull: where the photo shows them, the upper lip stays.
+        lift = (0.0 if self._teeth_shown else _UPPER_LIFT) * amount * lens
 
         def drop(at: Grid) -> Grid:
             near = _smoothstep(line + 2 * self._lip_depth, line, at)
@@ -391,10 +392,12 @@ class _MouthShape:
             sides = _smoothstep(1.0, 0.55, np.abs(x))
             upper_band = np.minimum(self._upper_teeth, 0.4 * height)
             lower_band = np.minimum(self._lower_teeth, 0.2 * height)
+            # Tips fade into the dark over a few pixels, as translucent enamel in shadow does.
+            tips = np.maximum(1.5, 0.5 * upper_band)
             teeth = (
                 np.maximum(
-                    _smoothstep(upper_band + 1, upper_band - 1, from_top),
-                    _smoothstep(lower_band + 1, lower_band - 1, from_bottom)
+                    _smoothstep(upper_band + tips, upper_band - tips, from_top),
+                    _smoothstep(lower_band + tips, lower_band - tips, from_bottom)
                     * _smoothstep(0.8, 0.4, np.abs(x)),
                 )
                 * sides
