@@ -27,8 +27,10 @@ Grid = npt.NDArray[np.float32]
 _LIP_GAP = 0.085  # the lower lip's drop at the widest, in face heights (brow to chin)
 _JAW_SHARE = 0.8  # the chin drops this share of it: the lower lip moves with the jaw
 _UPPER_LIFT = 0.15  # share of the opening made by the upper lip rising
+_LIP_SPREAD = 0.14  # widening of the mouth for fully spread lips, narrowing for rounded ones
+_SPREAD_REACH = 1.8  # in half mouth widths: how far into the cheeks the lips pull the skin
 _SOFT_EDGE = 0.3  # share of the interior's height over which it fades in at each lip
-_TEETH_SHOWN = 0.05  # inner lips this far apart in the photo (face heights): its own teeth show
+_TEETH_SHOWN = 0.07  # inner lips this far apart in the photo (face heights): its own teeth show
 _UPPER_TEETH = 0.035  # painted teeth, in face heights, where the photo's mouth was shut
 _LOWER_TEETH = 0.012
 _ROLL_DEG = 1.3
@@ -193,8 +195,8 @@ class TalkingPortrait:
         interior = None
         if opening > 0.01:
             window = g.mouth_window
-            v[window], cavity, colour = g.mouth.apply(
-                u[window], v[window], opening, g.weight[window]
+            u[window], v[window], cavity, colour = g.mouth.apply(
+                u[window], v[window], opening, self._mouth.shape(t), g.weight[window]
             )
             interior = (colour, cavity)
         closure = self.closure(t)
@@ -344,18 +346,28 @@ class _MouthShape:
         half = 1.2 * self._jaw_half
         return self._centre_u - half, self._centre_u + half, self._nose_v, self._chin_v + self._fade
 
-    def apply(self, u: Grid, v: Grid, opening: float, weight: Grid
-              ) -> tuple[Grid, Grid, npt.NDArray[np.float32]]:  # fmt: skip
-        """Source rows, mouth-interior opacity and its colour for the mouth's window.
+    def apply(self, u: Grid, v: Grid, opening: float, shape: float, weight: Grid
+              ) -> tuple[Grid, Grid, Grid, npt.NDArray[np.float32]]:  # fmt: skip
+        """Source columns and rows, mouth-interior opacity and its colour for the mouth's window.
 
-        ``weight`` (the head-motion falloff) also fades the jaw out before the region's edge,
-        which under the chin is narrower than the jaw.
+        ``shape`` (-1 rounded .. 1 spread) narrows or widens the lips and the skin around them
+        about the mouth's centre. ``weight`` (the head-motion falloff) also fades the jaw out
+        before the region's edge, which under the chin is narrower than the jaw.
         """
-        x = (u - self._centre_u) / self._half
+        line = np.polyval(self._split, np.clip(u, *self._corners))
+        spread = _LIP_SPREAD * shape
+        around = np.clip(((u - self._centre_u) / (_SPREAD_REACH * self._half)) ** 2, 0, 1)
+        height_wise = np.where(
+            v < line,
+            _smoothstep(self._nose_v, line, v),
+            _smoothstep(line + 3 * self._lip_depth, line, v),
+        )
+        scale = 1 + spread * (1 - around) ** 2 * height_wise * weight
+        source_u = self._centre_u + (u - self._centre_u) / scale
+        x = (u - self._centre_u) / (self._half * (1 + spread))
         lens = np.clip(1 - x * x, 0, 1) ** 0.7  # lips part widest in the middle, corners shut
         across = np.cos(0.5 * np.pi * np.clip((u - self._centre_u) / (1.15 * self._jaw_half),
                                               -1, 1)) ** 2  # fmt: skip
-        line = np.polyval(self._split, np.clip(u, *self._corners))
         amount = self._gap * opening * weight
         # Upper teeth are fixed to the skull: where the photo shows them, the upper lip stays.
         lift = (0.0 if self._teeth_shown else _UPPER_LIFT) * amount * lens
@@ -405,8 +417,8 @@ class _MouthShape:
             )
             shaded_teeth = _TEETH * (0.7 + 0.3 * sides[..., None])
             colour += (shaded_teeth - colour) * teeth[..., None]
-        return (source.astype(np.float32), opacity.astype(np.float32),
-                colour.astype(np.float32))  # fmt: skip
+        return (source_u.astype(np.float32), source.astype(np.float32),
+                opacity.astype(np.float32), colour.astype(np.float32))  # fmt: skip
 
 
 class _EyeShape:
