@@ -4,8 +4,9 @@ Every frame is the photo resampled through a backward displacement map that is e
 outside an ellipse around the face, so hair, background and clothes stay untouched pixel for
 pixel. Inside it three effects add up, all in the face's own upright frame (the photo may be
 tilted): a small head rotation and drift that fades out toward the ellipse's edge; upper lids
-pulled down over the eyes; and the lower lip and jaw pushed down with the mouth opening, the
-gap filled with a mouth interior. Only the ellipse's bounding box is computed per frame.
+pulled down over the eyes; and the jaw (lower lip, lower teeth, chin, the cheeks' lower half)
+dropped with the mouth opening, the lips narrowed or widened with the vowel, the gap filled with
+a shaded mouth interior. Only the ellipse's bounding box is computed per frame.
 """
 
 from __future__ import annotations
