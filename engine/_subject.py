@@ -50,6 +50,11 @@ class TalkingKenBurns(KenBurns):
         )
         self._source = self.still.copy()  # repainted where the face moves, every frame
 
+    @property
+    def talking(self) -> TalkingPortrait:
+        """The animated photo under the camera: its blinks and mouth, for measuring."""
+        return self._talking
+
     def source_at(self, t: float) -> Frame:
         self._talking.paint(t, self._source)
         return self._source

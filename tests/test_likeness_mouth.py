@@ -60,3 +60,21 @@ def test_openings_between_steps_are_numpy_s_linear_interpolation(
         inside = 0 <= position <= len(steps) - 1
         expected = float(np.interp(position, steps, track.openings)) if inside else 0.0
         assert track.opening(t) == expected
+
+
+def test_rounded_vowels_round_the_lips_and_spread_ones_spread_them() -> None:
+    voice = EspeakWorldVoice()
+    words = ("who", "see", "two", "me", "food", "tea")
+    spoken = [voice.synthesize([word], "en", None) for word in words]
+    rate = spoken[0].rate
+    pause = np.zeros(rate // 3, np.float32)
+    track = MouthTrack.from_speech(np.concatenate([p for s in spoken for p in (s.samples, pause)]),
+                                   rate)  # fmt: skip
+    starts = np.cumsum([0.0] + [s.duration_s + len(pause) / rate for s in spoken])
+    shapes = []
+    for start, speech in zip(starts, spoken, strict=False):
+        times = start + np.arange(0.0, speech.duration_s, 0.01)
+        shapes.append(np.mean([track.shape(t) for t in times]))
+    rounded, spread = shapes[0::2], shapes[1::2]
+    assert max(rounded) < 0 < min(spread)
+    assert all(-1 <= track.shape(t) <= 1 for t in np.arange(0.0, starts[-1], 0.05))

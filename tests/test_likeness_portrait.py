@@ -160,3 +160,89 @@ def test_a_photo_without_one_face_is_an_ingest_error(
     assert raised.value.code == code
     with pytest.raises(IngestError):
         TalkingPortrait(image, MouthTrack.silent())
+
+
+def _drop(
+    before: npt.NDArray[np.uint8], after: npt.NDArray[np.uint8], rows: slice, columns: slice
+) -> int:
+    """How many pixels down the patch ``rows`` x ``columns`` of ``before`` moved in ``after``."""
+    patch = before[rows, columns].astype(np.float64)
+    height = rows.stop - rows.start
+
+    def mismatch(shift: int) -> float:
+        moved = after[rows.start + shift : rows.start + shift + height, columns]
+        return float(np.mean((moved.astype(np.float64) - patch) ** 2))
+
+    return min(range(-4, 25), key=mismatch)
+
+
+def _silent_twin(photo: Image.Image) -> TalkingPortrait:
+    """The same portrait (same head motion and blinks) with a mouth that never opens."""
+    return TalkingPortrait(photo, MouthTrack.silent(), seed=3)
+
+
+def test_the_jaw_and_chin_drop_with_the_opening_and_the_eyes_stay(
+    portrait: TalkingPortrait, photo: Image.Image, speech: Speech
+) -> None:
+    t = _loudest(speech)
+    still, speaking = _silent_twin(photo).frame(t), portrait.frame(t)
+    points = portrait.face.landmarks
+    height = points[8, 1] - points[17:27, 1].min()
+    centre = round(points[8, 0])
+    chin = round(points[8, 1])
+    columns = slice(centre - round(0.15 * height), centre + round(0.15 * height))
+    jaw = _drop(still, speaking, slice(chin - round(0.12 * height), chin + 4), columns)
+    eyes = slice(round(points[36:48, 1].min()) - 4, round(points[36:48, 1].max()) + 4)
+    across_eyes = slice(round(points[36, 0]), round(points[45, 0]))
+    assert 0.03 * height < jaw < 0.12 * height  # the chin visibly drops, as a jaw does
+    assert abs(_drop(still, speaking, eyes, across_eyes)) <= 1  # the nod alone, ~1 px
+
+
+def test_the_open_mouth_has_soft_shaded_edges_not_a_black_fill(
+    portrait: TalkingPortrait, speech: Speech
+) -> None:
+    frame = portrait.frame(_loudest(speech)).astype(np.float64)
+    points = portrait.face.landmarks
+    inner = points[60:68]
+    left, right = round(inner[:, 0].min()) + 3, round(inner[:, 0].max()) - 3
+    top, bottom = round(points[50:53, 1].min()), round(points[56:59, 1].max()) + 12
+    luma = frame[top:bottom, left:right] @ np.array([0.299, 0.587, 0.114])
+    assert luma.min() > 25  # shaded, never black
+    # The steepest step between neighbouring rows across the lips: a filled crescent's edge
+    # jumps from lip to near-black in one pixel (~130 levels); a soft lining takes several.
+    assert np.abs(np.diff(luma, axis=0)).max() < 75
+
+
+def test_teeth_showing_in_the_photo_follow_the_jaw(
+    portrait: TalkingPortrait, photo: Image.Image, speech: Speech
+) -> None:
+    # A photo with the mouth open and teeth showing: the loudest frame itself.
+    smiling_frame = portrait.frame(_loudest(speech))
+    smiling = Image.fromarray(smiling_frame)
+    talking = TalkingPortrait(
+        smiling, MouthTrack.from_speech(speech.samples, speech.rate, SPEECH_START_S), seed=3
+    )
+    t = _loudest(speech)
+    still, speaking = _silent_twin(smiling).frame(t), talking.frame(t)
+    points = talking.face.landmarks
+    upper_lip, lower_lip = round(points[62, 1]), round(points[66, 1])
+    assert lower_lip - upper_lip > 6  # the teeth and the gap between them show
+    middle = round(points[62, 0])
+    columns = slice(middle - 6, middle + 6)
+    third = (lower_lip - upper_lip) // 3
+    upper_teeth = _drop(still, speaking, slice(upper_lip - 2, upper_lip + third), columns)
+    lower_teeth = _drop(still, speaking, slice(lower_lip - third, lower_lip + 4), columns)
+    assert abs(upper_teeth) <= 1
+    assert lower_teeth >= 4
+
+
+def test_the_mouth_follows_the_speech_frame_by_frame(
+    portrait: TalkingPortrait, speech: Speech
+) -> None:
+    times = SPEECH_START_S + np.arange(0.0, speech.duration_s, 2 / 25)
+    gaps = [lip_gap(_one_face(portrait.frame(float(t)))) for t in times]
+    window = round(0.02 * speech.rate)
+    centres = ((times - SPEECH_START_S) * speech.rate).astype(int)
+    loudness = [np.sqrt(np.mean(speech.samples[max(0, c - window) : c + window] ** 2))
+                for c in centres]  # fmt: skip
+    assert np.corrcoef(gaps, loudness)[0, 1] >= 0.5

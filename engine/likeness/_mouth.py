@@ -1,8 +1,10 @@
-"""How far the mouth is open at each moment, from the speech audio itself.
+"""How far the mouth is open, and how rounded or spread the lips are, from the speech audio.
 
-The audio envelope works for every voice backend alike (espeak's phoneme events exist only for
-espeak), and loudness of speech tracks jaw opening well: open vowels are the loud segments,
-closures and pauses are quiet.
+The audio works for every voice backend alike (espeak's phoneme events exist only for espeak,
+and the adapted default voice re-times espeak's audio), and it carries both: loudness of speech
+tracks jaw opening well (open vowels are the loud segments, closures and pauses are quiet), and
+the balance between the first and second formant regions tracks the lips: rounding (/u/, /o/)
+lowers the second formant, spreading (/i/, /e/) raises it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ _RELEASE_S = 0.07
 _LEAD_S = 0.04  # lips move slightly before the sound they make
 _SWAY_S = 0.6  # the slow loudness that drives head nods
 _SILENCE_DB = -80.0  # no frame louder than this: nothing to calibrate on yet
+_LOW_BAND_HZ = (250.0, 1000.0)  # where the first formant of every vowel lies
+_HIGH_BAND_HZ = (1000.0, 3000.0)  # the second formant: high for spread lips, low for rounded
+_SHAPE_RANGE_DB = 5.0  # band balance from the speaker's own middle to fully rounded or spread
+_SHAPE_S = 0.05
 
 
 class MouthTrack:
@@ -33,10 +39,12 @@ class MouthTrack:
         self.start_s = start_s - _LEAD_S
         self.openings: npt.NDArray[np.float64] = np.zeros(0)
         self.sway: npt.NDArray[np.float64] = np.zeros(0)
+        self.shapes: npt.NDArray[np.float64] = np.zeros(0)  # -1 rounded .. 1 spread
         self._samples: npt.NDArray[np.float32] = np.zeros(0, np.float32)
         self._rate = 0
         self._reference: float | None = None
-        self._states = (0.0, 0.0)
+        self._balance: float | None = None
+        self._states = (0.0, 0.0, 0.0)
 
     @classmethod
     def from_speech(
@@ -70,25 +78,35 @@ class MouthTrack:
         starts = (done + np.arange(count))[:, None] * hop
         frames = self._samples[starts + np.arange(window)].astype(np.float64)
         level = 10 * np.log10(np.mean(frames * frames, axis=1) + 1e-12)
+        balance = _band_balance(frames, rate)
         if self._reference is None and level.max() > _SILENCE_DB:
             loud = level[level > level.max() - 50]
             self._reference = float(np.percentile(loud, 90))
-        if self._reference is None:
-            target = np.zeros(count)
+            self._balance = float(np.median(balance[level > self._reference - 10]))
+        if self._reference is None or self._balance is None:
+            target = shape = np.zeros(count)
         else:
             target = np.clip((level - (self._reference - _RANGE_DB)) / _RANGE_DB, 0.0, 1.0)
-        opening_state, sway_state = self._states
+            # Only voiced, open sounds shape the lips; between them they relax to neutral.
+            shape = np.clip((balance - self._balance) / _SHAPE_RANGE_DB, -1, 1) * target
+        opening_state, sway_state, shape_state = self._states
         openings = _follow(target, _ATTACK_S, _RELEASE_S, opening_state)
         sway = _follow(openings, _SWAY_S, _SWAY_S, sway_state)
-        self._states = (float(openings[-1]), float(sway[-1]))
+        shapes = _follow(shape, _SHAPE_S, _SHAPE_S, shape_state)
+        self._states = (float(openings[-1]), float(sway[-1]), float(shapes[-1]))
         self.openings = np.concatenate([self.openings, openings])
         self.sway = np.concatenate([self.sway, sway])
+        self.shapes = np.concatenate([self.shapes, shapes])
 
     def opening(self, t: float) -> float:
         return self._at(self.openings, t)
 
     def loudness(self, t: float) -> float:
         return self._at(self.sway, t)
+
+    def shape(self, t: float) -> float:
+        """The lips at t: -1 rounded, 0 neutral, 1 spread."""
+        return self._at(self.shapes, t)
 
     def _at(self, track: npt.NDArray[np.float64], t: float) -> float:
         """Linear between the 10 ms steps, in numpy.interp's exact arithmetic: blinks are
@@ -101,6 +119,18 @@ class MouthTrack:
             return float(track[index])
         before = float(track[index])
         return (float(track[index + 1]) - before) * (position - index) + before
+
+
+def _band_balance(frames: npt.NDArray[np.float64], rate: int) -> npt.NDArray[np.float64]:
+    """Second-formant over first-formant band energy of each frame, in dB."""
+    power = np.abs(np.fft.rfft(frames * np.hanning(frames.shape[1]), axis=1)) ** 2
+    frequencies = np.fft.rfftfreq(frames.shape[1], 1 / rate)
+
+    def band(edges: tuple[float, float]) -> npt.NDArray[np.float64]:
+        inside = (frequencies >= edges[0]) & (frequencies < edges[1])
+        return np.asarray(power[:, inside].sum(axis=1) + 1e-12, np.float64)
+
+    return np.asarray(10 * np.log10(band(_HIGH_BAND_HZ) / band(_LOW_BAND_HZ)), np.float64)
 
 
 def _follow(

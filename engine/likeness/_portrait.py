@@ -4,8 +4,9 @@ Every frame is the photo resampled through a backward displacement map that is e
 outside an ellipse around the face, so hair, background and clothes stay untouched pixel for
 pixel. Inside it three effects add up, all in the face's own upright frame (the photo may be
 tilted): a small head rotation and drift that fades out toward the ellipse's edge; upper lids
-pulled down over the eyes; and the lower lip and jaw pushed down with the mouth opening, the
-gap filled with a mouth interior. Only the ellipse's bounding box is computed per frame.
+pulled down over the eyes; and the jaw (lower lip, lower teeth, chin, the cheeks' lower half)
+dropped with the mouth opening, the lips narrowed or widened with the vowel, the gap filled with
+a shaded mouth interior. Only the ellipse's bounding box is computed per frame.
 """
 
 from __future__ import annotations
@@ -24,8 +25,15 @@ from engine.likeness._mouth import MouthTrack
 Frame = npt.NDArray[np.uint8]
 Grid = npt.NDArray[np.float32]
 
-_LIP_GAP = 0.075  # widest lip opening, in face heights (brow to chin)
-_JAW_DROP = 0.03
+_LIP_GAP = 0.085  # the lower lip's drop at the widest, in face heights (brow to chin)
+_JAW_SHARE = 0.8  # the chin drops this share of it: the lower lip moves with the jaw
+_UPPER_LIFT = 0.15  # share of the opening made by the upper lip rising
+_LIP_SPREAD = 0.14  # widening of the mouth for fully spread lips, narrowing for rounded ones
+_SPREAD_REACH = 1.8  # in half mouth widths: how far into the cheeks the lips pull the skin
+_SOFT_EDGE = 0.3  # share of the interior's height over which it fades in at each lip
+_TEETH_SHOWN = 0.07  # inner lips this far apart in the photo (face heights): its own teeth show
+_UPPER_TEETH = 0.035  # painted teeth, in face heights, where the photo's mouth was shut
+_LOWER_TEETH = 0.012
 _ROLL_DEG = 1.3
 _DRIFT = 0.012  # in face widths
 _NOD = 0.008  # head dips slightly with loud speech, in face heights
@@ -40,8 +48,9 @@ _BLINK_S = _BLINK_CLOSE_S + _BLINK_HOLD_S + _BLINK_OPEN_S
 # may move into that frame, and choosing its spot looks one shift and one blink further on;
 # the mouth itself leads the sound by a few tens of milliseconds.
 SPEECH_LOOKAHEAD_S = 2 * _BLINK_SHIFT_S + _BLINK_S + 0.1
-_CAVITY = np.array([62.0, 22.0, 28.0], np.float32)
-_TEETH = np.array([222.0, 216.0, 204.0], np.float32)
+_MOUTH_LINING = np.array([128.0, 58.0, 60.0], np.float32)
+_THROAT = np.array([52.0, 20.0, 24.0], np.float32)
+_TEETH = np.array([214.0, 205.0, 190.0], np.float32)
 _LASHES = np.array([42.0, 30.0, 28.0], np.float32)
 _LASH_OPACITY = 0.75
 _BROW_KEPT = 0.6  # share of the brow-to-lid distance, from the brow's centre line, left still
@@ -184,12 +193,13 @@ class TalkingPortrait:
         v0 = g.v - shift_v
         u: Grid = np.asarray(g.u + g.weight * (cos_r * u0 + sin_r * v0 - g.u), np.float32)
         v: Grid = np.asarray(g.v + g.weight * (-sin_r * u0 + cos_r * v0 - g.v), np.float32)
-        cavity = teeth = None
+        interior = None
         if opening > 0.01:
             window = g.mouth_window
-            v[window], cavity, teeth = g.mouth.apply(
-                u[window], v[window], opening, g.weight[window]
+            u[window], v[window], cavity, colour = g.mouth.apply(
+                u[window], v[window], opening, self._mouth.shape(t), g.weight[window]
             )
+            interior = (colour, cavity)
         closure = self.closure(t)
         lashes = []
         if closure > 0:
@@ -200,9 +210,8 @@ class TalkingPortrait:
         warped = g.sample(x, y)
         for window, lash in lashes:
             _paint(warped, window, _LASHES, lash)
-        if cavity is not None and teeth is not None:
-            colour = _CAVITY * (1 - teeth[..., None]) + _TEETH * teeth[..., None]
-            _paint(warped, g.mouth_window, colour, cavity)
+        if interior is not None:
+            _paint(warped, g.mouth_window, *interior)
         top, bottom, left, right = g.crop
         photo[top:bottom, left:right] = warped
 
@@ -305,49 +314,112 @@ class _Geometry:
 
 
 class _MouthShape:
-    """Lower lip and jaw moving down from the line where the lips meet."""
+    """The jaw dropping: lower lip, lower teeth, chin and the cheeks' lower half move down
+    together, the upper lip rises a little and the upper teeth stay with it.
+
+    The lips part along the line between the photo's inner lips: on a smiling photo that runs
+    between the two rows of teeth, so the photo's own lower teeth go down with the jaw. The gap
+    is filled with a shaded interior (dark at the back, lighter toward the lips, edges faded
+    over a few pixels), with teeth painted in only where the photo's mouth was shut.
+    """
 
     def __init__(self, lm: npt.NDArray[np.float64], face_width: float, face_height: float) -> None:
-        lip = lm[list(_LOWER_INNER_LIP)]
-        order = np.argsort(lip[:, 0])
-        self._lip_u, self._lip_v = lip[order, 0], lip[order, 1]
+        upper = lm[[60, 61, 62, 63, 64]]
+        lower = lm[[60, 67, 66, 65, 64]]
+        split = 0.5 * (upper + lower)
+        # A smooth curve through them: straight pieces make a gap with an angular "V" edge.
+        self._split = np.polyfit(split[:, 0], split[:, 1], 2)
+        self._corners = (float(split[:, 0].min()), float(split[:, 0].max()))
         self._left, self._right = float(lm[48, 0]), float(lm[54, 0])
         self._centre_u = 0.5 * (self._left + self._right)
         self._half = 0.5 * (self._right - self._left)
         self._jaw_half = 0.5 * float(lm[12, 0] - lm[4, 0])
         self._nose_v = float(lm[33, 1])
-        self._lip_mid_v = float(np.interp(self._centre_u, self._lip_u, self._lip_v))
         self._chin_v = float(lm[8, 1])
+        self._lip_depth = max(2.0, float(lm[57, 1] - lm[66, 1]))
         self._fade = 0.2 * face_height
         self._gap = _LIP_GAP * face_height
-        self._jaw = _JAW_DROP * face_height
+        self._teeth_shown = float(lm[66, 1] - lm[62, 1]) > _TEETH_SHOWN * face_height
+        self._upper_teeth = _UPPER_TEETH * face_height
+        self._lower_teeth = _LOWER_TEETH * face_height
 
     def extent(self) -> tuple[float, float, float, float]:
         half = 1.2 * self._jaw_half
         return self._centre_u - half, self._centre_u + half, self._nose_v, self._chin_v + self._fade
 
-    def apply(self, u: Grid, v: Grid, opening: float, weight: Grid) -> tuple[Grid, Grid, Grid]:
-        """Source rows, mouth-interior opacity and teeth share for the mouth's window.
+    def apply(self, u: Grid, v: Grid, opening: float, shape: float, weight: Grid
+              ) -> tuple[Grid, Grid, Grid, npt.NDArray[np.float32]]:  # fmt: skip
+        """Source columns and rows, mouth-interior opacity and its colour for the mouth's window.
 
-        ``weight`` (the head-motion falloff) also fades the jaw out before the region's edge,
-        which under the chin is narrower than the jaw.
+        ``shape`` (-1 rounded .. 1 spread) narrows or widens the lips and the skin around them
+        about the mouth's centre. ``weight`` (the head-motion falloff) also fades the jaw out
+        before the region's edge, which under the chin is narrower than the jaw.
         """
-        x = (u - self._centre_u) / self._half
-        gap = self._gap * opening * np.clip(1 - x * x, 0, 1) ** 0.7
-        line = np.interp(u, self._lip_u, self._lip_v, left=self._lip_v[0], right=self._lip_v[-1])
-        below_chin = _smoothstep(self._chin_v + self._fade, self._chin_v, v)
-        across_jaw = np.cos(
-            0.5 * np.pi * np.clip((u - self._centre_u) / self._jaw_half / 1.2, -1, 1)
+        line = np.polyval(self._split, np.clip(u, *self._corners))
+        spread = _LIP_SPREAD * shape
+        around = np.clip(((u - self._centre_u) / (_SPREAD_REACH * self._half)) ** 2, 0, 1)
+        height_wise = np.where(
+            v < line,
+            _smoothstep(self._nose_v, line, v),
+            _smoothstep(line + 3 * self._lip_depth, line, v),
         )
-        jaw = self._jaw * opening * across_jaw**2 * below_chin
-        jaw *= _smoothstep(self._nose_v, self._lip_mid_v, v)
-        top_edge = line + jaw  # where the upper lip's edge has moved to
-        lower_shift = jaw + gap * below_chin
-        source = v - weight * np.where(v < top_edge, jaw, lower_shift)
-        depth = np.minimum(v - top_edge, line - (v - lower_shift))  # px inside the opening
-        cavity = np.clip(depth + 0.5, 0, 1) * np.clip(gap, 0, 1)
-        teeth = _smoothstep(0.35, 0.2, (v - top_edge) / np.maximum(gap, 1.0)) * (gap > 4)
-        return source.astype(np.float32), cavity.astype(np.float32), teeth.astype(np.float32)
+        scale = 1 + spread * (1 - around) ** 2 * height_wise * weight
+        source_u = self._centre_u + (u - self._centre_u) / scale
+        x = (u - self._centre_u) / (self._half * (1 + spread))
+        lens = np.clip(1 - x * x, 0, 1) ** 0.7  # lips part widest in the middle, corners shut
+        across = np.cos(0.5 * np.pi * np.clip((u - self._centre_u) / (1.15 * self._jaw_half),
+                                              -1, 1)) ** 2  # fmt: skip
+        amount = self._gap * opening * weight
+        # Upper teeth are fixed to the skull: where the photo shows them, the upper lip stays.
+        lift = (0.0 if self._teeth_shown else _UPPER_LIFT) * amount * lens
+
+        def drop(at: Grid) -> Grid:
+            near = _smoothstep(line + 2 * self._lip_depth, line, at)
+            below_chin = _smoothstep(self._chin_v + self._fade, self._chin_v, at)
+            return np.asarray(amount * (near * lens + (1 - near) * _JAW_SHARE * across)
+                              * below_chin, np.float32)  # fmt: skip
+
+        def rise(at: Grid) -> Grid:
+            return np.asarray(lift * _smoothstep(self._nose_v, line, at), np.float32)
+
+        # Backward map: the source row whose moved position is v, by two fixed-point steps.
+        lower = v - drop(v)
+        lower = v - drop(lower)
+        upper = v + rise(v)
+        upper = v + rise(upper)
+        top_edge = line - lift
+        bottom_edge = line + drop(np.asarray(line, np.float32))
+        height = bottom_edge - top_edge
+        middle = 0.5 * (top_edge + bottom_edge)
+        inside = np.where(v < middle, line - 0.5, line + 0.5)
+        source = np.where(v < top_edge, upper, np.where(v > bottom_edge, lower, inside))
+        # The interior: faded in over a share of its height at both lips, never a hard edge.
+        from_top, from_bottom = v - top_edge, bottom_edge - v
+        soft = np.maximum(1.5, _SOFT_EDGE * height)
+        opacity = _smoothstep(0, soft, from_top) * _smoothstep(0, soft, from_bottom)
+        opacity *= np.clip(height / 2, 0, 1)
+        depth = np.clip(from_top / np.maximum(height, 1e-3), 0, 1)
+        back = lens * np.sin(np.pi * depth) ** 0.6  # the throat darkest, far from the lips
+        colour = _MOUTH_LINING + (_THROAT - _MOUTH_LINING) * back[..., None]
+        if not self._teeth_shown:
+            sides = _smoothstep(1.0, 0.55, np.abs(x))
+            upper_band = np.minimum(self._upper_teeth, 0.4 * height)
+            lower_band = np.minimum(self._lower_teeth, 0.2 * height)
+            # Tips fade into the dark over a few pixels, as translucent enamel in shadow does.
+            tips = np.maximum(1.5, 0.5 * upper_band)
+            teeth = (
+                np.maximum(
+                    _smoothstep(upper_band + tips, upper_band - tips, from_top),
+                    _smoothstep(lower_band + tips, lower_band - tips, from_bottom)
+                    * _smoothstep(0.8, 0.4, np.abs(x)),
+                )
+                * sides
+                * (height > 4)
+            )
+            shaded_teeth = _TEETH * (0.7 + 0.3 * sides[..., None])
+            colour += (shaded_teeth - colour) * teeth[..., None]
+        return (source_u.astype(np.float32), source.astype(np.float32),
+                opacity.astype(np.float32), colour.astype(np.float32))  # fmt: skip
 
 
 class _EyeShape:
@@ -403,7 +475,12 @@ class _EyeShape:
         return np.where(inside, source, v).astype(np.float32), lash.astype(np.float32)
 
 
-def _smoothstep(zero_at: float, one_at: float, x: npt.ArrayLike) -> npt.NDArray[np.float64]:
+def _smoothstep(
+    zero_at: float | npt.NDArray[np.floating],
+    one_at: float | npt.NDArray[np.floating],
+    x: npt.ArrayLike,
+) -> npt.NDArray[np.float64]:
+    """0 at ``zero_at``, 1 at ``one_at``, eased between; the edges may vary per pixel."""
     t = np.clip((np.asarray(x, np.float64) - zero_at) / (one_at - zero_at), 0.0, 1.0)
     return t * t * (3 - 2 * t)
 
