@@ -24,12 +24,12 @@ from tests.auxil.sandbox import TOKEN
 KEY = bytes(32)
 
 _EXAMPLES = {
-    "deep links": 60,
+    "deep links": 30,
     "button data": 25,
     "template JSON": 40,
     "stand-in parameters": 80,
     "stand-in requests": 40,
-    "detector arrays": 8,
+    "detector arrays": 6,
     "detector files": 20,
 }
 
