@@ -79,8 +79,8 @@ class Result:
 
 def _settings(examples: int) -> settings:
     """No example database (a failure is kept as an explicit test, not replayed from disk) and
-    no deadline: the machine is shared
-    and slow, and a hang is caught by the stand-in's and the tests' own timeouts instead."""
+    no deadline: the machine is shared and slow, and a hang is caught by the stand-in's and the
+    tests' own timeouts instead."""
     return settings(
         max_examples=examples,
         deadline=None,
