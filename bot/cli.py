@@ -199,6 +199,15 @@ def _bench_reliability(args: argparse.Namespace) -> int:
     return 0 if held else 1
 
 
+def _bench_fuzz(args: argparse.Namespace) -> int:
+    """The fuzz targets with many examples; RELIABILITY.md's section; exit 1 unless all held."""
+    from bot import fuzzing  # hypothesis comes with the test extra
+
+    held = fuzzing.bench(args.examples, args.out, lambda line: print(line, flush=True))
+    print(f"{args.out} written")
+    return 0 if held else 1
+
+
 def _bench_queue(args: argparse.Namespace) -> int:
     """Many orders at once on the embedded pool and on a local Ray cluster; exit 1 unless each
     was delivered exactly once."""
@@ -504,6 +513,12 @@ def _parser() -> argparse.ArgumentParser:
     bench_reliability.add_argument("--out", type=Path, default=Path("RELIABILITY.md"))
     bench_reliability.add_argument("--work", type=Path, help="keep the bot's data and log here")
     bench_reliability.set_defaults(handler=_bench_reliability)
+    bench_fuzz = bench_commands.add_parser(
+        "fuzz", help="hypothesis on what the project parses itself: RELIABILITY.md's section"
+    )
+    bench_fuzz.add_argument("--examples", type=int, default=2000, help="per target")
+    bench_fuzz.add_argument("--out", type=Path, default=Path("RELIABILITY.md"))
+    bench_fuzz.set_defaults(handler=_bench_fuzz)
     bench_campaign = bench_commands.add_parser(
         "campaign",
         help="a campaign's greetings broadcast at Telegram's pace: time, 429s, duplicates",

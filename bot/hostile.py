@@ -24,6 +24,7 @@ import av
 import numpy as np
 from PIL import Image
 
+from bot import reliability_report
 from bot.demo.samples import encode_voice_note, sample_portrait_jpeg
 from bot.faults import MEMBER, FaultError, FaultHarness
 from bot.sandbox import SandboxClient, SandboxError, SandboxUser, SentMessage
@@ -360,8 +361,10 @@ async def bench(work: Path, out: Path, say: Callable[[str], None]) -> bool:
             crashed = True
             say(str(error))
         stray = outside_the_vault(harness.data_dir)
+    kept = reliability_report.sections(out)  # what other benchmarks wrote there
     with out.open("w", encoding="utf-8") as report_file:
         report(outcomes, stray, crashed, report_file)
+        report_file.write(kept)
     return not crashed and not stray and all(o.held for o in outcomes)
 
 

@@ -45,7 +45,8 @@ def _webhook_route(application: BotApplication, path: str, secret: str) -> web.R
     expected = secret.encode()
 
     async def receive(request: web.Request) -> web.Response:
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        # aiohttp keeps a header's bytes that are not UTF-8 as surrogates: compared as they came.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, expected):
             log.warning("webhook.refused", remote=request.remote)
             raise web.HTTPUnauthorized()

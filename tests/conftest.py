@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.auxil.sandbox", "tests.auxil.bot"]
+pytest_plugins = ["tests.auxil.sandbox", "tests.auxil.bot", "tests.auxil.secrets", "pytester"]

@@ -5,6 +5,7 @@ with the secret registered by setWebhook; anything posted without that secret is
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -36,6 +37,24 @@ def _forged_update() -> dict[str, object]:
     }
 
 
+async def _raw_post(base_url: str, path: str, secret: bytes) -> int:
+    """POST a forged update with ``secret`` as the header's raw bytes; the status code."""
+    host, port = base_url.removeprefix("http://").split(":")
+    body = json.dumps(_forged_update()).encode()
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST " + path.encode() + b" HTTP/1.1\r\nHost: " + host.encode() + b"\r\n"
+        + SECRET_HEADER.encode() + b": " + secret + b"\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+        + body
+    )  # fmt: skip
+    await writer.drain()
+    status_line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    return int(status_line.split()[1])
+
+
 async def _messages_handled(web: WebWorld) -> float:
     async with (
         aiohttp.ClientSession() as session,
@@ -62,6 +81,8 @@ async def test_only_updates_with_the_registered_secret_are_handled(tmp_path: Pat
                     f"{web.served.web_url}{HOOK}", json=_forged_update(), headers=headers
                 ) as refused:
                     assert refused.status == 401
+        # A header no client library would send: bytes that are not UTF-8.
+        assert await _raw_post(web.served.web_url, HOOK, b"\xff\xfe-secret") == 401
 
         # A member's message, posted by the stand-in with the secret: answered.
         reply = await world.reply_to(MEMBER, lambda: world.sandbox.send_text(MEMBER, "/help"))

@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from bot.clock import Clock, iso
 from bot.i18n import Language
+from bot.storage.database import known_column
 
 
 class Audience(StrEnum):
@@ -181,7 +182,9 @@ def write_invitation(db: Database, invitation: Invitation) -> None:
 def answer(db: Database, invitation: Invitation, state: Answer, **fields: Any) -> bool:
     """Record the family's answer, once: only an invitation still waiting for one changes."""
     values = {"state": state.value, **fields}
-    assignments = ", ".join(f"[{name}] = ?" for name in values)
+    assignments = ", ".join(
+        f"{known_column(db, 'campaign_invitations', name)} = ?" for name in values
+    )
     with db.conn:
         cursor = db.execute(
             f"UPDATE campaign_invitations SET {assignments}"

@@ -23,7 +23,7 @@ INVITE_VALID_FOR = timedelta(hours=48)
 MAX_SUBJECT_NAME_CHARS = 40
 MAX_RELATION_CHARS = 40
 # Telegram's deep-link limit: at most 64 characters of [A-Za-z0-9_-].
-_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _INVITE_RANDOM_BYTES = 24  # 192 bits: 32 characters in the link, beyond any guessing
 
 
@@ -214,7 +214,7 @@ def create_invite(db: Database, clock: Clock, space: Space, role: Role, created_
 
 def redeem_invite(db: Database, clock: Clock, payload: str, user_id: int) -> Member:
     """Join the invite's space; raises InviteRefused saying exactly why not."""
-    if not _PAYLOAD.match(payload):
+    if not _PAYLOAD.fullmatch(payload):  # "$" would let a final newline through
         raise InviteRefused(InviteProblem.MALFORMED)
     rows = list(db.query("SELECT * FROM invites WHERE token_sha256 = ?", [_token_digest(payload)]))
     if not rows:

@@ -12,7 +12,7 @@ from bot.flows.order import own_words
 from bot.orders import CANCEL_PREFIX, REMAKE_PREFIX, RESEND_PREFIX, SEND_PREFIX, status_line
 from bot.services import services_of
 from bot.storage import Order, OrderStatus
-from bot.storage.orders import orders_of, orders_where
+from bot.storage.orders import find_order, orders_of, orders_where
 
 RECENT_ORDERS = 10
 
@@ -28,7 +28,9 @@ async def preview_pressed(update: Update, context: Context) -> None:
     await query.answer()
     desk = services.orders
     order_id = query.data.rpartition(":")[2]
-    if query.data.startswith(SEND_PREFIX):
+    if find_order(services.db, order_id) is None:  # a forged button: no such order
+        done = False
+    elif query.data.startswith(SEND_PREFIX):
         done = await desk.send_it(order_id, user_id)
     elif query.data.startswith(REMAKE_PREFIX):
         done = await desk.remake(order_id, user_id)

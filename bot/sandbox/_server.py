@@ -91,8 +91,9 @@ class BotApiStandIn:
         app = web.Application(client_max_size=2 * self.limits.max_upload_bytes)
         app.add_routes(
             [
-                web.post("/bot{token}/{method}", api.handle),
-                web.get("/bot{token}/{method}", api.handle),
+                # An empty method too: Telegram answers it with its JSON 404, as any unknown one.
+                web.post("/bot{token}/{method:[^/]*}", api.handle),
+                web.get("/bot{token}/{method:[^/]*}", api.handle),
                 web.get("/file/bot{token}/{file_path:.+}", api.download),
                 *Control(world, files, holds, self.limits).routes(),
             ]

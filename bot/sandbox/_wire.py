@@ -79,6 +79,8 @@ async def _body(request: web.Request, uploads: list[Upload]) -> dict[str, Any]:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge as exc:
         raise too_large() from exc
+    except ValueError as exc:  # a form that is not UTF-8, a multipart body that is no multipart
+        raise bad_request("can't parse request body") from exc
     fields: dict[str, Any] = {}
     for name, value in form.items():
         if isinstance(value, web.FileField):

@@ -409,6 +409,14 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def known_column(db: Database, table: str, name: str) -> str:
+    """``name`` quoted as a column of ``table``, once the schema says it is one: SQLite binds
+    values, never names, so a name in SQL text comes from the schema, not from a caller."""
+    if name not in db.table(table).columns_dict:
+        raise ValueError(f"{table} has no column {name!r}")
+    return f"[{name}]"
+
+
 def _user_version(db: Database) -> int:
     row = db.execute("PRAGMA user_version").fetchone()
     return int(row[0])

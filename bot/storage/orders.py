@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlite_utils import Database
 
 from bot.i18n import Language
+from bot.storage.database import known_column
 from engine.provenance import token_for_render_id
 
 
@@ -201,7 +202,7 @@ def change_status(
     (a moderator's Approve and the member's Cancel) cannot both win.
     """
     values: dict[str, Any] = {**fields, "status": status.value, "updated_at": _now()}
-    assignments = ", ".join(f"[{name}] = ?" for name in values)
+    assignments = ", ".join(f"{known_column(db, 'orders', name)} = ?" for name in values)
     placeholders = ", ".join("?" for _ in expected)
     with db.conn:
         cursor = db.execute(

@@ -359,7 +359,8 @@ def _trim_bars(mean: Floats) -> Floats:
     """
     rows = np.flatnonzero((mean.std(axis=1) > 1.0) | (mean.mean(axis=1) > _BAR_LUMA))
     cols = np.flatnonzero((mean.std(axis=0) > 1.0) | (mean.mean(axis=0) > _BAR_LUMA))
-    if len(rows) < mean.shape[0] // 4 or len(cols) < mean.shape[1] // 4:
+    # A picture dark and flat all over (a tiny black video) has no bars to find: kept whole.
+    if len(rows) < max(1, mean.shape[0] // 4) or len(cols) < max(1, mean.shape[1] // 4):
         return mean
     return mean[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
