@@ -59,15 +59,21 @@ def write_random_voxcpm(folder: Path, size: RandomVoxcpm) -> Path:
     write_tokenizer(folder)
     config = _config(size)
     (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    default_dtype = torch.get_default_dtype()
     with torch.random.fork_rng():
         torch.manual_seed(size.seed)
-        vae = AudioVAEV2(config=AudioVAEConfigV2(**config["audio_vae_config"]))
-        model = VoxCPM2Model(
-            VoxCPMConfig.model_validate(config),
-            LlamaTokenizerFast.from_pretrained(str(folder)),
-            vae,
-            device="cpu",
-        )
+        vae = AudioVAEV2(config=AudioVAEConfigV2(**config["audio_vae_config"]))  # fp32, as shipped
+        # Built directly in the release's dtype: a full-size model in fp32 would take 8 GB here.
+        torch.set_default_dtype(getattr(torch, size.dtype))
+        try:
+            model = VoxCPM2Model(
+                VoxCPMConfig.model_validate(config),
+                LlamaTokenizerFast.from_pretrained(str(folder)),
+                vae,
+                device="cpu",
+            )
+        finally:
+            torch.set_default_dtype(default_dtype)
         if size.suppress_stop:
             with torch.no_grad():
                 model.stop_head.weight.zero_()
@@ -149,5 +155,8 @@ def _config(size: RandomVoxcpm) -> dict[str, Any]:
 
 
 def _local(size: RandomVoxcpm) -> dict[str, Any]:
+    """The local encoder's and decoder's sizes; their heads are as wide as the LM's, as the
+    LM's rope scaling factors (one per pair of head dimensions) serve them too."""
     return {"hidden_dim": size.local_width, "ffn_dim": size.local_ffn,
-            "num_heads": size.local_heads, "num_layers": size.local_layers}  # fmt: skip
+            "num_heads": size.local_heads, "num_layers": size.local_layers,
+            "kv_channels": size.head_dim}  # fmt: skip
