@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 XTTS_STAMP := $(VENV)/.installed-xtts
+VOXCPM := voxcpm==2.0.3
 
 .PHONY: demo test lint typecheck unit install install-xtts clean i18n bench-deps chromium
 
@@ -15,14 +16,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Voice cloning (the xtts extra), for operators with XTTS-v2 weights and for the tests; the ray
-# extra too, for the tests' local Ray cluster.
+# Voice cloning (the xtts and voxcpm extras), for operators with XTTS-v2 or VoxCPM2 weights and
+# for the tests; the ray extra too, for the tests' local Ray cluster.
+# voxcpm is installed without the dependencies its wheel declares (a demo UI, training and
+# model-download stack that inference never imports); the voxcpm extra lists what it imports.
 # torchaudio's only PyPI build links CUDA's libraries (libc10_cuda.so) and was built against
 # another torch, so importing it beside the pinned CPU torch fails in its compiled extension.
 # Without that extension torchaudio runs on plain torch, and plain torch is all XTTS uses of it
 # (mel spectrograms, resampling): the extension's files are removed after installing.
 $(XTTS_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet -e '.[test,xtts,ray]'
+	$(BIN)/pip install --quiet -e '.[test,xtts,voxcpm,ray]'
+	$(BIN)/pip install --quiet --no-deps $(VOXCPM)
 	$(BIN)/python -c 'import importlib.util, pathlib; \
 	    lib = pathlib.Path(importlib.util.find_spec("torchaudio").origin).parent / "lib"; \
 	    [path.unlink() for path in lib.glob("*.so")]'

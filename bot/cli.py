@@ -154,10 +154,17 @@ def _bench_portraits(args: argparse.Namespace) -> int:
 
 
 def _bench_voice(args: argparse.Namespace) -> int:
-    from bot.config import read_xtts_dir
+    from bot.config import read_voxcpm_dir, read_xtts_dir
     from engine.likeness import voice_bench
 
-    voice_bench.run(sys.stdout, args.xtts_dir or read_xtts_dir(dict(os.environ)), args.language)
+    environ = dict(os.environ)
+    voice_bench.run(
+        sys.stdout,
+        args.xtts_dir or read_xtts_dir(environ),
+        args.language,
+        args.voxcpm_dir or read_voxcpm_dir(environ),
+        args.only or ("xtts", "voxcpm"),
+    )
     return 0
 
 
@@ -483,6 +490,14 @@ def _parser() -> argparse.ArgumentParser:
     bench_voice.add_argument("--language", choices=LANGUAGES, default="zh-Hant")
     bench_voice.add_argument(
         "--xtts-dir", type=Path, help="XTTS weights (default: $TUANYUAN_XTTS_DIR, else random)"
+    )
+    bench_voice.add_argument(
+        "--voxcpm-dir",
+        type=Path,
+        help="VoxCPM2 weights (default: $TUANYUAN_VOXCPM_DIR, else random)",
+    )
+    bench_voice.add_argument(
+        "--only", choices=("xtts", "voxcpm"), action="append", help="one cloning model (repeatable)"
     )
     bench_voice.set_defaults(handler=_bench_voice)
     bench_streaming = bench_commands.add_parser(

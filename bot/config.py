@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import VoiceLicence
 from engine.provenance import (
     WATERMARK_KEY_ENV,
     WATERMARK_KEY_FILE_ENV,
@@ -49,6 +50,10 @@ class Settings:
     # XTTS-v2 weights the operator installed (config.json, model.pth, vocab.json); without
     # them, or when they cannot be loaded, greetings speak in the embedded default voice.
     xtts_dir: Path | None = None
+    # VoxCPM2 weights (TUANYUAN_VOXCPM_DIR), preferred to XTTS when both load; the licence the
+    # operator declared acceptable (TUANYUAN_VOICE_LICENCE), which keeps XTTS out if commercial.
+    voxcpm_dir: Path | None = None
+    voice_licence: VoiceLicence | None = None
     # The price of a greeting in Telegram Stars; 0 makes greetings free (no invoice at all).
     price_stars: int = 0
     # A render whose worker process died is tried again after this long, doubled each time.
@@ -181,6 +186,8 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         vault_key_file_override=Path(key_file) if key_file else None,
         watermark_key=read_watermark_key(env),
         xtts_dir=read_xtts_dir(env),
+        voxcpm_dir=read_voxcpm_dir(env),
+        voice_licence=read_voice_licence(env),
         price_stars=_price_stars(env),
         render_retry_s=_positive_int(env, "TUANYUAN_RENDER_RETRY_S", "30"),
         ray_address=_ray_address(env),
@@ -267,7 +274,26 @@ def _price_stars(environ: dict[str, str]) -> int:
 
 def read_xtts_dir(environ: dict[str, str]) -> Path | None:
     """The XTTS weights folder if one is configured; whether it loads is the engine's to say."""
-    folder = environ.get("TUANYUAN_XTTS_DIR", "").strip()
+    return _folder(environ, "TUANYUAN_XTTS_DIR")
+
+
+def read_voxcpm_dir(environ: dict[str, str]) -> Path | None:
+    """The VoxCPM2 weights folder if one is configured."""
+    return _folder(environ, "TUANYUAN_VOXCPM_DIR")
+
+
+def read_voice_licence(environ: dict[str, str]) -> VoiceLicence | None:
+    """What the operator declared about their use of cloning weights, if they did."""
+    value = environ.get("TUANYUAN_VOICE_LICENCE", "").strip().lower()
+    if not value:
+        return None
+    if value not in ("commercial", "noncommercial"):
+        raise ConfigError("TUANYUAN_VOICE_LICENCE must be commercial or noncommercial.")
+    return "commercial" if value == "commercial" else "noncommercial"
+
+
+def _folder(environ: dict[str, str], name: str) -> Path | None:
+    folder = environ.get(name, "").strip()
     return Path(folder) if folder else None
 
 

@@ -314,7 +314,8 @@ class FaultHarness:
         env = {
             name: value
             for name, value in os.environ.items()
-            if not name.startswith("TUANYUAN_") or name == "TUANYUAN_XTTS_DIR"
+            if not name.startswith("TUANYUAN_")
+            or name in ("TUANYUAN_XTTS_DIR", "TUANYUAN_VOXCPM_DIR", "TUANYUAN_VOICE_LICENCE")
         }
         env |= {
             "TUANYUAN_BOT_TOKEN": TOKEN,

@@ -43,7 +43,7 @@ from bot.family.likeness import (
 from bot.storage import MediaKind, Order
 from bot.storage.media import record_media
 from bot.vault import Vault, VaultError
-from engine import Marking, RenderError, RenderResult, RenderSpec, voice_note
+from engine import Marking, RenderError, RenderResult, RenderSpec, VoiceLicence, voice_note
 
 log = structlog.get_logger(__name__)
 
@@ -123,10 +123,14 @@ class RenderJobs:
         executor: RenderExecutor,
         marking: Callable[[str], Marking],
         xtts_dir: Path | None = None,
+        voxcpm_dir: Path | None = None,
+        voice_licence: VoiceLicence | None = None,
     ) -> None:
         self._db = db
         self._marking = marking
         self._xtts_dir = xtts_dir
+        self._voxcpm_dir = voxcpm_dir
+        self._voice_licence: VoiceLicence | None = voice_licence
         self._vault = vault
         self._clock = clock
         self._work_dir = work_dir
@@ -272,6 +276,8 @@ class RenderJobs:
             spoken_language="yue" if order.spoken_language == "yue" else None,
             speaker_profile=decrypted(profile_id, "profile") if profile_id else None,
             xtts_dir=self._xtts_dir,
+            voxcpm_dir=self._voxcpm_dir,
+            voice_licence=self._voice_licence,
             recipient=order.recipient or "",
             sender=order.sender or "",
             message=order.message,

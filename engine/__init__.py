@@ -27,6 +27,7 @@ from engine._models import (
     SpokenLanguage,
     VideoInfo,
     VoiceInfo,
+    VoiceLicence,
 )
 from engine._preview import preview_template
 from engine._render import Stages, render
@@ -61,6 +62,7 @@ __all__ = [
     "Stages",
     "VideoInfo",
     "VoiceInfo",
+    "VoiceLicence",
     "bench_render",
     "check_image",
     "check_portrait",

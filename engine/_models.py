@@ -24,6 +24,8 @@ from engine._errors import RenderError
 Language = Literal["zh-Hant", "zh-Hans", "en"]
 # The language the voice speaks: the text's own, or Cantonese reading Chinese text.
 SpokenLanguage = Literal["zh-Hant", "zh-Hans", "yue", "en"]
+# The use an operator declared for cloning weights (TUANYUAN_VOICE_LICENCE).
+VoiceLicence = Literal["commercial", "noncommercial"]
 # How the subject appears: their photo animated, or the family's own video clips.
 LikenessMode = Literal["portrait", "footage"]
 Aspect = Literal["16:9", "9:16", "1:1"]
@@ -107,6 +109,10 @@ class RenderSpec(BaseModel, frozen=True):
     # The operator's XTTS-v2 weights (config.json, model.pth, vocab.json): the subject's cloned
     # voice when it loads and speaks the language; None or unusable: the embedded voice.
     xtts_dir: Path | None = None
+    # The operator's VoxCPM2 weights (Apache-2.0; preferred to XTTS when both load), and the
+    # licence they declared acceptable (TUANYUAN_VOICE_LICENCE): "commercial" keeps XTTS out.
+    voxcpm_dir: Path | None = None
+    voice_licence: VoiceLicence | None = None
     recipient: str = Field(min_length=1, max_length=64)
     sender: str = Field(default="", max_length=64)
     # Who is in the portrait, as the recipient calls them ("Grandpa"); fills {subject}.

@@ -190,7 +190,11 @@ def render_template(
         template, spec.language, spec.recipient, spec.sender, spec.subject, spec.message
     )[: 1 if preview else None]
     selection = voice or select_voice(
-        spec.xtts_dir, spec.speaks, has_samples=bool(spec.voice_samples or spec.speaker_profile)
+        spec.xtts_dir,
+        spec.speaks,
+        has_samples=bool(spec.voice_samples or spec.speaker_profile),
+        voxcpm_dir=spec.voxcpm_dir,
+        licence=spec.voice_licence,
     )
     cached = spec.speaker_profile.read_bytes() if spec.speaker_profile is not None else None
     profile, changed = enrolled_profile(cached, spec.voice_samples, selection.backend)

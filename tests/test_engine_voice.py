@@ -74,7 +74,10 @@ def test_cantonese_and_broken_weights_fall_back_to_the_embedded_voice_with_the_r
     assert fallback.voice_reason.startswith("XTTS is unavailable: ")
     assert "model.pth" in fallback.voice_reason
     unset = _render(tmp_path / "unset", media)
-    assert (unset.voice, unset.voice_reason) == ("espeak-world", "TUANYUAN_XTTS_DIR is not set")
+    assert (unset.voice, unset.voice_reason) == (
+        "espeak-world",
+        "neither TUANYUAN_VOXCPM_DIR nor TUANYUAN_XTTS_DIR is set",
+    )
 
 
 def test_a_voice_that_fails_mid_greeting_is_replaced_for_the_whole_greeting(

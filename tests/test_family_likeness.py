@@ -240,7 +240,8 @@ async def test_the_cloned_voice_speaks_and_moderators_see_which_voice_and_why(
     stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path, voice_ogg: bytes
 ) -> None:
     weights = tiny_xtts(tmp_path / "xtts")
-    settings = replace(settings_for(stand_in, tmp_path / "bot-data"), xtts_dir=weights)
+    settings = replace(settings_for(stand_in, tmp_path / "bot-data"), xtts_dir=weights,
+                       voice_licence="noncommercial")  # fmt: skip
     clock = FakeClock()
     async with polling(build_application(settings, clock)) as application:
         world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
@@ -262,6 +263,8 @@ async def test_the_cloned_voice_speaks_and_moderators_see_which_voice_and_why(
         report = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/renders"))
         assert report.text is not None
         assert f"TUANYUAN_XTTS_DIR): {weights}" in report.text
+        assert "TUANYUAN_VOXCPM_DIR): not set" in report.text
+        assert "(TUANYUAN_VOICE_LICENCE): noncommercial" in report.text
         assert f"{order.id} (delivered, mid-autumn): portrait, voice xtts: XTTS-v2" in report.text
         refused = await world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "/renders"))
         assert refused.text == ZH_HANT("This command is only for Tuanyuan's moderators.")

@@ -92,7 +92,13 @@ async def renders(update: Update, context: Context) -> None:
     lines = [
         _("Voice cloning folder (TUANYUAN_XTTS_DIR): {folder}").format(folder=xtts)
         if xtts is not None
-        else _("Voice cloning folder (TUANYUAN_XTTS_DIR): not set")
+        else _("Voice cloning folder (TUANYUAN_XTTS_DIR): not set"),
+        _("VoxCPM2 folder (TUANYUAN_VOXCPM_DIR): {folder}").format(
+            folder=services.settings.voxcpm_dir or _("not set")
+        ),
+        _("Licence declared for cloning weights (TUANYUAN_VOICE_LICENCE): {licence}").format(
+            licence=services.settings.voice_licence or _("not declared")
+        ),
     ]
     rendered = latest_rendered(services.db, RECENT_RENDERS)
     for order in rendered:

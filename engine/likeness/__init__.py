@@ -6,9 +6,11 @@ weights.
   ``SpeakerProfile`` is computed once from all accepted samples (``build_profile``) and stored as
   bytes with the subject's other derived data.
 - Cloning: ``XttsVoice`` speaks with Coqui's XTTS-v2 from weights the operator installed
-  (``TUANYUAN_XTTS_DIR``, the ``xtts`` extra); ``select_voice`` picks it or the default and
-  says why; ``enrolled_profile`` adds a backend's enrolment to a profile once; ``stream``
-  yields ``SpeechChunk``s early and ``assemble`` makes them the same ``Speech``.
+  (``TUANYUAN_XTTS_DIR``, the ``xtts`` extra), ``VoxcpmVoice`` with OpenBMB's VoxCPM2
+  (``TUANYUAN_VOXCPM_DIR``, the ``voxcpm`` extra; Apache-2.0, preferred); ``select_voice``
+  picks one or the default, under the licence the operator declared, and says why;
+  ``enrolled_profile`` adds a backend's enrolment to a profile once; ``stream`` yields
+  ``SpeechChunk``s early and ``assemble`` makes them the same ``Speech``.
 - Face: ``TalkingPortrait`` animates one photo (mouth from the speech, blinks, head motion).
 - Footage: ``assess_clip``, ``choose_mode`` and ``plan_footage`` pick the family's own clips over
   the animated photo when they show the person well.
@@ -42,6 +44,7 @@ from engine.likeness._profile import ProfileFormatError, SpeakerProfile
 from engine.likeness._recorded import RecordedVoice
 from engine.likeness._streaming import SpeechChunk, SpeechTrack, assemble
 from engine.likeness._voice import Clip, EspeakWorldVoice, VoiceBackend
+from engine.likeness._voxcpm import VoxcpmVoice
 from engine.likeness._xtts import VoiceUnavailable, XttsVoice
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "VoiceBackend",
     "VoiceSelection",
     "VoiceUnavailable",
+    "VoxcpmVoice",
     "XttsVoice",
     "assemble",
     "assess_clip",

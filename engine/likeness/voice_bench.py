@@ -10,6 +10,10 @@ audio produced, which is what a render waits for. They are taken as a render spe
 piece whole. The first-chunk latency is taken apart, streaming the first sentence in chunks as
 a listener playing speech as it comes would (``first_chunk_tokens``).
 
+VoxCPM2 is measured the same way, from ``TUANYUAN_VOXCPM_DIR`` or a full-size random VoxCPM2
+(about 2B parameters, bf16 as released). It speaks a sentence at a time, as a render takes it,
+so its "first chunk" is its first sentence: the latency before a render can compose anything.
+
 The default voice does not stream: its "first chunk" is its whole first sentence.
 """
 
@@ -30,6 +34,8 @@ from engine.likeness._profile import SpeakerProfile
 from engine.likeness._streaming import SpeechChunk
 from engine.likeness._synthetic import SAMPLE_TEXTS, SPEAKERS, speaker_sample
 from engine.likeness._voice import Clip, EspeakWorldVoice
+from engine.likeness._voxcpm import VoxcpmVoice
+from engine.likeness._voxcpm_random import RandomVoxcpm, write_random_voxcpm
 from engine.likeness._world import RATE as SAMPLE_RATE
 from engine.likeness._xtts import FIRST_CHUNK_TOKENS, XttsVoice
 from engine.likeness._xtts_random import RandomXtts, write_random_xtts
@@ -59,8 +65,14 @@ class VoiceSpeed:
         return self.cpu_s / self.audio_s
 
 
-def run(out: TextIO, xtts_dir: Path | None, language: SpokenLanguage = "zh-Hant") -> None:
-    """Print one row per available backend."""
+def run(
+    out: TextIO,
+    xtts_dir: Path | None,
+    language: SpokenLanguage = "zh-Hant",
+    voxcpm_dir: Path | None = None,
+    cloning: Sequence[str] = ("xtts", "voxcpm"),
+) -> None:
+    """Print one row per backend: the default voice and each model named in ``cloning``."""
     if language == "yue":
         raise ValueError("XTTS cannot speak Cantonese: benchmark a language both voices speak")
     speaker = next(s for s in SPEAKERS if s.language == language)
@@ -69,14 +81,24 @@ def run(out: TextIO, xtts_dir: Path | None, language: SpokenLanguage = "zh-Hant"
     rows = [_bench_default(clips, sentences, language)]
     out.write(_header(sentences, clips))
     out.write(_row(rows[0]))
-    with tempfile.TemporaryDirectory(prefix="tuanyuan-bench-voice-") as scratch:
-        if xtts_dir is None:
-            folder, weights = Path(scratch) / "xtts", "random (full-size XTTS-v2 architecture)"
-            write_random_xtts(folder, RandomXtts())
-        else:
-            folder, weights = xtts_dir, f"operator's ({xtts_dir})"
-        rows.append(_bench_xtts(folder, weights, clips, sentences, language))
-    out.write(_row(rows[1]))
+    if "xtts" in cloning:
+        with tempfile.TemporaryDirectory(prefix="tuanyuan-bench-voice-") as scratch:
+            if xtts_dir is None:
+                folder, weights = Path(scratch) / "xtts", "random (full-size XTTS-v2 architecture)"
+                write_random_xtts(folder, RandomXtts())
+            else:
+                folder, weights = xtts_dir, f"operator's ({xtts_dir})"
+            rows.append(_bench_xtts(folder, weights, clips, sentences, language))
+        out.write(_row(rows[-1]))
+    if "voxcpm" in cloning:
+        with tempfile.TemporaryDirectory(prefix="tuanyuan-bench-voice-") as scratch:
+            if voxcpm_dir is None:
+                folder, weights = Path(scratch) / "voxcpm", "random (full-size VoxCPM2, bf16)"
+                write_random_voxcpm(folder, RandomVoxcpm())
+            else:
+                folder, weights = voxcpm_dir, f"operator's ({voxcpm_dir})"
+            rows.append(_bench_voxcpm(folder, weights, clips, sentences, language))
+        out.write(_row(rows[-1]))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     out.write(f"\nPeak RSS {peak_mb:.0f} MB; load average {load} on {os.cpu_count()} CPUs.\n")
@@ -129,6 +151,31 @@ def _bench_xtts(
                              first_chunk_tokens=FIRST_CHUNK_TOKENS),
     )  # fmt: skip
     return replace(spoken, first_chunk_s=listening.first_chunk_s)
+
+
+def _bench_voxcpm(
+    folder: Path,
+    weights: str,
+    clips: Sequence[Clip],
+    sentences: Sequence[str],
+    language: SpokenLanguage,
+) -> VoiceSpeed:
+    started = time.perf_counter()
+    voice = VoxcpmVoice.load(folder)
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    profile = SpeakerProfile(0.0, 0.0, 1.0, (), 0.0, len(clips),
+                             extensions={voice.name: voice.enrol(clips)})  # fmt: skip
+    enrol_s = time.perf_counter() - started
+    voice.synthesize([_WARM_UP[language]], language, profile)  # first-call kernel set-up
+    return _timed(
+        voice.name,
+        weights,
+        voice.device,
+        load_s,
+        enrol_s,
+        lambda: voice.stream(sentences, language, profile),
+    )
 
 
 def _timed(
