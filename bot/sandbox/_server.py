@@ -15,6 +15,8 @@ from aiohttp import web
 
 from bot.sandbox._botapi import BotApi
 from bot.sandbox._control import Control
+from bot.sandbox._fault_control import fault_routes
+from bot.sandbox._faults import FaultSchedule
 from bot.sandbox._files import FileStore
 from bot.sandbox._holds import ResponseHolds
 from bot.sandbox._limits import Limits
@@ -85,7 +87,8 @@ class BotApiStandIn:
         )
         files = FileStore(storage)
         holds = ResponseHolds()
-        api = BotApi(self.token, self.limits, world, files, holds)
+        faults = FaultSchedule()
+        api = BotApi(self.token, self.limits, world, files, holds, faults)
         # Twice the upload cap so an oversized upload is read and answered with Telegram's
         # JSON 413; anything larger still gets the same answer from the decoding layer.
         app = web.Application(client_max_size=2 * self.limits.max_upload_bytes)
@@ -95,6 +98,7 @@ class BotApiStandIn:
                 web.get("/bot{token}/{method}", api.handle),
                 web.get("/file/bot{token}/{file_path:.+}", api.download),
                 *Control(world, files, holds, self.limits).routes(),
+                *fault_routes(faults, self.limits),
             ]
         )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS)
