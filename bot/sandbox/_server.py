@@ -61,6 +61,14 @@ class BotApiStandIn:
         return self._root_url
 
     @property
+    def world(self) -> World:
+        """The chats themselves, for an in-process player that cannot afford an HTTP round trip
+        per action (the load benchmark's thousand users); tests use :class:`SandboxClient`."""
+        if self._world is None:
+            raise RuntimeError("the stand-in is not running; await start() first")
+        return self._world
+
+    @property
     def api_base_url(self) -> str:
         return f"{self.root_url}/bot"
 
