@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -63,6 +63,7 @@ KillPoint = Literal[
     "worker-killed",
     "sqlite-busy",
     "telegram",
+    "disk-full",
 ]
 KILL_POINTS: tuple[KillPoint, ...] = (
     "rendering",  # the status shows a percentage: the render worker is composing
@@ -76,10 +77,12 @@ KILL_POINTS: tuple[KillPoint, ...] = (
     "worker-killed",  # the render worker alone SIGKILLed while composing
     "sqlite-busy",  # another connection holds the database's write lock for seconds
     "telegram",  # Telegram answers 429, 502, resets or never answers, on a random schedule
+    "disk-full",  # the scratch folder is a tmpfs too small for the render (needs root)
 )
 _KILLS_THE_BOT: frozenset[KillPoint] = frozenset(KILL_POINTS[:7])
 _TELEGRAM_METHODS = ("sendMessage", "editMessageText", "sendVideo", "sendChatAction")
 _BUSY_S = (2.0, 12.0)  # how long the write lock is held, drawn from this range
+_FULL_SCRATCH = "256k"  # the uploads fit, the render's sound and video do not
 
 TOKEN = "424242:faults-TEST_token"
 ADMIN = SandboxUser(9001, "Admin", language_code="en")
@@ -577,12 +580,14 @@ class FaultHarness:
             killed = f"killed {killed}"
             self._log(f"run {number}: {killed}; restarting")
             self.bot.start()
+            await self._play_member(order_id, recipient, status)
         else:
-            order_id, status = await self.place(recipient)
-            self._orders.append(order_id)
-            killed = await self._fault_at(point, status)
-            self._log(f"run {number}: {killed}")
-        await self._play_member(order_id, recipient, status)
+            with self._scratch_full(point == "disk-full"):
+                order_id, status = await self.place(recipient)
+                self._orders.append(order_id)
+                killed = await self._fault_at(point, status)
+                self._log(f"run {number}: {killed}")
+                await self._play_member(order_id, recipient, status)
         # Failures the order never reached do not linger into the next run.
         await self.sandbox.clear_faults()
         previews, finals = await self._videos(order_id, recipient)
@@ -624,9 +629,28 @@ class FaultHarness:
             for method in _TELEGRAM_METHODS
         }
 
+    @contextlib.contextmanager
+    def _scratch_full(self, full: bool) -> Iterator[None]:
+        """With ``full``, the bot's scratch folder a tmpfs of :data:`_FULL_SCRATCH` while the
+        order runs: a disk that fills while the render is written. A mount needs root: on a
+        machine where that is refused, the run fails with the reason (``disk_full_possible``)."""
+        if not full:
+            yield
+            return
+        scratch = self._data_dir / "work"
+        scratch.mkdir(exist_ok=True)
+        _mount_tmpfs(scratch, _FULL_SCRATCH)
+        try:
+            yield
+        finally:
+            # Lazily: a file the bot still holds open there must not keep the mount.
+            subprocess.run(["umount", "-l", str(scratch)], check=True)
+
     async def _fault_at(self, point: KillPoint, status: SentMessage) -> str:
         """Inflict a fault the bot lives through, once the order was accepted (paid), and say
         what it was."""
+        if point == "disk-full":
+            return f"the scratch folder a {_FULL_SCRATCH} tmpfs, filled by the render"
         if point == "telegram":
             schedule = self._telegram_schedule()
             for method, kinds in schedule.items():
@@ -641,7 +665,8 @@ class FaultHarness:
             _RENDER_S,
         )
         if point == "worker-killed":
-            return f"{self.bot.kill_workers()} render worker(s) killed while composing"
+            killed = self.bot.kill_workers()
+            return f"{killed} worker process(es) killed while composing (render, idle analysis)"
         held = self._rng.uniform(*_BUSY_S)
         connection = sqlite3.connect(self._data_dir / DATABASE_FILE, timeout=30)
         try:
@@ -803,6 +828,29 @@ class FaultHarness:
         return len(refunds), sum(1 for count in counts.values() if count > 1)
 
 
+def _mount_tmpfs(folder: Path, size: str) -> None:
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise FaultError(f"cannot mount a tmpfs (root needed): {done.stderr.strip()}")
+
+
+def disk_full_possible(scratch: Path) -> bool:
+    """Whether this machine lets the harness mount a small tmpfs (root, or a container that
+    allows it); the benchmark leaves the disk-full point out where it does not."""
+    folder = scratch / "tmpfs-probe"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _mount_tmpfs(folder, "64k")
+    except (FaultError, OSError):
+        return False
+    subprocess.run(["umount", str(folder)], check=True)
+    return True
+
+
 def bot_environment(stand_in: BotApiStandIn, data_dir: Path, price_stars: int) -> dict[str, str]:
     """The environment of a bot run against ``stand_in``, none of this shell's TUANYUAN_*
     settings leaking in (the voice model's folder aside)."""
@@ -830,12 +878,14 @@ def _phone(user: SandboxUser) -> str:
     return f"+8869{user.id:08d}"
 
 
-def kill_plan(runs: int, rng: random.Random) -> list[KillPoint]:
-    """Each run's kill point, drawn at random, every point used once before any repeats when
-    there are enough runs, so even a short benchmark covers them all."""
+def kill_plan(
+    runs: int, rng: random.Random, points: tuple[KillPoint, ...] = KILL_POINTS
+) -> list[KillPoint]:
+    """Each run's fault, drawn at random, every one used once before any repeats when there
+    are enough runs, so even a short benchmark covers them all."""
     plan: list[KillPoint] = []
     while len(plan) < runs:
-        shuffled = list(KILL_POINTS)
+        shuffled = list(points)
         rng.shuffle(shuffled)
         plan += shuffled
     return plan[:runs]

@@ -4,7 +4,9 @@ that its render worker died with it, and that no decrypted media stayed in its s
 The short version of ``tuanyuan bench faults``: one paid order killed while rendering, one
 killed after the stand-in carried out the final ``sendVideo`` but before the bot read its
 answer (the window where a naive retry sends the greeting twice), one killed just after the
-member pressed Send it. The bot is a child process; the stand-in's record is the judge.
+payment, and one that meets Telegram's failures (429, 502, resets, answers that never come) on
+a random schedule after it was paid. The bot is a child process; the stand-in's record is the
+judge, and after each run the audit chain verifies and nothing is left outside the vault.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from bot.faults import FaultHarness, FaultReport, KillPoint
 from bot.hostile import corpus, outside_the_vault, run_cases
 from bot.storage import OrderStatus
 
-POINTS: tuple[KillPoint, ...] = ("rendering", "final-sent", "send-it")
+POINTS: tuple[KillPoint, ...] = ("rendering", "final-sent", "paid", "telegram")
 # A reduced run of the hostile corpus (the whole of it: tuanyuan bench reliability), one case of
 # each kind the restarted bot must answer without crashing or leaving plaintext behind.
 HOSTILE = {
@@ -46,12 +48,17 @@ async def test_orders_arrive_exactly_once_across_kill_9(tmp_path: Path) -> None:
         stray = outside_the_vault(harness.data_dir)
 
     lines = "\n".join(run.line() for run in report.runs)
-    assert report.summary() == "3 runs, 0 duplicates, 0 lost", lines
-    # Nothing failed here, so every order was delivered and nothing was refunded.
-    assert [run.status for run in report.runs] == [OrderStatus.DELIVERED] * 3, lines
-    assert [(run.previews, run.finals) for run in report.runs] == [(1, 1)] * 3, lines
+    assert report.summary() == "4 runs, 0 duplicates, 0 lost, 0 broke the invariant otherwise", (
+        lines
+    )
+    # Nothing failed for good here, so every order was delivered and nothing was refunded.
+    assert [run.status for run in report.runs] == [OrderStatus.DELIVERED] * 4, lines
+    assert [(run.previews, run.finals) for run in report.runs] == [(1, 1)] * 4, lines
     # Killed alone, the bot took its render worker with it; no plaintext outlived a run.
-    assert [(run.orphans, run.scratch_files) for run in report.runs] == [(0, 0)] * 3, lines
+    assert [(run.orphans, run.scratch_files, run.stray) for run in report.runs] == [
+        (0, 0, ())
+    ] * 4, lines
+    assert all(run.audit_intact for run in report.runs), lines
     assert report.refunds == 0
     assert len(hostile) == len(HOSTILE)
     assert [o.case.name for o in hostile if not o.held] == []
