@@ -36,7 +36,7 @@ HOSTILE = {
 }
 
 
-@pytest.mark.timeout(330)
+@pytest.mark.timeout(420)
 async def test_orders_arrive_exactly_once_across_kill_9(tmp_path: Path) -> None:
     report = FaultReport()
     async with FaultHarness(tmp_path, price_stars=5, rng=random.Random(12)) as harness:
