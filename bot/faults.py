@@ -43,6 +43,7 @@ from bot.audit import read_head, verify_log
 from bot.config import DATABASE_FILE
 from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.flows.consent import REVOKE_CONFIRM
 from bot.i18n import Gettext, gettext_for, language_from_telegram
 from bot.moderation import Rules, save_rules
 from bot.orders import RESEND_PREFIX, SEND_PREFIX
@@ -60,6 +61,7 @@ KillPoint = Literal[
     "final-sent",
     "send-it",
     "paid",
+    "revocation",
     "worker-killed",
     "sqlite-busy",
     "telegram",
@@ -73,13 +75,16 @@ KILL_POINTS: tuple[KillPoint, ...] = (
     "final-sent",  # the same for the final video, after Send it
     "send-it",  # just after the member pressed Send it
     "paid",  # just after the Stars payment went through (the successful payment in flight)
+    # just after the subject confirmed /revoke while the order renders; ends the family's
+    # consent, so a plan places it last (kill_plan)
+    "revocation",
     # Faults the bot lives through, without a kill or a restart:
     "worker-killed",  # the render worker alone SIGKILLed while composing
     "sqlite-busy",  # another connection holds the database's write lock for seconds
     "telegram",  # Telegram answers 429, 502, resets or never answers, on a random schedule
     "disk-full",  # the scratch folder is a tmpfs too small for the render (needs root)
 )
-_KILLS_THE_BOT: frozenset[KillPoint] = frozenset(KILL_POINTS[:7])
+_KILLS_THE_BOT: frozenset[KillPoint] = frozenset(KILL_POINTS[:8])
 _TELEGRAM_METHODS = ("sendMessage", "editMessageText", "sendVideo", "sendChatAction")
 _BUSY_S = (2.0, 12.0)  # how long the write lock is held, drawn from this range
 _FULL_SCRATCH = "256k"  # the uploads fit, the render's sound and video do not
@@ -727,6 +732,8 @@ class FaultHarness:
                     return "uploading" + (" (preview already in)" if previews else "")
                 await asyncio.sleep(0.02)
             raise FaultError("the preview's upload never began")
+        if point == "revocation":
+            return await self._kill_after_revoking(status)
         if point == "paid":
             delay = self._rng.uniform(0.0, 0.3)
             await asyncio.sleep(delay)
@@ -748,6 +755,26 @@ class FaultHarness:
         await asyncio.sleep(delay)
         self.bot.kill()
         return f"{delay:.2f} s after Send it"
+
+    async def _kill_after_revoking(self, status: SentMessage) -> str:
+        """The subject withdraws consent while the order renders; the kill lands 0-1 s after
+        they confirmed, while the bot stops the render and deletes the media."""
+        percent_head = _head(self._, "Making the greeting: {percent}%")
+        await self._wait_for(
+            MEMBER,
+            lambda m: m.message_id == status.message_id and percent_head in (m.text or ""),
+            _RENDER_S,
+        )
+        confirm = await self._reply_to(
+            SUBJECT,
+            lambda: self.sandbox.send_text(SUBJECT, "/revoke"),
+            until=lambda m: REVOKE_CONFIRM in buttons(m),
+        )
+        await self.sandbox.press_button(SUBJECT, confirm.message_id, REVOKE_CONFIRM)
+        delay = self._rng.uniform(0.0, 1.0)
+        await asyncio.sleep(delay)
+        self.bot.kill()
+        return f"{delay:.2f} s after the subject confirmed /revoke"
 
     async def _kill_while_marking(
         self, order_id: str, status: SentMessage, says_marking: Callable[[SentMessage], bool]
@@ -883,12 +910,14 @@ def kill_plan(
 ) -> list[KillPoint]:
     """Each run's fault, drawn at random, every one used once before any repeats when there
     are enough runs, so even a short benchmark covers them all."""
+    last = [point for point in points if point == "revocation"][: min(1, runs)]
+    others = [point for point in points if point != "revocation"]
     plan: list[KillPoint] = []
-    while len(plan) < runs:
-        shuffled = list(points)
+    while len(plan) < runs - len(last):
+        shuffled = list(others)
         rng.shuffle(shuffled)
         plan += shuffled
-    return plan[:runs]
+    return plan[: runs - len(last)] + last
 
 
 async def run_faults(

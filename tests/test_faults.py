@@ -4,9 +4,10 @@ that its render worker died with it, and that no decrypted media stayed in its s
 The short version of ``tuanyuan bench faults``: one paid order killed while rendering, one
 killed after the stand-in carried out the final ``sendVideo`` but before the bot read its
 answer (the window where a naive retry sends the greeting twice), one killed just after the
-payment, and one that meets Telegram's failures (429, 502, resets, answers that never come) on
-a random schedule after it was paid. The bot is a child process; the stand-in's record is the
-judge, and after each run the audit chain verifies and nothing is left outside the vault.
+payment, one that meets Telegram's failures (429, 502, resets, answers that never come) on a
+random schedule after it was paid, and last one whose subject withdraws consent mid-render.
+The bot is a child process; the stand-in's record is the judge, and after each run the audit
+chain verifies and nothing is left outside the vault.
 """
 
 from __future__ import annotations
@@ -42,10 +43,13 @@ async def test_orders_arrive_exactly_once_across_kill_9(tmp_path: Path) -> None:
     async with FaultHarness(tmp_path, price_stars=5, rng=random.Random(12)) as harness:
         for number, point in enumerate(POINTS, start=1):
             report.runs.append(await harness.run(number, point))
-        report.refunds, report.refunded_twice = await harness.refunds()
+        delivered_refunds = (await harness.refunds())[0]
         cases = [case for case in corpus(tmp_path / "corpus") if case.name in HOSTILE]
         hostile = await run_cases(harness, cases)
         stray = outside_the_vault(harness.data_dir)
+        # Last, as it ends the family's consent: the subject withdraws it mid-render.
+        revoked = await harness.run(len(POINTS) + 1, "revocation")
+        report.refunds, report.refunded_twice = await harness.refunds()
 
     lines = "\n".join(run.line() for run in report.runs)
     assert report.summary() == "4 runs, 0 duplicates, 0 lost, 0 broke the invariant otherwise", (
@@ -59,7 +63,11 @@ async def test_orders_arrive_exactly_once_across_kill_9(tmp_path: Path) -> None:
         (0, 0, ())
     ] * 4, lines
     assert all(run.audit_intact for run in report.runs), lines
-    assert report.refunds == 0
+    assert delivered_refunds == 0
+    # The order being made when consent was withdrawn ended, the member told and refunded once.
+    assert (revoked.status, revoked.previews, revoked.finals) == (OrderStatus.REVOKED, 0, 0)
+    assert (revoked.lost, revoked.broken) == (False, []), revoked.line()
+    assert (report.refunds, report.refunded_twice) == (1, 0)
     assert len(hostile) == len(HOSTILE)
     assert [o.case.name for o in hostile if not o.held] == []
     assert [o.case.name for o in hostile if o.by_telegram] == ["photo: PNG bomb 30000x30000"]
