@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from telegram import BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.analysis import Analyses
 from bot.audit import AuditLog
@@ -29,6 +29,7 @@ from bot.orders import OrderDesk
 from bot.pacing import ChatOrderedUpdates, FloodGuard
 from bot.services import Services, attach, services_of
 from bot.storage import open_database
+from bot.transient import RetryingRateLimiter
 from bot.vault import AUDIT_KEY_PURPOSE, Vault, derive_key, load_or_create_key, watermark_key
 from bot.verification import Verifier
 from engine import Marking
@@ -122,8 +123,9 @@ def build_application(
         builder.token(settings.token)
         .base_url(settings.api_base_url)
         .base_file_url(settings.file_base_url)
-        # Retry after Telegram's flood-control pauses instead of dropping the message.
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Retry after Telegram's flood-control pauses instead of dropping the message, and
+        # after passing failures where that cannot send twice (bot/transient.py).
+        .rate_limiter(RetryingRateLimiter(max_retries=3))
         # Chats at once, each chat's updates in order (bot/pacing.py).
         .concurrent_updates(ChatOrderedUpdates())
         .media_write_timeout(120)

@@ -178,7 +178,8 @@ def _bench_streaming(args: argparse.Namespace) -> int:
 
 
 def _bench_faults(args: argparse.Namespace) -> int:
-    """kill -9 the bot at random points of orders; exit 1 on any duplicate or lost order."""
+    """kill -9 the bot at random points of orders, and other faults; exit 1 on any duplicate or
+    lost order, or any other break of the invariant."""
     import asyncio
     import tempfile
 
@@ -186,10 +187,23 @@ def _bench_faults(args: argparse.Namespace) -> int:
 
     with tempfile.TemporaryDirectory(prefix="tuanyuan-faults-") as scratch:
         work = args.work or Path(scratch)
-        plan = faults.kill_plan(args.runs, random.Random(args.seed))
+        points = faults.KILL_POINTS
+        if not faults.disk_full_possible(work):
+            points = tuple(point for point in points if point != "disk-full")
+            print("disk-full left out: mounting a small tmpfs needs root", flush=True)
+        plan = faults.kill_plan(args.runs, random.Random(args.seed), points)
         report = asyncio.run(faults.run_faults(plan, work, args.stars, args.seed, sys.stdout))
     print(faults.describe(report))
-    return 0 if report.duplicates == 0 and report.lost == 0 else 1
+    return 0 if report.duplicates == report.lost == report.broken == 0 else 1
+
+
+def _bench_load(args: argparse.Namespace) -> int:
+    """Many people at once through the stand-in; exit 1 on any lost or duplicated answer."""
+    from bot import load_bench
+
+    report = load_bench.bench(args.users, args.duration, args.think, args.ramp, args.seed,
+                              args.work, sys.stdout)  # fmt: skip
+    return 0 if report.lost == report.duplicates == 0 else 1
 
 
 def _bench_reliability(args: argparse.Namespace) -> int:
@@ -541,6 +555,17 @@ def _parser() -> argparse.ArgumentParser:
     bench_campaign.add_argument("--recipients", type=int, default=10_000)
     bench_campaign.add_argument("--work", type=Path, help="keep the bot's data here")
     bench_campaign.set_defaults(handler=_bench_campaign)
+
+    bench_load = bench_commands.add_parser(
+        "load", help="many people joining, consenting, uploading and asking at once: latency"
+    )
+    bench_load.add_argument("--users", type=int, default=1000)
+    bench_load.add_argument("--duration", type=float, default=1800.0, help="seconds of load")
+    bench_load.add_argument("--think", type=float, default=10.0, help="mean s between /help")
+    bench_load.add_argument("--ramp", type=float, default=60.0, help="s over which people start")
+    bench_load.add_argument("--seed", type=int, default=2026)
+    bench_load.add_argument("--work", type=Path, help="keep the bot's data and log here")
+    bench_load.set_defaults(handler=_bench_load)
 
     bench_queue = bench_commands.add_parser(
         "queue", help="orders at once through the bot: embedded pool against a local Ray cluster"

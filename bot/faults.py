@@ -33,23 +33,40 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self, TextIO
 
+from bot.audit import read_head, verify_log
 from bot.config import DATABASE_FILE
 from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.flows.consent import REVOKE_CONFIRM
 from bot.i18n import Gettext, gettext_for, language_from_telegram
 from bot.moderation import Rules, save_rules
 from bot.orders import RESEND_PREFIX, SEND_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxError, SandboxUser, SentMessage
+from bot.sandbox._faults import FAULT_KINDS, FaultKind
 from bot.storage import OrderStatus
 from bot.storage.database import open_database
+from bot.vault import AUDIT_KEY_PURPOSE, derive_key, read_key_file
 
-KillPoint = Literal["rendering", "marking", "uploading", "preview-sent", "final-sent", "send-it"]
+KillPoint = Literal[
+    "rendering",
+    "marking",
+    "uploading",
+    "preview-sent",
+    "final-sent",
+    "send-it",
+    "paid",
+    "revocation",
+    "worker-killed",
+    "sqlite-busy",
+    "telegram",
+    "disk-full",
+]
 KILL_POINTS: tuple[KillPoint, ...] = (
     "rendering",  # the status shows a percentage: the render worker is composing
     "marking",  # the status says the video is being marked as made with AI
@@ -57,7 +74,20 @@ KILL_POINTS: tuple[KillPoint, ...] = (
     "preview-sent",  # the stand-in carried out the preview's sendVideo, its answer held back
     "final-sent",  # the same for the final video, after Send it
     "send-it",  # just after the member pressed Send it
+    "paid",  # just after the Stars payment went through (the successful payment in flight)
+    # just after the subject confirmed /revoke while the order renders; ends the family's
+    # consent, so a plan places it last (kill_plan)
+    "revocation",
+    # Faults the bot lives through, without a kill or a restart:
+    "worker-killed",  # the render worker alone SIGKILLed while composing
+    "sqlite-busy",  # another connection holds the database's write lock for seconds
+    "telegram",  # Telegram answers 429, 502, resets or never answers, on a random schedule
+    "disk-full",  # the scratch folder is a tmpfs too small for the render (needs root)
 )
+_KILLS_THE_BOT: frozenset[KillPoint] = frozenset(KILL_POINTS[:8])
+_TELEGRAM_METHODS = ("sendMessage", "editMessageText", "sendVideo", "sendChatAction")
+_BUSY_S = (2.0, 12.0)  # how long the write lock is held, drawn from this range
+_FULL_SCRATCH = "256k"  # the uploads fit, the render's sound and video do not
 
 TOKEN = "424242:faults-TEST_token"
 ADMIN = SandboxUser(9001, "Admin", language_code="en")
@@ -95,7 +125,7 @@ class RunResult:
 
     number: int
     point: KillPoint
-    killed: str  # where the kill landed, as seen from outside ("rendering at 34%")
+    killed: str  # the fault, as seen from outside ("killed rendering at 34%")
     order_id: str
     status: str
     previews: int  # preview videos of this order in the chat
@@ -104,11 +134,27 @@ class RunResult:
     seconds: float
     orphans: int  # processes of the killed bot (render workers) still alive after it
     scratch_files: int  # files left in the bot's scratch folder once the order ended
+    stray: tuple[str, ...] = ()  # files in the data folder outside the vault and the bot's own
+    audit_intact: bool = True  # the audit chain verified after the run
 
     @property
     def duplicates(self) -> int:
         # One take per run (nobody presses Make it again), so one preview and one final at most.
         return max(0, self.previews - 1) + max(0, self.finals - 1)
+
+    @property
+    def broken(self) -> list[str]:
+        """The invariant's other halves that failed: processes, plaintext, the audit chain."""
+        return [
+            problem
+            for problem, failed in (
+                ("orphan processes", self.orphans > 0),
+                ("scratch files", self.scratch_files > 0),
+                ("files outside the vault", bool(self.stray)),
+                ("audit chain", not self.audit_intact),
+            )
+            if failed
+        ]
 
     @property
     def lost(self) -> bool:
@@ -118,9 +164,10 @@ class RunResult:
 
     def line(self) -> str:
         return (
-            f"run {self.number}: killed {self.killed}; {self.status}, "
+            f"run {self.number}: {self.killed}; {self.status}, "
             f"{self.previews} preview(s), {self.finals} final(s), {self.seconds:.1f} s, "
-            f"{self.orphans} orphan process(es), {self.scratch_files} scratch file(s)"
+            f"{self.orphans} orphan process(es), {self.scratch_files} scratch file(s), "
+            f"{len(self.stray)} stray file(s), audit {'intact' if self.audit_intact else 'BROKEN'}"
         )
 
 
@@ -139,8 +186,15 @@ class FaultReport:
     def lost(self) -> int:
         return sum(run.lost for run in self.runs)
 
+    @property
+    def broken(self) -> int:
+        return sum(bool(run.broken) for run in self.runs)
+
     def summary(self) -> str:
-        return f"{len(self.runs)} runs, {self.duplicates} duplicates, {self.lost} lost"
+        return (
+            f"{len(self.runs)} runs, {self.duplicates} duplicates, {self.lost} lost, "
+            f"{self.broken} broke the invariant otherwise"
+        )
 
     def by_point(self) -> dict[KillPoint, list[RunResult]]:
         grouped: dict[KillPoint, list[RunResult]] = {point: [] for point in KILL_POINTS}
@@ -175,6 +229,11 @@ class BotProcess:
                 start_new_session=True,
             )
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the bot is not running"
+        return self._process.pid
+
     def check_alive(self) -> None:
         """Raise if the bot exited without being killed: that is a crash of its own."""
         if self._process is not None and self._process.poll() is not None:
@@ -200,6 +259,17 @@ class BotProcess:
             self.orphans += len(left)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
+
+    def kill_workers(self) -> int:
+        """SIGKILL the bot's render workers (every other process of its group), the bot left
+        running, as the OOM killer picking the biggest process would; how many were killed."""
+        if self._process is None:
+            return 0
+        workers = [pid for pid in group_members(self._process.pid) if pid != self._process.pid]
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return len(workers)
 
     def log_tail(self, lines: int = 40) -> str:
         text = self._log_path.read_text(encoding="utf-8", errors="replace")
@@ -311,29 +381,10 @@ class FaultHarness:
         await self._stand_in.stop()
 
     def _environment(self) -> dict[str, str]:
-        env = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith("TUANYUAN_")
-            or name in ("TUANYUAN_XTTS_DIR", "TUANYUAN_VOXCPM_DIR", "TUANYUAN_VOICE_LICENCE")
-        }
-        env |= {
-            "TUANYUAN_BOT_TOKEN": TOKEN,
-            "TUANYUAN_DATA_DIR": str(self._data_dir),
-            "TUANYUAN_BOT_API_URL": self._stand_in.api_base_url,
-            "TUANYUAN_BOT_FILE_URL": self._stand_in.file_base_url,
-            "TUANYUAN_ADMIN_IDS": str(ADMIN.id),
-            "TUANYUAN_ADMIN_CHAT_ID": str(ADMIN.id),
-            "TUANYUAN_PRICE_STARS": str(self._price),
-            "TUANYUAN_RENDER_RETRY_S": "1",
-            # The admin web and /metrics on ports the system picks: nothing else may hold them.
-            "TUANYUAN_WEB_LISTEN": "127.0.0.1:0",
-            "TUANYUAN_METRICS_LISTEN": "127.0.0.1:0",
-            # One scripted member places every order (200 in the queue benchmark), faster than
-            # a person could: the flood limit is raised for the harness, and says so here.
-            "TUANYUAN_FLOOD_UPDATES": "100000",
-        }
-        return env | self._env
+        # One scripted member places every order (200 in the queue benchmark), faster than
+        # a person could: the flood limit is raised for the harness, and says so here.
+        flood = {"TUANYUAN_FLOOD_UPDATES": "100000"}
+        return bot_environment(self._stand_in, self._data_dir, self._price) | flood | self._env
 
     # Playing the users
 
@@ -518,17 +569,28 @@ class FaultHarness:
         orphans_before = self.bot.orphans
         if point == "preview-sent":
             await self.sandbox.hold_responses("sendVideo")
-        try:
-            order_id, status = await self.place(recipient)
-            self._orders.append(order_id)
-            killed = await self._kill_at(point, order_id, recipient, status, actions_before)
-        finally:
-            self.bot.kill()
-            # Whatever is still held answers a dead connection; the next bot is not held.
-            await self.sandbox.release_held()
-        self._log(f"run {number}: killed {killed}; restarting")
-        self.bot.start()
-        await self._play_member(order_id, recipient, status)
+        if point in _KILLS_THE_BOT:
+            try:
+                order_id, status = await self.place(recipient)
+                self._orders.append(order_id)
+                killed = await self._kill_at(point, order_id, recipient, status, actions_before)
+            finally:
+                self.bot.kill()
+                # Whatever is still held answers a dead connection; the next bot is not held.
+                await self.sandbox.release_held()
+            killed = f"killed {killed}"
+            self._log(f"run {number}: {killed}; restarting")
+            self.bot.start()
+            await self._play_member(order_id, recipient, status)
+        else:
+            with self._scratch_full(point == "disk-full"):
+                order_id, status = await self.place(recipient)
+                self._orders.append(order_id)
+                killed = await self._fault_at(point, status)
+                self._log(f"run {number}: {killed}")
+                await self._play_member(order_id, recipient, status)
+        # Failures the order never reached do not linger into the next run.
+        await self.sandbox.clear_faults()
         previews, finals = await self._videos(order_id, recipient)
         return RunResult(
             number=number,
@@ -544,7 +606,77 @@ class FaultHarness:
             scratch_files=sum(
                 1 for entry in (self._data_dir / "work").rglob("*") if entry.is_file()
             ),
+            stray=tuple(self.stray_files()),
+            audit_intact=self.audit_intact(),
         )
+
+    def stray_files(self) -> list[str]:
+        """Files in the data folder outside the vault and the bot's own records."""
+        # Imported here: bot.hostile plays its corpus through this harness.
+        from bot.hostile import outside_the_vault
+
+        return outside_the_vault(self._data_dir)
+
+    def audit_intact(self) -> bool:
+        """``tuanyuan audit verify``'s verdict on the bot's log, read beside the running bot."""
+        key = derive_key(read_key_file(self._data_dir / "vault.key"), AUDIT_KEY_PURPOSE)
+        head = read_head(self._data_dir / DATABASE_FILE)
+        return verify_log(self._data_dir / "audit.log", key, head).intact
+
+    def _telegram_schedule(self) -> dict[str, list[FaultKind]]:
+        """One or two failures for each method an order's conversation uses, drawn at random."""
+        return {
+            method: self._rng.choices(FAULT_KINDS, k=self._rng.randint(1, 2))
+            for method in _TELEGRAM_METHODS
+        }
+
+    @contextlib.contextmanager
+    def _scratch_full(self, full: bool) -> Iterator[None]:
+        """With ``full``, the bot's scratch folder a tmpfs of :data:`_FULL_SCRATCH` while the
+        order runs: a disk that fills while the render is written. A mount needs root: on a
+        machine where that is refused, the run fails with the reason (``disk_full_possible``)."""
+        if not full:
+            yield
+            return
+        scratch = self._data_dir / "work"
+        scratch.mkdir(exist_ok=True)
+        _mount_tmpfs(scratch, _FULL_SCRATCH)
+        try:
+            yield
+        finally:
+            # Lazily: a file the bot still holds open there must not keep the mount.
+            subprocess.run(["umount", "-l", str(scratch)], check=True)
+
+    async def _fault_at(self, point: KillPoint, status: SentMessage) -> str:
+        """Inflict a fault the bot lives through, once the order was accepted (paid), and say
+        what it was."""
+        if point == "disk-full":
+            return f"the scratch folder a {_FULL_SCRATCH} tmpfs, filled by the render"
+        if point == "telegram":
+            schedule = self._telegram_schedule()
+            for method, kinds in schedule.items():
+                await self.sandbox.schedule_faults(method, kinds)
+            return "telegram: " + "; ".join(
+                f"{method} {', '.join(kinds)}" for method, kinds in schedule.items()
+            )
+        percent_head = _head(self._, "Making the greeting: {percent}%")
+        await self._wait_for(
+            MEMBER,
+            lambda m: m.message_id == status.message_id and percent_head in (m.text or ""),
+            _RENDER_S,
+        )
+        if point == "worker-killed":
+            killed = self.bot.kill_workers()
+            return f"{killed} worker process(es) killed while composing (render, idle analysis)"
+        held = self._rng.uniform(*_BUSY_S)
+        connection = sqlite3.connect(self._data_dir / DATABASE_FILE, timeout=30)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            await asyncio.sleep(held)
+        finally:
+            connection.rollback()
+            connection.close()
+        return f"the database's write lock held {held:.1f} s while composing"
 
     async def _kill_at(
         self,
@@ -596,6 +728,13 @@ class FaultHarness:
                     return "uploading" + (" (preview already in)" if previews else "")
                 await asyncio.sleep(0.02)
             raise FaultError("the preview's upload never began")
+        if point == "revocation":
+            return await self._kill_after_revoking(status)
+        if point == "paid":
+            delay = self._rng.uniform(0.0, 0.3)
+            await asyncio.sleep(delay)
+            self.bot.kill()
+            return f"{delay:.2f} s after the payment"
         if point == "preview-sent":
             await self.sandbox.wait_held(timeout=_RENDER_S)
             self.bot.kill()
@@ -612,6 +751,26 @@ class FaultHarness:
         await asyncio.sleep(delay)
         self.bot.kill()
         return f"{delay:.2f} s after Send it"
+
+    async def _kill_after_revoking(self, status: SentMessage) -> str:
+        """The subject withdraws consent while the order renders; the kill lands 0-1 s after
+        they confirmed, while the bot stops the render and deletes the media."""
+        percent_head = _head(self._, "Making the greeting: {percent}%")
+        await self._wait_for(
+            MEMBER,
+            lambda m: m.message_id == status.message_id and percent_head in (m.text or ""),
+            _RENDER_S,
+        )
+        confirm = await self._reply_to(
+            SUBJECT,
+            lambda: self.sandbox.send_text(SUBJECT, "/revoke"),
+            until=lambda m: REVOKE_CONFIRM in buttons(m),
+        )
+        await self.sandbox.press_button(SUBJECT, confirm.message_id, REVOKE_CONFIRM)
+        delay = self._rng.uniform(0.0, 1.0)
+        await asyncio.sleep(delay)
+        self.bot.kill()
+        return f"{delay:.2f} s after the subject confirmed /revoke"
 
     async def _kill_while_marking(
         self, order_id: str, status: SentMessage, says_marking: Callable[[SentMessage], bool]
@@ -692,19 +851,70 @@ class FaultHarness:
         return len(refunds), sum(1 for count in counts.values() if count > 1)
 
 
+def _mount_tmpfs(folder: Path, size: str) -> None:
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise FaultError(f"cannot mount a tmpfs (root needed): {done.stderr.strip()}")
+
+
+def disk_full_possible(scratch: Path) -> bool:
+    """Whether this machine lets the harness mount a small tmpfs (root, or a container that
+    allows it); the benchmark leaves the disk-full point out where it does not."""
+    folder = scratch / "tmpfs-probe"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _mount_tmpfs(folder, "64k")
+    except (FaultError, OSError):
+        return False
+    subprocess.run(["umount", str(folder)], check=True)
+    return True
+
+
+def bot_environment(stand_in: BotApiStandIn, data_dir: Path, price_stars: int) -> dict[str, str]:
+    """The environment of a bot run against ``stand_in``, none of this shell's TUANYUAN_*
+    settings leaking in (the voice models' folders and their declared licence aside)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("TUANYUAN_")
+        or name in ("TUANYUAN_XTTS_DIR", "TUANYUAN_VOXCPM_DIR", "TUANYUAN_VOICE_LICENCE")
+    }
+    return env | {
+        "TUANYUAN_BOT_TOKEN": TOKEN,
+        "TUANYUAN_DATA_DIR": str(data_dir),
+        "TUANYUAN_BOT_API_URL": stand_in.api_base_url,
+        "TUANYUAN_BOT_FILE_URL": stand_in.file_base_url,
+        "TUANYUAN_ADMIN_IDS": str(ADMIN.id),
+        "TUANYUAN_ADMIN_CHAT_ID": str(ADMIN.id),
+        "TUANYUAN_PRICE_STARS": str(price_stars),
+        "TUANYUAN_RENDER_RETRY_S": "1",
+        # The admin web and /metrics on ports the system picks: nothing else may hold them.
+        "TUANYUAN_WEB_LISTEN": "127.0.0.1:0",
+        "TUANYUAN_METRICS_LISTEN": "127.0.0.1:0",
+    }
+
+
 def _phone(user: SandboxUser) -> str:
     return f"+8869{user.id:08d}"
 
 
-def kill_plan(runs: int, rng: random.Random) -> list[KillPoint]:
-    """Each run's kill point, drawn at random, every point used once before any repeats when
-    there are enough runs, so even a short benchmark covers them all."""
+def kill_plan(
+    runs: int, rng: random.Random, points: tuple[KillPoint, ...] = KILL_POINTS
+) -> list[KillPoint]:
+    """Each run's fault, drawn at random, every one used once before any repeats when there
+    are enough runs, so even a short benchmark covers them all."""
+    last = [point for point in points if point == "revocation"][: min(1, runs)]
+    others = [point for point in points if point != "revocation"]
     plan: list[KillPoint] = []
-    while len(plan) < runs:
-        shuffled = list(KILL_POINTS)
+    while len(plan) < runs - len(last):
+        shuffled = list(others)
         rng.shuffle(shuffled)
         plan += shuffled
-    return plan[:runs]
+    return plan[: runs - len(last)] + last
 
 
 async def run_faults(
@@ -746,7 +956,8 @@ def describe(report: FaultReport) -> str:
             mean = sum(run.seconds for run in runs) / len(runs)
             lines.append(
                 f"{point}: {len(runs)} runs, {sum(r.duplicates for r in runs)} duplicates, "
-                f"{sum(r.lost for r in runs)} lost, {mean:.1f} s per run"
+                f"{sum(r.lost for r in runs)} lost, {sum(bool(r.broken) for r in runs)} broke "
+                f"the invariant otherwise, {mean:.1f} s per run"
             )
     lines.append(f"refunds: {report.refunds}, charges refunded twice: {report.refunded_twice}")
     lines.append(report.summary())

@@ -15,6 +15,7 @@ per process, not once per greeting), and a request that is cancelled takes its p
 """
 
 import asyncio
+import contextlib
 import ctypes
 import functools
 import json
@@ -38,6 +39,10 @@ class WorkerFailed(Exception):
     """The worker died or said nothing readable; its own log lines went to stderr."""
 
 
+class _NeverAsked(Exception):
+    """The process had exited before the request could be written: nothing was tried."""
+
+
 async def run_worker(module: str, request: bytes, timeout_s: float | None = None) -> Reply:
     """Run ``module`` on ``request`` in a fresh process; killed when cancelled or past
     ``timeout_s`` (TimeoutError)."""
@@ -45,6 +50,8 @@ async def run_worker(module: str, request: bytes, timeout_s: float | None = None
     try:
         async with asyncio.timeout(timeout_s):
             return await _ask(process, module, request, last=True)
+    except _NeverAsked as error:
+        raise WorkerFailed(f"{module} exited before its request") from error
     except BaseException:
         await _kill(process)
         raise
@@ -69,7 +76,22 @@ class WorkerPool:
         """The worker's reply to ``request``; each progress line before it goes to
         ``on_progress`` (on the event loop, as it arrives), or is dropped when there is none.
         An ``on_progress`` that raises ends the call, and its process, as a cancellation does."""
-        process = self._idle.pop() if self._idle else await _start(self._module)
+        while self._idle:
+            # An idle process may have died meanwhile (the OOM killer, an operator's kill):
+            # one that never got the request is dropped, and the next one asked.
+            with contextlib.suppress(_NeverAsked):
+                return await self._ask(self._idle.pop(), request, on_progress)
+        try:
+            return await self._ask(await _start(self._module), request, on_progress)
+        except _NeverAsked as error:
+            raise WorkerFailed(f"{self._module} exited before its request") from error
+
+    async def _ask(
+        self,
+        process: asyncio.subprocess.Process,
+        request: bytes,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> Reply:
         try:
             reply = await _ask(process, self._module, request, last=False, on_progress=on_progress)
         except BaseException:
@@ -147,8 +169,11 @@ async def _ask(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> Reply:
     assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(request.rstrip(b"\n") + b"\n")
-    await process.stdin.drain()
+    try:
+        process.stdin.write(request.rstrip(b"\n") + b"\n")
+        await process.stdin.drain()
+    except ConnectionError as error:  # the pipe's reader is gone: it exited before
+        raise _NeverAsked(module) from error
     if last:
         process.stdin.close()
     while True:

@@ -92,6 +92,21 @@ def test_a_worker_dies_with_its_bot_killed_by_sigkill() -> None:
             os.killpg(bot.pid, signal.SIGKILL)
 
 
+async def test_an_idle_worker_killed_meanwhile_is_replaced_unnoticed() -> None:
+    """Killing an idle analysis worker (as the OOM killer might) made the next upload fail
+    with a traceback; the request now goes to a fresh process."""
+    pool = WorkerPool(WORKER)
+    try:
+        before = await pool.call(_request(n=1))
+        os.kill(before["pid"], signal.SIGKILL)
+        while _alive(before["pid"]):  # noqa: ASYNC110 - a pid, nothing to await
+            await asyncio.sleep(0.01)
+        after = await pool.call(_request(n=2))
+    finally:
+        await pool.close()
+    assert after["echo"] == {"n": 2} and after["pid"] != before["pid"]
+
+
 async def test_a_worker_that_dies_is_a_worker_failure_and_is_replaced() -> None:
     pool = WorkerPool(WORKER)
     before = worker_losses()

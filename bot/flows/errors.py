@@ -2,7 +2,8 @@
 
 Telegram refusing a call (403: the member blocked the bot; 400: a message gone or unchanged;
 429 after the rate limiter's retries ran out) and the network failing are part of running a
-bot: one structured line each, no traceback. Anything else is a bug: logged once with its
+bot: one structured line each, no traceback (and after a network failure the person is told to
+try again, their reply perhaps lost). Anything else is a bug: logged once with its
 traceback, and the person who asked is told, in their language, that it went wrong on the
 bot's side, so they are never left without an answer.
 """
@@ -20,6 +21,9 @@ Context = CallbackContext[Any, Any, Any, Any]
 log = structlog.get_logger(__name__)
 
 _TELEGRAM_SIDE = (Forbidden, BadRequest, RetryAfter, NetworkError)
+_NOT_TELLABLE = (Forbidden, BadRequest, RetryAfter)
+"""Refusals another message would meet too; a network failure that outlasted its retries
+(bot/transient.py) may have cost the person their reply, so they are told to try again."""
 
 
 async def on_error(update: object, context: Context) -> None:
@@ -30,8 +34,10 @@ async def on_error(update: object, context: Context) -> None:
         log.warning(
             "telegram.refused", error=type(error).__name__, detail=str(error), user_id=user_id
         )
-        return
-    log.error("handler.failed", user_id=user_id, exc_info=error)
+        if isinstance(error, _NOT_TELLABLE):
+            return
+    else:
+        log.error("handler.failed", user_id=user_id, exc_info=error)
     chat = update.effective_chat if isinstance(update, Update) else None
     if user is None or chat is None:
         return

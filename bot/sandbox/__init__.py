@@ -5,6 +5,7 @@ would to Telegram (same wire format, same error responses, same limits), while
 :class:`SandboxClient` plays the users on the other side and reports what the bot did.
 """
 
+from bot.sandbox._faults import FAULT_KINDS, FaultKind, InjectedFault
 from bot.sandbox._limits import Limits
 from bot.sandbox._records import (
     CallbackAnswerRecord,
@@ -23,11 +24,14 @@ from bot.sandbox._server import BotApiStandIn, run_forever
 from bot.sandbox.client import SandboxClient, SandboxError
 
 __all__ = [
+    "FAULT_KINDS",
     "BotApiStandIn",
     "CallbackAnswerRecord",
     "CommandsRecord",
     "ErrorRecord",
+    "FaultKind",
     "HeldResponse",
+    "InjectedFault",
     "Limits",
     "MessageEdit",
     "PaymentOutcome",

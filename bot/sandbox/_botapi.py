@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from bot.sandbox._errors import ApiError, bad_request
+from bot.sandbox._faults import ConnectionDropped, FaultSchedule, lose_answer, refuse_before
 from bot.sandbox._files import FileStore
 from bot.sandbox._flood import FloodControl
 from bot.sandbox._holds import ResponseHolds
@@ -122,9 +123,16 @@ class BotApi:
     """Answers Bot API calls the way Telegram does, including how and when it refuses them."""
 
     def __init__(
-        self, token: str, limits: Limits, world: World, files: FileStore, holds: ResponseHolds
+        self,
+        token: str,
+        limits: Limits,
+        world: World,
+        files: FileStore,
+        holds: ResponseHolds,
+        faults: FaultSchedule,
     ) -> None:
         self._token = token
+        self._faults = faults
         self._limits = limits
         self._world = world
         self._files = files
@@ -140,13 +148,18 @@ class BotApi:
                 raise ApiError(404, "Not Found")
             async with request_parameters(request, self._limits.max_upload_bytes) as raw:
                 params = parse_params(route.model, raw, self._limits)
+                fault = self._faults.take(method)
+                refuse_before(fault, request)
                 if isinstance(params, Send):
                     self._world.reachable(params.chat_id)
                     self._flood.admit(params.chat_id)
                 result = await route.handler(self, params)
+            await lose_answer(fault, request)
             await self._holds.hold(request, _held(params, result))
         except ApiError as error:
             return self._refuse(request, method, error)
+        except ConnectionDropped:
+            return web.Response(status=499)  # written to a closed connection: nobody reads it
         return json_ok(result)
 
     async def download(self, request: web.Request) -> web.StreamResponse:

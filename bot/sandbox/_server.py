@@ -15,6 +15,8 @@ from aiohttp import web
 
 from bot.sandbox._botapi import BotApi
 from bot.sandbox._control import Control
+from bot.sandbox._fault_control import fault_routes
+from bot.sandbox._faults import FaultSchedule
 from bot.sandbox._files import FileStore
 from bot.sandbox._holds import ResponseHolds
 from bot.sandbox._limits import Limits
@@ -59,6 +61,14 @@ class BotApiStandIn:
         return self._root_url
 
     @property
+    def world(self) -> World:
+        """The chats themselves, for an in-process player that cannot afford an HTTP round trip
+        per action (the load benchmark's thousand users); tests use :class:`SandboxClient`."""
+        if self._world is None:
+            raise RuntimeError("the stand-in is not running; await start() first")
+        return self._world
+
+    @property
     def api_base_url(self) -> str:
         return f"{self.root_url}/bot"
 
@@ -85,7 +95,8 @@ class BotApiStandIn:
         )
         files = FileStore(storage)
         holds = ResponseHolds()
-        api = BotApi(self.token, self.limits, world, files, holds)
+        faults = FaultSchedule()
+        api = BotApi(self.token, self.limits, world, files, holds, faults)
         # Twice the upload cap so an oversized upload is read and answered with Telegram's
         # JSON 413; anything larger still gets the same answer from the decoding layer.
         app = web.Application(client_max_size=2 * self.limits.max_upload_bytes)
@@ -96,6 +107,7 @@ class BotApiStandIn:
                 web.get("/bot{token}/{method:[^/]*}", api.handle),
                 web.get("/file/bot{token}/{file_path:.+}", api.download),
                 *Control(world, files, holds, self.limits).routes(),
+                *fault_routes(faults, self.limits),
             ]
         )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS)

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter
 from telegram import Message
 
 from bot.sandbox._control import MAX_WAIT_SECONDS
+from bot.sandbox._faults import FaultKind, InjectedFault
 from bot.sandbox._records import (
     CallbackAnswerRecord,
     ChatActionRecord,
@@ -40,6 +41,7 @@ _CallbackAnswers = TypeAdapter(list[CallbackAnswerRecord])
 _Charges = TypeAdapter(list[StarCharge])
 _Refunds = TypeAdapter(list[StarRefund])
 _Held = TypeAdapter(list[HeldResponse])
+_Injected = TypeAdapter(list[InjectedFault])
 
 
 class SandboxError(Exception):
@@ -270,6 +272,19 @@ class SandboxClient:
         result: the moment to kill the bot in a crash test.
         """
         await self._call("POST", "/hold", data={"method": method})
+
+    async def schedule_faults(self, method: str, kinds: list[FaultKind]) -> None:
+        """The next calls to ``method`` meet these failures, one each, in order (see
+        ``bot/sandbox/_faults.py`` for what each kind does and whether the call is carried out)."""
+        await self._call("POST", "/faults", data={"method": method, "kinds": json.dumps(kinds)})
+
+    async def clear_faults(self) -> None:
+        """Serve no more of the scheduled failures."""
+        await self._call("POST", "/faults/clear")
+
+    async def injected_faults(self) -> list[InjectedFault]:
+        """The failures served so far, in order."""
+        return _Injected.validate_python((await self._call("GET", "/faults"))["injected"])
 
     async def release_held(self) -> list[HeldResponse]:
         """Answer every held call and stop holding; returns what was released."""

@@ -1,0 +1,359 @@
+"""``tuanyuan bench load``: many people using the real bot at once through the stand-in, and
+how long each waits for an answer.
+
+Why it is built this way:
+
+* The bot runs as a child process exactly as an operator runs it (``bot/faults.py``'s
+  ``BotProcess``), polling the stand-in over HTTP; its own limits (the per-account flood
+  guard included) are left as they ship.
+* Telegram's limits are raised in the stand-in (30 messages a second in all would cap a
+  thousand chats at one answer each every 33 s): the report says so.
+* The people are played in the stand-in's own process, through its chats directly: a thousand
+  HTTP long polls would load the machine more than the bot does. Each waits for its chat alone
+  (``World.sent_listeners``), so a reply is seen the moment the stand-in stores it.
+* Half of them create a family space (name, living subject, languages, the invite link) and
+  share their phone number; the other half join through that link and share theirs, the start
+  of consent; then everyone asks for /help now and then until the end. A few send an upload (a
+  photo, the consent recording) that analysis workers judge: counted, but not in the latency
+  of non-render interactions, which is what the target is about.
+* Midway, one account sends 50 messages a second for a fifth of the run: the others' p99 in
+  that window against the rest of the steady state says whether one person can stall everyone.
+
+Lost: an interaction with no answer in :data:`_REPLY_S`. Duplicated: a chat holding more /help
+answers than /help was sent (an update handled twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.faults import TOKEN, BotProcess, bot_environment, group_members
+from bot.sandbox import BotApiStandIn, Limits, SandboxClient, SandboxUser, SentMessage
+
+_REPLY_S = 60.0
+_UPLOAD_EVERY = 20  # one person in this many sends an upload once set up
+_FLOOD_PER_S = 50.0
+_FLOOD_SHARE = (0.4, 0.6)  # the flood runs over this part of the run
+_SAMPLE_S = 5.0
+_LANGUAGES = ("zh-hant", "zh-hans", "en")
+_FLOODER = SandboxUser(5_000_000, "Flood", language_code="en")
+# Telegram's per-bot and per-chat pace, lifted so that the bot, not the stand-in, is measured.
+RAISED_LIMITS = Limits(messages_per_second=1e9, chat_messages_per_second=1e9, chat_burst=10**9)
+
+
+@dataclass
+class Interaction:
+    kind: str  # "newspace", "help", "upload", ...
+    user: int
+    at: float  # seconds since the start
+    reply_s: float | None  # None: no answer in time
+
+
+@dataclass
+class LoadReport:
+    users: int
+    duration_s: float
+    think_s: float
+    interactions: list[Interaction] = field(default_factory=list)
+    duplicates: int = 0
+    flood_sent: int = 0
+    flood_window: tuple[float, float] = (0.0, 0.0)
+    memory_mib: list[tuple[float, float]] = field(default_factory=list)  # (at, bot + workers)
+    load: list[tuple[float, float]] = field(default_factory=list)  # (at, 1-minute load average)
+
+    def replies(self, *, during_flood: bool | None = None, uploads: bool = False) -> list[float]:
+        start, end = self.flood_window
+        return [
+            i.reply_s
+            for i in self.interactions
+            if i.reply_s is not None
+            and (i.kind == "upload") == uploads
+            and (during_flood is None or (start <= i.at < end) == during_flood)
+            and (during_flood is None or i.kind == "help")
+        ]
+
+    @property
+    def lost(self) -> int:
+        return sum(i.reply_s is None for i in self.interactions)
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+class _Chats:
+    """Per-chat waiters on what the bot sends."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, tuple[Callable[[SentMessage], bool], asyncio.Future[None]]] = {}
+        self.helps: dict[int, int] = {}  # /help answers per chat
+        self.help_texts: set[str] = set()
+
+    def sent(self, message: SentMessage) -> None:
+        if message.text in self.help_texts:
+            self.helps[message.chat_id] = self.helps.get(message.chat_id, 0) + 1
+        waiter = self._waiting.get(message.chat_id)
+        if waiter is not None and not waiter[1].done() and waiter[0](message):
+            waiter[1].set_result(None)
+
+    async def reply(
+        self,
+        chat_id: int,
+        act: Callable[[], Awaitable[object]],
+        until: Callable[[SentMessage], bool] = lambda _: True,
+    ) -> tuple[float | None, SentMessage | None]:
+        """Do ``act``; seconds until the chat's first message matching ``until``, and it."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        got: list[SentMessage] = []
+
+        def matches(message: SentMessage) -> bool:
+            if until(message):
+                got.append(message)
+                return True
+            return False
+
+        self._waiting[chat_id] = (matches, future)
+        started = time.monotonic()
+        try:
+            await act()
+            async with asyncio.timeout(_REPLY_S):
+                await future
+        except TimeoutError:
+            return None, None
+        finally:
+            self._waiting.pop(chat_id, None)
+        return time.monotonic() - started, got[0]
+
+
+class LoadRun:
+    def __init__(
+        self, stand_in: BotApiStandIn, sandbox: SandboxClient, bot: BotProcess, think_s: float
+    ) -> None:
+        self._stand_in = stand_in
+        self._sandbox = sandbox
+        self._bot = bot
+        self.think_s = think_s
+        self._chats = _Chats()
+        stand_in.world.sent_listeners.append(self._chats.sent)
+        self._started = time.monotonic()
+        self.interactions: list[Interaction] = []
+        self._photo = sample_portrait_jpeg()
+        self._voice = sample_voice_ogg("我同意", "zh-Hant")
+
+    def _now(self) -> float:
+        return time.monotonic() - self._started
+
+    async def _do(
+        self,
+        kind: str,
+        user: SandboxUser,
+        act: Callable[[], Awaitable[object]],
+        until: Callable[[SentMessage], bool] = lambda _: True,
+    ) -> SentMessage | None:
+        at = self._now()
+        seconds, message = await self._chats.reply(user.id, act, until)
+        self.interactions.append(Interaction(kind, user.id, at, seconds))
+        return message
+
+    def _text(self, user: SandboxUser, text: str) -> Callable[[], Awaitable[object]]:
+        content: dict[str, object] = {"text": text}
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return lambda: self._stand_in.world.user_message(user, content)
+
+    def _press(
+        self, user: SandboxUser, message_id: int, data: str
+    ) -> Callable[[], Awaitable[object]]:
+        return lambda: self._stand_in.world.press_button(user, message_id, data)
+
+    def _contact(self, user: SandboxUser) -> Callable[[], Awaitable[object]]:
+        contact = {"phone_number": f"+8869{user.id:08d}", "first_name": user.first_name,
+                   "user_id": user.id}  # fmt: skip
+        return lambda: self._stand_in.world.user_message(user, {"contact": contact})
+
+    async def learn_help(self) -> None:
+        """The /help answer in each language, so that answers can be counted per chat."""
+        for number, language in enumerate(_LANGUAGES):
+            user = SandboxUser(4_000_000 + number, "Probe", language_code=language)
+            message = await self._do("help", user, self._text(user, "/help"))
+            if message is None or message.text is None:
+                raise RuntimeError(f"/help in {language} got no answer: {self._bot.log_tail()}")
+            self._chats.help_texts.add(message.text)
+            self._chats.helps[user.id] = 1  # the answer arrived before its text was known
+
+    async def family(self, number: int, end: float, rng: random.Random) -> None:
+        """An owner and a subject: a space, the invite, both phone numbers, then /help now and
+        then until ``end``."""
+        language = _LANGUAGES[number % len(_LANGUAGES)]
+        owner = SandboxUser(1_000_000 + number, f"Owner{number}", language_code=language)
+        subject = SandboxUser(2_000_000 + number, f"Subject{number}", language_code=language)
+        link = await self._space(owner, subject)
+        if link is not None:
+            await self._do("join", subject, self._text(subject, f"/start {link}"),
+                           until=lambda m: m.reply_markup is not None)  # fmt: skip
+            await self._do("contact", subject, self._contact(subject))
+        await self._do("contact", owner, self._contact(owner))
+        if number % _UPLOAD_EVERY == 0:
+            await self._do("upload", owner, lambda: self._sandbox.send_photo(owner, self._photo))
+        if number % _UPLOAD_EVERY == 1:
+            voice = lambda: self._sandbox.send_voice(subject, self._voice, duration=3)  # noqa: E731
+            await self._do("upload", subject, voice)
+        await asyncio.gather(self._chat(owner, end, rng), self._chat(subject, end, rng))
+
+    async def _space(self, owner: SandboxUser, subject: SandboxUser) -> str | None:
+        await self._do("newspace", owner, self._text(owner, "/newspace"))
+        question = await self._do("name", owner, self._text(owner, subject.first_name),
+                                  until=lambda m: m.reply_markup is not None)  # fmt: skip
+        if question is None:
+            return None
+        languages = await self._do(
+            "living", owner, self._press(owner, question.message_id, "space:living"),
+            until=lambda m: m.reply_markup is not None,
+        )  # fmt: skip
+        if languages is None:
+            return None
+        # Ticking a language edits the keyboard in place: no new message to time.
+        await self._press(owner, languages.message_id, "slang:cmn")()
+        invite = await self._do(
+            "invite", owner, self._press(owner, languages.message_id, "slang:done"),
+            until=lambda m: "start=" in (m.text or ""),
+        )  # fmt: skip
+        if invite is None or invite.text is None:
+            return None
+        return invite.text.split("start=", 1)[1].split()[0].rstrip(".)")
+
+    async def _chat(self, user: SandboxUser, end: float, rng: random.Random) -> None:
+        while True:
+            await asyncio.sleep(rng.expovariate(1 / self.think_s))
+            if self._now() >= end:
+                return
+            await self._do("help", user, self._text(user, "/help"))
+
+    def duplicates(self) -> int:
+        """/help answers beyond the /help messages a chat sent: updates handled twice."""
+        sent = Counter(i.user for i in self.interactions if i.kind == "help")
+        return sum(max(0, answers - sent[chat]) for chat, answers in self._chats.helps.items())
+
+    async def flood(self, start: float, end: float) -> int:
+        """One account sending :data:`_FLOOD_PER_S` messages a second over [start, end)."""
+        await asyncio.sleep(max(0.0, start - self._now()))
+        sent = 0
+        while self._now() < end:
+            await self._stand_in.world.user_message(_FLOODER, {"text": f"flood {sent}"})
+            sent += 1
+            await asyncio.sleep(1 / _FLOOD_PER_S)
+        return sent
+
+    def memory_mib(self) -> float:
+        """Resident memory of the bot and its workers (its process group), in MiB."""
+        total = 0
+        for pid in group_members(self._bot.pid):
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        return total / 1024
+
+
+async def run_load(
+    users: int, duration_s: float, think_s: float, ramp_s: float, seed: int, work: Path,
+    out: TextIO,
+) -> LoadReport:  # fmt: skip
+    """Set up the stand-in and the bot, play ``users`` people for ``duration_s``, report."""
+    rng = random.Random(seed)
+    report = LoadReport(users, duration_s, think_s)
+    async with BotApiStandIn(TOKEN, RAISED_LIMITS) as stand_in:
+        data_dir = work / "bot-data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        bot = BotProcess(bot_environment(stand_in, data_dir, 0), work / "bot.log")
+        bot.start()
+        try:
+            async with SandboxClient(stand_in.root_url, timeout_s=_REPLY_S) as sandbox:
+                run = LoadRun(stand_in, sandbox, bot, think_s)
+                await run.learn_help()
+                start = run._now()
+                end = start + duration_s
+                flood = (start + duration_s * _FLOOD_SHARE[0], start + duration_s * _FLOOD_SHARE[1])
+                report.flood_window = flood
+                sampler = asyncio.create_task(_sample(run, report, end))
+                flooder = asyncio.create_task(run.flood(*flood))
+
+                async def person(number: int) -> None:
+                    await asyncio.sleep(ramp_s * number / max(1, users // 2))
+                    await run.family(number, end, random.Random(rng.random()))
+
+                await asyncio.gather(*(person(n) for n in range(users // 2)))
+                report.flood_sent = await flooder
+                await sampler
+                await asyncio.sleep(3.0)  # answers still in flight count as duplicates or not
+                bot.check_alive()
+                report.interactions = run.interactions
+                report.duplicates = run.duplicates()
+        finally:
+            bot.kill()
+    print(describe(report), file=out, flush=True)
+    return report
+
+
+async def _sample(run: LoadRun, report: LoadReport, end: float) -> None:
+    while run._now() < end:
+        report.memory_mib.append((run._now(), run.memory_mib()))
+        report.load.append((run._now(), os.getloadavg()[0]))
+        await asyncio.sleep(_SAMPLE_S)
+
+
+def describe(report: LoadReport) -> str:
+    everything = report.replies()
+    base, flooded = report.replies(during_flood=False), report.replies(during_flood=True)
+    uploads = report.replies(uploads=True)
+    memory = [mib for _, mib in report.memory_mib] or [float("nan")]
+    load = [value for _, value in report.load] or [float("nan")]
+
+    def ms(values: list[float], share: float) -> str:
+        return f"{percentile(values, share) * 1000:.0f} ms"
+
+    ratio = percentile(flooded, 0.99) / percentile(base, 0.99) if base and flooded else float("nan")
+    return "\n".join(
+        [
+            f"{report.users} users for {report.duration_s:.0f} s (one /help each every "
+            f"{report.think_s:.0f} s on average once set up); the stand-in's flood limits raised "
+            f"(Telegram's 30 messages a second and 1 a second per chat lifted)",
+            f"non-render interactions: {len(everything)}, p50 {ms(everything, 0.5)}, "
+            f"p99 {ms(everything, 0.99)}, max {ms(everything, 1.0)}",
+            f"uploads (judged in analysis workers): {len(uploads)}, p50 {ms(uploads, 0.5)}, "
+            f"p99 {ms(uploads, 0.99)}",
+            f"/help p99 outside the flood {ms(base, 0.99)}, during one account's "
+            f"{_FLOOD_PER_S:.0f} messages a second ({report.flood_sent} sent) {ms(flooded, 0.99)}: "
+            f"{ratio:.2f}x",
+            f"lost: {report.lost}, duplicated: {report.duplicates}",
+            f"bot memory (with workers): start {memory[0]:.0f} MiB, peak {max(memory):.0f} MiB, "
+            f"end {memory[-1]:.0f} MiB",
+            f"load average (1 min) over the run: min {min(load):.1f}, "
+            f"mean {statistics.fmean(load):.1f}, max {max(load):.1f} on {os.cpu_count()} cores",
+        ]
+    )
+
+
+def bench(users: int, duration_s: float, think_s: float, ramp_s: float, seed: int,
+          work: Path | None, out: TextIO) -> LoadReport:  # fmt: skip
+    if work is not None:
+        work.mkdir(parents=True, exist_ok=True)
+        return asyncio.run(run_load(users, duration_s, think_s, ramp_s, seed, work, out))
+    with tempfile.TemporaryDirectory(prefix="tuanyuan-load-") as scratch:
+        return asyncio.run(run_load(users, duration_s, think_s, ramp_s, seed, Path(scratch), out))
