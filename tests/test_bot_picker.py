@@ -16,7 +16,7 @@ from bot.flows.order import PICTURES_PREFIX, TEMPLATE_PREFIX, festivals
 from bot.flows.picker import picture_aspect
 from bot.i18n import gettext_for
 from bot.sandbox import SandboxUser, SentMessage
-from bot.storage.orders import draft_for
+from bot.storage.orders import draft_for, update_order
 from engine import template_title
 from tests.auxil.bot import ADMIN, BotWorld
 from tests.auxil.family import festival_question, living_family
@@ -104,3 +104,12 @@ async def test_templates_paged_in_pictures_then_chosen(family: BotWorld) -> None
         m for m in await sandbox.sent_messages(MEMBER.id) if m.message_id == card.message_id
     )
     assert shown.reply_markup is None, json.dumps(shown.reply_markup)
+
+    # A member whose greeting is a Stories video sees the upright look: another still.
+    update_order(world.services.db, draft.id, shape=Shape.VERTICAL.value)
+    upright = await world.reply_to(
+        MEMBER, lambda: sandbox.press_button(MEMBER, keyboard.message_id, opener)
+    )
+    assert upright.method == "sendPhoto" and upright.file_id != first_still
+    width, height = await _size(world, upright.file_id)
+    assert abs(width / height - 9 / 16) < 0.01, (width, height)
