@@ -29,7 +29,7 @@ from engine._models import (
     VoiceInfo,
     VoiceLicence,
 )
-from engine._preview import preview_template
+from engine._preview import preview_still, preview_template
 from engine._render import Stages, render
 from engine._stand_in import stand_in_portrait
 from engine._templates import list_templates, template_festival, template_title
@@ -74,6 +74,7 @@ __all__ = [
     "list_templates",
     "normalised_frames",
     "plain_speech",
+    "preview_still",
     "preview_template",
     "render",
     "stand_in_portrait",

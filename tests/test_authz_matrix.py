@@ -260,6 +260,7 @@ MATRIX: dict[str, tuple[Callable[[Ids, SandboxUser], str], dict[str, Outcome]]] 
               personal(HANDLED)),
     "tpl:": (lambda _, _user: "tpl:mid-autumn", ORDER_ROW),
     "tpl-more": (lambda _, _user: "tpl-more", ORDER_ROW),
+    "pic:": (lambda _, _user: "pic:mid-autumn", ORDER_ROW),
     "photo:last": (lambda _, _user: "photo:last", ORDER_ROW),
     "words:": (lambda _, _user: "words:go", ORDER_ROW),
     "look:": (lambda _, _user: "look:photo", ORDER_ROW),

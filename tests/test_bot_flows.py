@@ -175,10 +175,14 @@ async def test_a_full_order_delivers_a_playable_greeting(
     offer = await _give_media(consented, member, portrait_jpeg, voice_ogg)
     assert offer.reply_markup is not None
     labels = [b["text"] for row in offer.reply_markup["inline_keyboard"] for b in row]
-    # Festivals coming up first, by their next date; the rest behind "More festivals".
+    # Festivals coming up first, by their next date; the rest behind "More festivals"; then
+    # the same in pictures (tests/test_bot_picker.py).
     soon, _later = upcoming(list_templates(), template_festival, consented.clock.now().date())
     assert soon, "some festival falls within 45 days of any date"
-    assert labels == [template_title(t, "zh-Hant") for t in soon] + [ZH_HANT("More festivals")]
+    assert labels == [template_title(t, "zh-Hant") for t in soon] + [
+        ZH_HANT("More festivals"),
+        ZH_HANT("See them in pictures"),
+    ]
     # The member learns how much usable speech the note held, against the recommendation.
     feedback = [m.text or "" for m in await sandbox.sent_messages(member.id)]
     speech_line = next(text for text in feedback if text.startswith("謝謝，語音收到了：其中有"))

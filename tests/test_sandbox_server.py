@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from aiohttp import web
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Conflict, EndPointNotFound, InvalidToken
 
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxError, SandboxUser
@@ -244,6 +244,36 @@ async def test_user_messages_cannot_be_edited(
     message = await sandbox.send_text(user, "mine")
     with pytest.raises(BadRequest, match="Message can't be edited"):
         await bot.edit_message_text("yours", user.id, message.message_id)
+
+
+async def test_a_photo_is_edited_into_another(
+    bot: Bot, sandbox: SandboxClient, user: SandboxUser
+) -> None:
+    """editMessageMedia: a new upload or a known file id, its caption and buttons; refused for
+    a text message, as Telegram does."""
+    await sandbox.send_text(user, "hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Next", callback_data="next")]])
+    first = await bot.send_photo(user.id, png(40, 30), caption="one", reply_markup=keyboard)
+    edited = await bot.edit_message_media(
+        InputMediaPhoto(png(30, 40), caption="two"), user.id, first.message_id,
+        reply_markup=keyboard,
+    )  # fmt: skip
+    assert not isinstance(edited, bool) and edited.caption == "two"
+    assert (edited.photo[-1].width, edited.photo[-1].height) == (30, 40)
+    back = await bot.edit_message_media(
+        InputMediaPhoto(first.photo[-1].file_id), user.id, first.message_id
+    )
+    assert not isinstance(back, bool) and back.photo[-1].file_id == first.photo[-1].file_id
+    assert back.caption is None and back.reply_markup is None
+    text = await bot.send_message(user.id, "words")
+    with pytest.raises(BadRequest, match="There is no media in the message to edit"):
+        await bot.edit_message_media(
+            InputMediaPhoto(first.photo[-1].file_id), user.id, text.message_id
+        )
+    record = next(m for m in await sandbox.sent_messages(user.id) if m.method == "sendPhoto")
+    uploaded, resent = record.edits
+    assert uploaded.file_id not in (None, first.photo[-1].file_id) and uploaded.caption == "two"
+    assert resent.file_id == record.file_id == first.photo[-1].file_id
 
 
 async def test_bot_uploads_come_back_byte_identical(

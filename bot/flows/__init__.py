@@ -46,6 +46,7 @@ from bot.flows import (
     moderation,
     order,
     payments,
+    picker,
     privacy,
     resume,
     verify,
@@ -274,6 +275,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(basics.LANGUAGE_PREFIX, basics.language_chosen)
     on_button(order.TEMPLATE_PREFIX, guarded(Permission.ORDER, order.template_chosen))
     on_button(order.MORE_FESTIVALS, guarded(Permission.ORDER, order.more_festivals))
+    on_button(order.PICTURES_PREFIX, guarded(Permission.ORDER, picker.page_pressed))
     on_button(order.LAST_PHOTO, guarded(Permission.ORDER, order.last_photo_chosen))
     on_button(order.WORDS_PREFIX, guarded(Permission.ORDER, order.words_chosen))
     for prefix in (SEND_PREFIX, REMAKE_PREFIX, CANCEL_PREFIX, RESEND_PREFIX):

@@ -20,7 +20,7 @@ from bot.delivery import DEFAULT_SHAPE, Shape
 from bot.family.consent import current_consent
 from bot.family.likeness import speech_seconds, usable_clips, voice_notes
 from bot.family.spaces import Member, Space, get_space, membership_of
-from bot.festivals import upcoming
+from bot.festivals import Upcoming, upcoming
 from bot.flows.basics import Context as _Context
 from bot.flows.basics import bounded_text, caller
 from bot.flows.feedback import ingest_error_text
@@ -49,6 +49,7 @@ from engine import (
 Context = _Context
 TEMPLATE_PREFIX = "tpl:"
 MORE_FESTIVALS = "tpl-more"  # not under TEMPLATE_PREFIX: it names no template
+PICTURES_PREFIX = "pic:"  # the template picker's pages (bot.flows.picker), by template id
 WORDS_PREFIX = "words:"  # the confirmation card: go, own words, sign, the template's words
 LIKENESS_PREFIX = "look:"
 SPOKEN_PREFIX = "spk:"
@@ -142,9 +143,9 @@ def _buttons(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 def _template_keyboard(
     services: Services, _: Gettext, language: Language, everything: bool = False
 ) -> InlineKeyboardMarkup:
-    """Festivals coming up first (by their next date, lunar ones included); the rest behind
-    "More festivals", or all of them when ``everything``."""
-    soon, later = upcoming(list_templates(), template_festival, services.clock.now().date())
+    """Festivals coming up first; the rest behind "More festivals", or all of them when
+    ``everything``; then the picker, opening at the first."""
+    soon, later = festivals(services)
     shown = [*soon, *later] if everything or not soon else soon
     rows = [
         (template_title(template_id, language), TEMPLATE_PREFIX + template_id)
@@ -152,7 +153,13 @@ def _template_keyboard(
     ]
     if len(shown) < len(soon) + len(later):
         rows.append((_("More festivals"), MORE_FESTIVALS))
+    rows.append((_("See them in pictures"), PICTURES_PREFIX + shown[0]))
     return _buttons(rows)
+
+
+def festivals(services: Services) -> Upcoming:
+    """Template ids by their festival's next date (lunar ones included), coming up first."""
+    return upcoming(list_templates(), template_festival, services.clock.now().date())
 
 
 async def more_festivals(update: Update, context: Context) -> None:
@@ -228,7 +235,7 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
         rows.append((_("Use the festival's words"), WORDS_PREFIX + "template"))
     rows.append((_("Sign it"), WORDS_PREFIX + "sign"))
     rows.append((_("Change the format"), WORDS_PREFIX + "shape"))
-    shape = _shape_for(services, order)
+    shape = shape_for(services, order)
     await message.reply_text(
         _(
             "The greeting will say:\n\n{words}\n\nTo put your own words in their mouth, type "
@@ -250,7 +257,7 @@ def shape_name(_: Gettext, shape: Shape) -> str:
     }[shape]
 
 
-def _shape_for(services: Services, order: Order) -> Shape:
+def shape_for(services: Services, order: Order) -> Shape:
     """The draft's shape: the member's choice, else the one of their last greeting."""
     if order.shape is not None:
         return Shape(order.shape)
@@ -580,7 +587,7 @@ async def _place(
         user_id,
         consent_id=consent.id,
         spoken_language=spoken_language_of(draft, space),
-        shape=_shape_for(services, draft).value,
+        shape=shape_for(services, draft).value,
     )
     if isinstance(refusal, Refusal):
         rules = services.orders.rules()

@@ -28,6 +28,7 @@ from bot.sandbox._params import (
     AnswerPreCheckoutQuery,
     DeleteMessage,
     DeleteWebhook,
+    EditMessageMedia,
     EditMessageReplyMarkup,
     EditMessageText,
     GetFile,
@@ -353,6 +354,15 @@ class BotApi:
     async def _edit_message_reply_markup(self, p: EditMessageReplyMarkup) -> JsonObject:
         return await self._world.edit(p.chat_id, p.message_id, method_name(p), None, _markup(p))
 
+    @_method(EditMessageMedia)
+    async def _edit_message_media(self, p: EditMessageMedia) -> JsonObject:
+        self._world.media_to_edit(p.chat_id, p.message_id)
+        photo = await self._files.photo(p.media.media, self._limits)
+        return await self._world.edit(
+            p.chat_id, p.message_id, method_name(p), None, _markup(p),
+            media={"photo": photo}, caption=p.media.caption,
+        )  # fmt: skip
+
     @_method(DeleteMessage)
     async def _delete_message(self, p: DeleteMessage) -> bool:
         await self._world.delete(p.chat_id, p.message_id, self._limits.max_delete_age_s)
@@ -402,6 +412,8 @@ def _held(params: BaseModel, result: Any) -> HeldResponse:
     return HeldResponse(method=method_name(params), chat_id=chat_id, message_id=message_id)
 
 
-def _markup(params: Send | EditMessageText | EditMessageReplyMarkup) -> JsonObject | None:
+def _markup(
+    params: Send | EditMessageText | EditMessageReplyMarkup | EditMessageMedia,
+) -> JsonObject | None:
     markup = params.reply_markup
     return None if markup is None else markup.model_dump(mode="json", exclude_none=True)

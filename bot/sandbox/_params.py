@@ -48,6 +48,7 @@ _EMPTY = {
 _INVALID = {
     "chat_id": "chat not found",
     "reply_markup": "can't parse reply keyboard markup JSON object",
+    "media": "can't parse InputMedia JSON object",
     "commands": "can't parse commands JSON object",
     "scope": "can't parse BotCommandScope JSON object",
     "allowed_updates": "can't parse allowed updates JSON array",
@@ -274,6 +275,38 @@ class EditMessageText(MessageRef):
 
 class EditMessageReplyMarkup(MessageRef):
     reply_markup: Markup | None = None
+
+
+class InputMediaPhoto(_Model):
+    """The new content of an edited media message: the stand-in knows photos only."""
+
+    type: Literal["photo"]
+    media: Annotated[Media, AfterValidator(_check_photo)]
+    caption: Caption = None
+
+
+class EditMessageMedia(MessageRef):
+    """``media`` is an InputMedia JSON object; its ``attach://name`` names an upload sent
+    beside it in the same request, which is how a new file travels with the edit."""
+
+    media: InputMediaPhoto
+    reply_markup: Markup | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _attach(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        try:
+            media = loads_if_text(data.get("media"))
+        except ValueError:
+            return data  # left for the field's own check: "can't parse InputMedia"
+        if not isinstance(media, dict):
+            return data
+        source = media.get("media")
+        if isinstance(source, str) and source.startswith("attach://"):
+            media = {**media, "media": data.get(source.removeprefix("attach://"), source)}
+        return {**data, "media": media}
 
 
 class DeleteMessage(MessageRef):

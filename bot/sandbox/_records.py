@@ -46,6 +46,8 @@ class MessageEdit(_Record):
     text: str | None = None
     reply_markup: JsonObject | None = None
     at: float = 0.0  # when it was made (Unix time, sub-second), to check a bot's pace
+    file_id: str | None = None  # editMessageMedia's new file: an upload's new id, or the one sent
+    caption: str | None = None
 
 
 class SentInvoice(_Record):

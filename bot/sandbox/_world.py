@@ -286,6 +286,20 @@ class World:
         await self._bump()
         return wire
 
+    def _editable(self, chat_id: int, message_id: int) -> _Message:
+        message = self._live(chat_id, message_id)
+        if message is None:
+            raise bad_request("message to edit not found")
+        if message.record is None:
+            raise bad_request("message can't be edited")
+        return message
+
+    def media_to_edit(self, chat_id: int, message_id: int) -> None:
+        """Refuse editMessageMedia as Telegram does, before the new file is taken in."""
+        message = self._editable(chat_id, message_id)
+        if not any(kind in message.wire for kind in _MEDIA_KINDS):
+            raise bad_request("there is no media in the message to edit")
+
     async def edit(
         self,
         chat_id: int,
@@ -293,30 +307,49 @@ class World:
         method: str,
         text: str | None,
         markup: JsonObject | None,
+        media: JsonObject | None = None,
+        caption: str | None = None,
     ) -> JsonObject:
-        """Apply an edit; ``text`` is None for editMessageReplyMarkup, which keeps the text."""
-        message = self._live(chat_id, message_id)
-        if message is None:
-            raise bad_request("message to edit not found")
-        if message.record is None:
-            raise bad_request("message can't be edited")
+        """Apply an edit; ``text`` is None for editMessageReplyMarkup, which keeps the text;
+        ``media`` (with its ``caption``) replaces a media message's file, for editMessageMedia."""
+        message = self._editable(chat_id, message_id)
         if text is not None and "text" not in message.wire:
             raise bad_request("there is no text in the message to edit")
         record = message.record
+        assert record is not None
         new_text = record.text if text is None else text
-        if new_text == record.text and markup == record.reply_markup:
+        if media is None and new_text == record.text and markup == record.reply_markup:
             raise bad_request(_NOT_MODIFIED)
         message.wire.pop("reply_markup", None)
         message.wire.update(_wire_markup(markup), edit_date=int(time.time()))
         if text is not None:
             message.wire["text"] = text
+        update: dict[str, object] = {}
+        file_id = None
+        if media is not None:
+            self.media_to_edit(chat_id, message_id)
+            for kind in (*_MEDIA_KINDS, "caption"):
+                message.wire.pop(kind, None)
+            message.wire.update(media | ({"caption": caption} if caption else {}))
+            file_id = media["photo"][-1]["file_id"]
+            update = {"file_id": file_id, "caption": caption,
+                      "width": media["photo"][-1]["width"],
+                      "height": media["photo"][-1]["height"]}  # fmt: skip
         message.record = record.model_copy(
             update={
                 "text": new_text,
                 "reply_markup": markup,
+                **update,
                 "edits": [
                     *record.edits,
-                    MessageEdit(method=method, text=text, reply_markup=markup, at=time.time()),
+                    MessageEdit(
+                        method=method,
+                        text=text,
+                        reply_markup=markup,
+                        at=time.time(),
+                        file_id=file_id,
+                        caption=caption,
+                    ),
                 ],
             }
         )

@@ -394,6 +394,16 @@ def _add_order_shape(db: Database) -> None:
     db.execute("ALTER TABLE orders ADD COLUMN shape TEXT")
 
 
+def _add_preview_stills(db: Database) -> None:
+    """The template picker's stills (``bot.flows.picker``): Telegram's file id of each one sent,
+    per template, language and aspect, so a still is made and uploaded once, then resent by id."""
+    db.table("preview_stills").create(
+        {"template_id": str, "language": str, "aspect": str, "file_id": str},
+        pk=("template_id", "language", "aspect"),
+        not_null={"file_id"},
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -405,6 +415,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_campaigns,
     _add_audit_head,
     _add_order_shape,
+    _add_preview_stills,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

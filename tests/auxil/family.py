@@ -184,6 +184,17 @@ async def prepare_order(
 ) -> SentMessage:
     """Photo (and a voice note when the family has none yet), festival, recipient; returns the
     card showing the greeting's words, waiting for "Make this greeting"."""
+    offer = await festival_question(world, member)
+    await world.reply_to(member, lambda: press_festival(world, member, offer, festival))
+    return await world.reply_to(
+        member,
+        lambda: world.sandbox.send_text(member, recipient),
+        until=lambda m: m.reply_markup is not None,
+    )
+
+
+async def festival_question(world: BotWorld, member: SandboxUser) -> SentMessage:
+    """Photo, and a voice note when the family has none yet; returns the festival keyboard."""
     sandbox = world.sandbox
     asks_for_voice = says(member, ASKS_FOR_VOICE)
     offer = await world.reply_to(
@@ -199,12 +210,7 @@ async def prepare_order(
             ),
             until=lambda m: m.reply_markup is not None,
         )
-    await world.reply_to(member, lambda: press_festival(world, member, offer, festival))
-    return await world.reply_to(
-        member,
-        lambda: world.sandbox.send_text(member, recipient),
-        until=lambda m: m.reply_markup is not None,
-    )
+    return offer
 
 
 async def confirm(world: BotWorld, member: SandboxUser, card: SentMessage) -> SentMessage:
