@@ -362,17 +362,21 @@ def layouts() -> dict[str, Layout]:
 def _bench_face(
     index: int, subject: BenchPhoto, aspect: str, layout: Layout, seconds: float
 ) -> FaceResult:
-    """The talking portrait in one layout, as the render frames it (camera move included),
-    measured against the same frames with the photo still."""
+    """The talking portrait in one layout, as the render frames a photo (its window the whole
+    subject box, the layout's shot, the camera move), measured against the same frames with
+    the photo still."""
     speaker = SPEAKERS[index % len(SPEAKERS)]
     speech = EspeakWorldVoice().synthesize(SAMPLE_TEXTS[speaker.language], speaker.language, None)
     photo = subject.photo
     size = canvas_size(cast(Aspect, aspect), 1.0)
-    window = portrait_window(layout, size, photo.width / photo.height)
+    window = portrait_window(layout, size)
     box = find_faces(np.asarray(photo, dtype=np.uint8))[0]
     mouth = MouthTrack.from_speech(speech.samples, speech.rate)
-    talking = TalkingKenBurns(photo, (window[2], window[3]), box, "push_in", mouth, seed=index)
-    still = KenBurns(photo, (window[2], window[3]), box, "push_in")
+    window_size = (window[2], window[3])
+    talking = TalkingKenBurns(
+        photo, window_size, box, "push_in", mouth, seed=index, shot=layout.shot
+    )
+    still = KenBurns(photo, window_size, box, "push_in", shot=layout.shot)
     boxes = eye_boxes(detect_faces(still.frame_at(0.0, 0.0))[0])
     frames = round(seconds * FPS)
     distances: list[float] = []
