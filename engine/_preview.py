@@ -77,14 +77,6 @@ def preview_still(
     )  # fmt: skip
     timeline.add(Cue(sentence, 0.0, _STILL_CUE_S), at_s=0.0)
     timeline.finish(at_s=0.0)
-    look = Look(
-        layout=layout,
-        frame_colour=template.palette.frame,
-        title_glow=template.palette.title_glow,
-        language=language,
-        titles=(template.intro_title.pick(language), template.outro_title.pick(language)),
-        transitions=(template.transitions.intro, template.transitions.outro),
-    )
     backdrop = festival_backdrop(template.palette, template.decorations, layout, *size)
-    scene = Scene(backdrop, camera, window, look, timeline)
+    scene = Scene(backdrop, camera, window, Look.of(template, layout, language), timeline)
     return Image.fromarray(scene.frame_at(_STILL_CUE_S * 1.5))

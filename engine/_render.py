@@ -414,15 +414,7 @@ class _Canvas:
             background=self.backdrop,
             portrait=portrait,
             window=window,
-            look=Look(
-                layout=layout,
-                frame_colour=template.palette.frame,
-                title_glow=template.palette.title_glow,
-                language=language,
-                titles=(template.intro_title.pick(language), template.outro_title.pick(language)),
-                transitions=(template.transitions.intro, template.transitions.outro),
-                circle=self.spec.video_note,
-            ),
+            look=Look.of(template, layout, language, circle=self.spec.video_note),
             timeline=timeline,
         )
 

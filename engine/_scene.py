@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from engine._models import Aspect, FaceBox, Language, Shot
 from engine._painter import rgb
 from engine._speech import Cue
-from engine._templates import Box, Layout, Motion, Transition
+from engine._templates import Box, Layout, Motion, Template, Transition
 from engine._text import font, text_layer, wrap
 from engine._timeline import Timeline
 
@@ -126,6 +126,22 @@ class Look:
     titles: tuple[str, str]
     transitions: tuple[Transition, Transition]
     circle: bool = False  # shown in a circle (a video note): the label inside it, over the portrait
+
+    @classmethod
+    def of(
+        cls, template: Template, layout: Layout, language: Language, *, circle: bool = False
+    ) -> Look:
+        """The template's look in ``layout`` and ``language``: a render and a preview still
+        must show a template alike."""
+        return cls(
+            layout=layout,
+            frame_colour=template.palette.frame,
+            title_glow=template.palette.title_glow,
+            language=language,
+            titles=(template.intro_title.pick(language), template.outro_title.pick(language)),
+            transitions=(template.transitions.intro, template.transitions.outro),
+            circle=circle,
+        )
 
 
 def pixel_box(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
