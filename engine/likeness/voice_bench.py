@@ -84,27 +84,32 @@ def run(
     rows = [_bench_default(clips, sentences, language)]
     out.write(_header(sentences, clips))
     out.write(_row(rows[0]))
-    if "xtts" in cloning:
+    cloning_voices = (
+        ("xtts", xtts_dir, "full-size XTTS-v2 architecture", _random_xtts, _bench_xtts),
+        ("voxcpm", voxcpm_dir, "full-size VoxCPM2, bf16", _random_voxcpm, _bench_voxcpm),
+    )
+    for name, operators, architecture, write_random, bench in cloning_voices:
+        if name not in cloning:
+            continue
         with tempfile.TemporaryDirectory(prefix="tuanyuan-bench-voice-") as scratch:
-            if xtts_dir is None:
-                folder, weights = Path(scratch) / "xtts", "random (full-size XTTS-v2 architecture)"
-                write_random_xtts(folder, RandomXtts())
+            if operators is None:
+                folder, weights = Path(scratch) / name, f"random ({architecture})"
+                write_random(folder)
             else:
-                folder, weights = xtts_dir, f"operator's ({xtts_dir})"
-            rows.append(_bench_xtts(folder, weights, clips, sentences, language))
-        out.write(_row(rows[-1]))
-    if "voxcpm" in cloning:
-        with tempfile.TemporaryDirectory(prefix="tuanyuan-bench-voice-") as scratch:
-            if voxcpm_dir is None:
-                folder, weights = Path(scratch) / "voxcpm", "random (full-size VoxCPM2, bf16)"
-                write_random_voxcpm(folder, RandomVoxcpm())
-            else:
-                folder, weights = voxcpm_dir, f"operator's ({voxcpm_dir})"
-            rows.append(_bench_voxcpm(folder, weights, clips, sentences, language))
+                folder, weights = operators, f"operator's ({operators})"
+            rows.append(bench(folder, weights, clips, sentences, language))
         out.write(_row(rows[-1]))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     out.write(f"\nPeak RSS {peak_mb:.0f} MB; load average {load} on {os.cpu_count()} CPUs.\n")
+
+
+def _random_xtts(folder: Path) -> None:
+    write_random_xtts(folder, RandomXtts())
+
+
+def _random_voxcpm(folder: Path) -> None:
+    write_random_voxcpm(folder, RandomVoxcpm())
 
 
 def _bench_default(
