@@ -75,7 +75,7 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def loaded(weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     weights.chmod(0o555)  # an operator's folder may be read-only; loading must not need it
     before = digests(weights)
-    _backends._load_voxcpm.cache_clear()
+    _backends._load.cache_clear()
     out = tmp_path_factory.mktemp("voxcpm-speech")
     with network_guard() as attempts:
         selection = select_voice(None, "zh-Hant", voxcpm_dir=weights)
@@ -89,7 +89,7 @@ def loaded(weights: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
                  _decoded(mandarin.samples, mandarin.rate, out / "zh.wav"),
                  _decoded(english.samples, english.rate, out / "en.wav"))  # fmt: skip
     weights.chmod(0o755)
-    _backends._load_voxcpm.cache_clear()
+    _backends._load.cache_clear()
 
 
 def test_voxcpm_loads_offline_and_speaks_mandarin_and_english_at_speaking_length(
@@ -177,9 +177,9 @@ def both(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Path, Path]:
     """Two installed cloning voices; loading them is tested above, the choice is tested here."""
     xtts = XttsVoice(model=None, fingerprint="xtts", device="cpu")
     voxcpm = VoxcpmVoice(model=None, fingerprint="voxcpm", device="cpu")
-    monkeypatch.setattr(_backends, "_load", lambda folder: xtts)
-    monkeypatch.setattr(_backends, "_load_voxcpm",
-                        lambda folder: voxcpm if folder.name == "voxcpm" else
+    monkeypatch.setattr(_backends, "_load",
+                        lambda voice, folder: xtts if voice is XttsVoice else
+                        voxcpm if folder.name == "voxcpm" else
                         VoiceUnavailable(f"VoxCPM folder {folder} does not exist"))  # fmt: skip
     return tmp_path / "xtts", tmp_path / "voxcpm"
 

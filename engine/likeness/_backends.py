@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 
@@ -60,7 +61,7 @@ def select_voice(
         )
     skipped: list[str] = []
     if voxcpm_dir is not None:
-        voxcpm = _load_voxcpm(voxcpm_dir.resolve())
+        voxcpm = _load(VoxcpmVoice, voxcpm_dir.resolve())
         if isinstance(voxcpm, VoxcpmVoice):
             reason = f"VoxCPM2 from {voxcpm_dir} on {voxcpm.device} ({VOXCPM_LICENCE}"
             if licence == "commercial" and xtts_dir is not None:
@@ -91,7 +92,7 @@ def _select_xtts(
     """XTTS from ``xtts_dir`` if it can speak this greeting, else why not."""
     if XTTS_LANGUAGE[language] is None:
         return f"XTTS cannot speak {LANGUAGE_NAME[language]}"
-    loaded = _load(xtts_dir.resolve())
+    loaded = _load(XttsVoice, xtts_dir.resolve())
     if isinstance(loaded, VoiceUnavailable):
         return f"XTTS is unavailable: {loaded.reason}"
     if not has_samples and loaded.default_speaker is None:
@@ -99,24 +100,18 @@ def _select_xtts(
     return VoiceSelection(loaded, f"XTTS-v2 from {xtts_dir} on {loaded.device}")
 
 
-@cache
-def _load(folder: Path) -> XttsVoice | VoiceUnavailable:
-    try:
-        voice = XttsVoice.load(folder)
-    except VoiceUnavailable as unavailable:
-        return unavailable
-    _log.info("xtts_loaded", folder=str(folder), device=voice.device)
-    return voice
+_Cloning = TypeVar("_Cloning", XttsVoice, VoxcpmVoice)
 
 
 @cache
-def _load_voxcpm(folder: Path) -> VoxcpmVoice | VoiceUnavailable:
+def _load(voice: type[_Cloning], folder: Path) -> _Cloning | VoiceUnavailable:
+    """A cloning voice from the operator's folder, loaded once per process, or why not."""
     try:
-        voice = VoxcpmVoice.load(folder)
+        loaded = voice.load(folder)
     except VoiceUnavailable as unavailable:
         return unavailable
-    _log.info("voxcpm_loaded", folder=str(folder), device=voice.device)
-    return voice
+    _log.info(f"{loaded.name}_loaded", folder=str(folder), device=loaded.device)
+    return loaded
 
 
 def _chosen(backend: VoiceBackend, reason: str, language: SpokenLanguage) -> VoiceSelection:
