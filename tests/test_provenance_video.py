@@ -127,6 +127,24 @@ def test_frames_marked_where_they_changed_equal_frames_marked_whole(
         assert np.array_equal(in_place(frame), whole)
 
 
+def test_one_changed_byte_anywhere_in_a_block_is_marked() -> None:
+    """Changed blocks are found from 8-byte words: a single byte changed in the first, middle
+    or last word of a block's row, in its first or last row, still re-marks the block and its
+    neighbours (720 px rows are not a whole number of 64-byte lines)."""
+    width, height = 720, 1280
+    payload = make_payload(6, KEY)
+    frame = next(clip_frames(7, width, height, 0.04))
+    marker = VideoWatermarker(payload, KEY, width, height)
+    marker(frame)
+    # (row, byte in the row): a block spans 8 rows and 24 bytes (3 words) of each.
+    for row, byte in ((8, 24), (15, 47), (16, 24 * 5 + 8), (height - 1, 3 * width - 1), (0, 0)):
+        frame = frame.copy()
+        flat = frame.reshape(height, -1)
+        flat[row, byte] = flat[row, byte] ^ 0x40
+        whole = VideoWatermarker(payload, KEY, width, height)(frame)
+        assert np.array_equal(marker(frame), whole), (row, byte)
+
+
 def test_frames_that_are_views_of_one_reused_buffer_are_marked_like_fresh_ones() -> None:
     """The marker keeps a frame of its own as it is (read-only, for comparing the next with)
     but copies a view of a caller's buffer, which the caller may overwrite with the next."""
