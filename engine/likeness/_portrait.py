@@ -196,7 +196,9 @@ class TalkingPortrait:
         if opening > 0.01:
             window = g.mouth_window
             u, v = g.moved_face(pose, window)
-            u, v, interior = g.mouth.apply(u, v, opening, self._mouth.shape(t), g.weight[window])
+            u, v, interior = g.mouth.apply(
+                u, v, opening, self._mouth.shape(t), g.weight[window], g.spread_box
+            )
             g.place(x, y, window, u, v)
         closure = self.closure(t)
         lashes = []
@@ -241,6 +243,12 @@ def _within(window: tuple[slice, slice], box: tuple[slice, slice]) -> tuple[slic
         slice(rows.start + box[0].start, rows.start + box[0].stop),
         slice(columns.start + box[1].start, columns.start + box[1].stop),
     )
+
+
+def _inside(window: slice, part: slice) -> slice:
+    """``part`` as far as it lies in ``window``, counted from the window's start."""
+    start = min(max(part.start, window.start), window.stop)
+    return slice(start - window.start, max(start, min(part.stop, window.stop)) - window.start)
 
 
 def _paint(
@@ -294,6 +302,11 @@ class _Geometry:
         slack = 0.08 * self.face_height
         self.mouth_window = self._window(self.mouth.extent(), slack)
         self.eye_windows = tuple(self._window(eye.extent(), slack) for eye in self.eyes)
+        rows, columns = self._window(self.mouth.spread_extent(), slack)
+        self.spread_box = (
+            _inside(self.mouth_window[0], rows),
+            _inside(self.mouth_window[1], columns),
+        )
         self._pixels = np.ascontiguousarray(base[top:bottom, left:right])
         # Crop coordinates, and the same from the face's centre, for head motion in pixels.
         self._y, self._x = np.mgrid[0 : bottom - top, 0 : right - left].astype(np.float32)
@@ -415,30 +428,31 @@ class _MouthShape:
         half = 1.2 * self._jaw_half
         return self._centre_u - half, self._centre_u + half, self._nose_v, self._chin_v + self._fade
 
-    def apply(self, u: Grid, v: Grid, opening: float, shape: float, weight: Grid
-              ) -> tuple[Grid, Grid, _Interior | None]:  # fmt: skip
+    def spread_extent(self) -> tuple[float, float, float, float]:
+        """Where rounding or spreading the lips moves the skin at all: the lips' reach across,
+        from the nose to three lips' depths under the line between them."""
+        reach = _SPREAD_REACH * self._half
+        line = np.polyval(self._split, np.linspace(*self._corners, 64))
+        bottom = float(line.max()) + 3 * self._lip_depth
+        return self._centre_u - reach, self._centre_u + reach, self._nose_v, bottom
+
+    def apply(self, u: Grid, v: Grid, opening: float, shape: float, weight: Grid,
+              spread_box: tuple[slice, slice]) -> tuple[Grid, Grid, _Interior | None]:  # fmt: skip
         """Source columns and rows for the mouth's window, and the interior where it shows.
 
         ``shape`` (-1 rounded .. 1 spread) narrows or widens the lips and the skin around them
-        about the mouth's centre. ``weight`` (the head-motion falloff) also fades the jaw out
-        before the region's edge, which under the chin is narrower than the jaw.
+        about the mouth's centre, within ``spread_box`` of the window (``spread_extent``).
+        ``weight`` (the head-motion falloff) also fades the jaw out before the region's edge,
+        which under the chin is narrower than the jaw.
         Everything is float32 and the interior is shaded only in the rows and columns the gap
         reaches: the window spans nose to chin, the gap a few lips' heights.
         """
         line = _polyval(self._split, np.clip(u, *self._corners))
         spread = _LIP_SPREAD * shape
         from_centre = u - np.float32(self._centre_u)
-        around = np.clip(np.square(from_centre / (_SPREAD_REACH * self._half)), 0, 1)
-        # Above the line the skin follows the lips from the nose down, below it for 3 lips.
-        height_wise = _smoothstep(np.where(v < line, self._nose_v, line + 3 * self._lip_depth),
-                                  line, v)  # fmt: skip
-        scale = np.square(1 - around)
-        scale *= height_wise
-        scale *= weight
-        scale *= spread
-        scale += 1
-        source_u = from_centre / scale
-        source_u += np.float32(self._centre_u)
+        source_u = u.copy()
+        box = spread_box
+        source_u[box] = self._spread(from_centre[box], v[box], line[box], spread, weight[box])
         x = from_centre / (self._half * (1 + spread))
         lens = np.clip(1 - np.square(x), 0, 1) ** np.float32(0.7)  # widest in the middle
         across = np.cos(np.clip(from_centre * np.float32(0.5 * np.pi / (1.15 * self._jaw_half)),
@@ -482,6 +496,23 @@ class _MouthShape:
         colour, opacity = self._interior(v[box], top_edge[box], bottom_edge[box], lens[box],
                                          x[box])  # fmt: skip
         return source_u, source, _Interior(box, colour, opacity)
+
+    def _spread(self, from_centre: Grid, v: Grid, line: Grid, spread: float, weight: Grid
+                ) -> Grid:  # fmt: skip
+        """Source columns where the lips round or spread: the skin about the mouth's centre
+        squeezed or stretched, most at the lips, fading toward the nose and below the lip."""
+        around = np.clip(np.square(from_centre / (_SPREAD_REACH * self._half)), 0, 1)
+        # Above the line the skin follows the lips from the nose down, below it for 3 lips.
+        height_wise = _smoothstep(np.where(v < line, self._nose_v, line + 3 * self._lip_depth),
+                                  line, v)  # fmt: skip
+        scale = np.square(1 - around)
+        scale *= height_wise
+        scale *= weight
+        scale *= spread
+        scale += 1
+        source_u: Grid = from_centre / scale
+        source_u += np.float32(self._centre_u)
+        return source_u
 
     def _interior(self, v: Grid, top_edge: Grid, bottom_edge: Grid, lens: Grid, x: Grid
                   ) -> tuple[npt.NDArray[np.float32], Grid]:  # fmt: skip
@@ -552,11 +583,11 @@ class _EyeShape:
         x = (u - self._centre) / self._half
         across = np.sqrt(np.clip(1 - x**4, 0, 1))  # flat in the middle: lids shut fully
         along = np.clip(u, *self._corners)  # beyond the corners the lids hold their level
-        upper = np.polyval(self._upper, along) - self._pad_above * across
-        lower = np.polyval(self._lower, along) + self._pad_below * across
+        upper = _polyval(self._upper, along) - self._pad_above * across
+        lower = _polyval(self._lower, along) + self._pad_below * across
         # The skin stretches from a little under the brow's centre line: the brow itself (its
         # landmarks run along its middle) stays put instead of smearing down with the lid.
-        centre_line = np.interp(u, self._brow[:, 0], self._brow[:, 1])
+        centre_line = np.interp(u, self._brow[:, 0], self._brow[:, 1]).astype(np.float32)
         brow = centre_line + _BROW_KEPT * (upper - centre_line)
         lid = upper + closure * across * (lower - upper)
         lid_span = np.maximum(lid - brow, 1e-3)
