@@ -187,33 +187,68 @@ class TalkingPortrait:
         shift_u = _DRIFT * g.face_width * math.sin(2 * math.pi * 0.07 * t + p[2])
         shift_v = _DRIFT * 0.6 * g.face_width * math.sin(2 * math.pi * 0.17 * t + p[3])
         shift_v += _NOD * g.face_height * self._mouth.loudness(t)
-        # Head motion: face-frame coordinates of the source point each output pixel shows.
-        cos_r, sin_r = math.cos(roll), math.sin(roll)
-        u0 = g.u - shift_u
-        v0 = g.v - shift_v
-        u: Grid = np.asarray(g.u + g.weight * (cos_r * u0 + sin_r * v0 - g.u), np.float32)
-        v: Grid = np.asarray(g.v + g.weight * (-sin_r * u0 + cos_r * v0 - g.v), np.float32)
+        pose = _Pose(math.cos(roll), math.sin(roll), shift_u, shift_v)
+        # Head motion alone over the whole box; the mouth and eyes redo their own windows in
+        # the face's frame. Above the nose the mouth moves nothing, so where an eye's window
+        # overlaps the mouth's the eye's result is the whole answer.
+        x, y = g.moved(pose)
         interior = None
         if opening > 0.01:
             window = g.mouth_window
-            u[window], v[window], cavity, colour = g.mouth.apply(
-                u[window], v[window], opening, self._mouth.shape(t), g.weight[window]
+            u, v = g.moved_face(pose, window)
+            u, v, interior = g.mouth.apply(
+                u, v, opening, self._mouth.shape(t), g.weight[window], g.spread_box
             )
-            interior = (colour, cavity)
+            g.place(x, y, window, u, v)
         closure = self.closure(t)
         lashes = []
         if closure > 0:
             for eye, window in zip(g.eyes, g.eye_windows, strict=True):
-                v[window], lash = eye.apply(u[window], v[window], closure)
+                u, v = g.moved_face(pose, window)
+                v, lash = eye.apply(u, v, closure)
+                g.place(x, y, window, u, v)
                 lashes.append((window, lash))
-        x, y = g.to_pixels(u, v)
         warped = g.sample(x, y)
         for window, lash in lashes:
             _paint(warped, window, _LASHES, lash)
         if interior is not None:
-            _paint(warped, g.mouth_window, *interior)
+            _paint(warped, _within(g.mouth_window, interior.box), interior.colour, interior.opacity)
         top, bottom, left, right = g.crop
         photo[top:bottom, left:right] = warped
+
+
+@dataclass(frozen=True)
+class _Pose:
+    """The head at one instant: its roll (as cosine and sine) and drift, in the face's frame."""
+
+    cos: float
+    sin: float
+    shift_u: float
+    shift_v: float
+
+
+@dataclass(frozen=True)
+class _Interior:
+    """The open mouth's lining and teeth, in the box of the mouth's window that holds them."""
+
+    box: tuple[slice, slice]
+    colour: npt.NDArray[np.float32]
+    opacity: Grid
+
+
+def _within(window: tuple[slice, slice], box: tuple[slice, slice]) -> tuple[slice, slice]:
+    """``box``, given relative to ``window``, in the coordinates ``window`` is given in."""
+    rows, columns = window
+    return (
+        slice(rows.start + box[0].start, rows.start + box[0].stop),
+        slice(columns.start + box[1].start, columns.start + box[1].stop),
+    )
+
+
+def _inside(window: slice, part: slice) -> slice:
+    """``part`` as far as it lies in ``window``, counted from the window's start."""
+    start = min(max(part.start, window.start), window.stop)
+    return slice(start - window.start, max(start, min(part.stop, window.stop)) - window.start)
 
 
 def _paint(
@@ -260,14 +295,23 @@ class _Geometry:
         radius = np.sqrt(
             (self.u / self._semi_u) ** 2 + ((self.v - self._mid_v) / self._semi_v) ** 2
         )
-        self.weight = _smoothstep(1.0, 0.72, radius).astype(np.float32)
+        self.weight = _smoothstep(1.0, 0.72, radius.astype(np.float64)).astype(np.float32)
         self.mouth = _MouthShape(lm, self.face_width, self.face_height)
         self.eyes = tuple(_EyeShape(lm, side) for side in (0, 1))
         # Head motion moves features by a few pixels: windows get that much slack.
         slack = 0.08 * self.face_height
         self.mouth_window = self._window(self.mouth.extent(), slack)
         self.eye_windows = tuple(self._window(eye.extent(), slack) for eye in self.eyes)
+        rows, columns = self._window(self.mouth.spread_extent(), slack)
+        self.spread_box = (
+            _inside(self.mouth_window[0], rows),
+            _inside(self.mouth_window[1], columns),
+        )
         self._pixels = np.ascontiguousarray(base[top:bottom, left:right])
+        # Crop coordinates, and the same from the face's centre, for head motion in pixels.
+        self._y, self._x = np.mgrid[0 : bottom - top, 0 : right - left].astype(np.float32)
+        self._dx = self._x - np.float32(self.centre[0] - left)
+        self._dy = self._y - np.float32(self.centre[1] - top)
 
     def _window(self, extent: tuple[float, float, float, float], slack: float
                 ) -> tuple[slice, slice]:  # fmt: skip
@@ -281,17 +325,54 @@ class _Geometry:
             return slice(0, 0), slice(0, 0)
         return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
 
+    def moved(self, pose: _Pose) -> tuple[Grid, Grid]:
+        """Where each pixel of the crop shows the photo from (crop coordinates), under head
+        motion alone.
+
+        The motion is a rotation and shift in the face's frame faded by ``weight``; rotations
+        commute, so in pixels it is the same rotation about the face's centre and the shift
+        turned by the photo's tilt: two multiply-adds a pixel, without the face's frame.
+        """
+        turn_u = -(pose.cos * pose.shift_u + pose.sin * pose.shift_v)
+        turn_v = pose.sin * pose.shift_u - pose.cos * pose.shift_v
+        shift_x = self._cos * turn_u - self._sin * turn_v
+        shift_y = self._sin * turn_u + self._cos * turn_v
+        x = self._dx * (pose.cos - 1)
+        x += self._dy * pose.sin
+        x += shift_x
+        x *= self.weight
+        x += self._x
+        y = self._dy * (pose.cos - 1)
+        y -= self._dx * pose.sin
+        y += shift_y
+        y *= self.weight
+        y += self._y
+        return x, y
+
+    def moved_face(self, pose: _Pose, window: tuple[slice, slice]) -> tuple[Grid, Grid]:
+        """Face coordinates of the point each pixel of a window shows under head motion."""
+        u, v, weight = self.u[window], self.v[window], self.weight[window]
+        u0 = u - pose.shift_u
+        v0 = v - pose.shift_v
+        moved_u = u + weight * (pose.cos * u0 + pose.sin * v0 - u)
+        moved_v = v + weight * (-pose.sin * u0 + pose.cos * v0 - v)
+        return np.asarray(moved_u, np.float32), np.asarray(moved_v, np.float32)
+
+    def place(self, x: Grid, y: Grid, window: tuple[slice, slice], u: Grid, v: Grid) -> None:
+        """Write a window's source points, given in the face's frame, into the crop's maps."""
+        top, _, left, _ = self.crop
+        window_x, window_y = self.to_pixels(u, v)
+        x[window] = window_x - left
+        y[window] = window_y - top
+
     def sample(self, x: Grid, y: Grid) -> Frame:
-        """Bilinear lookup of the photo at absolute pixel positions, for the crop.
+        """Bilinear lookup of the photo at crop positions, for the crop.
 
         OpenCV's fixed-point remap is exact at whole-pixel positions, so the pixels the
         animation leaves alone (weight 0) come back unchanged, and it is ~10x faster than
         gathering the four neighbours with numpy.
         """
-        top, _, left, _ = self.crop
-        picture = cv2.remap(
-            self._pixels, x - left, y - top, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        picture = cv2.remap(self._pixels, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return np.asarray(picture, np.uint8)
 
     def _to_face(self, x: npt.NDArray[np.float64] | Grid, y: npt.NDArray[np.float64] | Grid
@@ -347,59 +428,104 @@ class _MouthShape:
         half = 1.2 * self._jaw_half
         return self._centre_u - half, self._centre_u + half, self._nose_v, self._chin_v + self._fade
 
-    def apply(self, u: Grid, v: Grid, opening: float, shape: float, weight: Grid
-              ) -> tuple[Grid, Grid, Grid, npt.NDArray[np.float32]]:  # fmt: skip
-        """Source columns and rows, mouth-interior opacity and its colour for the mouth's window.
+    def spread_extent(self) -> tuple[float, float, float, float]:
+        """Where rounding or spreading the lips moves the skin at all: the lips' reach across,
+        from the nose to three lips' depths under the line between them."""
+        reach = _SPREAD_REACH * self._half
+        line = np.polyval(self._split, np.linspace(*self._corners, 64))
+        bottom = float(line.max()) + 3 * self._lip_depth
+        return self._centre_u - reach, self._centre_u + reach, self._nose_v, bottom
+
+    def apply(self, u: Grid, v: Grid, opening: float, shape: float, weight: Grid,
+              spread_box: tuple[slice, slice]) -> tuple[Grid, Grid, _Interior | None]:  # fmt: skip
+        """Source columns and rows for the mouth's window, and the interior where it shows.
 
         ``shape`` (-1 rounded .. 1 spread) narrows or widens the lips and the skin around them
-        about the mouth's centre. ``weight`` (the head-motion falloff) also fades the jaw out
-        before the region's edge, which under the chin is narrower than the jaw.
+        about the mouth's centre, within ``spread_box`` of the window (``spread_extent``).
+        ``weight`` (the head-motion falloff) also fades the jaw out before the region's edge,
+        which under the chin is narrower than the jaw.
+        Everything is float32 and the interior is shaded only in the rows and columns the gap
+        reaches: the window spans nose to chin, the gap a few lips' heights.
         """
-        line = np.polyval(self._split, np.clip(u, *self._corners))
+        line = _polyval(self._split, np.clip(u, *self._corners))
         spread = _LIP_SPREAD * shape
-        around = np.clip(((u - self._centre_u) / (_SPREAD_REACH * self._half)) ** 2, 0, 1)
-        height_wise = np.where(
-            v < line,
-            _smoothstep(self._nose_v, line, v),
-            _smoothstep(line + 3 * self._lip_depth, line, v),
-        )
-        scale = 1 + spread * (1 - around) ** 2 * height_wise * weight
-        source_u = self._centre_u + (u - self._centre_u) / scale
-        x = (u - self._centre_u) / (self._half * (1 + spread))
-        lens = np.clip(1 - x * x, 0, 1) ** 0.7  # lips part widest in the middle, corners shut
-        across = np.cos(0.5 * np.pi * np.clip((u - self._centre_u) / (1.15 * self._jaw_half),
-                                              -1, 1)) ** 2  # fmt: skip
-        amount = self._gap * opening * weight
-        # Upper teeth are fixed to the skull: where the photo shows them, the upper lip stays.
-        lift = (0.0 if self._teeth_shown else _UPPER_LIFT) * amount * lens
+        from_centre = u - np.float32(self._centre_u)
+        source_u = u.copy()
+        box = spread_box
+        source_u[box] = self._spread(from_centre[box], v[box], line[box], spread, weight[box])
+        x = from_centre / (self._half * (1 + spread))
+        lens = np.clip(1 - np.square(x), 0, 1) ** np.float32(0.7)  # widest in the middle
+        across = np.cos(np.clip(from_centre * np.float32(0.5 * np.pi / (1.15 * self._jaw_half)),
+                                -0.5 * np.pi, 0.5 * np.pi))  # fmt: skip
+        amount = (self._gap * opening) * weight
+        opened = amount * lens  # the lips' parting at the line
+        jaw = amount * np.square(across)
+        jaw *= _JAW_SHARE
+        lips = opened - jaw
+        lip_reach = line + 2 * self._lip_depth
+        chin, below_chin = self._chin_v, self._chin_v + self._fade
 
         def drop(at: Grid) -> Grid:
-            near = _smoothstep(line + 2 * self._lip_depth, line, at)
-            below_chin = _smoothstep(self._chin_v + self._fade, self._chin_v, at)
-            return np.asarray(amount * (near * lens + (1 - near) * _JAW_SHARE * across)
-                              * below_chin, np.float32)  # fmt: skip
-
-        def rise(at: Grid) -> Grid:
-            return np.asarray(lift * _smoothstep(self._nose_v, line, at), np.float32)
+            """The jaw's drop at face row ``at``: the lower lip's near the line, the chin's
+            share below, faded out under the chin."""
+            moved = _smoothstep(lip_reach, line, at)
+            moved *= lips
+            moved += jaw
+            moved *= _smoothstep(below_chin, chin, at)
+            return moved
 
         # Backward map: the source row whose moved position is v, by two fixed-point steps.
-        lower = v - drop(v)
-        lower = v - drop(lower)
-        upper = v + rise(v)
-        upper = v + rise(upper)
-        top_edge = line - lift
-        bottom_edge = line + drop(np.asarray(line, np.float32))
-        height = bottom_edge - top_edge
+        lower = v - drop(v - drop(v))
+        if self._teeth_shown:  # upper teeth are fixed to the skull: the upper lip stays
+            lift, upper, top_edge = None, v, line
+        else:
+            lift = _UPPER_LIFT * opened
+            rise = _smoothstep(self._nose_v, line, v)
+            rise *= lift
+            upper = v + _smoothstep(self._nose_v, line, v + rise) * lift
+            top_edge = line - lift
+        bottom_edge = line + opened * _smoothstep(below_chin, chin, line)
         middle = 0.5 * (top_edge + bottom_edge)
-        inside = np.where(v < middle, line - 0.5, line + 0.5)
+        inside = line + np.where(v < middle, np.float32(-0.5), np.float32(0.5))
         source = np.where(v < top_edge, upper, np.where(v > bottom_edge, lower, inside))
-        # The interior: faded in over a share of its height at both lips, never a hard edge.
+        gap = (v > top_edge) & (v < bottom_edge)
+        rows, columns = np.flatnonzero(gap.any(axis=1)), np.flatnonzero(gap.any(axis=0))
+        if len(rows) == 0:
+            return source_u, source, None
+        box = slice(int(rows[0]), int(rows[-1]) + 1), slice(int(columns[0]), int(columns[-1]) + 1)
+        colour, opacity = self._interior(v[box], top_edge[box], bottom_edge[box], lens[box],
+                                         x[box])  # fmt: skip
+        return source_u, source, _Interior(box, colour, opacity)
+
+    def _spread(self, from_centre: Grid, v: Grid, line: Grid, spread: float, weight: Grid
+                ) -> Grid:  # fmt: skip
+        """Source columns where the lips round or spread: the skin about the mouth's centre
+        squeezed or stretched, most at the lips, fading toward the nose and below the lip."""
+        around = np.clip(np.square(from_centre / (_SPREAD_REACH * self._half)), 0, 1)
+        # Above the line the skin follows the lips from the nose down, below it for 3 lips.
+        height_wise = _smoothstep(np.where(v < line, self._nose_v, line + 3 * self._lip_depth),
+                                  line, v)  # fmt: skip
+        scale = np.square(1 - around)
+        scale *= height_wise
+        scale *= weight
+        scale *= spread
+        scale += 1
+        source_u: Grid = from_centre / scale
+        source_u += np.float32(self._centre_u)
+        return source_u
+
+    def _interior(self, v: Grid, top_edge: Grid, bottom_edge: Grid, lens: Grid, x: Grid
+                  ) -> tuple[npt.NDArray[np.float32], Grid]:  # fmt: skip
+        """The gap's colour and opacity: a shaded lining, faded in over a share of its height
+        at both lips (never a hard edge), with teeth where the photo's mouth was shut."""
+        height = bottom_edge - top_edge
         from_top, from_bottom = v - top_edge, bottom_edge - v
         soft = np.maximum(1.5, _SOFT_EDGE * height)
         opacity = _smoothstep(0, soft, from_top) * _smoothstep(0, soft, from_bottom)
         opacity *= np.clip(height / 2, 0, 1)
         depth = np.clip(from_top / np.maximum(height, 1e-3), 0, 1)
-        back = lens * np.sin(np.pi * depth) ** 0.6  # the throat darkest, far from the lips
+        # The throat darkest, far from the lips (float32's pi is past pi: sin dips below 0).
+        back = lens * np.maximum(np.sin(np.float32(np.pi) * depth), 0) ** np.float32(0.6)
         colour = _MOUTH_LINING + (_THROAT - _MOUTH_LINING) * back[..., None]
         if not self._teeth_shown:
             sides = _smoothstep(1.0, 0.55, np.abs(x))
@@ -418,8 +544,7 @@ class _MouthShape:
             )
             shaded_teeth = _TEETH * (0.7 + 0.3 * sides[..., None])
             colour += (shaded_teeth - colour) * teeth[..., None]
-        return (source_u.astype(np.float32), source.astype(np.float32),
-                opacity.astype(np.float32), colour.astype(np.float32))  # fmt: skip
+        return colour, opacity
 
 
 class _EyeShape:
@@ -458,11 +583,11 @@ class _EyeShape:
         x = (u - self._centre) / self._half
         across = np.sqrt(np.clip(1 - x**4, 0, 1))  # flat in the middle: lids shut fully
         along = np.clip(u, *self._corners)  # beyond the corners the lids hold their level
-        upper = np.polyval(self._upper, along) - self._pad_above * across
-        lower = np.polyval(self._lower, along) + self._pad_below * across
+        upper = _polyval(self._upper, along) - self._pad_above * across
+        lower = _polyval(self._lower, along) + self._pad_below * across
         # The skin stretches from a little under the brow's centre line: the brow itself (its
         # landmarks run along its middle) stays put instead of smearing down with the lid.
-        centre_line = np.interp(u, self._brow[:, 0], self._brow[:, 1])
+        centre_line = np.interp(u, self._brow[:, 0], self._brow[:, 1]).astype(np.float32)
         brow = centre_line + _BROW_KEPT * (upper - centre_line)
         lid = upper + closure * across * (lower - upper)
         lid_span = np.maximum(lid - brow, 1e-3)
@@ -478,11 +603,31 @@ class _EyeShape:
 def _smoothstep(
     zero_at: float | npt.NDArray[np.floating],
     one_at: float | npt.NDArray[np.floating],
-    x: npt.ArrayLike,
-) -> npt.NDArray[np.float64]:
-    """0 at ``zero_at``, 1 at ``one_at``, eased between; the edges may vary per pixel."""
-    t = np.clip((np.asarray(x, np.float64) - zero_at) / (one_at - zero_at), 0.0, 1.0)
-    return t * t * (3 - 2 * t)
+    x: npt.NDArray[np.floating],
+) -> npt.NDArray[np.floating]:
+    """0 at ``zero_at``, 1 at ``one_at``, eased between; the edges may vary per pixel.
+
+    In the precision of ``x`` (per-frame maps are float32: half the memory traffic of float64,
+    far below a remap's 1/32-pixel steps), and in place on one array: it is the portrait's
+    most frequent operation.
+    """
+    t = x - zero_at
+    t /= one_at - zero_at
+    np.clip(t, 0.0, 1.0, out=t)
+    eased = t * t
+    t *= -2
+    t += 3
+    t *= eased
+    return t
+
+
+def _polyval(coefficients: npt.NDArray[np.float64], x: Grid) -> Grid:
+    """``np.polyval`` in float32: its float64 coefficients would turn a float32 map float64."""
+    result = np.full_like(x, np.float32(coefficients[0]))
+    for coefficient in coefficients[1:]:
+        result *= x
+        result += np.float32(coefficient)
+    return result
 
 
 def portrait_face(photo: Image.Image) -> Face:
