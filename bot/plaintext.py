@@ -12,7 +12,11 @@ bot or render actor when that process was killed. Neither is the disk, but both 
 kernel may swap out: a machine with swap should encrypt it (as most distributions do for a
 swap file, or with ``cryptswap``).
 
-Memory is the price: one render's decrypted inputs are held to MAX_INPUT_BYTES together.
+Memory is the price. One render's decrypted inputs are held to MAX_INPUT_BYTES together (a
+photo and a few voice notes are usually under 1 MB). Its folder holds the encoded picture, the
+muxed greeting and, while it is signed, a copy: a 60 s 1080p render peaked at 11 MB there (a
+3 MB greeting), and the encoder's 6 Mbit/s cap and the 50 MB upload limit bound it at about
+150 MB. The render process's own memory (about 0.8 GB at 60 s 1080p, BENCHMARKS.md) is apart.
 """
 
 import contextlib
