@@ -2,12 +2,16 @@
 vanish with their owner, a bounded budget for them, and job folders on a RAM filesystem."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlite_utils import Database
 
+from bot.executors import EmbeddedExecutor
+from bot.jobs import RenderJobs
 from bot.plaintext import (
     DEFAULT_MEMORY_DIR,
     FOLDER_PREFIX,
@@ -17,6 +21,9 @@ from bot.plaintext import (
     job_folder,
     memory_root,
 )
+from bot.vault import Vault
+from engine import Marking
+from tests.auxil.bot import FakeClock
 
 
 def test_an_in_memory_file_is_read_by_a_worker_by_path_and_gone_once_closed() -> None:
@@ -64,3 +71,28 @@ def test_job_folders_go_in_memory_where_there_is_a_ram_filesystem(
     # A folder on no RAM filesystem is not taken for one: the disk fallback is used.
     monkeypatch.setenv(MEMORY_DIR_VARIABLE, str(tmp_path / "not-memory"))
     assert memory_root(tmp_path / "disk") == tmp_path / "disk"
+
+
+def test_a_killed_bots_render_folder_in_memory_is_swept_when_the_next_bot_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if memory_root(tmp_path / "disk") != DEFAULT_MEMORY_DIR:
+        pytest.skip(f"{DEFAULT_MEMORY_DIR} is not a RAM filesystem on this machine")
+    memory = DEFAULT_MEMORY_DIR / f"tuanyuan-test-{os.getpid()}-{tmp_path.name}"
+    monkeypatch.setenv(MEMORY_DIR_VARIABLE, str(memory))
+    try:
+        ended = subprocess.Popen(["true"])  # the bot that was killed mid-render
+        ended.wait()
+        dead = memory / f"{FOLDER_PREFIX}{ended.pid}-order-1-x" / "out"
+        dead.mkdir(parents=True)
+        (dead / "order-1.mp4").write_bytes(b"\0\0\0\x18ftypisom a greeting")
+        data_dir = tmp_path / "data"
+        marking = Marking(token=1, watermark_key=bytes(32), signing_dir=data_dir / "c2pa")
+        jobs = RenderJobs(
+            Database(memory=True), Vault(data_dir / "media", bytes(32)), FakeClock(),
+            data_dir / "work", EmbeddedExecutor(1), lambda order_id: marking,
+        )  # fmt: skip
+        assert list(memory.iterdir()) == []
+        assert jobs.scratch_dirs("order-1") == []
+    finally:
+        shutil.rmtree(memory, ignore_errors=True)
