@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.plaintext import MemoryFiles
 from bot.workers import WorkerFailed, WorkerPool
 from engine import (
     IngestError,
@@ -51,8 +52,9 @@ class Clip:
     still: bytes | None  # the best portrait frame as JPEG, when the video has one
 
 
-def check_clip(path: Path) -> Clip:
-    """Probe and judge a video; its best frame is checked as a portrait would be."""
+def check_clip(path: Path, still_file: Path) -> Clip:
+    """Probe and judge a video; its best frame is checked as a portrait would be, from
+    ``still_file`` (in memory, see ``Analyses.clip``), where the one kept is left."""
     try:
         info = check_video(path)
     except IngestError as error:
@@ -65,20 +67,14 @@ def check_clip(path: Path) -> Clip:
     for seconds in info.best_frames_s:
         frame = io.BytesIO()
         video_frame(path, seconds).save(frame, format="JPEG", quality=_STILL_QUALITY)
-        candidate = _still_beside(path)
-        candidate.write_bytes(frame.getvalue())
+        still_file.write_bytes(frame.getvalue())
         try:
-            check_portrait(candidate)
+            check_portrait(still_file)
         except IngestError:
             continue
         still = frame.getvalue()
         break
     return Clip(info, assessment, still)
-
-
-def _still_beside(path: Path) -> Path:
-    """Where ``check_clip`` leaves the portrait still it took from the video at ``path``."""
-    return path.with_name("still.jpg")
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ def check_proof_document(path: Path) -> str:
         raise
 
 
-def analyse(kind: str, path: Path) -> Any:
+def analyse(kind: str, path: Path, still_file: Path | None = None) -> Any:
     """The worker's side: run the check ``kind`` names on ``path``; its finding as JSON."""
     if kind == "portrait":
         return check_portrait(path).model_dump(mode="json")
@@ -118,9 +114,11 @@ def analyse(kind: str, path: Path) -> Any:
     if kind == "proof":
         return asdict(check_proof_file(path))
     if kind == "clip":
-        clip = check_clip(path)
+        if still_file is None:
+            raise ValueError("a clip's check needs a file to leave its still in")
+        clip = check_clip(path, still_file)
         assessment = asdict(clip.assessment) | {"path": str(clip.assessment.path)}
-        # The still stays a file beside the upload: a reply is one line of a bounded length.
+        # The still stays in its file: a reply is one line of a bounded length.
         return {"info": clip.info.model_dump(mode="json"), "assessment": assessment,
                 "still": clip.still is not None}  # fmt: skip
     raise ValueError(f"no check named {kind!r}")
@@ -150,21 +148,27 @@ class Analyses:
         return ProofFile(**await self._run("proof", path))
 
     async def clip(self, path: Path) -> Clip:
-        found = await self._run("clip", path)
+        """The worker leaves the video's still in an in-memory file of the bot's, like the
+        upload itself never a file on disk (``bot/plaintext.py``)."""
+        with MemoryFiles() as memory:
+            still_file = memory.empty("still")
+            found = await self._run("clip", path, still_file)
+            still = still_file.read_bytes() if found["still"] else None
         fields = found["assessment"]
         fields |= {"path": Path(fields["path"]), "size": tuple(fields["size"]),
                    "face_centre": tuple(fields["face_centre"])}  # fmt: skip
         assessment = ClipAssessment(**fields)
-        still = _still_beside(path).read_bytes() if found["still"] else None
         return Clip(VideoInfo.model_validate(found["info"]), assessment, still)
 
-    async def _run(self, kind: str, path: Path) -> Any:
+    async def _run(self, kind: str, path: Path, still_file: Path | None = None) -> Any:
         """Raises IngestError for an unusable file, including one whose analysis ran past
         ANALYSIS_TIMEOUT_S or took its process down."""
-        request = json.dumps({"kind": kind, "path": str(path)}).encode()
+        still = str(still_file) if still_file is not None else None
+        request = {"kind": kind, "path": str(path), "still": still}
+        request_line = json.dumps(request).encode()
         try:
             async with asyncio.timeout(ANALYSIS_TIMEOUT_S):
-                reply = await self._workers.call(request)
+                reply = await self._workers.call(request_line)
         except TimeoutError:
             raise IngestError("too_slow", f"{path.name}: analysis timed out",
                               maximum=ANALYSIS_TIMEOUT_S) from None  # fmt: skip

@@ -115,8 +115,8 @@ class Settings:
 
     @property
     def work_dir(self) -> Path:
-        """Scratch space for renders and uploads in progress, a folder per job, deleted with
-        it and swept at start-up; finished files are sealed into the media store."""
+        """Scratch space on disk, swept at start-up: renders' folders only where the machine
+        has no RAM filesystem for them (``bot/plaintext.py``); uploads never come here."""
         return self.data_dir / "work"
 
 

@@ -4,21 +4,23 @@ for them, without blocking the chat.
 Renders run where the executor (``bot/executors``) runs them: long-lived worker processes on
 this machine, or render actors on a Ray cluster; at most ``executor.capacity`` at a time, so
 withdrawing consent can stop a render mid-way and models load once per process. The inputs are
-decrypted from the vault into the order's private scratch folder, and the video, its
-thumbnail and any speaker profile the render computed are sealed back into the vault before the
-folder is deleted, however the render ends. Each attempt gets a folder of its own (a retry never
-meets a dead attempt's files), the engine keeps its own intermediate files inside it, and what
-a killed bot left behind is deleted when the next one starts (its workers die with it, see
-``bot/workers.py``). What an order's status becomes is not decided here: ``bot.orders`` owns
-that and runs its steps as tasks submitted here, so that revocation can cancel them by order id.
+decrypted from the vault into in-memory files, never onto a disk (``bot/plaintext.py``); the
+render writes into a private folder in memory (``/dev/shm``), and the video, its thumbnail and
+any speaker profile it computed are sealed into the vault from there before the folder is
+deleted, however the render ends. Each attempt gets a folder of its own (a retry never meets a
+dead attempt's files), the engine keeps its own intermediate files inside it, and what a killed
+bot left behind is deleted when the next one starts (its workers die with it, see
+``bot/workers.py``; its in-memory inputs died with it). What an order's status becomes is not
+decided here: ``bot.orders`` owns that and runs its steps as tasks submitted here, so that
+revocation can cancel them by order id.
 """
 
 import asyncio
 import contextlib
 import heapq
 import itertools
+import os
 import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
@@ -39,6 +41,14 @@ from bot.family.likeness import (
     profile_key,
     usable_clips,
     voice_notes,
+)
+from bot.plaintext import (
+    FOLDER_PREFIX,
+    MemoryFiles,
+    TooMuchInMemory,
+    job_folder,
+    memory_root,
+    sweep_dead_folders,
 )
 from bot.storage import MediaKind, Order
 from bot.storage.media import record_media
@@ -135,6 +145,8 @@ class RenderJobs:
         self._clock = clock
         self._work_dir = work_dir
         _sweep(work_dir)
+        self._folders = memory_root(work_dir)
+        sweep_dead_folders(self._folders)
         self.slots = RenderSlots(executor.capacity)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._executor = executor
@@ -156,12 +168,7 @@ class RenderJobs:
 
     def scratch_dirs(self, order_id: str) -> list[Path]:
         """The order's attempts' scratch folders that exist now (one while it renders)."""
-        return sorted(self._work_dir.glob(f"{order_id}-*"))
-
-    def _scratch_dir(self, order_id: str) -> Path:
-        """A new private folder for one attempt at rendering the order."""
-        self._work_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f"{order_id}-", dir=self._work_dir))
+        return sorted(self._folders.glob(f"{FOLDER_PREFIX}{os.getpid()}-{order_id}-*"))
 
     async def cancel(self, order_ids: list[str]) -> int:
         """Stop these orders' tasks now (stopping their renders); returns how many ran."""
@@ -187,14 +194,15 @@ class RenderJobs:
         Raises RenderCrashed when what ran it died, RenderError when the engine refused.
         """
         started = time.monotonic()
-        scratch = self._scratch_dir(order.id)
+        scratch = job_folder(self._folders, f"{order.id}-")
         try:
-            spec, notes_key = self._spec_for(order, consent, scratch)
-            result = await self._executor.render(spec, progress)
+            with MemoryFiles() as inputs:
+                spec, notes_key = self._spec_for(order, consent, inputs, scratch)
+                result = await self._executor.render(spec, progress)
             if shape_of(order) == Shape.VOICE:
                 result = await asyncio.to_thread(_as_voice_note, spec, result)
             return self._seal(order, result, notes_key, time.monotonic() - started)
-        except (VaultError, ValidationError) as error:
+        except (VaultError, ValidationError, TooMuchInMemory) as error:
             raise RenderError(str(error)) from error
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -246,15 +254,14 @@ class RenderJobs:
         )
 
     def _spec_for(
-        self, order: Order, consent: ConsentRecord, scratch: Path
+        self, order: Order, consent: ConsentRecord, inputs: MemoryFiles, scratch: Path
     ) -> tuple[RenderSpec, str]:
-        """The render's inputs, decrypted into its scratch folder, and the profile's key.
+        """The render's inputs, decrypted into ``inputs``, and the profile's key.
 
         The greeting is voiced from every note the family sent and may show any usable clip of
         theirs; a speaker profile already computed from exactly these notes is passed along.
         """
         assert order.space_id is not None
-        inputs = scratch / "in"
         notes = voice_notes(self._db, order.space_id)
         clips = usable_clips(self._db, order.space_id)
         if order.portrait_id is None and not clips:
@@ -263,7 +270,7 @@ class RenderJobs:
         profile_id = current_profile(self._db, order.space_id, key)
 
         def decrypted(media_id: str, name: str) -> Path:
-            return self._vault.decrypt_to(media_id, inputs / name)
+            return inputs.add(self._vault.read_bytes(media_id), name)
 
         spec = RenderSpec(
             render_id=order.id,
@@ -304,9 +311,8 @@ def _as_voice_note(spec: RenderSpec, result: RenderResult) -> RenderResult:
 
 
 def _sweep(work_dir: Path) -> None:
-    """Delete what renders of a killed bot left in the scratch folder: decrypted portraits,
-    voice notes, profiles and videos. Only one bot runs on a data folder, so at its start no
-    render of its own is using any of it."""
+    """Delete what a killed bot (or one of a release that rendered there) left in the scratch
+    folder. Only one bot runs on a data folder, so at its start nothing of its own uses it."""
     if work_dir.is_dir():
         for entry in work_dir.iterdir():
             if entry.is_dir() and not entry.is_symlink():

@@ -111,7 +111,9 @@ class Vault:
         return media_id
 
     def put_file(self, source: Path) -> str:
-        """Seal a finished file (a render) into the vault; the plaintext copy is the caller's."""
+        """Seal a finished file (a render, in memory: ``bot/plaintext.py``) into the vault; the
+        plaintext copy is the caller's. Plaintext is never written here: the vault only ever
+        hands it out as bytes (``read_bytes``)."""
         return self.put_bytes(source.read_bytes())
 
     def read_bytes(self, media_id: str) -> bytes:
@@ -128,14 +130,6 @@ class Vault:
             )
         except InvalidTag:
             raise VaultError(f"media {media_id} was altered or sealed with another key") from None
-
-    def decrypt_to(self, media_id: str, target: Path) -> Path:
-        """Plaintext for the engine, written into a scratch folder the caller deletes after."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(self.read_bytes(media_id))
-        return target
 
     def exists(self, media_id: str) -> bool:
         return self.path_for(media_id).exists()

@@ -54,6 +54,7 @@ from tests.auxil.family import (
     prepare_order,
     press_festival,
     send_it,
+    watching_plaintext,
 )
 from tests.auxil.media import steady_times, video
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
@@ -196,7 +197,12 @@ async def test_a_full_order_delivers_a_playable_greeting(
         until=_is_text(ZH_HANT("Who is the greeting for? Type their name, for example: Grandma.")),
     )
     await place(consented, member, "外婆")
-    video_message = await send_it(consented, member, wait_s=RENDER_WAIT_S)
+    # Nothing the render reads or writes is plaintext on disk: its inputs are in memory and its
+    # files in a folder in memory, until the greeting is sealed into the vault.
+    async with watching_plaintext(consented) as watch:
+        video_message = await send_it(consented, member, wait_s=RENDER_WAIT_S)
+    assert watch.found == set()
+    assert watch.scans_while_rendering > 0 and watch.render_files_in_memory > 0
     assert "upload_video" in await sandbox.chat_actions(member.id)
 
     # What Telegram needs to play it inline: real duration, size, streaming and a thumbnail.

@@ -12,8 +12,8 @@ import pytest
 
 from bot.config import ConfigError, Settings
 from bot.executors import RENDER_RESOURCE, EmbeddedExecutor, executor_for, worker_command
-from bot.executors._actor import FOLDER_PREFIX, sweep_dead_folders
 from bot.executors._parcel import ParcelError, pack_result, pack_spec, unpack_result, unpack_spec
+from bot.plaintext import FOLDER_PREFIX, MemoryFiles, sweep_dead_folders
 from engine import ConsentReference, Marking, RenderResult, RenderSpec
 
 
@@ -47,12 +47,19 @@ def test_a_spec_travels_as_names_and_bytes_and_lands_in_the_nodes_folder(tmp_pat
     assert files["c2pa/root.pem"] == (tmp_path / "bot" / "c2pa" / "root.pem").read_bytes()
 
     node = tmp_path / "node"
-    landed = unpack_spec(request, files, node)
-    assert landed.portrait == (node / "portrait").resolve()
-    assert [p.read_bytes() for p in landed.voice_samples] == [
-        p.read_bytes() for p in spec.voice_samples
-    ]
-    assert landed.speaker_profile is not None and landed.speaker_profile.is_relative_to(node)
+    with MemoryFiles() as memory:
+        landed = unpack_spec(request, files, node, memory)
+        # The media are in the node's memory, never files in its folder; the output goes there.
+        assert landed.portrait is not None and spec.portrait is not None
+        assert landed.portrait.read_bytes() == spec.portrait.read_bytes()
+        assert [p.read_bytes() for p in landed.voice_samples] == [
+            p.read_bytes() for p in spec.voice_samples
+        ]
+        assert landed.speaker_profile is not None and spec.speaker_profile is not None
+        assert landed.speaker_profile.read_bytes() == spec.speaker_profile.read_bytes()
+    assert sorted(p.relative_to(node).as_posix() for p in node.rglob("*") if p.is_file()) == [
+        "c2pa/chain.pem", "c2pa/leaf.key", "c2pa/root.pem",
+    ]  # fmt: skip
     assert landed.output_dir == (node / "out").resolve()
     assert landed.marking is not None and spec.marking is not None
     assert landed.marking.watermark_key == spec.marking.watermark_key
@@ -67,7 +74,7 @@ def test_a_spec_travels_as_names_and_bytes_and_lands_in_the_nodes_folder(tmp_pat
 def test_a_parcel_cannot_write_outside_its_folder(tmp_path: Path, name: str) -> None:
     request, _ = pack_spec(_spec(tmp_path / "bot"))
     with pytest.raises(ParcelError, match="not a file inside the parcel"):
-        unpack_spec(request, {name: b"x"}, tmp_path / "node")
+        unpack_spec(request, {name: b"x"}, tmp_path / "node", MemoryFiles())
     assert not (tmp_path / "escaped").exists()
 
 

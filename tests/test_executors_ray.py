@@ -88,7 +88,7 @@ def _environment_of(pid: int) -> dict[str, str]:
 
 async def _rendering_on(world: BotWorld, cluster: LocalCluster, node: str) -> str:
     """Wait until the one open order renders on ``node`` (its job folder is there)."""
-    folders = cluster.nodes[node].job_temp
+    folders = cluster.nodes[node].memory_dir
     for _ in range(int(RENDER_WAIT_S / 0.1)):
         rows = orders_where(world.services.db, "status = ?", [OrderStatus.RENDERING.value])
         if rows and any(folders.glob("tuanyuan-render-*")):
@@ -114,7 +114,7 @@ async def test_an_order_is_rendered_on_a_cluster_node_delivered_and_verified(
     [render] = node.processes_named(b"bot.render_worker")
     assert _environment_of(render).get("CUDA_VISIBLE_DEVICES") == "0"
     assert _bot_render_processes() == []
-    assert list(node.job_temp.glob("tuanyuan-render-*")) == []  # the job folder is removed
+    assert list(node.memory_dir.glob("tuanyuan-render-*")) == []  # the job folder is removed
     [order] = orders_where(world.services.db, "user_id = ?", [member.id])
     assert (order.status, order.attempts) == (OrderStatus.DELIVERED, 1)
     path = world.data_dir / "delivered.mp4"
@@ -166,7 +166,7 @@ async def test_revocation_cancels_the_render_on_its_node_and_sends_nothing(
             break
         await asyncio.sleep(0.1)
     assert not rendering & set(node.processes_named(b"bot.render_worker"))
-    assert list(node.job_temp.glob("tuanyuan-render-*")) == []
+    assert list(node.memory_dir.glob("tuanyuan-render-*")) == []
     sent = await world.sandbox.sent_messages(member.id)
     assert [m for m in sent if m.method == "sendVideo"] == []
 

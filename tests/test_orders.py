@@ -41,6 +41,7 @@ from tests.auxil.family import (
     prepare_order,
     revoke,
     says,
+    watching_plaintext,
 )
 from tests.auxil.video import frame_at
 
@@ -409,16 +410,21 @@ async def test_a_render_whose_worker_keeps_dying_is_tried_three_times_then_refun
     order_id = await _pay(world, member)
     db = world.services.db
     killed = 0
-    for _ in range(int(RENDER_WAIT_S / 0.1)):
-        order = get_order(db, order_id)
-        if order.status == OrderStatus.FAILED:
-            break
-        workers = _render_workers()
-        if order.status == OrderStatus.RENDERING and order.attempts > killed and workers:
-            for pid in workers:
-                os.kill(pid, signal.SIGKILL)
-            killed = order.attempts
-        await asyncio.sleep(0.1)
+    # A worker killed with -9 leaves no plaintext behind: its inputs were in memory, and its
+    # attempt's folder (in memory too) goes with the attempt.
+    async with watching_plaintext(world) as watch:
+        for _ in range(int(RENDER_WAIT_S / 0.1)):
+            order = get_order(db, order_id)
+            if order.status == OrderStatus.FAILED:
+                break
+            workers = _render_workers()
+            if order.status == OrderStatus.RENDERING and order.attempts > killed and workers:
+                for pid in workers:
+                    os.kill(pid, signal.SIGKILL)
+                killed = order.attempts
+            await asyncio.sleep(0.1)
+    assert watch.found == set() and watch.scans_while_rendering > 0
+    assert world.services.jobs.scratch_dirs(order_id) == []
     order = get_order(db, order_id)
     assert (order.status, order.attempts) == (OrderStatus.FAILED, MAX_RENDER_ATTEMPTS)
     told = await sandbox.wait_for_message(

@@ -2,11 +2,13 @@
 task /verify sends there.
 
 It keeps a render process (``bot/render_worker.py``) up between jobs, so the voice backends and
-face models load once per actor, as in the embedded pool. Each job gets a folder of its own
-under the node's temp dir, removed however the job ends: finished, refused, or cancelled (Ray
-raises CancelledError in an async actor's task; the render process is killed with it). A folder
-left by an actor that was killed outright is removed by the next actor started on that node.
-The actor never sees the vault or its key, only the parcel of bytes the bot decrypted. A
+face models load once per actor, as in the embedded pool. A job's media are in-memory files of
+the actor's process (``bot/plaintext.py``), and what the render writes goes into a folder of its
+own in the node's memory (``/dev/shm``; the node's temp dir where there is none), removed however
+the job ends: finished, refused, or cancelled (Ray raises CancelledError in an async actor's
+task; the render process is killed with it). The in-memory files die with a killed actor; its
+folder is removed by the next actor started on that node. The actor never sees the vault or its
+key, only the parcel of bytes the bot decrypted. A
 detection is a plain task, not an actor's job: it needs no models kept warm, and its file,
 sent by anyone, gets a fresh process on the node as it would on the bot's machine.
 """
@@ -21,17 +23,17 @@ from typing import Any
 from bot.executors._embedded import RENDER_MODULE, detect_in, render_in
 from bot.executors._parcel import pack_result, unpack_spec
 from bot.executors._types import RenderCrashed, Reply
+from bot.plaintext import MemoryFiles, TooMuchInMemory, job_folder, memory_root, sweep_dead_folders
 from bot.workers import WorkerFailed, WorkerPool
 from engine import RenderError
-
-FOLDER_PREFIX = "tuanyuan-render-"
 
 
 class RenderActor:
     """Ray's remote class (see ``RayExecutor``); ``progress`` answers while ``render`` runs."""
 
     def __init__(self) -> None:
-        sweep_dead_folders(Path(tempfile.gettempdir()))
+        self._folders = memory_root(Path(tempfile.gettempdir()))
+        sweep_dead_folders(self._folders)
         self._processes = WorkerPool(RENDER_MODULE)
         self._progress: tuple[str, float] | None = None
 
@@ -44,13 +46,14 @@ class RenderActor:
 
     async def render(self, request: str, files: dict[str, bytes]) -> dict[str, Any]:
         """Render the parcel; a reply of the finished files, or an ``error`` or ``crashed``."""
-        folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
+        folder = job_folder(self._folders)
         try:
-            spec = unpack_spec(request, files, folder)
-            spec.output_dir.mkdir(parents=True, exist_ok=True)
-            result = await render_in(self._processes, spec, self._report)
-            return pack_result(result)
-        except RenderError as error:
+            with MemoryFiles() as memory:
+                spec = unpack_spec(request, files, folder, memory)
+                spec.output_dir.mkdir(parents=True, exist_ok=True)
+                result = await render_in(self._processes, spec, self._report)
+                return pack_result(result)
+        except (RenderError, TooMuchInMemory) as error:
             return {"error": str(error)}
         except RenderCrashed as error:
             return {"crashed": str(error)}
@@ -67,32 +70,11 @@ def detect_on_node(
 ) -> Reply:
     """Ray's remote function (see ``RayExecutor``): the detection's reply, or ``timeout`` or
     ``crashed`` for the bot to raise as it would for a local process."""
-    folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-"))
     try:
-        path = folder / "upload"
-        path.write_bytes(upload)
-        return asyncio.run(detect_in(path, key, trust_anchor, timeout_s))
+        with MemoryFiles() as memory:
+            path = memory.add(upload, "upload")
+            return asyncio.run(detect_in(path, key, trust_anchor, timeout_s))
     except TimeoutError:
         return {"timeout": f"the detection took longer than {timeout_s:.0f} s"}
     except WorkerFailed as error:
         return {"crashed": str(error)}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def sweep_dead_folders(temp: Path) -> None:
-    """Remove job folders whose actor process is gone (killed with no chance to clean up)."""
-    for folder in temp.glob(f"{FOLDER_PREFIX}*"):
-        pid = folder.name.removeprefix(FOLDER_PREFIX).split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True

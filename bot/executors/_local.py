@@ -2,15 +2,17 @@
 --block``, and ``tuanyuan worker`` for each render node): what the tests and ``tuanyuan bench
 queue`` render on.
 
-Each node runs with its own temp dir (Ray's sessions and sockets,
-and the ``TMPDIR`` where its render actors make their job folders), so one node can be killed
-without touching the others, and stopping the cluster ends exactly the processes it started,
-never another Ray on the same machine. Memory settings are small (a head on a small machine
-otherwise times out), the dashboard is off and nothing reports usage.
+Each node runs with its own temp dir (Ray's sessions and sockets, and its ``TMPDIR``) and its own
+memory folder (``TUANYUAN_MEMORY_DIR``, on /dev/shm: where its render actors make their job
+folders, see ``bot/plaintext.py``), so one node can be killed without touching the others,
+and stopping the cluster ends exactly the processes it started, never another Ray on the same
+machine. Memory settings are small (a head on a small machine otherwise times out), the
+dashboard is off and nothing reports usage.
 """
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.executors._cluster import ray_executable
+from bot.plaintext import DEFAULT_MEMORY_DIR, MEMORY_DIR_VARIABLE
 
 OBJECT_STORE_BYTES = 80 * 1024 * 1024
 _START_TIMEOUT_S = 60.0
@@ -42,6 +45,7 @@ class Node:
     name: str
     process: subprocess.Popen[bytes]
     temp_dir: Path  # Ray's session folder lives here, and the node's TMPDIR
+    memory_dir: Path  # the node's render actors' job folders (its TUANYUAN_MEMORY_DIR)
 
     @property
     def job_temp(self) -> Path:
@@ -129,6 +133,7 @@ class LocalCluster:
                 except ProcessLookupError:
                     continue
             node.process.wait()
+            shutil.rmtree(node.memory_dir, ignore_errors=True)
 
     def _node_options(self, name: str, num_cpus: int, num_gpus: int) -> list[str]:
         return [
@@ -143,7 +148,9 @@ class LocalCluster:
     def _start(self, name: str, command: list[str]) -> Node:
         temp_dir = self._root / name
         (temp_dir / "tmp").mkdir(parents=True, exist_ok=True)
+        memory_dir = DEFAULT_MEMORY_DIR / f"{self._root.name}-{name}"
         env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", TMPDIR=str(temp_dir / "tmp"))
+        env[MEMORY_DIR_VARIABLE] = str(memory_dir)
         env.update(_FAST_HEALTH_CHECKS)
         if self._python_path is not None:
             env["PYTHONPATH"] = self._python_path
@@ -152,7 +159,7 @@ class LocalCluster:
             process = subprocess.Popen(
                 command, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
             )
-        node = Node(name, process, temp_dir)
+        node = Node(name, process, temp_dir, memory_dir)
         self.nodes[name] = node
         deadline = time.monotonic() + _START_TIMEOUT_S
         while _STARTED not in log_path.read_text(errors="replace"):

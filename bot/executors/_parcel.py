@@ -2,8 +2,9 @@
 
 The bot decrypts a render's inputs itself; what leaves it is a spec whose paths are names
 inside a parcel, and the parcel's bytes (Ray's object store carries both, so the nodes need no
-shared filesystem and never see the vault key). The node writes the parcel into a folder of its
-own, renders there and sends the video, its still and any new speaker profile back the same way.
+shared filesystem and never see the vault key). On the node the media become in-memory files
+(``bot/plaintext.py``), never files on its disk; the render writes into a folder of the node's
+own and the video, its still and any new speaker profile go back the same way.
 The C2PA signing identity travels too: a node that made its own would sign with a root the
 bot's detection does not know.
 """
@@ -11,6 +12,7 @@ bot's detection does not know.
 from pathlib import Path
 from typing import Any
 
+from bot.plaintext import MemoryFiles
 from engine import REVEAL_SECRETS, RenderResult, RenderSpec
 from engine.provenance import signing_identity
 
@@ -50,27 +52,33 @@ def pack_spec(spec: RenderSpec) -> tuple[str, Files]:
     return parcelled.model_dump_json(context={REVEAL_SECRETS: True}), files
 
 
-def unpack_spec(request: str, files: Files, folder: Path) -> RenderSpec:
-    """Write the parcel into ``folder`` and return the spec with its paths inside it."""
+def unpack_spec(request: str, files: Files, folder: Path, memory: MemoryFiles) -> RenderSpec:
+    """The spec with its media in ``memory`` and its signing identity and output in ``folder``."""
+    media: dict[str, Path] = {}
     for name, data in files.items():
         path = _inside(folder, name)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.write_bytes(data)
+        if name.startswith(f"{_SIGNING}/"):
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_bytes(data)
+        else:
+            media[name] = memory.add(data, name)
     spec = RenderSpec.model_validate_json(request)
 
-    def local(path: Path) -> Path:
-        return _inside(folder, str(path))
+    def held(path: Path) -> Path:
+        if str(path) not in media:
+            raise ParcelError(f"the parcel lacks its {path}")
+        return media[str(path)]
 
     update: dict[str, Any] = {
-        "portrait": local(spec.portrait) if spec.portrait else None,
-        "voice_samples": tuple(local(p) for p in spec.voice_samples),
-        "footage": tuple(local(p) for p in spec.footage),
-        "speaker_profile": local(spec.speaker_profile) if spec.speaker_profile else None,
-        "output_dir": local(spec.output_dir),
+        "portrait": held(spec.portrait) if spec.portrait else None,
+        "voice_samples": tuple(held(p) for p in spec.voice_samples),
+        "footage": tuple(held(p) for p in spec.footage),
+        "speaker_profile": held(spec.speaker_profile) if spec.speaker_profile else None,
+        "output_dir": _inside(folder, str(spec.output_dir)),
     }
     if spec.marking is not None:
         update["marking"] = spec.marking.model_copy(
-            update={"signing_dir": local(spec.marking.signing_dir)}
+            update={"signing_dir": _inside(folder, str(spec.marking.signing_dir))}
         )
     return spec.model_copy(update=update)
 

@@ -1,7 +1,7 @@
-"""Receiving a member's file safely: Telegram's download limit, streamed to disk, then a check
-in a worker process (``bot/analysis.py``) before anything keeps it."""
+"""Receiving a member's file safely: Telegram's download limit, streamed into an in-memory file
+(``bot/plaintext.py``), then a check in a worker process (``bot/analysis.py``) before anything
+keeps it (sealed, in the vault)."""
 
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +13,7 @@ from telegram.ext import CallbackContext
 
 from bot.flows.feedback import ingest_error_text
 from bot.i18n import Gettext
+from bot.plaintext import MemoryFiles
 from bot.services import services_of
 from engine import IngestError
 
@@ -31,8 +32,8 @@ async def fetch_checked(
     file_size: int | None,
     check: Callable[[Path], Awaitable[Checked]],
 ) -> tuple[bytes, Checked] | None:
-    """Download a file into the bot's scratch and run ``check`` (one of ``Analyses``) on it
-    before anything keeps it; a few uploads at a time.
+    """Download a file into the bot's memory (never a file on disk, ``bot/plaintext.py``) and
+    run ``check`` (one of ``Analyses``) on it before anything keeps it; a few uploads at a time.
 
     Returns None after telling the member what to do instead; nothing stored is touched then.
     """
@@ -42,8 +43,8 @@ async def fetch_checked(
     )
     services = services_of(context)
     async with services.analyses.slot():
-        with upload_scratch(services.settings.work_dir) as scratch:
-            candidate = Path(scratch) / "upload"
+        with MemoryFiles() as memory:
+            candidate = memory.empty("upload")
             if not await download_within_limit(
                 context, message, file_id, file_size, too_big, candidate
             ):
@@ -54,13 +55,6 @@ async def fetch_checked(
                 await message.reply_text(ingest_error_text(_, error))
                 return None
             return candidate.read_bytes(), verdict
-
-
-def upload_scratch(work_dir: Path) -> "tempfile.TemporaryDirectory[str]":
-    """A private folder for one upload in the bot's scratch, which start-up sweeps after a
-    crash (``bot/jobs.py``)."""
-    work_dir.mkdir(parents=True, exist_ok=True)
-    return tempfile.TemporaryDirectory(prefix="upload-", dir=work_dir)
 
 
 async def download_within_limit(

@@ -9,7 +9,6 @@ about the family behind it.
 """
 
 from datetime import timedelta
-from pathlib import Path
 
 from telegram import Message, Update
 from telegram.constants import ChatAction
@@ -19,8 +18,9 @@ from bot.authz import may_see_render
 from bot.delivery import ORIGINAL_PREFIX, greeting_filename
 from bot.flows.basics import Context, remember_sender
 from bot.flows.feedback import ingest_error_text
-from bot.flows.uploads import download_within_limit, upload_scratch
+from bot.flows.uploads import download_within_limit
 from bot.i18n import Gettext, Language
+from bot.plaintext import MemoryFiles
 from bot.services import Services, services_of
 from bot.storage import Order
 from bot.storage.orders import find_order
@@ -86,8 +86,8 @@ async def _check(services: Services, context: Context, message: Message, user_id
         "That file is larger than 20 MB, the most Telegram lets me download. Please send the "
         "video as a file of at most 20 MB: a greeting as Tuanyuan delivered it is smaller."
     )
-    with upload_scratch(services.settings.work_dir) as scratch:
-        candidate = Path(scratch) / "candidate"
+    with MemoryFiles() as memory:
+        candidate = memory.empty("candidate")
         if not await download_within_limit(
             context, message, source.file_id, source.file_size, too_big, candidate
         ):

@@ -7,15 +7,19 @@ next step depends on, so a test can start from "a family with consent" in a few 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.i18n import gettext_for, language_from_telegram
 from bot.orders import APPROVE_PREFIX, SEND_PREFIX
 from bot.sandbox import SandboxUser, SentMessage
+from bot.storage import OrderStatus
 from bot.storage.media import SUBJECT_DATA, media_where
+from bot.storage.orders import orders_where
 from tests.auxil.bot import ADMIN, BotWorld
 
 THANKS_FOR_CONSENT = (
@@ -292,6 +296,65 @@ def leftovers(world: BotWorld, needles: set[str], blobs: list[bytes]) -> list[st
         found += [f"{path.name}: id {n}" for n in needles if n.encode() in raw]
         found += [f"{path.name}: content" for probe in probes if probe in raw]
     return found
+
+
+# How each kind of media a member sends or a render makes begins: JPEG, PNG, WAV, Ogg (voice
+# notes), MP4 and QuickTime (the box type after a 4-byte size), Matroska / WebM.
+_MEDIA_HEADERS = (
+    (0, b"\xff\xd8\xff"), (0, b"\x89PNG"), (0, b"RIFF"), (0, b"OggS"), (4, b"ftyp"),
+    (4, b"moov"), (4, b"mdat"), (0, b"\x1a\x45\xdf\xa3"),
+)  # fmt: skip
+
+
+def plaintext_media(world: BotWorld) -> list[str]:
+    """Every file under the data folder that is a photo, a recording or a video in plaintext:
+    what a decrypted input or an unsealed render would be (a sealed file begins otherwise)."""
+    found = []
+    for path in sorted(world.data_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        with path.open("rb") as file:
+            head = file.read(16)
+        if any(head[at : at + len(magic)] == magic for at, magic in _MEDIA_HEADERS):
+            found.append(str(path.relative_to(world.data_dir)))
+    return found
+
+
+@dataclass
+class PlaintextWatch:
+    """What ``watching_plaintext`` saw: plaintext media under the data folder (none, it is
+    hoped), and how much it saw of renders, so that a watch that missed them shows."""
+
+    found: set[str] = field(default_factory=set)
+    scans_while_rendering: int = 0
+    render_files_in_memory: int = 0  # the most files an attempt's folder in memory held
+
+
+@contextlib.asynccontextmanager
+async def watching_plaintext(world: BotWorld) -> AsyncIterator[PlaintextWatch]:
+    """Scan the data folder for plaintext media every 50 ms while the block runs, and each
+    rendering order's scratch folders, which must be outside it (in memory)."""
+    watch = PlaintextWatch()
+
+    async def scan() -> None:
+        while True:
+            watch.found.update(plaintext_media(world))
+            rendering = [OrderStatus.RENDERING.value]
+            for order in orders_where(world.services.db, "status = ?", rendering):
+                for folder in world.services.jobs.scratch_dirs(order.id):
+                    assert not folder.is_relative_to(world.data_dir), folder
+                    watch.scans_while_rendering += 1
+                    files = sum(1 for path in folder.rglob("*") if path.is_file())
+                    watch.render_files_in_memory = max(watch.render_files_in_memory, files)
+            await asyncio.sleep(0.05)
+
+    scanning = asyncio.create_task(scan())
+    try:
+        yield watch
+    finally:
+        scanning.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await scanning
 
 
 def is_card(message: SentMessage) -> bool:
