@@ -1179,6 +1179,8 @@ def bot_environment(stand_in: BotApiStandIn, data_dir: Path, price_stars: int) -
         "TUANYUAN_ADMIN_CHAT_ID": str(ADMIN.id),
         "TUANYUAN_PRICE_STARS": str(price_stars),
         "TUANYUAN_RENDER_RETRY_S": "1",
+        # A campaign greeting due after a restart goes out within a second, not half a minute.
+        "TUANYUAN_CAMPAIGN_TICK_S": "1",
         # The admin web and /metrics on ports the system picks: nothing else may hold them.
         "TUANYUAN_WEB_LISTEN": "127.0.0.1:0",
         "TUANYUAN_METRICS_LISTEN": "127.0.0.1:0",
