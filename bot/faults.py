@@ -1094,10 +1094,17 @@ class FaultHarness:
             self.bot.check_alive()
             order_status = self.status(order_id)
             previews, finals = await self._videos(order_id, recipient)
-            if order_status in ENDED and (finals or order_status != OrderStatus.DELIVERED):
-                return
-            shown = await self._message(status.message_id)
             now = time.monotonic()
+            if order_status in ENDED and (finals or order_status != OrderStatus.DELIVERED):
+                # A rejection's reason may still be on its way from the restarted bot.
+                if await self._reason_read(order_id, recipient, status):
+                    return
+                stuck_since = stuck_since or now
+                if now - stuck_since > _STUCK_S:
+                    return
+                await asyncio.sleep(0.5)
+                continue
+            shown = await self._message(status.message_id)
             if (
                 order_status == OrderStatus.MODERATION
                 and self._decision is not None
