@@ -47,7 +47,15 @@ from bot.config import DATABASE_FILE
 from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.family.consent import Method, RecordKind, append_record
-from bot.family.spaces import SpaceStatus, SubjectStatus, create_space, update_space
+from bot.family.spaces import (
+    MemberStatus,
+    SpaceStatus,
+    SubjectStatus,
+    create_space,
+    membership_of,
+    update_member,
+    update_space,
+)
 from bot.flows.consent import REVOKE_CONFIRM
 from bot.i18n import Gettext, gettext_for, language_from_telegram
 from bot.moderation import Rules, save_rules
@@ -64,7 +72,7 @@ from bot.sandbox import BotApiStandIn, SandboxClient, SandboxError, SandboxUser,
 from bot.sandbox._faults import FAULT_KINDS, FaultKind
 from bot.storage import MediaKind, Order, OrderStatus, remember_user
 from bot.storage.database import open_database
-from bot.storage.media import record_media
+from bot.storage.media import SUBJECT_DATA, record_media
 from bot.storage.orders import new_order
 from bot.vault import AUDIT_KEY_PURPOSE, Vault, derive_key, read_key_file
 
@@ -180,6 +188,8 @@ class RunResult:
     scratch_files: int  # files left in the bot's scratch folder once the order ended
     stray: tuple[str, ...] = ()  # files in the data folder outside the vault and the bot's own
     audit_intact: bool = True  # the audit chain verified after the run
+    # files of the subject's likeness still kept for a space whose consent was withdrawn
+    likeness_kept: int = 0
     notices: int = 0  # end notices of an undelivered order in the chat (a rejection): one
     families: tuple[FamilyEnd, ...] = ()  # a campaign run: each family's greeting
 
@@ -200,6 +210,7 @@ class RunResult:
                 ("scratch files", self.scratch_files > 0),
                 ("files outside the vault", bool(self.stray)),
                 ("audit chain", not self.audit_intact),
+                ("likeness kept after revocation", self.likeness_kept > 0),
             )
             if failed
         ]
@@ -842,7 +853,19 @@ class FaultHarness:
             ),
             "stray": tuple(self.stray_files()),
             "audit_intact": self.audit_intact(),
+            "likeness_kept": self._likeness_kept(),
         }
+
+    def _likeness_kept(self) -> int:
+        """Files of a subject's likeness (photos, voice, videos...) still recorded for a space
+        whose consent was withdrawn: a revocation must leave none, a crash in it included."""
+        kinds = [kind.value for kind in SUBJECT_DATA]
+        rows = self._query(
+            "SELECT COUNT(*) FROM media JOIN spaces ON spaces.id = media.space_id"
+            f" WHERE spaces.status = ? AND media.kind IN ({', '.join('?' for _ in kinds)})",
+            (SpaceStatus.REVOKED.value, *kinds),
+        )
+        return int(str(rows[0][0]))
 
     def stray_files(self) -> list[str]:
         """Files in the data folder outside the vault and the bot's own records."""
@@ -1203,12 +1226,16 @@ def seed_campaign_greeting(
     campaign_id: str,
     recipient: str,
 ) -> Order:
-    """A family of its own (``user`` its owner, a living subject's consent) whose campaign
-    greeting was made and previewed and is due now, as rendering would have left it (a few
-    bytes stand for the video: the stand-in plays nothing)."""
+    """A family of its own (``user`` its verified owner, a living subject's consent) whose
+    campaign greeting was made and previewed and is due now, as rendering would have left it (a
+    few bytes stand for the video: the stand-in plays nothing)."""
     remember_user(db, user.id, user.first_name, user.language_code)
     language = language_from_telegram(user.language_code)
     space = create_space(db, clock, user.id, cosigners_required=1)
+    owner = membership_of(db, user.id)
+    assert owner is not None
+    update_member(db, owner, status=MemberStatus.VERIFIED.value, phone_number=_phone(user),
+                  relation="孫女", verified_at=iso(clock.now()))  # fmt: skip
     space = update_space(
         db,
         space.id,
