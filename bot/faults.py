@@ -620,8 +620,8 @@ class FaultHarness:
         status = self.status(order_id)
         if status == OrderStatus.FAILED:
             return "failed" in steps
-        if status == OrderStatus.REJECTED:
-            return "rejected" in steps
+        # Rejected: told when the member can read why (_reason_read), in the notice or, where a
+        # kill lost the notice's fate (its intent never answered), on the status message.
         # Cancelled (by the member, who saw it) or ended for consent: the status message says so.
         return status in ENDED
 
