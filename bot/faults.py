@@ -1364,8 +1364,11 @@ def describe(report: FaultReport) -> str:
     return "\n".join(lines)
 
 
-def section(rows: list[PointSummary], refunds: int, refunded_twice: int, command: str) -> str:
-    """RELIABILITY.md's faults section: each fault, its runs and what held."""
+def section(
+    rows: list[PointSummary], refunds: int, refunded_twice: int, command: str, note: str = ""
+) -> str:
+    """RELIABILITY.md's faults section: each fault, its runs and what held; ``note``, when
+    given, a paragraph after the table (what the numbers need to be read right)."""
     runs = sum(row.runs for row in rows)
     duplicates = sum(row.duplicates for row in rows) + refunded_twice
     lost, broke = sum(row.lost for row in rows), sum(row.broke for row in rows)
@@ -1391,4 +1394,6 @@ def section(rows: list[PointSummary], refunds: int, refunded_twice: int, command
         f"{row.mean_s:.1f} |"
         for row in rows
     ]
+    if note:
+        lines += ["", note]
     return "\n".join(lines)
