@@ -229,6 +229,7 @@ class RunResult:
             f"{self.previews} preview(s), {self.finals} final(s), {self.seconds:.1f} s, "
             f"{self.orphans} orphan process(es), {self.scratch_files} scratch file(s), "
             f"{len(self.stray)} stray file(s), audit {'intact' if self.audit_intact else 'BROKEN'}"
+            + (f", {self.likeness_kept} likeness file(s) kept" if self.likeness_kept else "")
         )
 
 
