@@ -20,6 +20,7 @@ from bot.campaigns import Campaigns
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.executors import executor_for
+from bot.family.erasure import finish_revocations
 from bot.flows import register_handlers
 from bot.flows.basics import MENU_LANGUAGES, admin_command_descriptions, command_descriptions
 from bot.i18n import gettext_for
@@ -64,6 +65,9 @@ async def _post_init(application: BotApplication) -> None:
     await _register_commands(application)
     services = services_of(application)
     services.orders.start(application.bot)
+    # A revocation a crash cut short is finished: its orders' tasks, just submitted, are
+    # cancelled by it before they run, and each order ends revoked.
+    await finish_revocations(services, application.bot)
     services.campaigns.start(application.bot)
 
 

@@ -183,7 +183,7 @@ def _bench_faults(args: argparse.Namespace) -> int:
     import asyncio
     import tempfile
 
-    from bot import faults
+    from bot import faults, reliability_report
 
     with tempfile.TemporaryDirectory(prefix="tuanyuan-faults-") as scratch:
         work = args.work or Path(scratch)
@@ -194,6 +194,13 @@ def _bench_faults(args: argparse.Namespace) -> int:
         plan = faults.kill_plan(args.runs, random.Random(args.seed), points)
         report = asyncio.run(faults.run_faults(plan, work, args.stars, args.seed, sys.stdout))
     print(faults.describe(report))
+    if args.reliability is not None:
+        command = f"tuanyuan bench faults --runs {args.runs} --seed {args.seed}"
+        body = faults.section(
+            faults.summaries(report), report.refunds, report.refunded_twice, command
+        )
+        reliability_report.write_section(args.reliability, faults.SECTION, body)
+        print(f"{args.reliability} written")
     return 0 if report.duplicates == report.lost == report.broken == 0 else 1
 
 
@@ -535,6 +542,9 @@ def _parser() -> argparse.ArgumentParser:
     bench_faults.add_argument("--seed", type=int, help="the kill points' draw (default: random)")
     bench_faults.add_argument("--stars", type=int, default=5, help="price per order, 0 = free")
     bench_faults.add_argument("--work", type=Path, help="keep the bot's data and log here")
+    bench_faults.add_argument(
+        "--reliability", type=Path, help="write the results as this file's Faults section"
+    )
     bench_faults.set_defaults(handler=_bench_faults)
     bench_reliability = bench_commands.add_parser(
         "reliability", help="the hostile-input corpus against the real bot: RELIABILITY.md"

@@ -198,6 +198,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
             else None
         ),
         campaign_invite_days=_positive_int(env, "TUANYUAN_CAMPAIGN_INVITE_DAYS", "7"),
+        campaign_tick_s=_positive_int(env, "TUANYUAN_CAMPAIGN_TICK_S", "30"),
         flood_updates=_positive_int(env, "TUANYUAN_FLOOD_UPDATES", "30"),
         flood_window_s=_positive_int(env, "TUANYUAN_FLOOD_WINDOW_S", "10"),
         campaign_sample_percent=_sample_percent(env),

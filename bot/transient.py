@@ -22,13 +22,19 @@ from typing import Any
 
 import httpx
 from telegram._utils.types import JSONDict
-from telegram.error import NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter
 
 RETRIES = 3
 """Tries after the first for a passing failure; each waits :data:`RETRY_PAUSE_S` longer."""
 RETRY_PAUSE_S = 0.5
 _REPEATABLE_PREFIXES = ("get", "edit", "delete", "set", "answer")
+
+
+def not_modified(error: TelegramError) -> bool:
+    """Telegram's 400 for an edit that changes nothing (the same text, or no buttons taken off
+    a message that has none): the message already reads as wanted, so it is no failure."""
+    return isinstance(error, BadRequest) and "not modified" in str(error).lower()
 
 
 def repeatable(endpoint: str, error: NetworkError) -> bool:

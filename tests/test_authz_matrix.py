@@ -241,10 +241,14 @@ MATRIX: dict[str, tuple[Callable[[Ids, SandboxUser], str], dict[str, Outcome]]] 
         next_of_kin=Says(CONSENT_VALID, of("B")))),
     "/revoke": (lambda _, _user: "/revoke", REVOKE_ROW),
     "/mydata": (lambda _, _user: "/mydata", personal(Handled("sendDocument"))),
+    # Only a subject known to be one (their phone shared) could consent, so only they withdraw.
     "/delete_me": (lambda _, _user: "/delete_me", personal(Says(
         "This removes you from your family space and deletes everything you sent: photos, voice "
-        "notes, documents and your greetings. If you are the person in the greetings, your "
-        "consent is withdrawn too. This cannot be undone."))),
+        "notes, documents and your greetings. This cannot be undone."), subject=Says(
+        "This removes you from your family space and deletes everything you sent: photos, voice "
+        "notes, documents and your greetings. You are the person in the greetings, so your "
+        "consent is withdrawn too and everything made from your face and voice is deleted. This "
+        "cannot be undone."))),
     "/orders": (lambda _, _user: "/orders", personal(
         Says("You have not ordered a greeting yet."), next_of_kin=HANDLED)),
     "/verify": (lambda _, _user: "/verify", personal(HANDLED)),
@@ -290,10 +294,10 @@ MATRIX: dict[str, tuple[Callable[[Ids, SandboxUser], str], dict[str, Outcome]]] 
     "camp:nomsg": (lambda _, _user: "camp:nomsg", ORDER_ROW),
     "camp:no:": (lambda _, _user: "camp:no:nosuchcampaign", personal(Says(ANSWERED))),
     "camp:never:": (lambda _, _user: "camp:never:nosuchcampaign", personal(Says(ANSWERED))),
+    # B's order waits for a moderator: it was never made (not deleted), and is said so.
     "orig:": (lambda ids, _user: "orig:" + ids.order, personal(
         Refused(OTHER_FAMILY), next_of_kin=Says(
-            "The original file of this greeting no longer exists: it was deleted when consent "
-            "was withdrawn."))),
+            "This greeting was never made, so it has no original file."))),
     "cmk:": (lambda _, _user: "cmk:tpl:mid-autumn", moderation(HANDLED)),
     # Moderation of B's greeting request: flagged, reasons shown, a change asked, rejected;
     # approving it then finds it settled.

@@ -10,7 +10,6 @@ sentence between half-second cards, so twenty of them fit the test's budget.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -40,9 +39,9 @@ from bot.storage import Order, OrderStatus
 from bot.storage.orders import get_order, orders_where
 from bot.storage.users import opted_out, set_time_zone
 from bot.vault import VaultError
-from engine._templates import templates_dir
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
 from tests.auxil.family import ASKS_FOR_VOICE, living_family, revoke, says
+from tests.auxil.templates import tiny_template
 
 TEMPLATE = "tiny-moon"
 LANGUAGES = ("zh-hant", "zh-hans", "en")
@@ -53,27 +52,10 @@ WAIT_S = 120.0
 VOICE = "我很想念你們。祝你們中秋快樂。"
 
 
-def _tiny_template(folder: Path) -> None:
-    """The Mid-Autumn template cut to one sentence between half-second cards."""
-    data = json.loads((templates_dir() / "mid-autumn" / "template.json").read_text("utf-8"))
-    data |= {
-        "id": TEMPLATE,
-        "duration": {"min_s": 1, "max_s": 10},
-        "timing": {"intro_s": 0.5, "outro_s": 0.5, "lead_in_s": 0.0},
-        "transitions": {"intro": "crossfade", "outro": "crossfade", "duration_s": 0.1},
-        "greetings": {"zh-Hant": ["{recipient}！"], "zh-Hans": ["{recipient}！"],
-                      "en": ["{recipient}!"]},
-        "decorations": data["decorations"][:1],
-    }  # fmt: skip
-    target = folder / TEMPLATE / "template.json"
-    target.parent.mkdir(parents=True)
-    target.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-
-
 @pytest.fixture
 def campaign_settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "templates"
-    _tiny_template(folder)
+    tiny_template(folder, TEMPLATE)
     monkeypatch.setenv("TUANYUAN_TEMPLATES_DIR", str(folder))
     return tmp_path / "bot-data"
 

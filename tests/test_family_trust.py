@@ -20,23 +20,35 @@ from pathlib import Path
 import pytest
 
 from bot.app import build_application, polling
+from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
-from bot.family.consent import CHALLENGE_VALID_FOR, WORDING_VERSION, records_of
-from bot.family.erasure import Receipt
+from bot.family.consent import (
+    CHALLENGE_VALID_FOR,
+    WORDING_VERSION,
+    Method,
+    RecordKind,
+    append_record,
+    records_of,
+)
+from bot.family.erasure import Receipt, finish_revocations
 from bot.family.spaces import (
     INVITE_VALID_FOR,
     MAX_RELATION_CHARS,
     MAX_SUBJECT_NAME_CHARS,
     MemberStatus,
     Role,
+    SpaceStatus,
     membership_of,
+    update_space,
 )
+from bot.faults import seed_campaign_greeting
 from bot.flows.consent import receipt_text
+from bot.flows.privacy import DELETE_CONFIRM
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import MediaKind, OrderStatus
 from bot.storage.media import media_where
-from bot.storage.orders import get_order, orders_where
+from bot.storage.orders import get_order, new_order, orders_where
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
 from tests.auxil.family import (
     AUTHORISED,
@@ -689,3 +701,62 @@ async def test_a_relation_over_40_characters_is_refused_and_not_kept(bot_world: 
     ).format(limit=MAX_RELATION_CHARS)
     member = membership_of(bot_world.services.db, OWNER.id)
     assert member is not None and member.relation is None
+
+
+async def test_an_original_never_made_and_a_press_whose_buttons_were_gone(
+    bot_world: BotWorld,
+) -> None:
+    world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
+    member = SandboxUser(5601, "美玲", language_code="zh-hant")
+    await sandbox.block_bot(member, blocked=False)
+    seeded = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
+                                    member, "c-5601", "舅舅")  # fmt: skip
+    assert seeded.space_id is not None
+    draft = new_order(services.db, member.id, member.id, "zh-Hant", seeded.space_id,
+                      template_id="mid-autumn", recipient="外婆")  # fmt: skip
+    plain = await world.reply_to(member, lambda: sandbox.send_text(member, "/help"))
+    assert plain.reply_markup is None
+    # The greeting was never made: that is what the member reads, not a withdrawal of consent.
+    never = await world.reply_to(
+        member,
+        lambda: sandbox.press_button(
+            member, plain.message_id, ORIGINAL_PREFIX + draft.id, forged=True
+        ),
+    )
+    assert never.text == ZH_HANT("This greeting was never made, so it has no original file.")
+    # A second "Delete me" press, racing the one that took the buttons off, finds none to take
+    # off: it is handled and answered all the same, not dropped at Telegram's 400.
+    done = await world.reply_to(
+        member,
+        lambda: sandbox.press_button(member, plain.message_id, DELETE_CONFIRM, forged=True),
+    )
+    assert ZH_HANT(
+        "You have been removed and your files deleted. Deletion receipt:\n{receipt}\n\n"
+        "Kept: the consent records you signed, which hold no face or voice data."
+    ).split("{")[0] in (done.text or "")
+    assert membership_of(services.db, member.id) is None
+    assert len(await sandbox.callback_answers()) == 2
+
+
+async def test_a_revocation_a_crash_cut_short_is_finished_at_start_up(
+    bot_world: BotWorld,
+) -> None:
+    # /revoke marks the space revoked and writes the record first, then stops and deletes; a
+    # bot killed in between left the subject's likeness in the vault and the orders open.
+    world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
+    member = SandboxUser(5602, "美玲", language_code="zh-hant")
+    await sandbox.block_bot(member, blocked=False)
+    order = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
+                                   member, "c-5602", "舅舅")  # fmt: skip
+    assert order.space_id is not None and order.video_id is not None
+    space = update_space(services.db, order.space_id, status=SpaceStatus.REVOKED.value)
+    append_record(services.db, world.clock, space, RecordKind.REVOCATION, member.id,
+                  Method.COMMAND)  # fmt: skip
+    assert await finish_revocations(services, world.application.bot) == [space.id]
+    assert get_order(services.db, order.id).status == OrderStatus.REVOKED
+    assert not services.vault.exists(order.video_id)
+    assert media_where(services.db, "space_id = ?", [space.id]) == []
+    [tombstone] = services.db.query("SELECT * FROM tombstones WHERE space_id = ?", [space.id])
+    assert tombstone["revoked_by"] == member.id
+    # Finished once: the next start finds nothing left to do.
+    assert await finish_revocations(services, world.application.bot) == []

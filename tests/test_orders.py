@@ -21,14 +21,29 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from telegram import Message
+from telegram.error import TimedOut
 
 from bot.app import build_application, polling
+from bot.delivery import ORIGINAL_PREFIX
+from bot.family.consent import Method, RecordKind, append_record
+from bot.family.spaces import SpaceStatus, update_space
+from bot.faults import seed_campaign_greeting
 from bot.i18n import gettext_for
-from bot.orders import MAX_RENDER_ATTEMPTS, REJECT_PREFIX, REMAKE_PREFIX, SEND_PREFIX
+from bot.orders import (
+    MAX_RENDER_ATTEMPTS,
+    REJECT_PREFIX,
+    REMAKE_PREFIX,
+    RESEND_PREFIX,
+    SEND_PREFIX,
+    status_line,
+)
+from bot.orders._ledger import Ledger, Outcome
 from bot.orders._progress import MIN_EDIT_INTERVAL_S
+from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import OrderStatus
-from bot.storage.orders import get_order, orders_where
+from bot.storage.orders import Field, get_order, new_order, orders_where
 from engine._templates import load_template
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
 from tests.auxil.family import (
@@ -51,6 +66,7 @@ EN = gettext_for("en")
 RENDER_WAIT_S = 90.0
 GRANDPA = SandboxUser(6002, "外公", language_code="zh-hant")
 PRICE = 5
+S = OrderStatus
 
 
 def _buttons(message: SentMessage) -> list[str]:
@@ -475,3 +491,133 @@ async def test_revocation_refunds_what_was_paid_and_declines_a_checkout_after_it
     )
     assert len(await sandbox.charges()) == 1
     assert _audit(world, "payment.declined")
+
+
+async def test_what_a_kill_left_unsaid_after_a_decision_is_said_once_after_the_restart(
+    bot_world: BotWorld,
+) -> None:
+    # The status moves first and the member is told after: a bot killed in between leaves
+    # a rejected or failed order whose member was never told, which the next start tells.
+    world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
+    member = SandboxUser(6801, "美玲", language_code="zh-hant")
+    for user in (member, ADMIN):
+        await sandbox.block_bot(user, blocked=False)
+    seeded = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
+                                    member, "c-6801", "舅舅")  # fmt: skip
+    assert seeded.space_id is not None
+    ends: dict[str, tuple[tuple[S, dict[str, Field]], ...]] = {
+        "媽媽": ((S.MODERATION, {}), (S.REJECTED, {"reject_reason": "hurtful"})),
+        "外公": ((S.MODERATION, {}), (S.REJECTED, {"reject_reason": "hurtful"})),
+        "爸爸": ((S.QUEUED, {}), (S.RENDERING, {"attempts": 3}),
+                 (S.FAILED, {"error": "render: the worker died"})),
+    }  # fmt: skip
+    ids: dict[str, str] = {}
+    for recipient, path in ends.items():
+        order = new_order(services.db, member.id, member.id, "zh-Hant", seeded.space_id,
+                          template_id="mid-autumn", recipient=recipient)  # fmt: skip
+        for status, fields in path:
+            moved = move(services.db, services.audit, order, status, ADMIN.id, **fields)
+            assert moved is not None
+            order = moved
+        ids[recipient] = order.id
+    # Killed while the notice to 外公's requester was on its way: it may have arrived, so it is
+    # not sent again; the status message says it instead (an edit is safe to repeat).
+    never = Ledger(services.db, world.clock)
+    assert (await never.once(ids["外公"], "rejected", _timed_out)).outcome == Outcome.UNKNOWN
+    for _restart in range(2):
+        services.orders.start(world.application.bot)
+        await services.orders.settle()
+    texts = [m.text for m in await sandbox.sent_messages(member.id)]
+    told = [
+        ZH_HANT(
+            "A moderator did not accept the greeting for {recipient}: {reason}. "
+            "You can start a new one by sending a photo."
+        ).format(recipient="媽媽", reason=ZH_HANT("the words could hurt or upset someone")),
+        ZH_HANT(
+            "Sorry, I could not make the greeting for {recipient}. Your photo and voice "
+            "notes are kept: send a photo or /start to try again."
+        ).format(recipient="爸爸"),
+    ]
+    assert [texts.count(text) for text in told] == [1, 1], texts
+    unsure = ZH_HANT(
+        "A moderator did not accept the greeting for {recipient}: {reason}. "
+        "You can start a new one by sending a photo."
+    ).format(recipient="外公", reason=ZH_HANT("the words could hurt or upset someone"))
+    assert [text for text in texts if text and unsure in text] == [
+        status_line(ZH_HANT, get_order(services.db, ids["外公"]), unsure)
+    ]
+    admins = [m.text for m in await sandbox.sent_messages(ADMIN.id)]
+    assert admins == [
+        EN("A greeting failed after {attempts} attempts: {reason}").format(
+            attempts=3, reason="render: the worker died"
+        )
+    ]
+
+
+async def _timed_out() -> Message:
+    raise TimedOut()
+
+
+async def test_a_campaign_greeting_telegram_may_not_have_shown_is_offered_again_once(
+    bot_world: BotWorld,
+) -> None:
+    # The connection drops before Telegram took the video: the chat holds nothing, and the bot
+    # cannot know that. A campaign greeting has no status message to ask under: it asks in a
+    # message of its own, and the family's press sends it.
+    world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
+    family = SandboxUser(6802, "家人", language_code="zh-hant")
+    await sandbox.block_bot(family, blocked=False)
+    order = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
+                                   family, "c-6802", "舅舅")  # fmt: skip
+    await sandbox.schedule_faults("sendVideo", ["reset"])
+    assert await services.orders.deliver_due(order.id) == S.DELIVERED
+    [asked] = await sandbox.sent_messages(family.id)
+    assert asked.text == ZH_HANT(
+        "Your greeting for {recipient} may not have reached you: the connection to Telegram "
+        "failed while it was sent. If you cannot see it above, press Show it again."
+    ).format(recipient="舅舅")
+    video = await _press_and_wait(
+        world, family, asked, RESEND_PREFIX + order.id, lambda m: m.method == "sendVideo"
+    )
+    assert _buttons(video) == [ORIGINAL_PREFIX + order.id]
+    await services.orders.settle()
+    assert [m.method for m in await sandbox.sent_messages(family.id)] == [
+        "sendMessage",
+        "sendVideo",
+    ]
+
+
+async def test_an_order_cancelled_for_consent_says_why_and_that_the_stars_come_back(
+    bot_world: BotWorld,
+) -> None:
+    # The subject withdrew consent and the bot was killed before the revocation reached the
+    # order: the restarted bot finds no consent before rendering and cancels it. The member
+    # reads why, not a bare "Cancelled.", and so does a campaign greeting's family (no status
+    # message: a message of its own).
+    world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
+    member = SandboxUser(6803, "美玲", language_code="zh-hant")
+    await sandbox.block_bot(member, blocked=False)
+    scheduled = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
+                                       member, "c-6803", "舅舅")  # fmt: skip
+    assert scheduled.space_id is not None
+    order = new_order(services.db, member.id, member.id, "zh-Hant", scheduled.space_id,
+                      template_id="mid-autumn", recipient="外婆", charge_id="charge-6803",
+                      price_stars=PRICE)  # fmt: skip
+    queued = move(services.db, services.audit, order, S.QUEUED, member.id)
+    assert queued is not None
+    space = update_space(services.db, scheduled.space_id, status=SpaceStatus.REVOKED.value)
+    append_record(services.db, world.clock, space, RecordKind.REVOCATION, member.id,
+                  Method.COMMAND)  # fmt: skip
+    services.orders.start(world.application.bot)
+    assert await services.orders.deliver_due(scheduled.id) == S.CANCELLED
+    await services.orders.settle()
+    cancelled = get_order(services.db, order.id)
+    assert cancelled.status == S.CANCELLED
+    why = ZH_HANT(
+        "Cancelled because consent was withdrawn: the greeting for {recipient} was not made "
+        "or sent."
+    )
+    paid = ZH_HANT("The {stars} Stars you paid are refunded.").format(stars=PRICE)
+    texts = [m.text for m in await sandbox.sent_messages(member.id)]
+    assert status_line(ZH_HANT, cancelled, why.format(recipient="外婆") + " " + paid) in texts
+    assert why.format(recipient="舅舅") in texts

@@ -12,12 +12,15 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
+import structlog
 from telegram import Bot
 
 from bot.clock import iso
-from bot.family.consent import Method, RecordKind, append_record, latest_grant
+from bot.family.consent import Method, RecordKind, append_record, latest_grant, records_of
 from bot.family.spaces import (
+    Member,
     Role,
+    Space,
     SpaceStatus,
     get_space,
     members_of,
@@ -29,6 +32,8 @@ from bot.services import Services
 from bot.storage import MediaKind
 from bot.storage.media import SUBJECT_DATA, forget_media, media_where
 from bot.storage.orders import orders_where
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -71,6 +76,34 @@ async def revoke(services: Services, bot: Bot, space_id: str, actor_id: int) -> 
     append_record(db, services.clock, space, RecordKind.REVOCATION, actor_id, Method.COMMAND,
                   refers_to=grant.id if grant else None)  # fmt: skip
     services.audit.record(actor_id, "consent.revoked", space=space_id)
+    return await _erase_space(services, bot, space, actor_id)
+
+
+async def finish_revocations(services: Services, bot: Bot) -> list[str]:
+    """At start-up: erase what a revocation cut short by a crash left (the space is marked
+    revoked first, so nothing new starts, and its tombstone is written last); the spaces done.
+
+    The subject's receipt is not sent again: they confirmed, and /mydata shows what is kept."""
+    rows = services.db.query(
+        "SELECT id FROM spaces WHERE status = ? AND id NOT IN (SELECT space_id FROM tombstones)",
+        [SpaceStatus.REVOKED.value],
+    )
+    finished = []
+    for row in list(rows):
+        space = get_space(services.db, str(row["id"]))
+        revocations = [r for r in records_of(services.db, space.id)
+                       if r.kind == RecordKind.REVOCATION]  # fmt: skip
+        # Who withdrew, from their record; unknown (0) if the crash came before it was written.
+        actor = revocations[-1].actor_id if revocations else 0
+        log.warning("erasure.resumed", space_id=space.id)
+        await _erase_space(services, bot, space, actor)
+        finished.append(space.id)
+    return finished
+
+
+async def _erase_space(services: Services, bot: Bot, space: Space, actor_id: int) -> Receipt:
+    """Everything made of the subject's likeness deleted, the tombstone last."""
+    db, now, space_id = services.db, services.clock.now(), space.id
     receipt = Receipt()
     await _erase_orders(services, bot, "space_id = ?", [space_id], receipt)
     kinds = ", ".join("?" for _ in SUBJECT_DATA)
@@ -99,6 +132,13 @@ def _flush_deleted_pages(services: Services) -> None:
     services.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def withdraws_consent(member: Member) -> bool:
+    """Whether removing this member withdraws the subject's consent. A subject who never shared
+    their phone number is not known to be the subject (anyone handed the link) and could not
+    consent: leaving does not close the family's space, whose owner can invite them again."""
+    return member.role == Role.SUBJECT and member.phone_number is not None
+
+
 async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
     """Remove a member and what only they sent; a living subject's consent goes with them."""
     db = services.db
@@ -114,12 +154,8 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
             for m in members_of(db, space.id)
             if m.user_id != user_id and m.role != Role.SUBJECT and m.verified
         ]
-        # A subject who never shared their phone number is not known to be the subject (anyone
-        # handed the link): leaving does not close the family's space, whose owner can invite
-        # the subject again.
-        known_subject = member.role == Role.SUBJECT and member.phone_number is not None
         if space.status != SpaceStatus.REVOKED and (
-            known_subject or (member.role == Role.OWNER and not successors)
+            withdraws_consent(member) or (member.role == Role.OWNER and not successors)
         ):
             receipt = await revoke(services, bot, space.id, user_id)
         elif member.role == Role.OWNER and successors:

@@ -19,7 +19,7 @@ from telegram import (
 from bot.admin_sessions import issue_login
 from bot.family import proofs
 from bot.family.spaces import Member, Space, get_space
-from bot.flows.basics import Context, remember_sender
+from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.i18n import Gettext
 from bot.services import Services, services_of
 from bot.storage.orders import latest_rendered
@@ -152,7 +152,8 @@ async def approve_pressed(update: Update, context: Context) -> None:
     if settled is None:
         return
     services, message, member, admin_id = settled
-    await message.edit_reply_markup(reply_markup=None)
+    assert update.callback_query is not None
+    await remove_buttons(update.callback_query)
     _ = services.gettext_of(admin_id)
     await message.reply_text(_("Approved."))
     await proofs.approve(context.bot, services.db, services.audit, services.clock, member, admin_id)
@@ -189,7 +190,7 @@ async def reason_pressed(update: Update, context: Context) -> None:
     code = query.data.removeprefix(REASON_PREFIX).partition(":")[0]
     if code not in proofs.REJECTION_REASONS:
         return
-    await message.edit_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     _ = services.gettext_of(admin_id)
     await message.reply_text(_("Rejected."))
     await proofs.reject(context.bot, services.db, services.audit, member, admin_id, code)

@@ -5,11 +5,13 @@ from typing import Any
 from telegram import (
     BotCommand,
     BotCommandScopeChat,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
 )
+from telegram.error import BadRequest
 from telegram.ext import CallbackContext
 
 from bot.authz import Admission
@@ -17,9 +19,21 @@ from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext, Language, gettext_for
 from bot.orders import clean_words, visible_length
 from bot.services import Services, services_of
 from bot.storage import remember_user, set_language
+from bot.transient import not_modified
 
 Context = CallbackContext[Any, Any, Any, Any]
 LANGUAGE_PREFIX = "lang:"
+
+
+async def remove_buttons(query: CallbackQuery) -> None:
+    """Take the buttons off the pressed message before acting on the press. A message that has
+    none (data a modified client sent, a press racing the one that took them off) is left as it
+    is: Telegram's "not modified" must not stop the press from being handled and answered."""
+    try:
+        await query.edit_message_reply_markup(reply_markup=None)
+    except BadRequest as error:
+        if not not_modified(error):
+            raise
 
 
 def remember_sender(update: Update, context: Context) -> None:

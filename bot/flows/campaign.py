@@ -33,7 +33,7 @@ from bot.campaigns import (
 )
 from bot.family.spaces import get_space
 from bot.festivals import next_date, upcoming
-from bot.flows.basics import Context, bounded_text, caller
+from bot.flows.basics import Context, bounded_text, caller, remove_buttons
 from bot.flows.order import MAX_RECIPIENT_CHARS, fitting_spoken_language, own_words
 from bot.i18n import LANGUAGES, Gettext, Language
 from bot.services import Services, services_of
@@ -285,7 +285,7 @@ async def answer_pressed(update: Update, context: Context) -> None:
     if services.campaigns.answer(campaign_id, user_id, answer) is None:
         await message.reply_text(_("This invitation has already been answered."))
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     if answer == Answer.DECLINED:
         await message.reply_text(_("All right, not this time."))
     else:
@@ -306,7 +306,7 @@ async def yes_pressed(update: Update, context: Context) -> None:
     if invitation is None:
         await message.reply_text(_("This invitation has already been answered."))
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     await _ask(message, services, user_id, invitation, _)
 
 
@@ -348,7 +348,7 @@ async def zone_pressed(update: Update, context: Context) -> None:
         await message.reply_text(_("That choice has expired."))
         return
     set_time_zone(services.db, user_id, zone)
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     await _ask(message, services, user_id, services.campaigns.next_step(invitation), _)
 
 
@@ -365,7 +365,7 @@ async def no_message_pressed(update: Update, context: Context) -> None:
     if invitation is None or invitation.step != Step.MESSAGE:
         await message.reply_text(_("That choice has expired."))
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     await _ask(message, services, user_id, services.campaigns.next_step(invitation), _)
 
 

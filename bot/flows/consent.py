@@ -53,7 +53,7 @@ from bot.family.spaces import (
     update_member,
     update_space,
 )
-from bot.flows.basics import Context, remember_sender
+from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext
 from bot.services import Services, services_of
@@ -254,7 +254,7 @@ async def authorise_pressed(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     if current_consent(services.db, space, services.clock.now()) is not None:
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
@@ -312,7 +312,7 @@ async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     veto = query.data.startswith(VETO_PREFIX)
     grant_id = query.data.removeprefix(VETO_PREFIX).removeprefix(COSIGN_PREFIX)
     grant = latest_grant(services.db, space.id)
@@ -396,7 +396,7 @@ async def revoke_confirmed(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     receipt = await revoke(services, context.bot, space.id, member.user_id)
     await message.reply_text(
         _(

@@ -43,7 +43,7 @@ from bot.family.spaces import (
     update_space,
 )
 from bot.flows.admin import send_for_review
-from bot.flows.basics import Context, bounded_text, caller
+from bot.flows.basics import Context, bounded_text, caller, remove_buttons
 from bot.flows.consent import ask_for_statement, notify_members
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext
@@ -184,7 +184,7 @@ async def subject_status_chosen(update: Update, context: Context) -> None:
         return
     update_space(services.db, space.id, subject_status=status,
                  setup_step=SetupStep.LANGUAGES.value)  # fmt: skip
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     await message.reply_text(
         _("Which languages does {subject} speak? Choose one or more, then press Done.").format(
             subject=space.subject_name
@@ -215,7 +215,7 @@ async def subject_language_chosen(update: Update, context: Context) -> None:
         await query.answer(_("Choose at least one language."), show_alert=True)
         return
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     space = update_space(services.db, space.id, status=SpaceStatus.ACTIVE.value, setup_step=None)
     services.audit.record(user_id, "space.activated", space=space.id)
     ready = _("The family space for {subject} is ready.").format(subject=space.subject_name)
@@ -285,7 +285,7 @@ async def invite_chosen(update: Update, context: Context) -> None:
     if role == Role.SUBJECT and not _awaits_subject(services, space):
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     await message.reply_text(_invite_text(context, services, _, space, role, user_id))
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from telegram import Update
 
-from bot.flows.basics import Context, remember_sender
+from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.i18n import LANGUAGES
 from bot.moderation import (
     await_note,
@@ -82,7 +82,7 @@ async def card_pressed(update: Update, context: Context) -> None:
     if not done:
         await context.bot.send_message(chat_id, _("This request is already settled."))
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     await context.bot.send_message(chat_id, answer)
 
 

@@ -22,7 +22,7 @@ from bot.family.likeness import speech_seconds, usable_clips, voice_notes
 from bot.family.spaces import Member, Space, get_space, membership_of
 from bot.festivals import Upcoming, upcoming
 from bot.flows.basics import Context as _Context
-from bot.flows.basics import bounded_text, caller
+from bot.flows.basics import bounded_text, caller, remove_buttons
 from bot.flows.feedback import ingest_error_text
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext, Language
@@ -453,7 +453,7 @@ async def _choice_made(
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
     draft = update_order(services.db, draft.id, **{field: choice})
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     await ask_next_step(message, services, draft, _)
 
 
@@ -483,7 +483,7 @@ async def last_photo_chosen(update: Update, context: Context) -> None:
     last = _last_photo(services, member.space_id)
     draft = _draft(services, message, member)
     if last is None:
-        await query.edit_message_reply_markup(reply_markup=None)
+        await remove_buttons(query)
         await message.reply_text(_("That photo is no longer kept. Please send a photo."))
         return
     # The question shows its answer; the old button cannot be pressed twice.
@@ -552,7 +552,7 @@ async def words_chosen(update: Update, context: Context) -> None:
     if draft is None or draft.recipient is None or _needs(services, draft).choices:
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     if choice == "own":
         await message.reply_text(
             _("Type the words {subject} should say (at most {limit} characters).").format(

@@ -2,9 +2,10 @@
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.family.erasure import delete_member
+from bot.family.erasure import delete_member, withdraws_consent
 from bot.family.export import export_member
-from bot.flows.basics import Context, remember_sender
+from bot.family.spaces import membership_of
+from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.flows.consent import receipt_text
 from bot.services import services_of
 
@@ -40,14 +41,20 @@ async def delete_me(update: Update, context: Context) -> None:
             [InlineKeyboardButton(_("Cancel"), callback_data=DELETE_KEEP)],
         ]
     )
-    await message.reply_text(
-        _(
+    member = membership_of(services.db, user.id)
+    if member is not None and withdraws_consent(member):
+        warning = _(
             "This removes you from your family space and deletes everything you sent: photos, "
-            "voice notes, documents and your greetings. If you are the person in the greetings, "
-            "your consent is withdrawn too. This cannot be undone."
-        ),
-        reply_markup=keyboard,
-    )
+            "voice notes, documents and your greetings. You are the person in the greetings, so "
+            "your consent is withdrawn too and everything made from your face and voice is "
+            "deleted. This cannot be undone."
+        )
+    else:
+        warning = _(
+            "This removes you from your family space and deletes everything you sent: photos, "
+            "voice notes, documents and your greetings. This cannot be undone."
+        )
+    await message.reply_text(warning, reply_markup=keyboard)
 
 
 async def delete_kept(update: Update, context: Context) -> None:
@@ -65,7 +72,7 @@ async def delete_confirmed(update: Update, context: Context) -> None:
     assert query is not None and update.effective_message is not None
     _ = services.gettext_of(query.from_user.id)
     await query.answer()
-    await query.edit_message_reply_markup(reply_markup=None)
+    await remove_buttons(query)
     receipt = await delete_member(services, context.bot, query.from_user.id)
     await update.effective_message.reply_text(
         _(

@@ -22,7 +22,7 @@ from bot.flows.uploads import download_within_limit
 from bot.i18n import Gettext, Language
 from bot.plaintext import MemoryFiles
 from bot.services import Services, services_of
-from bot.storage import Order
+from bot.storage import Order, OrderStatus
 from bot.storage.orders import find_order
 from bot.storage.users import await_file_to_verify, awaits_file_to_verify
 from bot.verification import ConsentStatus, Verification, look_up
@@ -205,12 +205,16 @@ async def original_pressed(update: Update, context: Context) -> None:
     order = _pressed_order(update, services)
     assert order is not None, "guarded: the button's order belongs to the sender's family"
     if order.video_id is None or not services.vault.exists(order.video_id):
-        await message.reply_text(
-            _(
+        if order.status == OrderStatus.REVOKED:
+            gone = _(
                 "The original file of this greeting no longer exists: it was deleted when "
                 "consent was withdrawn."
             )
-        )
+        elif order.rendered_at is None:
+            gone = _("This greeting was never made, so it has no original file.")
+        else:
+            gone = _("The original file of this greeting is no longer kept.")
+        await message.reply_text(gone)
         return
     original = message.reply_document(
         services.vault.read_bytes(order.video_id),

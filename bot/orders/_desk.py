@@ -27,7 +27,14 @@ from bot.config import Settings
 from bot.delivery import CHAT_ACTION, has_caption, original_button, send_greeting, shape_of
 from bot.executors import RenderCrashed
 from bot.family.consent import ConsentRecord, current_consent
-from bot.family.spaces import Role, get_space, members_of, membership_of, update_space
+from bot.family.spaces import (
+    Role,
+    SpaceStatus,
+    get_space,
+    members_of,
+    membership_of,
+    update_space,
+)
 from bot.i18n import Gettext, Language, gettext_for
 from bot.jobs import Rendered, RenderJobs
 from bot.moderation import Limit, Rules, limit_reached, load_rules, review_reasons
@@ -107,6 +114,9 @@ class OrderDesk:
             self._jobs.submit(order.id, self._continue(order.id))
         for order in self._refunds_owed():
             self._jobs.submit(order.id, self._refund(order))
+        for order in self._notices_owed():
+            # Ended (rejected, failed) by a run killed before it told the member: told now.
+            self._jobs.submit(order.id, self._continue(order.id))
 
     async def close(self) -> None:
         await self._board.close()
@@ -137,6 +147,10 @@ class OrderDesk:
             await self._send_preview(order)
         elif order.status == S.DELIVERING:
             await self._deliver(order)
+        elif order.status == S.REJECTED:
+            await self._tell_rejected(order)
+        elif order.status == S.FAILED:
+            await self._tell_failed(order)
         await self._refund(get_order(self._db, order_id))
 
     def _submit_render(self, order: Order) -> None:
@@ -318,6 +332,17 @@ class OrderDesk:
         )
         await self._tell(order, "refund-notice", text)
 
+    def _notices_owed(self) -> list[Order]:
+        """Orders that ended undelivered whose member's notice is not known to have arrived:
+        the move is committed before the message, so a kill between the two leaves these."""
+        rows = self._db.query(
+            "SELECT id FROM orders WHERE status IN (?, ?) AND NOT EXISTS ("
+            "SELECT 1 FROM order_sends WHERE order_sends.key = orders.id || ':' || orders.status"
+            " AND order_sends.state = 'done')",
+            [S.REJECTED.value, S.FAILED.value],
+        )
+        return [get_order(self._db, row["id"]) for row in rows]
+
     def _refunds_owed(self) -> list[Order]:
         rows = self._db.query(
             "SELECT id FROM orders WHERE refund_due = 1 AND refunded_at IS NULL"
@@ -439,17 +464,21 @@ class OrderDesk:
             return False
         self._audit.record(admin_id, "moderation.rejected", order=order.id, reason=reason)
         self._drop_video(moved)
-        _ = _gettext(moved)
+        await self._continue(moved.id)
+        return True
+
+    async def _tell_rejected(self, order: Order) -> None:
+        _ = _gettext(order)
         await self._tell(
-            moved,
-            "rejected",
+            order,
+            S.REJECTED.value,
             _(
                 "A moderator did not accept the greeting for {recipient}: {reason}. "
                 "You can start a new one by sending a photo."
-            ).format(recipient=moved.recipient, reason=texts.rejection_text(_, reason)),
+            ).format(
+                recipient=order.recipient, reason=texts.rejection_text(_, order.reject_reason or "")
+            ),
         )
-        await self._refund(moved)
-        return True
 
     async def ask_change(self, order_id: str, admin_id: int, note: str) -> bool:
         order = get_order(self._db, order_id)
@@ -511,7 +540,7 @@ class OrderDesk:
             if order.status != S.QUEUED:
                 return
             if consent is None:
-                await self._end(order, S.CANCELLED, "no current consent before rendering")
+                await self._end_for_consent(order, "no current consent before rendering")
                 return
             started = self._move(
                 order, S.RENDERING, SYSTEM, attempts=order.attempts + 1, next_attempt_at=None
@@ -568,7 +597,7 @@ class OrderDesk:
         }
         if self._consent(order) is None:
             update_order(self._db, order.id, **fields)
-            await self._end(order, S.CANCELLED, "consent withdrawn during the render")
+            await self._end_for_consent(order, "consent withdrawn during the render")
             return
         if load_rules(self._db).review_videos or order.sampled:
             fields["review_since"] = iso(self._clock.now())
@@ -587,29 +616,30 @@ class OrderDesk:
         failed = self._move(
             order, S.FAILED, SYSTEM, error=reason, refund_due=order.charge_id is not None
         )
-        if failed is None:
-            return
-        _ = _gettext(failed)
+        if failed is not None:
+            await self._continue(failed.id)
+
+    async def _tell_failed(self, order: Order) -> None:
+        _ = _gettext(order)
         await self._tell(
-            failed,
-            "failed",
+            order,
+            S.FAILED.value,
             _(
                 "Sorry, I could not make the greeting for {recipient}. Your photo and voice "
                 "notes are kept: send a photo or /start to try again."
-            ).format(recipient=failed.recipient),
+            ).format(recipient=order.recipient),
         )
         if (chat := self._settings.admin_chat_id) is not None:
             admin_ = gettext_for(self._admin_language())
             text = admin_("A greeting failed after {attempts} attempts: {reason}").format(
-                attempts=failed.attempts, reason=reason
+                attempts=order.attempts, reason=order.error
             )
             await self._ledger.once(
-                failed.id, "failed-admins", lambda: self.bot.send_message(chat, text)
+                order.id, "failed-admins", lambda: self.bot.send_message(chat, text)
             )
-        await self._refund(failed)
 
-    async def _end(self, order: Order, status: OrderStatus, reason: str) -> None:
-        """Consent is gone: nothing is sent, the payment goes back."""
+    async def _end(self, order: Order, status: OrderStatus, reason: str) -> Order | None:
+        """Nothing is sent, the payment goes back; the ended order, or None when it had moved."""
         log.warning("order.ended", order_id=order.id, status=status, reason=reason)
         ended = self._move(
             order, status, SYSTEM, error=reason, refund_due=order.charge_id is not None
@@ -617,6 +647,22 @@ class OrderDesk:
         if ended is not None:
             self._drop_video(ended)
             await self._refund(ended)
+        return ended
+
+    async def _end_for_consent(self, order: Order, reason: str) -> None:
+        """Consent is gone (withdrawn, or ended): the order is cancelled and the member reads
+        why, and that the Stars come back: on the status message, or, for a campaign greeting,
+        which has none, in a message of its own."""
+        ended = await self._end(order, S.CANCELLED, reason)
+        if ended is None:
+            return
+        assert ended.space_id is not None
+        withdrawn = get_space(self._db, ended.space_id).status == SpaceStatus.REVOKED
+        text = texts.consent_gone(_gettext(ended), ended, withdrawn)
+        if ended.status_message_id is None:
+            await self._tell(ended, "consent-gone", text)
+        else:
+            self._show(ended, text)
 
     # Preview and delivery
 
@@ -660,6 +706,21 @@ class OrderDesk:
             return
         if sent.outcome == Outcome.UNKNOWN:
             # Telegram may have shown it: the member says whether it arrived; never sent twice.
+            if order.status_message_id is None:
+                # A campaign greeting has no status message to ask in: a message of its own for
+                # the final video (an unconfirmed preview's video is uploaded again on the day).
+                if preview:
+                    return
+                await self._ledger.once(
+                    order.id,
+                    "unsure:delivery",
+                    lambda: self.bot.send_message(
+                        order.chat_id,
+                        texts.unsure_text(_, order),
+                        reply_markup=texts.resend_button(_, order),
+                    ),
+                )
+                return
             self._show(
                 order,
                 _(
@@ -702,7 +763,7 @@ class OrderDesk:
             return None
         if self._consent(order) is None:
             # Expired since the preview (a revocation has already ended it): nothing is sent.
-            await self._end(order, S.CANCELLED, "no current consent on the festival day")
+            await self._end_for_consent(order, "no current consent on the festival day")
             return get_order(self._db, order_id).status
         moved = self._move(order, S.DELIVERING, SYSTEM)
         if moved is None:
@@ -985,6 +1046,11 @@ class OrderDesk:
         )
         if sent.outcome == Outcome.REFUSED:
             log.warning("order.notice_lost", order_id=order.id, step=step)
+        elif sent.outcome == Outcome.UNKNOWN:
+            # A kill came between the intent and Telegram's answer: the message may never have
+            # left. It is not sent twice; the status message, whose edit is safe to repeat,
+            # says it instead.
+            self._show(get_order(self._db, order.id), text)
 
     @contextlib.asynccontextmanager
     async def _acting(self, order: Order) -> AsyncIterator[None]:

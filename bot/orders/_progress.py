@@ -16,6 +16,8 @@ import structlog
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
+from bot.transient import not_modified
+
 log = structlog.get_logger(__name__)
 
 MIN_EDIT_INTERVAL_S = 3.0
@@ -92,7 +94,7 @@ class ProgressBoard:
                     text, chat_id=chat_id, message_id=message_id, reply_markup=markup
                 )
             except BadRequest as error:
-                if "not modified" not in str(error).lower():
+                if not not_modified(error):
                     log.warning("progress.edit_refused", chat_id=chat_id, error=str(error))
             except TelegramError as error:
                 log.warning("progress.edit_failed", chat_id=chat_id, error=str(error))

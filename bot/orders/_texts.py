@@ -90,6 +90,25 @@ def status_line(_: Gettext, order: Order, detail: str | None = None) -> str:
     return f"{title(_, order)}\n{line}"
 
 
+def consent_gone(_: Gettext, order: Order, withdrawn: bool) -> str:
+    """Why an order was cancelled without the member asking: consent withdrawn (the space was
+    revoked) or no longer current; and that what they paid comes back."""
+    if withdrawn:
+        text = _(
+            "Cancelled because consent was withdrawn: the greeting for {recipient} was not made "
+            "or sent."
+        )
+    else:
+        text = _(
+            "Cancelled because consent is no longer current: the greeting for {recipient} was "
+            "not made or sent."
+        )
+    text = text.format(recipient=order.recipient)
+    if order.charge_id is not None:
+        text += " " + _("The {stars} Stars you paid are refunded.").format(stars=order.price_stars)
+    return text
+
+
 def queued_detail(_: Gettext, position: int) -> str:
     return _("In the queue: number {position}.").format(position=position)
 
@@ -144,6 +163,15 @@ def resend_button(_: Gettext, order: Order) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(_("Show it again"), callback_data=RESEND_PREFIX + order.id)]]
     )
+
+
+def unsure_text(_: Gettext, order: Order) -> str:
+    """Asked where no status message is (a campaign greeting) when Telegram may or may not
+    have shown the greeting: sending it again unasked could make a second copy."""
+    return _(
+        "Your greeting for {recipient} may not have reached you: the connection to Telegram "
+        "failed while it was sent. If you cannot see it above, press Show it again."
+    ).format(recipient=order.recipient)
 
 
 def final_caption(_: Gettext, order: Order) -> str:
