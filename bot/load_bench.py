@@ -11,11 +11,12 @@ Why it is built this way:
 * The people are played in the stand-in's own process, through its chats directly: a thousand
   HTTP long polls would load the machine more than the bot does. Each waits for its chat alone
   (``World.sent_listeners``), so a reply is seen the moment the stand-in stores it.
-* Half of them create a family space (name, living subject, languages, the invite link) and
-  share their phone number; the other half join through that link and share theirs, the start
-  of consent; then everyone asks for /help now and then until the end. A few send an upload (a
-  photo, the consent recording) that analysis workers judge: counted, but not in the latency
-  of non-render interactions, which is what the target is about.
+* Half of them create a family space (name, living subject, languages), share their phone
+  number (the answer carries the subject's invite link) and say how they are related; the other
+  half join through that link and share theirs, the start of consent; then everyone asks for
+  /help now and then until the end. A few send an upload (a photo, the consent recording) that
+  analysis workers judge: counted, but not in the latency of non-render interactions, which is
+  what the target is about.
 * Midway, one account sends 50 messages a second for a fifth of the run: the others' p99 in
   that window against the rest of the steady state says whether one person can stall everyone.
 
@@ -191,24 +192,24 @@ class LoadRun:
         """The /help answer in each language, so that answers can be counted per chat."""
         for number, language in enumerate(_LANGUAGES):
             user = SandboxUser(4_000_000 + number, "Probe", language_code=language)
-            message = await self._do("help", user, self._text(user, "/help"))
+            # Not timed: the first answer waits for the bot to finish starting.
+            _seconds, message = await self._chats.reply(user.id, self._text(user, "/help"))
             if message is None or message.text is None:
                 raise RuntimeError(f"/help in {language} got no answer: {self._bot.log_tail()}")
-            self._chats.help_texts.add(message.text)
-            self._chats.helps[user.id] = 1  # the answer arrived before its text was known
+            self._chats.help_texts.add(message.text)  # its own answer came before: not counted
 
     async def family(self, number: int, end: float, rng: random.Random) -> None:
-        """An owner and a subject: a space, the invite, both phone numbers, then /help now and
-        then until ``end``."""
+        """An owner and a subject: a space, the owner's number and relation, the subject's
+        join and number, then /help now and then until ``end``."""
         language = _LANGUAGES[number % len(_LANGUAGES)]
         owner = SandboxUser(1_000_000 + number, f"Owner{number}", language_code=language)
         subject = SandboxUser(2_000_000 + number, f"Subject{number}", language_code=language)
         link = await self._space(owner, subject)
         if link is not None:
+            await self._do("relation", owner, self._text(owner, "granddaughter"))
             await self._do("join", subject, self._text(subject, f"/start {link}"),
                            until=lambda m: m.reply_markup is not None)  # fmt: skip
             await self._do("contact", subject, self._contact(subject))
-        await self._do("contact", owner, self._contact(owner))
         if number % _UPLOAD_EVERY == 0:
             await self._do("upload", owner, lambda: self._sandbox.send_photo(owner, self._photo))
         if number % _UPLOAD_EVERY == 1:
@@ -230,10 +231,15 @@ class LoadRun:
             return None
         # Ticking a language edits the keyboard in place: no new message to time.
         await self._press(owner, languages.message_id, "slang:cmn")()
-        invite = await self._do(
-            "invite", owner, self._press(owner, languages.message_id, "slang:done"),
-            until=lambda m: "start=" in (m.text or ""),
+        ready = await self._do(
+            "ready", owner, self._press(owner, languages.message_id, "slang:done"),
+            until=lambda m: m.reply_markup is not None,
         )  # fmt: skip
+        if ready is None:
+            return None
+        # The subject's link comes once the owner's own number is known.
+        invite = await self._do("contact", owner, self._contact(owner),
+                                until=lambda m: "start=" in (m.text or ""))  # fmt: skip
         if invite is None or invite.text is None:
             return None
         return invite.text.split("start=", 1)[1].split()[0].rstrip(".)")
