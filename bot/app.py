@@ -125,7 +125,7 @@ def build_application(
         .base_file_url(settings.file_base_url)
         # Retry after Telegram's flood-control pauses instead of dropping the message, and
         # after passing failures where that cannot send twice (bot/transient.py).
-        .rate_limiter(RetryingRateLimiter(max_retries=3))
+        .rate_limiter(RetryingRateLimiter(overall_max_rate=settings.send_per_s, max_retries=3))
         # Chats at once, each chat's updates in order (bot/pacing.py).
         .concurrent_updates(ChatOrderedUpdates())
         .media_write_timeout(120)
