@@ -91,6 +91,10 @@ class Settings:
     # until the window has passed (payments never are). See bot/pacing.py.
     flood_updates: int = 30
     flood_window_s: int = 10
+    # Everything the bot sends to chats, paced at Telegram's limit for a bot (about 30 messages
+    # a second in all; PTB's AIORateLimiter). 0 lifts the pace: only where Telegram allows more
+    # (paid broadcasts) or against the stand-in with its own limits raised (`bench load`).
+    send_per_s: int = 30
 
     @property
     def signing_dir(self) -> Path:
@@ -201,6 +205,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         campaign_tick_s=_positive_int(env, "TUANYUAN_CAMPAIGN_TICK_S", "30"),
         flood_updates=_positive_int(env, "TUANYUAN_FLOOD_UPDATES", "30"),
         flood_window_s=_positive_int(env, "TUANYUAN_FLOOD_WINDOW_S", "10"),
+        send_per_s=_positive_int(env, "TUANYUAN_SEND_PER_S", "30", least=0),
         campaign_sample_percent=_sample_percent(env),
         **_web_settings(env),
     )

@@ -108,3 +108,14 @@ def test_renders_stay_on_this_machine_unless_a_ray_cluster_is_named() -> None:
 def test_a_wrong_ray_setting_says_what_is_expected(name: str, value: str, advice: str) -> None:
     with pytest.raises(ConfigError, match=advice):
         settings_from_env({"TUANYUAN_BOT_TOKEN": "1:x", name: value})
+
+
+def test_the_bots_sending_pace_is_telegrams_unless_lifted() -> None:
+    """30 messages a second in all, Telegram's limit; 0 lifts it (the load benchmark, whose
+    stand-in has Telegram's limits raised); anything else is refused with what to set."""
+    base = {"TUANYUAN_BOT_TOKEN": "1:x"}
+    assert settings_from_env(base).send_per_s == 30
+    assert settings_from_env(base | {"TUANYUAN_SEND_PER_S": "0"}).send_per_s == 0
+    assert settings_from_env(base | {"TUANYUAN_SEND_PER_S": "1000"}).send_per_s == 1000
+    with pytest.raises(ConfigError, match="TUANYUAN_SEND_PER_S must be a whole number"):
+        settings_from_env(base | {"TUANYUAN_SEND_PER_S": "-1"})

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+import bot.family.spaces
 import bot.storage.database
 import bot.storage.orders
+from bot.clock import SystemClock
 from bot.storage import SCHEMA_VERSION, OrderStatus, open_database
 from bot.storage.database import MIGRATIONS, open_existing
 from bot.storage.orders import (
@@ -191,3 +193,19 @@ def test_the_database_and_its_wal_files_are_readable_by_the_bot_only(tmp_path: P
     remember_user(db, 1, "Mei", "en")
     kept = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
     assert [stat.filemode(file.stat().st_mode) for file in kept] == ["-rw-------"] * 3
+
+
+def test_a_space_and_its_owner_are_written_together_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One commit for both rows: a failure adding the owner leaves no ownerless space behind
+    (and a space's creation costs one fsync, not two)."""
+    db = open_database(tmp_path / "bot.db")
+
+    def disk_fails(*_args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(bot.family.spaces, "_add_member", disk_fails)
+    with pytest.raises(sqlite3.OperationalError):
+        bot.family.spaces.create_space(db, SystemClock(), 42, 1)
+    assert db.table("spaces").count == 0

@@ -116,7 +116,9 @@ def members_of(db: Database, space_id: str) -> list[Member]:
 def create_space(db: Database, clock: Clock, owner_id: int, cosigners_required: int) -> Space:
     space_id = secrets.token_hex(6)
     now = iso(clock.now())
-    with db.conn:
+    # sqlite-utils' own transaction: under ``with db.conn`` each of its writes committed (and
+    # fsync'd) alone, so a crash could leave a space without its owner.
+    with db.atomic():
         db.table("spaces").insert(
             {
                 "id": space_id,
@@ -233,7 +235,7 @@ def redeem_invite(db: Database, clock: Clock, payload: str, user_id: int) -> Mem
     role = Role(invite["role"])
     if role == Role.SUBJECT and any(m.role == Role.SUBJECT for m in members_of(db, space_id)):
         raise InviteRefused(InviteProblem.SUBJECT_TAKEN, space_id)
-    with db.conn:
+    with db.atomic():  # the invite used and the member added in one commit, or neither
         db.table("invites").update(
             invite["token_sha256"], {"used_by": user_id, "used_at": iso(now)}
         )
