@@ -6,7 +6,7 @@ by the subject's warp factor, equalises the long-term spectrum, and finally give
 spectral shape of the subject's nearest frames (``FrameBank``, learnt once at enrolment and kept
 in the profile). Speaking from one fixed voice keeps the warp factor in the profile meaningful
 for every language; starting near the subject's pitch leaves WORLD a smaller shift; the frame
-conversion moved real speakers' similarity most of all (BENCHMARKS.md, Likeness).
+conversion moved real speakers' similarity further (BENCHMARKS.md, Likeness).
 """
 
 from __future__ import annotations
