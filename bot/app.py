@@ -120,7 +120,8 @@ def build_application(
     marking = render_marking(watermark, settings.signing_dir)
     executor = executor_for(settings)
     jobs = RenderJobs(db, vault, clock, settings.work_dir, executor, marking, settings.xtts_dir,
-                      settings.voxcpm_dir, settings.voice_licence)  # fmt: skip
+                      settings.voxcpm_dir, settings.voice_licence,
+                      settings.voice_backend)  # fmt: skip
     orders = OrderDesk(db, vault, audit, clock, settings, jobs)
     campaigns = Campaigns(db, audit, clock, orders, settings.campaign_tick_s)
     verifier = Verifier(watermark, settings.signing_dir, executor)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import VoiceLicence
+from engine import VoiceChoice, VoiceLicence
 from engine.provenance import (
     WATERMARK_KEY_ENV,
     WATERMARK_KEY_FILE_ENV,
@@ -54,6 +54,8 @@ class Settings:
     # operator declared acceptable (TUANYUAN_VOICE_LICENCE), which keeps XTTS out if commercial.
     voxcpm_dir: Path | None = None
     voice_licence: VoiceLicence | None = None
+    # The voice the operator forces (TUANYUAN_VOICE_BACKEND); None: chosen by device and licence.
+    voice_backend: VoiceChoice | None = None
     # The price of a greeting in Telegram Stars; 0 makes greetings free (no invoice at all).
     price_stars: int = 0
     # A render whose worker process died is tried again after this long, doubled each time.
@@ -192,6 +194,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         xtts_dir=read_xtts_dir(env),
         voxcpm_dir=read_voxcpm_dir(env),
         voice_licence=read_voice_licence(env),
+        voice_backend=read_voice_backend(env),
         price_stars=_price_stars(env),
         render_retry_s=_positive_int(env, "TUANYUAN_RENDER_RETRY_S", "30"),
         ray_address=_ray_address(env),
@@ -296,6 +299,15 @@ def read_voice_licence(environ: dict[str, str]) -> VoiceLicence | None:
     if value not in ("commercial", "noncommercial"):
         raise ConfigError("TUANYUAN_VOICE_LICENCE must be commercial or noncommercial.")
     return "commercial" if value == "commercial" else "noncommercial"
+
+
+def read_voice_backend(environ: dict[str, str]) -> VoiceChoice | None:
+    """The voice the operator forces for every greeting, if they did."""
+    value = environ.get("TUANYUAN_VOICE_BACKEND", "").strip().lower()
+    choices: dict[str, VoiceChoice] = {"voxcpm": "voxcpm", "xtts": "xtts", "default": "default"}
+    if value and value not in choices:
+        raise ConfigError("TUANYUAN_VOICE_BACKEND must be voxcpm, xtts or default.")
+    return choices.get(value)
 
 
 def _folder(environ: dict[str, str], name: str) -> Path | None:

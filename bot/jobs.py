@@ -53,7 +53,15 @@ from bot.plaintext import (
 from bot.storage import MediaKind, Order
 from bot.storage.media import record_media
 from bot.vault import Vault, VaultError
-from engine import Marking, RenderError, RenderResult, RenderSpec, VoiceLicence, voice_note
+from engine import (
+    Marking,
+    RenderError,
+    RenderResult,
+    RenderSpec,
+    VoiceChoice,
+    VoiceLicence,
+    voice_note,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -135,12 +143,14 @@ class RenderJobs:
         xtts_dir: Path | None = None,
         voxcpm_dir: Path | None = None,
         voice_licence: VoiceLicence | None = None,
+        voice_backend: VoiceChoice | None = None,
     ) -> None:
         self._db = db
         self._marking = marking
         self._xtts_dir = xtts_dir
         self._voxcpm_dir = voxcpm_dir
         self._voice_licence: VoiceLicence | None = voice_licence
+        self._voice_backend: VoiceChoice | None = voice_backend
         self._vault = vault
         self._clock = clock
         self._work_dir = work_dir
@@ -285,6 +295,7 @@ class RenderJobs:
             xtts_dir=self._xtts_dir,
             voxcpm_dir=self._voxcpm_dir,
             voice_licence=self._voice_licence,
+            voice_backend=self._voice_backend,
             recipient=order.recipient or "",
             sender=order.sender or "",
             message=order.message,

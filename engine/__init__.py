@@ -26,6 +26,7 @@ from engine._models import (
     Shot,
     SpokenLanguage,
     VideoInfo,
+    VoiceChoice,
     VoiceInfo,
     VoiceLicence,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "SpokenLanguage",
     "Stages",
     "VideoInfo",
+    "VoiceChoice",
     "VoiceInfo",
     "VoiceLicence",
     "bench_render",

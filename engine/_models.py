@@ -26,6 +26,8 @@ Language = Literal["zh-Hant", "zh-Hans", "en"]
 SpokenLanguage = Literal["zh-Hant", "zh-Hans", "yue", "en"]
 # The use an operator declared for cloning weights (TUANYUAN_VOICE_LICENCE).
 VoiceLicence = Literal["commercial", "noncommercial"]
+# The voice the operator forces (TUANYUAN_VOICE_BACKEND); None: chosen by device and licence.
+VoiceChoice = Literal["voxcpm", "xtts", "default"]
 # How the subject appears: their photo animated, or the family's own video clips.
 LikenessMode = Literal["portrait", "footage"]
 Aspect = Literal["16:9", "9:16", "1:1"]
@@ -113,6 +115,8 @@ class RenderSpec(BaseModel, frozen=True):
     # licence they declared acceptable (TUANYUAN_VOICE_LICENCE): "commercial" keeps XTTS out.
     voxcpm_dir: Path | None = None
     voice_licence: VoiceLicence | None = None
+    # The voice the operator forces (TUANYUAN_VOICE_BACKEND), the licence still applying.
+    voice_backend: VoiceChoice | None = None
     recipient: str = Field(min_length=1, max_length=64)
     sender: str = Field(default="", max_length=64)
     # Who is in the portrait, as the recipient calls them ("Grandpa"); fills {subject}.

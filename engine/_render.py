@@ -195,6 +195,7 @@ def render_template(
         has_samples=bool(spec.voice_samples or spec.speaker_profile),
         voxcpm_dir=spec.voxcpm_dir,
         licence=spec.voice_licence,
+        forced=spec.voice_backend,
     )
     cached = spec.speaker_profile.read_bytes() if spec.speaker_profile is not None else None
     profile, changed = enrolled_profile(cached, spec.voice_samples, selection.backend)

@@ -21,7 +21,7 @@ import pytest
 from safetensors.torch import load_file, save_file
 from scipy.io import wavfile
 
-from bot.config import ConfigError, read_voice_licence
+from bot.config import ConfigError, read_voice_backend, read_voice_licence
 from engine import ConsentReference, RenderSpec, render
 from engine.likeness import (
     EspeakWorldVoice,
@@ -97,7 +97,10 @@ def test_voxcpm_loads_offline_and_speaks_mandarin_and_english_at_speaking_length
 ) -> None:
     assert loaded.attempts == []
     assert os.environ["HF_HUB_OFFLINE"] == "1" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
-    assert loaded.reason == f"VoxCPM2 from {loaded.folder} on cpu (Apache-2.0)"
+    assert loaded.reason == (
+        f"VoxCPM2 from {loaded.folder} on cpu (Apache-2.0; slow on a CPU: about 58 seconds per "
+        "second of speech, a GPU makes it practical)"
+    )
     for (samples, rate), text in ((loaded.mandarin, "新年快樂，身體健康。"),
                                   (loaded.english, "Happy new year, Grandpa.")):  # fmt: skip
         assert rate == 48_000
@@ -174,9 +177,10 @@ def test_a_folder_that_is_not_voxcpm2_says_what_is_wrong(weights: Path, tmp_path
 
 @pytest.fixture
 def both(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[Path, Path]:
-    """Two installed cloning voices; loading them is tested above, the choice is tested here."""
-    xtts = XttsVoice(model=None, fingerprint="xtts", device="cpu")
-    voxcpm = VoxcpmVoice(model=None, fingerprint="voxcpm", device="cpu")
+    """Two installed cloning voices, VoxCPM2 on a GPU (a test changes its device to a CPU's);
+    loading them is tested above, the choice is tested here."""
+    xtts = XttsVoice(model=None, fingerprint="xtts", device="cuda")
+    voxcpm = VoxcpmVoice(model=None, fingerprint="voxcpm", device="cuda")
     monkeypatch.setattr(_backends, "_load",
                         lambda voice, folder: xtts if voice is XttsVoice else
                         voxcpm if folder.name == "voxcpm" else
@@ -188,14 +192,15 @@ def test_the_licence_the_operator_declared_decides_between_the_cloning_voices(
     both: tuple[Path, Path],
 ) -> None:
     xtts, voxcpm = both
-    commercial = select_voice(xtts, "en", voxcpm_dir=voxcpm, licence="commercial")
+    gpu = "cuda"
+    commercial = select_voice(xtts, "en", voxcpm_dir=voxcpm, licence="commercial", device=gpu)
     assert commercial.backend.name == "voxcpm"
     assert commercial.reason == (
-        f"VoxCPM2 from {voxcpm} on cpu (Apache-2.0, fits TUANYUAN_VOICE_LICENCE=commercial; "
+        f"VoxCPM2 from {voxcpm} on cuda (Apache-2.0, fits TUANYUAN_VOICE_LICENCE=commercial; "
         "XTTS-v2 is non-commercial)"
     )
     for licence in ("noncommercial", None):
-        preferred = select_voice(xtts, "en", voxcpm_dir=voxcpm, licence=licence)
+        preferred = select_voice(xtts, "en", voxcpm_dir=voxcpm, licence=licence, device=gpu)
         assert preferred.backend.name == "voxcpm"
         assert "preferred to XTTS-v2, which is non-commercial" in preferred.reason
     only_xtts = select_voice(xtts, "en", licence="commercial")
@@ -206,17 +211,73 @@ def test_the_licence_the_operator_declared_decides_between_the_cloning_voices(
     )
     assert select_voice(xtts, "en", licence="noncommercial").backend.name == "xtts"
     missing = xtts.parent / "gone"
-    fallback = select_voice(xtts, "en", voxcpm_dir=missing, licence="noncommercial")
+    fallback = select_voice(xtts, "en", voxcpm_dir=missing, licence="noncommercial", device=gpu)
     assert fallback.backend.name == "xtts"
-    assert fallback.reason == (f"XTTS-v2 from {xtts} on cpu (VoxCPM2 is unavailable: "
+    assert fallback.reason == (f"XTTS-v2 from {xtts} on cuda (VoxCPM2 is unavailable: "
                                f"VoxCPM folder {missing.resolve()} does not exist)")  # fmt: skip
-    cantonese = select_voice(xtts, "yue", voxcpm_dir=missing)
+    cantonese = select_voice(xtts, "yue", voxcpm_dir=missing, device=gpu)
     assert isinstance(cantonese.backend, EspeakWorldVoice)
     assert cantonese.reason.endswith("does not exist; XTTS cannot speak Cantonese")
-    assert select_voice(xtts, "yue", voxcpm_dir=voxcpm).backend.name == "voxcpm"
+    assert select_voice(xtts, "yue", voxcpm_dir=voxcpm, device=gpu).backend.name == "voxcpm"
     assert select_voice(None, "en").reason == (
         "neither TUANYUAN_VOXCPM_DIR nor TUANYUAN_XTTS_DIR is set"
     )
+
+
+def test_on_a_cpu_xtts_speaks_and_voxcpm_only_when_it_is_the_one_allowed(
+    both: tuple[Path, Path],
+) -> None:
+    xtts, voxcpm = both
+    for voice, folder in ((XttsVoice, xtts), (VoxcpmVoice, voxcpm)):
+        loaded = _backends._load(voice, folder)
+        assert isinstance(loaded, voice)
+        loaded.device = "cpu"
+    for licence in ("noncommercial", None):
+        fast = select_voice(xtts, "en", voxcpm_dir=voxcpm, licence=licence, device="cpu")
+        assert fast.backend.name == "xtts"
+        assert fast.reason == (
+            f"XTTS-v2 from {xtts} on cpu (preferred on a CPU: VoxCPM2 is about 12 times as slow)"
+        )
+    slow = "slow on a CPU: about 58 seconds per second of speech, a GPU makes it practical)"
+    commercial = select_voice(xtts, "en", voxcpm_dir=voxcpm, licence="commercial", device="cpu")
+    assert commercial.backend.name == "voxcpm"
+    assert commercial.reason == (
+        f"VoxCPM2 from {voxcpm} on cpu (Apache-2.0, fits TUANYUAN_VOICE_LICENCE=commercial; "
+        f"XTTS-v2 is non-commercial; {slow}"
+    )
+    cantonese = select_voice(xtts, "yue", voxcpm_dir=voxcpm, device="cpu")
+    assert cantonese.backend.name == "voxcpm"
+    assert cantonese.reason == (
+        f"VoxCPM2 from {voxcpm} on cpu (Apache-2.0; XTTS cannot speak Cantonese; {slow}"
+    )
+    alone = select_voice(None, "en", voxcpm_dir=voxcpm, device="cpu")
+    assert alone.backend.name == "voxcpm"
+    assert alone.reason == f"VoxCPM2 from {voxcpm} on cpu (Apache-2.0; {slow}"
+
+
+def test_the_operator_can_force_a_voice_within_the_licence(both: tuple[Path, Path]) -> None:
+    xtts, voxcpm = both
+    forced = select_voice(xtts, "en", voxcpm_dir=voxcpm, forced="xtts", device="cuda")
+    assert forced.backend.name == "xtts"
+    assert forced.reason == f"TUANYUAN_VOICE_BACKEND=xtts: XTTS-v2 from {xtts} on cuda"
+    forced = select_voice(xtts, "en", voxcpm_dir=voxcpm, forced="voxcpm", device="cpu")
+    assert forced.backend.name == "voxcpm"
+    assert forced.reason.startswith(f"TUANYUAN_VOICE_BACKEND=voxcpm: VoxCPM2 from {voxcpm}")
+    default = select_voice(xtts, "en", voxcpm_dir=voxcpm, forced="default", device="cuda")
+    assert isinstance(default.backend, EspeakWorldVoice)
+    assert default.reason == "TUANYUAN_VOICE_BACKEND=default"
+    refused = select_voice(
+        xtts, "en", voxcpm_dir=voxcpm, licence="commercial", forced="xtts", device="cpu"
+    )
+    assert isinstance(refused.backend, EspeakWorldVoice)
+    assert refused.reason.startswith("XTTS-v2 is not used: its weights' licence")
+    unset = select_voice(xtts, "en", forced="voxcpm", device="cuda")
+    assert isinstance(unset.backend, EspeakWorldVoice)
+    assert unset.reason == "TUANYUAN_VOICE_BACKEND=voxcpm, but TUANYUAN_VOXCPM_DIR is not set"
+    assert read_voice_backend({}) is None
+    assert read_voice_backend({"TUANYUAN_VOICE_BACKEND": " XTTS "}) == "xtts"
+    with pytest.raises(ConfigError, match="voxcpm, xtts or default"):
+        read_voice_backend({"TUANYUAN_VOICE_BACKEND": "espeak"})
 
 
 def test_the_declared_licence_is_read_strictly() -> None:

@@ -2,13 +2,15 @@
 weights.
 
 - Voice: ``VoiceBackend`` is the interface every voice implements; ``EspeakWorldVoice`` is the
-  embedded default (espeak-ng adapted toward the subject with the WORLD vocoder). A subject's
+  embedded default (espeak-ng adapted toward the subject with the WORLD vocoder, frame by frame
+  from the subject's frame bank, which enrolment learns). A subject's
   ``SpeakerProfile`` is computed once from all accepted samples (``build_profile``) and stored as
   bytes with the subject's other derived data.
 - Cloning: ``XttsVoice`` speaks with Coqui's XTTS-v2 from weights the operator installed
   (``TUANYUAN_XTTS_DIR``, the ``xtts`` extra), ``VoxcpmVoice`` with OpenBMB's VoxCPM2
-  (``TUANYUAN_VOXCPM_DIR``, the ``voxcpm`` extra; Apache-2.0, preferred); ``select_voice``
-  picks one or the default, under the licence the operator declared, and says why;
+  (``TUANYUAN_VOXCPM_DIR``, the ``voxcpm`` extra; Apache-2.0); ``select_voice`` picks one or
+  the default, by device (VoxCPM2 first on a GPU, XTTS on a CPU) and under the licence the
+  operator declared, and says why;
   ``enrolled_profile`` adds a backend's enrolment to a profile once; ``stream`` yields
   ``SpeechChunk``s early and ``assemble`` makes them the same ``Speech``.
 - Face: ``TalkingPortrait`` animates one photo (mouth from the speech, blinks, head motion).

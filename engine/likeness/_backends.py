@@ -2,10 +2,14 @@
 configured, loads, may be used under the operator's licence and speaks the language, else the
 embedded default.
 
-Where both are installed, VoxCPM2 comes first: its weights are Apache-2.0, so it fits either
-licence the operator declares (``TUANYUAN_VOICE_LICENCE``), and it speaks Cantonese. XTTS-v2's
+Where both are installed, the device decides first. On a GPU VoxCPM2 comes first: its weights
+are Apache-2.0, so it fits either licence the operator declares (``TUANYUAN_VOICE_LICENCE``),
+and it speaks Cantonese. On a CPU it is about twelve times as slow as XTTS-v2 (real-time
+factors in ``CPU_REAL_TIME_FACTOR``), so XTTS-v2 comes first there, and VoxCPM2 speaks only
+when it is the one cloning voice allowed, with a reason that warns it will be slow. XTTS-v2's
 weights are for non-commercial use only: with the licence declared ``commercial`` it is never
-used, and the reason says so.
+used, and the reason says so. The operator can force one voice (``TUANYUAN_VOICE_BACKEND``);
+the licence still applies to it.
 
 The choice is made once per render and names its reason, so an admin can see why a greeting
 did not speak in the cloned voice; a render keeps the backend it was given for every scene.
@@ -22,7 +26,7 @@ from typing import TypeVar
 
 import structlog
 
-from engine._models import SpokenLanguage, VoiceLicence
+from engine._models import SpokenLanguage, VoiceChoice, VoiceLicence
 from engine.likeness._voice import EspeakWorldVoice, VoiceBackend
 from engine.likeness._voxcpm import LICENCE as VOXCPM_LICENCE
 from engine.likeness._voxcpm import VoxcpmVoice
@@ -31,6 +35,10 @@ from engine.likeness._xtts_text import LANGUAGE_NAME, XTTS_LANGUAGE
 
 _log = structlog.get_logger(__name__)
 XTTS_LICENCE = "Coqui Public Model License"
+# CPU seconds per second of speech on the 2-vCPU benchmark machine (BENCHMARKS.md, "VoxCPM2 on
+# CPU"): what makes VoxCPM2 a GPU voice and XTTS-v2 the CPU one.
+CPU_REAL_TIME_FACTOR = {"voxcpm": 57.8, "xtts": 4.83}
+_FORCED = "TUANYUAN_VOICE_BACKEND"
 
 
 @dataclass(frozen=True)
@@ -48,42 +56,104 @@ def select_voice(
     has_samples: bool = True,
     voxcpm_dir: Path | None = None,
     licence: VoiceLicence | None = None,
+    forced: VoiceChoice | None = None,
+    device: str | None = None,
 ) -> VoiceSelection:
-    """VoxCPM2 from ``voxcpm_dir``, else XTTS from ``xtts_dir``, whichever first can speak this
-    greeting under ``licence``; else the embedded default, with every cloning voice's reason.
+    """The first cloning voice that can speak this greeting under ``licence``, in the order
+    ``device`` sets (VoxCPM2 first on ``cuda``, XTTS first on ``cpu``; None: the device the
+    models would load on); else the embedded default, with every cloning voice's reason.
 
-    ``has_samples`` False (no usable voice samples) needs XTTS's stock voices to be useful;
-    VoxCPM2 then speaks in a voice of its own.
+    ``forced`` limits the choice to one voice, as the operator set it. ``has_samples`` False
+    (no usable voice samples) needs XTTS's stock voices to be useful; VoxCPM2 then speaks in a
+    voice of its own.
     """
+    if forced == "default":
+        return _chosen(EspeakWorldVoice(), f"{_FORCED}=default", language)
+    if forced is not None:
+        folder, variable = {
+            "voxcpm": (voxcpm_dir, "TUANYUAN_VOXCPM_DIR"),
+            "xtts": (xtts_dir, "TUANYUAN_XTTS_DIR"),
+        }[forced]
+        if folder is None:
+            return _fallback(f"{_FORCED}={forced}, but {variable} is not set", language)
+        xtts_dir, voxcpm_dir = (None, voxcpm_dir) if forced == "voxcpm" else (xtts_dir, None)
     if xtts_dir is None and voxcpm_dir is None:
         return _chosen(
             EspeakWorldVoice(), "neither TUANYUAN_VOXCPM_DIR nor TUANYUAN_XTTS_DIR is set", language
         )
     skipped: list[str] = []
-    if voxcpm_dir is not None:
-        voxcpm = _load(VoxcpmVoice, voxcpm_dir.resolve())
-        if isinstance(voxcpm, VoxcpmVoice):
-            reason = f"VoxCPM2 from {voxcpm_dir} on {voxcpm.device} ({VOXCPM_LICENCE}"
-            if licence == "commercial" and xtts_dir is not None:
-                reason += ", fits TUANYUAN_VOICE_LICENCE=commercial; XTTS-v2 is non-commercial"
-            elif xtts_dir is not None:
-                reason += "; preferred to XTTS-v2, which is non-commercial and has no Cantonese"
-            return _chosen(voxcpm, reason + ")", language)
+    if xtts_dir is None or (voxcpm_dir is not None and (device or accelerator()) == "cuda"):
+        chosen = _select_voxcpm(voxcpm_dir, xtts_dir, licence, skipped) if voxcpm_dir else None
+        chosen = chosen or _select_allowed_xtts(xtts_dir, language, licence, has_samples, skipped)
+    else:
+        chosen = _select_allowed_xtts(xtts_dir, language, licence, has_samples, skipped)
+        if chosen is not None and voxcpm_dir is not None:
+            slower = CPU_REAL_TIME_FACTOR["voxcpm"] / CPU_REAL_TIME_FACTOR["xtts"]
+            why = f"preferred on a CPU: VoxCPM2 is about {slower:.0f} times as slow"
+            chosen = VoiceSelection(chosen.backend, f"{chosen.reason} ({why})")
+        elif voxcpm_dir is not None:
+            chosen = _select_voxcpm(voxcpm_dir, xtts_dir, licence, skipped)
+    if chosen is None:
+        return _fallback("; ".join(skipped), language)
+    reason = chosen.reason if forced is None else f"{_FORCED}={forced}: {chosen.reason}"
+    return _chosen(chosen.backend, reason, language)
+
+
+def accelerator() -> str:
+    """The device the cloning models load on: ``cuda`` when torch sees a GPU, else ``cpu``.
+
+    torch is imported here only when both cloning voices are configured: it costs seconds."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _select_voxcpm(
+    voxcpm_dir: Path, xtts_dir: Path | None, licence: VoiceLicence | None, skipped: list[str]
+) -> VoiceSelection | None:
+    """VoxCPM2 from ``voxcpm_dir`` if it loads, with why it was chosen (and a warning when it
+    will speak on a CPU); else None, with why not appended to ``skipped``."""
+    voxcpm = _load(VoxcpmVoice, voxcpm_dir.resolve())
+    if not isinstance(voxcpm, VoxcpmVoice):
         skipped.append(f"VoxCPM2 is unavailable: {voxcpm.reason}")
-    if xtts_dir is not None:
-        if licence == "commercial":
-            skipped.append(
-                f"XTTS-v2 is not used: its weights' licence ({XTTS_LICENCE}) allows "
-                "non-commercial use only, and TUANYUAN_VOICE_LICENCE is commercial"
-            )
-        else:
-            xtts = _select_xtts(xtts_dir, language, has_samples=has_samples)
-            if isinstance(xtts, VoiceSelection):
-                if skipped:
-                    xtts = VoiceSelection(xtts.backend, f"{xtts.reason} ({skipped[0]})")
-                return _chosen(xtts.backend, xtts.reason, language)
-            skipped.append(xtts)
-    return _fallback("; ".join(skipped), language)
+        return None
+    reason = f"VoxCPM2 from {voxcpm_dir} on {voxcpm.device} ({VOXCPM_LICENCE}"
+    if licence == "commercial" and xtts_dir is not None:
+        reason += ", fits TUANYUAN_VOICE_LICENCE=commercial; XTTS-v2 is non-commercial"
+    elif skipped:
+        reason += f"; {skipped[0]}"
+    elif xtts_dir is not None:
+        reason += "; preferred to XTTS-v2, which is non-commercial and has no Cantonese"
+    if voxcpm.device == "cpu":
+        reason += (
+            f"; slow on a CPU: about {CPU_REAL_TIME_FACTOR['voxcpm']:.0f} seconds per second of "
+            "speech, a GPU makes it practical"
+        )
+    return VoiceSelection(voxcpm, reason + ")")
+
+
+def _select_allowed_xtts(
+    xtts_dir: Path | None,
+    language: SpokenLanguage,
+    licence: VoiceLicence | None,
+    has_samples: bool,
+    skipped: list[str],
+) -> VoiceSelection | None:
+    """XTTS if it is configured, allowed under ``licence`` and can speak this greeting, with
+    any earlier voice's reason for being skipped; else None, with why appended to ``skipped``."""
+    if xtts_dir is None:
+        return None
+    if licence == "commercial":
+        skipped.append(
+            f"XTTS-v2 is not used: its weights' licence ({XTTS_LICENCE}) allows "
+            "non-commercial use only, and TUANYUAN_VOICE_LICENCE is commercial"
+        )
+        return None
+    xtts = _select_xtts(xtts_dir, language, has_samples=has_samples)
+    if isinstance(xtts, str):
+        skipped.append(xtts)
+        return None
+    return VoiceSelection(xtts.backend, f"{xtts.reason} ({skipped[0]})") if skipped else xtts
 
 
 def _select_xtts(

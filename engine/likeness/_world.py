@@ -1,4 +1,6 @@
-"""WORLD vocoder analysis and the three spectral operations the voice adaptation is made of.
+"""WORLD vocoder analysis and the spectral operations the voice adaptation is made of: three
+that move the whole voice (pitch, formant warp, long-term colour) and one that moves each frame
+toward the subject's own nearest frame.
 
 Everything runs at one analysis rate with one FFT size, so a long-term spectrum measured on the
 subject's notes lines up bin for bin with one measured on espeak's output.
@@ -133,9 +135,68 @@ def equalise(envelope: Array, current_db: Array, target_db: Array, limit_db: flo
 
 def cepstra(envelope: Array) -> Array:
     """Mel-cepstral coefficients 1..N of each envelope frame, without c0 (the level)."""
-    mel = np.log(envelope @ _mel_filters().T + 1e-20)
-    coefficients: Array = dct(mel, type=2, norm="ortho", axis=1)
+    return _shape_cepstra(np.log(envelope @ _mel_filters().T + 1e-20))
+
+
+def band_shapes(envelope: Array) -> Array:
+    """Each frame's log mel-band energies less their mean: the frame's spectral shape, its
+    level left out (a shape taken from another frame must not change how loud this one is)."""
+    bands = np.log(envelope @ _mel_filters().T + 1e-20)
+    shapes: Array = bands - bands.mean(axis=1, keepdims=True)
+    return shapes
+
+
+def convert(
+    analysis: Analysis,
+    shapes: Array,
+    voiced: npt.NDArray[np.bool_],
+    neighbours: int,
+    strength: float,
+) -> Analysis:
+    """Each loud frame reshaped toward the mean shape of its ``neighbours`` nearest frames among
+    the subject's own ``shapes`` (nearest by mel cepstrum; voiced frames among the voiced ones,
+    the rest among the rest), ``strength`` 1 taking their shape band for band.
+
+    A non-parallel voice conversion: warp and equaliser leave espeak's vowels with espeak's
+    own detail, and the nearest of the subject's frames is most often the same sound as the
+    subject says it. Only the smooth band shape moves: harmonics and timing stay espeak's.
+    """
+    own = band_shapes(analysis.envelope)
+    correction = np.zeros_like(own)
+    loud = analysis.loud()
+    for kind in (True, False):
+        rows = loud & (analysis.voiced == kind)
+        candidates = shapes[voiced == kind]
+        if not rows.any() or len(candidates) < neighbours:
+            continue
+        nearest = _nearest(_shape_cepstra(own[rows]), _shape_cepstra(candidates), neighbours)
+        correction[rows] = candidates[nearest].mean(axis=1) - own[rows]
+    gain = np.exp(strength * correction @ _bands_to_bins())
+    return Analysis(analysis.f0, analysis.envelope * gain, analysis.aperiodicity)
+
+
+def _nearest(queries: Array, candidates: Array, count: int) -> npt.NDArray[np.int64]:
+    """Indices of each query's ``count`` nearest candidates (squared Euclidean distance)."""
+    distance = (
+        np.sum(candidates * candidates, axis=1)[None, :] - 2.0 * queries @ candidates.T
+    )  # each query's own norm is the same for every candidate: left out
+    if count == 1:
+        return np.asarray(np.argmin(distance, axis=1)[:, None], np.int64)
+    return np.asarray(np.argpartition(distance, count - 1, axis=1)[:, :count], np.int64)
+
+
+def _shape_cepstra(log_bands: Array) -> Array:
+    coefficients: Array = dct(log_bands, type=2, norm="ortho", axis=1)
     return coefficients[:, 1 : _CEPSTRA + 1]
+
+
+@cache
+def _bands_to_bins() -> Array:
+    """Linear interpolation from the mel bands' centres to every FFT bin, as a matrix."""
+    filters = _mel_filters()
+    centres = (filters @ np.arange(BINS)) / filters.sum(axis=1)
+    bins = np.arange(BINS)
+    return np.stack([np.interp(bins, centres, row) for row in np.eye(_MEL_BANDS)])
 
 
 @cache

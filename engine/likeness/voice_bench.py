@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 from engine._models import SpokenLanguage
-from engine.likeness._enrol import build_profile
+from engine.likeness._enrol import build_profile, enrol_with
 from engine.likeness._profile import SpeakerProfile
 from engine.likeness._streaming import SpeechChunk
 from engine.likeness._synthetic import SAMPLE_TEXTS, SPEAKERS, speaker_sample
@@ -117,7 +117,7 @@ def _bench_default(
 ) -> VoiceSpeed:
     voice = EspeakWorldVoice()
     started = time.perf_counter()
-    profile = build_profile(clips)
+    profile = enrol_with(voice, build_profile(clips), clips)
     enrol_s = time.perf_counter() - started
     voice.synthesize([_WARM_UP[language]], language, profile)  # espeak's reference, per process
 
