@@ -220,7 +220,7 @@ class MouthColours:
             lower_band = np.minimum(teeth[1], _LOWER_TEETH_SHARE * height)
             # Tips fade into the dark over a few pixels, as translucent enamel in shadow does.
             tips = np.maximum(1.5, 0.5 * upper_band)
-            sides = smoothstep(0.85, 0.4, middle)  # incisors and canines: the front teeth
+            sides = smoothstep(0.7, 0.25, middle)  # the front teeth; the sides are in shadow
             shown = (
                 np.maximum(
                     smoothstep(upper_band + tips, upper_band - tips, from_top),
@@ -230,7 +230,9 @@ class MouthColours:
                 * sides
                 * (height > 4)
             )
-            shaded = self.teeth * (0.75 + 0.25 * sides[..., None])
+            # The upper lip shades the teeth's roots; the middle ones catch the most light.
+            lit = 0.7 + 0.3 * smoothstep(0, np.maximum(upper_band, 1.0), from_top) * sides
+            shaded = self.teeth * lit[..., None]
             colour += (shaded - colour) * shown[..., None]
         return colour.astype(np.float32)
 
