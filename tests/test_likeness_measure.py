@@ -25,8 +25,10 @@ def test_a_close_up_moved_by_a_fraction_of_a_pixel_measures_as_the_same_face() -
     camera = KenBurns(photo, (window[2], window[3]), box, "push_in", shot=layout.shot)
     frame = camera.frame_at(1.0, 0.2)
     height, width = frame.shape[:2]
-    moved = cv2.warpAffine(frame, np.float32([[1, 0, 0.25], [0, 1, 0]]), (width, height),
-                           flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    quarter_pixel = np.array([[1, 0, 0.25], [0, 1, 0]], np.float32)
+    moved = np.asarray(cv2.warpAffine(frame, quarter_pixel, (width, height),
+                                      flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE),
+                       np.uint8)  # fmt: skip
     face = detect_faces(frame)[0]
     scale = measuring_scale(face)
     assert face.width > 1.5 * MEASURED_FACE_PX  # the close-up measured smaller
