@@ -71,9 +71,13 @@ i18n: $(STAMP)
 # Real speakers for `bench likeness` (engine/likeness/_real.py): pyannote-audio's wheel only
 # for the sample conversation it ships (its own dependencies are never imported), and
 # pocketsphinx's source archive, whose tests carry LibriVox recordings, kept as it is.
+# Real photos the same way, kept and never installed: scikit-image's wheel (its astronaut.png)
+# and face_recognition's source archive (its tests' obama.jpg).
 bench-deps: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0 blind-watermark==0.4.4 \
 		pyannote-audio==4.0.7
 	$(BIN)/pip download --quiet --no-deps --no-binary :all: pocketsphinx==5.1.1 \
+		face_recognition==1.3.0 -d $(VENV)/share/tuanyuan-bench
+	$(BIN)/pip download --quiet --no-deps --only-binary :all: scikit-image==0.26.0 \
 		-d $(VENV)/share/tuanyuan-bench

@@ -142,7 +142,9 @@ def _bench_watermark(args: argparse.Namespace) -> int:
 def _bench_likeness(args: argparse.Namespace) -> int:
     from engine.likeness import bench
 
-    bench.run(sys.stdout, seconds=args.seconds, portraits=not args.voices_only)
+    bench.run(
+        sys.stdout, seconds=args.seconds, portraits=not args.voices_only, voices=not args.faces_only
+    )
     return 0
 
 
@@ -499,6 +501,9 @@ def _parser() -> argparse.ArgumentParser:
     bench_likeness.add_argument("--seconds", type=float, default=30.0, help="video per face")
     bench_likeness.add_argument(
         "--voices-only", action="store_true", help="measure the voices, not the talking portrait"
+    )
+    bench_likeness.add_argument(
+        "--faces-only", action="store_true", help="measure the talking portrait, not the voices"
     )
     bench_likeness.set_defaults(handler=_bench_likeness)
     bench_portraits = bench_commands.add_parser(

@@ -1194,12 +1194,13 @@ def disk_full_possible(scratch: Path) -> bool:
 
 def bot_environment(stand_in: BotApiStandIn, data_dir: Path, price_stars: int) -> dict[str, str]:
     """The environment of a bot run against ``stand_in``, none of this shell's TUANYUAN_*
-    settings leaking in (the voice models' folders and their declared licence aside)."""
+    settings leaking in (the voice models' folders, their declared licence and the forced voice
+    aside)."""
+    voices = ("TUANYUAN_XTTS_DIR", "TUANYUAN_VOXCPM_DIR", "TUANYUAN_VOICE_LICENCE")
     env = {
         name: value
         for name, value in os.environ.items()
-        if not name.startswith("TUANYUAN_")
-        or name in ("TUANYUAN_XTTS_DIR", "TUANYUAN_VOXCPM_DIR", "TUANYUAN_VOICE_LICENCE")
+        if not name.startswith("TUANYUAN_") or name in (*voices, "TUANYUAN_VOICE_BACKEND")
     }
     return env | {
         "TUANYUAN_BOT_TOKEN": TOKEN,

@@ -1,12 +1,15 @@
 """The mouth follows the speech sentence by sentence as the voice delivers it, exactly as it
-would have followed the whole speech at once."""
+would have followed the whole speech at once; the open mouth is coloured from the photo."""
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
+from PIL import Image, ImageOps
 
-from engine.likeness import EspeakWorldVoice, MouthTrack
+from engine.likeness import EspeakWorldVoice, MouthTrack, TalkingPortrait
+from engine.likeness._synthetic import FACES, face_photo
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +81,34 @@ def test_rounded_vowels_round_the_lips_and_spread_ones_spread_them() -> None:
     rounded, spread = shapes[0::2], shapes[1::2]
     assert max(rounded) < 0 < min(spread)
     assert all(-1 <= track.shape(t) <= 1 for t in np.arange(0.0, starts[-1], 0.05))
+
+
+def _open_mouth(photo: Image.Image) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The mean colour deep inside the mouth opened wide (a held vowel), and of the lips."""
+    rate = 16000
+    vowel = (0.3 * np.sin(2 * np.pi * 180 * np.arange(rate) / rate)).astype(np.float32)
+    mouth = MouthTrack.from_speech(vowel, rate)
+    assert mouth.opening(0.5) > 0.95
+    portrait = TalkingPortrait(photo, mouth)
+    frame = portrait.frame(0.5).astype(np.float64)
+    points = portrait.face.landmarks
+    split = 0.5 * (points[62] + points[66])
+    height = points[8, 1] - points[17:27, 1].min()
+    # The middle of the gap: the lower lip drops 0.085 face heights at the widest.
+    rows = slice(round(split[1] + 0.03 * height), round(split[1] + 0.06 * height))
+    columns = slice(round(split[0]) - 3, round(split[0]) + 4)
+    lips = np.asarray(photo, np.float64)[round(points[57, 1]) - 2, round(points[57, 0])]
+    return frame[rows, columns].reshape(-1, 3).mean(axis=0), lips
+
+
+def test_the_open_mouth_takes_its_colour_from_the_photo_s_lips() -> None:
+    """A fixed red interior looked painted on real photos; in a black-and-white one it was the
+    only colour in the picture."""
+    photo = face_photo(FACES[1]).resize((394, 526))
+    inside, lips = _open_mouth(photo)
+    luma = np.array([0.299, 0.587, 0.114])
+    assert inside @ luma < 0.6 * (lips @ luma)  # a cavity in shadow, darker than the lips
+    hue = inside / inside.sum()
+    assert np.abs(hue - lips / lips.sum()).max() < 0.05  # of the lips' own hue
+    grey_inside, _ = _open_mouth(ImageOps.grayscale(photo).convert("RGB"))
+    assert np.ptp(grey_inside) < 3  # a grey mouth in a grey photo

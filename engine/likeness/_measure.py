@@ -8,12 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from engine.likeness._faces import Face
 
 _BLINK_CONTRAST_RATIO = 0.75  # eye-region contrast below this share of its median: eyes shut
+# Faces are measured at most this wide. dlib's 68-point predictor is unstable on faces far
+# larger than those it was trained on: in the 9:16 close-up (Grace Hopper's face 462 px wide) a
+# quarter-pixel shift of the whole frame moved its landmarks by 6 px on average and the identity
+# descriptor by 0.29, against 0.04 with the same frame measured at 250 px. The descriptor itself
+# is computed from a 150 px chip, so nothing it could see is lost.
+MEASURED_FACE_PX = 250.0
+
+
+def measuring_scale(face: Face) -> float:
+    """The factor that brings a face to at most ``MEASURED_FACE_PX`` wide (never enlarges)."""
+    return min(1.0, MEASURED_FACE_PX / face.width)
+
+
+def rescaled(frame: npt.NDArray[np.uint8], scale: float) -> npt.NDArray[np.uint8]:
+    """The frame at ``scale``, area-averaged: every frame of one measurement at one scale."""
+    if scale >= 1.0:
+        return frame
+    height, width = frame.shape[:2]
+    size = (round(width * scale), round(height * scale))
+    return np.asarray(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), np.uint8)
 
 
 def lip_gap(face: Face) -> float:

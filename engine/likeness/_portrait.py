@@ -20,7 +20,8 @@ import numpy.typing as npt
 from PIL import Image
 
 from engine.likeness._faces import Face, find_face
-from engine.likeness._mouth import MouthTrack
+from engine.likeness._mouth import MouthColours, MouthTrack
+from engine.likeness._mouth import smoothstep as _smoothstep
 
 Frame = npt.NDArray[np.uint8]
 Grid = npt.NDArray[np.float32]
@@ -32,8 +33,8 @@ _LIP_SPREAD = 0.14  # widening of the mouth for fully spread lips, narrowing for
 _SPREAD_REACH = 1.8  # in half mouth widths: how far into the cheeks the lips pull the skin
 _SOFT_EDGE = 0.3  # share of the interior's height over which it fades in at each lip
 _TEETH_SHOWN = 0.07  # inner lips this far apart in the photo (face heights): its own teeth show
-_UPPER_TEETH = 0.035  # painted teeth, in face heights, where the photo's mouth was shut
-_LOWER_TEETH = 0.012
+_UPPER_TEETH = 0.03  # painted teeth, in face heights, where the photo's mouth was shut
+_LOWER_TEETH = 0.008
 _ROLL_DEG = 1.3
 _DRIFT = 0.012  # in face widths
 _NOD = 0.008  # head dips slightly with loud speech, in face heights
@@ -48,9 +49,6 @@ _BLINK_S = _BLINK_CLOSE_S + _BLINK_HOLD_S + _BLINK_OPEN_S
 # may move into that frame, and choosing its spot looks one shift and one blink further on;
 # the mouth itself leads the sound by a few tens of milliseconds.
 SPEECH_LOOKAHEAD_S = 2 * _BLINK_SHIFT_S + _BLINK_S + 0.1
-_MOUTH_LINING = np.array([128.0, 58.0, 60.0], np.float32)
-_THROAT = np.array([52.0, 20.0, 24.0], np.float32)
-_TEETH = np.array([214.0, 205.0, 190.0], np.float32)
 _LASHES = np.array([42.0, 30.0, 28.0], np.float32)
 _LASH_OPACITY = 0.75
 _BROW_KEPT = 0.6  # share of the brow-to-lid distance, from the brow's centre line, left still
@@ -296,7 +294,8 @@ class _Geometry:
             (self.u / self._semi_u) ** 2 + ((self.v - self._mid_v) / self._semi_v) ** 2
         )
         self.weight = _smoothstep(1.0, 0.72, radius.astype(np.float64)).astype(np.float32)
-        self.mouth = _MouthShape(lm, self.face_width, self.face_height)
+        colours = MouthColours.of(base, points)
+        self.mouth = _MouthShape(lm, self.face_width, self.face_height, colours)
         self.eyes = tuple(_EyeShape(lm, side) for side in (0, 1))
         # Head motion moves features by a few pixels: windows get that much slack.
         slack = 0.08 * self.face_height
@@ -404,7 +403,9 @@ class _MouthShape:
     over a few pixels), with teeth painted in only where the photo's mouth was shut.
     """
 
-    def __init__(self, lm: npt.NDArray[np.float64], face_width: float, face_height: float) -> None:
+    def __init__(self, lm: npt.NDArray[np.float64], face_width: float, face_height: float,
+                 colours: MouthColours) -> None:  # fmt: skip
+        self._colours = colours
         upper = lm[[60, 61, 62, 63, 64]]
         lower = lm[[60, 67, 66, 65, 64]]
         split = 0.5 * (upper + lower)
@@ -523,27 +524,8 @@ class _MouthShape:
         soft = np.maximum(1.5, _SOFT_EDGE * height)
         opacity = _smoothstep(0, soft, from_top) * _smoothstep(0, soft, from_bottom)
         opacity *= np.clip(height / 2, 0, 1)
-        depth = np.clip(from_top / np.maximum(height, 1e-3), 0, 1)
-        # The throat darkest, far from the lips (float32's pi is past pi: sin dips below 0).
-        back = lens * np.maximum(np.sin(np.float32(np.pi) * depth), 0) ** np.float32(0.6)
-        colour = _MOUTH_LINING + (_THROAT - _MOUTH_LINING) * back[..., None]
-        if not self._teeth_shown:
-            sides = _smoothstep(1.0, 0.55, np.abs(x))
-            upper_band = np.minimum(self._upper_teeth, 0.4 * height)
-            lower_band = np.minimum(self._lower_teeth, 0.2 * height)
-            # Tips fade into the dark over a few pixels, as translucent enamel in shadow does.
-            tips = np.maximum(1.5, 0.5 * upper_band)
-            teeth = (
-                np.maximum(
-                    _smoothstep(upper_band + tips, upper_band - tips, from_top),
-                    _smoothstep(lower_band + tips, lower_band - tips, from_bottom)
-                    * _smoothstep(0.8, 0.4, np.abs(x)),
-                )
-                * sides
-                * (height > 4)
-            )
-            shaded_teeth = _TEETH * (0.7 + 0.3 * sides[..., None])
-            colour += (shaded_teeth - colour) * teeth[..., None]
+        teeth = None if self._teeth_shown else (self._upper_teeth, self._lower_teeth)
+        colour = self._colours.interior(from_top, from_bottom, x, lens, teeth)
         return colour, opacity
 
 
@@ -598,27 +580,6 @@ class _EyeShape:
         edge = np.clip(self._lash_width - np.abs(v - lid), 0, 1) * np.clip(4 * across, 0, 1)
         lash = _LASH_OPACITY * min(1.0, 2 * closure) * edge
         return np.where(inside, source, v).astype(np.float32), lash.astype(np.float32)
-
-
-def _smoothstep(
-    zero_at: float | npt.NDArray[np.floating],
-    one_at: float | npt.NDArray[np.floating],
-    x: npt.NDArray[np.floating],
-) -> npt.NDArray[np.floating]:
-    """0 at ``zero_at``, 1 at ``one_at``, eased between; the edges may vary per pixel.
-
-    In the precision of ``x`` (per-frame maps are float32: half the memory traffic of float64,
-    far below a remap's 1/32-pixel steps), and in place on one array: it is the portrait's
-    most frequent operation.
-    """
-    t = x - zero_at
-    t /= one_at - zero_at
-    np.clip(t, 0.0, 1.0, out=t)
-    eased = t * t
-    t *= -2
-    t += 3
-    t *= eased
-    return t
 
 
 def _polyval(coefficients: npt.NDArray[np.float64], x: Grid) -> Grid:

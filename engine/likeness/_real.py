@@ -1,11 +1,14 @@
-"""Real people's speech for ``bench likeness``: recordings that ship inside registry packages.
+"""Real people's speech and photos for ``bench likeness``: what ships inside registry packages.
 
 The code-made test speakers (``_synthetic``) only show that the adaptation undoes differences of
 the kind it models. These are human voices. Nothing is downloaded at run time: ``make
 bench-deps`` installs pyannote-audio's wheel without its dependencies (only its bundled sample
 conversation is read; pyannote itself is never imported) and keeps pocketsphinx's source
-archive, whose tests carry LibriVox recordings, under the virtualenv's ``share/``. A source
-that is missing is reported by the benchmark, never skipped silently.
+archive, whose tests carry LibriVox recordings, under the virtualenv's ``share/``. The real
+photos come the same way: Grace Hopper from matplotlib's sample data (installed), and public
+domain portraits read straight out of scikit-image's wheel and face_recognition's source
+archive, which ``make bench-deps`` keeps there and never installs. A source that is missing is
+reported by the benchmark, never skipped silently.
 
 Every speaker's utterances are dealt alternately into enrolment and held-back clips, so the
 similarity is always measured on speech the profile never saw.
@@ -17,6 +20,7 @@ import io
 import sys
 import tarfile
 import wave
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -24,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
+from engine._portrait_bench import real_portrait
 from engine.likeness import _world
 
 BENCH_DATA = Path(sys.prefix) / "share" / "tuanyuan-bench"
@@ -33,6 +39,8 @@ _LIBRIVOX = "pocketsphinx-5.1.1/test/data/librivox/sense_and_sensibility_01_aust
 _LIBRIVOX_CLIPS = ("0870", "0880", "0890", "0920", "0930")
 _PYANNOTE_SAMPLE = "pyannote/audio/sample/sample"
 _MIN_CLIP_S = 0.4  # shorter pieces left after cutting out the other speaker carry no voice
+SKIMAGE_WHEELS = "scikit_image-0.26.0-*.whl"  # any build: only its data is read
+FACE_RECOGNITION_SDIST = "face_recognition-1.3.0.tar.gz"
 
 Interval = tuple[float, float]
 
@@ -180,3 +188,67 @@ def _read_wav(data: bytes) -> tuple[npt.NDArray[np.float32], int]:
         frames = reader.readframes(reader.getnframes())
         samples = np.frombuffer(frames, "<i2").astype(np.float32) / np.float32(32768)
         return samples, int(reader.getframerate())
+
+
+@dataclass(frozen=True)
+class BenchPhoto:
+    """A photo the portrait is measured on: a code-made test face or a real person's photo."""
+
+    name: str
+    photo: Image.Image
+    source: str  # where it comes from and its licence, as the benchmark prints them
+
+
+def real_photos() -> tuple[list[BenchPhoto], list[str]]:
+    """Real portraits that ship inside packages, and a line for each source that is missing.
+
+    Chosen for what the talking mouth must cope with: an elderly face behind glasses with a
+    closed smile (Grace Hopper), and two smiles that show the upper teeth. All three are US
+    government photographs, public domain.
+    """
+    photos: list[BenchPhoto] = []
+    missing: list[str] = []
+    hopper = real_portrait()
+    if hopper is not None:
+        photos.append(BenchPhoto("Grace Hopper", hopper, _HOPPER))
+    else:
+        missing.append("Grace Hopper: matplotlib's sample data is not installed")
+    wheels = sorted(BENCH_DATA.glob(SKIMAGE_WHEELS))
+    if wheels:
+        with zipfile.ZipFile(wheels[0]) as archive:
+            astronaut = _rgb(archive.read("skimage/data/astronaut.png"))
+        photos.append(BenchPhoto("Eileen Collins", astronaut, _COLLINS))
+    else:
+        missing.append(f"Eileen Collins: no {BENCH_DATA / SKIMAGE_WHEELS}: run `make bench-deps`")
+    sdist = BENCH_DATA / FACE_RECOGNITION_SDIST
+    if sdist.is_file():
+        with tarfile.open(sdist) as tar:
+            member = tar.extractfile(_OBAMA)
+            if member is None:
+                raise FileNotFoundError(_OBAMA)
+            photos.append(BenchPhoto("Barack Obama", _rgb(member.read()), _OBAMA_SOURCE))
+    else:
+        missing.append(f"Barack Obama: {sdist} is missing: run `make bench-deps`")
+    return photos, missing
+
+
+def _rgb(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        converted: Image.Image = image.convert("RGB")
+        return converted
+
+
+_HOPPER = (
+    "matplotlib's sample data (grace_hopper.jpg, installed with coqui-tts): US Navy portrait, "
+    "public domain; elderly woman, glasses, closed-mouth smile"
+)
+_COLLINS = (
+    "scikit-image 0.26.0 (PyPI wheel), skimage/data/astronaut.png: NASA portrait of Eileen "
+    "Collins, public domain (package BSD-3-Clause); smiling, upper teeth showing"
+)
+_OBAMA = "face_recognition-1.3.0/tests/test_images/obama.jpg"
+_OBAMA_SOURCE = (
+    f"{FACE_RECOGNITION_SDIST} (PyPI sdist), tests/test_images/obama.jpg: the 2012 official "
+    "White House portrait (Pete Souza), a US government work, public domain (package MIT; the "
+    "package does not state the photo's origin); broad smile, teeth showing"
+)

@@ -20,7 +20,6 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from engine._faces import find_faces
 from engine._mixing import MIX_RATE, mix, to_mix_rate
@@ -33,9 +32,16 @@ from engine._templates import Layout, Score, list_templates, load_template, plac
 from engine.likeness import _world
 from engine.likeness._enrol import build_profile, enrol_with
 from engine.likeness._faces import descriptor, detect_faces
-from engine.likeness._measure import count_blinks, eye_boxes, eye_contrast, lip_gap
+from engine.likeness._measure import (
+    count_blinks,
+    eye_boxes,
+    eye_contrast,
+    lip_gap,
+    measuring_scale,
+    rescaled,
+)
 from engine.likeness._mouth import MouthTrack
-from engine.likeness._real import RealSpeaker, real_speakers
+from engine.likeness._real import BenchPhoto, RealSpeaker, real_photos, real_speakers
 from engine.likeness._synthetic import (
     ENROLMENT_SAMPLES,
     FACES,
@@ -105,9 +111,29 @@ class FaceResult:
 
 
 def run(
-    out: TextIO, seconds: float = 30.0, portraits: bool = True
+    out: TextIO, seconds: float = 30.0, portraits: bool = True, voices: bool = True
 ) -> tuple[list[VoiceResult], list[FaceResult]]:
     """Print the tables; ``seconds`` of portrait video are rendered and measured per face."""
+    measured = _bench_voices(out) if voices else []
+    if not portraits:
+        return measured, []
+    photos, absent = bench_photos()
+    for photo in photos:
+        out.write(f"- {photo.name}: {photo.source}\n")
+    for line in absent:
+        out.write(f"- not measured: {line}\n")
+    faces = [
+        _bench_face(index, photo, aspect, layout, seconds)
+        for aspect, layout in layouts().items()
+        for index, photo in enumerate(photos)
+    ]
+    out.write("\n")
+    _print_faces(faces, out)
+    return measured, faces
+
+
+def _bench_voices(out: TextIO) -> list[VoiceResult]:
+    """The code-made and the real speakers' tables."""
     embed, score = _encoder(), load_template(MIX_TEMPLATE).music
     recognise = _Intelligibility(score)
     voices = [_bench_test_speaker(speaker, embed, recognise, score) for speaker in SPEAKERS]
@@ -124,22 +150,7 @@ def run(
         out.write(f"- not measured: {line}\n")
     out.write("\n")
     _print_voices("Real speakers", real_results, out)
-    voices += real_results
-    if not portraits:
-        return voices, []
-    photos, absent = bench_photos()
-    for photo in photos:
-        out.write(f"- {photo.name}: {photo.source}\n")
-    for line in absent:
-        out.write(f"- not measured: {line}\n")
-    faces = [
-        _bench_face(index, photo, aspect, layout, seconds)
-        for aspect, layout in layouts().items()
-        for index, photo in enumerate(photos)
-    ]
-    out.write("\n")
-    _print_faces(faces, out)
-    return voices, faces
+    return voices + real_results
 
 
 def _encoder() -> Embed:
@@ -329,35 +340,13 @@ def _mean_embedding(vectors: Sequence[npt.NDArray[np.float64]]) -> npt.NDArray[n
     return np.asarray(mean / np.linalg.norm(mean), np.float64)
 
 
-@dataclass(frozen=True)
-class BenchPhoto:
-    """A photo the portrait is measured on: a code-made test face or a real person's photo."""
-
-    name: str
-    photo: Image.Image
-    source: str
-
-
 def bench_photos() -> tuple[list[BenchPhoto], list[str]]:
-    """The code-made faces, and real photos that ship inside installed packages (with why any
-    is missing): nothing is downloaded."""
-    photos = [BenchPhoto(f"test face {f.name}", face_photo(f), "made by code") for f in FACES]
-    missing = []
-    try:
-        from matplotlib import cbook
-
-        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
-        hopper = Image.open(path).convert("RGB")
-        photos.append(BenchPhoto("Grace Hopper", hopper, _HOPPER))
-    except (ImportError, OSError) as error:
-        missing.append(f"Grace Hopper (matplotlib's sample data): {error}")
-    return photos, missing
-
-
-_HOPPER = (
-    "matplotlib's sample data (grace_hopper.jpg, installed with coqui-tts): US Navy portrait, "
-    "public domain; elderly woman, glasses, closed-mouth smile"
-)
+    """The code-made faces, and real photos that ship inside packages (with why any is
+    missing): nothing is downloaded."""
+    real, missing = real_photos()
+    return [
+        BenchPhoto(f"test face {f.name}", face_photo(f), "made by code") for f in FACES
+    ] + real, missing
 
 
 def layouts() -> dict[str, Layout]:
@@ -383,7 +372,9 @@ def _bench_face(
         photo, window_size, box, "push_in", mouth, seed=index, shot=layout.shot
     )
     still = KenBurns(photo, window_size, box, "push_in", shot=layout.shot)
-    boxes = eye_boxes(detect_faces(still.frame_at(0.0, 0.0))[0])
+    first = still.frame_at(0.0, 0.0)
+    scale = measuring_scale(detect_faces(first)[0])
+    boxes = eye_boxes(detect_faces(rescaled(first, scale))[0])
     frames = round(seconds * FPS)
     distances: list[float] = []
     open_eyed: list[float] = []
@@ -398,6 +389,7 @@ def _bench_face(
         started = time.perf_counter()
         frame = talking.frame_at(t, progress)
         render_s += time.perf_counter() - started
+        frame = rescaled(frame, scale)
         eyes.append(eye_contrast(frame, boxes))
         faces = detect_faces(frame)
         if not faces:
@@ -408,7 +400,7 @@ def _bench_face(
             openings.append(lip_gap(measured))
             loudness.append(_envelope(speech, t))
         if number % 5 == 0:
-            reference = still.frame_at(t, progress)
+            reference = rescaled(still.frame_at(t, progress), scale)
             unmoved = detect_faces(reference)
             if not unmoved:
                 continue
