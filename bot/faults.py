@@ -27,10 +27,12 @@ import contextlib
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -68,6 +70,7 @@ from bot.orders import (
     SEND_PREFIX,
 )
 from bot.orders._states import move
+from bot.plaintext import DEFAULT_MEMORY_DIR, MEMORY_DIR_VARIABLE
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxError, SandboxUser, SentMessage
 from bot.sandbox._faults import FAULT_KINDS, FaultKind
 from bot.storage import MediaKind, Order, OrderStatus, remember_user
@@ -392,6 +395,9 @@ class FaultHarness:
         self._sandbox: SandboxClient | None = None
         self._bot: BotProcess | None = None
         self._data_dir = work_dir / "bot-data"
+        # The bot's folder in memory (TUANYUAN_MEMORY_DIR) the harness's own, so that what a
+        # killed render left there is counted and the disk-full point can mount over it.
+        self._memory_dir = Path(tempfile.mkdtemp(prefix="faults-", dir=_memory_parent(work_dir)))
         self._ = gettext_for(language_from_telegram(MEMBER.language_code))
         self._orders: list[str] = []
         # The moderation run's decision (order id, approve or a rejection reason), played again
@@ -455,12 +461,22 @@ class FaultHarness:
         if self._sandbox is not None:
             await self._sandbox.aclose()
         await self._stand_in.stop()
+        shutil.rmtree(self._memory_dir, ignore_errors=True)
 
     def _environment(self) -> dict[str, str]:
         # One scripted member places every order (200 in the queue benchmark), faster than
-        # a person could: the flood limit is raised for the harness, and says so here.
-        flood = {"TUANYUAN_FLOOD_UPDATES": "100000"}
-        return bot_environment(self._stand_in, self._data_dir, self._price) | flood | self._env
+        # a person could: the flood limit is raised for the harness, and says so here. The
+        # bot's folder in memory is the harness's own (counted after each run).
+        harness = {
+            "TUANYUAN_FLOOD_UPDATES": "100000",
+            MEMORY_DIR_VARIABLE: str(self._memory_dir),
+        }
+        return bot_environment(self._stand_in, self._data_dir, self._price) | harness | self._env
+
+    def _scratch_roots(self) -> tuple[Path, Path]:
+        """Where a render's files go: the folder in memory, or the disk's work folder where the
+        machine has no RAM filesystem."""
+        return self._memory_dir, self._data_dir / "work"
 
     # Playing the users
 
@@ -850,7 +866,7 @@ class FaultHarness:
         and the audit chain."""
         return {
             "scratch_files": sum(
-                1 for entry in (self._data_dir / "work").rglob("*") if entry.is_file()
+                1 for root in self._scratch_roots() for entry in root.rglob("*") if entry.is_file()
             ),
             "stray": tuple(self.stray_files()),
             "audit_intact": self.audit_intact(),
@@ -890,14 +906,14 @@ class FaultHarness:
 
     @contextlib.contextmanager
     def _scratch_full(self, full: bool) -> Iterator[None]:
-        """With ``full``, the bot's scratch folder a tmpfs of :data:`_FULL_SCRATCH` while the
-        order runs: a disk that fills while the render is written. A mount needs root: on a
-        machine where that is refused, the run fails with the reason (``disk_full_possible``)."""
+        """With ``full``, the bot's folder for renders (in memory) a tmpfs of
+        :data:`_FULL_SCRATCH` while the order runs: it fills while the render is written. A mount
+        needs root: on a machine where that is refused, the run fails with the reason
+        (``disk_full_possible``)."""
         if not full:
             yield
             return
-        scratch = self._data_dir / "work"
-        scratch.mkdir(exist_ok=True)
+        scratch = self._memory_dir
         _mount_tmpfs(scratch, _FULL_SCRATCH)
         try:
             yield
@@ -1076,11 +1092,11 @@ class FaultHarness:
         """Kill while the render marks the video: the status says so, or, since that stage
         often lasts less than the status message's pace between edits, while the worker writes
         the marked file (watermarked mix, AIGC metadata, C2PA signature) beside its final name."""
-        partial = self._data_dir / "work" / order_id / "out" / f".{order_id}.mp4.partial"
+        partial_name = f".{order_id}.mp4.partial"
         deadline = time.monotonic() + _RENDER_S
         looked = 0.0
         while time.monotonic() < deadline:
-            if partial.exists():
+            if any(any(root.rglob(partial_name)) for root in self._scratch_roots()):
                 self.bot.kill()
                 return "marking (the marked file being written)"
             if time.monotonic() - looked > 0.5:
@@ -1167,6 +1183,15 @@ class FaultHarness:
         refunds = await self.sandbox.refunds()
         counts = Counter(refund.telegram_payment_charge_id for refund in refunds)
         return len(refunds), sum(1 for count in counts.values() if count > 1)
+
+
+def _memory_parent(work_dir: Path) -> Path:
+    """/dev/shm where it is a RAM filesystem, as the bot's default is; else the work folder (the
+    bot then keeps its renders on the disk, and the harness counts them there)."""
+    if DEFAULT_MEMORY_DIR.is_dir() and os.access(DEFAULT_MEMORY_DIR, os.W_OK):
+        return DEFAULT_MEMORY_DIR
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return work_dir
 
 
 def _mount_tmpfs(folder: Path, size: str) -> None:
