@@ -24,6 +24,8 @@ import json
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,58 @@ def read_head(database: Path) -> Head | None:
 
 def _in_wal(connection: sqlite3.Connection) -> bool:
     return str(connection.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal"
+
+
+# An actor's same repeated entry (e.g. one refusal) is written at most once in this many seconds.
+REPEAT_WINDOW_S = 60.0
+# Past this many remembered runs of repeats, those whose window has passed are forgotten.
+_REMEMBERED_RUNS = 1024
+
+
+@dataclass
+class _Run:
+    """One entry, repeated: when it was last written, how many were left out since."""
+
+    written_at: float
+    left_out: int = 0
+
+
+class RepeatedEntries:
+    """Which of an often repeated entry the log gets: the first, then the same entry once a
+    window at most, saying how many were left out in between.
+
+    Every entry is an fsync on the event loop that every chat waits behind. An account sending
+    fifty refused messages a second (the flood guard lets thirty through each window) made every
+    other chat's replies wait for thirty fsyncs a window, while the repeats told the log nothing
+    the first had not. The count keeps the record whole whenever the entry comes again after the
+    window.
+    """
+
+    def __init__(
+        self, window_s: float = REPEAT_WINDOW_S, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._window_s = window_s
+        self._now = now
+        self._runs: dict[Hashable, _Run] = {}
+
+    def left_out_before(self, entry: Hashable) -> int | None:
+        """None when ``entry`` repeats one written inside the window (leave it out), else how
+        many repeats were left out since the last one written (0 for a first)."""
+        now = self._now()
+        run = self._runs.get(entry)
+        if run is not None and now - run.written_at < self._window_s:
+            run.left_out += 1
+            return None
+        if len(self._runs) >= _REMEMBERED_RUNS:
+            self._forget_before(now - self._window_s)
+        self._runs[entry] = _Run(now)
+        return 0 if run is None else run.left_out
+
+    def _forget_before(self, cutoff: float) -> None:
+        # A forgotten run's uncounted repeats are lost: only runs whose window has passed, so
+        # at most one window's repeats of an actor that stopped.
+        for entry in [entry for entry, run in self._runs.items() if run.written_at < cutoff]:
+            del self._runs[entry]
 
 
 class AuditLog:

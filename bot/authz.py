@@ -3,11 +3,11 @@
 Handlers never check membership, verification or consent themselves. The handler registry
 (``bot/flows/__init__.py``) wraps each guarded handler with :func:`guarded`, which asks
 :func:`check` and, on refusal, tells the person why and what to do next and writes an audit
-entry. The /verify answer asks :func:`may_see_render` how much to show. Before any
-handler runs, :func:`admit` decides whether an update belongs in the chat it came from: a
-person's family, consent, files and orders only in their private chat, moderation only in the
-admin chat. Render jobs ask
-:func:`bot.family.consent.current_consent` again right before rendering and before
+entry (one account's same refusal, repeated, once a minute: ``bot.audit.RepeatedEntries``). The
+/verify answer asks :func:`may_see_render` how much to show. Before any handler runs,
+:func:`admit` decides whether an update belongs in the chat it came from: a person's family,
+consent, files and orders only in their private chat, moderation only in the admin chat. Render
+jobs ask :func:`bot.family.consent.current_consent` again right before rendering and before
 delivering, because consent can be withdrawn while a render runs.
 """
 
@@ -235,9 +235,15 @@ def guarded(
         if denial is None:
             await handler(update, context)
             return
-        services.audit.record(
-            user.id, "authz.denied", permission=permission.value, reason=denial.reason
-        )
+        left_out = services.denials.left_out_before((user.id, permission.value, denial.reason))
+        if left_out is not None:
+            services.audit.record(
+                user.id,
+                "authz.denied",
+                permission=permission.value,
+                reason=denial.reason,
+                repeats_left_out=left_out or None,
+            )
         if update.callback_query is not None:
             await update.callback_query.answer()
         if update.effective_message is not None:

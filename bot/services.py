@@ -1,11 +1,11 @@
 """The long-lived objects every handler needs, reachable from PTB's context in one typed step."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlite_utils import Database
 
-from bot.audit import AuditLog
+from bot.audit import AuditLog, RepeatedEntries
 from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import Gettext, Language, gettext_for
@@ -36,6 +36,8 @@ class Services:
     campaigns: "Campaigns"
     flood: FloodGuard
     analyses: "Analyses"
+    # Which refusals are audited (authz's, one account's same refusal once a minute).
+    denials: RepeatedEntries = field(default_factory=RepeatedEntries)
 
     def language_of(self, user_id: int) -> Language:
         return get_language(self.db, user_id)

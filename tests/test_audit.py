@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.audit import AuditError, AuditLog
+from bot.audit import AuditError, AuditLog, RepeatedEntries
 from bot.cli import main
 from bot.config import DATABASE_FILE
 from bot.storage import open_database
@@ -133,3 +133,16 @@ def test_verify_reports_any_broken_line_without_a_traceback(
     path.write_bytes(line + b"\n" + path.read_bytes())
     assert main(["audit", "verify"]) == 1
     assert "TAMPERED after 0 good entries: line 1" in capsys.readouterr().err
+
+
+def test_a_repeated_entry_is_written_once_a_window_with_the_count_left_out() -> None:
+    now = [0.0]
+    repeats = RepeatedEntries(window_s=60.0, now=lambda: now[0])
+    refusal = (1, "order", "not_member")
+    assert repeats.left_out_before(refusal) == 0
+    assert [repeats.left_out_before(refusal) for _ in range(29)] == [None] * 29
+    assert repeats.left_out_before((2, "order", "not_member")) == 0  # another account's own
+    assert repeats.left_out_before((1, "order", "revoked")) == 0  # another reason
+    now[0] = 60.0
+    assert repeats.left_out_before(refusal) == 29
+    assert repeats.left_out_before(refusal) is None

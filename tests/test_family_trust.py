@@ -8,6 +8,7 @@ holds an entry for it. Time-dependent rules move the bot's clock instead of wait
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import json
 import sqlite3
@@ -410,6 +411,21 @@ async def test_strangers_and_unverified_members_cannot_upload_or_order(
         "It must be the number of this Telegram account."
     )
     assert orders_where(bot_world.services.db, "user_id = ?", [OWNER.id]) == []
+
+
+async def test_a_refusal_repeated_is_answered_every_time_and_audited_once(
+    bot_world: BotWorld,
+) -> None:
+    """A flood of refused messages costs the other chats no fsync per message: the log keeps the
+    first (and, after a minute, the next with how many were left out)."""
+    sandbox = bot_world.sandbox
+    for words in ("外婆", "外婆?", "外婆!"):
+        send = functools.partial(sandbox.send_text, STRANGER, words)
+        reply = await bot_world.reply_to(STRANGER, send)
+        assert reply.text is not None
+        assert reply.text.startswith("Only verified members of a family space can do this.")
+    denied = [d for a, d in _audit_actions(bot_world, STRANGER.id) if a == "authz.denied"]
+    assert denied == [{"permission": "order", "reason": "not_member"}]
 
 
 async def test_admin_commands_are_refused_to_non_admins(bot_world: BotWorld) -> None:
