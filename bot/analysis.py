@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.plaintext import MemoryFiles
-from bot.workers import WorkerFailed, WorkerPool
+from bot.workers import Priority, WorkerFailed, WorkerPool
 from engine import (
     IngestError,
     PortraitInfo,
@@ -128,7 +128,7 @@ class Analyses:
     """The bot's side: a few uploads at a time, each judged in a worker process."""
 
     def __init__(self) -> None:
-        self._workers = WorkerPool(WORKER_MODULE)
+        self._workers = WorkerPool(WORKER_MODULE, Priority.PROMPT)
         self._slots = asyncio.Semaphore(ANALYSES_AT_ONCE)
 
     @contextlib.asynccontextmanager

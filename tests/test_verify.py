@@ -44,7 +44,7 @@ from bot.sandbox import BotApiStandIn, Limits, SandboxClient, SandboxUser, SentM
 from bot.storage import Order, OrderStatus
 from bot.storage.orders import draft_for, get_order, orders_with_status
 from bot.storage.users import await_file_to_verify
-from bot.workers import run_worker
+from bot.workers import Priority, run_worker
 from engine import template_title
 from engine.provenance import read_aigc, read_c2pa
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
@@ -254,9 +254,11 @@ async def test_a_check_in_progress_keeps_no_other_chat_waiting(
     world, sandbox = delivered.world, delivered.world.sandbox
     release = asyncio.Event()
 
-    async def held(module: str, request: bytes, timeout_s: float | None = None) -> Any:
+    async def held(
+        module: str, request: bytes, priority: Priority, timeout_s: float | None = None
+    ) -> Any:
         await release.wait()
-        return await run_worker(module, request, timeout_s)
+        return await run_worker(module, request, priority, timeout_s)
 
     monkeypatch.setattr(bot.executors._embedded, "run_worker", held)
     await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/verify"))

@@ -24,7 +24,7 @@ from bot.executors._embedded import RENDER_MODULE, detect_in, render_in
 from bot.executors._parcel import pack_result, unpack_spec
 from bot.executors._types import RenderCrashed, Reply
 from bot.plaintext import MemoryFiles, TooMuchInMemory, job_folder, memory_root, sweep_dead_folders
-from bot.workers import WorkerFailed, WorkerPool
+from bot.workers import Priority, WorkerFailed, WorkerPool
 from engine import RenderError
 
 
@@ -34,7 +34,7 @@ class RenderActor:
     def __init__(self) -> None:
         self._folders = memory_root(Path(tempfile.gettempdir()))
         sweep_dead_folders(self._folders)
-        self._processes = WorkerPool(RENDER_MODULE)
+        self._processes = WorkerPool(RENDER_MODULE, Priority.BATCH)
         self._progress: tuple[str, float] | None = None
 
     async def ready(self) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.executors._types import Progress, RenderCrashed, Reply
-from bot.workers import WorkerFailed, WorkerPool, run_worker
+from bot.workers import Priority, WorkerFailed, WorkerPool, run_worker
 from engine import REVEAL_SECRETS, RenderError, RenderResult, RenderSpec
 
 RENDER_MODULE = "bot.render_worker"
@@ -22,7 +22,7 @@ class EmbeddedExecutor:
 
     def __init__(self, workers: int) -> None:
         self.capacity = workers
-        self._processes = WorkerPool(RENDER_MODULE)
+        self._processes = WorkerPool(RENDER_MODULE, Priority.BATCH)
 
     async def render(self, spec: RenderSpec, progress: Progress) -> RenderResult:
         return await render_in(self._processes, spec, progress)
@@ -65,4 +65,4 @@ async def detect_in(
         "key": key.hex(),
         "trust_anchor": trust_anchor.hex() if trust_anchor is not None else None,
     }
-    return await run_worker(DETECT_MODULE, json.dumps(request).encode(), timeout_s)
+    return await run_worker(DETECT_MODULE, json.dumps(request).encode(), Priority.PROMPT, timeout_s)

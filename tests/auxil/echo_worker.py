@@ -1,4 +1,5 @@
-"""A worker for the tests of bot/workers.py: echoes its request with its process id.
+"""A worker for the tests of bot/workers.py: echoes its request with its process id and
+niceness.
 
 ``{"sleep": s}`` makes it work that long first, ``{"crash": true}`` makes it die without a
 reply, ``{"steps": n}`` reports n steps of progress before replying (the last from a thread
@@ -31,7 +32,7 @@ def _answer(line: bytes, report: Callable[[dict[str, Any]], None]) -> dict[str, 
         reporter.start()
         reporter.join()
     time.sleep(float(request.get("sleep", 0)))
-    return {"pid": os.getpid(), "echo": request}
+    return {"pid": os.getpid(), "niceness": os.nice(0), "echo": request}
 
 
 if __name__ == "__main__":
