@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -130,6 +131,26 @@ def test_the_enrolment_is_sealed_with_its_audio_vae_and_reused(loaded: Loaded) -
     assert not loaded.voice.is_enrolled(bare_profile(voxcpm=b"not latents"))
     with pytest.raises(ProfileFormatError):
         decode_reference(b"PK\x03\x04junk")
+
+
+def test_the_subject_s_voice_never_lies_on_disk_to_be_enrolled(
+    loaded: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VoxCPM reads its reference from a path; that path was a WAV in /tmp, the subject's voice
+    in plaintext until the enrolment finished (or for good, after a kill -9)."""
+    model = loaded.voice._model
+    build = model.build_prompt_cache
+    read_from: list[str] = []
+
+    def spy(*, reference_wav_path: str) -> Any:
+        read_from.append(str(Path(reference_wav_path).readlink()))
+        return build(reference_wav_path=reference_wav_path)
+
+    monkeypatch.setattr(model, "build_prompt_cache", spy)
+    again = decode_reference(loaded.voice.enrol(enrolment_clips()))
+    assert len(read_from) == 1 and read_from[0].startswith("/memfd:voxcpm-reference")
+    # All of it was read from memory: the same latents as the enrolment made before.
+    assert np.array_equal(again.features, decode_reference(loaded.enrolment).features)
 
 
 def test_a_render_streams_voxcpm_and_keeps_its_enrolment(loaded: Loaded, tmp_path: Path) -> None:

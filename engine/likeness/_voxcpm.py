@@ -32,7 +32,6 @@ import hashlib
 import io
 import math
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -115,10 +114,16 @@ class VoxcpmVoice(StreamingVoice):
         target = self._encode_rate
         joined = np.concatenate([_resampled(samples, rate, target) for samples, rate in clips])
         joined = joined[: int(MAX_REFERENCE_S * target)]
-        with tempfile.TemporaryDirectory(prefix="tuanyuan-voxcpm-") as scratch:
-            path = Path(scratch) / "reference.wav"  # VoxCPM reads its reference from a file
-            wavfile.write(path, target, joined)  # float32 samples: a float WAV
-            cache = self._model.build_prompt_cache(reference_wav_path=str(path))
+        # VoxCPM reads its reference from a path: an anonymous in-memory file gives it one
+        # without the subject's voice ever lying on disk in plaintext.
+        memory = os.memfd_create("voxcpm-reference", os.MFD_CLOEXEC)
+        try:
+            with os.fdopen(os.dup(memory), "wb") as reference:
+                wavfile.write(reference, target, joined)  # float32 samples: a float WAV
+            path = f"/proc/{os.getpid()}/fd/{memory}"
+            cache = self._model.build_prompt_cache(reference_wav_path=path)
+        finally:
+            os.close(memory)
         features = np.ascontiguousarray(cache["ref_audio_feat"].float().numpy(), np.float32)
         return _encode(_Reference(self.fingerprint, features))
 
