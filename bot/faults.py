@@ -364,7 +364,7 @@ def buttons(message: SentMessage) -> list[str]:
     ]
 
 
-def _festivals_offered(message: SentMessage) -> bool:
+def festivals_offered(message: SentMessage) -> bool:
     """The festival keyboard (not another order's buttons, which may arrive meanwhile)."""
     return any(data.startswith("tpl") for data in buttons(message))
 
@@ -566,12 +566,12 @@ class FaultHarness:
         offer = await self._reply_to(
             member,
             lambda: sandbox.send_photo(member, sample_portrait_jpeg()),
-            until=lambda m: _festivals_offered(m) or m.text == asks_for_voice,
+            until=lambda m: festivals_offered(m) or m.text == asks_for_voice,
         )
-        if not _festivals_offered(offer):
+        if not festivals_offered(offer):
             note = sample_voice_ogg("我很想念你們。祝你們中秋快樂。")
             offer = await self._reply_to(
-                member, lambda: sandbox.send_voice(member, note, 5), until=_festivals_offered
+                member, lambda: sandbox.send_voice(member, note, 5), until=festivals_offered
             )
         await self._reply_to(member, lambda: self._press_festival(offer))
         card = await self._reply_to(

@@ -18,6 +18,10 @@ Why it is built this way:
   /help now and then until the end. A few send an upload (a photo, the consent recording) that
   analysis workers judge: counted, but not in the latency of non-render interactions, which is
   what the target is about.
+* One family in twenty goes all the way to a greeting: the subject reads the consent phrase
+  aloud, and the owner sends a photo and a voice note, picks the first festival offered, names
+  the recipient and confirms. Its preview renders in a render worker beside everyone's chats,
+  which is what a festival day looks like; counted as ordered and rendered, not timed.
 * Midway, one account sends 50 messages a second for a fifth of the run: the others' p99 in
   that window against the rest of the steady state says whether one person can stall everyone.
 
@@ -35,17 +39,20 @@ import statistics
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
-from bot.faults import TOKEN, BotProcess, bot_environment, group_members
+from bot.faults import TOKEN, BotProcess, bot_environment, buttons, festivals_offered, group_members
+from bot.i18n import gettext_for, language_from_telegram
 from bot.sandbox import BotApiStandIn, Limits, SandboxClient, SandboxUser, SentMessage
 
 _REPLY_S = 60.0
 _UPLOAD_EVERY = 20  # one person in this many sends an upload once set up
+_ORDER_EVERY = 20  # one family in this many orders a greeting
+_RENDER_S = 900.0  # how long after the end an ordered preview may still arrive
 _FLOOD_PER_S = 50.0
 _FLOOD_SHARE = (0.4, 0.6)  # the flood runs over this part of the run
 _SAMPLE_S = 5.0
@@ -63,6 +70,16 @@ class Interaction:
     reply_s: float | None  # None: no answer in time
 
 
+@dataclass(frozen=True)
+class MemorySample:
+    """Resident memory at one moment: the bot's own process apart from its workers', so that a
+    worker starting (a few hundred MiB each) is not mistaken for the bot growing."""
+
+    at: float
+    bot_mib: float
+    workers_mib: tuple[float, ...]
+
+
 @dataclass
 class LoadReport:
     users: int
@@ -72,8 +89,10 @@ class LoadReport:
     duplicates: int = 0
     flood_sent: int = 0
     flood_window: tuple[float, float] = (0.0, 0.0)
-    memory_mib: list[tuple[float, float]] = field(default_factory=list)  # (at, bot + workers)
+    memory: list[MemorySample] = field(default_factory=list)
     load: list[tuple[float, float]] = field(default_factory=list)  # (at, 1-minute load average)
+    ordered: int = 0
+    rendered: int = 0  # previews that reached the owner's chat
 
     def replies(self, *, during_flood: bool | None = None, uploads: bool = False) -> list[float]:
         start, end = self.flood_window
@@ -90,6 +109,22 @@ class LoadReport:
     def lost(self) -> int:
         return sum(i.reply_s is None for i in self.interactions)
 
+    def p99_by_tenth(self) -> list[float]:
+        """The non-render p99 in each tenth of the run: a tail that grows with time, or a
+        one-off stall, shows where it happened."""
+        tenths: list[list[float]] = [[] for _ in range(10)]
+        for i in self.interactions:
+            if i.reply_s is not None and i.kind != "upload":
+                tenths[min(9, max(0, int(10 * i.at / self.duration_s)))].append(i.reply_s)
+        return [percentile(values, 0.99) for values in tenths]
+
+    def bot_memory_by_tenth(self) -> list[float]:
+        """The bot process's memory at the end of each tenth of the run (its last sample)."""
+        last = [float("nan")] * 10
+        for sample in self.memory:
+            last[min(9, max(0, int(10 * sample.at / self.duration_s)))] = sample.bot_mib
+        return last
+
 
 def percentile(values: list[float], share: float) -> float:
     if not values:
@@ -99,47 +134,55 @@ def percentile(values: list[float], share: float) -> float:
 
 
 class _Chats:
-    """Per-chat waiters on what the bot sends."""
+    """Per-chat waiters on what the bot sends: several per chat, as an owner waiting for a
+    preview still asks for /help meanwhile."""
 
     def __init__(self) -> None:
-        self._waiting: dict[int, tuple[Callable[[SentMessage], bool], asyncio.Future[None]]] = {}
+        self._waiting: dict[int, list[Callable[[SentMessage], None]]] = {}
         self.helps: dict[int, int] = {}  # /help answers per chat
         self.help_texts: set[str] = set()
 
     def sent(self, message: SentMessage) -> None:
         if message.text in self.help_texts:
             self.helps[message.chat_id] = self.helps.get(message.chat_id, 0) + 1
-        waiter = self._waiting.get(message.chat_id)
-        if waiter is not None and not waiter[1].done() and waiter[0](message):
-            waiter[1].set_result(None)
+        for waiter in self._waiting.get(message.chat_id, []):
+            waiter(message)
+
+    def is_help(self, message: SentMessage) -> bool:
+        return message.text in self.help_texts
 
     async def reply(
         self,
         chat_id: int,
         act: Callable[[], Awaitable[object]],
         until: Callable[[SentMessage], bool] = lambda _: True,
+        timeout_s: float = _REPLY_S,
     ) -> tuple[float | None, SentMessage | None]:
         """Do ``act``; seconds until the chat's first message matching ``until``, and it."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        got: list[SentMessage] = []
+        future: asyncio.Future[SentMessage] = asyncio.get_running_loop().create_future()
 
-        def matches(message: SentMessage) -> bool:
-            if until(message):
-                got.append(message)
-                return True
-            return False
+        def waiter(message: SentMessage) -> None:
+            if not future.done() and until(message):
+                future.set_result(message)
 
-        self._waiting[chat_id] = (matches, future)
+        waiters = self._waiting.setdefault(chat_id, [])
+        waiters.append(waiter)
         started = time.monotonic()
         try:
             await act()
-            async with asyncio.timeout(_REPLY_S):
-                await future
+            async with asyncio.timeout(timeout_s):
+                got = await future
         except TimeoutError:
             return None, None
         finally:
-            self._waiting.pop(chat_id, None)
-        return time.monotonic() - started, got[0]
+            waiters.remove(waiter)
+            if not waiters:
+                del self._waiting[chat_id]
+        return time.monotonic() - started, got
+
+
+async def _nothing() -> None:
+    """The act of a wait for what the bot sends on its own (a notice, a finished render)."""
 
 
 class LoadRun:
@@ -156,6 +199,10 @@ class LoadRun:
         self.interactions: list[Interaction] = []
         self._photo = sample_portrait_jpeg()
         self._voice = sample_voice_ogg("我同意", "zh-Hant")
+        self._voice_note = sample_voice_ogg("我很想念你們。祝你們中秋快樂。")
+        self.ordered = 0
+        self.rendered = 0
+        self._previews: list[asyncio.Task[None]] = []
 
     def _now(self) -> float:
         return time.monotonic() - self._started
@@ -206,17 +253,68 @@ class LoadRun:
         owner = SandboxUser(1_000_000 + number, f"Owner{number}", language_code=language)
         subject = SandboxUser(2_000_000 + number, f"Subject{number}", language_code=language)
         link = await self._space(owner, subject)
+        wording = None
         if link is not None:
             await self._do("relation", owner, self._text(owner, "granddaughter"))
             await self._do("join", subject, self._text(subject, f"/start {link}"),
                            until=lambda m: m.reply_markup is not None)  # fmt: skip
-            await self._do("contact", subject, self._contact(subject))
+            wording = await self._do("contact", subject, self._contact(subject))
+        if number % _ORDER_EVERY == 2 and wording is not None and wording.text:
+            await self._order(owner, subject, wording.text.splitlines()[-1])
         if number % _UPLOAD_EVERY == 0:
             await self._do("upload", owner, lambda: self._sandbox.send_photo(owner, self._photo))
         if number % _UPLOAD_EVERY == 1:
             voice = lambda: self._sandbox.send_voice(subject, self._voice, duration=3)  # noqa: E731
             await self._do("upload", subject, voice)
         await asyncio.gather(self._chat(owner, end, rng), self._chat(subject, end, rng))
+
+    async def _order(self, owner: SandboxUser, subject: SandboxUser, phrase: str) -> None:
+        """The subject reads the consent phrase; the owner, told they can make a greeting now,
+        orders one and is left waiting for its preview (``_await_preview``)."""
+        language = language_from_telegram(owner.language_code)
+        _ = gettext_for(language)
+        ready = _("You can make a greeting now: send a clear photo of {subject}'s face.")
+        ready = ready.split("{")[0]
+        told = asyncio.create_task(
+            self._chats.reply(owner.id, _nothing, lambda m: ready in (m.text or ""))
+        )
+        statement = sample_voice_ogg(phrase, language_from_telegram(subject.language_code))
+        consent = lambda: self._sandbox.send_voice(subject, statement, duration=8)  # noqa: E731
+        await self._do("upload", subject, consent)
+        if (await told)[1] is None:
+            return
+        asks_for_voice = _("Now send a voice note of them speaking. About 20 seconds is best.")
+        photo = lambda: self._sandbox.send_photo(owner, self._photo)  # noqa: E731
+        offer = await self._do(
+            "upload", owner, photo, until=lambda m: festivals_offered(m) or m.text == asks_for_voice
+        )
+        if offer is not None and not festivals_offered(offer):
+            note = lambda: self._sandbox.send_voice(owner, self._voice_note, 5)  # noqa: E731
+            offer = await self._do("upload", owner, note, until=festivals_offered)
+        if offer is None:
+            return
+        festival = next(data for data in buttons(offer) if data.startswith("tpl:"))
+        pressed = self._press(owner, offer.message_id, festival)
+        if await self._do("festival", owner, pressed) is None:
+            return
+        card = await self._do("recipient", owner, self._text(owner, "Grandma"),
+                              until=lambda m: "words:go" in buttons(m))  # fmt: skip
+        if card is None:
+            return
+        status = await self._do("confirm", owner, self._press(owner, card.message_id, "words:go"))
+        if status is not None:
+            self.ordered += 1
+            self._previews.append(asyncio.create_task(self._await_preview(owner)))
+
+    async def _await_preview(self, owner: SandboxUser) -> None:
+        preview = await self._chats.reply(
+            owner.id, _nothing, lambda m: m.method == "sendVideo", timeout_s=_RENDER_S
+        )
+        self.rendered += preview[1] is not None
+
+    async def previews(self) -> None:
+        """Every ordered preview, arrived or given up on after ``_RENDER_S`` past its order."""
+        await asyncio.gather(*self._previews)
 
     async def _space(self, owner: SandboxUser, subject: SandboxUser) -> str | None:
         await self._do("newspace", owner, self._text(owner, "/newspace"))
@@ -250,7 +348,7 @@ class LoadRun:
             await asyncio.sleep(rng.expovariate(1 / self.think_s))
             if self._now() >= end:
                 return
-            await self._do("help", user, self._text(user, "/help"))
+            await self._do("help", user, self._text(user, "/help"), until=self._chats.is_help)
 
     def duplicates(self) -> int:
         """/help answers beyond the /help messages a chat sent: updates handled twice."""
@@ -267,22 +365,29 @@ class LoadRun:
             await asyncio.sleep(1 / _FLOOD_PER_S)
         return sent
 
-    def memory_mib(self) -> float:
-        """Resident memory of the bot and its workers (its process group), in MiB."""
-        total = 0
-        for pid in group_members(self._bot.pid):
-            with contextlib.suppress(OSError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        return total / 1024
+    def memory(self) -> MemorySample:
+        """Resident memory of the bot and of each of its workers (its process group)."""
+        workers = tuple(
+            _resident_mib(pid) for pid in group_members(self._bot.pid) if pid != self._bot.pid
+        )
+        return MemorySample(self._now(), _resident_mib(self._bot.pid), workers)
+
+
+def _resident_mib(pid: int) -> float:
+    """VmRSS of a process, 0 once it has exited."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 async def run_load(
     users: int, duration_s: float, think_s: float, ramp_s: float, seed: int, work: Path,
-    out: TextIO,
+    out: TextIO, env: Mapping[str, str] | None = None,
 ) -> LoadReport:  # fmt: skip
-    """Set up the stand-in and the bot, play ``users`` people for ``duration_s``, report."""
+    """Set up the stand-in and the bot (``env`` added to its environment), play ``users``
+    people for ``duration_s``, report."""
     rng = random.Random(seed)
     report = LoadReport(users, duration_s, think_s)
     async with BotApiStandIn(TOKEN, RAISED_LIMITS) as stand_in:
@@ -291,6 +396,7 @@ async def run_load(
         # The bot paces what it sends at Telegram's 30 a second unless told otherwise: lifted
         # with the stand-in's limits, or a thousand chats would wait for that pace, not the bot.
         environment = bot_environment(stand_in, data_dir, 0) | {"TUANYUAN_SEND_PER_S": "0"}
+        environment |= env or {}
         bot = BotProcess(environment, work / "bot.log")
         bot.start()
         try:
@@ -311,10 +417,12 @@ async def run_load(
                 await asyncio.gather(*(person(n) for n in range(users // 2)))
                 report.flood_sent = await flooder
                 await sampler
+                await run.previews()
                 await asyncio.sleep(3.0)  # answers still in flight count as duplicates or not
                 bot.check_alive()
                 report.interactions = run.interactions
                 report.duplicates = run.duplicates()
+                report.ordered, report.rendered = run.ordered, run.rendered
         finally:
             bot.kill()
     print(describe(report), file=out, flush=True)
@@ -323,7 +431,7 @@ async def run_load(
 
 async def _sample(run: LoadRun, report: LoadReport, end: float) -> None:
     while run._now() < end:
-        report.memory_mib.append((run._now(), run.memory_mib()))
+        report.memory.append(run.memory())
         report.load.append((run._now(), os.getloadavg()[0]))
         await asyncio.sleep(_SAMPLE_S)
 
@@ -332,7 +440,10 @@ def describe(report: LoadReport) -> str:
     everything = report.replies()
     base, flooded = report.replies(during_flood=False), report.replies(during_flood=True)
     uploads = report.replies(uploads=True)
-    memory = [mib for _, mib in report.memory_mib] or [float("nan")]
+    bot = [sample.bot_mib for sample in report.memory] or [float("nan")]
+    with_workers = [sample.bot_mib + sum(sample.workers_mib) for sample in report.memory]
+    workers = [mib for sample in report.memory for mib in sample.workers_mib]
+    most_workers = max((len(sample.workers_mib) for sample in report.memory), default=0)
     load = [value for _, value in report.load] or [float("nan")]
 
     def ms(values: list[float], share: float) -> str:
@@ -353,8 +464,14 @@ def describe(report: LoadReport) -> str:
             f"{_FLOOD_PER_S:.0f} messages a second ({report.flood_sent} sent) {ms(flooded, 0.99)}: "
             f"{ratio:.2f}x",
             f"lost: {report.lost}, duplicated: {report.duplicates}",
-            f"bot memory (with workers): start {memory[0]:.0f} MiB, peak {max(memory):.0f} MiB, "
-            f"end {memory[-1]:.0f} MiB",
+            "p99 in each tenth of the run (ms): "
+            + " ".join(f"{p99 * 1000:.0f}" for p99 in report.p99_by_tenth()),
+            f"greetings ordered: {report.ordered}, previews rendered and sent: {report.rendered}",
+            f"bot process memory: start {bot[0]:.0f} MiB, peak {max(bot):.0f} MiB, "
+            f"end {bot[-1]:.0f} MiB; at the end of each tenth: "
+            + " ".join(f"{mib:.0f}" for mib in report.bot_memory_by_tenth()),
+            f"workers: at most {most_workers} at once, the largest {max(workers, default=0):.0f} "
+            f"MiB; bot and workers together peak {max(with_workers, default=0):.0f} MiB",
             f"load average (1 min) over the run: min {min(load):.1f}, "
             f"mean {statistics.fmean(load):.1f}, max {max(load):.1f} on {os.cpu_count()} cores",
         ]
