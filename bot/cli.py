@@ -208,10 +208,16 @@ def _bench_faults(args: argparse.Namespace) -> int:
 
 def _bench_load(args: argparse.Namespace) -> int:
     """Many people at once through the stand-in; exit 1 on any lost or duplicated answer."""
-    from bot import load_bench
+    from bot import load_bench, reliability_report
 
     report = load_bench.bench(args.users, args.duration, args.think, args.ramp, args.seed,
                               args.work, sys.stdout)  # fmt: skip
+    if args.reliability is not None:
+        command = (f"tuanyuan bench load --users {args.users} --duration {args.duration:g} "
+                   f"--think {args.think:g} --ramp {args.ramp:g} --seed {args.seed}")  # fmt: skip
+        body = load_bench.section(load_bench.describe(report), command)
+        reliability_report.write_section(args.reliability, load_bench.SECTION, body)
+        print(f"{args.reliability} written")
     return 0 if report.lost == report.duplicates == 0 else 1
 
 
@@ -580,6 +586,9 @@ def _parser() -> argparse.ArgumentParser:
     bench_load.add_argument("--ramp", type=float, default=60.0, help="s over which people start")
     bench_load.add_argument("--seed", type=int, default=2026)
     bench_load.add_argument("--work", type=Path, help="keep the bot's data and log here")
+    bench_load.add_argument(
+        "--reliability", type=Path, help="write the results as this file's Load section"
+    )
     bench_load.set_defaults(handler=_bench_load)
 
     bench_queue = bench_commands.add_parser(
