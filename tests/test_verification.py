@@ -22,6 +22,7 @@ from bot.family.spaces import SpaceStatus, create_space, get_space, update_space
 from bot.storage import Order, OrderStatus, open_database
 from bot.storage.orders import change_status, open_draft, update_order
 from bot.verification import DETECTIONS_AT_ONCE, Verifier, look_up
+from bot.workers import Priority
 from engine import IngestError
 from engine.provenance import C2paState, DetectionReport, MarkReport, token_for_render_id
 from engine.provenance._detect import C2paReport
@@ -130,8 +131,11 @@ async def test_detections_wait_their_turn_beyond_the_limit(
     """Each detection is a process decoding a video; strangers sending many must not add more."""
     running, most = 0, 0
 
-    async def worker(module: str, request: bytes, timeout_s: float | None = None) -> Any:
+    async def worker(
+        module: str, request: bytes, priority: Priority, timeout_s: float | None = None
+    ) -> Any:
         nonlocal running, most
+        assert priority is Priority.PROMPT  # a member waits on it: ahead of renders
         running += 1
         most = max(most, running)
         await asyncio.sleep(0.05)
