@@ -48,15 +48,11 @@ from bot.clock import Clock, SystemClock, iso
 from bot.config import DATABASE_FILE
 from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
-from bot.family.consent import Method, RecordKind, append_record
 from bot.family.spaces import (
     MemberStatus,
     SpaceStatus,
-    SubjectStatus,
-    create_space,
     membership_of,
     update_member,
-    update_space,
 )
 from bot.flows.consent import REVOKE_CONFIRM
 from bot.i18n import Gettext, gettext_for, language_from_telegram
@@ -69,10 +65,10 @@ from bot.orders import (
     RESEND_PREFIX,
     SEND_PREFIX,
 )
-from bot.orders._states import move
 from bot.plaintext import DEFAULT_MEMORY_DIR, MEMORY_DIR_VARIABLE
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxError, SandboxUser, SentMessage
 from bot.sandbox._faults import FAULT_KINDS, FaultKind
+from bot.seeding import consented_family, scheduled
 from bot.storage import MediaKind, Order, OrderStatus, remember_user
 from bot.storage.database import open_database
 from bot.storage.media import SUBJECT_DATA, record_media
@@ -1258,33 +1254,18 @@ def seed_campaign_greeting(
     few bytes stand for the video: the stand-in plays nothing)."""
     remember_user(db, user.id, user.first_name, user.language_code)
     language = language_from_telegram(user.language_code)
-    space = create_space(db, clock, user.id, cosigners_required=1)
+    space = consented_family(db, clock, user.id, "外婆", language, wording="faults")
     owner = membership_of(db, user.id)
     assert owner is not None
     update_member(db, owner, status=MemberStatus.VERIFIED.value, phone_number=_phone(user),
                   relation="孫女", verified_at=iso(clock.now()))  # fmt: skip
-    space = update_space(
-        db,
-        space.id,
-        status=SpaceStatus.ACTIVE.value,
-        setup_step=None,
-        subject_name="外婆",
-        subject_status=SubjectStatus.LIVING.value,
-    )
-    append_record(db, clock, space, RecordKind.GRANT, user.id, Method.LIVING_STATEMENT,
-                  wording="faults", language=language)  # fmt: skip
     video_id = vault.put_bytes(_CAMPAIGN_VIDEO)
     record_media(db, clock, video_id, MediaKind.VIDEO, "video/mp4", len(_CAMPAIGN_VIDEO),
                  user.id, space.id)  # fmt: skip
     order = new_order(db, user.id, user.id, language, space.id, campaign_id=campaign_id,
                       template_id=FESTIVAL, recipient=recipient, send_at=iso(clock.now()),
                       video_id=video_id, duration_s=12.0, width=1280, height=720)  # fmt: skip
-    for status in (OrderStatus.QUEUED, OrderStatus.RENDERING, OrderStatus.PREVIEW,
-                   OrderStatus.SCHEDULED):  # fmt: skip
-        moved = move(db, audit, order, status, "faults")
-        assert moved is not None
-        order = moved
-    return order
+    return scheduled(db, audit, order, "faults")
 
 
 def _campaign_user(number: int, index: int) -> SandboxUser:

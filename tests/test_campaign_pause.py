@@ -19,11 +19,9 @@ from bot.app import build_application, polling
 from bot.campaigns import MISSED, Campaign
 from bot.clock import iso
 from bot.delivery import ORIGINAL_PREFIX
-from bot.family.consent import Method, RecordKind, append_record
-from bot.family.spaces import SpaceStatus, SubjectStatus, create_space, update_space
 from bot.i18n import gettext_for
-from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
+from bot.seeding import consented_family, scheduled
 from bot.storage import Order, OrderStatus, remember_user
 from bot.storage.orders import get_order, new_order
 from bot.storage.users import set_time_zone
@@ -63,12 +61,7 @@ async def _paused_greeting(world: BotWorld) -> tuple[Campaign, Order]:
     await world.sandbox.block_bot(FAMILY, blocked=False)  # the chat exists for the stand-in
     remember_user(db, FAMILY.id, FAMILY.first_name, "en")
     set_time_zone(db, FAMILY.id, ZONE)
-    space = create_space(db, clock, FAMILY.id, cosigners_required=1)
-    space = update_space(db, space.id, status=SpaceStatus.ACTIVE.value, setup_step=None,
-                         subject_name="Grandpa",
-                         subject_status=SubjectStatus.LIVING.value)  # fmt: skip
-    append_record(db, clock, space, RecordKind.GRANT, FAMILY.id, Method.LIVING_STATEMENT,
-                  wording="test", language="en")  # fmt: skip
+    space = consented_family(db, clock, FAMILY.id, "Grandpa", "en", wording="test")
     bot: Bot = world.application.bot
     upload = await bot.send_video(FAMILY.id, video=b"\x00\x00\x00\x18ftypmp42")
     assert upload.video is not None
@@ -77,11 +70,7 @@ async def _paused_greeting(world: BotWorld) -> tuple[Campaign, Order]:
                       template_id="mid-autumn", recipient="Grandma", send_at=iso(send_at),
                       telegram_file_id=upload.video.file_id, duration_s=12.0, width=1280,
                       height=720)  # fmt: skip
-    for status in (OrderStatus.QUEUED, OrderStatus.RENDERING, OrderStatus.PREVIEW,
-                   OrderStatus.SCHEDULED):  # fmt: skip
-        moved = move(db, audit, order, status, "test")
-        assert moved is not None
-        order = moved
+    order = scheduled(db, audit, order, "test")
     assert services.campaigns.pause(campaign.id, ADMIN.id)
     return campaign, order
 

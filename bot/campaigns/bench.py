@@ -36,12 +36,10 @@ from bot.app import build_application, polling
 from bot.audit import AuditLog
 from bot.clock import SystemClock, iso, parse_iso
 from bot.config import Settings
-from bot.family.consent import Method, RecordKind, append_record
-from bot.family.spaces import SpaceStatus, SubjectStatus, create_space, update_space
-from bot.orders._states import move
 from bot.sandbox import SandboxClient, SandboxError, SandboxUser, SentMessage
+from bot.seeding import consented_family, scheduled
 from bot.services import services_of
-from bot.storage import OrderStatus, open_database, remember_user
+from bot.storage import open_database, remember_user
 from bot.storage.orders import new_order
 from bot.vault import AUDIT_KEY_PURPOSE, derive_key, load_or_create_key
 
@@ -96,17 +94,7 @@ def _seed(settings: Settings, file_ids: list[str], recipients: int) -> None:
     key = load_or_create_key(settings.vault_key_file)
     audit = AuditLog(settings.audit_log_path, derive_key(key, AUDIT_KEY_PURPOSE), clock)
     remember_user(db, OWNER.id, OWNER.first_name, OWNER.language_code)
-    space = create_space(db, clock, OWNER.id, cosigners_required=1)
-    space = update_space(
-        db,
-        space.id,
-        status=SpaceStatus.ACTIVE.value,
-        setup_step=None,
-        subject_name="Grandpa",
-        subject_status=SubjectStatus.LIVING.value,
-    )
-    append_record(db, clock, space, RecordKind.GRANT, OWNER.id, Method.LIVING_STATEMENT,
-                  wording="bench", language="en")  # fmt: skip
+    space = consented_family(db, clock, OWNER.id, "Grandpa", "en", wording="bench")
     due = iso(clock.now())
     for n in range(recipients):
         chat = FIRST_CHAT + n
@@ -115,14 +103,8 @@ def _seed(settings: Settings, file_ids: list[str], recipients: int) -> None:
                           template_id="mid-autumn", recipient="Grandma", send_at=due,
                           telegram_file_id=file_ids[n % len(file_ids)], duration_s=12.0,
                           width=1280, height=720, video_id="bench")  # fmt: skip
-        for status in (S.QUEUED, S.RENDERING, S.PREVIEW, S.SCHEDULED):
-            moved = move(db, audit, order, status, "bench")
-            assert moved is not None
-            order = moved
+        scheduled(db, audit, order, "bench")
     db.close()
-
-
-S = OrderStatus
 
 
 @contextlib.asynccontextmanager
