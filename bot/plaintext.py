@@ -28,6 +28,8 @@ from types import TracebackType
 
 import structlog
 
+from engine import memory_file
+
 log = structlog.get_logger(__name__)
 
 # A render's decrypted inputs held in memory at once: each upload was at most Telegram's 20 MB
@@ -71,10 +73,9 @@ class MemoryFiles:
     def empty(self, name: str) -> Path:
         """A path to an empty in-memory file that another process may write (an upload being
         downloaded, a still a worker takes from a video)."""
-        # Close-on-exec: a worker started meanwhile gets to it by path, never by inheritance.
-        fd = os.memfd_create(name, os.MFD_CLOEXEC)
+        fd, path = memory_file(name)
         self._fds.append(fd)
-        return Path(f"/proc/{os.getpid()}/fd/{fd}")
+        return path
 
     def close(self) -> None:
         fds, self._fds = self._fds, []

@@ -8,6 +8,7 @@ from engine._encoder import write_wav
 from engine._errors import IngestError, RenderError
 from engine._greeting import greeting_text
 from engine._ingest import check_image, check_portrait, faces_in
+from engine._memory import memory_file
 from engine._models import (
     REVEAL_SECRETS,
     Aspect,
@@ -74,6 +75,7 @@ __all__ = [
     "faces_in",
     "greeting_text",
     "list_templates",
+    "memory_file",
     "normalised_frames",
     "plain_speech",
     "preview_still",

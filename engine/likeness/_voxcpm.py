@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import resample_poly
 
+from engine._memory import memory_file
 from engine._models import SpokenLanguage
 from engine.likeness._profile import ProfileFormatError, SpeakerProfile
 from engine.likeness._streaming import SpeechChunk, level_gain
@@ -116,12 +117,11 @@ class VoxcpmVoice(StreamingVoice):
         joined = joined[: int(MAX_REFERENCE_S * target)]
         # VoxCPM reads its reference from a path: an anonymous in-memory file gives it one
         # without the subject's voice ever lying on disk in plaintext.
-        memory = os.memfd_create("voxcpm-reference", os.MFD_CLOEXEC)
+        memory, path = memory_file("voxcpm-reference")
         try:
-            with os.fdopen(os.dup(memory), "wb") as reference:
+            with path.open("r+b") as reference:
                 wavfile.write(reference, target, joined)  # float32 samples: a float WAV
-            path = f"/proc/{os.getpid()}/fd/{memory}"
-            cache = self._model.build_prompt_cache(reference_wav_path=path)
+            cache = self._model.build_prompt_cache(reference_wav_path=str(path))
         finally:
             os.close(memory)
         features = np.ascontiguousarray(cache["ref_audio_feat"].float().numpy(), np.float32)
