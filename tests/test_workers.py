@@ -73,7 +73,7 @@ def test_a_worker_dies_with_its_bot_killed_by_sigkill() -> None:
     # that reports nothing): kill -9 the bot alone, as an operator or the OOM killer would.
     bot = subprocess.Popen(
         [sys.executable, "-c", "import asyncio; from bot.workers import WorkerPool; "
-         f"asyncio.run(WorkerPool({WORKER!r}, 10).call(b'{{\"sleep\": 60}}'))"],
+         f"asyncio.run(WorkerPool({WORKER!r}, {int(Priority.BATCH)}).call(b'{{\"sleep\": 60}}'))"],
         start_new_session=True, stderr=subprocess.PIPE,
     )  # fmt: skip
     assert bot.stderr is not None
