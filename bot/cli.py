@@ -427,6 +427,20 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_file(value: str) -> Path:
+    """A report a benchmark writes when it ends: checked before it starts, since a long run
+    (30 minutes of load, 50 kill runs) should not end in a traceback about a missing folder."""
+    path = Path(value)
+    folder = path.parent
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{folder} is not a folder: create it, or name a file in one"
+        )
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{path} cannot be written here")
+    return path
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tuanyuan", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -554,20 +568,20 @@ def _parser() -> argparse.ArgumentParser:
     bench_faults.add_argument("--stars", type=int, default=5, help="price per order, 0 = free")
     bench_faults.add_argument("--work", type=Path, help="keep the bot's data and log here")
     bench_faults.add_argument(
-        "--reliability", type=Path, help="write the results as this file's Faults section"
+        "--reliability", type=_report_file, help="write the results as this file's Faults section"
     )
     bench_faults.set_defaults(handler=_bench_faults)
     bench_reliability = bench_commands.add_parser(
         "reliability", help="the hostile-input corpus against the real bot: RELIABILITY.md"
     )
-    bench_reliability.add_argument("--out", type=Path, default=Path("RELIABILITY.md"))
+    bench_reliability.add_argument("--out", type=_report_file, default=Path("RELIABILITY.md"))
     bench_reliability.add_argument("--work", type=Path, help="keep the bot's data and log here")
     bench_reliability.set_defaults(handler=_bench_reliability)
     bench_fuzz = bench_commands.add_parser(
         "fuzz", help="hypothesis on what the project parses itself: RELIABILITY.md's section"
     )
     bench_fuzz.add_argument("--examples", type=int, default=2000, help="per target")
-    bench_fuzz.add_argument("--out", type=Path, default=Path("RELIABILITY.md"))
+    bench_fuzz.add_argument("--out", type=_report_file, default=Path("RELIABILITY.md"))
     bench_fuzz.set_defaults(handler=_bench_fuzz)
     bench_campaign = bench_commands.add_parser(
         "campaign",
@@ -587,7 +601,7 @@ def _parser() -> argparse.ArgumentParser:
     bench_load.add_argument("--seed", type=int, default=2026)
     bench_load.add_argument("--work", type=Path, help="keep the bot's data and log here")
     bench_load.add_argument(
-        "--reliability", type=Path, help="write the results as this file's Load section"
+        "--reliability", type=_report_file, help="write the results as this file's Load section"
     )
     bench_load.set_defaults(handler=_bench_load)
 

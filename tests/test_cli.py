@@ -125,3 +125,24 @@ def test_worker_refuses_an_address_that_is_not_host_and_port(
 ) -> None:
     assert main(["worker", "--address", "ray://head:10001"]) == 2
     assert "HOST:PORT" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "load", "--duration", "1", "--reliability"],
+        ["bench", "faults", "--runs", "1", "--reliability"],
+        ["bench", "reliability", "--out"],
+        ["bench", "fuzz", "--out"],
+    ],
+)
+def test_a_benchmark_refuses_a_report_it_could_not_write_before_it_runs(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 30-minute load run once ended in a traceback: the report's folder did not exist."""
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, str(tmp_path / "missing" / "RELIABILITY.md")])
+    assert exited.value.code == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path / 'missing'} is not a folder: create it" in error
+    assert "Traceback" not in error
