@@ -12,6 +12,7 @@ a shaded mouth interior. Only the ellipse's bounding box is computed per frame.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -51,7 +52,15 @@ _BLINK_S = _BLINK_CLOSE_S + _BLINK_HOLD_S + _BLINK_OPEN_S
 SPEECH_LOOKAHEAD_S = 2 * _BLINK_SHIFT_S + _BLINK_S + 0.1
 _LASHES = np.array([42.0, 30.0, 28.0], np.float32)
 _LASH_OPACITY = 0.75
-_BROW_KEPT = 0.6  # share of the brow-to-lid distance, from the brow's centre line, left still
+# Where a shut lid's skin starts to stretch, as a share of the way from the brow's centre line to
+# the upper lid: just under the brow's lower edge, found in the photo within these bounds.
+_BROW_KEPT = (0.3, 0.85)
+# A stretched lid is smoothed along its length (a Gaussian of this many eye widths) and tinted
+# toward the lid's own skin colour by this share: whatever fine detail the lid had (stray
+# brow hairs, the crease) is otherwise drawn out into vertical streaks.
+_LID_BLUR = 0.06
+_LID_SKIN = 0.4
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 _UPPER_LID = ((36, 37, 38, 39), (42, 43, 44, 45))
 _LOWER_LID = ((36, 41, 40, 39), (42, 47, 46, 45))
@@ -199,15 +208,16 @@ class TalkingPortrait:
             )
             g.place(x, y, window, u, v)
         closure = self.closure(t)
-        lashes = []
+        lids = []
         if closure > 0:
             for eye, window in zip(g.eyes, g.eye_windows, strict=True):
                 u, v = g.moved_face(pose, window)
-                v, lash = eye.apply(u, v, closure)
+                v, smoothing, lash = eye.apply(u, v, closure)
                 g.place(x, y, window, u, v)
-                lashes.append((window, lash))
+                lids.append((eye, window, smoothing, lash))
         warped = g.sample(x, y)
-        for window, lash in lashes:
+        for eye, window, smoothing, lash in lids:
+            _paint(warped, window, eye.smoothed(warped[window]), smoothing)
             _paint(warped, window, _LASHES, lash)
         if interior is not None:
             _paint(warped, _within(g.mouth_window, interior.box), interior.colour, interior.opacity)
@@ -296,7 +306,14 @@ class _Geometry:
         self.weight = _smoothstep(1.0, 0.72, radius.astype(np.float64)).astype(np.float32)
         colours = MouthColours.of(base, points)
         self.mouth = _MouthShape(lm, self.face_width, self.face_height, colours)
-        self.eyes = tuple(_EyeShape(lm, side) for side in (0, 1))
+        colour = base.astype(np.float32)
+
+        def photo_at(u: Grid, v: Grid) -> npt.NDArray[np.float32]:
+            x, y = self.to_pixels(u, v)
+            sampled = cv2.remap(colour, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            return np.asarray(sampled, np.float32)
+
+        self.eyes = tuple(_EyeShape(lm, side, photo_at) for side in (0, 1))
         # Head motion moves features by a few pixels: windows get that much slack.
         slack = 0.08 * self.face_height
         self.mouth_window = self._window(self.mouth.extent(), slack)
@@ -530,9 +547,11 @@ class _MouthShape:
 
 
 class _EyeShape:
-    """The upper lid pulled down to the lower one, stretching the skin under the brow."""
+    """The upper lid pulled down to the lower one, stretching the skin under the brow into a
+    smooth lid."""
 
-    def __init__(self, lm: npt.NDArray[np.float64], side: int) -> None:
+    def __init__(self, lm: npt.NDArray[np.float64], side: int,
+                 photo_at: Callable[[Grid, Grid], npt.NDArray[np.float32]]) -> None:  # fmt: skip
         upper = lm[list(_UPPER_LID[side])]
         lower = lm[list(_LOWER_LID[side])]
         brow = lm[list(_BROW[side])]
@@ -551,13 +570,36 @@ class _EyeShape:
         self._pad_below = 0.3 * height
         self._bottom = float(np.max(lower[:, 1])) + self._pad_below
         self._lash_width = max(1.2, 0.12 * height)
+        self._kept, self._skin = self._read_lid(photo_at)
+
+    def _read_lid(self, photo_at: Callable[[Grid, Grid], npt.NDArray[np.float32]]
+                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:  # fmt: skip
+        """Where the brow's hair gives way to the lid's skin, as a curve across the eye of the
+        share of the way from the brow's centre line to the upper lid, and the skin's colour.
+
+        A shut lid stretches only the skin below the brow: brow hair pulled down over the eye
+        reads as streaks. The colour is the middle of the skin's brightness range, clear of
+        stray hairs and the crease's shadow below and of highlights above."""
+        u = np.linspace(*self._corners, 9, dtype=np.float32)
+        centre_line = np.interp(u, self._brow[:, 0], self._brow[:, 1]).astype(np.float32)
+        upper = _polyval(self._upper, u) - np.float32(self._pad_above)
+        shares = np.linspace(*_BROW_KEPT, 24, dtype=np.float32)
+        v = centre_line + shares[:, None] * (upper - centre_line)
+        colours = photo_at(np.broadcast_to(u, v.shape).copy(), v)
+        lightening = np.diff(colours @ _LUMA, axis=0)  # dark hair above, lighter skin below
+        found = np.argmax(lightening, axis=0) + 1
+        skin = np.concatenate([colours[k:, column] for column, k in enumerate(found)])
+        order = np.argsort(skin @ _LUMA)
+        middle = skin[order[3 * len(order) // 10 : 7 * len(order) // 10]]
+        return np.polyfit(u, shares[found], 2), middle.mean(axis=0)
 
     def extent(self) -> tuple[float, float, float, float]:
         top = float(self._brow[:, 1].min())
         return self._centre - self._half, self._centre + self._half, top, self._bottom
 
-    def apply(self, u: Grid, v: Grid, closure: float) -> tuple[Grid, Grid]:
-        """Source rows for the eye region, and where to draw the lashes along the lid's edge.
+    def apply(self, u: Grid, v: Grid, closure: float) -> tuple[Grid, Grid, Grid]:
+        """Source rows for the eye region, how much of the smoothed lid to lay over the
+        stretched skin, and where to draw the lashes along the lid's edge.
 
         The lid's own lash line is squeezed away with the eye under it, so the closing lid gets
         a drawn one: a shut eye without lashes reads as a blank face.
@@ -567,10 +609,11 @@ class _EyeShape:
         along = np.clip(u, *self._corners)  # beyond the corners the lids hold their level
         upper = _polyval(self._upper, along) - self._pad_above * across
         lower = _polyval(self._lower, along) + self._pad_below * across
-        # The skin stretches from a little under the brow's centre line: the brow itself (its
-        # landmarks run along its middle) stays put instead of smearing down with the lid.
+        # The skin stretches from the brow's lower edge: the brow itself (its landmarks run
+        # along its middle) stays put instead of smearing down with the lid.
         centre_line = np.interp(u, self._brow[:, 0], self._brow[:, 1]).astype(np.float32)
-        brow = centre_line + _BROW_KEPT * (upper - centre_line)
+        kept = np.clip(_polyval(self._kept, along), *_BROW_KEPT)
+        brow = centre_line + kept * (upper - centre_line)
         lid = upper + closure * across * (lower - upper)
         lid_span = np.maximum(lid - brow, 1e-3)
         above = brow + (v - brow) * (upper - brow) / lid_span
@@ -579,7 +622,23 @@ class _EyeShape:
         source = np.where(v < lid, above, below)
         edge = np.clip(self._lash_width - np.abs(v - lid), 0, 1) * np.clip(4 * across, 0, 1)
         lash = _LASH_OPACITY * min(1.0, 2 * closure) * edge
-        return np.where(inside, source, v).astype(np.float32), lash.astype(np.float32)
+        # Smoothed as far as the skin is stretched (fully from twice its height), fading in
+        # under the brow so the brow's edge keeps its detail.
+        smoothing = np.clip(lid_span / np.maximum(upper - brow, 1e-3) - 1, 0, 1)
+        smoothing *= _smoothstep(brow, brow + 0.4 * lid_span, v) * (v < lid) * inside
+        smoothing *= np.clip(4 * across, 0, 1)
+        return (
+            np.where(inside, source, v).astype(np.float32),
+            smoothing.astype(np.float32),
+            lash.astype(np.float32),
+        )
+
+    def smoothed(self, window: Frame) -> npt.NDArray[np.float32]:
+        """The eye's window as a stretched lid should look: blurred along the lid (not across,
+        where the stretch has already smoothed it) and tinted toward the lid's skin."""
+        sigma = _LID_BLUR * 2 * self._half / 1.4  # the eye's width: _half has a 1.4 margin
+        blurred = cv2.GaussianBlur(window.astype(np.float32), (0, 0), sigmaX=sigma, sigmaY=0.5)
+        return _LID_SKIN * self._skin + (1 - _LID_SKIN) * blurred
 
 
 def _polyval(coefficients: npt.NDArray[np.float64], x: Grid) -> Grid:
