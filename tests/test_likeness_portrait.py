@@ -128,7 +128,8 @@ def test_a_shut_lid_on_a_real_photo_is_smooth_skin_not_the_brow_pulled_down() ->
     lid's line, the shut eye now varies from pixel to pixel less than the cheek's own skin."""
     photo = real_portrait()
     assert photo is not None, "matplotlib (a test dependency) ships the sample portrait"
-    photo = photo.resize((round(photo.width * 1.9), round(photo.height * 1.9)), Image.Resampling.LANCZOS)
+    enlarged = (round(photo.width * 1.9), round(photo.height * 1.9))
+    photo = photo.resize(enlarged, Image.Resampling.LANCZOS)
     still = np.asarray(photo, dtype=np.uint8)
     lm = _one_face(still).landmarks
     portrait = TalkingPortrait(photo, MouthTrack.silent(), seed=3)
