@@ -23,6 +23,7 @@ from bot.executors import executor_for
 from bot.family.erasure import finish_revocations
 from bot.flows import register_handlers
 from bot.flows.basics import MENU_LANGUAGES, admin_command_descriptions, command_descriptions
+from bot.flows.uploads import download_client
 from bot.i18n import gettext_for
 from bot.jobs import RenderJobs
 from bot.metrics import MeasuredApplication
@@ -81,6 +82,7 @@ async def _post_shutdown(application: BotApplication) -> None:
     await services.analyses.close()
     await services.jobs.close()
     await services.orders.close()
+    await services.downloads.aclose()
 
 
 def render_marking(watermark_key: bytes, signing_dir: Path) -> Callable[[str], Marking]:
@@ -150,7 +152,7 @@ def build_application(
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
                         jobs=jobs, verifier=verifier, orders=orders, campaigns=campaigns,
                         flood=FloodGuard(settings.flood_updates, settings.flood_window_s),
-                        analyses=Analyses())  # fmt: skip
+                        analyses=Analyses(), downloads=download_client())  # fmt: skip
     attach(application, services)
     register_handlers(application)
     return application

@@ -21,6 +21,12 @@ from engine import IngestError
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 _DOWNLOAD_TIMEOUT_S = 120.0
 
+
+def download_client() -> httpx.AsyncClient:
+    """The one client every download of the bot's life goes through (``Services.downloads``)."""
+    return httpx.AsyncClient(timeout=_DOWNLOAD_TIMEOUT_S)
+
+
 Checked = TypeVar("Checked")
 
 
@@ -80,10 +86,7 @@ async def download_within_limit(
         return False
     assert telegram_file.file_path is not None, "getFile always names the file"
     written = 0
-    async with (
-        httpx.AsyncClient(timeout=_DOWNLOAD_TIMEOUT_S) as http,
-        http.stream("GET", telegram_file.file_path) as response,
-    ):
+    async with services_of(context).downloads.stream("GET", telegram_file.file_path) as response:
         response.raise_for_status()
         with target.open("wb") as out:
             async for chunk in response.aiter_bytes():

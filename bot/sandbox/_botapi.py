@@ -58,6 +58,7 @@ from bot.sandbox._records import (
     ChatActionRecord,
     CommandsRecord,
     ErrorRecord,
+    FileDownload,
     HeldResponse,
     JsonObject,
     SentInvoice,
@@ -171,6 +172,9 @@ class BotApi:
                 raise ApiError(404, "Not Found")
         except ApiError as error:
             return self._refuse(request, "file", error)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        port = int(peer[1]) if peer else 0
+        self._world.downloads.append(FileDownload(file_path=stored.file_path, client_port=port))
         return web.FileResponse(self._files.local_path(stored))
 
     def _check_token(self, token: str) -> None:

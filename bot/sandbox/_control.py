@@ -160,6 +160,7 @@ class Control:
             web.get("/control/chats/{chat_id:-?\\d+}/actions", self._actions),
             web.get("/control/files/{file_id}", self._download),
             web.get("/control/errors", self._records(lambda: world.errors)),
+            web.get("/control/downloads", self._records(lambda: world.downloads)),
             web.get("/control/commands", self._records(world.commands)),
             web.get("/control/callback_answers", self._records(lambda: world.callback_answers)),
             web.get("/control/charges", self._records(lambda: world.charges)),

@@ -92,6 +92,14 @@ class ErrorRecord(_Record):
     description: str
 
 
+class FileDownload(_Record):
+    """A file the bot fetched from the file server, and the client port it came from: which
+    downloads shared one connection."""
+
+    file_path: str
+    client_port: int
+
+
 class ChatActionRecord(_Record):
     chat_id: int
     action: str

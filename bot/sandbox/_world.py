@@ -21,6 +21,7 @@ from bot.sandbox._records import (
     ChatActionRecord,
     CommandsRecord,
     ErrorRecord,
+    FileDownload,
     JsonObject,
     MessageEdit,
     PaymentOutcome,
@@ -76,6 +77,7 @@ class World:
     def __init__(self, bot_user: JsonObject) -> None:
         self.bot_user = bot_user
         self.errors: list[ErrorRecord] = []
+        self.downloads: list[FileDownload] = []
         self.chat_actions: list[ChatActionRecord] = []
         self.callback_answers: list[CallbackAnswerRecord] = []
         self._commands: dict[tuple[str, str], CommandsRecord] = {}

@@ -20,6 +20,7 @@ from bot.sandbox._records import (
     ChatActionRecord,
     CommandsRecord,
     ErrorRecord,
+    FileDownload,
     HeldResponse,
     PaymentOutcome,
     SandboxUser,
@@ -35,6 +36,7 @@ _SLACK_SECONDS = 5.0
 
 _SentMessages = TypeAdapter(list[SentMessage])
 _Errors = TypeAdapter(list[ErrorRecord])
+_Downloads = TypeAdapter(list[FileDownload])
 _ChatActions = TypeAdapter(list[ChatActionRecord])
 _Commands = TypeAdapter(list[CommandsRecord])
 _CallbackAnswers = TypeAdapter(list[CallbackAnswerRecord])
@@ -243,6 +245,10 @@ class SandboxClient:
     async def errors(self) -> list[ErrorRecord]:
         """Every error the Bot API answered, in order, e.g. to check a 429 really happened."""
         return _Errors.validate_python(await self._call("GET", "/errors"))
+
+    async def file_downloads(self) -> list[FileDownload]:
+        """Every file the bot fetched, in order, with the connection it came over."""
+        return _Downloads.validate_python(await self._call("GET", "/downloads"))
 
     async def chat_actions(self, chat_id: int) -> list[str]:
         records = _ChatActions.validate_python(await self._call("GET", f"/chats/{chat_id}/actions"))
