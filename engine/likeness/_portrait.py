@@ -306,11 +306,15 @@ class _Geometry:
         self.weight = _smoothstep(1.0, 0.72, radius.astype(np.float64)).astype(np.float32)
         colours = MouthColours.of(base, points)
         self.mouth = _MouthShape(lm, self.face_width, self.face_height, colours)
-        colour = base.astype(np.float32)
 
         def photo_at(u: Grid, v: Grid) -> npt.NDArray[np.float32]:
+            """The photo at a few face positions, read in floating point from the part of the
+            photo around them (not the whole photo made float)."""
             x, y = self.to_pixels(u, v)
-            sampled = cv2.remap(colour, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            left, top = max(0, math.floor(x.min()) - 1), max(0, math.floor(y.min()) - 1)
+            around = base[top : math.ceil(y.max()) + 2, left : math.ceil(x.max()) + 2]
+            sampled = cv2.remap(around.astype(np.float32), x - left, y - top, cv2.INTER_LINEAR,
+                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
             return np.asarray(sampled, np.float32)
 
         self.eyes = tuple(_EyeShape(lm, side, photo_at) for side in (0, 1))
@@ -562,7 +566,8 @@ class _EyeShape:
         self._corners = (float(upper[:, 0].min()), float(upper[:, 0].max()))
         self._brow = brow[np.argsort(brow[:, 0])]
         self._centre = float(upper[:, 0].mean())
-        self._half = 0.5 * float(upper[:, 0].max() - upper[:, 0].min()) * 1.4
+        self._width = self._corners[1] - self._corners[0]
+        self._half = 0.5 * self._width * 1.4
         height = float(np.max(lower[:, 1]) - np.min(upper[:, 1]))
         # Landmarks often sit a little inside the visible eye; a lid that stops at them leaves
         # slivers of iris showing, so the shut lid covers a margin on both sides.
@@ -620,13 +625,14 @@ class _EyeShape:
         below = upper + (v - lid) * (lower - upper) / np.maximum(lower - lid, 1e-3)
         inside = (v >= brow) & (v <= lower) & (across > 0) & (brow < upper)
         source = np.where(v < lid, above, below)
-        edge = np.clip(self._lash_width - np.abs(v - lid), 0, 1) * np.clip(4 * across, 0, 1)
+        short_of_corners = np.clip(4 * across, 0, 1)  # lashes and smoothing fade out there
+        edge = np.clip(self._lash_width - np.abs(v - lid), 0, 1) * short_of_corners
         lash = _LASH_OPACITY * min(1.0, 2 * closure) * edge
         # Smoothed as far as the skin is stretched (fully from twice its height), fading in
         # under the brow so the brow's edge keeps its detail.
         smoothing = np.clip(lid_span / np.maximum(upper - brow, 1e-3) - 1, 0, 1)
         smoothing *= _smoothstep(brow, brow + 0.4 * lid_span, v) * (v < lid) * inside
-        smoothing *= np.clip(4 * across, 0, 1)
+        smoothing *= short_of_corners
         return (
             np.where(inside, source, v).astype(np.float32),
             smoothing.astype(np.float32),
@@ -636,7 +642,7 @@ class _EyeShape:
     def smoothed(self, window: Frame) -> npt.NDArray[np.float32]:
         """The eye's window as a stretched lid should look: blurred along the lid (not across,
         where the stretch has already smoothed it) and tinted toward the lid's skin."""
-        sigma = _LID_BLUR * 2 * self._half / 1.4  # the eye's width: _half has a 1.4 margin
+        sigma = _LID_BLUR * self._width
         blurred = cv2.GaussianBlur(window.astype(np.float32), (0, 0), sigmaX=sigma, sigmaY=0.5)
         return _LID_SKIN * self._skin + (1 - _LID_SKIN) * blurred
 
