@@ -30,7 +30,7 @@ from bot.flows.basics import help_text
 from bot.flows.order import MAX_RECIPIENT_CHARS
 from bot.hostile import undeclared_length_mkv
 from bot.i18n import gettext_for
-from bot.orders import status_line
+from bot.orders import SEND_PREFIX, status_line
 from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import OrderStatus
@@ -50,7 +50,10 @@ from engine.provenance import token_for_render_id
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
 from tests.auxil.family import (
     confirm,
+    is_preview,
     living_family,
+    order_greeting,
+    order_of,
     place,
     prepare_order,
     press_festival,
@@ -501,3 +504,28 @@ async def test_an_order_queued_before_a_restart_is_delivered_after_it(
         assert video.duration is not None and video.duration > 0
         await world.services.orders.settle()
         assert get_order(world.services.db, draft.id).status == OrderStatus.DELIVERED
+
+
+async def test_the_chat_is_answered_while_the_greeting_uploads(
+    consented: BotWorld, member: SandboxUser
+) -> None:
+    """Send it hands the upload to the order's own task: a slow upload of the final video
+    keeps neither the member's next message waiting nor the order's end out of ``settle()``."""
+    sandbox = consented.sandbox
+    await order_greeting(consented, member)
+    preview = await sandbox.wait_for_message(member.id, is_preview, timeout=RENDER_WAIT_S)
+    await sandbox.hold_responses("sendVideo")
+    await sandbox.press_button(member, preview.message_id, SEND_PREFIX + order_of(preview))
+    [held] = await sandbox.wait_held(timeout=15)
+    help_reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "/help"))
+    assert help_reply.text == help_text(ZH_HANT)
+
+    settled = asyncio.get_running_loop().create_task(consented.services.orders.settle())
+    await asyncio.sleep(0.5)
+    assert not settled.done(), "settle() returned while the delivery had no answer yet"
+    order = get_order(consented.services.db, order_of(preview))
+    assert order.status == OrderStatus.DELIVERING
+    await sandbox.release_held()
+    await settled
+    order = get_order(consented.services.db, order.id)
+    assert (order.status, order.delivered_message_id) == (OrderStatus.DELIVERED, held.message_id)

@@ -749,7 +749,9 @@ class OrderDesk:
         moved = self._move(order, S.DELIVERING, user_id)
         if moved is None:
             return False
-        await self._deliver(moved)
+        # In the order's own task, like every other step: the press's handler is free at once,
+        # and settle() (and a revocation's cancel) see the delivery.
+        self._drive(moved)
         return True
 
     async def deliver_due(self, order_id: str) -> OrderStatus | None:
