@@ -16,13 +16,18 @@ def configure_logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     for noisy in ("httpx", "httpcore", "telegram.ext", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A logger keeps the processor list it first ran with (cache_logger_on_first_use), so the
+    # process keeps one list, refilled here: a second call (each `tuanyuan` command run
+    # in-process) or structlog's capture_logs, which refills it too, reaches every logger.
+    processors = structlog.get_config()["processors"]
+    processors[:] = [
+        structlog.stdlib.filter_by_level,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        structlog.dev.ConsoleRenderer(colors=False),
+    ]
     structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            structlog.stdlib.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            structlog.dev.ConsoleRenderer(colors=False),
-        ],
+        processors=processors,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

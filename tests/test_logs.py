@@ -1,4 +1,6 @@
-"""The bot token is part of every Bot API URL; no log line may carry it.
+"""What the logs say: never the bot token, and every event to whoever listens.
+
+The bot token is part of every Bot API URL; no log line may carry it.
 
 httpx logs each request's URL at INFO, token included; without configure_logging keeping it
 quiet this test fails on the first getUpdates line.
@@ -7,6 +9,7 @@ quiet this test fails on the first getUpdates line.
 import logging
 
 import pytest
+import structlog
 
 from bot.logs import configure_logging
 from bot.sandbox import SandboxUser
@@ -24,3 +27,15 @@ async def test_a_conversation_logs_no_token(
     assert reply.text is not None
     assert TOKEN not in caplog.text
     assert TOKEN.split(":")[1] not in caplog.text
+
+
+def test_a_logger_used_before_logging_is_configured_again_is_still_heard() -> None:
+    """Each in-process `tuanyuan` command configures logging; a logger that had already run
+    (and cached its configuration) must not fall silent to structlog's capture_logs."""
+    log = structlog.get_logger("tests.test_logs")
+    configure_logging()
+    log.info("first")
+    configure_logging()
+    with structlog.testing.capture_logs() as logs:
+        log.warning("telegram.refused", user_id=7102)
+    assert [(line["event"], line["user_id"]) for line in logs] == [("telegram.refused", 7102)]
