@@ -79,11 +79,8 @@ def _templates_list(_: argparse.Namespace) -> int:
 
 
 def _templates_preview(args: argparse.Namespace) -> int:
-    from engine import RenderError, list_templates, preview_template
+    from engine import RenderError, preview_template
 
-    if args.id not in list_templates():
-        print(f"tuanyuan templates preview: unknown template {args.id!r}", file=sys.stderr)
-        return 1
     try:
         result = preview_template(args.id, args.language, args.aspect, args.out)
     except RenderError as error:
@@ -457,7 +454,11 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     render = commands.add_parser("render", help="render one greeting video without the bot")
-    render.add_argument("--template", default="mid-autumn")
+    render.add_argument(
+        "--template",
+        default="mid-autumn",
+        help="the festival (`tuanyuan templates list` names them); default: mid-autumn",
+    )
     render.add_argument("--language", choices=LANGUAGES, default="zh-Hant")
     render.add_argument("--portrait", type=Path, help="a photo (or give --footage)")
     render.add_argument("--voice", type=Path, action="append", default=[], help="voice sample")
@@ -466,10 +467,18 @@ def _parser() -> argparse.ArgumentParser:
         "--likeness", choices=("portrait", "footage"), help="force the animated photo or the clips"
     )
     render.add_argument("--speak", choices=("yue",), help="read Chinese text in Cantonese")
-    render.add_argument("--recipient", required=True)
-    render.add_argument("--sender", default="")
-    render.add_argument("--render-id", default="cli")
-    render.add_argument("--out", type=Path, default=Path("render-out"))
+    render.add_argument(
+        "--recipient", required=True, help="who the greeting is for, named as it speaks to them"
+    )
+    render.add_argument(
+        "--sender", default="", help="who it is from (without it, no sentence names them)"
+    )
+    render.add_argument(
+        "--render-id", default="cli", help="the id its marks carry (`tuanyuan detect` reads it)"
+    )
+    render.add_argument(
+        "--out", type=Path, default=Path("render-out"), help="the folder for the video"
+    )
     render.add_argument(
         "--data-dir", type=Path, help="the keys to mark with; default: $TUANYUAN_DATA_DIR or ./var"
     )
@@ -490,7 +499,7 @@ def _parser() -> argparse.ArgumentParser:
         handler=_templates_list
     )
     preview = template_commands.add_parser("preview", help="render a short preview and thumbnail")
-    preview.add_argument("id")
+    preview.add_argument("id", help="a template's id, as `tuanyuan templates list` prints it")
     preview.add_argument("--language", choices=LANGUAGES, default="zh-Hant")
     preview.add_argument("--aspect", choices=("16:9", "9:16", "1:1"), default="16:9")
     preview.add_argument("--out", type=Path, default=Path("preview-out"))

@@ -31,6 +31,7 @@ def preview_template(
     template_id: str, language: Language, aspect: Aspect, output_dir: Path
 ) -> RenderResult:
     """A short half-size render of the template's first sentence, plus its thumbnail."""
+    load_template(template_id)  # an unknown id is refused before the folder is made
     output_dir.mkdir(parents=True, exist_ok=True)
     portrait = output_dir / "stand-in.jpg"
     if not portrait.exists():

@@ -246,8 +246,12 @@ def list_templates() -> list[str]:
 
 
 def load_template(template_id: str) -> Template:
-    if template_id not in list_templates():
-        raise RenderError(f"unknown template {template_id!r} in {templates_dir()}")
+    known = list_templates()
+    if template_id not in known:
+        raise RenderError(
+            f"unknown template {template_id!r}; the templates in {templates_dir()} are "
+            f"{', '.join(known) or 'none'}"
+        )
     return _load_file(templates_dir() / template_id / _TEMPLATE_FILE)
 
 

@@ -28,17 +28,21 @@ def _no_operator_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUANYUAN_DATA_DIR", str(tmp_path / "default-data"))
 
 
+def _render_command(tmp_path: Path, *options: str) -> list[str]:
+    """``tuanyuan render`` of the sample portrait for Grandma, writing under ``tmp_path``
+    (the video in out/, the keys in data/)."""
+    portrait = tmp_path / "face.jpg"
+    portrait.write_bytes(sample_portrait_jpeg())
+    return ["render", "--portrait", str(portrait), "--recipient", "Grandma",
+            "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path / "data"),
+            "--synthetic-media", *options]  # fmt: skip
+
+
 def test_render_writes_a_marked_video_that_detect_recognises(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    portrait = tmp_path / "face.jpg"
-    portrait.write_bytes(sample_portrait_jpeg())
     data = tmp_path / "data"
-    code = main(
-        ["render", "--portrait", str(portrait), "--recipient", "Grandma", "--language", "en",
-         "--out", str(tmp_path / "out"), "--data-dir", str(data), "--synthetic-media"]
-    )  # fmt: skip
-    assert code == 0
+    assert main(_render_command(tmp_path, "--language", "en")) == 0
     printed = capsys.readouterr()
     result = json.loads(printed.out)
     with av.open(result["video"]) as container:
@@ -80,6 +84,18 @@ def test_render_reports_a_bad_portrait_without_a_traceback(
     )
     assert code == 1
     assert "tuanyuan render:" in capsys.readouterr().err
+
+
+def test_a_misspelt_template_is_answered_with_the_templates_there_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    for command in (["templates", "preview", "xmas", "--out", str(out)],
+                    _render_command(tmp_path, "--template", "xmas")):  # fmt: skip
+        assert main(command) == 1
+        error = capsys.readouterr().err
+        assert "unknown template 'xmas'" in error and "christmas, " in error, error
+        assert not out.exists()
 
 
 def test_run_without_a_token_exits_with_advice(

@@ -55,9 +55,10 @@ def test_each_festival_sounds_its_own() -> None:
         assert float(np.dot(a, b)) < 0.9, f"{first} and {second} sound alike"
 
 
-def test_unknown_template_is_a_render_error() -> None:
-    with pytest.raises(RenderError, match="no-such-festival"):
+def test_an_unknown_template_is_a_render_error_naming_those_that_exist() -> None:
+    with pytest.raises(RenderError, match="no-such-festival") as caught:
         load_template("no-such-festival")
+    assert f"are {', '.join(list_templates())}" in str(caught.value)
 
 
 def _broken_copy(
