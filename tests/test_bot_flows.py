@@ -326,6 +326,9 @@ async def test_a_members_files_are_fetched_over_one_kept_connection(
         brightness(level)(face_photo(FACES[0])).save(sent, format="JPEG", quality=90)
         photos.append(sent.getvalue())
     for photo in photos:
+        # A member's next file comes seconds later: longer than httpx keeps a connection idle
+        # unless told otherwise (5 s).
+        await asyncio.sleep(6)
         await consented.reply_to(member, partial(consented.sandbox.send_photo, member, photo))
     downloads = await consented.sandbox.file_downloads()
     # The consent reading's voice note, then the two photos.
