@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -22,6 +23,7 @@ from engine.likeness import (
     portrait_face,
 )
 from engine.likeness._measure import eye_boxes, eye_contrast, lip_gap
+from engine.likeness._portrait import sample_photo
 from engine.likeness._synthetic import FACES, face_photo
 from tests.auxil.likeness import two_faces
 
@@ -278,3 +280,23 @@ def test_the_mouth_follows_the_speech_frame_by_frame(
     loudness = [np.sqrt(np.mean(speech.samples[max(0, c - window) : c + window] ** 2))
                 for c in centres]  # fmt: skip
     assert np.corrcoef(gaps, loudness)[0, 1] >= 0.5
+
+
+@pytest.mark.parametrize(
+    ("xs", "ys"),
+    [((10.3, 30.7), (20.2, 40.9)),  # inside
+     ((-6.0, 12.5), (-3.5, 8.0)),  # across the top-left corner
+     ((12.0, 30.0), (-9.0, -2.5)),  # wholly above a photo cut at the forehead
+     ((81.0, 95.0), (10.0, 20.0)),  # wholly beyond the right edge
+     ((10.0, 20.0), (101.5, 120.0)),  # wholly below
+     ((-20.0, -2.5), (30.0, 40.0))],  # wholly left
+)  # fmt: skip
+def test_the_photo_is_sampled_as_a_whole_photo_remap_would_even_beyond_its_edges(
+    xs: tuple[float, float], ys: tuple[float, float]
+) -> None:
+    photo = np.random.default_rng(3).integers(0, 256, (100, 80, 3), dtype=np.uint8)
+    grid = np.meshgrid(np.linspace(*xs, 7), np.linspace(*ys, 5))
+    x, y = (np.asarray(axis, np.float32) for axis in grid)
+    whole = np.asarray(cv2.remap(photo.astype(np.float32), x, y, cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE), np.float32)  # fmt: skip
+    assert float(np.abs(sample_photo(photo, x, y) - whole).max()) < 1e-3

@@ -271,6 +271,22 @@ def _paint(
     picture[window] = np.clip(region + 0.5, 0, 255).astype(np.uint8)
 
 
+def sample_photo(photo: Frame, x: Grid, y: Grid) -> npt.NDArray[np.float32]:
+    """The photo at these pixel positions in floating point, its edge repeated beyond it, read
+    from the part around them rather than from the whole photo made float. The part is kept
+    inside the photo, so points wholly beyond an edge (a brow above a photo cut at the
+    forehead) read that edge."""
+    height, width = photo.shape[:2]
+    left = min(max(0, math.floor(x.min()) - 1), width - 1)
+    top = min(max(0, math.floor(y.min()) - 1), height - 1)
+    right = max(left + 1, math.ceil(x.max()) + 2)
+    bottom = max(top + 1, math.ceil(y.max()) + 2)
+    around = photo[top:bottom, left:right].astype(np.float32)
+    sampled = cv2.remap(around, x - left, y - top, cv2.INTER_LINEAR,
+                        borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+    return np.asarray(sampled, np.float32)
+
+
 class _Geometry:
     """Everything about the face that does not change between frames."""
 
@@ -308,14 +324,7 @@ class _Geometry:
         self.mouth = _MouthShape(lm, self.face_width, self.face_height, colours)
 
         def photo_at(u: Grid, v: Grid) -> npt.NDArray[np.float32]:
-            """The photo at a few face positions, read in floating point from the part of the
-            photo around them (not the whole photo made float)."""
-            x, y = self.to_pixels(u, v)
-            left, top = max(0, math.floor(x.min()) - 1), max(0, math.floor(y.min()) - 1)
-            around = base[top : math.ceil(y.max()) + 2, left : math.ceil(x.max()) + 2]
-            sampled = cv2.remap(around.astype(np.float32), x - left, y - top, cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-            return np.asarray(sampled, np.float32)
+            return sample_photo(base, *self.to_pixels(u, v))
 
         self.eyes = tuple(_EyeShape(lm, side, photo_at) for side in (0, 1))
         # Head motion moves features by a few pixels: windows get that much slack.
