@@ -148,7 +148,10 @@ _REPLY_S = 30.0  # any chat answer the next step depends on
 _RENDER_S = 180.0  # one render on two busy cores, with room to spare
 _RUN_S = 420.0  # a whole run: a render, a kill, a restart and possibly a render again
 _ORPHAN_GRACE_S = 5.0  # a worker whose bot was killed must be gone by then
-_STUCK_S = 30.0  # pressing a button again, or giving up on an order that shows nothing to press
+PATIENCE_S = 30.0
+"""How long the harness, as a person, waits for something to come of a press before pressing the
+same button again."""
+_STUCK_S = 30.0  # giving up on an order that shows nothing to press (it is then counted lost)
 
 
 class FaultError(Exception):
@@ -381,8 +384,10 @@ class FaultHarness:
         rng: random.Random | None = None,
         log: Callable[[str], None] = lambda _: None,
         env: Mapping[str, str] | None = None,
+        patience_s: float = PATIENCE_S,
     ) -> None:
         self._work_dir = work_dir
+        self._patience_s = patience_s
         self._env = dict(env or {})
         self._price = price_stars
         self._rng = rng or random.Random()
@@ -813,7 +818,9 @@ class FaultHarness:
 
     async def _play_families(self, chats: Mapping[int, str]) -> None:
         """Until every greeting ended: a family asked whether it arrived presses Show it again
-        when no video is in its chat (once per _STUCK_S, as a person would press again)."""
+        when no video is in its chat (once per the harness's patience, as a person would press
+        again)."""
+        patience = self._patience_s
         deadline = time.monotonic() + _RUN_S
         pressed_at: dict[int, float] = {}
         settled_since: float | None = None
@@ -832,7 +839,7 @@ class FaultHarness:
                     if RESEND_PREFIX + order_id in buttons(m)
                 ]
                 now = time.monotonic()
-                if asked and not finals and now - pressed_at.get(chat, -_STUCK_S) >= _STUCK_S:
+                if asked and not finals and now - pressed_at.get(chat, -patience) >= patience:
                     pressed_at[chat] = now
                     with contextlib.suppress(SandboxError):
                         await self.sandbox.press_button(
@@ -1123,6 +1130,7 @@ class FaultHarness:
         Returns when the order ended, or when it looks stuck (delivered by the database but not
         in the chat, with nothing to press), or at the run's deadline: the result says lost.
         """
+        patience = self._patience_s
         deadline = time.monotonic() + _RUN_S
         pressed_at: dict[str, float] = {}
         stuck_since: float | None = None
@@ -1145,7 +1153,7 @@ class FaultHarness:
                 order_status == OrderStatus.MODERATION
                 and self._decision is not None
                 and self._decision[0] == order_id
-                and now - pressed_at.get("moderation", now) >= _STUCK_S
+                and now - pressed_at.get("moderation", now) >= patience
             ):
                 # The decision was lost with the bot (its update taken, not handled): the
                 # moderator sees the card's buttons still there and decides again.
@@ -1168,7 +1176,7 @@ class FaultHarness:
                     return
             # A press is an update the bot may still be working through: the same one again
             # only when nothing came of it for a while, as a person would press again.
-            if press is not None and now - pressed_at.get(press[1], -_STUCK_S) >= _STUCK_S:
+            if press is not None and now - pressed_at.get(press[1], -patience) >= patience:
                 pressed_at[press[1]] = now
                 with contextlib.suppress(SandboxError):
                     await self.sandbox.press_button(MEMBER, *press)
