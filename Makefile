@@ -52,9 +52,11 @@ chromium:
 	command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q --no-install-recommends chromium)
 
 # Two processes, a test file each at a time (module fixtures render once): a test mostly keeps
-# one core busy, so on CI's two cores the suite takes about two thirds of the time in one.
+# one core busy, so on CI's two cores the suite takes about two thirds of the time in one. Files
+# go out in the order collected, the slowest first (tests/auxil/slowest_first.py), so that no
+# long file starts last while the other process has nothing left to do.
 unit: $(XTTS_STAMP) chromium
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=30
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=30
 
 test: lint typecheck unit
 

@@ -1,1 +1,7 @@
-pytest_plugins = ["tests.auxil.sandbox", "tests.auxil.bot", "tests.auxil.secrets", "pytester"]
+pytest_plugins = [
+    "tests.auxil.sandbox",
+    "tests.auxil.bot",
+    "tests.auxil.secrets",
+    "tests.auxil.slowest_first",
+    "pytester",
+]
