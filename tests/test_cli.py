@@ -1,6 +1,9 @@
 """The ``tuanyuan`` command as an operator uses it."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import av
@@ -96,6 +99,18 @@ def test_a_misspelt_template_is_answered_with_the_templates_there_are(
         error = capsys.readouterr().err
         assert "unknown template 'xmas'" in error and "christmas, " in error, error
         assert not out.exists()
+
+
+def test_a_command_prints_what_it_was_asked_and_no_library_warnings() -> None:
+    """In a fresh process, as an operator types it: the first import of each library happens
+    there, and with it any warning the library prints about itself."""
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONWARNINGS"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "templates", "list"],
+        capture_output=True, text=True, check=True, env=environment, timeout=120,
+    )  # fmt: skip
+    assert "mid-autumn" in listed.stdout.split()
+    assert listed.stderr == ""
 
 
 def test_run_without_a_token_exits_with_advice(

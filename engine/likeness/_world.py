@@ -8,14 +8,20 @@ subject's notes lines up bin for bin with one measured on espeak's output.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import numpy.typing as npt
-import pyworld
 from scipy.fft import dct
 from scipy.signal import resample_poly
+
+with warnings.catch_warnings():
+    # pyworld reads its own version through pkg_resources (kept by setuptools<81), whose import
+    # warns of its deprecation: on every command an operator runs, about nothing they can change.
+    warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
+    import pyworld
 
 RATE = 16_000
 FFT_SIZE = 1024
