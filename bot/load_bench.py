@@ -95,6 +95,10 @@ class LoadReport:
     load: list[tuple[float, float]] = field(default_factory=list)  # (at, 1-minute load average)
     ordered: int = 0
     rendered: int = 0  # previews that reached the owner's chat
+    # Files the bot fetched from the file server, and over how many connections (client ports):
+    # one kept connection serves a member's files one after another.
+    downloads: int = 0
+    download_connections: int = 0
 
     def replies(self, *, during_flood: bool | None = None, uploads: bool = False) -> list[float]:
         start, end = self.flood_window
@@ -429,6 +433,9 @@ async def run_load(
                 report.interactions = run.interactions
                 report.duplicates = run.duplicates()
                 report.ordered, report.rendered = run.ordered, run.rendered
+                downloads = await sandbox.file_downloads()
+                report.downloads = len(downloads)
+                report.download_connections = len({d.client_port for d in downloads})
         finally:
             bot.kill()
     print(describe(report), file=out, flush=True)
@@ -465,7 +472,8 @@ def describe(report: LoadReport) -> str:
             f"non-render interactions: {len(everything)}, p50 {ms(everything, 0.5)}, "
             f"p99 {ms(everything, 0.99)}, max {ms(everything, 1.0)}",
             f"uploads (judged in analysis workers): {len(uploads)}, p50 {ms(uploads, 0.5)}, "
-            f"p99 {ms(uploads, 0.99)}",
+            f"p99 {ms(uploads, 0.99)}; files fetched: {report.downloads} over "
+            f"{report.download_connections} connection(s)",
             f"/help p99 outside the flood {ms(base, 0.99)}, during one account's "
             f"{_FLOOD_PER_S:.0f} messages a second ({report.flood_sent} sent) {ms(flooded, 0.99)}: "
             f"{ratio:.2f}x",

@@ -42,6 +42,13 @@ async def test_a_short_load_run_answers_everyone_once_and_renders_the_order(
     assert all(100 < sample.bot_mib < 1024 for sample in report.memory)
     assert any(sample.workers_mib for sample in report.memory)
     assert "greetings ordered: 1, previews rendered and sent: 1" in out.getvalue()
+    # The third family's consent recording, photo and voice note at least (the first family's
+    # photo, sent before any consent, is answered unread), each fetched once, over kept
+    # connections.
+    assert report.downloads >= 3, out.getvalue()
+    assert 1 <= report.download_connections <= report.downloads
+    counted = f"files fetched: {report.downloads} over {report.download_connections} connection"
+    assert counted in out.getvalue()
 
 
 def test_the_tail_and_the_memory_are_reported_per_tenth_of_the_run() -> None:
