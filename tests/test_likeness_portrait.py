@@ -154,6 +154,29 @@ def test_a_shut_lid_on_a_real_photo_is_smooth_skin_not_the_brow_pulled_down() ->
     assert np.mean(lids) < cheek  # 3.3 against 4.0; stretched, the lids measured 5.4
 
 
+def test_a_shut_eyes_lash_line_ends_at_its_corners() -> None:
+    """The shut lid covers a margin around the eye's landmarks (they sit a little inside the
+    eye), but its drawn lashes used to span that margin too: a line wider than the open eye
+    had been, which read as drawn on (measured 0.15 of the eye's width past one corner). Now
+    the line darkens nothing further than a tenth of the eye's width past either corner."""
+    photo = face_photo(FACES[3])
+    still = np.asarray(photo.convert("L"), float)
+    lm = _one_face(np.asarray(photo, dtype=np.uint8)).landmarks
+    portrait = TalkingPortrait(photo, MouthTrack.silent(), seed=3)
+    blink = portrait.blinks_until(12.0)[0]
+    assert portrait.closure(blink.start_s + 0.09) == 1.0
+    shut = np.asarray(Image.fromarray(portrait.frame(blink.start_s + 0.09)).convert("L"), float)
+    for eye in (lm[36:42], lm[42:48]):
+        left, right = eye[:, 0].min(), eye[:, 0].max()
+        width, height = right - left, eye[:, 1].max() - eye[:, 1].min()
+        rows = slice(round(eye[:, 1].max()), round(eye[:, 1].max() + 1.5 * height))
+        margin = slice(round(left - 0.5 * width), round(right + 0.5 * width))
+        darkened = (still[rows, margin] - shut[rows, margin] > 40).any(axis=0)
+        columns = np.flatnonzero(darkened) + margin.start
+        assert len(columns) > 0.8 * width  # the lashes are there
+        assert columns.min() >= left - 0.1 * width and columns.max() <= right + 0.1 * width
+
+
 def test_blinks_fall_in_the_pauses_of_speech(photo: Image.Image) -> None:
     """Shut eyes over a wide-open mouth read as a grimace; people blink between words."""
     sentences = ["中秋節快樂，我的寶貝。", "我很想你，祝你身體健康，萬事如意。", "明年見。"]

@@ -52,6 +52,7 @@ _BLINK_S = _BLINK_CLOSE_S + _BLINK_HOLD_S + _BLINK_OPEN_S
 SPEECH_LOOKAHEAD_S = 2 * _BLINK_SHIFT_S + _BLINK_S + 0.1
 _LASHES = np.array([42.0, 30.0, 28.0], np.float32)
 _LASH_OPACITY = 0.75
+_LASH_FADE = 0.08  # of the eye's width: the lash line thins out this far past each corner
 # Where a shut lid's skin starts to stretch, as a share of the way from the brow's centre line to
 # the upper lid: just under the brow's lower edge, found in the photo within these bounds.
 _BROW_KEPT = (0.3, 0.85)
@@ -634,8 +635,14 @@ class _EyeShape:
         below = upper + (v - lid) * (lower - upper) / np.maximum(lower - lid, 1e-3)
         inside = (v >= brow) & (v <= lower) & (across > 0) & (brow < upper)
         source = np.where(v < lid, above, below)
-        short_of_corners = np.clip(4 * across, 0, 1)  # lashes and smoothing fade out there
-        edge = np.clip(self._lash_width - np.abs(v - lid), 0, 1) * short_of_corners
+        short_of_corners = np.clip(4 * across, 0, 1)  # smoothing fades out there
+        # The lid covers a margin beyond the corners, but its lashes end with the eye: drawn
+        # across the margin too, a shut eye's lash line is wider than the open eye was.
+        fade = _LASH_FADE * self._width
+        within_corners = np.clip(
+            np.minimum(u - self._corners[0], self._corners[1] - u) / fade + 1, 0, 1
+        )
+        edge = np.clip(self._lash_width - np.abs(v - lid), 0, 1) * within_corners
         lash = _LASH_OPACITY * min(1.0, 2 * closure) * edge
         # Smoothed as far as the skin is stretched (fully from twice its height), fading in
         # under the brow so the brow's edge keeps its detail.
