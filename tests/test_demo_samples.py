@@ -5,39 +5,62 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import numpy.typing as npt
+import pytest
 from PIL import Image
 
 from bot.demo.samples import sample_portrait_jpeg
-from engine.likeness import MouthTrack, TalkingPortrait, detect_faces
+from engine._faces import find_faces
+from engine._models import Aspect
+from engine._scene import canvas_size, portrait_window
+from engine._subject import TalkingKenBurns
+from engine._templates import load_template
+from engine.likeness import MouthTrack
 
 
-def test_the_demo_grandfather_blinks_behind_his_glasses_without_bending_them() -> None:
-    """dlib used to place his lower lids on the glasses' lower rims, so each blink pulled the
-    rims out of shape: in the demo's greeting the shut eyes read as a broken pair of glasses.
-    Around each eye, the dark lines (rims, brow) now change between the frame before a blink
-    and the shut frame only as much as the head's slow drift moves them."""
+@pytest.mark.parametrize("aspect", ["16:9", "9:16", "1:1"])
+def test_the_demo_grandfather_shuts_his_eyes_cleanly_in_every_layout(aspect: Aspect) -> None:
+    """The blink is only as good as dlib's landmarks, and dlib is trained on photographs. On
+    the first drawing (round eyes behind glasses) it put his lower lids on the glasses' rims at
+    some sizes: in the demo's own greeting each blink bent the rims, and at other sizes it left
+    a smear of eye white and iris above the shut lid. Framed as the render frames him, his shut
+    eyes now show no white and the picture outside them stays as it was."""
     photo = Image.open(io.BytesIO(sample_portrait_jpeg())).convert("RGB")
-    portrait = TalkingPortrait(photo, MouthTrack.silent(), seed=3)
+    layout = load_template("mid-autumn").layouts[aspect]
+    window = portrait_window(layout, canvas_size(aspect, 1.0))
+    box = find_faces(np.asarray(photo, dtype=np.uint8))[0]
+    framed = TalkingKenBurns(
+        photo, (window[2], window[3]), box, "push_in", MouthTrack.silent(), seed=0,
+        shot=layout.shot,
+    )  # fmt: skip
+    portrait = framed.talking
     blink = portrait.blinks_until(12.0)[0]
     shut_at = blink.start_s + next(
         dt for dt in np.arange(0, 0.3, 0.01) if portrait.closure(blink.start_s + dt) == 1.0
     )
 
-    def grey(frame: np.ndarray) -> np.ndarray:
-        return np.asarray(Image.fromarray(frame).convert("L"), float)
+    def grey(t: float) -> npt.NDArray[np.float64]:
+        return np.asarray(Image.fromarray(framed.source_at(t)).convert("L"), float)
 
-    before, shut = grey(portrait.frame(blink.start_s - 0.1)), grey(portrait.frame(shut_at))
-    still = np.asarray(photo.convert("L"), float)
-    landmarks = detect_faces(np.asarray(photo))[0].landmarks
+    before, shut = grey(blink.start_s - 0.1), grey(shut_at)
+    landmarks = portrait.face.landmarks
     for eye in (landmarks[36:42], landmarks[42:48]):
         (left, top), (right, bottom) = eye.min(axis=0), eye.max(axis=0)
+        width = right - left
+        rows, columns = np.mgrid[round(top - width) : round(bottom + width),
+                                 round(left - width / 2) : round(right + width / 2)]  # fmt: skip
+        white_before = (before[rows, columns] > 215).sum()
+        assert white_before > 0.05 * width * width  # the open eye shows its white
+        assert (shut[rows, columns] > 215).sum() < 0.02 * white_before
+        change = np.abs(shut - before)[rows, columns]
         centre = (left + right) / 2
-        rows, columns = np.mgrid[round(top - 60) : round(bottom + 40),
-                                 round(centre - 90) : round(centre + 90)]  # fmt: skip
-        the_eye = (abs(columns - centre) < (right - left) / 2 + 3) & (rows > top - 8)
+        beside = (np.abs(columns - centre) > 0.75 * width) | (rows > bottom + width / 2)
+        assert change[beside].max() < 40
+        # the lines drawn around the eye (a brow, a rim) stay put
+        the_eye = (np.abs(columns - centre) < width / 2 + 3) & (rows > top - 8)
         the_eye &= rows < bottom + 3
-        lines = (still[rows, columns] < 110) & ~the_eye
-        change = np.abs(shut[rows, columns] - before[rows, columns])[lines]
-        assert lines.sum() > 1000  # the rim and the brow are there
-        # measured 5.9-6.4 and none; the bent rims measured 20-28, a sixth to a quarter
-        assert change.mean() < 12 and (change > 40).mean() < 0.01
+        lines = (before[rows, columns] < 150) & ~the_eye
+        assert lines.sum() > 0.1 * width * width  # the brow at least
+        # measured at most 0.03 (the brow's lower edge, where the lid's skin starts to stretch);
+        # the glasses' rims bent by the old drawing's blinks, 0.19
+        assert (change[lines] > 40).mean() < 0.06
