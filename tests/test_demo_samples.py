@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from bot.demo.samples import sample_portrait_jpeg
+from engine import Aspect
 from engine._faces import find_faces
-from engine._models import Aspect
 from engine._scene import canvas_size, portrait_window
 from engine._subject import TalkingKenBurns
 from engine._templates import load_template
