@@ -11,11 +11,8 @@ from PIL import Image
 
 from bot.demo.samples import sample_portrait_jpeg
 from engine import Aspect
-from engine._faces import find_faces
-from engine._scene import canvas_size, portrait_window
-from engine._subject import TalkingKenBurns
-from engine._templates import load_template
 from engine.likeness import MouthTrack
+from engine.likeness.bench import framed_portrait, layouts
 
 
 @pytest.mark.parametrize("aspect", ["16:9", "9:16", "1:1"])
@@ -26,13 +23,7 @@ def test_the_demo_grandfather_shuts_his_eyes_cleanly_in_every_layout(aspect: Asp
     a smear of eye white and iris above the shut lid. Framed as the render frames him, his shut
     eyes now show no white and the picture outside them stays as it was."""
     photo = Image.open(io.BytesIO(sample_portrait_jpeg())).convert("RGB")
-    layout = load_template("mid-autumn").layouts[aspect]
-    window = portrait_window(layout, canvas_size(aspect, 1.0))
-    box = find_faces(np.asarray(photo, dtype=np.uint8))[0]
-    framed = TalkingKenBurns(
-        photo, (window[2], window[3]), box, "push_in", MouthTrack.silent(), seed=0,
-        shot=layout.shot,
-    )  # fmt: skip
+    framed, _ = framed_portrait(photo, aspect, layouts()[aspect], MouthTrack.silent(), seed=0)
     portrait = framed.talking
     blink = portrait.blinks_until(12.0)[0]
     shut_at = blink.start_s + next(

@@ -49,7 +49,7 @@ def sample_portrait_jpeg(width: int = 768, height: int = 960) -> bytes:
         eye = [(ex + side * dx, y) for dx, y in _EYE_OUTLINE]
         draw.polygon(eye, fill=(250, 250, 250))  # eye white
         draw.ellipse([ex - 11, 399, ex + 11, 421], fill=(60, 40, 30))  # iris
-        draw.line([*eye[:5]], fill=(90, 60, 45), width=3, joint="curve")  # upper lid
+        draw.line(eye[:5], fill=(90, 60, 45), width=3, joint="curve")  # upper lid
         draw.arc([ex - 40, 350, ex + 40, 380], 200, 340, fill=(120, 120, 120), width=8)  # brow
     draw.line([(cx, 430), (cx - 14, 500), (cx + 6, 506)], fill=(196, 150, 120), width=5)  # nose
     draw.arc([cx - 70, 500, cx + 70, 580], 15, 165, fill=(150, 70, 60), width=7)  # smile

@@ -20,6 +20,7 @@ from typing import Any, TextIO, cast
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from engine._faces import find_faces
 from engine._mixing import MIX_RATE, mix, to_mix_rate
@@ -354,6 +355,18 @@ def layouts() -> dict[str, Layout]:
     return dict(load_template(MIX_TEMPLATE).layouts.items())
 
 
+def framed_portrait(
+    photo: Image.Image, aspect: Aspect, layout: Layout, mouth: MouthTrack, seed: int
+) -> tuple[TalkingKenBurns, KenBurns]:
+    """The photo talking in one layout as the render frames it (its window the whole subject
+    box, the layout's shot, the camera's push-in), and the same framing with the photo still."""
+    window = portrait_window(layout, canvas_size(aspect, 1.0))
+    size = (window[2], window[3])
+    box = find_faces(np.asarray(photo, dtype=np.uint8))[0]
+    talking = TalkingKenBurns(photo, size, box, "push_in", mouth, seed=seed, shot=layout.shot)
+    return talking, KenBurns(photo, size, box, "push_in", shot=layout.shot)
+
+
 def _bench_face(
     index: int, subject: BenchPhoto, aspect: str, layout: Layout, seconds: float
 ) -> FaceResult:
@@ -362,16 +375,8 @@ def _bench_face(
     the photo still."""
     speaker = SPEAKERS[index % len(SPEAKERS)]
     speech = EspeakWorldVoice().synthesize(SAMPLE_TEXTS[speaker.language], speaker.language, None)
-    photo = subject.photo
-    size = canvas_size(cast(Aspect, aspect), 1.0)
-    window = portrait_window(layout, size)
-    box = find_faces(np.asarray(photo, dtype=np.uint8))[0]
     mouth = MouthTrack.from_speech(speech.samples, speech.rate)
-    window_size = (window[2], window[3])
-    talking = TalkingKenBurns(
-        photo, window_size, box, "push_in", mouth, seed=index, shot=layout.shot
-    )
-    still = KenBurns(photo, window_size, box, "push_in", shot=layout.shot)
+    talking, still = framed_portrait(subject.photo, cast(Aspect, aspect), layout, mouth, index)
     first = still.frame_at(0.0, 0.0)
     scale = measuring_scale(detect_faces(first)[0])
     boxes = eye_boxes(detect_faces(rescaled(first, scale))[0])
