@@ -1,4 +1,4 @@
-"""Streams frames into ffmpeg (libx264 + AAC) so no more than one frame is ever held in memory.
+"""Streams frames into ffmpeg (libx264 + AAC) so no more than a few frames are ever held in memory.
 
 Piping raw RGB ourselves keeps composition in numpy/OpenCV (fast) and gives direct control of
 the colour conversion, tagging and MP4 layout; moviepy's per-frame Pillow work is not needed.
@@ -6,8 +6,10 @@ the colour conversion, tagging and MP4 layout; moviepy's per-frame Pillow work i
 
 from __future__ import annotations
 
+import queue
 import subprocess
 import tempfile
+import threading
 import wave
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +30,8 @@ _AUDIO_BITRATE = 128_000
 _FIT_HEADROOM = 0.92  # container overhead and rate-control overshoot
 _FIT_ATTEMPTS = 3
 _MIN_VIDEO_BITRATE = 50_000  # below this a greeting is mush; better to fail loudly
+# Frames drawn ahead of ffmpeg: two keep the drawing thread busy while x264 catches up.
+_QUEUED_FRAMES = 2
 _COLOUR_ARGS = (
     # RGB in, BT.709 limited-range YUV out, and the stream says so: players then show true colours.
     "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
@@ -72,7 +76,8 @@ def encode_picture(
     frames: Iterable[npt.NDArray[np.uint8]], destination: Path, size: tuple[int, int], preset: str
 ) -> None:
     """The picture alone, encoded as the frames come: the sound is not known until the voice
-    has finished, and a render composes while it speaks. One frame is held at a time.
+    has finished, and a render composes while it speaks. At most ``_QUEUED_FRAMES`` frames
+    wait for ffmpeg at a time.
 
     If ``frames`` raises, ffmpeg is stopped and the error propagates; the partial file is the
     caller's to discard.
@@ -86,17 +91,56 @@ def encode_picture(
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=log)
         assert process.stdin is not None
         try:
-            for frame in frames:
-                process.stdin.write(np.ascontiguousarray(frame).data)
-        except BrokenPipeError:
-            pass  # ffmpeg died; its exit code and log below say why
-        except BaseException:
-            process.kill()
-            raise
+            _feed(frames, process, (height, width, 3))
         finally:
             process.stdin.close()
             code = process.wait()
         _check(code, log)
+
+
+def _feed(
+    frames: Iterable[npt.NDArray[np.uint8]], process: subprocess.Popen[bytes],
+    shape: tuple[int, int, int],
+) -> None:  # fmt: skip
+    """Hand the frames to ffmpeg from a thread of its own.
+
+    A write waits whenever x264 is behind; on the drawing thread that wait was a quarter of a
+    render's wall time (BENCHMARKS.md, "The pipe on a thread of its own"). Each frame is
+    copied into one of a few buffers first, because a caller may change a frame it yielded
+    once it is asked for the next (the in-place video watermark does).
+    """
+    assert process.stdin is not None
+    pipe = process.stdin
+    free: queue.Queue[npt.NDArray[np.uint8]] = queue.Queue()
+    for _ in range(_QUEUED_FRAMES + 1):
+        free.put(np.empty(shape, np.uint8))
+    full: queue.Queue[npt.NDArray[np.uint8] | None] = queue.Queue()
+    stopped = threading.Event()  # ffmpeg stopped reading: its exit code and log say why
+
+    def write() -> None:
+        while (buffer := full.get()) is not None:
+            if not stopped.is_set():
+                try:
+                    pipe.write(buffer.data)
+                except OSError:  # a broken pipe: ffmpeg exited
+                    stopped.set()
+            free.put(buffer)
+
+    writer = threading.Thread(target=write, name="encoder-pipe", daemon=True)
+    writer.start()
+    try:
+        for frame in frames:
+            if stopped.is_set():
+                break
+            buffer = free.get()
+            np.copyto(buffer, frame)
+            full.put(buffer)
+    except BaseException:
+        process.kill()
+        raise
+    finally:
+        full.put(None)
+        writer.join()
 
 
 def mux(

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from engine._encoder import FPS, encode_picture, mux
+from engine._errors import RenderError
 from engine._mixing import MIX_RATE
 from tests.auxil.video import top_level_boxes
 
@@ -49,3 +50,28 @@ def test_a_composition_that_fails_stops_the_encoder_with_its_own_error(tmp_path:
 
     with pytest.raises(RuntimeError, match="the voice went silent"):
         encode_picture(failing(), tmp_path / "picture.mp4", SIZE, "superfast")
+
+
+def test_a_frame_changed_after_it_was_handed_on_is_encoded_as_it_was_handed_on(
+    tmp_path: Path,
+) -> None:
+    """The render's watermark updates the frame it returned last in place for the next frame;
+    the encoder must keep each frame as it was when handed over, however far ffmpeg lags."""
+
+    def one_buffer() -> Iterator[np.ndarray]:
+        frame = np.zeros((SIZE[1], SIZE[0], 3), np.uint8)
+        for index in range(FRAMES):
+            frame[:] = index * 5
+            yield frame
+
+    picture = tmp_path / "picture.mp4"
+    encode_picture(one_buffer(), picture, SIZE, "superfast")
+    with av.open(str(picture)) as container:
+        luma = [float(f.to_ndarray(format="gray").mean()) for f in container.decode(video=0)]
+    # A flat grey g is Y = 16 + 219 g / 255 in BT.709 limited range; the gray decode maps it back.
+    assert luma == pytest.approx([index * 5 for index in range(FRAMES)], abs=2.0)
+
+
+def test_an_encoder_that_fails_is_reported_in_ffmpegs_words_not_waited_on(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="ffmpeg failed"):
+        encode_picture(_frames(FRAMES), tmp_path / "picture.mp4", SIZE, "no-such-preset")
