@@ -80,11 +80,11 @@ _CPU_STAGES: tuple[tuple[str, tuple[_Function, ...], tuple[_Function, ...]], ...
     ("C2PA signing", (sign_mp4,), ()),
     ("thumbnail", (write_thumbnail,), ()),
 )  # fmt: skip
-# Along the render's own thread, in order; composition and x264 run inside "voice, picture".
+# Along the render's own thread, in order; composition, x264 and the sound (music, mix, audio
+# watermark, AAC) run inside "voice, picture and sound".
 _WALL_STAGES: tuple[tuple[str, tuple[_Function, ...]], ...] = (
-    ("voice, picture and x264, overlapped", (speak_while,)),
-    ("music, mix, audio watermark", (render_music, mix, Marks.mix)),
-    ("mux: AAC and AIGC metadata", (mux, fit_to_limit)),
+    ("voice, picture and sound, overlapped", (speak_while,)),
+    ("mux: picture, sound, AIGC metadata", (mux, fit_to_limit)),
     ("C2PA signing", (Marks.sign,)),
     ("thumbnail", (write_thumbnail,)),
 )
@@ -230,7 +230,7 @@ def _cpu_stages(run: Callable[[], object]) -> tuple[StageTime, ...]:
     """Processor seconds per stage over every thread, then the rest of this process and ffmpeg.
 
     A thread blocked on the pipe or a lock costs no processor time, so the stages add up to
-    the process's own time; ffmpeg's (x264 and the AAC mux) comes from its rusage.
+    the process's own time; ffmpeg's (x264, AAC and the mux) comes from its rusage.
     """
     own, children = _rusage_seconds()
     with _profiled(time.thread_time) as profiles:
@@ -243,7 +243,7 @@ def _cpu_stages(run: Callable[[], object]) -> tuple[StageTime, ...]:
     ]
     counted = sum(row.seconds for row in rows)
     rows.append(StageTime("other Python: timeline, pipe, glue", total_own - own - counted))
-    rows.append(StageTime("ffmpeg: x264 encode, AAC mux", total_children - children))
+    rows.append(StageTime("ffmpeg: x264, AAC, mux", total_children - children))
     return tuple(rows)
 
 

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import wave
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -65,11 +66,16 @@ def encode(
     preset: str,
     container_args: tuple[str, ...] = FASTSTART,
 ) -> None:
-    """Frames and a finished mix to an MP4, exactly as a render writes them."""
-    with tempfile.TemporaryDirectory(prefix="tuanyuan-", dir=destination.parent) as scratch:
+    """Frames and a finished mix to an MP4, exactly as a render writes them: the sound is
+    encoded beside the picture, as a render does once its greeting's length is known."""
+    with (
+        tempfile.TemporaryDirectory(prefix="tuanyuan-", dir=destination.parent) as scratch,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode-sound") as sounds,
+    ):
+        sound = sounds.submit(encode_sound, audio, Path(scratch) / "sound.mp4")
         picture = Path(scratch) / "picture.mp4"
         encode_picture(frames, picture, size, preset)
-        mux(picture, audio, destination, container_args)
+        mux(picture, sound.result(), destination, container_args)
 
 
 def encode_picture(
@@ -143,23 +149,30 @@ def _feed(
         writer.join()
 
 
-def mux(
-    picture: Path,
-    audio: npt.NDArray[np.float32],
-    destination: Path,
-    container_args: tuple[str, ...] = FASTSTART,
-) -> None:
-    """Add the mix to the encoded picture (copied, not re-encoded) with the moov atom first
-    (``+faststart``) so playback starts while loading. The mix must be as long as the picture.
-    """
+def encode_sound(audio: npt.NDArray[np.float32], destination: Path) -> Path:
+    """The mix as AAC in an MP4 of its own, to be muxed with the picture later; a render makes
+    it while the picture is still being composed."""
     with tempfile.TemporaryDirectory(prefix="tuanyuan-", dir=destination.parent) as scratch:
         sound = write_wav(Path(scratch) / "audio.wav", audio, MIX_RATE)
-        command = ffmpeg_command(
-            "-i", str(picture), "-i", str(sound), "-map", "0:v", "-map", "1:a",
-            "-c:v", "copy", *_AUDIO_ARGS, *container_args, "-f", "mp4", str(destination),
-        )  # fmt: skip
+        command = ffmpeg_command("-i", str(sound), *_AUDIO_ARGS, "-f", "mp4", str(destination))
         with tempfile.TemporaryFile() as log:
             _check(subprocess.run(command, stderr=log, check=False).returncode, log)
+    return destination
+
+
+def mux(
+    picture: Path, sound: Path, destination: Path, container_args: tuple[str, ...] = FASTSTART
+) -> None:
+    """The encoded picture and sound in one MP4, both copied, not re-encoded, with the moov
+    atom first (``+faststart``) so playback starts while loading. The sound must be as long as
+    the picture.
+    """
+    command = ffmpeg_command(
+        "-i", str(picture), "-i", str(sound), "-map", "0:v", "-map", "1:a",
+        "-c", "copy", *container_args, "-f", "mp4", str(destination),
+    )  # fmt: skip
+    with tempfile.TemporaryFile() as log:
+        _check(subprocess.run(command, stderr=log, check=False).returncode, log)
 
 
 def _check(code: int, log: IO[bytes]) -> None:

@@ -2,8 +2,8 @@
 
 The picture is composed and encoded while the voice is still speaking (see ``_Canvas.compose``):
 with a cloning model the speech takes as long as the composition or longer, and a greeting
-should not cost the sum of both. The sound is mixed once the voice is done and added to the
-encoded picture.
+should not cost the sum of both. The sound is mixed and encoded beside the picture from the
+frame at which the greeting's length is known, and the two are muxed at the end.
 
 Three seams are kept for the layers that wrap composition (see ``Stages``): the portrait layer
 produced per frame, each final RGB frame before encoding, and the final mix before encoding.
@@ -32,7 +32,7 @@ import numpy.typing as npt
 import structlog
 from PIL import Image
 
-from engine._encoder import FPS, encode_picture, fit_to_limit, mux
+from engine._encoder import FPS, encode_picture, encode_sound, fit_to_limit, mux
 from engine._errors import IngestError, RenderError
 from engine._greeting import greeting_sentences as greeting_sentences  # for _streaming_bench
 from engine._greeting import join_sentences
@@ -209,9 +209,10 @@ def render_template(
     backend, reason = selection.backend, selection.reason
     # Intermediate files live beside the output: the caller's scratch, which it deletes.
     with tempfile.TemporaryDirectory(prefix="tuanyuan-render-", dir=spec.output_dir) as scratch:
-        picture = Path(scratch) / "picture.mp4"
+        picture, sound = Path(scratch) / "picture.mp4", Path(scratch) / "sound.mp4"
         try:
-            composed = canvas.compose(sentences, backend, profile, picture, told.composing())
+            composed = canvas.compose(sentences, backend, profile, picture, sound,
+                                      told.composing())  # fmt: skip
         except VoiceFailed as failed:
             # A greeting never changes voice halfway: the default says all of it again.
             if isinstance(backend, EspeakWorldVoice):
@@ -224,7 +225,8 @@ def render_template(
                 profile.to_bytes() if profile else cached, spec.voice_samples, backend
             )
             changed = changed or more
-            composed = canvas.compose(sentences, backend, profile, picture, told.composing())
+            composed = canvas.compose(sentences, backend, profile, picture, sound,
+                                      told.composing())  # fmt: skip
         _log.info("voice_chosen", render_id=spec.render_id, voice=backend.name, reason=reason,
                   spoken_language=spec.speaks, profile="computed" if changed else (
                       "cached" if profile is not None else "none"))  # fmt: skip
@@ -232,19 +234,8 @@ def render_template(
         assert timeline.duration_s is not None
         duration = timeline.duration_s
         told("marking", _ENCODED)
-        audio = stages.mix_filter(
-            mix(
-                to_mix_rate(speech.samples, speech.rate),
-                timeline.speech_start_s,
-                [(c.start_s, c.end_s) for c in timeline.cues],
-                render_music(template.music, duration, MIX_RATE),
-            ),
-            MIX_RATE,
-        )
-        if marks is not None:
-            audio = marks.mix(audio)
         with _atomic(video) as partial:
-            mux(picture, audio, partial, container_args(marks))
+            mux(picture, sound, partial, container_args(marks))
             fit_to_limit(partial, duration, container_args=container_args(marks))
             told("marking", _MUXED)
             if marks is not None:
@@ -340,9 +331,12 @@ class _Canvas:
         backend: VoiceBackend,
         profile: SpeakerProfile | None,
         picture: Path,
+        sound: Path,
         encoded: Callable[[float], None],
     ) -> _Composed:
-        """Encode the picture frame by frame on a thread while ``backend`` speaks on this one.
+        """Encode the picture frame by frame on a thread while ``backend`` speaks on this one,
+        and the sound (``_sound``) on a third from the frame at which the greeting's length is
+        known: the last sentence is usually settled well before the last frame is drawn.
 
         Frame t is drawn once every sentence begun by t plus ``SPEECH_LOOKAHEAD_S`` is settled
         (its cue, mouth and blinks are then final), and the timeline learns each sentence at
@@ -383,22 +377,45 @@ class _Canvas:
                 if spoken.finished and timeline.duration_s is None:
                     timeline.finish(at_s=t)
 
-            def frames() -> Iterator[Frame]:
+            def frames(sounds: ThreadPoolExecutor) -> Iterator[Frame]:
                 for index in itertools.count():
                     t = index / FPS
                     if t >= timeline.intro_s - timeline.transition_s:
                         learn(t)  # the intro card before it needs no speech: it is not waited on
+                        if timeline.duration_s is not None and not mixing:
+                            mixing.append(sounds.submit(self._sound, spoken.speech(), timeline,
+                                                        sound))  # fmt: skip
                     encoded(index / timeline.planned_frame_count)
                     if timeline.frame_count is not None and index >= timeline.frame_count:
                         return
                     frame = self.stages.frame_filter(scene.frame_at(t), t)
                     yield frame if self.marks is None else self.marks.frame(frame)
 
-            encode_picture(frames(), picture, self.size, _PRESET[spec.mode])
+            mixing: list[Future[Path]] = []
+            # Leaving the pool waits for the sound, so a failed picture leaves no thread writing.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-sound") as sounds:
+                encode_picture(frames(sounds), picture, self.size, _PRESET[spec.mode])
+                mixing[0].result()
             return spoken.speech()
 
         speech = speak_while(backend.stream(sentences, spec.speaks, profile), draw)
         return _Composed(speech, timeline, scene)
+
+    def _sound(self, speech: Speech, timeline: Timeline, destination: Path) -> Path:
+        """The greeting's mix (voice, music, ducking), its audio watermark, encoded."""
+        assert timeline.duration_s is not None
+        audio = self.stages.mix_filter(
+            mix(
+                to_mix_rate(speech.samples, speech.rate),
+                timeline.speech_start_s,
+                [(c.start_s, c.end_s) for c in timeline.cues],
+                render_music(self.template.music, timeline.duration_s, MIX_RATE),
+            ),
+            MIX_RATE,
+        )
+        if self.marks is not None:
+            audio = self.marks.mix(audio)
+        return encode_sound(audio, destination)
 
     def _scene(self, timeline: Timeline, mouth: MouthTrack) -> Scene:
         template, subject, language = self.template, self.subject, self.spec.language

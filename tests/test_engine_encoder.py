@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from engine._encoder import FPS, encode_picture, mux
+from engine._encoder import FPS, encode_picture, encode_sound, mux
 from engine._errors import RenderError
 from engine._mixing import MIX_RATE
 from tests.auxil.video import top_level_boxes
@@ -29,7 +29,7 @@ def test_the_picture_and_the_mix_make_one_streamable_video(tmp_path: Path) -> No
     encode_picture(_frames(FRAMES), picture, SIZE, "superfast")
     tone = np.sin(np.arange(2 * MIX_RATE) * 2 * np.pi * 440 / MIX_RATE).astype(np.float32) * 0.3
     video = tmp_path / "video.mp4"
-    mux(picture, tone, video)
+    mux(picture, encode_sound(tone, tmp_path / "sound.mp4"), video)
     with av.open(str(video)) as container:
         kinds = {s.type: s.codec_context.name for s in container.streams}
         assert kinds == {"video": "h264", "audio": "aac"}

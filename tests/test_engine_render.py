@@ -245,7 +245,8 @@ def test_bench_prints_the_ratio_and_peak_memory(capsys: pytest.CaptureFixture[st
     assert lines["marks read back"] == "video yes, audio yes, C2PA trusted, AIGC yes"
     stages = {line[:46].strip(): float(line[46:].split()[0]) for line in out if line[:2] == "  "}
     measured = ("video watermark", "audio watermark", "C2PA signing", "voice: espeak + WORLD",
-                "mux: AAC and AIGC metadata", "talking portrait: mouth, blinks, head")  # fmt: skip
+                "mux: picture, sound, AIGC metadata",
+                "talking portrait: mouth, blinks, head")  # fmt: skip
     for stage in measured:
         assert stages[stage] > 0, stage
 
