@@ -364,6 +364,8 @@ class _Canvas:
 
         def draw(feed: SpeechFeed) -> Speech:
             spoken = SpokenSoFar(feed, sentences, budget)
+            sounds = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-sound")
+            mixed: list[Future[Path]] = []
 
             def learn(t: float) -> None:
                 """Tell the timeline and mouth every sentence begun by frame t's horizon."""
@@ -376,26 +378,24 @@ class _Canvas:
                     timeline.add(cue, at_s=t)
                 if spoken.finished and timeline.duration_s is None:
                     timeline.finish(at_s=t)
+                    # The length is known: the sound needs nothing more from the picture.
+                    mixed.append(sounds.submit(self._sound, spoken.speech(), timeline, sound))
 
-            def frames(sounds: ThreadPoolExecutor) -> Iterator[Frame]:
+            def frames() -> Iterator[Frame]:
                 for index in itertools.count():
                     t = index / FPS
                     if t >= timeline.intro_s - timeline.transition_s:
                         learn(t)  # the intro card before it needs no speech: it is not waited on
-                        if timeline.duration_s is not None and not mixing:
-                            mixing.append(sounds.submit(self._sound, spoken.speech(), timeline,
-                                                        sound))  # fmt: skip
                     encoded(index / timeline.planned_frame_count)
                     if timeline.frame_count is not None and index >= timeline.frame_count:
                         return
                     frame = self.stages.frame_filter(scene.frame_at(t), t)
                     yield frame if self.marks is None else self.marks.frame(frame)
 
-            mixing: list[Future[Path]] = []
             # Leaving the pool waits for the sound, so a failed picture leaves no thread writing.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="render-sound") as sounds:
-                encode_picture(frames(sounds), picture, self.size, _PRESET[spec.mode])
-                mixing[0].result()
+            with sounds:
+                encode_picture(frames(), picture, self.size, _PRESET[spec.mode])
+                mixed[0].result()
             return spoken.speech()
 
         speech = speak_while(backend.stream(sentences, spec.speaks, profile), draw)
