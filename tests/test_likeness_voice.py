@@ -19,6 +19,7 @@ from engine.likeness import (
     SpeakerProfile,
     SpokenLanguage,
     VoiceBackend,
+    _enrol,
     _voice,
     _world,
     build_profile,
@@ -136,6 +137,18 @@ def test_the_warp_search_goes_the_right_way_for_both_sexes(
 ) -> None:
     # A single long-term-spectrum estimate once went the wrong way for a male voice.
     assert deep_profile.warp_alpha < 1.0 < child_profile.warp_alpha
+
+
+def test_two_warps_scoring_alike_give_the_milder_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A real woman's voice scored 0.95 and 1.4 within 0.02 of each other, and espeak's state
+    # decided which won: at 1.4 her greeting became hard to understand.
+    def two_modes(alpha: float, _profile: SpeakerProfile, _mixture: object) -> float:
+        return -111.3 - 300 * min((alpha - 0.95) ** 2, (alpha - 1.4) ** 2) + 0.01 * alpha
+
+    monkeypatch.setattr(_enrol, "_warp_score", two_modes)
+    profile = _profile(CHILD)
+    assert max(profile.warp_scores, key=lambda pair: pair[1])[0] == 1.4
+    assert profile.warp_alpha == 0.95
 
 
 def test_adaptation_moves_the_spectrum_toward_the_subject(deep_profile: SpeakerProfile) -> None:

@@ -6,10 +6,16 @@ equalisation synthesis will use) to espeak's reference reading, and the candidat
 are most likely under a small Gaussian mixture of the subject's own frames wins. After
 equalisation the average spectra all agree, so what decides is whether the individual vowels
 land where the subject's do.
+
+Some voices score two distant warps alike (a woman's voice as espeak's shortened by 0.95 or by
+1.4), and espeak's output, hence each score, shifts a little from call to call, so the plain
+best flipped between them by chance. Among the warps within that noise of the best, the one
+nearest no warp wins: a stronger warp makes espeak's phonemes harder to hear (BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +38,9 @@ _MIXTURE_COMPONENTS = 8
 _EM_ITERATIONS = 30
 _MIN_VOICED_FRAMES = 200  # one second of voiced speech
 _SAMPLE_SECONDS_USED = 120.0
+# How far a warp's score (mean log-likelihood per frame) moves with espeak's state alone: up to
+# about 0.3 for the same samples and warp in processes that had spoken different things before.
+_SCORE_NOISE = 0.5
 
 
 def decode_samples(paths: Sequence[Path]) -> list[Clip]:
@@ -130,7 +139,7 @@ def build_profile(clips: Sequence[Clip]) -> SpeakerProfile:
         sample_count=len(voiced),
     )
     scores = tuple((alpha, _warp_score(alpha, draft, mixture)) for alpha in WARP_CANDIDATES)
-    best = max(scores, key=lambda pair: pair[1])[0]
+    best = _mildest_fit(scores)
     return SpeakerProfile(
         log_f0_mean=draft.log_f0_mean,
         log_f0_std=draft.log_f0_std,
@@ -177,6 +186,13 @@ def _fit_mixture(features: _world.Array) -> _Mixture:
         variances = (responsibility.T @ (features * features)) / mass[:, None] - means**2
         mixture = _Mixture(mass / count, means, np.maximum(variances, floor))
     return mixture
+
+
+def _mildest_fit(scores: Sequence[tuple[float, float]]) -> float:
+    """The warp nearest 1 (none) among those scoring within ``_SCORE_NOISE`` of the best."""
+    top = max(score for _, score in scores)
+    fits = [alpha for alpha, score in scores if score >= top - _SCORE_NOISE]
+    return min(fits, key=lambda alpha: abs(math.log(alpha)))
 
 
 def _warp_score(alpha: float, profile: SpeakerProfile, mixture: _Mixture) -> float:
