@@ -1,6 +1,6 @@
 """The short version of ``tuanyuan bench likeness``'s portrait half: one drawn face in one
 layout for a few seconds, measured as the benchmark measures every face. (The voice half needs
-``make bench-deps``: resemblyzer and pocketsphinx are not test dependencies.)"""
+``make bench-deps``: resemblyzer and the recognisers are not test dependencies.)"""
 
 from __future__ import annotations
 

