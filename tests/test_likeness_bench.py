@@ -4,13 +4,13 @@ layout for a few seconds, measured as the benchmark measures every face. (The vo
 
 from __future__ import annotations
 
-from engine.likeness.bench import _bench_face, bench_photos, layouts
+from engine.likeness.bench import bench_face, bench_photos, layouts
 
 
 def test_the_portrait_benchmark_finds_the_face_and_counts_a_blinks_shut_frames() -> None:
     photos, _ = bench_photos()
     index, face_d = next((i, p) for i, p in enumerate(photos) if p.name == "test face D")
-    result = _bench_face(index, face_d, "1:1", layouts()["1:1"], seconds=2.0)
+    result = bench_face(index, face_d, "1:1", layouts()["1:1"], seconds=2.0)
 
     assert result.frames == 50 and result.detected == 1.0
     assert result.scheduled_per_minute > 0 and result.blinks_per_minute > 0

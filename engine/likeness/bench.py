@@ -125,7 +125,7 @@ def run(
     for line in absent:
         out.write(f"- not measured: {line}\n")
     faces = [
-        _bench_face(index, photo, aspect, layout, seconds)
+        bench_face(index, photo, aspect, layout, seconds)
         for aspect, layout in layouts().items()
         for index, photo in enumerate(photos)
     ]
@@ -414,7 +414,7 @@ def framed_portrait(
     return talking, KenBurns(photo, size, box, "push_in", shot=layout.shot)
 
 
-def _bench_face(
+def bench_face(
     index: int, subject: BenchPhoto, aspect: str, layout: Layout, seconds: float
 ) -> FaceResult:
     """The talking portrait in one layout, as the render frames a photo (its window the whole
