@@ -149,6 +149,14 @@ def test_two_warps_scoring_alike_give_the_milder_one(monkeypatch: pytest.MonkeyP
     profile = _profile(CHILD)
     assert max(profile.warp_scores, key=lambda pair: pair[1])[0] == 1.4
     assert profile.warp_alpha == 0.95
+    # A family's profile stored with the plain best is picked again from its kept scores and
+    # stored anew, with no voice notes needed.
+    voice = EspeakWorldVoice()
+    stored = enrol_with(voice, replace(profile, warp_alpha=1.4), [(speaker_sample(CHILD, 0), RATE)])
+    loaded, changed = enrolled_profile(stored.to_bytes(), [], voice)
+    assert changed and loaded is not None and loaded.warp_alpha == 0.95
+    assert loaded.extensions == stored.extensions
+    assert enrolled_profile(loaded.to_bytes(), [], voice) == (loaded, False)
 
 
 def test_adaptation_moves_the_spectrum_toward_the_subject(deep_profile: SpeakerProfile) -> None:

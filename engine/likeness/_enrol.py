@@ -75,14 +75,20 @@ def enrolled_profile(
     enrolment. None: the samples hold too little voiced speech (or there are none); the
     backend then speaks in its own voice.
     """
-    profile = None
+    profile, repicked = None, False
     if cached is not None:
         try:
             profile = SpeakerProfile.from_bytes(cached)
         except ProfileFormatError as exc:
             _log.warning("speaker_profile_unreadable", error=str(exc))
+    if profile is not None and profile.warp_scores:
+        # A profile kept from before the milder pick took the plain best: its scores are kept
+        # with it, so the warp is chosen again without the samples.
+        alpha = _mildest_fit(profile.warp_scores)
+        repicked = alpha != profile.warp_alpha
+        profile = replace(profile, warp_alpha=alpha)
     if profile is not None and _is_enrolled(backend, profile):
-        return profile, False
+        return profile, repicked
     if profile is None and not samples:
         return None, False
     clips = decode_samples(samples)
