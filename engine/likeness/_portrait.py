@@ -486,7 +486,7 @@ class _MouthShape:
         box = spread_box
         source_u[box] = self._spread(from_centre[box], v[box], line[box], spread, weight[box])
         x = from_centre / (self._half * (1 + spread))
-        lens = np.clip(1 - np.square(x), 0, 1) ** np.float32(0.7)  # widest in the middle
+        lens = _power(np.clip(1 - np.square(x), 0, 1), 0.7)  # widest in the middle
         across = np.cos(np.clip(from_centre * np.float32(0.5 * np.pi / (1.15 * self._jaw_half)),
                                 -0.5 * np.pi, 0.5 * np.pi))  # fmt: skip
         amount = (self._gap * opening) * weight
@@ -661,6 +661,14 @@ class _EyeShape:
         sigma = _LID_BLUR * self._width
         blurred = cv2.GaussianBlur(window.astype(np.float32), (0, 0), sigmaX=sigma, sigmaY=0.5)
         return _LID_SKIN * self._skin + (1 - _LID_SKIN) * blurred
+
+
+def _power(base: Grid, exponent: float) -> Grid:
+    """``base ** exponent`` for ``base`` >= 0, as exp(exponent * log(base)): numpy's float32
+    power is not vectorised (0.53 ms over a mouth's window, against 0.06 ms), and the two agree
+    to within float32's last digits, far finer than a remap's 1/32 of a pixel."""
+    with np.errstate(divide="ignore"):  # log(0) is -inf, and exp(-inf) the 0 it should be
+        return np.exp(np.log(base) * np.float32(exponent))
 
 
 def _polyval(coefficients: npt.NDArray[np.float64], x: Grid) -> Grid:
