@@ -192,14 +192,13 @@ class _Intelligibility:
     def __call__(self, speech: Speech) -> dict[str, tuple[float, float]]:
         """Each recogniser's (alone, in the mix) word error rate."""
         text = " ".join(self.sentences)
-        heard = (
+        alone, mixed = (
             np.clip(_world.to_rate(samples, rate), -1.0, 1.0)
             for samples, rate in (
                 (speech.samples, speech.rate),
                 (_final_mix(speech, self.score), MIX_RATE),
             )
         )
-        alone, mixed = heard
         return {
             name: (word_error_rate(text, hear(alone)), word_error_rate(text, hear(mixed)))
             for name, hear in self.recognisers.items()
