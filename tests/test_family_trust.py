@@ -104,6 +104,14 @@ async def test_a_living_subject_consents_personally_by_reading_the_phrase(
     sent = await bot_world.sandbox.sent_messages(OWNER.id)
     [link] = [m for m in sent if has_link(m)]
     assert (link.text or "").startswith(ZH_HANT("Thank you, your phone number is confirmed."))
+    # Grandpa opening the link is news told as the family calls him, with what comes next.
+    opened = ZH_HANT(
+        "{subject} opened your invite link (on Telegram: {name}). I will tell you as soon as "
+        "{subject} has consented."
+    ).format(subject="外公", name=GRANDPA.first_name)
+    assert [m.text for m in sent].count(opened) == 1
+    joined = ZH_HANT("{name} joined the family space for {subject}.")
+    assert joined.format(name=GRANDPA.first_name, subject="外公") not in [m.text for m in sent]
     news = ZH_HANT("{subject} has consented.").format(subject="外公")
     [told] = [m for m in sent if (m.text or "").startswith(news)]
     assert told.text == news + "\n\n" + ZH_HANT(

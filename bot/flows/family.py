@@ -338,9 +338,20 @@ async def join(update: Update, context: Context, payload: str) -> None:
         welcome = _("Welcome to the family space for {subject}.")
     # The others hear first: once the newcomer is welcomed, the news is already out.
     name = first_name(services.db, user_id) or "…"
-    await notify_members(context.bot, services, space, user_id, lambda _: _(
-        "{name} joined the family space for {subject}.").format(
-        name=name, subject=space.subject_name))  # fmt: skip
+
+    def news(_: Gettext) -> str:
+        if member.role == Role.SUBJECT:
+            # Named as the family calls them (their Telegram name may mean nothing to the
+            # others), and with what comes next: the consent they are waiting for.
+            return _(
+                "{subject} opened your invite link (on Telegram: {name}). I will tell you as "
+                "soon as {subject} has consented."
+            ).format(name=name, subject=space.subject_name)
+        return _("{name} joined the family space for {subject}.").format(
+            name=name, subject=space.subject_name
+        )
+
+    await notify_members(context.bot, services, space, user_id, news)
     await send_next_step(
         message, _, member, space, before=welcome.format(subject=space.subject_name)
     )
