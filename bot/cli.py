@@ -6,6 +6,7 @@ import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from bot.config import (
     ConfigError,
@@ -17,6 +18,9 @@ from bot.config import (
 )
 from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
+from engine import Aspect
+
+ASPECTS: tuple[Aspect, ...] = get_args(Aspect)
 
 
 def _render(args: argparse.Namespace) -> int:
@@ -53,6 +57,7 @@ def _render(args: argparse.Namespace) -> int:
         voice_samples=tuple(args.voice),
         footage=tuple(args.footage),
         likeness=args.likeness,
+        aspect=args.aspect,
         spoken_language=args.speak,
         recipient=args.recipient,
         sender=args.sender,
@@ -460,6 +465,10 @@ def _parser() -> argparse.ArgumentParser:
         help="the festival (`tuanyuan templates list` names them); default: mid-autumn",
     )
     render.add_argument("--language", choices=LANGUAGES, default="zh-Hant")
+    render.add_argument(
+        "--aspect", choices=ASPECTS, default="16:9",
+        help="landscape, upright (a phone's screen) or square; default: 16:9",
+    )  # fmt: skip
     render.add_argument("--portrait", type=Path, help="a photo (or give --footage)")
     render.add_argument("--voice", type=Path, action="append", default=[], help="voice sample")
     render.add_argument("--footage", type=Path, action="append", default=[], help="video clip")
@@ -501,7 +510,7 @@ def _parser() -> argparse.ArgumentParser:
     preview = template_commands.add_parser("preview", help="render a short preview and thumbnail")
     preview.add_argument("id", help="a template's id, as `tuanyuan templates list` prints it")
     preview.add_argument("--language", choices=LANGUAGES, default="zh-Hant")
-    preview.add_argument("--aspect", choices=("16:9", "9:16", "1:1"), default="16:9")
+    preview.add_argument("--aspect", choices=ASPECTS, default="16:9")
     preview.add_argument("--out", type=Path, default=Path("preview-out"))
     preview.set_defaults(handler=_templates_preview)
 

@@ -77,6 +77,19 @@ def test_render_writes_a_marked_video_that_detect_recognises(
     assert "made by this service: no" in capsys.readouterr().out
 
 
+def test_render_makes_an_upright_greeting_for_a_phones_screen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    command = _render_command(tmp_path, "--language", "zh-Hans", "--aspect", "9:16")
+    assert main(command) == 0
+    result = json.loads(capsys.readouterr().out)
+    with av.open(result["video"]) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.width, video.codec_context.height) == (720, 1280)
+        assert container.duration is not None and container.duration > 5 * av.time_base
+        assert len(container.streams.audio) == 1
+
+
 def test_render_reports_a_bad_portrait_without_a_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
