@@ -20,6 +20,8 @@ _FACE_NAME: dict[Language, str] = {
 }
 # Characters that must not begin a line (kinsoku): they stay with the previous character.
 _NO_LINE_START = frozenset("，。、！？；：）」』》〉…,.!?;:)")
+# Where a Chinese sentence may be broken without cutting a phrase in two.
+_CLAUSE_ENDS = frozenset("，。、！？；：")
 
 
 @cache
@@ -37,24 +39,40 @@ def font(language: Language, size: int) -> ImageFont.FreeTypeFont:
 def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
     """Line breaking with lines of even length, so no single word is left dangling below.
 
-    Finds the narrowest width that still needs no more lines than a greedy fill of max_width.
+    Chinese is broken after a clause's punctuation where the clauses fit in as few lines as
+    breaking anywhere would: a reader takes "今晚的月亮又大又圓，/ 我很想念你。" in at a glance,
+    where evening the lines out would cut the phrase "又大又圓" in two. Within that, the lines are
+    evened out by finding the narrowest width that still needs no more lines.
     """
-    line_count = len(_fill(text, face, max_width))
+    characters = _tokens(text)
+    line_count = len(_fill(characters, face, max_width))
+    for tokens in (_clauses(characters), characters):
+        lines = _fill(tokens, face, max_width)
+        if len(lines) <= line_count and _fit(lines, face, max_width):
+            break
     low, high = max_width // 2, max_width
     while high - low > 4:
         middle = (low + high) // 2
-        if len(_fill(text, face, middle)) > line_count:
+        narrower = _fill(tokens, face, middle)
+        if len(narrower) > line_count or not _fit(narrower, face, middle):
             low = middle
         else:
             high = middle
-    return _fill(text, face, high)
+    return _fill(tokens, face, high)
 
 
-def _fill(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
-    """Greedy line breaking: between words for Latin text, between any characters for CJK."""
+def _fit(lines: list[str], face: ImageFont.FreeTypeFont, width: int) -> bool:
+    """Whether every line fits, its closing punctuation allowed to hang past the edge as
+    ``_fill`` hangs it."""
+    hanging = "".join(_NO_LINE_START)
+    return all(face.getlength(line.rstrip(hanging)) <= width for line in lines)
+
+
+def _fill(tokens: list[str], face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
+    """Greedy line breaking between tokens; a token wider than a line gets a line of its own."""
     lines: list[str] = []
     line = ""
-    for token in _tokens(text):
+    for token in tokens:
         candidate = line + token
         fits = face.getlength(candidate.strip()) <= max_width
         if fits or not line.strip() or token[0] in _NO_LINE_START:
@@ -76,6 +94,17 @@ def _tokens(text: str) -> list[str]:
         else:
             tokens.append(char)
     return tokens
+
+
+def _clauses(tokens: list[str]) -> list[str]:
+    """The tokens joined into runs that end with a Chinese clause's punctuation (and any closing
+    mark after it, which may not start a line)."""
+    clauses = [""]
+    for token in tokens:
+        if clauses[-1] and clauses[-1][-1] in _CLAUSE_ENDS and token[0] not in _NO_LINE_START:
+            clauses.append("")
+        clauses[-1] += token
+    return clauses
 
 
 def _is_wide(char: str) -> bool:

@@ -10,7 +10,7 @@ from engine._greeting import greeting_sentences
 from engine._models import Language
 from engine._scene import AI_LABEL
 from engine._templates import list_templates, load_template
-from engine._text import _fill, font, text_layer, wrap
+from engine._text import _fill, _tokens, font, text_layer, wrap
 
 TEMPLATE = load_template("mid-autumn")
 NOT_IN_FONT = "\U000f0000"  # supplementary private use: no CJK font maps it, so .notdef is drawn
@@ -47,19 +47,34 @@ def test_traditional_and_simplified_faces_are_picked_by_language() -> None:
     assert not np.array_equal(_glyph(font("zh-Hant", 48), "骨"), _glyph(font("zh-Hans", 48), "骨"))
 
 
-def test_cjk_breaks_between_characters_into_even_lines() -> None:
+def test_chinese_breaks_after_a_clause_rather_than_inside_a_phrase() -> None:
     face = font("zh-Hant", 46)
     text = "今晚的月亮又大又圓，我很想念你。"
+    # Two lines either way: evened out, they would read "今晚的月亮又大又 / 圓，我很想念你。"
     lines = wrap(text, face, int(face.getlength("今晚的月亮又大又圓")))
-    assert "".join(lines) == text
-    assert len(lines) == 2
-    assert abs(len(lines[0]) - len(lines[1])) <= 2
+    assert lines == ["今晚的月亮又大又圓，", "我很想念你。"]
+
+
+def test_clauses_are_evened_out_across_lines() -> None:
+    face = font("zh-Hans", 46)
+    text = "新年快乐！祝你身体健康，万事如意，记得多吃饺子。"
+    lines = wrap(text, face, int(face.getlength("新年快乐！祝你身体健康，万事如意，")))
+    assert lines == ["新年快乐！祝你身体健康，", "万事如意，记得多吃饺子。"]
+
+
+def test_chinese_without_a_clause_that_fits_breaks_between_characters_into_even_lines() -> None:
+    face = font("zh-Hant", 46)
+    for text in ("今晚的月亮又大又圓我很想念你", "今晚的月亮又大又圓又亮，我很想念你。"):
+        lines = wrap(text, face, int(face.getlength("今晚的月亮又大又圓")))
+        assert "".join(lines) == text
+        assert len(lines) == 2
+        assert abs(len(lines[0]) - len(lines[1])) <= 2
 
 
 def test_closing_punctuation_never_starts_a_line() -> None:
     face = font("zh-Hant", 46)
     text = "今晚的月亮又大又圓，我很想念你。"
-    lines = _fill(text, face, int(face.getlength("今晚的月亮又大又圓")))
+    lines = _fill(_tokens(text), face, int(face.getlength("今晚的月亮又大又圓")))
     assert lines == ["今晚的月亮又大又圓，", "我很想念你。"]
 
 
