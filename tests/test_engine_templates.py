@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -147,6 +148,14 @@ def test_sentences_naming_the_subject_need_one() -> None:
     template = template.model_copy(update={"greetings": greetings})
     assert greeting_sentences(template, "en", "Ma", "", "Grandpa") == ["Hi Ma.", "Grandpa says hi."]
     assert greeting_sentences(template, "en", "Ma", "", "") == ["Hi Ma."]
+
+
+def test_no_english_sentence_makes_the_sender_its_subject() -> None:
+    """A greeting may come from several people ("Lily and Tom"): a verb after {sender} would
+    agree with one of them only ("Lily and Tom is singing"). So the sender signs, as in a card."""
+    for template_id in list_templates():
+        for sentence in load_template(template_id).greetings.en:
+            assert not re.search(r"\{sender\}\s+\w", sentence), (template_id, sentence)
 
 
 @pytest.mark.parametrize("language", ["zh-Hant", "zh-Hans", "en"])
