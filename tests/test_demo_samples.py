@@ -55,3 +55,19 @@ def test_the_demo_grandfather_shuts_his_eyes_cleanly_in_every_layout(aspect: Asp
         # measured at most 0.03 (the brow's lower edge, where the lid's skin starts to stretch);
         # the glasses' rims bent by the old drawing's blinks, 0.19
         assert (change[lines] > 40).mean() < 0.06
+
+
+@pytest.mark.parametrize("aspect", ["16:9", "9:16", "1:1"])
+def test_the_demo_grandfather_talks_with_his_own_lips_in_every_layout(aspect: Aspect) -> None:
+    """The mouth opens where dlib puts it. Drawn as a smile's line alone, framed upright he was
+    given a mouth a chin's depth below the line, and his greeting opened a second mouth on his
+    chin. Framed as the render frames him, the landmarked mouth now lies on his drawn lips."""
+    photo = Image.open(io.BytesIO(sample_portrait_jpeg())).convert("RGB")
+    framed, _ = framed_portrait(photo, aspect, layouts()[aspect], MouthTrack.silent(), seed=0)
+    pixels = framed.still.astype(int)
+    lips = (pixels[..., 0] - pixels[..., 1] > 60) & (pixels[..., 0] > 110)  # redder than skin
+    rows, columns = np.nonzero(lips)
+    inner_mouth = framed.talking.face.landmarks[60:68]
+    middle_x, middle_y = inner_mouth.mean(axis=0)
+    assert rows.min() <= middle_y <= rows.max()
+    assert columns.min() <= middle_x <= columns.max()

@@ -5,6 +5,7 @@ sentences, encoded as Telegram encodes voice notes (Opus in Ogg).
 """
 
 import io
+import math
 import subprocess
 import tempfile
 from pathlib import Path
@@ -23,14 +24,21 @@ SAMPLE_VOICE_TEXT = (
 # eye's centre, outward positive; y in the portrait).
 _EYE_OUTLINE = ((-28, 411), (-14, 400), (6, 397), (22, 402), (28, 411), (14, 419), (-6, 421),
                 (-20, 418))  # fmt: skip
+# The smiling mouth's line: the lower half of an ellipse round (0, 540) in the portrait, these
+# radii, from and to these angles (degrees clockwise from the right, as Pillow's arcs).
+_SMILE_RADII = (70, 40)
+_SMILE_CENTRE_Y = 540
+_SMILE_FROM, _SMILE_TO = 15, 165
+# The lips' thickness above and below that line at its middle, tapering to the corners.
+_UPPER_LIP, _LOWER_LIP = 9, 16
 
 
 def sample_portrait_jpeg(width: int = 768, height: int = 960) -> bytes:
     """A drawn head-and-shoulders portrait of a smiling grandfather.
 
-    Drawn so that dlib, trained on photographs, finds his eyes where they are: almond-shaped,
-    with an upper lid, and no glasses (around drawn rims it put his lower lids on the rims at
-    some sizes, and each blink smeared the eye or bent the glasses)."""
+    Drawn so that dlib, trained on photographs, finds his eyes and mouth where they are:
+    almond-shaped eyes with an upper lid, no glasses (around drawn rims it put his lower lids on
+    the rims at some sizes, and each blink smeared the eye or bent the glasses), and lips."""
     image = Image.new("RGB", (width, height), (214, 196, 170))
     draw = ImageDraw.Draw(image)
     for y in range(height):  # a soft studio backdrop, lighter towards the top
@@ -52,11 +60,30 @@ def sample_portrait_jpeg(width: int = 768, height: int = 960) -> bytes:
         draw.line(eye[:5], fill=(90, 60, 45), width=3, joint="curve")  # upper lid
         draw.arc([ex - 40, 350, ex + 40, 380], 200, 340, fill=(120, 120, 120), width=8)  # brow
     draw.line([(cx, 430), (cx - 14, 500), (cx + 6, 506)], fill=(196, 150, 120), width=5)  # nose
-    draw.arc([cx - 70, 500, cx + 70, 580], 15, 165, fill=(150, 70, 60), width=7)  # smile
+    _draw_lips(draw, cx)
     image = image.filter(ImageFilter.GaussianBlur(1.2))
     encoded = io.BytesIO()
     image.save(encoded, format="JPEG", quality=90)
     return encoded.getvalue()
+
+
+def _draw_lips(draw: ImageDraw.ImageDraw, cx: int) -> None:
+    """Lips along the smile, not the smile's line alone: with no lips to go by, dlib guessed his
+    mouth from the shape of his face, at one framing a chin's depth below the line, and the
+    upright greeting opened a second mouth on his chin."""
+    (rx, ry), y0 = _SMILE_RADII, _SMILE_CENTRE_Y
+    corner = math.sin(math.radians(_SMILE_FROM))
+    line, upper, lower = [], [], []
+    for step in range(41):
+        angle = math.radians(_SMILE_FROM + (_SMILE_TO - _SMILE_FROM) * step / 40)
+        x, y = cx + rx * math.cos(angle), y0 + ry * math.sin(angle)
+        taper = ((math.sin(angle) - corner) / (1 - corner)) ** 0.6
+        line.append((x, y))
+        upper.append((x, y - _UPPER_LIP * taper))
+        lower.append((x, y + _LOWER_LIP * taper))
+    draw.polygon(upper + line[::-1], fill=(186, 104, 96))
+    draw.polygon(line + lower[::-1], fill=(198, 116, 108))
+    draw.line(line, fill=(120, 56, 50), width=4, joint="curve")
 
 
 def encode_voice_note(wav: Path, destination: Path) -> Path:
