@@ -20,6 +20,7 @@ _FACE_NAME: dict[Language, str] = {
 }
 # Characters that must not begin a line (kinsoku): they stay with the previous character.
 _NO_LINE_START = frozenset("，。、！？；：）」』》〉…,.!?;:)")
+_HANGING = "".join(_NO_LINE_START)  # as str.rstrip takes them
 # Where a Chinese sentence may be broken without cutting a phrase in two.
 _CLAUSE_ENDS = frozenset("，。、！？；：")
 
@@ -46,10 +47,10 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
     """
     characters = _tokens(text)
     line_count = len(_fill(characters, face, max_width))
-    for tokens in (_clauses(characters), characters):
-        lines = _fill(tokens, face, max_width)
-        if len(lines) <= line_count and _fit(lines, face, max_width):
-            break
+    clauses = _clauses(characters)
+    by_clause = _fill(clauses, face, max_width)
+    fits = len(by_clause) <= line_count and _fit(by_clause, face, max_width)
+    tokens = clauses if fits else characters
     low, high = max_width // 2, max_width
     while high - low > 4:
         middle = (low + high) // 2
@@ -64,8 +65,7 @@ def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
 def _fit(lines: list[str], face: ImageFont.FreeTypeFont, width: int) -> bool:
     """Whether every line fits, its closing punctuation allowed to hang past the edge as
     ``_fill`` hangs it."""
-    hanging = "".join(_NO_LINE_START)
-    return all(face.getlength(line.rstrip(hanging)) <= width for line in lines)
+    return all(face.getlength(line.rstrip(_HANGING)) <= width for line in lines)
 
 
 def _fill(tokens: list[str], face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
