@@ -6,6 +6,7 @@ the colour conversion, tagging and MP4 layout; moviepy's per-frame Pillow work i
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import subprocess
 import tempfile
@@ -99,7 +100,11 @@ def encode_picture(
         try:
             _feed(frames, process, (height, width, 3))
         finally:
-            process.stdin.close()
+            # Closing flushes what the pipe still buffers; if ffmpeg has exited, that raises a
+            # broken pipe (as in subprocess's own communicate), and its exit code and log are
+            # what say why.
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
             code = process.wait()
         _check(code, log)
 
