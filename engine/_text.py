@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 import unicodedata
 from functools import cache
 
@@ -21,8 +22,26 @@ _FACE_NAME: dict[Language, str] = {
 # Characters that must not begin a line (kinsoku): they stay with the previous character.
 _NO_LINE_START = frozenset("，。、！？；：）」』》〉…,.!?;:)")
 _HANGING = "".join(_NO_LINE_START)  # as str.rstrip takes them
-# Where a Chinese sentence may be broken without cutting a phrase in two.
-_CLAUSE_ENDS = frozenset("，。、！？；：")
+# Where a line may end without cutting a phrase in two: after a clause's punctuation. Not after
+# a Latin full stop: inside one subtitle (a sentence) it more often ends "Mr." than a sentence.
+_CLAUSE_ENDS = frozenset("，。、！？；：,;:!?")
+# What may follow a clause's punctuation on the same line: closing quotes and brackets.
+_CLOSING = '）」』》〉)”’"'
+# English words that lead a phrase: an article, preposition or conjunction is read with what
+# follows it, a possessive with its noun, a subject pronoun with its verb. Subtitlers break a
+# line before such a word, never after it.
+_LEADS_A_PHRASE = frozenset(
+    ("a", "an", "the", "and", "or", "but", "nor", "so", "for", "of", "to", "in", "on", "at", "by",
+     "with", "from", "as", "into", "than", "my", "your", "our", "his", "her", "their", "its", "i",
+     "we", "he", "she", "they")
+)  # fmt: skip
+# What a line break costs a reader, by where it falls, in the units of a line's raggedness (the
+# square of the share of the line left empty): between two words it is worth a line 45 % empty.
+_AT_A_PAUSE = 0.0  # after a clause's punctuation
+_BEFORE_A_PHRASE = 0.1  # the next line starts with a word that leads a phrase
+_BETWEEN_WORDS = 0.2
+_INSIDE_A_PHRASE = 0.3  # the line ends on a word that leads a phrase
+_BETWEEN_CHARACTERS = 0.5  # of Chinese, which may cut a word in two
 
 
 @cache
@@ -38,51 +57,74 @@ def font(language: Language, size: int) -> ImageFont.FreeTypeFont:
 
 
 def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
-    """Line breaking with lines of even length, so no single word is left dangling below.
+    """Line breaking as a subtitler does it: the fewest lines, broken where a reader pauses and
+    into lines of even length.
 
-    Chinese is broken after a clause's punctuation where the clauses fit in as few lines as
-    breaking anywhere would: a reader takes "今晚的月亮又大又圓，/ 我很想念你。" in at a glance,
-    where evening the lines out would cut the phrase "又大又圓" in two. Within that, the lines are
-    evened out by finding the narrowest width that still needs no more lines.
+    A reader takes "今晚的月亮又大又圓，/ 我很想念你。" or "Make a wish / and blow out the
+    candles!" in at a glance, where evening the lines out would cut "又大又圓" in two or leave
+    "and" hanging; yet a word alone on a line reads badly too. So of the ways to break the text
+    into the fewest lines, the one taken costs least in breaks (``_AT_A_PAUSE`` to
+    ``_INSIDE_A_PHRASE``) and raggedness together. Found over every way of breaking the text
+    (each line's best start, found once), not greedily.
     """
-    characters = _tokens(text)
-    line_count = len(_fill(characters, face, max_width))
-    clauses = _clauses(characters)
-    by_clause = _fill(clauses, face, max_width)
-    fits = len(by_clause) <= line_count and _fit(by_clause, face, max_width)
-    tokens = clauses if fits else characters
-    low, high = max_width // 2, max_width
-    while high - low > 4:
-        middle = (low + high) // 2
-        narrower = _fill(tokens, face, middle)
-        if len(narrower) > line_count or not _fit(narrower, face, middle):
-            low = middle
-        else:
-            high = middle
-    return _fill(tokens, face, high)
+    tokens = _tokens(text)
+    # What a break before tokens[end] costs (no line ends before the first token).
+    costs = [0.0] + [
+        _break_cost("".join(tokens[:end]), "".join(tokens[end:])) for end in range(1, len(tokens))
+    ]
+    # best[end]: the cheapest (lines, cost) for tokens[:end] ending a line there, with where
+    # that last line starts; None where no line may end.
+    best: list[tuple[tuple[int, float], int] | None] = [None] * (len(tokens) + 1)
+    best[0] = ((0, 0.0), 0)
+    for end in range(1, len(tokens) + 1):
+        if end < len(tokens) and tokens[end][0] in _NO_LINE_START:
+            continue
+        has_word = False
+        for start in range(end - 1, -1, -1):
+            line = "".join(tokens[start:end]).strip()
+            if not line:
+                continue
+            width = face.getlength(line.rstrip(_HANGING))
+            if width > max_width and has_word:
+                break  # a longer line is only wider; one token wider than a line stands alone
+            has_word = True
+            before = best[start]
+            if before is None:
+                continue
+            (lines, cost), _ = before
+            cost += (1 - min(width, max_width) / max_width) ** 2
+            if end < len(tokens):
+                cost += costs[end]
+            candidate = (lines + 1, cost)
+            current = best[end]
+            if current is None or candidate < current[0]:
+                best[end] = (candidate, start)
+    wrapped: list[str] = []
+    end = len(tokens)
+    while end > 0:
+        chosen = best[end]
+        assert chosen is not None  # the text's end is always reachable
+        start = chosen[1]
+        wrapped.append("".join(tokens[start:end]).strip())
+        end = start
+    return wrapped[::-1]
 
 
-def _fit(lines: list[str], face: ImageFont.FreeTypeFont, width: int) -> bool:
-    """Whether every line fits, its closing punctuation allowed to hang past the edge as
-    ``_fill`` hangs it."""
-    return all(face.getlength(line.rstrip(_HANGING)) <= width for line in lines)
+def _break_cost(before: str, after: str) -> float:
+    """What breaking the line between ``before`` and ``after`` costs a reader."""
+    ending = before.rstrip().rstrip(_CLOSING)
+    if ending and ending[-1] in _CLAUSE_ENDS:
+        return _AT_A_PAUSE
+    if _is_wide(before[-1]) and _is_wide(after[0]) and " " not in (before[-1], after[0]):
+        return _BETWEEN_CHARACTERS
+    if _word(before, -1) in _LEADS_A_PHRASE:
+        return _INSIDE_A_PHRASE
+    return _BEFORE_A_PHRASE if _word(after, 0) in _LEADS_A_PHRASE else _BETWEEN_WORDS
 
 
-def _fill(tokens: list[str], face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:
-    """Greedy line breaking between tokens; a token wider than a line gets a line of its own."""
-    lines: list[str] = []
-    line = ""
-    for token in tokens:
-        candidate = line + token
-        fits = face.getlength(candidate.strip()) <= max_width
-        if fits or not line.strip() or token[0] in _NO_LINE_START:
-            line = candidate
-        else:
-            lines.append(line.strip())
-            line = token.lstrip()
-    if line.strip():
-        lines.append(line.strip())
-    return lines
+def _word(text: str, index: int) -> str:
+    words = text.split()
+    return words[index].strip(string.punctuation + "“”‘’").lower() if words else ""
 
 
 def _tokens(text: str) -> list[str]:
@@ -94,17 +136,6 @@ def _tokens(text: str) -> list[str]:
         else:
             tokens.append(char)
     return tokens
-
-
-def _clauses(tokens: list[str]) -> list[str]:
-    """The tokens joined into runs that end with a Chinese clause's punctuation (and any closing
-    mark after it, which may not start a line)."""
-    clauses = [""]
-    for token in tokens:
-        if clauses[-1] and clauses[-1][-1] in _CLAUSE_ENDS and token[0] not in _NO_LINE_START:
-            clauses.append("")
-        clauses[-1] += token
-    return clauses
 
 
 def _is_wide(char: str) -> bool:

@@ -10,7 +10,7 @@ from engine._greeting import greeting_sentences
 from engine._models import Language
 from engine._scene import AI_LABEL
 from engine._templates import list_templates, load_template
-from engine._text import _fill, _tokens, font, text_layer, wrap
+from engine._text import font, text_layer, wrap
 
 TEMPLATE = load_template("mid-autumn")
 NOT_IN_FONT = "\U000f0000"  # supplementary private use: no CJK font maps it, so .notdef is drawn
@@ -73,9 +73,11 @@ def test_chinese_without_a_clause_that_fits_breaks_between_characters_into_even_
 
 def test_closing_punctuation_never_starts_a_line() -> None:
     face = font("zh-Hant", 46)
-    text = "今晚的月亮又大又圓，我很想念你。"
-    lines = _fill(_tokens(text), face, int(face.getlength("今晚的月亮又大又圓")))
-    assert lines == ["今晚的月亮又大又圓，", "我很想念你。"]
+    text = "好，好。今晚的月亮又大又圓！我很想念你「真的」。"
+    for width in range(46, 800, 5):
+        lines = wrap(text, face, width)
+        assert "".join(lines) == text
+        assert not any(line[0] in "，。！」" for line in lines), (width, lines)
 
 
 def test_latin_breaks_between_words() -> None:
@@ -85,6 +87,50 @@ def test_latin_breaks_between_words() -> None:
     assert len(lines) > 1
     assert " ".join(lines) == text
     assert all(face.getlength(line) <= 600 for line in lines)
+
+
+# A 9:16 greeting's subtitle: 42 px letters in 633 px (0.88 of 720).
+UPRIGHT_FACE, UPRIGHT_WIDTH = font("en", 42), 633
+
+
+def test_english_breaks_after_a_comma_rather_than_inside_a_clause() -> None:
+    # Evened out, these read "The moon is full and bright / tonight, and I am thinking of you."
+    # and "A birthday song for / you, from Lily and Tom.", as they did.
+    assert wrap(
+        "The moon is full and bright tonight, and I am thinking of you.", font("en", 42), 1126
+    ) == [
+        "The moon is full and bright tonight,",
+        "and I am thinking of you.",
+    ]
+    assert wrap("A birthday song for you, from Lily and Tom.", UPRIGHT_FACE, UPRIGHT_WIDTH) == [
+        "A birthday song for you,",
+        "from Lily and Tom.",
+    ]
+
+
+def test_english_breaks_before_a_conjunction_or_preposition_not_after_it() -> None:
+    for text, expected in (
+        ("Make a wish and blow out the candles!", ["Make a wish", "and blow out the candles!"]),
+        (
+            "Thank you for being with me through this year.",
+            ["Thank you for being", "with me through this year."],
+        ),
+        (
+            "May your dreams come true in the year ahead.",
+            ["May your dreams come true", "in the year ahead."],
+        ),
+    ):
+        lines = wrap(text, UPRIGHT_FACE, UPRIGHT_WIDTH)
+        assert lines == expected
+        assert lines[0].split()[-1] not in {"a", "and", "for", "with", "the", "of", "in"}
+
+
+def test_a_break_by_sense_gives_way_to_fewer_lines() -> None:
+    """A pause is preferred only among breaks into the fewest lines: a line is never added."""
+    text = "Happy Mid-Autumn Festival, Grandma!"
+    width = int(UPRIGHT_FACE.getlength(text[:-1])) + 1  # the "!" may hang past the edge
+    assert wrap(text, UPRIGHT_FACE, width) == [text]
+    assert wrap(text, UPRIGHT_FACE, width - 1) == ["Happy Mid-Autumn Festival,", "Grandma!"]
 
 
 def test_text_layer_is_white_with_a_dark_outline() -> None:
