@@ -372,7 +372,7 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo(args.out)
+    return run_demo(args.out, args.language)
 
 
 def _audit_verify(args: argparse.Namespace) -> int:
@@ -500,6 +500,10 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="play a scripted family through the bot, offline")
     demo.add_argument("--out", type=Path, default=Path("demo-out"))
+    demo.add_argument(
+        "--language", choices=LANGUAGES, default="zh-Hant",
+        help="the language the family writes in, and the greeting's",
+    )  # fmt: skip
     demo.set_defaults(handler=_demo)
 
     templates = commands.add_parser("templates", help="list festival templates or preview one")

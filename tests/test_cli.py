@@ -164,6 +164,26 @@ def test_demo_keeps_its_keys_and_honours_the_operator_watermark_key(
     assert "MAC valid" not in capsys.readouterr().out
 
 
+def test_demo_plays_the_family_in_english_and_keeps_each_message_where_it_was_sent(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "demo-out"
+    assert main(["demo", "--out", str(out), "--language", "en"]) == 0
+    entries = json.loads((out / "transcript.json").read_text(encoding="utf-8"))
+    said = [entry.get("text") or entry.get("caption") or "" for entry in entries]
+    assert not [text for text in said if any("\u4e00" <= char <= "\u9fff" for char in text)]
+    assert any("Happy Mid-Autumn Festival, Grandma!" in text for text in said)
+    assert said[-1] == "Your greeting for Grandma is ready. This video was made with AI."
+    # The grandfather's consent reached her chat while he spoke, before she typed her relation.
+    assert said.index("Grandpa has consented.\n\nHow are you related to Grandpa? Type it, for "
+                      "example: granddaughter.") < said.index("granddaughter")  # fmt: skip
+    with av.open(str(out / "greeting.mp4")) as container:
+        video, audio = container.streams.video[0], container.streams.audio[0]
+        assert (video.codec_context.name, video.width, video.height) == ("h264", 1280, 720)
+        assert audio.codec_context.name == "aac"
+        assert container.duration is not None and container.duration / 1e6 > 10
+
+
 def test_worker_refuses_an_address_that_is_not_host_and_port(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

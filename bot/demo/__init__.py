@@ -24,25 +24,68 @@ import structlog
 
 from bot.app import build_application, polling
 from bot.config import ConfigError, Settings, read_watermark_key
-from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.demo.samples import SAMPLE_VOICE_TEXT, sample_portrait_jpeg, sample_voice_ogg
 from bot.demo.transcript import Transcript
 from bot.flows.family import LANGUAGES_DONE, SUBJECT_LANGUAGE_PREFIX, SUBJECT_STATUS_PREFIX
 from bot.flows.order import MORE_FESTIVALS, TEMPLATE_PREFIX, WORDS_PREFIX
 from bot.i18n import gettext_for, language_from_telegram
 from bot.orders import SEND_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
+from engine import Language
 
 log = structlog.get_logger(__name__)
 
-DEMO_MEMBER = SandboxUser(424242, "美玲", language_code="zh-hant", username="meiling")
+
+@dataclass(frozen=True)
+class DemoFamily:
+    """One scripted family, written in one of the bot's languages: the member, her grandfather
+    (alive, on his own account) and what each of them types, says and presses."""
+
+    member: SandboxUser
+    relation: str  # what she types when asked how she is related
+    subject: SandboxUser  # his account; his first name is also what she calls him
+    spoken_language: str  # the button she presses for the language he speaks
+    recipient: str  # the greeting is for her
+    voice_text: str  # what her voice note of him says (read by the default voice)
+
+
 DEMO_MEMBER_PHONE = "+886912000001"
-DEMO_RELATION = "孫女"
-# The grandfather, alive and far away, consents from his own (scripted) Telegram account.
-DEMO_SUBJECT_NAME = "外公"
-DEMO_SUBJECT = SandboxUser(434343, DEMO_SUBJECT_NAME, language_code="zh-hant")
 DEMO_SUBJECT_PHONE = "+886912000002"
+# The member writes to the bot in her Telegram's language; the family is the same in each.
+DEMO_FAMILIES: dict[Language, DemoFamily] = {
+    "zh-Hant": DemoFamily(
+        member=SandboxUser(424242, "美玲", language_code="zh-hant", username="meiling"),
+        relation="孫女",
+        subject=SandboxUser(434343, "外公", language_code="zh-hant"),
+        spoken_language="cmn",
+        recipient="外婆",
+        voice_text=SAMPLE_VOICE_TEXT,
+    ),
+    "zh-Hans": DemoFamily(
+        member=SandboxUser(424242, "美玲", language_code="zh-hans", username="meiling"),
+        relation="孙女",
+        subject=SandboxUser(434343, "外公", language_code="zh-hans"),
+        spoken_language="cmn",
+        recipient="外婆",
+        voice_text=(
+            "大家好，我是外公。今天天气很好，我在院子里种了一些花。"
+            "你们要好好照顾自己，记得多喝水，早点休息。我很想念你们。"
+        ),
+    ),
+    "en": DemoFamily(
+        member=SandboxUser(424242, "Lily", language_code="en", username="lily"),
+        relation="granddaughter",
+        subject=SandboxUser(434343, "Grandpa", language_code="en"),
+        spoken_language="en",
+        recipient="Grandma",
+        voice_text=(
+            "Hello everyone, it's Grandpa. The weather is lovely today, and I planted some "
+            "flowers in the garden. Look after yourselves, drink plenty of water and get some "
+            "rest. I miss you all."
+        ),
+    ),
+}
 DEMO_TEMPLATE = "mid-autumn"
-DEMO_RECIPIENT = "外婆"
 # Generous: the render runs on whatever machine the demo is on, two cores included.
 RENDER_TIMEOUT_S = 600.0
 REPLY_TIMEOUT_S = 30.0
@@ -58,7 +101,7 @@ class _Outcome:
 DATA_DIR = "bot-data"  # in the output folder
 
 
-def run_demo(out_dir: Path) -> int:
+def run_demo(out_dir: Path, language: Language = "zh-Hant") -> int:
     """Play the scripted order; write ``transcript.md``/``.json``, ``greeting.mp4`` and the
     bot's data in ``bot-data``, replacing a previous run's.
 
@@ -72,7 +115,7 @@ def run_demo(out_dir: Path) -> int:
         return 2
     data_dir = out_dir / DATA_DIR
     shutil.rmtree(data_dir, ignore_errors=True)  # a new family each run: the script is fixed
-    outcome = asyncio.run(_run(data_dir, watermark_key))
+    outcome = asyncio.run(_run(data_dir, watermark_key, DEMO_FAMILIES[language]))
     out_dir.mkdir(parents=True, exist_ok=True)
     outcome.transcript.write(out_dir)
     if outcome.video is None:
@@ -87,7 +130,7 @@ def run_demo(out_dir: Path) -> int:
     return 0
 
 
-async def _run(data_dir: Path, watermark_key: bytes | None) -> _Outcome:
+async def _run(data_dir: Path, watermark_key: bytes | None, family: DemoFamily) -> _Outcome:
     token = f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(24)}"
     outcome = _Outcome(Transcript())
     with tempfile.TemporaryDirectory(prefix="tuanyuan-demo-") as state_dir:
@@ -104,7 +147,7 @@ async def _run(data_dir: Path, watermark_key: bytes | None) -> _Outcome:
                 SandboxClient(stand_in.root_url) as sandbox,
             ):
                 try:
-                    video = await _play(sandbox, outcome.transcript)
+                    video = await _play(sandbox, outcome.transcript, family)
                 except TimeoutError as error:
                     log.error("demo.timeout", error=str(error))
                     return outcome
@@ -114,7 +157,9 @@ async def _run(data_dir: Path, watermark_key: bytes | None) -> _Outcome:
     return outcome
 
 
-async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
+async def _play(sandbox: SandboxClient, transcript: Transcript, family: DemoFamily) -> SentMessage:
+    member, subject = family.member, family.subject
+
     async def step(
         user: SandboxUser,
         description: str,
@@ -128,11 +173,30 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
         reply = await sandbox.wait_for_message(
             user.id, lambda m: m.message_id > seen and until(m), timeout=wait_s
         )
-        transcript.bot(user, await sandbox.sent_messages(user.id))
+        # Both chats: what one person did may reach the other (the grandfather's consent tells
+        # her), and the transcript keeps it where it happened, not where she next speaks.
+        for person in (user, subject if user == member else member):
+            transcript.bot(person, await sandbox.sent_messages(person.id))
         return reply
 
-    member, subject = DEMO_MEMBER, DEMO_SUBJECT
-    _ = gettext_for(language_from_telegram(member.language_code))
+    async def press(
+        message: SentMessage,
+        data: str,
+        until: Callable[[SentMessage], bool],
+        narration: str = "[presses {button}]",
+        wait_s: float = REPLY_TIMEOUT_S,
+    ) -> SentMessage:
+        """The member presses a button, narrated with its label as she reads it."""
+        return await step(
+            member,
+            narration.format(button=_button_text(message, data)),
+            lambda: sandbox.press_button(member, message.message_id, data),
+            until,
+            wait_s,
+        )
+
+    language = language_from_telegram(member.language_code)
+    _ = gettext_for(language)
     asks_for_voice = _("Now send a voice note of them speaking. About 20 seconds is best.")
 
     # The member creates a family space for a living grandfather...
@@ -140,22 +204,18 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
     await step(member, "/newspace", lambda: sandbox.send_text(member, "/newspace"), _is_text)
     status = await step(
         member,
-        DEMO_SUBJECT_NAME,
-        lambda: sandbox.send_text(member, DEMO_SUBJECT_NAME),
+        subject.first_name,
+        lambda: sandbox.send_text(member, subject.first_name),
         _has_buttons,
     )
-    languages = await step(
-        member,
-        "[presses Living]",
-        lambda: sandbox.press_button(member, status.message_id, SUBJECT_STATUS_PREFIX + "living"),
-        _has_buttons,
-    )
-    await sandbox.press_button(member, languages.message_id, SUBJECT_LANGUAGE_PREFIX + "cmn")
-    await step(
-        member,
-        "[presses 普通話 (Mandarin), then Done]",
-        lambda: sandbox.press_button(member, languages.message_id, LANGUAGES_DONE),
+    languages = await press(status, SUBJECT_STATUS_PREFIX + "living", _has_buttons)
+    spoken = SUBJECT_LANGUAGE_PREFIX + family.spoken_language
+    await sandbox.press_button(member, languages.message_id, spoken)
+    await press(
+        languages,
+        LANGUAGES_DONE,
         lambda m: bool(m.reply_markup and "keyboard" in m.reply_markup),
+        f"[presses {_button_text(languages, spoken)}, then {{button}}]",
     )
     # She shares her own phone number first: only then does she get her grandfather's link...
     invite = await step(
@@ -189,7 +249,9 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
     )
 
     # The member says how she is related, then orders the greeting.
-    await step(member, DEMO_RELATION, lambda: sandbox.send_text(member, DEMO_RELATION), _is_text)
+    await step(
+        member, family.relation, lambda: sandbox.send_text(member, family.relation), _is_text
+    )
     await step(
         member,
         "[photo: sample portrait]",
@@ -199,41 +261,37 @@ async def _play(sandbox: SandboxClient, transcript: Transcript) -> SentMessage:
     keyboard = await step(
         member,
         "[voice note: sample voice]",
-        lambda: sandbox.send_voice(member, sample_voice_ogg(), duration=12),
+        lambda: sandbox.send_voice(
+            member, sample_voice_ogg(family.voice_text, language), duration=12
+        ),
         _has_buttons,
     )
     if TEMPLATE_PREFIX + DEMO_TEMPLATE not in str(keyboard.reply_markup):
         # Not among the festivals coming up: the member opens the rest, as anyone would.
-        transcript.person(member, "[presses More festivals]")
+        transcript.person(member, f"[presses {_button_text(keyboard, MORE_FESTIVALS)}]")
         await sandbox.press_button(member, keyboard.message_id, MORE_FESTIVALS)
-        await sandbox.wait_for_message(
+        keyboard = await sandbox.wait_for_message(
             member.id,
             lambda m: (
                 m.message_id == keyboard.message_id
                 and TEMPLATE_PREFIX + DEMO_TEMPLATE in str(m.reply_markup)
             ),
         )
-    await step(
-        member,
-        f"[presses the {DEMO_TEMPLATE} button]",
-        lambda: sandbox.press_button(member, keyboard.message_id, TEMPLATE_PREFIX + DEMO_TEMPLATE),
-        _is_text,
-    )
+    await press(keyboard, TEMPLATE_PREFIX + DEMO_TEMPLATE, _is_text)
     confirmation = await step(
-        member, DEMO_RECIPIENT, lambda: sandbox.send_text(member, DEMO_RECIPIENT), _has_buttons
+        member, family.recipient, lambda: sandbox.send_text(member, family.recipient), _has_buttons
     )
-    preview = await step(
-        member,
-        "[presses Make this greeting]",
-        lambda: sandbox.press_button(member, confirmation.message_id, WORDS_PREFIX + "go"),
+    preview = await press(
+        confirmation,
+        WORDS_PREFIX + "go",
         lambda m: m.method == "sendVideo",
         wait_s=RENDER_TIMEOUT_S,
     )
-    return await step(
-        member,
-        "[watches the preview, presses Send it]",
-        lambda: sandbox.press_button(member, preview.message_id, SEND_PREFIX + _order_of(preview)),
+    return await press(
+        preview,
+        SEND_PREFIX + _order_of(preview),
         lambda m: m.method == "sendVideo",
+        "[watches the preview, presses {button}]",
     )
 
 
@@ -242,6 +300,15 @@ def _order_of(preview: SentMessage) -> str:
     assert preview.reply_markup is not None
     data: str = preview.reply_markup["inline_keyboard"][0][0]["callback_data"]
     return data.rpartition(":")[2]
+
+
+def _button_text(message: SentMessage, data: str) -> str:
+    """The label of the button that sends ``data``, as the member reads it."""
+    assert message.reply_markup is not None
+    rows = message.reply_markup["inline_keyboard"]
+    return next(
+        str(button["text"]) for row in rows for button in row if button["callback_data"] == data
+    )
 
 
 def _has_buttons(message: SentMessage) -> bool:
