@@ -97,7 +97,9 @@ REGIONAL_WORDS = {
 def test_chinese_reads_as_written_where_it_is_read(language: str) -> None:
     """Mainland usage in zh-Hans, Taiwan / Hong Kong usage in zh-Hant; and no 他 or 她 for the
     person in the greeting, whom the family may call 奶奶 or 外公: the texts use their name
-    or "this family member" instead (他们 for a group, 其他 and 他人 are not about them)."""
+    or "this family member" instead (他们 for a group, 其他 and 他人 are not about them).
+    Everyone is 你, never 您 in one message and 你 in the next; and what AI made is "AI 生成",
+    as the video's own label reads, not "AI 制作" in one message and "AI 生成" in the next."""
     with catalog_path(language).open("rb") as po_file:  # type: ignore[arg-type]
         catalog = read_po(po_file)
     for message in catalog:
@@ -107,3 +109,5 @@ def test_chinese_reads_as_written_where_it_is_read(language: str) -> None:
         found = [word for word in REGIONAL_WORDS[language] if word in text]
         assert not found, f"{language}: {found} in {text!r}"
         assert not re.search(r"(?<!其)[他她](?![们們人])", text), f"{language}: pronoun in {text!r}"
+        assert "您" not in text, f"{language}: 您 in {text!r}"
+        assert not re.search(r"AI ?[制製]作", text), f"{language}: not AI 生成 in {text!r}"
