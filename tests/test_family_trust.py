@@ -43,7 +43,7 @@ from bot.family.spaces import (
     update_space,
 )
 from bot.faults import seed_campaign_greeting
-from bot.flows.consent import receipt_text
+from bot.flows.consent import proofs_kept_text, receipt_text
 from bot.flows.privacy import DELETE_CONFIRM
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -179,6 +179,11 @@ async def test_a_deceased_subject_needs_a_reviewed_proof_and_revocation_leaves_n
     expected = Receipt(files=Counter({"portrait": 1, "voice": 1, "profile": 1, "video": 1}),
                        telegram_copies=1, messages_deleted=2)  # fmt: skip
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
+    # Her death certificate is hers, not the subject's likeness: kept, and she is told so (the
+    # receipt once listed "Proof documents: 0" as if it were gone).
+    assert (receipt.text or "").endswith(proofs_kept_text(ZH_HANT))
+    assert ZH_HANT("Proof documents: {count}").format(count=0) not in (receipt.text or "")
+    assert bot_world.services.vault.exists(member.proof_media_id or "")
     videos = [m for m in await bot_world.sandbox.sent_messages(OWNER.id) if m.method == "sendVideo"]
     assert len(videos) == 2 and all(m.deleted for m in videos)
     assert leftovers(bot_world, needles, blobs) == []
@@ -501,6 +506,7 @@ async def test_after_revocation_nothing_is_made_until_the_subject_consents_again
     receipt = await revoke(bot_world, GRANDPA, "外公")
     expected = Receipt(files=Counter({"statement": 1}))
     assert receipt_text(ZH_HANT, expected) in (receipt.text or "")
+    assert proofs_kept_text(ZH_HANT) not in (receipt.text or "")  # no relative sent one
     start_over = ZH_HANT(
         "To start over, {subject} gives consent again with /consent; then send the photo and "
         "voice notes again."

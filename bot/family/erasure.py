@@ -44,6 +44,9 @@ class Receipt:
     telegram_copies: int = 0
     messages_deleted: int = 0
     renders_stopped: int = 0
+    # Proof documents are each relative's own, not the subject's likeness: withdrawing consent
+    # keeps them (and says so); each relative deletes theirs by leaving (/delete_me).
+    proofs_kept: int = 0
 
 
 async def _erase_orders(
@@ -111,6 +114,9 @@ async def _erase_space(services: Services, bot: Bot, space: Space, actor_id: int
         db, f"space_id = ? AND kind IN ({kinds})", [space_id, *[k.value for k in SUBJECT_DATA]]
     )
     _erase_media(services, subject_media, receipt)
+    receipt.proofs_kept = len(
+        media_where(db, "space_id = ? AND kind = ?", [space_id, MediaKind.PROOF.value])
+    )
     db.execute("DELETE FROM challenges WHERE space_id = ?", [space_id])
     db.execute("DELETE FROM invites WHERE space_id = ? AND used_by IS NULL", [space_id])
     removed = dict(receipt.files) | {"telegram_copies": receipt.telegram_copies}

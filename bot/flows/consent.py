@@ -354,6 +354,9 @@ async def revoke_command(update: Update, context: Context) -> None:
 
 
 def receipt_text(_: Gettext, receipt: Receipt) -> str:
+    """Every kind of the subject's data with its count, zero included: what was looked for. Proof
+    documents only where some were deleted: withdrawing consent never deletes them, and a line
+    "Proof documents: 0" read as if the death certificate a relative sent were gone."""
     counts = receipt.files
     lines = [
         _("Photos: {count}").format(count=counts[MediaKind.PORTRAIT]),
@@ -361,7 +364,11 @@ def receipt_text(_: Gettext, receipt: Receipt) -> str:
         _("Voice notes: {count}").format(count=counts[MediaKind.VOICE]),
         _("Voice profiles learnt from them: {count}").format(count=counts[MediaKind.PROFILE]),
         _("Consent recordings: {count}").format(count=counts[MediaKind.STATEMENT]),
-        _("Proof documents: {count}").format(count=counts[MediaKind.PROOF]),
+        *(
+            [_("Proof documents: {count}").format(count=counts[MediaKind.PROOF])]
+            if counts[MediaKind.PROOF]
+            else []
+        ),
         _("Greeting videos: {count}").format(count=counts[MediaKind.VIDEO]),
         _("Telegram copies forgotten: {count}").format(count=receipt.telegram_copies),
         _("Delivered messages deleted: {count}").format(count=receipt.messages_deleted),
@@ -376,6 +383,13 @@ async def revoke_asked(update: Update, context: Context) -> None:
     assert query is not None
     await query.answer()
     await revoke_command(update, context)
+
+
+def proofs_kept_text(_: Gettext) -> str:
+    return "\n\n" + _(
+        "The proof documents relatives sent to be verified are kept: each relative can delete "
+        "their own with /delete_me."
+    )
 
 
 async def revoke_kept(update: Update, context: Context) -> None:
@@ -403,6 +417,7 @@ async def revoke_confirmed(update: Update, context: Context) -> None:
             "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
             "Kept: a record that consent was given and withdrawn, with no face or voice data."
         ).format(subject=space.subject_name, receipt=receipt_text(_, receipt))
+        + (proofs_kept_text(_) if receipt.proofs_kept else "")
     )
     await notify_members(context.bot, services, space, member.user_id, lambda _: _(
         "Consent for {subject} was withdrawn. Every photo, voice note and video of {subject} "
