@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -390,6 +391,37 @@ async def test_a_too_short_voice_note_gets_the_numbers(
         member, lambda: consented.sandbox.send_voice(member, short, duration=1)
     )
     assert reply.text is not None and reply.text.startswith("這段錄音只有")
+
+
+async def test_each_voice_note_counts_the_speech_and_asks_for_more_until_there_is_enough(
+    consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes
+) -> None:
+    """About 14 s of clear speech a note: the first is short of the 20 s recommended, and the
+    family is told more helps; with the second they have enough, and are told nothing more."""
+    sandbox = consented.sandbox
+    await consented.reply_to(
+        member, lambda: sandbox.send_photo(member, portrait_jpeg), until=_is_text(ASKS_FOR_VOICE)
+    )
+    note = sample_voice_ogg()
+    speech = re.compile(r"([0-9.]+) 秒清楚的說話聲")
+    more = ZH_HANT(
+        "You can send more voice notes at any time: the more of their voice I hear, the closer "
+        "the greeting's voice comes to theirs."
+    )
+    first = await consented.reply_to(member, lambda: sandbox.send_voice(member, note, 14))
+    assert (first.text or "").startswith("謝謝，語音收到了：") and (first.text or "").endswith(more)
+    first_s = float(speech.findall(first.text or "")[0])
+    assert 10 < first_s < 20
+    second = await consented.reply_to(
+        member, lambda: sandbox.send_voice(member, note, 14), until=_after([first])
+    )
+    together = re.fullmatch(
+        r"謝謝，語音收到了：其中有 ([0-9.]+) 秒清楚的說話聲。"
+        r"加上之前的語音，一共 ([0-9.]+) 秒，建議 20 秒。",
+        second.text or "",
+    )
+    assert together is not None, second.text  # and no more asked for
+    assert float(together[1]) == first_s and abs(float(together[2]) - 2 * first_s) <= 0.1
 
 
 async def test_names_longer_than_the_limit_are_refused(

@@ -353,17 +353,24 @@ async def receive_voice(update: Update, context: Context) -> None:
     voice_id = _keep_upload(services, member, fetched[0], MediaKind.VOICE, mime_type,
                             {"speech_s": round(voice.speech_s, 2)})  # fmt: skip
     draft = update_order(services.db, _draft(services, message, member).id, voice_id=voice_id)
+    total = earlier + voice.speech_s
     if earlier > 0:
         text = _(
             "Thank you, I have the voice note: {speech:.1f} s of clear speech. With the earlier "
             "notes that makes {total:.1f} s of the {recommended:.0f} s recommended."
-        ).format(speech=voice.speech_s, total=earlier + voice.speech_s,
-                 recommended=voice.recommended_s)  # fmt: skip
+        ).format(speech=voice.speech_s, total=total, recommended=voice.recommended_s)
     else:
         text = _(
             "Thank you, I have the voice note: {speech:.1f} s of clear speech "
             "of the {recommended:.0f} s recommended."
         ).format(speech=voice.speech_s, recommended=voice.recommended_s)
+    if total < voice.recommended_s:
+        # Every note is learnt from (the default voice's adaptation, a cloning voice's
+        # enrolment): short of the recommended length, the family should know more helps.
+        text += " " + _(
+            "You can send more voice notes at any time: the more of their voice I hear, the "
+            "closer the greeting's voice comes to theirs."
+        )
     await message.reply_text(text)
     await ask_next_step(message, services, draft, _)
 
