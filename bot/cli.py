@@ -18,15 +18,17 @@ from bot.config import (
 )
 from bot.i18n import LANGUAGES
 from bot.logs import configure_logging
-from engine import Aspect
+from engine import Aspect, ConsentReference, Marking, RenderSpec
 
 ASPECTS: tuple[Aspect, ...] = get_args(Aspect)
 
 
 def _render(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
     from bot.app import render_marking
     from bot.vault import VaultError
-    from engine import ConsentReference, IngestError, RenderError, RenderSpec, render
+    from engine import IngestError, RenderError, render
 
     if not args.synthetic_media:
         print(
@@ -49,7 +51,34 @@ def _render(args: argparse.Namespace) -> int:
         print(f"tuanyuan render: {error} (the watermark key comes from TUANYUAN_WATERMARK_KEY, "
               "else the vault key in --data-dir)", file=sys.stderr)  # fmt: skip
         return 2
-    spec = RenderSpec(
+    try:
+        spec = _render_spec(args, marking)
+    except ValidationError as error:
+        for problem in error.errors():
+            option = _OPTION_OF_FIELD.get(str(problem["loc"][0]), f"--{problem['loc'][0]}")
+            print(f"tuanyuan render: {option.replace('_', '-')}: {problem['msg']}", file=sys.stderr)
+        return 2
+    try:
+        result = render(spec)
+    except (RenderError, IngestError) as error:
+        print(f"tuanyuan render: {error}", file=sys.stderr)
+        return 1
+    print(result.model_dump_json(indent=2))
+    print(f"marked with the keys of {data_dir}: tuanyuan detect {result.video} --data-dir "
+          f"{data_dir}", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+# The options whose names are not their RenderSpec field's.
+_OPTION_OF_FIELD = {
+    "template_id": "--template",
+    "voice_samples": "--voice",
+    "spoken_language": "--speak",
+}
+
+
+def _render_spec(args: argparse.Namespace, marking: Marking) -> RenderSpec:
+    return RenderSpec(
         render_id=args.render_id,
         template_id=args.template,
         language=args.language,
@@ -61,19 +90,11 @@ def _render(args: argparse.Namespace) -> int:
         spoken_language=args.speak,
         recipient=args.recipient,
         sender=args.sender,
+        message=args.message,
         output_dir=args.out,
         consent=ConsentReference.for_synthetic_media(),
         marking=marking,
     )
-    try:
-        result = render(spec)
-    except (RenderError, IngestError) as error:
-        print(f"tuanyuan render: {error}", file=sys.stderr)
-        return 1
-    print(result.model_dump_json(indent=2))
-    print(f"marked with the keys of {data_dir}: tuanyuan detect {result.video} --data-dir "
-          f"{data_dir}", file=sys.stderr)  # fmt: skip
-    return 0
 
 
 def _templates_list(_: argparse.Namespace) -> int:
@@ -481,6 +502,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.add_argument(
         "--sender", default="", help="who it is from (without it, no sentence names them)"
+    )
+    render.add_argument(
+        "--message",
+        help="the sender's own words, said between the template's greeting and its sign-off "
+        "(as 'Write my own words' in the bot)",
     )
     render.add_argument(
         "--render-id", default="cli", help="the id its marks carry (`tuanyuan detect` reads it)"

@@ -77,12 +77,14 @@ def test_render_writes_a_marked_video_that_detect_recognises(
     assert "made by this service: no" in capsys.readouterr().out
 
 
-def test_render_makes_an_upright_greeting_for_a_phones_screen(
+def test_render_makes_an_upright_greeting_in_the_senders_own_words(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    command = _render_command(tmp_path, "--language", "zh-Hans", "--aspect", "9:16")
+    command = _render_command(tmp_path, "--language", "zh-Hans", "--aspect", "9:16",
+                              "--message", "外婆，我好想你。")  # fmt: skip
     assert main(command) == 0
     result = json.loads(capsys.readouterr().out)
+    assert "外婆，我好想你。" in result["greeting_text"]  # the sender's own words, as in the bot
     with av.open(result["video"]) as container:
         video = container.streams.video[0]
         assert (video.codec_context.width, video.codec_context.height) == (720, 1280)
@@ -100,6 +102,24 @@ def test_render_reports_a_bad_portrait_without_a_traceback(
     )
     assert code == 1
     assert "tuanyuan render:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--recipient", "G" * 65, "--recipient: String should have at most 64 characters"),
+        ("--render-id", "../grandma", "--render-id: String should match pattern"),
+        ("--message", "x" * 601, "--message: String should have at most 600 characters"),
+    ],
+)
+def test_render_names_the_option_a_bad_value_was_given_to(
+    option: str, value: str, said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each once ended in a pydantic traceback."""
+    assert main([*_render_command(tmp_path), option, value]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"tuanyuan render: {said}") and "Traceback" not in error
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_misspelt_template_is_answered_with_the_templates_there_are(
