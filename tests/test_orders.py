@@ -113,6 +113,23 @@ async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_s
         member, lambda: sandbox.send_text(member, own), until=lambda m: m.reply_markup is not None
     )
     assert own in (card.text or "")
+    # Typing again replaces her words, and the card says so; she may go back to the festival's.
+    replace_them = ZH_HANT(
+        "The greeting will say:\n\n{words}\n\nTo change your own words, type new ones now "
+        "(at most {limit} characters); a moderator reads them first."
+    )
+    assert (card.text or "").split("\n\n")[2] == replace_them.split("\n\n")[2].format(limit=60)
+    assert ZH_HANT("Use the festival's words") in json.dumps(card.reply_markup, ensure_ascii=False)
+    await world.reply_to(
+        member, lambda: sandbox.press_button(member, card.message_id, "words:sign")
+    )
+    card = await world.reply_to(
+        member,
+        lambda: sandbox.send_text(member, "美玲"),
+        until=lambda m: m.reply_markup is not None,
+    )
+    labels = json.dumps(card.reply_markup, ensure_ascii=False)
+    assert ZH_HANT("Change the signature") in labels and ZH_HANT("Sign it") not in labels
     status = await confirm(world, member, card)
     assert status.text is not None
     assert ZH_HANT("Waiting for a moderator to read the words.") in status.text

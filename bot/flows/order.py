@@ -231,16 +231,23 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
     rows = [(_("Make this greeting"), WORDS_PREFIX + "go")]
     if order.message is None:
         rows.append((_("Write my own words"), WORDS_PREFIX + "own"))
+        text = _(
+            "The greeting will say:\n\n{words}\n\nTo put your own words in their mouth, type "
+            "them now (at most {limit} characters); a moderator reads them first."
+        )
     else:
         rows.append((_("Use the festival's words"), WORDS_PREFIX + "template"))
-    rows.append((_("Sign it"), WORDS_PREFIX + "sign"))
+        text = _(
+            "The greeting will say:\n\n{words}\n\nTo change your own words, type new ones now "
+            "(at most {limit} characters); a moderator reads them first."
+        )
+    rows.append(
+        (_("Change the signature") if order.sender else _("Sign it"), WORDS_PREFIX + "sign")
+    )
     rows.append((_("Change the format"), WORDS_PREFIX + "shape"))
     shape = shape_for(services, order)
     await message.reply_text(
-        _(
-            "The greeting will say:\n\n{words}\n\nTo put your own words in their mouth, type "
-            "them now (at most {limit} characters); a moderator reads them first."
-        ).format(words=words, limit=limit)
+        text.format(words=words, limit=limit)
         + "\n\n"
         + _("Format: {format}").format(format=shape_name(_, shape)),
         reply_markup=_buttons(rows),
