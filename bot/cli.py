@@ -296,6 +296,9 @@ def _detect(args: argparse.Namespace) -> int:
     from engine import IngestError
     from engine.provenance import detect, trust_anchor_from_env
 
+    if not args.file.is_file():  # before the keys: a mistyped name is the likelier mistake
+        print(f"tuanyuan detect: {args.file}: no such file", file=sys.stderr)
+        return 2
     data_dir = _data_dir(args)
     try:
         key = _watermark_key(data_dir, create=False)

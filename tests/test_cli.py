@@ -122,6 +122,15 @@ def test_render_names_the_option_a_bad_value_was_given_to(
     assert not (tmp_path / "out").exists()
 
 
+def test_detect_names_a_missing_file_before_asking_for_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to ask for the watermark key first, then call the file unreadable."""
+    missing = tmp_path / "greeting.mp4"
+    assert main(["detect", str(missing), "--data-dir", str(tmp_path / "nothing-here")]) == 2
+    assert capsys.readouterr().err == f"tuanyuan detect: {missing}: no such file\n"
+
+
 def test_a_misspelt_template_is_answered_with_the_templates_there_are(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
