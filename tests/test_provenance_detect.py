@@ -73,7 +73,9 @@ def test_detect_without_a_key_says_how_to_set_it(
 ) -> None:
     monkeypatch.delenv("TUANYUAN_WATERMARK_KEY", raising=False)
     monkeypatch.delenv("TUANYUAN_WATERMARK_KEY_FILE", raising=False)
-    assert main(["detect", str(tmp_path / "x.mp4")]) == 2
+    video = tmp_path / "x.mp4"
+    video.write_bytes(b"")  # there: a missing file is named before the key is asked for
+    assert main(["detect", str(video)]) == 2
     assert "TUANYUAN_WATERMARK_KEY" in capsys.readouterr().err
 
 
