@@ -43,6 +43,13 @@ def test_every_message_is_translated_with_the_same_placeholders(language: str) -
     assert not [m.id for m in catalog if m.fuzzy], f"{language}: fuzzy translations"
 
 
+def test_english_messages_are_all_english() -> None:
+    """The source messages are what an English speaker reads: an example written in Chinese
+    ('for example 外公和外婆') tells them nothing. Each catalog gives its own example."""
+    han = re.compile(r"[\u3400-\u9fff]")
+    assert not [message for message in _source_messages() if han.search(message)]
+
+
 def test_catalogs_hold_no_stale_messages() -> None:
     source = _source_messages()
     for language in LANGUAGES:

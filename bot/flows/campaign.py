@@ -323,7 +323,7 @@ async def _ask(
     elif invitation.step == Step.RECIPIENT:
         await message.reply_text(
             _("Who is the greeting for? Type their names as the greeting should say them, "
-              "for example 外公和外婆 (at most {limit} characters).")
+              "for example: Grandma and Grandpa (at most {limit} characters).")
             .format(limit=MAX_RECIPIENT_CHARS)
         )  # fmt: skip
     elif invitation.step == Step.MESSAGE:
