@@ -46,6 +46,19 @@ def language_from_telegram(language_code: str | None) -> Language:
     return DEFAULT_LANGUAGE
 
 
+def words_language(language: Language, spoken: str | None) -> Language:
+    """The language a greeting's words are written in, for a member whose chat is in
+    ``language`` and a subject who speaks ``spoken`` in it (None: an order from before the
+    spoken language was kept). The words follow the voice: English speech reads English, and
+    Mandarin or Cantonese speech Chinese, in the member's script or, for a member reading
+    English, in Traditional characters, in which Cantonese is written."""
+    if spoken == "en":
+        return "en"
+    if spoken in ("cmn", "yue") and language == "en":
+        return "zh-Hant"
+    return language
+
+
 def catalog_path(language: Language) -> Path:
     return LOCALE_DIR / language.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
 

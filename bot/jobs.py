@@ -42,6 +42,7 @@ from bot.family.likeness import (
     usable_clips,
     voice_notes,
 )
+from bot.i18n import words_language
 from bot.plaintext import (
     FOLDER_PREFIX,
     MemoryFiles,
@@ -285,7 +286,7 @@ class RenderJobs:
         spec = RenderSpec(
             render_id=order.id,
             template_id=order.template_id or "",
-            language=order.language,
+            language=words_language(order.language, order.spoken_language),
             portrait=decrypted(order.portrait_id, "portrait") if order.portrait_id else None,
             voice_samples=tuple(decrypted(row["id"], f"voice-{i}") for i, row in enumerate(notes)),
             footage=tuple(decrypted(row["id"], f"clip-{i}") for i, row in enumerate(clips)),

@@ -103,7 +103,7 @@ async def test_an_order_is_rendered_on_a_cluster_node_delivered_and_verified(
     world = ray_world
     member = SandboxUser(7001, "Ann", language_code="en")
     await living_family(world, member, SandboxUser(7002, "Grandpa", language_code="en"))
-    await order_greeting(world, member)
+    await order_greeting(world, member, "Grandma")
     video = await send_it(world, member, wait_s=RENDER_WAIT_S)
     await world.services.orders.settle()
 
@@ -152,7 +152,7 @@ async def test_revocation_cancels_the_render_on_its_node_and_sends_nothing(
     member = SandboxUser(7101, "Ann", language_code="en")
     subject = SandboxUser(7102, "Grandpa", language_code="en")
     await living_family(world, member, subject)
-    await order_greeting(world, member)
+    await order_greeting(world, member, "Grandma")
     order_id = await _rendering_on(world, cluster, "node-2")
     node = cluster.nodes["node-2"]
     rendering = set(node.processes_named(b"bot.render_worker"))
@@ -180,7 +180,7 @@ async def test_a_node_lost_mid_render_costs_one_attempt_and_the_greeting_arrives
     # family is set up.
     starting = asyncio.create_task(asyncio.to_thread(cluster.add_node, "node-3", num_gpus=1))
     await living_family(world, member, SandboxUser(7202, "Grandpa", language_code="en"))
-    await order_greeting(world, member)
+    await order_greeting(world, member, "Grandma")
     order_id = await _rendering_on(world, cluster, "node-2")
     spare = await starting
     cluster.kill_raylet("node-2")

@@ -26,6 +26,7 @@ from engine.likeness import EspeakWorldVoice, MouthTrack, SpeakerProfile, Talkin
 from engine.likeness._synthetic import FACES, face_photo
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
 from tests.auxil.family import (
+    confirm,
     leftovers,
     living_family,
     place,
@@ -234,6 +235,67 @@ async def test_a_subject_who_speaks_cantonese_is_asked_for_and_heard_in_it(
     assert video.duration is not None and video.duration > 0
     [order] = orders_where(bot_world.services.db, "status = ?", [OrderStatus.DELIVERED.value])
     assert order.spoken_language == "yue"
+
+
+async def test_a_greeting_speaks_a_language_the_subject_spoke_not_the_members(
+    bot_world: BotWorld, voice_ogg: bytes
+) -> None:
+    """Her chat is in Chinese; her grandfather spoke only English: he greets in English, and
+    the card says why its words are not in her language."""
+    await living_family(bot_world, MEMBER, GRANDPA, languages=("en",))
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(MEMBER, lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
+                             until=_says(ASKS_FOR_VOICE))  # fmt: skip
+    offer = await bot_world.reply_to(MEMBER, lambda: sandbox.send_voice(MEMBER, voice_ogg, 5),
+                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
+    await _press(bot_world, offer, "tpl:mid-autumn", _says(ASKS_FOR_RECIPIENT))
+    # His English voice would read her name in characters as noise: she is told how to type it.
+    refused = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "媽媽"))
+    assert refused.text == ZH_HANT(
+        "The greeting is in English, and its voice cannot read Chinese characters. Please "
+        "type it in English letters, for example: Grandma."
+    )
+    card = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "Mum"),
+                                    until=lambda m: m.reply_markup is not None)  # fmt: skip
+    why = ZH_HANT("{subject} speaks {language}, so the greeting is in {language}.")
+    assert (card.text or "").startswith(why.format(subject="外公", language=ZH_HANT("English")))
+    assert "Happy Mid-Autumn Festival, Mum!" in (card.text or "")
+    await confirm(bot_world, MEMBER, card)
+    video = await send_it(bot_world, MEMBER, wait_s=RENDER_WAIT_S)
+    assert video.duration is not None and video.duration > 0
+    await bot_world.services.orders.settle()
+    [order] = orders_where(bot_world.services.db, "status = ?", [OrderStatus.DELIVERED.value])
+    assert (order.language, order.spoken_language) == ("zh-Hant", "en")
+
+
+async def test_an_english_reader_chooses_between_the_chinese_languages_the_subject_spoke(
+    bot_world: BotWorld, voice_ogg: bytes
+) -> None:
+    reader = SandboxUser(7003, "Ann", language_code="en")
+    await living_family(bot_world, reader, GRANDPA, languages=("cmn", "yue"))
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(reader, lambda: sandbox.send_photo(reader, sample_portrait_jpeg()),
+                             until=says(reader, ASKS_FOR_VOICE))  # fmt: skip
+    offer = await bot_world.reply_to(reader, lambda: sandbox.send_voice(reader, voice_ogg, 5),
+                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
+    question = "Should 外公 speak Mandarin or Cantonese in the greeting?"
+    choice = await bot_world.reply_to(
+        reader, lambda: press_festival(bot_world, reader, offer, "mid-autumn"),
+        until=lambda m: m.text == question,
+    )  # fmt: skip
+    assert choice.reply_markup is not None
+    labels = [b["text"] for row in choice.reply_markup["inline_keyboard"] for b in row]
+    assert labels == ["Mandarin", "Cantonese"]
+    await bot_world.reply_to(
+        reader, lambda: sandbox.press_button(reader, choice.message_id, "spk:yue"),
+        until=says(reader, ASKS_FOR_RECIPIENT),
+    )  # fmt: skip
+    card = await bot_world.reply_to(reader, lambda: sandbox.send_text(reader, "外婆"),
+                                    until=lambda m: m.reply_markup is not None)  # fmt: skip
+    text = card.text or ""
+    assert text.startswith("外公 speaks Cantonese, so the greeting is in Cantonese.")
+    assert "外婆，中秋快樂！" in text  # Traditional characters, in which Cantonese is written
+    assert "at most 60 characters" in text  # and the limit of Chinese words
 
 
 async def test_the_cloned_voice_speaks_and_moderators_see_which_voice_and_why(

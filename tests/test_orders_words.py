@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from bot.moderation import clean_note
-from bot.orders import MESSAGE_LIMITS, clean_words, visible_length
+from bot.orders import MESSAGE_LIMITS, clean_words, speakable, visible_length
 from bot.storage import open_database, remember_user
 from bot.storage.users import first_name
 
@@ -38,3 +38,11 @@ def test_a_moderators_note_and_a_profile_name_are_cleaned_like_typed_words(
     db = open_database(tmp_path / "tuanyuan.db")
     remember_user(db, 42, hidden, "en")
     assert first_name(db, 42) == "Redo [31mthe name"
+
+
+def test_a_greeting_in_english_takes_no_chinese_characters() -> None:
+    assert not speakable("媽媽", "en")
+    assert not speakable("Happy birthday, 外婆!", "en")
+    assert speakable("Grandma and Grandpa", "en")
+    assert speakable("外婆和 Tom", "zh-Hant")
+    assert speakable("Tom", "zh-Hans")

@@ -34,8 +34,9 @@ from bot.campaigns import (
 from bot.family.spaces import get_space
 from bot.festivals import next_date, upcoming
 from bot.flows.basics import Context, bounded_text, caller, remove_buttons
-from bot.flows.order import MAX_RECIPIENT_CHARS, fitting_spoken_language, own_words
-from bot.i18n import LANGUAGES, Gettext, Language
+from bot.flows.order import MAX_RECIPIENT_CHARS, own_words, speakable_words
+from bot.i18n import LANGUAGES, Gettext, Language, words_language
+from bot.orders import fitting_spoken_language
 from bot.services import Services, services_of
 from bot.storage.orders import get_order
 from bot.storage.users import DEFAULT_TIME_ZONES, set_time_zone
@@ -383,15 +384,18 @@ async def family_typed(update: Update, context: Context) -> None:
     services, message, user_id, _ = caller(update, context)
     invitation = services.campaigns.answering(user_id)
     assert invitation is not None
+    member_language = services.language_of(user_id)
+    space = get_space(services.db, invitation.space_id)
+    language = words_language(member_language, fitting_spoken_language(member_language, space))
     if invitation.step == Step.RECIPIENT:
         names = await bounded_text(
             message, MAX_RECIPIENT_CHARS, _("Please type a name of at most {limit} characters.")
         )
-        if names is not None:
+        if names is not None and await speakable_words(message, names, language, _):
             invitation = services.campaigns.next_step(invitation, recipient=names)
             await _ask(message, services, user_id, invitation, _)
         return
-    words = await own_words(message, services.language_of(user_id), _)
+    words = await own_words(message, language, _)
     if words is not None:
         await _ask(
             message, services, user_id, services.campaigns.next_step(invitation, message=words), _

@@ -8,7 +8,7 @@ order is still at that step, so an old or forged button does nothing but say so.
 from telegram import Update
 
 from bot.flows.basics import Context, remember_sender
-from bot.flows.order import own_words
+from bot.flows.order import language_of_words, own_words
 from bot.orders import CANCEL_PREFIX, REMAKE_PREFIX, RESEND_PREFIX, SEND_PREFIX, status_line
 from bot.services import services_of
 from bot.storage import Order, OrderStatus
@@ -70,7 +70,7 @@ async def _receive_new_words(update: Update, context: Context, order: Order) -> 
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     _ = services.gettext_of(user.id)
-    words = await own_words(message, order.language, _)
+    words = await own_words(message, language_of_words(services, order), _)
     if words is None:
         return
     await services.orders.new_words(order, words, user.id)

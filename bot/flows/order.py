@@ -19,10 +19,11 @@ from bot.analysis import Clip
 from bot.delivery import DEFAULT_SHAPE, Shape
 from bot.family.consent import current_consent
 from bot.family.likeness import speech_seconds, usable_clips, voice_notes
-from bot.family.spaces import Member, Space, get_space, membership_of
+from bot.family.spaces import Member, get_space, membership_of
 from bot.festivals import Upcoming, upcoming
 from bot.flows.basics import Context as _Context
 from bot.flows.basics import bounded_text, caller, remove_buttons
+from bot.flows.family import spoken_language_name
 from bot.flows.feedback import ingest_error_text
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext, Language
@@ -31,7 +32,11 @@ from bot.orders import (
     MESSAGE_LIMITS,
     Refusal,
     clean_words,
+    greeting_language,
     sent_by_us,
+    speakable,
+    spoken_choices,
+    spoken_language_of,
     visible_length,
 )
 from bot.services import Services
@@ -113,25 +118,8 @@ def _needs(services: Services, order: Order) -> _Needs:
         voice=not voice_notes(services.db, order.space_id),
         template=order.template_id is None,
         likeness=order.portrait_id is not None and clips and order.likeness is None,
-        spoken=order.language != "en"
-        and {"cmn", "yue"} <= set(space.languages)
-        and order.spoken_language is None,
+        spoken=order.spoken_language is None and bool(spoken_choices(order.language, space)),
     )
-
-
-def spoken_language_of(order: Order, space: Space) -> str:
-    """The language the greeting is read in: the member's choice, else the one that fits."""
-    if order.spoken_language is not None:
-        return order.spoken_language
-    return fitting_spoken_language(order.language, space)
-
-
-def fitting_spoken_language(language: Language, space: Space) -> str:
-    """English is read in English; Chinese in Cantonese only for a subject who speaks no
-    Mandarin."""
-    if language == "en":
-        return "en"
-    return "yue" if "yue" in space.languages and "cmn" not in space.languages else "cmn"
 
 
 def _buttons(rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -204,12 +192,13 @@ async def ask_next_step(message: Message, services: Services, order: Order, _: G
             ),
         )
     elif needs.spoken:
+        choices = spoken_choices(order.language, get_space(services.db, order.space_id))
         await message.reply_text(
             _("Should {subject} speak Mandarin or Cantonese in the greeting?").format(
                 subject=subject
             ),
             reply_markup=_buttons(
-                [(_("Mandarin"), SPOKEN_PREFIX + "cmn"), (_("Cantonese"), SPOKEN_PREFIX + "yue")]
+                [(spoken_language_name(_, code), SPOKEN_PREFIX + code) for code in choices]
             ),
         )
     elif order.recipient is None:
@@ -226,7 +215,10 @@ async def ask_next_step(message: Message, services: Services, order: Order, _: G
 
 async def _confirm(message: Message, services: Services, order: Order, _: Gettext) -> None:
     """The exact words the greeting will say, before anything is made."""
-    limit = MESSAGE_LIMITS[order.language]
+    assert order.space_id is not None
+    space = get_space(services.db, order.space_id)
+    language = greeting_language(order, space)
+    limit = MESSAGE_LIMITS[language]
     words = services.orders.greeting_words(order)
     rows = [(_("Make this greeting"), WORDS_PREFIX + "go")]
     if order.message is None:
@@ -246,10 +238,19 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
     )
     rows.append((_("Change the format"), WORDS_PREFIX + "shape"))
     shape = shape_for(services, order)
+    body = text.format(words=words, limit=limit)
+    if language != order.language:
+        # The member reads one language and the subject spoke another: say why the words differ.
+        spoken = spoken_language_name(_, spoken_language_of(order, space))
+        body = (
+            _("{subject} speaks {language}, so the greeting is in {language}.").format(
+                subject=space.subject_name or "", language=spoken
+            )
+            + "\n\n"
+            + body
+        )
     await message.reply_text(
-        text.format(words=words, limit=limit)
-        + "\n\n"
-        + _("Format: {format}").format(format=shape_name(_, shape)),
+        body + "\n\n" + _("Format: {format}").format(format=shape_name(_, shape)),
         reply_markup=_buttons(rows),
     )
 
@@ -518,11 +519,12 @@ async def receive_text(update: Update, context: Context) -> None:
         else:
             await ask_next_step(message, services, draft, _)
         return
+    language = language_of_words(services, draft)
     if draft.recipient is None:
         recipient = await bounded_text(
             message, MAX_RECIPIENT_CHARS, _("Please type a name of at most {limit} characters.")
         )
-        if recipient is not None:
+        if recipient is not None and await speakable_words(message, recipient, language, _):
             draft = update_order(services.db, draft.id, recipient=recipient)
             await ask_next_step(message, services, draft, _)
         return
@@ -530,14 +532,20 @@ async def receive_text(update: Update, context: Context) -> None:
         sender = await bounded_text(
             message, MAX_SENDER_CHARS, _("Please type a name of at most {limit} characters.")
         )
-        if sender is not None:
+        if sender is not None and await speakable_words(message, sender, language, _):
             draft = update_order(services.db, draft.id, sender=sender, text_step=None)
             await ask_next_step(message, services, draft, _)
         return
-    words = await own_words(message, draft.language, _)
+    words = await own_words(message, language, _)
     if words is not None:
         draft = update_order(services.db, draft.id, message=words)
         await ask_next_step(message, services, draft, _)
+
+
+def language_of_words(services: Services, order: Order) -> Language:
+    """The language the member's own words for ``order`` must be in (and are limited by)."""
+    assert order.space_id is not None
+    return greeting_language(order, get_space(services.db, order.space_id))
 
 
 async def own_words(message: Message, language: Language, _: Gettext) -> str | None:
@@ -552,7 +560,18 @@ async def own_words(message: Message, language: Language, _: Gettext) -> str | N
             ).format(count=visible_length(words), limit=limit)
         )
         return None
-    return words
+    return words if await speakable_words(message, words, language, _) else None
+
+
+async def speakable_words(message: Message, text: str, language: Language, _: Gettext) -> bool:
+    """Whether the greeting's voice can say ``text``; if not, the member is told how to type it."""
+    if speakable(text, language):
+        return True
+    await message.reply_text(
+        _("The greeting is in English, and its voice cannot read Chinese characters. Please "
+          "type it in English letters, for example: Grandma.")
+    )  # fmt: skip
+    return False
 
 
 async def words_chosen(update: Update, context: Context) -> None:
@@ -571,7 +590,7 @@ async def words_chosen(update: Update, context: Context) -> None:
         await message.reply_text(
             _("Type the words {subject} should say (at most {limit} characters).").format(
                 subject=_subject(services, draft),
-                limit=MESSAGE_LIMITS[draft.language],
+                limit=MESSAGE_LIMITS[language_of_words(services, draft)],
             )
         )
     elif choice == "template":

@@ -16,7 +16,7 @@ from typing import Literal
 from sqlite_utils import Database
 
 from bot.clock import iso
-from bot.i18n import LANGUAGES, Language
+from bot.i18n import LANGUAGES, Language, words_language
 from bot.storage import Order
 from bot.storage.orders import placed_since
 from bot.words import clean_words
@@ -95,7 +95,8 @@ def review_reasons(order: Order, deceased: bool, flagged: bool, rules: Rules) ->
         reasons.append("deceased")
     if flagged:
         reasons.append("flagged_family")
-    if listed_words(rules, order.language, order.message, order.recipient, order.sender):
+    language = words_language(order.language, order.spoken_language)
+    if listed_words(rules, language, order.message, order.recipient, order.sender):
         reasons.append("word_list")
     return reasons
 

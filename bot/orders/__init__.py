@@ -9,6 +9,12 @@ line sends nothing twice and loses nothing.
 """
 
 from bot.orders._desk import MAX_RENDER_ATTEMPTS, MAX_TAKES, OrderDesk, Refusal
+from bot.orders._language import (
+    fitting_spoken_language,
+    greeting_language,
+    spoken_choices,
+    spoken_language_of,
+)
 from bot.orders._ledger import Outcome, sent_by_us
 from bot.orders._states import OPEN, TRANSITIONS
 from bot.orders._texts import (
@@ -31,7 +37,13 @@ from bot.orders._texts import (
     status_line,
     title,
 )
-from bot.orders._words import MAX_SENDER_CHARS, MESSAGE_LIMITS, clean_words, visible_length
+from bot.orders._words import (
+    MAX_SENDER_CHARS,
+    MESSAGE_LIMITS,
+    clean_words,
+    speakable,
+    visible_length,
+)
 
 __all__ = [
     "APPROVE_PREFIX",
@@ -57,10 +69,15 @@ __all__ = [
     "Refusal",
     "clean_words",
     "consent_summary",
+    "fitting_spoken_language",
+    "greeting_language",
     "reason_buttons",
     "rejection_text",
     "review_reason_text",
     "sent_by_us",
+    "speakable",
+    "spoken_choices",
+    "spoken_language_of",
     "status_line",
     "title",
     "visible_length",

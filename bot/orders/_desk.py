@@ -39,6 +39,7 @@ from bot.i18n import Gettext, Language, gettext_for
 from bot.jobs import Rendered, RenderJobs
 from bot.moderation import Limit, Rules, limit_reached, load_rules, review_reasons
 from bot.orders import _texts as texts
+from bot.orders._language import greeting_language
 from bot.orders._ledger import Ledger, Outcome, Sent
 from bot.orders._progress import ProgressBoard
 from bot.orders._states import OPEN, move
@@ -355,13 +356,13 @@ class OrderDesk:
     def greeting_words(self, order: Order) -> str:
         """The exact words the greeting will say: what the member confirms and moderators read."""
         assert order.space_id is not None
-        subject = get_space(self._db, order.space_id).subject_name or ""
+        space = get_space(self._db, order.space_id)
         return greeting_text(
             order.template_id or "",
-            order.language,
+            greeting_language(order, space),
             order.recipient or "",
             order.sender or "",
-            subject,
+            space.subject_name or "",
             order.message,
         )
 

@@ -6,10 +6,21 @@ Limits are per language because speech is: the greeting must fit the template's 
 video, and the default voice reads about 3 Chinese characters or 13 Latin letters a second.
 """
 
+import regex
+
 from bot.i18n import Language
 from bot.words import clean_words, visible_length
 
-__all__ = ["MAX_SENDER_CHARS", "MESSAGE_LIMITS", "clean_words", "visible_length"]
+__all__ = ["MAX_SENDER_CHARS", "MESSAGE_LIMITS", "clean_words", "speakable", "visible_length"]
 
 MESSAGE_LIMITS: dict[Language, int] = {"zh-Hant": 60, "zh-Hans": 60, "en": 200}
 MAX_SENDER_CHARS = 40
+
+_HAN = regex.compile(r"\p{Han}")
+
+
+def speakable(text: str, language: Language) -> bool:
+    """Whether a greeting in ``language`` can say ``text``. The English voice reads a Chinese
+    character as its English name and number, so a name typed in characters would be heard as
+    noise; the Chinese voices read a Latin name letter by letter or as English, which serves."""
+    return language != "en" or not _HAN.search(text)

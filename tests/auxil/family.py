@@ -131,9 +131,13 @@ async def living_family(
     world: BotWorld,
     owner: SandboxUser,
     subject: SandboxUser,
-    languages: tuple[str, ...] = ("cmn",),
+    languages: tuple[str, ...] | None = None,
 ) -> None:
-    """A space for a living subject who consented, with ``owner`` a verified relative."""
+    """A space for a living subject who consented, with ``owner`` a verified relative. The
+    subject speaks ``languages``; by default the language their Telegram is in (Mandarin for
+    Chinese), so a greeting from them is in it."""
+    if languages is None:
+        languages = ("en",) if language_from_telegram(subject.language_code) == "en" else ("cmn",)
     await create_space(world, owner, subject.first_name, "living", languages)
     payload = await subject_invite(world, owner)
     thanks = await consent_as_living_subject(world, subject, payload)
