@@ -23,7 +23,7 @@ from engine._models import Aspect, FaceBox, Language, Shot
 from engine._painter import rgb
 from engine._speech import Cue
 from engine._templates import Box, Layout, Motion, Template, Transition
-from engine._text import font, text_layer, wrap
+from engine._text import font, screenfuls, text_layer, wrap
 from engine._timeline import Timeline
 
 Frame = npt.NDArray[np.uint8]
@@ -455,15 +455,13 @@ def _label_layer(language: Language, unit: float, circle: int | None = None) -> 
 def _subtitle_layers(
     cues: tuple[Cue, ...], language: Language, box: tuple[int, int, int, int], unit: float
 ) -> list[_TimedLayer]:
-    """One layer per screenful: a long sentence is split into two-line chunks timed by length."""
+    """One layer per screenful: a long sentence is cut into screens (``screenfuls``) timed by
+    length."""
     face = font(language, round(_SUBTITLE_FONT_SIZE[language] * unit))
     outline = max(1, round(3 * unit))
     layers: list[_TimedLayer] = []
     for cue in cues:
-        lines = wrap(cue.text, face, box[2])
-        chunks = [
-            lines[i : i + _SUBTITLE_MAX_LINES] for i in range(0, len(lines), _SUBTITLE_MAX_LINES)
-        ]
+        chunks = screenfuls(cue.text, face, box[2], _SUBTITLE_MAX_LINES)
         weights = np.cumsum([0] + [sum(len(line) for line in chunk) for chunk in chunks])
         bounds = cue.start_s + (cue.end_s - cue.start_s) * weights / weights[-1]
         for chunk, start, end in zip(chunks, bounds[:-1], bounds[1:], strict=True):

@@ -10,7 +10,7 @@ from engine._greeting import greeting_sentences
 from engine._models import Language
 from engine._scene import AI_LABEL
 from engine._templates import list_templates, load_template
-from engine._text import font, text_layer, wrap
+from engine._text import font, screenfuls, text_layer, wrap
 
 TEMPLATE = load_template("mid-autumn")
 NOT_IN_FONT = "\U000f0000"  # supplementary private use: no CJK font maps it, so .notdef is drawn
@@ -131,6 +131,47 @@ def test_a_break_by_sense_gives_way_to_fewer_lines() -> None:
     width = int(UPRIGHT_FACE.getlength(text[:-1])) + 1  # the "!" may hang past the edge
     assert wrap(text, UPRIGHT_FACE, width) == [text]
     assert wrap(text, UPRIGHT_FACE, width - 1) == ["Happy Mid-Autumn Festival,", "Grandma!"]
+
+
+def test_a_full_stop_ends_a_line_where_a_sentence_ends_but_not_after_a_title() -> None:
+    """A member's own words often hold several sentences: the end of one is a pause. "Mr." and
+    "Dr." are followed by a capital too, and are read with the name."""
+    face = font("en", 42)
+    assert wrap("I miss you all. Eat well and keep warm this winter.", face, 500)[0] == (
+        "I miss you all."
+    )
+    assert wrap("Please say hello to Mr. Lee and his family.", face, 633) == [
+        "Please say hello",
+        "to Mr. Lee and his family.",
+    ]
+    assert wrap("Give my love to Dr. Chen and the nurses.", face, 633) == [
+        "Give my love to Dr. Chen",
+        "and the nurses.",
+    ]
+
+
+# A round video note's subtitles: its face and the width inside the circle (engine._scene).
+NOTE_FACE, NOTE_WIDTH = font("en", 37), 435
+
+
+def test_a_subtitle_that_fits_two_lines_is_one_screen() -> None:
+    text = "Make a wish and blow out the candles!"
+    assert screenfuls(text, NOTE_FACE, NOTE_WIDTH, 2) == [wrap(text, NOTE_FACE, NOTE_WIDTH)]
+
+
+def test_a_longer_subtitle_is_cut_into_screens_where_a_reader_pauses() -> None:
+    """Filled two lines at a time, these read "On the longest night, / here is a warm bowl"
+    then "of rice balls.", and "With love from Lily / and Tom, under" then "the same moon."."""
+    assert screenfuls(
+        "On the longest night, here is a warm bowl of rice balls.", NOTE_FACE, NOTE_WIDTH, 2
+    ) == [["On the longest night,"], ["here is a warm bowl", "of rice balls."]]
+    assert screenfuls(
+        "With love from Lily and Tom, under the same moon.", NOTE_FACE, NOTE_WIDTH, 2
+    ) == [["With love", "from Lily and Tom,"], ["under the same moon."]]
+    several = "I miss you all. Eat well and keep warm this winter. See you at New Year."
+    screens = screenfuls(several, NOTE_FACE, NOTE_WIDTH, 2)
+    assert all(len(screen) <= 2 for screen in screens)
+    assert " ".join(line for screen in screens for line in screen) == several
 
 
 def test_text_layer_is_white_with_a_dark_outline() -> None:
