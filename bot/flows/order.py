@@ -203,7 +203,12 @@ async def ask_next_step(message: Message, services: Services, order: Order, _: G
         )
     elif order.recipient is None:
         await message.reply_text(
-            _("Who is the greeting for? Type their name, for example: Grandma.")
+            _with_language_note(
+                _("Who is the greeting for? Type their name, for example: Grandma."),
+                services,
+                order,
+                _,
+            )
         )
     elif order.text_step == "sender":
         await message.reply_text(
@@ -215,10 +220,7 @@ async def ask_next_step(message: Message, services: Services, order: Order, _: G
 
 async def _confirm(message: Message, services: Services, order: Order, _: Gettext) -> None:
     """The exact words the greeting will say, before anything is made."""
-    assert order.space_id is not None
-    space = get_space(services.db, order.space_id)
-    language = greeting_language(order, space)
-    limit = MESSAGE_LIMITS[language]
+    limit = MESSAGE_LIMITS[language_of_words(services, order)]
     words = services.orders.greeting_words(order)
     rows = [(_("Make this greeting"), WORDS_PREFIX + "go")]
     if order.message is None:
@@ -238,21 +240,25 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
     )
     rows.append((_("Change the format"), WORDS_PREFIX + "shape"))
     shape = shape_for(services, order)
-    body = text.format(words=words, limit=limit)
-    if language != order.language:
-        # The member reads one language and the subject spoke another: say why the words differ.
-        spoken = spoken_language_name(_, spoken_language_of(order, space))
-        body = (
-            _("{subject} speaks {language}, so the greeting is in {language}.").format(
-                subject=space.subject_name or "", language=spoken
-            )
-            + "\n\n"
-            + body
-        )
+    body = _with_language_note(text.format(words=words, limit=limit), services, order, _)
     await message.reply_text(
         body + "\n\n" + _("Format: {format}").format(format=shape_name(_, shape)),
         reply_markup=_buttons(rows),
     )
+
+
+def _with_language_note(text: str, services: Services, order: Order, _: Gettext) -> str:
+    """``text``, after a line saying why, when the greeting is not in the member's language
+    (the subject spoke another): before the member types a name, and on the card."""
+    assert order.space_id is not None
+    space = get_space(services.db, order.space_id)
+    if greeting_language(order, space) == order.language:
+        return text
+    spoken = spoken_language_name(_, spoken_language_of(order, space))
+    note = _("{subject} speaks {language}, so the greeting is in {language}.").format(
+        subject=space.subject_name or "", language=spoken
+    )
+    return note + "\n\n" + text
 
 
 def shape_name(_: Gettext, shape: Shape) -> str:
