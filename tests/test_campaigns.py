@@ -32,6 +32,7 @@ from bot.campaigns import (
 from bot.config import ConfigError, settings_from_env
 from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.i18n import gettext_for
 from bot.jobs import RenderSlots
 from bot.orders import APPROVE_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -221,6 +222,44 @@ async def test_a_campaign_reaches_twenty_families_at_their_own_send_time(
         await world.services.orders.settle()
         await _check_the_outcome(world, campaign_id, day)
         assert [e for e in (await sandbox.errors())[errors_before:] if e.code == 429] == []
+
+
+async def test_a_campaign_greeting_speaks_the_language_its_subject_spoke(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, campaign_settings_dir: Path
+) -> None:
+    """Her chat is in Chinese, her grandfather spoke English: she is told before typing the
+    names, a name in characters is refused, and the greeting is made in English."""
+    zh_hant = gettext_for("zh-Hant")
+    owner, subject = _owner(0), _subject(0)
+    clock = FakeClock()
+    async with polling(_app(stand_in, campaign_settings_dir, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, campaign_settings_dir, clock)
+        await living_family(world, owner, subject, languages=("en",))
+        await world.reply_to(owner, lambda: sandbox.send_photo(owner, sample_portrait_jpeg()),
+                             until=says(owner, ASKS_FOR_VOICE))  # fmt: skip
+        campaign_id, _text = await _create_campaign(world, clock.now().date() + timedelta(days=2))
+        invitation = await sandbox.wait_for_message(owner.id, _has_button(YES_PREFIX))
+        zones = await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, invitation.message_id, YES_PREFIX + campaign_id))  # fmt: skip
+        question = await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, zones.message_id, ZONE_PREFIX + "Asia/Taipei"))  # fmt: skip
+        why = zh_hant("{subject} speaks {language}, so the greeting is in {language}.")
+        assert (question.text or "").startswith(
+            why.format(subject=subject.first_name, language=zh_hant("English"))
+        )
+        refused = await world.reply_to(owner, lambda: sandbox.send_text(owner, "外公和外婆"))
+        assert refused.text == zh_hant(
+            "The greeting is in English, and its voice cannot read Chinese characters. Please "
+            "type it in English letters, for example: Grandma."
+        )
+        asked = await world.reply_to(owner, lambda: sandbox.send_text(owner, "Grandma"),
+                                     until=lambda m: NO_MESSAGE in _buttons(m))  # fmt: skip
+        await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, asked.message_id, NO_MESSAGE))  # fmt: skip
+        [order] = _campaign_orders(world, campaign_id)
+        assert (order.language, order.spoken_language, order.recipient) == (
+            "zh-Hant", "en", "Grandma")  # fmt: skip
+        await world.services.orders.settle()
 
 
 def _due_in(day: date, zone: str) -> datetime:

@@ -34,7 +34,12 @@ from bot.campaigns import (
 from bot.family.spaces import get_space
 from bot.festivals import next_date, upcoming
 from bot.flows.basics import Context, bounded_text, caller, remove_buttons
-from bot.flows.order import MAX_RECIPIENT_CHARS, own_words, speakable_words
+from bot.flows.order import (
+    MAX_RECIPIENT_CHARS,
+    own_words,
+    speakable_words,
+    with_language_note,
+)
 from bot.i18n import LANGUAGES, Gettext, Language, words_language
 from bot.orders import fitting_spoken_language
 from bot.services import Services, services_of
@@ -322,11 +327,19 @@ async def _ask(
             reply_markup=zone_buttons(default),
         )  # fmt: skip
     elif invitation.step == Step.RECIPIENT:
+        language = services.language_of(user_id)
+        space = get_space(services.db, invitation.space_id)
+        question = _("Who is the greeting for? Type their names as the greeting should say them, "
+                     "for example: Grandma and Grandpa (at most {limit} characters).")  # fmt: skip
         await message.reply_text(
-            _("Who is the greeting for? Type their names as the greeting should say them, "
-              "for example: Grandma and Grandpa (at most {limit} characters).")
-            .format(limit=MAX_RECIPIENT_CHARS)
-        )  # fmt: skip
+            with_language_note(
+                question.format(limit=MAX_RECIPIENT_CHARS),
+                space,
+                language,
+                fitting_spoken_language(language, space),
+                _,
+            )
+        )
     elif invitation.step == Step.MESSAGE:
         subject = get_space(services.db, invitation.space_id).subject_name or ""
         await message.reply_text(

@@ -19,14 +19,14 @@ from bot.analysis import Clip
 from bot.delivery import DEFAULT_SHAPE, Shape
 from bot.family.consent import current_consent
 from bot.family.likeness import speech_seconds, usable_clips, voice_notes
-from bot.family.spaces import Member, get_space, membership_of
+from bot.family.spaces import Member, Space, get_space, membership_of
 from bot.festivals import Upcoming, upcoming
 from bot.flows.basics import Context as _Context
 from bot.flows.basics import bounded_text, caller, remove_buttons
 from bot.flows.family import spoken_language_name
 from bot.flows.feedback import ingest_error_text
 from bot.flows.uploads import fetch_checked
-from bot.i18n import Gettext, Language
+from bot.i18n import Gettext, Language, words_language
 from bot.orders import (
     MAX_SENDER_CHARS,
     MESSAGE_LIMITS,
@@ -248,15 +248,19 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
 
 
 def _with_language_note(text: str, services: Services, order: Order, _: Gettext) -> str:
-    """``text``, after a line saying why, when the greeting is not in the member's language
-    (the subject spoke another): before the member types a name, and on the card."""
     assert order.space_id is not None
     space = get_space(services.db, order.space_id)
-    if greeting_language(order, space) == order.language:
+    return with_language_note(text, space, order.language, spoken_language_of(order, space), _)
+
+
+def with_language_note(text: str, space: Space, language: Language, spoken: str, _: Gettext) -> str:
+    """``text``, after a line saying why, when a greeting spoken in ``spoken`` is not in the
+    member's ``language`` (the subject spoke another): before the member types a name, and
+    on the card."""
+    if words_language(language, spoken) == language:
         return text
-    spoken = spoken_language_name(_, spoken_language_of(order, space))
     note = _("{subject} speaks {language}, so the greeting is in {language}.").format(
-        subject=space.subject_name or "", language=spoken
+        subject=space.subject_name or "", language=spoken_language_name(_, spoken)
     )
     return note + "\n\n" + text
 
