@@ -20,7 +20,8 @@ _HAN = regex.compile(r"\p{Han}")
 
 
 def speakable(text: str, language: Language) -> bool:
-    """Whether a greeting in ``language`` can say ``text``. The English voice reads a Chinese
-    character as its English name and number, so a name typed in characters would be heard as
-    noise; the Chinese voices read a Latin name letter by letter or as English, which serves."""
+    """Whether a greeting in ``language`` can say ``text``. The default English voice reads
+    every Chinese character as the words "Chinese letter" (espeak-ng: 外婆 is "Chinese letter,
+    Chinese letter"), so a name typed in characters would not be heard; the Chinese voices read
+    a Latin name letter by letter or as English, which serves."""
     return language != "en" or not _HAN.search(text)
