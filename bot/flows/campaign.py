@@ -327,16 +327,14 @@ async def _ask(
             reply_markup=zone_buttons(default),
         )  # fmt: skip
     elif invitation.step == Step.RECIPIENT:
-        language = services.language_of(user_id)
-        space = get_space(services.db, invitation.space_id)
         question = _("Who is the greeting for? Type their names as the greeting should say them, "
                      "for example: Grandma and Grandpa (at most {limit} characters).")  # fmt: skip
         await message.reply_text(
             with_language_note(
                 question.format(limit=MAX_RECIPIENT_CHARS),
-                space,
-                language,
-                fitting_spoken_language(language, space),
+                get_space(services.db, invitation.space_id),
+                services.language_of(user_id),
+                _spoken_language(services, user_id, invitation),
                 _,
             )
         )
@@ -397,9 +395,8 @@ async def family_typed(update: Update, context: Context) -> None:
     services, message, user_id, _ = caller(update, context)
     invitation = services.campaigns.answering(user_id)
     assert invitation is not None
-    member_language = services.language_of(user_id)
-    space = get_space(services.db, invitation.space_id)
-    language = words_language(member_language, fitting_spoken_language(member_language, space))
+    spoken = _spoken_language(services, user_id, invitation)
+    language = words_language(services.language_of(user_id), spoken)
     if invitation.step == Step.RECIPIENT:
         names = await bounded_text(
             message, MAX_RECIPIENT_CHARS, _("Please type a name of at most {limit} characters.")
@@ -415,11 +412,17 @@ async def family_typed(update: Update, context: Context) -> None:
         )
 
 
+def _spoken_language(services: Services, user_id: int, invitation: Invitation) -> str:
+    """The language the invited family's greeting will speak (no question asked in a
+    campaign): the member's if the subject spoke it, else the subject's."""
+    space = get_space(services.db, invitation.space_id)
+    return fitting_spoken_language(services.language_of(user_id), space)
+
+
 async def _place(
     message: Message, services: Services, user_id: int, invitation: Invitation, _: Gettext
 ) -> None:
-    space = get_space(services.db, invitation.space_id)
-    spoken = fitting_spoken_language(services.language_of(user_id), space)
+    spoken = _spoken_language(services, user_id, invitation)
     order = await services.campaigns.place(invitation, spoken)
     if order is None:
         await message.reply_text(
