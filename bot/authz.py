@@ -23,7 +23,7 @@ from telegram.ext import CallbackContext
 from bot.family.consent import current_consent
 from bot.family.guidance import start_over_text, verification_step_text
 from bot.family.spaces import Role, SpaceStatus, get_space, membership_of
-from bot.i18n import Gettext
+from bot.i18n import Gettext, sentences
 from bot.services import Services, services_of
 from bot.storage import remember_user
 
@@ -153,12 +153,13 @@ def check(
     if space.status == SpaceStatus.REVOKED and permission != Permission.CONSENT:
         return Denial(
             "revoked",
-            _(
-                "Consent for {subject} was withdrawn, so nothing more can be made in this "
-                "family space."
-            ).format(subject=subject)
-            + " "
-            + start_over_text(_, space),
+            sentences(
+                _(
+                    "Consent for {subject} was withdrawn, so nothing more can be made in this "
+                    "family space."
+                ).format(subject=subject),
+                start_over_text(_, space),
+            ),
         )
     if space.status == SpaceStatus.SETUP:
         return Denial(

@@ -29,6 +29,7 @@ LANGUAGE_NAMES: dict[Language, str] = {
 }
 
 _TRADITIONAL_REGIONS = ("hant", "tw", "hk", "mo")
+_FULL_WIDTH_ENDS = "。！？：；）」』"
 
 Gettext = Callable[[str], str]
 
@@ -57,6 +58,17 @@ def words_language(language: Language, spoken: str | None) -> Language:
     if spoken in ("cmn", "yue") and language == "en":
         return "zh-Hant"
     return language
+
+
+def sentences(*parts: str) -> str:
+    """Sentences written one after another: a space after a Latin stop, none after a full-width
+    one ("…已獲授權。你現在可以…"), since Chinese puts no space between sentences."""
+    text = ""
+    for part in parts:
+        if text and part and text[-1] not in _FULL_WIDTH_ENDS:
+            text += " "
+        text += part
+    return text
 
 
 def catalog_path(language: Language) -> Path:

@@ -29,6 +29,7 @@ from bot.family.consent import (
     Method,
     RecordKind,
     append_record,
+    deceased_wording,
     records_of,
 )
 from bot.family.erasure import Receipt, finish_revocations
@@ -79,10 +80,12 @@ from tests.auxil.family import (
 from tests.auxil.media import png_header_only
 
 ZH_HANT = gettext_for("zh-Hant")
+EN = gettext_for("en")
 OWNER = SandboxUser(6001, "美玲", language_code="zh-hant")
 GRANDPA = SandboxUser(6002, "外公", language_code="zh-hant")
 RELATIVE = SandboxUser(6003, "阿明", language_code="zh-hant")
 STRANGER = SandboxUser(6004, "Eve", language_code="en")
+GRANDSON = SandboxUser(6005, "Kevin", language_code="en")
 RENDER_WAIT_S = 90.0
 
 
@@ -517,7 +520,7 @@ async def test_after_revocation_nothing_is_made_until_the_subject_consents_again
     await bot_world.reply_to(
         OWNER,
         lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg()),
-        until=lambda m: m.text == refusal + " " + start_over,
+        until=lambda m: m.text == refusal + start_over,  # no space between Chinese sentences
     )
     assert ("authz.denied", {"permission": "upload_footage", "reason": "revoked"}) in (
         _audit_actions(bot_world, OWNER.id)
@@ -632,7 +635,7 @@ async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWor
     assert any(a == "member.deleted" for a, _ in _audit_actions(bot_world, OWNER.id))
 
 
-async def test_two_relatives_must_sign_and_either_can_veto(
+async def test_two_relatives_must_sign_each_in_their_language_and_either_can_veto(
     stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
 ) -> None:
     settings = replace(settings_for(stand_in, tmp_path / "bot-data"), deceased_cosigners=2)
@@ -647,13 +650,13 @@ async def test_two_relatives_must_sign_and_either_can_veto(
         )
         await approve_proof(world, OWNER)
         payload = await _relative_invite(world)
-        await world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, f"/start {payload}"))
-        await verify_relative(world, RELATIVE, "兒子")
+        await world.reply_to(GRANDSON, lambda: sandbox.send_text(GRANDSON, f"/start {payload}"))
+        await verify_relative(world, GRANDSON, "grandson")
         await world.reply_to(
-            RELATIVE,
-            lambda: sandbox.send_document(RELATIVE, PDF_PROOF, "b.pdf", "application/pdf"),
+            GRANDSON,
+            lambda: sandbox.send_document(GRANDSON, PDF_PROOF, "b.pdf", "application/pdf"),
         )
-        await approve_proof(world, RELATIVE)
+        await approve_proof(world, GRANDSON)
 
         async def authorise(after: int) -> SentMessage:
             """The owner authorises; returns the co-sign request the relative receives."""
@@ -665,14 +668,18 @@ async def test_two_relatives_must_sign_and_either_can_veto(
                 "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
             ).format(count=1)
             return await sandbox.wait_for_message(
-                RELATIVE.id,
+                GRANDSON.id,
                 lambda m: m.message_id > after and "cosign:" in json.dumps(m.reply_markup),
             )
 
         request = await authorise(after=0)
+        # The grandson reads English: he is told who asks, and what he would sign, in English.
+        english_wording = deceased_wording(EN, "阿嬤", "孫女")
+        asks = EN("{name} ({relation}) asks you to co-sign this authorisation:")
+        assert request.text == asks.format(name="美玲", relation="孫女") + "\n\n" + english_wording
         veto = request.reply_markup["inline_keyboard"][0][1]["callback_data"]  # type: ignore[index]
         told = await world.reply_to(
-            OWNER, lambda: sandbox.press_button(RELATIVE, request.message_id, veto)
+            OWNER, lambda: sandbox.press_button(GRANDSON, request.message_id, veto)
         )
         assert told.text == ZH_HANT(
             "A verified relative vetoed the authorisation for {subject}. No greetings will be made."
@@ -689,7 +696,7 @@ async def test_two_relatives_must_sign_and_either_can_veto(
         cosign = request.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
         await world.reply_to(
             OWNER,
-            lambda: sandbox.press_button(RELATIVE, request.message_id, cosign),
+            lambda: sandbox.press_button(GRANDSON, request.message_id, cosign),
             until=says(OWNER, AUTHORISED, subject="阿嬤"),
         )
         accepted = await world.reply_to(
@@ -697,9 +704,11 @@ async def test_two_relatives_must_sign_and_either_can_veto(
         )
         assert accepted.text == ZH_HANT("Thank you, I have the photo.")
         space_id = membership_of(world.services.db, OWNER.id).space_id  # type: ignore[union-attr]
-        kinds = [r.kind for r in records_of(world.services.db, space_id)]
-        assert kinds == ["grant", "veto", "grant", "cosign"]
-        assert any(a == "consent.veto" for a, _ in _audit_actions(world, RELATIVE.id))
+        records = records_of(world.services.db, space_id)
+        assert [r.kind for r in records] == ["grant", "veto", "grant", "cosign"]
+        assert (records[-1].wording, records[-1].language) == (english_wording, "en")
+        assert records[-2].language == "zh-Hant"
+        assert any(a == "consent.veto" for a, _ in _audit_actions(world, GRANDSON.id))
 
 
 async def test_a_subject_name_over_40_characters_is_asked_again(bot_world: BotWorld) -> None:

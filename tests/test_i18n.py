@@ -9,7 +9,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 import bot
-from bot.i18n import LANGUAGES, catalog_path, gettext_for, language_from_telegram
+from bot.i18n import LANGUAGES, catalog_path, gettext_for, language_from_telegram, sentences
 
 BOT_DIR = Path(bot.__file__).parent
 
@@ -120,3 +120,15 @@ def test_chinese_reads_as_written_where_it_is_read(language: str) -> None:
         assert not re.search(r"(?<!其)[他她](?![们們人])", text), f"{language}: pronoun in {text!r}"
         assert "您" not in text, f"{language}: 您 in {text!r}"
         assert not re.search(r"AI ?[制製]作", text), f"{language}: not AI 生成 in {text!r}"
+
+
+def test_sentences_follow_each_other_as_each_language_writes_them() -> None:
+    """Chinese puts no space after a sentence ("…已獲授權。你現在…"), English puts one; a
+    message built from two sentences read "…授權。 你現在…" before."""
+    assert sentences("阿嬤的祝福已獲授權。", "你現在可以製作祝福了。") == (
+        "阿嬤的祝福已獲授權。你現在可以製作祝福了。"
+    )
+    assert sentences("Greetings are authorised.", "You can make one now.", "") == (
+        "Greetings are authorised. You can make one now."
+    )
+    assert sentences("", "Only this.") == "Only this."

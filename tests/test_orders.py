@@ -636,5 +636,5 @@ async def test_an_order_cancelled_for_consent_says_why_and_that_the_stars_come_b
     )
     paid = ZH_HANT("The {stars} Stars you paid are refunded.").format(stars=PRICE)
     texts = [m.text for m in await sandbox.sent_messages(member.id)]
-    assert status_line(ZH_HANT, cancelled, why.format(recipient="外婆") + " " + paid) in texts
+    assert status_line(ZH_HANT, cancelled, why.format(recipient="外婆") + paid) in texts
     assert why.format(recipient="舅舅") in texts

@@ -189,6 +189,9 @@ def append_record(
             "evidence_commitment": evidence_commitment,
             "valid_until": iso(now + CONSENT_VALID_FOR),
         }
+    if kind == RecordKind.COSIGN:
+        # What the co-signer read, in their own language, is what they agreed to.
+        fields |= {"wording": wording, "wording_version": WORDING_VERSION, "language": language}
     fields["record_hash"] = _record_hash(fields)
     db.table("consent_records").insert(fields)
     return get_record(db, str(fields["id"]))

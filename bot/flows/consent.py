@@ -55,10 +55,11 @@ from bot.family.spaces import (
 )
 from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.flows.uploads import fetch_checked
-from bot.i18n import Gettext
+from bot.i18n import Gettext, sentences
 from bot.services import Services, services_of
 from bot.storage import MediaKind
 from bot.storage.media import record_media
+from bot.storage.users import first_name
 from engine import IngestError, VoiceInfo
 
 AUTHORISE = "auth:grant"
@@ -110,9 +111,9 @@ async def notify_members(
         _ = services.gettext_of(member.user_id)
         text = compose(_)
         if with_next_step and member.verified:
-            text += " " + _(
+            text = sentences(text, _(
                 "You can make a greeting now: send a clear photo of {subject}'s face."
-            ).format(subject=space.subject_name)
+            ).format(subject=space.subject_name))  # fmt: skip
         elif with_next_step:
             text += "\n\n" + verification_step_text(_, member, space)
         # A member who blocked the bot still sees the new state with their next message.
@@ -293,18 +294,29 @@ async def _report_signatures(
     for relative in members_of(services.db, space.id):
         if not relative.verified or relative.user_id in signatures(services.db, grant):
             continue
-        text, keyboard = _cosign_request(services.gettext_of(relative.user_id), grant)
+        text, keyboard = _cosign_request(services, relative.user_id, grant)
         with contextlib.suppress(TelegramError):
             await bot.send_message(relative.user_id, text, reply_markup=keyboard)
 
 
-def _cosign_request(_: Gettext, grant: ConsentRecord) -> tuple[str, InlineKeyboardMarkup]:
+def _cosign_request(
+    services: Services, relative_id: int, grant: ConsentRecord
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The request names who asks, and shows the authorisation in the relative's own language:
+    a grandson who reads English is not asked to sign a paragraph of Chinese."""
+    _ = services.gettext_of(relative_id)
     keyboard = InlineKeyboardMarkup([[
         InlineKeyboardButton(_("Co-sign"), callback_data=COSIGN_PREFIX + grant.id),
         InlineKeyboardButton(_("Veto"), callback_data=VETO_PREFIX + grant.id),
     ]])  # fmt: skip
-    text = _("A relative asks you to co-sign this authorisation:")
-    return f"{text}\n\n{grant.wording or ''}", keyboard
+    text = _("{name} ({relation}) asks you to co-sign this authorisation:").format(
+        name=first_name(services.db, grant.actor_id) or "…", relation=grant.relation or "…"
+    )
+    return f"{text}\n\n{_cosigned_wording(_, grant)}", keyboard
+
+
+def _cosigned_wording(_: Gettext, grant: ConsentRecord) -> str:
+    return deceased_wording(_, grant.subject_name or "", grant.relation or "")
 
 
 async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
@@ -322,7 +334,9 @@ async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
         return
     kind = RecordKind.VETO if veto else RecordKind.COSIGN
     append_record(services.db, services.clock, space, kind, member.user_id,
-                  Method.NEXT_OF_KIN, refers_to=grant.id, relation=member.relation)  # fmt: skip
+                  Method.NEXT_OF_KIN, refers_to=grant.id, relation=member.relation,
+                  wording=_cosigned_wording(_, grant),
+                  language=services.language_of(member.user_id))  # fmt: skip
     services.audit.record(member.user_id, f"consent.{kind.value}", space=space.id,
                           consent=grant.id)  # fmt: skip
     if veto:
@@ -419,7 +433,7 @@ async def revoke_confirmed(update: Update, context: Context) -> None:
         ).format(subject=space.subject_name, receipt=receipt_text(_, receipt))
         + (proofs_kept_text(_) if receipt.proofs_kept else "")
     )
-    await notify_members(context.bot, services, space, member.user_id, lambda _: _(
+    await notify_members(context.bot, services, space, member.user_id, lambda _: sentences(_(
         "Consent for {subject} was withdrawn. Every photo, voice note and video of {subject} "
         "has been deleted, and no more greetings can be made.").format(
-        subject=space.subject_name) + " " + start_over_text(_, space))  # fmt: skip
+        subject=space.subject_name), start_over_text(_, space)))  # fmt: skip

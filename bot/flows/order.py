@@ -26,7 +26,7 @@ from bot.flows.basics import bounded_text, caller, remove_buttons
 from bot.flows.family import spoken_language_name
 from bot.flows.feedback import ingest_error_text
 from bot.flows.uploads import fetch_checked
-from bot.i18n import Gettext, Language, words_language
+from bot.i18n import Gettext, Language, sentences, words_language
 from bot.orders import (
     MAX_SENDER_CHARS,
     MESSAGE_LIMITS,
@@ -385,10 +385,10 @@ async def receive_voice(update: Update, context: Context) -> None:
     if total < voice.recommended_s:
         # Every note is learnt from (the default voice's adaptation, a cloning voice's
         # enrolment): short of the recommended length, the family should know more helps.
-        text += " " + _(
+        text = sentences(text, _(
             "You can send more voice notes at any time: the more of their voice I hear, the "
             "closer the greeting's voice comes to theirs."
-        )
+        ))  # fmt: skip
     await message.reply_text(text)
     await ask_next_step(message, services, draft, _)
 

@@ -13,6 +13,7 @@ from bot.family.spaces import SpaceStatus, get_space, membership_of
 from bot.flows.basics import Context, caller
 from bot.flows.family import send_next_step
 from bot.flows.order import ask_for_photo, ask_next_step
+from bot.i18n import sentences
 from bot.orders import status_line
 from bot.storage.orders import draft_for, orders_of
 
@@ -43,10 +44,10 @@ async def start_card(update: Update, context: Context) -> None:
     done = _("Family space for {subject}.").format(subject=subject)
     if space.status == SpaceStatus.REVOKED:
         await message.reply_text(
-            done + " " + _(
+            sentences(done, _(
                 "Consent was withdrawn and everything made from {subject}'s face and voice was "
                 "deleted."
-            ).format(subject=subject) + " " + start_over_text(_, space)
+            ).format(subject=subject), start_over_text(_, space))
         )  # fmt: skip
         return
     if not member.verified:
@@ -54,7 +55,7 @@ async def start_card(update: Update, context: Context) -> None:
         return
     if current_consent(services.db, space, services.clock.now()) is None:
         await message.reply_text(
-            done + " " + _("Next: consent. Send /consent to see what is needed.")
+            sentences(done, _("Next: consent. Send /consent to see what is needed."))
         )
         return
     latest = orders_of(services.db, user_id, 1)

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.clock import parse_iso
 from bot.family.consent import ConsentRecord
 from bot.family.spaces import Member, Space
-from bot.i18n import Gettext
+from bot.i18n import Gettext, sentences
 from bot.storage import Order, OrderStatus
 from engine import template_title
 
@@ -105,7 +105,9 @@ def consent_gone(_: Gettext, order: Order, withdrawn: bool) -> str:
         )
     text = text.format(recipient=order.recipient)
     if order.charge_id is not None:
-        text += " " + _("The {stars} Stars you paid are refunded.").format(stars=order.price_stars)
+        text = sentences(
+            text, _("The {stars} Stars you paid are refunded.").format(stars=order.price_stars)
+        )
     return text
 
 
