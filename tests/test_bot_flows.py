@@ -156,7 +156,11 @@ async def test_language_menu_switches_language_and_registers_menus(bot_world: Bo
     buttons = [b["callback_data"] for row in menu.reply_markup["inline_keyboard"] for b in row]
     assert buttons == ["lang:zh-Hant", "lang:zh-Hans", "lang:en"]
 
-    await bot_world.sandbox.press_button(member, menu.message_id, "lang:zh-Hans")
+    # The answer, then where the member is, in the new language (here: not in a family yet).
+    welcome = await bot_world.reply_to(
+        member, lambda: bot_world.sandbox.press_button(member, menu.message_id, "lang:zh-Hans")
+    )
+    assert (welcome.text or "").startswith("欢迎使用团圆")
     edited = await bot_world.sandbox.wait_for_message(
         member.id, lambda m: m.message_id == menu.message_id and bool(m.edits)
     )

@@ -301,6 +301,41 @@ async def test_an_english_reader_chooses_between_the_chinese_languages_the_subje
     assert "at most 60 characters" in text  # and the limit of Chinese words
 
 
+async def test_a_member_who_switches_language_mid_greeting_is_answered_in_it(
+    bot_world: BotWorld, voice_ogg: bytes
+) -> None:
+    """Her grandfather spoke Mandarin and English. Halfway through a greeting in Mandarin she
+    switches her chat to English: the greeting follows (it is in English now, which he spoke),
+    she is asked again for the name she had typed in characters, and the order speaks to her
+    in English from then on (it kept her old language: card, status and captions in Chinese)."""
+    await living_family(bot_world, MEMBER, GRANDPA, languages=("cmn", "en"))
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(MEMBER, lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
+                             until=_says(ASKS_FOR_VOICE))  # fmt: skip
+    offer = await bot_world.reply_to(MEMBER, lambda: sandbox.send_voice(MEMBER, voice_ogg, 5),
+                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
+    await _press(bot_world, offer, "tpl:mid-autumn", _says(ASKS_FOR_RECIPIENT))
+    card = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "外婆"),
+                                    until=lambda m: m.reply_markup is not None)  # fmt: skip
+    assert "外婆，中秋快樂！" in (card.text or "")
+
+    menu = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "/language"))
+    asked = await bot_world.reply_to(
+        MEMBER, lambda: sandbox.press_button(MEMBER, menu.message_id, "lang:en"),
+        until=lambda m: m.text == ASKS_FOR_RECIPIENT,
+    )  # fmt: skip
+    assert asked.text == ASKS_FOR_RECIPIENT  # no note: he spoke English, her language now
+    draft = draft_for(bot_world.services.db, MEMBER.id)
+    assert draft is not None and (draft.language, draft.recipient) == ("en", None)
+    card = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "Grandma"),
+                                    until=lambda m: m.reply_markup is not None)  # fmt: skip
+    assert (card.text or "").startswith(
+        "The greeting will say:\n\nHappy Mid-Autumn Festival, Grandma!"
+    )
+    status = await confirm(bot_world, MEMBER, card)
+    assert (status.text or "").startswith("Greeting for Grandma (Mid-Autumn Festival)")
+
+
 async def test_the_cloned_voice_speaks_and_moderators_see_which_voice_and_why(
     stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path, voice_ogg: bytes
 ) -> None:

@@ -90,6 +90,16 @@ async def _start(update: Update, context: Context) -> None:
         await resume.start_card(update, context)
 
 
+async def _language_chosen(update: Update, context: Context) -> None:
+    """The new language, then where the sender is, in it: a member who switches halfway
+    through a greeting was left with its last question in the language they just left."""
+    chosen = await basics.language_chosen(update, context)
+    if chosen is not None:
+        assert update.effective_user is not None
+        order.follow_language(services_of(context), update.effective_user.id, chosen)
+        await resume.start_card(update, context)
+
+
 async def _cancel(update: Update, context: Context) -> None:
     """/cancel leaves whatever the sender is in: a family space's set-up, else a greeting."""
     if not await family.cancel_setup(update, context):
@@ -272,7 +282,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     def on_button(prefix: str, handler: Any) -> None:
         add(CallbackQueryHandler(handler, pattern=rf"^{prefix}"))
 
-    on_button(basics.LANGUAGE_PREFIX, basics.language_chosen)
+    on_button(basics.LANGUAGE_PREFIX, _language_chosen)
     on_button(order.TEMPLATE_PREFIX, guarded(Permission.ORDER, order.template_chosen))
     on_button(order.MORE_FESTIVALS, guarded(Permission.ORDER, order.more_festivals))
     on_button(order.PICTURES_PREFIX, guarded(Permission.ORDER, picker.page_pressed))

@@ -140,14 +140,15 @@ async def choose_language(update: Update, context: Context) -> None:
     )
 
 
-async def language_chosen(update: Update, context: Context) -> None:
+async def language_chosen(update: Update, context: Context) -> Language | None:
+    """The language chosen (None for a forged button)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     remember_sender(update, context)
     chosen = query.data.removeprefix(LANGUAGE_PREFIX)
     if chosen not in LANGUAGES:
         await query.answer()
-        return
+        return None
     set_language(services_of(context).db, query.from_user.id, chosen)
     _ = gettext_for(chosen)
     await query.answer()
@@ -158,6 +159,7 @@ async def language_chosen(update: Update, context: Context) -> None:
         await context.bot.set_my_commands(
             command_descriptions(_), scope=BotCommandScopeChat(query.message.chat.id)
         )
+    return chosen
 
 
 async def unsupported(update: Update, context: Context) -> None:

@@ -552,6 +552,25 @@ async def receive_text(update: Update, context: Context) -> None:
         await ask_next_step(message, services, draft, _)
 
 
+def follow_language(services: Services, user_id: int, language: Language) -> None:
+    """A draft speaks to its member in the language they now read: its card, invoice and
+    captions would otherwise stay in the one they left. Where that changes the greeting's
+    own language, what the member typed for it is asked again (a name in Chinese characters
+    that an English greeting's voice cannot read, own words in the other script)."""
+    draft = draft_for(services.db, user_id)
+    if draft is None or draft.language == language or draft.space_id is None:
+        return
+    space = get_space(services.db, draft.space_id)
+    spoken = draft.spoken_language
+    if spoken is not None and spoken not in spoken_choices(language, space):
+        spoken = None  # chosen among languages this member is no longer offered
+    followed = draft.model_copy(update={"language": language, "spoken_language": spoken})
+    typed: dict[str, None] = {}
+    if greeting_language(followed, space) != greeting_language(draft, space):
+        typed = {"recipient": None, "sender": None, "message": None, "text_step": None}
+    update_order(services.db, draft.id, language=language, spoken_language=spoken, **typed)
+
+
 def language_of_words(services: Services, order: Order) -> Language:
     """The language the member's own words for ``order`` must be in (and are limited by)."""
     assert order.space_id is not None
