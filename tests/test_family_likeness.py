@@ -27,6 +27,7 @@ from engine.likeness._synthetic import FACES, face_photo
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
 from tests.auxil.family import (
     confirm,
+    festival_question,
     leftovers,
     living_family,
     place,
@@ -302,7 +303,7 @@ async def test_an_english_reader_chooses_between_the_chinese_languages_the_subje
 
 
 async def test_a_member_who_switches_language_mid_greeting_is_answered_in_it(
-    bot_world: BotWorld, voice_ogg: bytes
+    bot_world: BotWorld,
 ) -> None:
     """Her grandfather spoke Mandarin and English. Halfway through a greeting in Mandarin she
     switches her chat to English: the greeting follows (it is in English now, which he spoke),
@@ -310,10 +311,7 @@ async def test_a_member_who_switches_language_mid_greeting_is_answered_in_it(
     in English from then on (it kept her old language: card, status and captions in Chinese)."""
     await living_family(bot_world, MEMBER, GRANDPA, languages=("cmn", "en"))
     sandbox = bot_world.sandbox
-    await bot_world.reply_to(MEMBER, lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
-                             until=_says(ASKS_FOR_VOICE))  # fmt: skip
-    offer = await bot_world.reply_to(MEMBER, lambda: sandbox.send_voice(MEMBER, voice_ogg, 5),
-                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
+    offer = await festival_question(bot_world, MEMBER)
     await _press(bot_world, offer, "tpl:mid-autumn", _says(ASKS_FOR_RECIPIENT))
     card = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "外婆"),
                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
