@@ -38,11 +38,12 @@ def festival_backdrop(
     layout: Layout | None,
     width: int,
     height: int,
+    label: PixelBox | None = None,
 ) -> npt.NDArray[np.uint8]:
     """``paint_background``, read-only and kept for the next render of the same template and
     size: a render process makes many greetings of one festival on its day, and painting
     costs about 0.3 s of processor time at 720p (6 MB held per backdrop at 1080p)."""
-    backdrop = paint_background(palette, decorations, width, height, layout)
+    backdrop = paint_background(palette, decorations, width, height, layout, label)
     backdrop.flags.writeable = False
     return backdrop
 
@@ -53,11 +54,13 @@ def paint_background(
     width: int,
     height: int,
     layout: Layout | None = None,
+    label: PixelBox | None = None,
 ) -> npt.NDArray[np.uint8]:
     """Sky gradient, stars, glows and every decoration, as an HxWx3 array; with a layout, the
-    decorations placed around it (``placed``) and its subtitle band frosted."""
+    decorations placed around it and the AI ``label``'s corner (``placed``) and its subtitle
+    band frosted."""
     if layout is not None:
-        decorations = placed(decorations, layout, width, height)
+        decorations = placed(decorations, layout, width, height, label)
     sky = _sky(palette, width, height)
     unit = min(width, height)
     for item in decorations:
@@ -111,32 +114,54 @@ PixelBox = tuple[float, float, float, float]  # left, top, right, bottom
 
 
 def placed(
-    decorations: tuple[Decoration, ...], layout: Layout, width: int, height: int
+    decorations: tuple[Decoration, ...],
+    layout: Layout,
+    width: int,
+    height: int,
+    label: PixelBox | None = None,
 ) -> tuple[Decoration, ...]:
-    """The decorations moved as little as possible to stand clear of the subject's window and
-    the subtitle band, within the frame, shrunk where they fit no other way; one with no room
-    at half its size is left out.
+    """The decorations moved as little as possible to stand clear of the subject's window, the
+    subtitle band and the AI ``label``, within the frame, shrunk where they fit no other way;
+    one with no room at half its size is left out. A motif moved keeps clear of those moved
+    before it where there is room, else it may overlap them.
 
-    A motif the window's frame cut in half (the Christmas snowflake) or a gift box under the
-    words read as mistakes; motifs in ``SPANNING`` stay where the template puts them.
+    A motif the window's frame cut in half (the Christmas snowflake), a gift box under the
+    words, a lantern peeking out behind the label or two snowflakes moved onto one spot read
+    as mistakes; motifs in ``SPANNING`` stay where the template puts them.
     """
     margin = _WINDOW_MARGIN * min(width, height)
     x, y, right, bottom = _pixels(layout.subject, width, height)
     keep_clear = [(x - margin, y - margin, right + margin, bottom + margin)]
     keep_clear.append(_pixels(layout.subtitles, width, height))
+    if label is not None:
+        keep_clear.append(label)
     result = []
+    moved: list[PixelBox] = []
     for item in decorations:
         if item.motif in SPANNING:
             result.append(item)
             continue
+        found = _place(item, [keep_clear + moved, keep_clear], width, height)
+        if found is not None:
+            result.append(found)
+            if (found.x, found.y) != (item.x, item.y):
+                moved.append(motif_box(found, width, height))
+    return tuple(result)
+
+
+def _place(
+    item: Decoration, choices: list[list[PixelBox]], width: int, height: int
+) -> Decoration | None:
+    """``item`` at the first size and then the first list of areas to keep clear of that leaves
+    it room, moved as little as it can be; None where none does."""
+    for keep_clear in choices:
         for scale in _SHRINK_STEPS:
             smaller = item.model_copy(update={"size": item.size * scale})
             move = _shortest_move(motif_box(smaller, width, height), keep_clear, width, height)
             if move is not None:
                 update = {"x": item.x + move[0] / width, "y": item.y + move[1] / height}
-                result.append(smaller.model_copy(update=update))
-                break
-    return tuple(result)
+                return smaller.model_copy(update=update)
+    return None
 
 
 def _shortest_move(

@@ -17,7 +17,7 @@ from engine._ingest import subject_faces
 from engine._models import Aspect, ConsentReference, Language, RenderResult, RenderSpec
 from engine._painter import festival_backdrop
 from engine._render import render
-from engine._scene import KenBurns, Look, Scene, canvas_size, portrait_window
+from engine._scene import KenBurns, Look, Scene, canvas_size, label_corner, portrait_window
 from engine._speech import Cue
 from engine._stand_in import stand_in_portrait
 from engine._templates import load_template
@@ -78,6 +78,8 @@ def preview_still(
     )  # fmt: skip
     timeline.add(Cue(sentence, 0.0, _STILL_CUE_S), at_s=0.0)
     timeline.finish(at_s=0.0)
-    backdrop = festival_backdrop(template.palette, template.decorations, layout, *size)
+    backdrop = festival_backdrop(
+        template.palette, template.decorations, layout, *size, label_corner(*size)
+    )
     scene = Scene(backdrop, camera, window, Look.of(template, layout, language), timeline)
     return Image.fromarray(scene.frame_at(_STILL_CUE_S * 1.5))

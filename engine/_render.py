@@ -58,6 +58,7 @@ from engine._scene import (
     PortraitLayer,
     Scene,
     canvas_size,
+    label_corner,
     portrait_window,
 )
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
@@ -184,7 +185,10 @@ def render_template(
         [] if spec.likeness == "portrait" else [pool.submit(assess_clip, p) for p in spec.footage]
     )
     layout = _layout(template, spec)
-    backdrop = pool.submit(festival_backdrop, template.palette, template.decorations, layout, *size)
+    backdrop = pool.submit(
+        festival_backdrop, template.palette, template.decorations, layout, *size,
+        label_corner(*size),
+    )  # fmt: skip
     pool.shutdown(wait=False)
     sentences = greeting_sentences(
         template, spec.language, spec.recipient, spec.sender, spec.subject, spec.message

@@ -418,6 +418,16 @@ def label_layer_origin(unit: float) -> tuple[int, int]:
     return round(_LABEL_MARGIN[0] * unit), round(_LABEL_MARGIN[1] * unit)
 
 
+def label_corner(width: int, height: int) -> tuple[float, float, float, float]:
+    """The top-left corner the AI label takes in a frame of this size, with a margin around it,
+    for its widest language (English): the backdrop's motifs keep clear of it, and one
+    backdrop serves every language."""
+    unit = min(width, height) / _REFERENCE_SIDE
+    label = _label_layer("en", unit)
+    gap = _LABEL_MARGIN[1] * unit
+    return 0.0, 0.0, label.x + label.alpha.shape[1] + gap, label.y + label.alpha.shape[0] + gap
+
+
 def _label_font(language: Language, unit: float) -> ImageFont.FreeTypeFont:
     """The smallest size at which the label's "AI" (in every language's label) stands
     ``LABEL_MIN_HEIGHT`` of the shorter side from its top to the baseline.

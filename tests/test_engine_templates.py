@@ -17,7 +17,7 @@ from engine._greeting import greeting_sentences
 from engine._models import Aspect
 from engine._music import render_music
 from engine._painter import SPANNING, festival_backdrop, motif_box, paint_background, placed
-from engine._scene import canvas_size, pixel_box
+from engine._scene import canvas_size, label_corner, pixel_box
 from engine._templates import load_template, templates_dir
 
 FESTIVALS = {
@@ -211,9 +211,12 @@ def test_no_template_puts_busy_art_under_the_subtitles(aspect: Aspect) -> None:
 
 
 @pytest.mark.parametrize("aspect", ASPECTS)
-def test_no_motif_is_cut_by_the_window_or_under_the_subtitles(aspect: Aspect) -> None:
-    """Every motif that is not meant to span the frame stands clear of the window's frame and
-    the subtitle band, within the picture; each template keeps some of its art."""
+def test_no_motif_is_cut_by_the_window_under_the_subtitles_or_behind_the_label(
+    aspect: Aspect,
+) -> None:
+    """Every motif that is not meant to span the frame stands clear of the window's frame, the
+    subtitle band and the AI label's corner, within the picture; each template keeps some of
+    its art. (A lantern moved up out of the 9:16 window peeked out around the label.)"""
     width, height = canvas_size(aspect, 1.0)
     for template_id in list_templates():
         template = load_template(template_id)
@@ -223,16 +226,32 @@ def test_no_motif_is_cut_by_the_window_or_under_the_subtitles(aspect: Aspect) ->
         framed = (window[0] - margin, window[1] - margin, window[2] + 2 * margin,
                   window[3] + 2 * margin)  # fmt: skip
         band = pixel_box(layout.subtitles, (width, height))
-        kept = placed(template.decorations, layout, width, height)
+        label = label_corner(width, height)
+        label_box = (label[0], label[1], label[2] - label[0], label[3] - label[1])
+        kept = placed(template.decorations, layout, width, height, label)
         motifs = [item for item in kept if item.motif not in SPANNING]
         assert motifs, (template_id, aspect)
         for item in motifs:
             left, top, right, bottom = motif_box(item, width, height)
-            for x, y, w, h in (framed, band):
+            for x, y, w, h in (framed, band, label_box):
                 # (pixel_box rounds the layout's fractions to whole pixels)
                 assert right <= x + 1 or left >= x + w - 1 or bottom <= y + 1 or top >= y + h - 1, (
                     template_id, aspect, item.motif)  # fmt: skip
             assert right > 0 and bottom > 0 and left < width and top < height
+
+
+def test_motifs_moved_aside_do_not_land_on_one_another() -> None:
+    """In 16:9 the Christmas snowflake moved off the window and out of the label's corner
+    landed on the other snowflake, and the two read as one garbled shape; where there is
+    room, a moved motif keeps clear of those moved before it."""
+    template = load_template("christmas")
+    kept = placed(template.decorations, template.layouts["16:9"], 1280, 720,
+                  label_corner(1280, 720))  # fmt: skip
+    flakes = [motif_box(d, 1280, 720) for d in kept if d.motif == "snowflake"]
+    assert len(flakes) == sum(d.motif == "snowflake" for d in template.decorations)
+    for i, (l1, t1, r1, b1) in enumerate(flakes):
+        for l2, t2, r2, b2 in flakes[i + 1 :]:
+            assert r1 <= l2 or r2 <= l1 or b1 <= t2 or b2 <= t1
 
 
 def test_the_christmas_snowflake_is_moved_off_the_window() -> None:
