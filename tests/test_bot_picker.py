@@ -113,3 +113,37 @@ async def test_templates_paged_in_pictures_then_chosen(family: BotWorld) -> None
     assert upright.method == "sendPhoto" and upright.file_id != first_still
     width, height = await _size(world, upright.file_id)
     assert abs(width / height - 9 / 16) < 0.01, (width, height)
+
+
+async def test_a_still_kept_from_an_older_drawing_is_made_and_sent_anew(family: BotWorld) -> None:
+    """After an upgrade that redraws a template, the file id kept for its still stands for the
+    old picture: the card sends the picture drawn now, and keeps its id from then on."""
+    world, sandbox = family, family.sandbox
+    keyboard = await festival_question(world, MEMBER)
+    opener = next(data for data in _data(keyboard) if data.startswith(PICTURES_PREFIX))
+    first = opener.removeprefix(PICTURES_PREFIX)
+    card = await world.reply_to(
+        MEMBER, lambda: sandbox.press_button(MEMBER, keyboard.message_id, opener)
+    )
+    db = world.services.db
+    key = [first, "zh-Hant", "16:9"]
+    [(drawn_now,)] = db.execute(
+        "SELECT digest FROM preview_stills WHERE template_id = ? AND language = ? AND aspect = ?",
+        key,
+    ).fetchall()
+    db.execute(
+        "UPDATE preview_stills SET digest = 'an older release' WHERE template_id = ? "
+        "AND language = ? AND aspect = ?",
+        key,
+    )
+    old_picture = card.file_id
+    await sandbox.press_button(MEMBER, card.message_id, _data(card)[1])  # Next
+    card = await sandbox.wait_for_message(MEMBER.id, _paged_to(card.message_id, 1))
+    await sandbox.press_button(MEMBER, card.message_id, opener)  # and back
+    card = await sandbox.wait_for_message(MEMBER.id, _paged_to(card.message_id, 2))
+    assert card.edits[-1].file_id not in (None, old_picture), "uploaded anew"
+    [(kept,)] = db.execute(
+        "SELECT digest FROM preview_stills WHERE template_id = ? AND language = ? AND aspect = ?",
+        key,
+    ).fetchall()
+    assert kept == drawn_now

@@ -4,16 +4,20 @@ time, with Previous / Next / Choose.
 Each page is a still of the template in the member's language and in the aspect their greeting
 will have (the landscape look for a voice greeting, which has no picture), so what they choose
 is what they will see. A still takes about a second to make, off the event loop; once sent,
-Telegram's file id for it is kept (``bot.storage.stills``) and every later page showing it is
-resent by id. Choose carries the festival keyboard's own ``tpl:<id>``, so choosing here and
+Telegram's file id for it is kept with the picture's digest (``bot.storage.stills``) and every
+later page showing it is resent by id. A restarted bot makes each still once more, on its first
+showing, to learn its digest: a template redrawn by an upgrade is then sent anew, not as the
+old picture. Choose carries the festival keyboard's own ``tpl:<id>``, so choosing here and
 there are one path (``bot.flows.order.template_chosen``).
 """
 
 import asyncio
+import hashlib
 import io
 from datetime import date
 
 from babel.dates import format_date
+from sqlite_utils import Database
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
 from telegram.constants import ChatAction
 
@@ -65,12 +69,29 @@ def picture_aspect(shape: Shape) -> Aspect:
     return "16:9" if shape == Shape.VOICE else ASPECT[shape]
 
 
-async def _still(message: Message, template_id: str, language: Language, aspect: Aspect) -> bytes:
+_StillKey = tuple[str, Language, Aspect]
+# The digest of each still as this code draws it, made once per process: a file id kept for
+# another digest (from before an upgrade) is not used.
+_digests: dict[_StillKey, str] = {}
+
+
+async def _still(message: Message, key: _StillKey) -> bytes:
     await message.get_bot().send_chat_action(message.chat_id, ChatAction.UPLOAD_PHOTO)
-    image = await asyncio.to_thread(preview_still, template_id, language, aspect)
+    image = await asyncio.to_thread(preview_still, *key)
     buffer = io.BytesIO()
     await asyncio.to_thread(image.save, buffer, "JPEG", quality=_STILL_QUALITY)
+    _digests[key] = hashlib.sha256(buffer.getvalue()).hexdigest()
     return buffer.getvalue()
+
+
+async def _known_or_made(message: Message, db: Database, key: _StillKey) -> tuple[str | bytes, str]:
+    """The still's file id where it was uploaded as the picture this code draws, else the
+    picture; and its digest."""
+    made = None if key in _digests else await _still(message, key)
+    known = still_file_id(db, *key, _digests[key])
+    if known is not None:
+        return known, _digests[key]
+    return made if made is not None else await _still(message, key), _digests[key]
 
 
 async def page_pressed(update: Update, context: Context) -> None:
@@ -91,8 +112,8 @@ async def page_pressed(update: Update, context: Context) -> None:
     aspect = picture_aspect(shape_for(services, draft))
     caption = _caption(_, template_id, language, services.clock.now().date())
     markup = _page_buttons(_, order, template_id)
-    known = still_file_id(services.db, template_id, language, aspect)
-    photo = known if known is not None else await _still(message, template_id, language, aspect)
+    key: _StillKey = (template_id, language, aspect)
+    photo, digest = await _known_or_made(message, services.db, key)
     if message.photo:
         edited = await query.edit_message_media(
             InputMediaPhoto(photo, caption=caption), reply_markup=markup
@@ -101,5 +122,5 @@ async def page_pressed(update: Update, context: Context) -> None:
         sent = edited
     else:
         sent = await message.reply_photo(photo, caption=caption, reply_markup=markup)
-    if known is None:
-        remember_still(services.db, template_id, language, aspect, sent.photo[-1].file_id)
+    if isinstance(photo, bytes):
+        remember_still(services.db, *key, digest, sent.photo[-1].file_id)

@@ -404,6 +404,12 @@ def _add_preview_stills(db: Database) -> None:
     )
 
 
+def _add_still_digests(db: Database) -> None:
+    """Which picture each picker still's file id was uploaded as: ids kept from before an
+    upgrade that redrew the templates have none, so their stills are made and sent again."""
+    db.execute("ALTER TABLE preview_stills ADD COLUMN digest TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -416,6 +422,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_audit_head,
     _add_order_shape,
     _add_preview_stills,
+    _add_still_digests,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
