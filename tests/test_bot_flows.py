@@ -27,7 +27,7 @@ from bot.cli import main
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.family.spaces import membership_of
 from bot.festivals import upcoming
-from bot.flows.basics import help_text
+from bot.flows.basics import help_text, moderator_help_text
 from bot.flows.order import MAX_RECIPIENT_CHARS
 from bot.hostile import undeclared_length_mkv
 from bot.i18n import gettext_for
@@ -48,7 +48,7 @@ from engine._portrait_bench import blur, brightness, close_eyes
 from engine._templates import load_template
 from engine.likeness._synthetic import FACES, face_photo
 from engine.provenance import token_for_render_id
-from tests.auxil.bot import BotWorld, FakeClock, settings_for
+from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
 from tests.auxil.family import (
     confirm,
     is_preview,
@@ -172,6 +172,21 @@ async def test_language_menu_switches_language_and_registers_menus(bot_world: Bo
 
     menus = {(r.language_code, r.scope.get("type")) for r in await bot_world.sandbox.commands()}
     assert {("", "default"), ("zh", "default"), ("", "chat")} <= menus
+
+
+async def test_a_moderators_help_names_the_moderators_commands(bot_world: BotWorld) -> None:
+    """A moderator in a private chat with the bot sees the family's menu, not the admin chat's:
+    their /help says what they can do as a moderator too; a member's does not."""
+    sandbox = bot_world.sandbox
+    told = await bot_world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/help"))
+    assert told.text == help_text(EN) + "\n\n" + moderator_help_text(EN)
+    for line in ("/queue Show greeting requests waiting for moderation",
+                 "/admin_login Get a one-time link to the admin web"):  # fmt: skip
+        assert line in told.text
+    member = SandboxUser(5104, "Lin", language_code="en")
+    assert (await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/help"))).text == (
+        help_text(EN)
+    )
 
 
 async def test_a_full_order_delivers_a_playable_greeting(

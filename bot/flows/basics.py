@@ -118,11 +118,22 @@ def help_text(_: Gettext) -> str:
     )
 
 
+def moderator_help_text(_: Gettext) -> str:
+    """What a moderator can do, for their /help: the admin chat's command menu, which a
+    moderator in a private chat with the bot does not see."""
+    commands = "\n".join(f"/{c.command} {c.description}" for c in admin_command_descriptions(_))
+    return _("For moderators:") + "\n" + commands
+
+
 async def help_command(update: Update, context: Context) -> None:
     remember_sender(update, context)
     assert update.effective_user is not None and update.effective_message is not None
-    _ = services_of(context).gettext_of(update.effective_user.id)
-    await update.effective_message.reply_text(help_text(_))
+    services = services_of(context)
+    _ = services.gettext_of(update.effective_user.id)
+    text = help_text(_)
+    if services.is_admin(update.effective_user.id):
+        text += "\n\n" + moderator_help_text(_)
+    await update.effective_message.reply_text(text)
 
 
 async def choose_language(update: Update, context: Context) -> None:
