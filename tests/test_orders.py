@@ -102,9 +102,11 @@ async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_s
     bot_world: BotWorld,
 ) -> None:
     member = SandboxUser(6001, "美玲", language_code="zh-hant")
+    # Her grandfather speaks Mandarin and reads his Telegram in English.
+    grandpa = SandboxUser(6003, "外公", language_code="en")
     world, sandbox = bot_world, bot_world.sandbox
     await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
-    await living_family(world, member, GRANDPA)
+    await living_family(world, member, grandpa, languages=("cmn",))
     card = await prepare_order(world, member, "外婆")
     # The card shows the exact words: the template's own until the member types theirs.
     assert "外婆，中秋快樂！" in (card.text or "")
@@ -137,6 +139,7 @@ async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_s
     review = await sandbox.wait_for_message(ADMIN.id, is_card)
     assert review.text is not None and own in review.text
     assert EN("personal message") in review.text and "外公" in review.text
+    assert "\nFestival: Mid-Autumn Festival\n" in review.text  # the moderator's language
     await approve_order(world)
     first = await sandbox.wait_for_message(member.id, is_preview, timeout=RENDER_WAIT_S)
     assert first.caption is not None and first.caption.startswith("給外婆的祝福【預覽】")
@@ -199,6 +202,11 @@ async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_s
     [approved] = _audit(world, "moderation.approved")
     assert approved["actor"] == ADMIN.id
     assert approved["details"] == {"order": order_id, "was": "moderation"}
+    # He hears of it in his own language, the festival's name included.
+    notice = await sandbox.wait_for_message(grandpa.id, says(
+        grandpa, "A greeting with your face and voice was sent: {festival}, for {recipient}",
+        festival="Mid-Autumn Festival", recipient="外婆"))  # fmt: skip
+    assert notice.reply_markup is not None
 
 
 async def test_a_rejection_is_explained_in_the_members_language_and_a_change_goes_round(

@@ -264,7 +264,7 @@ class OrderDesk:
             lambda: self.bot.send_invoice(
                 order.chat_id,
                 title=_("Festival greeting"),
-                description=texts.title(_, order),
+                description=texts.title(_, order, order.language),
                 payload=order.id,
                 currency=STARS,
                 prices=[LabeledPrice(_("Greeting video"), order.price_stars)],
@@ -381,8 +381,9 @@ class OrderDesk:
 
     def card(self, order: Order) -> tuple[str, InlineKeyboardMarkup]:
         """The moderation card as the admin chat shows it."""
-        _ = gettext_for(self._admin_language())
-        return texts.card_text(_, self.card_facts(order)), texts.card_buttons(_, order)
+        reader = self._admin_language()
+        _ = gettext_for(reader)
+        return texts.card_text(_, reader, self.card_facts(order)), texts.card_buttons(_, order)
 
     def _admin_language(self) -> Language:
         chat = self._settings.admin_chat_id
@@ -1033,8 +1034,10 @@ class OrderDesk:
                         if m.role == Role.SUBJECT and m.verified), None)  # fmt: skip
         if subject is None or subject.user_id == order.user_id:
             return
-        _ = gettext_for(get_language(self._db, subject.user_id))
-        text, button = texts.likeness_notice(_, order, first_name(self._db, order.user_id) or "…")
+        reader = get_language(self._db, subject.user_id)
+        text, button = texts.likeness_notice(
+            gettext_for(reader), reader, order, first_name(self._db, order.user_id) or "…"
+        )
         sent = await self._ledger.once(
             order.id,
             "subject_told",

@@ -12,7 +12,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.clock import parse_iso
 from bot.family.consent import ConsentRecord
 from bot.family.spaces import Member, Space
-from bot.i18n import Gettext, sentences
+from bot.i18n import Gettext, Language, sentences
 from bot.storage import Order, OrderStatus
 from engine import template_title
 
@@ -52,13 +52,15 @@ def review_reason_text(_: Gettext, code: str) -> str:
     return reasons.get(code, code)
 
 
-def festival(order: Order) -> str:
-    return template_title(order.template_id or "", order.language)
+def festival(order: Order, reader: Language) -> str:
+    """The festival's name in the ``reader``'s language: the member's, a moderator's, or the
+    living subject's, who may each read another."""
+    return template_title(order.template_id or "", reader)
 
 
-def title(_: Gettext, order: Order) -> str:
+def title(_: Gettext, order: Order, reader: Language) -> str:
     return _("Greeting for {recipient} ({festival})").format(
-        recipient=order.recipient, festival=festival(order)
+        recipient=order.recipient, festival=festival(order, reader)
     )
 
 
@@ -87,7 +89,7 @@ def status_line(_: Gettext, order: Order, detail: str | None = None) -> str:
         s.REVOKED: _("Withdrawn: consent was revoked and the greeting deleted."),
     }
     line = detail if detail is not None else lines.get(order.status, "")
-    return f"{title(_, order)}\n{line}"
+    return f"{title(_, order, order.language)}\n{line}"
 
 
 def consent_gone(_: Gettext, order: Order, withdrawn: bool) -> str:
@@ -182,14 +184,16 @@ def final_caption(_: Gettext, order: Order) -> str:
     )
 
 
-def likeness_notice(_: Gettext, order: Order, sender: str) -> tuple[str, InlineKeyboardMarkup]:
+def likeness_notice(
+    _: Gettext, reader: Language, order: Order, sender: str
+) -> tuple[str, InlineKeyboardMarkup]:
     """What the living subject reads each time a greeting with their face and voice goes out,
     and the button that withdraws consent from there."""
     text = _(
         "A greeting with your face and voice was sent: {festival}, for {recipient}, made by "
         "{sender} on {date}. It is marked as made with AI. You can withdraw your consent at "
         "any time."
-    ).format(festival=festival(order), recipient=order.recipient, sender=sender,
+    ).format(festival=festival(order, reader), recipient=order.recipient, sender=sender,
              date=order.created_at[:10])  # fmt: skip
     button = InlineKeyboardButton(_("Withdraw my consent"), callback_data=REVOKE_FROM_NOTICE)
     return text, InlineKeyboardMarkup([[button]])
@@ -221,7 +225,7 @@ class CardFacts:
     reasons: list[str]  # why it is read first (bot.moderation.REVIEW_REASONS)
 
 
-def card_text(_: Gettext, facts: CardFacts) -> str:
+def card_text(_: Gettext, reader: Language, facts: CardFacts) -> str:
     """The moderation card as the admin chat shows it, its exact words last."""
     order, space, member = facts.order, facts.space, facts.member
     status = _("deceased") if space.deceased else _("living")
@@ -238,7 +242,7 @@ def card_text(_: Gettext, facts: CardFacts) -> str:
         status=status,
         space=space.id[:8],
         consent=consent_summary(_, space, facts.consent),
-        festival=festival(order),
+        festival=festival(order, reader),
         requester=facts.requester,
         relation=member.relation if member is not None else "?",
         user_id=order.user_id,

@@ -44,7 +44,7 @@ def _card(admin: Admin, facts: CardFacts) -> dict[str, Any]:
     relation = facts.member.relation if facts.member is not None else "?"
     return {
         "id": order.id,
-        "title": title(_, order),
+        "title": title(_, order, admin.language),
         "reasons": ", ".join(review_reason_text(_, reason) for reason in facts.reasons),
         "family": f"{space.subject_name}, {_('deceased') if space.deceased else _('living')}",
         "consent": consent_summary(_, space, facts.consent),
