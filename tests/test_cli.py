@@ -202,7 +202,11 @@ def test_demo_plays_the_family_in_english_and_keeps_each_message_where_it_was_se
     said = [entry.get("text") or entry.get("caption") or "" for entry in entries]
     assert not [text for text in said if any("\u4e00" <= char <= "\u9fff" for char in text)]
     assert any("Happy Mid-Autumn Festival, Grandma!" in text for text in said)
-    assert said[-1] == "Your greeting for Grandma is ready. This video was made with AI."
+    assert said[-2] == "Your greeting for Grandma is ready. This video was made with AI."
+    # The order's status line, edited since it was first shown, ends the story.
+    assert entries[-1]["method"] == "edit"
+    assert said[-1] == ("Greeting for Grandma (Mid-Autumn Festival)\n"
+                        "Delivered. You can forward it to Grandma.")  # fmt: skip
     # The grandfather's consent reached her chat while he spoke, before she typed her relation.
     assert said.index("Grandpa has consented.\n\nHow are you related to Grandpa? Type it, for "
                       "example: granddaughter.") < said.index("granddaughter")  # fmt: skip

@@ -287,12 +287,17 @@ async def _play(sandbox: SandboxClient, transcript: Transcript, family: DemoFami
         lambda m: m.method == "sendVideo",
         wait_s=RENDER_TIMEOUT_S,
     )
-    return await press(
+    delivered = await press(
         preview,
         SEND_PREFIX + _order_of(preview),
         lambda m: m.method == "sendVideo",
         "[watches the preview, presses {button}]",
     )
+    # The status line's last word comes after the video: the transcript ends with it.
+    done = _("Delivered. You can forward it to {recipient}.").format(recipient=family.recipient)
+    await sandbox.wait_for_message(member.id, lambda m: done in (m.text or ""))
+    transcript.bot(member, await sandbox.sent_messages(member.id))
+    return delivered
 
 
 def _order_of(preview: SentMessage) -> str:

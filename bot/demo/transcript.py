@@ -12,7 +12,8 @@ class Transcript:
 
     def __init__(self) -> None:
         self._entries: list[dict[str, Any]] = []
-        self._seen: set[tuple[int, int]] = set()  # (chat, message): ids count per chat
+        # (chat, message): ids count per chat; each message's words as last recorded
+        self._seen: dict[tuple[int, int], str] = {}
 
     def last_message_id(self, chat_id: int) -> int:
         """The newest bot message recorded in this chat; later replies have larger ids."""
@@ -22,13 +23,18 @@ class Transcript:
         self._entries.append({"from": user.first_name, "text": action})
 
     def bot(self, to: SandboxUser, messages: list[SentMessage]) -> None:
-        """Record the bot's messages not seen before, in the order the bot sent them."""
+        """Record the bot's messages not seen before, in the order the bot sent them, and the
+        new words of one seen before that the bot has since edited (the order's status line:
+        "Making the greeting: 40%", then "Delivered")."""
         for message in sorted(messages, key=lambda m: m.message_id):
-            if (message.chat_id, message.message_id) in self._seen:
-                continue
-            self._seen.add((message.chat_id, message.message_id))
-            entry = {"from": "bot", "to": to.first_name}
-            self._entries.append(entry | message.model_dump(exclude_defaults=True))
+            key, words = (message.chat_id, message.message_id), message.text or message.caption
+            if key not in self._seen:
+                entry = {"from": "bot", "to": to.first_name}
+                self._entries.append(entry | message.model_dump(exclude_defaults=True))
+            elif words and words != self._seen[key]:
+                self._entries.append({"from": "bot", "to": to.first_name, "method": "edit",
+                                      "message_id": message.message_id, "text": words})  # fmt: skip
+            self._seen[key] = words or ""
 
     def write(self, out_dir: Path) -> None:
         (out_dir / "transcript.json").write_text(
@@ -43,7 +49,8 @@ class Transcript:
                 lines.append(f"**{entry['from']}:** {entry['text']}")
             else:
                 to, method = entry["to"], entry["method"]
-                lines.append(f"**Tuanyuan → {to}** ({method}): {_bot_text(entry)}")
+                done = "edits its earlier message" if method == "edit" else method
+                lines.append(f"**Tuanyuan → {to}** ({done}): {_bot_text(entry)}")
             lines.append("")
         return "\n".join(lines)
 
