@@ -14,6 +14,7 @@ import json
 import sqlite3
 import zipfile
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -635,80 +636,123 @@ async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWor
     assert any(a == "member.deleted" for a, _ in _audit_actions(bot_world, OWNER.id))
 
 
-async def test_two_relatives_must_sign_each_in_their_language_and_either_can_veto(
+@pytest.fixture
+async def two_signers(
     stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
-) -> None:
+) -> AsyncIterator[BotWorld]:
+    """Two relatives must sign for a deceased subject; the owner, her granddaughter, is
+    verified by a moderator (no one has authorised yet)."""
     settings = replace(settings_for(stand_in, tmp_path / "bot-data"), deceased_cosigners=2)
     clock = FakeClock()
     async with polling(build_application(settings, clock)) as application:
         world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
         await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
         await create_space(world, OWNER, "阿嬤", "deceased")
-        await verify_relative(world, OWNER, "孫女")
-        await world.reply_to(
-            OWNER, lambda: sandbox.send_document(OWNER, PDF_PROOF, "a.pdf", "application/pdf")
-        )
-        await approve_proof(world, OWNER)
+        await _verified_relative(world, OWNER, "孫女")
+        yield world
+
+
+async def _verified_relative(world: BotWorld, relative: SandboxUser, relation: str) -> None:
+    """The relative (invited by the owner unless they are the owner) shares their phone, says
+    their relation and has their proof approved."""
+    sandbox = world.sandbox
+    if relative != OWNER:
         payload = await _relative_invite(world)
-        await world.reply_to(GRANDSON, lambda: sandbox.send_text(GRANDSON, f"/start {payload}"))
-        await verify_relative(world, GRANDSON, "grandson")
-        await world.reply_to(
-            GRANDSON,
-            lambda: sandbox.send_document(GRANDSON, PDF_PROOF, "b.pdf", "application/pdf"),
-        )
-        await approve_proof(world, GRANDSON)
+        await world.reply_to(relative, lambda: sandbox.send_text(relative, f"/start {payload}"))
+    await verify_relative(world, relative, relation)
+    await world.reply_to(
+        relative, lambda: sandbox.send_document(relative, PDF_PROOF, "p.pdf", "application/pdf")
+    )
+    await approve_proof(world, relative)
 
-        async def authorise(after: int) -> SentMessage:
-            """The owner authorises; returns the co-sign request the relative receives."""
-            offer = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
-            pending = await world.reply_to(
-                OWNER, lambda: sandbox.press_button(OWNER, offer.message_id, "auth:grant")
-            )
-            assert pending.text == ZH_HANT(
-                "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
-            ).format(count=1)
-            return await sandbox.wait_for_message(
-                GRANDSON.id,
-                lambda m: m.message_id > after and "cosign:" in json.dumps(m.reply_markup),
-            )
 
-        request = await authorise(after=0)
-        # The grandson reads English: he is told who asks, and what he would sign, in English.
-        english_wording = deceased_wording(EN, "阿嬤", "孫女")
-        asks = EN("{name} ({relation}) asks you to co-sign this authorisation:")
-        assert request.text == asks.format(name="美玲", relation="孫女") + "\n\n" + english_wording
-        veto = request.reply_markup["inline_keyboard"][0][1]["callback_data"]  # type: ignore[index]
-        told = await world.reply_to(
-            OWNER, lambda: sandbox.press_button(GRANDSON, request.message_id, veto)
+async def test_two_relatives_must_sign_each_in_their_language_and_either_can_veto(
+    two_signers: BotWorld,
+) -> None:
+    world, sandbox = two_signers, two_signers.sandbox
+    await _verified_relative(world, GRANDSON, "grandson")
+
+    async def authorise(after: int) -> SentMessage:
+        """The owner authorises; returns the co-sign request the relative receives."""
+        offer = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
+        pending = await world.reply_to(
+            OWNER, lambda: sandbox.press_button(OWNER, offer.message_id, "auth:grant")
         )
-        assert told.text == ZH_HANT(
-            "A verified relative vetoed the authorisation for {subject}. No greetings will be made."
-        ).format(subject="阿嬤")
-        refused = await world.reply_to(
-            OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
-        )
-        assert refused.text == ZH_HANT(
-            "Greetings can be made once verified relatives have authorised them. "
-            "Send /consent to authorise."
+        assert pending.text == ZH_HANT(
+            "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
+        ).format(count=1)
+        return await sandbox.wait_for_message(
+            GRANDSON.id,
+            lambda m: m.message_id > after and "cosign:" in json.dumps(m.reply_markup),
         )
 
-        request = await authorise(after=request.message_id)
-        cosign = request.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
-        await world.reply_to(
-            OWNER,
-            lambda: sandbox.press_button(GRANDSON, request.message_id, cosign),
-            until=says(OWNER, AUTHORISED, subject="阿嬤"),
+    request = await authorise(after=0)
+    # The grandson reads English: he is told who asks, and what he would sign, in English.
+    english_wording = deceased_wording(EN, "阿嬤", "孫女")
+    asks = EN("{name} ({relation}) asks you to co-sign this authorisation:")
+    assert request.text == asks.format(name="美玲", relation="孫女") + "\n\n" + english_wording
+    veto = request.reply_markup["inline_keyboard"][0][1]["callback_data"]  # type: ignore[index]
+    told = await world.reply_to(
+        OWNER, lambda: sandbox.press_button(GRANDSON, request.message_id, veto)
+    )
+    assert told.text == ZH_HANT(
+        "A verified relative vetoed the authorisation for {subject}. No greetings will be made."
+    ).format(subject="阿嬤")
+    refused = await world.reply_to(OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg()))
+    assert refused.text == ZH_HANT(
+        "Greetings can be made once verified relatives have authorised them. "
+        "Send /consent to authorise."
+    )
+
+    request = await authorise(after=request.message_id)
+    cosign = request.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+    await world.reply_to(
+        OWNER,
+        lambda: sandbox.press_button(GRANDSON, request.message_id, cosign),
+        until=says(OWNER, AUTHORISED, subject="阿嬤"),
+    )
+    accepted = await world.reply_to(
+        OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
+    )
+    assert accepted.text == ZH_HANT("Thank you, I have the photo.")
+    space_id = membership_of(world.services.db, OWNER.id).space_id  # type: ignore[union-attr]
+    records = records_of(world.services.db, space_id)
+    assert [r.kind for r in records] == ["grant", "veto", "grant", "cosign"]
+    assert (records[-1].wording, records[-1].language) == (english_wording, "en")
+    assert records[-2].language == "zh-Hant"
+    assert any(a == "consent.veto" for a, _ in _audit_actions(world, GRANDSON.id))
+
+
+async def test_a_relative_verified_after_the_authorisation_co_signs_it(
+    two_signers: BotWorld,
+) -> None:
+    """Two must sign; the owner authorises before anyone else is verified. The grandson
+    verified afterwards is offered her authorisation to co-sign, not one of his own that would
+    replace hers and send the family round again."""
+    world, sandbox = two_signers, two_signers.sandbox
+    offer = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
+    await world.reply_to(OWNER, lambda: sandbox.press_button(OWNER, offer.message_id, "auth:grant"))
+    pending = ZH_HANT(
+        "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
+    ).format(count=1)
+    again = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
+    assert again.text == pending and again.reply_markup is None
+
+    await _verified_relative(world, GRANDSON, "grandson")
+    request = await world.reply_to(GRANDSON, lambda: sandbox.send_text(GRANDSON, "/consent"))
+    assert (request.text or "").startswith(
+        EN("{name} ({relation}) asks you to co-sign this authorisation:").format(
+            name="美玲", relation="孫女"
         )
-        accepted = await world.reply_to(
-            OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg())
-        )
-        assert accepted.text == ZH_HANT("Thank you, I have the photo.")
-        space_id = membership_of(world.services.db, OWNER.id).space_id  # type: ignore[union-attr]
-        records = records_of(world.services.db, space_id)
-        assert [r.kind for r in records] == ["grant", "veto", "grant", "cosign"]
-        assert (records[-1].wording, records[-1].language) == (english_wording, "en")
-        assert records[-2].language == "zh-Hant"
-        assert any(a == "consent.veto" for a, _ in _audit_actions(world, GRANDSON.id))
+    )
+    cosign = request.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+    await world.reply_to(
+        OWNER,
+        lambda: sandbox.press_button(GRANDSON, request.message_id, cosign),
+        until=says(OWNER, AUTHORISED, subject="阿嬤"),
+    )
+    space_id = membership_of(world.services.db, OWNER.id).space_id  # type: ignore[union-attr]
+    assert [r.kind for r in records_of(world.services.db, space_id)] == ["grant", "cosign"]
 
 
 async def test_a_subject_name_over_40_characters_is_asked_again(bot_world: BotWorld) -> None:

@@ -244,3 +244,14 @@ def current_consent(db: Database, space: Space, now: datetime) -> ConsentRecord 
         if len(signatures(db, grant) & verified) < space.cosigners_required:
             return None
     return grant
+
+
+def awaiting_cosigners(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
+    """A next-of-kin grant still short of co-signers (neither vetoed, withdrawn nor expired):
+    a relative verified after it was given co-signs it rather than starting another."""
+    grant = latest_grant(db, space.id)
+    if grant is None or grant.method != Method.NEXT_OF_KIN or vetoed(db, grant):
+        return None
+    if grant.valid_until is None or parse_iso(grant.valid_until) <= now:
+        return None
+    return grant if current_consent(db, space, now) is None else None

@@ -27,6 +27,7 @@ from bot.family.consent import (
     Method,
     RecordKind,
     append_record,
+    awaiting_cosigners,
     close_challenge,
     current_consent,
     deceased_wording,
@@ -149,6 +150,8 @@ async def consent_command(update: Update, context: Context) -> None:
     if member.role == Role.SUBJECT:
         await ask_for_statement(services, message, _, member, space)
         return
+    if await _pending_shown(services, message, member, space):
+        return
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(_("I authorise"),
                                                            callback_data=AUTHORISE)]])  # fmt: skip
     await message.reply_text(
@@ -259,6 +262,8 @@ async def authorise_pressed(update: Update, context: Context) -> None:
     if current_consent(services.db, space, services.clock.now()) is not None:
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
+    if await _pending_shown(services, message, member, space):
+        return
     grant = append_record(
         services.db, services.clock, space, RecordKind.GRANT, member.user_id,
         Method.NEXT_OF_KIN, relation=member.relation,
@@ -270,6 +275,32 @@ async def authorise_pressed(update: Update, context: Context) -> None:
     services.audit.record(member.user_id, "consent.granted", space=space.id, consent=grant.id,
                           method=Method.NEXT_OF_KIN.value)  # fmt: skip
     await _report_signatures(context.bot, services, space, grant.id, member.user_id)
+
+
+async def _pending_shown(
+    services: Services, message: Message, member: Member, space: Space
+) -> bool:
+    """Whether an authorisation was waiting for co-signers, and ``member`` was shown it: to
+    co-sign or veto, or, having signed it, how many signatures it still needs. A relative
+    verified after it was given was offered an authorisation of their own, which replaced it:
+    the family went round twice."""
+    pending = awaiting_cosigners(services.db, space, services.clock.now())
+    if pending is None:
+        return False
+    if member.user_id in signatures(services.db, pending):
+        await message.reply_text(_missing_text(services, space, pending, member.user_id))
+    else:
+        text, keyboard = _cosign_request(services, member.user_id, pending)
+        await message.reply_text(text, reply_markup=keyboard)
+    return True
+
+
+def _missing_text(services: Services, space: Space, grant: ConsentRecord, reader: int) -> str:
+    missing = space.cosigners_required - len(signatures(services.db, grant))
+    _ = services.gettext_of(reader)
+    return _(
+        "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
+    ).format(count=missing)
 
 
 async def _report_signatures(
@@ -284,13 +315,7 @@ async def _report_signatures(
             "Greetings from {subject} are authorised until {date}."
         ).format(subject=space.subject_name, date=until), with_next_step=True)  # fmt: skip
         return
-    missing = space.cosigners_required - len(signatures(services.db, grant))
-    await bot.send_message(
-        signer,
-        _("Your authorisation is recorded. {count} more verified relative(s) must co-sign.").format(
-            count=missing
-        ),
-    )
+    await bot.send_message(signer, _missing_text(services, space, grant, signer))
     for relative in members_of(services.db, space.id):
         if not relative.verified or relative.user_id in signatures(services.db, grant):
             continue
