@@ -652,9 +652,9 @@ async def two_signers(
         yield world
 
 
-async def _verified_relative(world: BotWorld, relative: SandboxUser, relation: str) -> None:
+async def _verified_relative(world: BotWorld, relative: SandboxUser, relation: str) -> SentMessage:
     """The relative (invited by the owner unless they are the owner) shares their phone, says
-    their relation and has their proof approved."""
+    their relation and has their proof approved; returns what they are told then."""
     sandbox = world.sandbox
     if relative != OWNER:
         payload = await _relative_invite(world)
@@ -663,7 +663,7 @@ async def _verified_relative(world: BotWorld, relative: SandboxUser, relation: s
     await world.reply_to(
         relative, lambda: sandbox.send_document(relative, PDF_PROOF, "p.pdf", "application/pdf")
     )
-    await approve_proof(world, relative)
+    return await approve_proof(world, relative)
 
 
 async def test_two_relatives_must_sign_each_in_their_language_and_either_can_veto(
@@ -738,7 +738,11 @@ async def test_a_relative_verified_after_the_authorisation_co_signs_it(
     again = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
     assert again.text == pending and again.reply_markup is None
 
-    await _verified_relative(world, GRANDSON, "grandson")
+    approved = await _verified_relative(world, GRANDSON, "grandson")
+    assert approved.text == EN(
+        "A moderator approved your proof document: you are a verified relative of {subject}. "
+        "An authorisation awaits your co-signature: send /consent to read it."
+    ).format(subject="阿嬤")
     request = await world.reply_to(GRANDSON, lambda: sandbox.send_text(GRANDSON, "/consent"))
     assert (request.text or "").startswith(
         EN("{name} ({relation}) asks you to co-sign this authorisation:").format(
@@ -753,6 +757,20 @@ async def test_a_relative_verified_after_the_authorisation_co_signs_it(
     )
     space_id = membership_of(world.services.db, OWNER.id).space_id  # type: ignore[union-attr]
     assert [r.kind for r in records_of(world.services.db, space_id)] == ["grant", "cosign"]
+
+
+async def test_a_relative_verified_once_greetings_are_authorised_is_told_to_make_one(
+    bot_world: BotWorld,
+) -> None:
+    """Nothing is left to authorise: the approval says so, and what to send (it said to send
+    /consent, which answered that consent was recorded)."""
+    await deceased_family(bot_world, OWNER, "阿嬤")
+    approved = await _verified_relative(bot_world, RELATIVE, "兒子")
+    assert approved.text == ZH_HANT(
+        "A moderator approved your proof document: you are a verified relative of {subject}. "
+        "Greetings from {subject} are authorised: send a clear photo of {subject}'s face to "
+        "make one."
+    ).format(subject="阿嬤")
 
 
 async def test_a_subject_name_over_40_characters_is_asked_again(bot_world: BotWorld) -> None:

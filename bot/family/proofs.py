@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 
 from bot.audit import AuditLog
 from bot.clock import Clock, iso
+from bot.family.consent import awaiting_cosigners, current_consent
 from bot.family.spaces import Member, MemberStatus, get_space, membership_of, update_member
 from bot.i18n import Gettext, gettext_for
 from bot.storage import get_language
@@ -75,11 +76,39 @@ async def approve(
     member = update_member(db, member, status=MemberStatus.VERIFIED.value,
                            verified_at=iso(clock.now()), verified_by=admin_id)  # fmt: skip
     audit.record(admin_id, "admin.approved", space=member.space_id, member=member.user_id)
-    subject = get_space(db, member.space_id).subject_name
-    await _tell(bot, db, member.user_id, lambda _: _(
+    space = get_space(db, member.space_id)
+    now = clock.now()
+    # The next step as it stands: a relative verified after the others authorised has
+    # nothing to authorise, or an authorisation to co-sign.
+    if current_consent(db, space, now) is not None:
+        approved = _approved_and_authorised
+    elif awaiting_cosigners(db, space, now) is not None:
+        approved = _approved_to_co_sign
+    else:
+        approved = _approved_to_authorise
+    await _tell(bot, db, member.user_id, lambda _: approved(_).format(subject=space.subject_name))
+
+
+def _approved_to_authorise(_: Gettext) -> str:
+    return _(
         "A moderator approved your proof document: you are a verified relative of {subject}. "
         "Send /consent to authorise greetings."
-    ).format(subject=subject))  # fmt: skip
+    )
+
+
+def _approved_to_co_sign(_: Gettext) -> str:
+    return _(
+        "A moderator approved your proof document: you are a verified relative of {subject}. "
+        "An authorisation awaits your co-signature: send /consent to read it."
+    )
+
+
+def _approved_and_authorised(_: Gettext) -> str:
+    return _(
+        "A moderator approved your proof document: you are a verified relative of {subject}. "
+        "Greetings from {subject} are authorised: send a clear photo of {subject}'s face to "
+        "make one."
+    )
 
 
 async def reject(
