@@ -766,6 +766,15 @@ async def test_a_relative_verified_once_greetings_are_authorised_is_told_to_make
     /consent, which answered that consent was recorded)."""
     await deceased_family(bot_world, OWNER, "阿嬤")
     approved = await _verified_relative(bot_world, RELATIVE, "兒子")
+    # The moderator saw who sent the proof, by name as in a greeting request's card.
+    cards = [
+        m for m in await bot_world.sandbox.sent_messages(ADMIN.id) if m.method == "sendDocument"
+    ]
+    space = membership_of(bot_world.services.db, RELATIVE.id).space_id  # type: ignore[union-attr]
+    assert cards[-1].caption == EN(
+        "Proof document for review. {name} (user {user_id}) says they are {relation} of the "
+        "late {subject} (family space {space})."
+    ).format(name="阿明", user_id=RELATIVE.id, relation="兒子", subject="阿嬤", space=space)
     assert approved.text == ZH_HANT(
         "A moderator approved your proof document: you are a verified relative of {subject}. "
         "Greetings from {subject} are authorised: send a clear photo of {subject}'s face to "

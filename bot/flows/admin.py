@@ -23,6 +23,7 @@ from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.i18n import Gettext
 from bot.services import Services, services_of
 from bot.storage.orders import latest_rendered
+from bot.storage.users import first_name
 
 log = structlog.get_logger(__name__)
 
@@ -47,10 +48,10 @@ async def send_for_review(bot: Bot, services: Services, member: Member, space: S
         return
     _ = services.gettext_of(chat_id)
     caption = _(
-        "Proof document for review. Member {user_id} says they are {relation} of the late "
-        "{subject} (family space {space})."
-    ).format(user_id=member.user_id, relation=member.relation, subject=space.subject_name,
-             space=space.id)  # fmt: skip
+        "Proof document for review. {name} (user {user_id}) says they are {relation} of the "
+        "late {subject} (family space {space})."
+    ).format(name=first_name(services.db, member.user_id) or "…", user_id=member.user_id,
+             relation=member.relation, subject=space.subject_name, space=space.id)  # fmt: skip
     await bot.send_document(
         chat_id,
         document=services.vault.read_bytes(member.proof_media_id),
