@@ -155,7 +155,12 @@ async def test_revocation_cancels_the_render_on_its_node_and_sends_nothing(
     await order_greeting(world, member, "Grandma")
     order_id = await _rendering_on(world, cluster, "node-2")
     node = cluster.nodes["node-2"]
-    rendering = set(node.processes_named(b"bot.render_worker"))
+    # The job's folder is made before its render process starts: wait for the process, so that
+    # consent is withdrawn while it runs (a fresh clone once looked the moment the folder came).
+    for _ in range(100):
+        if rendering := set(node.processes_named(b"bot.render_worker")):
+            break
+        await asyncio.sleep(0.1)
     assert rendering
 
     await revoke(world, subject, "Grandpa")
