@@ -496,7 +496,7 @@ async def test_text_before_any_photo_gets_guidance_and_cancel_leaves_any_flow(
     started = [m.text for m in await sandbox.sent_messages(member.id)][-2:]
     assert started[0] == ZH_HANT("Family space for {subject}.").format(subject="外公") + "\n" + (
         ZH_HANT("Your latest greeting: {status}").format(
-            status=status_line(ZH_HANT, get_order(db, placed.id))
+            status=status_line(ZH_HANT, "zh-Hant", get_order(db, placed.id))
         )
     )
     assert card.text == ZH_HANT(

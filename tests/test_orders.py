@@ -209,29 +209,46 @@ async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_s
     assert notice.reply_markup is not None
 
 
+async def _own_words_to_review(
+    world: BotWorld, member: SandboxUser, subject: SandboxUser, recipient: str, words: str
+) -> tuple[SentMessage, SentMessage]:
+    """A living family whose member orders a greeting with her own words; returns its status
+    message and the moderator's card."""
+    await world.reply_to(ADMIN, lambda: world.sandbox.send_text(ADMIN, "/start"))
+    await living_family(world, member, subject)
+    card = await prepare_order(world, member, recipient)
+    card = await world.reply_to(member, lambda: world.sandbox.send_text(member, words),
+                                until=lambda m: m.reply_markup is not None)  # fmt: skip
+    status = await confirm(world, member, card)
+    return status, await world.sandbox.wait_for_message(ADMIN.id, is_card)
+
+
+async def _reject(
+    world: BotWorld, member: SandboxUser, review: SentMessage, reason: str
+) -> SentMessage:
+    """The moderator rejects the card's order for ``reason``; returns what the member reads."""
+    order_id = order_of(review)
+    await world.sandbox.press_button(ADMIN, review.message_id, REJECT_PREFIX + order_id)
+    reasons = await world.sandbox.wait_for_message(
+        ADMIN.id,
+        lambda m: m.message_id == review.message_id and "mod:why:" in json.dumps(m.reply_markup),
+    )
+    data = f"mod:why:{reason}:{order_id}"
+    return await world.reply_to(
+        member, lambda: world.sandbox.press_button(ADMIN, reasons.message_id, data)
+    )
+
+
 async def test_a_rejection_is_explained_in_the_members_language_and_a_change_goes_round(
     bot_world: BotWorld,
 ) -> None:
     member = SandboxUser(6101, "小红", language_code="zh-hans")
     world, sandbox = bot_world, bot_world.sandbox
-    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
-    await living_family(world, member, SandboxUser(6102, "外婆", language_code="zh-hans"))
+    grandma = SandboxUser(6102, "外婆", language_code="zh-hans")
 
-    card = await prepare_order(world, member, "妈妈")
-    card = await world.reply_to(member, lambda: sandbox.send_text(member, "你欠我的钱快还！"),
-                                until=lambda m: m.reply_markup is not None)  # fmt: skip
-    status = await confirm(world, member, card)
-    review = await sandbox.wait_for_message(ADMIN.id, is_card)
+    status, review = await _own_words_to_review(world, member, grandma, "妈妈", "你欠我的钱快还！")
     order_id = order_of(review)
-    await sandbox.press_button(ADMIN, review.message_id, REJECT_PREFIX + order_id)
-    reasons = await sandbox.wait_for_message(
-        ADMIN.id,
-        lambda m: m.message_id == review.message_id and "mod:why:" in json.dumps(m.reply_markup),
-    )
-    told = await world.reply_to(
-        member,
-        lambda: sandbox.press_button(ADMIN, reasons.message_id, f"mod:why:hurtful:{order_id}"),
-    )
+    told = await _reject(world, member, review, "hurtful")
     assert told.text == ZH_HANS(
         "A moderator did not accept the greeting for {recipient}: {reason}. "
         "You can start a new one by sending a photo."
@@ -280,6 +297,39 @@ async def test_a_rejection_is_explained_in_the_members_language_and_a_change_goe
     await world.services.orders.settle()
     refused = [e for e in await sandbox.errors() if e.method == "sendVideo" and e.code == 403]
     assert len(refused) == 1
+
+
+async def test_a_member_who_switches_language_after_placing_reads_of_the_order_in_the_new_one(
+    bot_world: BotWorld,
+) -> None:
+    """The greeting keeps the words and voice it was placed with, but what the bot tells her
+    about it (the moderator's answer, the status line, /orders) is in the language she reads
+    now: after /language it all stayed in Simplified Chinese."""
+    member = SandboxUser(6103, "小红", language_code="zh-hans")
+    world, sandbox = bot_world, bot_world.sandbox
+    grandma = SandboxUser(6104, "外婆", language_code="zh-hans")
+    status, review = await _own_words_to_review(world, member, grandma, "妈妈", "妈妈，我想你了。")
+    order_id = order_of(review)
+
+    menu = await world.reply_to(member, lambda: sandbox.send_text(member, "/language"))
+    start = await world.reply_to(
+        member, lambda: sandbox.press_button(member, menu.message_id, "lang:en"),
+        until=lambda m: "Your latest greeting" in (m.text or ""),
+    )  # fmt: skip
+    assert "Greeting for 妈妈 (Mid-Autumn Festival)\nWaiting for a moderator" in (start.text or "")
+    told = await _reject(world, member, review, "not_a_greeting")
+    assert told.text == (
+        "A moderator did not accept the greeting for 妈妈: it is not a festival greeting. "
+        "You can start a new one by sending a photo."
+    )
+    await world.services.orders.settle()
+    assert (await _status(world, member, status.message_id)).text == (
+        "Greeting for 妈妈 (Mid-Autumn Festival)\nNot made: a moderator declined it."
+    )
+    listed = await world.reply_to(member, lambda: sandbox.send_text(member, "/orders"))
+    assert "Greeting for 妈妈 (Mid-Autumn Festival)\nNot made" in (listed.text or "")
+    order = get_order(world.services.db, order_id)
+    assert (order.language, order.message) == ("zh-Hans", "妈妈，我想你了。")
 
 
 def _card_naming(recipient: str) -> Callable[[SentMessage], bool]:
@@ -569,7 +619,7 @@ async def test_what_a_kill_left_unsaid_after_a_decision_is_said_once_after_the_r
         "You can start a new one by sending a photo."
     ).format(recipient="外公", reason=ZH_HANT("the words could hurt or upset someone"))
     assert [text for text in texts if text and unsure in text] == [
-        status_line(ZH_HANT, get_order(services.db, ids["外公"]), unsure)
+        status_line(ZH_HANT, "zh-Hant", get_order(services.db, ids["外公"]), unsure)
     ]
     admins = [m.text for m in await sandbox.sent_messages(ADMIN.id)]
     assert admins == [
@@ -644,5 +694,5 @@ async def test_an_order_cancelled_for_consent_says_why_and_that_the_stars_come_b
     )
     paid = ZH_HANT("The {stars} Stars you paid are refunded.").format(stars=PRICE)
     texts = [m.text for m in await sandbox.sent_messages(member.id)]
-    assert status_line(ZH_HANT, cancelled, why.format(recipient="外婆") + paid) in texts
+    assert status_line(ZH_HANT, "zh-Hant", cancelled, why.format(recipient="外婆") + paid) in texts
     assert why.format(recipient="舅舅") in texts

@@ -9,6 +9,7 @@ from telegram import Update
 
 from bot.flows.basics import Context, remember_sender
 from bot.flows.order import language_of_words, own_words
+from bot.i18n import gettext_for
 from bot.orders import CANCEL_PREFIX, REMAKE_PREFIX, RESEND_PREFIX, SEND_PREFIX, status_line
 from bot.services import services_of
 from bot.storage import Order, OrderStatus
@@ -83,13 +84,14 @@ async def my_orders(update: Update, context: Context) -> None:
     services = services_of(context)
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    _ = services.gettext_of(user.id)
+    reader = services.language_of(user.id)
+    _ = gettext_for(reader)
     orders = orders_of(services.db, user.id, RECENT_ORDERS)
     if not orders:
         await message.reply_text(_("You have not ordered a greeting yet."))
         return
     lines = [
-        f"{order.placed_at[:10] if order.placed_at else ''} {status_line(_, order)}"
+        f"{order.placed_at[:10] if order.placed_at else ''} {status_line(_, reader, order)}"
         for order in orders
     ]
     await message.reply_text("\n\n".join(lines))

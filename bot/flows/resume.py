@@ -60,7 +60,8 @@ async def start_card(update: Update, context: Context) -> None:
         return
     latest = orders_of(services.db, user_id, 1)
     if latest:
-        done += "\n" + _("Your latest greeting: {status}").format(status=status_line(_, latest[0]))
+        status = status_line(_, services.language_of(user_id), latest[0])
+        done += "\n" + _("Your latest greeting: {status}").format(status=status)
     await message.reply_text(done)
     draft = draft_for(services.db, user_id)
     if draft is not None:

@@ -74,10 +74,6 @@ class Refusal:
     limit: Limit
 
 
-def _gettext(order: Order) -> Gettext:
-    return gettext_for(order.language)
-
-
 class OrderDesk:
     def __init__(
         self,
@@ -181,8 +177,8 @@ class OrderDesk:
             return
         if order.campaign_id is not None:
             return
-        _ = _gettext(order)
-        text = texts.status_line(_, order)
+        reader = self._reader(order)
+        text = texts.status_line(gettext_for(reader), reader, order)
         sent = await self._ledger.once(
             order.id, "status", lambda: self.bot.send_message(order.chat_id, text)
         )
@@ -195,14 +191,14 @@ class OrderDesk:
     ) -> None:
         if order.status_message_id is None:
             return
-        _ = _gettext(order)
-        self._board.show(
-            order.chat_id, order.status_message_id, texts.status_line(_, order, detail), markup
-        )
+        reader = self._reader(order)
+        line = texts.status_line(gettext_for(reader), reader, order, detail)
+        self._board.show(order.chat_id, order.status_message_id, line, markup)
 
     def _show_queue(self) -> None:
         for order in orders_with_status(self._db, S.QUEUED):
-            self._show(order, texts.queued_detail(_gettext(order), queue_position(self._db, order)))
+            position = queue_position(self._db, order)
+            self._show(order, texts.queued_detail(self._gettext(order), position))
 
     # Placing, paying
 
@@ -257,14 +253,15 @@ class OrderDesk:
         return self._move(order, S.QUEUED, actor, queued_at=now, **fields)
 
     async def _send_invoice(self, order: Order) -> None:
-        _ = _gettext(order)
+        reader = self._reader(order)
+        _ = gettext_for(reader)
         await self._ledger.once(
             order.id,
             "invoice",
             lambda: self.bot.send_invoice(
                 order.chat_id,
                 title=_("Festival greeting"),
-                description=texts.title(_, order, order.language),
+                description=texts.title(_, order, reader),
                 payload=order.id,
                 currency=STARS,
                 prices=[LabeledPrice(_("Greeting video"), order.price_stars)],
@@ -277,7 +274,7 @@ class OrderDesk:
         Asked in the last seconds before the money moves, so consent is checked again here.
         """
         order = find_order(self._db, payload)
-        _ = gettext_for(order.language) if order else gettext_for("en")
+        _ = gettext_for(get_language(self._db, user_id))
         if order is None or order.user_id != user_id:
             return _("This order can no longer be paid. Send /orders to see your orders.")
         if order.status == S.REVOKED or self._consent(order) is None:
@@ -327,7 +324,7 @@ class OrderDesk:
             return
         update_order(self._db, order.id, refunded_at=iso(self._clock.now()))
         self._audit.record(SYSTEM, "payment.refunded", order=order.id, stars=order.price_stars)
-        _ = _gettext(order)
+        _ = self._gettext(order)
         text = _("{stars} Stars for the greeting for {recipient} were refunded.").format(
             stars=order.price_stars, recipient=order.recipient
         )
@@ -470,7 +467,7 @@ class OrderDesk:
         return True
 
     async def _tell_rejected(self, order: Order) -> None:
-        _ = _gettext(order)
+        _ = self._gettext(order)
         await self._tell(
             order,
             S.REJECTED.value,
@@ -494,7 +491,7 @@ class OrderDesk:
         return True
 
     async def _send_change_request(self, order: Order) -> None:
-        _ = _gettext(order)
+        _ = self._gettext(order)
         text = _(
             "A moderator asks for a change to the greeting for {recipient}:\n{note}\n\n"
             "Please type the new words for the greeting, or /cancel."
@@ -558,10 +555,8 @@ class OrderDesk:
         await self._finished(started, rendered)
 
     async def _rendered(self, order: Order, consent: ConsentRecord) -> Rendered:
-        _ = _gettext(order)
-
         def progress(stage: str, fraction: float) -> None:
-            self._show(order, texts.rendering_detail(_, stage, fraction))
+            self._show(order, texts.rendering_detail(self._gettext(order), stage, fraction))
 
         progress("composing", 0.0)
         return await self._jobs.render(order, consent, progress)
@@ -622,7 +617,7 @@ class OrderDesk:
             await self._continue(failed.id)
 
     async def _tell_failed(self, order: Order) -> None:
-        _ = _gettext(order)
+        _ = self._gettext(order)
         await self._tell(
             order,
             S.FAILED.value,
@@ -660,7 +655,7 @@ class OrderDesk:
             return
         assert ended.space_id is not None
         withdrawn = get_space(self._db, ended.space_id).status == SpaceStatus.REVOKED
-        text = texts.consent_gone(_gettext(ended), ended, withdrawn)
+        text = texts.consent_gone(self._gettext(ended), ended, withdrawn)
         if ended.status_message_id is None:
             await self._tell(ended, "consent-gone", text)
         else:
@@ -670,7 +665,7 @@ class OrderDesk:
 
     async def _send_preview(self, order: Order, step: str | None = None) -> None:
         assert order.video_id is not None and order.thumbnail_id is not None
-        _ = _gettext(order)
+        _ = self._gettext(order)
         takes_left = MAX_TAKES - 1 - order.take
         if order.campaign_id is not None:
             caption = texts.campaign_preview_caption(_, order, zone_of(self._db, order.user_id))
@@ -695,7 +690,7 @@ class OrderDesk:
             self._move(get_order(self._db, order.id), S.SCHEDULED, SYSTEM)
 
     async def _after_send(self, order: Order, sent: Sent, preview: bool) -> None:
-        _ = _gettext(order)
+        _ = self._gettext(order)
         if sent.delivered:
             if preview:
                 order = update_order(
@@ -783,7 +778,7 @@ class OrderDesk:
         if order.status != S.SCHEDULED:
             return False
         await self._end(order, S.CANCELLED, reason)
-        _ = _gettext(order)
+        _ = self._gettext(order)
         text = _(
             "Sorry: your festival greeting for {recipient} could not be sent on the day, so it "
             "will not be sent. You can still order greetings yourself at any time."
@@ -795,7 +790,7 @@ class OrderDesk:
 
     async def _deliver(self, order: Order) -> None:
         """The final message: the preview's file again (no second upload), ready to forward."""
-        _ = _gettext(order)
+        _ = self._gettext(order)
         # The preview's upload is reused; one that was never confirmed is uploaded again.
         video = order.telegram_file_id or self._vault.read_bytes(order.video_id or "")
         while True:
@@ -835,7 +830,7 @@ class OrderDesk:
         order = get_order(self._db, order_id)
         if order.user_id != user_id or order.status not in (S.PREVIEW, S.DELIVERED):
             return False
-        _ = _gettext(order)
+        _ = self._gettext(order)
         if order.status == S.DELIVERED:
             assert order.video_id is not None
             sent = await self._send_greeting(
@@ -1001,6 +996,14 @@ class OrderDesk:
         return None if get_order(self._db, order_id).status == S.REVOKED else sent
 
     # Helpers
+
+    def _reader(self, order: Order) -> Language:
+        """The language the member reads now: a placed order keeps its own (its words, its
+        voice), but what the bot tells the member about it follows their /language."""
+        return get_language(self._db, order.user_id)
+
+    def _gettext(self, order: Order) -> Gettext:
+        return gettext_for(self._reader(order))
 
     def _consent(self, order: Order) -> ConsentRecord | None:
         if order.space_id is None:

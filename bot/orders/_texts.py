@@ -64,7 +64,7 @@ def title(_: Gettext, order: Order, reader: Language) -> str:
     )
 
 
-def status_line(_: Gettext, order: Order, detail: str | None = None) -> str:
+def status_line(_: Gettext, reader: Language, order: Order, detail: str | None = None) -> str:
     """The status message's text for the order as it stands; ``detail`` refines rendering."""
     s = OrderStatus
     lines = {
@@ -89,7 +89,7 @@ def status_line(_: Gettext, order: Order, detail: str | None = None) -> str:
         s.REVOKED: _("Withdrawn: consent was revoked and the greeting deleted."),
     }
     line = detail if detail is not None else lines.get(order.status, "")
-    return f"{title(_, order, order.language)}\n{line}"
+    return f"{title(_, order, reader)}\n{line}"
 
 
 def consent_gone(_: Gettext, order: Order, withdrawn: bool) -> str:
