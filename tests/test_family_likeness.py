@@ -297,7 +297,8 @@ async def test_an_english_reader_chooses_between_the_chinese_languages_the_subje
     card = await bot_world.reply_to(reader, lambda: sandbox.send_text(reader, "外婆"),
                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
     text = card.text or ""
-    assert text.startswith("外公 speaks Cantonese, so the greeting is in Cantonese.")
+    # She chose it: the note does not say he speaks only Cantonese.
+    assert text.startswith("The greeting is in Cantonese, as you chose.")
     assert "外婆，中秋快樂！" in text  # Traditional characters, in which Cantonese is written
     assert "at most 60 characters" in text  # and the limit of Chinese words
 

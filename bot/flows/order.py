@@ -255,13 +255,15 @@ def _with_language_note(text: str, services: Services, order: Order, _: Gettext)
 
 def with_language_note(text: str, space: Space, language: Language, spoken: str, _: Gettext) -> str:
     """``text``, after a line saying why, when a greeting spoken in ``spoken`` is not in the
-    member's ``language`` (the subject spoke another): before the member types a name, and
-    on the card."""
+    member's ``language`` (the subject spoke another, or the member chose between the
+    subject's Chinese languages): before the member types a name, and on the card."""
     if words_language(language, spoken) == language:
         return text
-    note = _("{subject} speaks {language}, so the greeting is in {language}.").format(
-        subject=space.subject_name or "", language=spoken_language_name(_, spoken)
-    )
+    if spoken_choices(language, space):
+        note = _("The greeting is in {language}, as you chose.")
+    else:
+        note = _("{subject} speaks {language}, so the greeting is in {language}.")
+    note = note.format(subject=space.subject_name or "", language=spoken_language_name(_, spoken))
     return note + "\n\n" + text
 
 
