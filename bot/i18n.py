@@ -28,10 +28,22 @@ LANGUAGE_NAMES: dict[Language, str] = {
     "en": "English",
 }
 
+
 _TRADITIONAL_REGIONS = ("hant", "tw", "hk", "mo")
 _FULL_WIDTH_ENDS = "。！？：；）」』"
 
 Gettext = Callable[[str], str]
+
+
+def written_language_name(_: Gettext, language: Language) -> str:
+    """A language's name in the reader's: an organiser asked for each invitation's text may
+    not read the others' own names (繁體中文 to an English reader)."""
+    names = {
+        "zh-Hant": _("Traditional Chinese"),
+        "zh-Hans": _("Simplified Chinese"),
+        "en": _("English"),
+    }
+    return names[language]
 
 
 def language_from_telegram(language_code: str | None) -> Language:

@@ -10,6 +10,7 @@ sentence between half-second cards, so twenty of them fit the test's budget.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -237,7 +238,9 @@ async def test_a_campaign_greeting_speaks_the_language_its_subject_spoke(
         await living_family(world, owner, subject, languages=("en",))
         await world.reply_to(owner, lambda: sandbox.send_photo(owner, sample_portrait_jpeg()),
                              until=says(owner, ASKS_FOR_VOICE))  # fmt: skip
-        campaign_id, _text = await _create_campaign(world, clock.now().date() + timedelta(days=2))
+        campaign_id, ready = await _create_campaign(world, clock.now().date() + timedelta(days=2))
+        # Two days ahead, within the invitations' seven: they go out at once.
+        assert "Invitations go out now." in ready, ready
         invitation = await sandbox.wait_for_message(owner.id, _has_button(YES_PREFIX))
         zones = await world.reply_to(owner, lambda: sandbox.press_button(
             owner, invitation.message_id, YES_PREFIX + campaign_id))  # fmt: skip
@@ -457,6 +460,8 @@ async def test_a_link_campaign_invites_only_those_who_open_its_link(
         # Family 2's member chose a time zone for an earlier campaign.
         set_time_zone(world.services.db, asked_before.id, "Asia/Singapore")
         campaign_id, text = await _create_campaign(world, day, audience="link")
+        first = (day - timedelta(days=7)).isoformat()
+        assert f"Invitations go out on {first}, 7 days before." in text, text
         payload = text.rsplit("start=", 1)[1]
         refused = await world.reply_to(
             other, lambda: sandbox.send_text(other, "/start campaign-" + "0" * 16)
@@ -513,3 +518,49 @@ def test_the_sample_percentage_and_invitation_days_are_checked() -> None:
         settings_from_env(base | {"TUANYUAN_CAMPAIGN_SAMPLE_PERCENT": "101"})
     with pytest.raises(ConfigError, match="TUANYUAN_CAMPAIGN_INVITE_DAYS"):
         settings_from_env(base | {"TUANYUAN_CAMPAIGN_INVITE_DAYS": "0"})
+
+
+async def test_an_organiser_is_guided_in_her_own_language(bot_world: BotWorld) -> None:
+    """An organiser whose Telegram is in Simplified Chinese was asked for the English invitation
+    "in English" inside a Chinese sentence (each language by its own name), and /campaign_report
+    without an id answered that no campaign had that id."""
+    organiser = SandboxUser(ADMIN.id, "组织者", language_code="zh-hans")
+    zh = gettext_for("zh-Hans")
+    world, sandbox = bot_world, bot_world.sandbox
+    none_yet = await world.reply_to(
+        organiser, lambda: sandbox.send_text(organiser, "/campaign_report")
+    )
+    assert none_yet.text == "还没有任何活动。发送 /campaign 创建一个。"
+    templates = await world.reply_to(organiser, lambda: sandbox.send_text(organiser, "/campaign"))
+    await world.reply_to(organiser, lambda: sandbox.press_button(
+        organiser, templates.message_id, "cmk:tpl:mid-autumn"))  # fmt: skip
+    day = date(2027, 9, 15)
+    await world.reply_to(organiser, lambda: sandbox.send_text(organiser, day.isoformat()))
+    audience = await world.reply_to(organiser, lambda: sandbox.send_text(organiser, SEND_TIME))
+    asked = [await world.reply_to(organiser, lambda: sandbox.press_button(
+        organiser, audience.message_id, "cmk:aud:consented"))]  # fmt: skip
+    for text in ("林氏宗親會祝您中秋快樂！", "林氏宗亲会祝您中秋快乐！"):
+        send = functools.partial(sandbox.send_text, organiser, text)
+        asked.append(await world.reply_to(organiser, send))
+    question = "Type the invitation families will read in {language} (at most {limit} characters)."
+    assert [m.text for m in asked] == [
+        zh(question).format(language=name, limit=2000) for name in ("繁体中文", "简体中文", "英语")
+    ]
+    ready = await world.reply_to(
+        organiser,
+        lambda: sandbox.send_text(organiser, "Happy Mid-Autumn from the Lin Association!"),
+    )
+    campaign_id = (ready.text or "").split()[1]
+    assert ready.text == (
+        f"活动 {campaign_id} 已创建：中秋节，2027-09-15 每个家庭当地时间 09:00。"
+        "邀请会在 2027-09-08 发出，即提前 7 天。"
+        f"10% 的祝福会先交给你观看。发送 /campaign_report {campaign_id} 查看进度。"
+    )
+    for args in ("", " 0000"):
+        listed = await world.reply_to(
+            organiser,
+            lambda a=args: sandbox.send_text(organiser, "/campaign_report" + a),  # type: ignore[misc]
+        )
+        ask = f"请发送 /campaign_report 加上活动编号，例如 /campaign_report {campaign_id}。"
+        wrong = "没有这个编号的活动。" if args else ""
+        assert listed.text == f"{wrong}{ask}\n\n{campaign_id} 中秋节 2027-09-15"

@@ -364,6 +364,11 @@ async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
     services, url = web.world.services, web.served.web_url
     await desk.goto(f"{url}/campaigns")
     assert await desk.inner_text("p.empty") == EN("No campaign yet.")
+    # Each invitation's language named in the admin's (繁體中文 means nothing to some).
+    labels = await desk.locator("label:has(textarea)").all_inner_texts()
+    assert [label.split("\n")[0] for label in labels] == [
+        f"Invitation in {name}" for name in ("Traditional Chinese", "Simplified Chinese", "English")
+    ]
     # The form offers the first template's next festival day; a bad time is refused, in words.
     offered = await desk.locator("select[name=template] option").first.get_attribute("data-next")
     assert offered and await desk.input_value("input[name=day]") == offered

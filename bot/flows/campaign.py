@@ -6,7 +6,7 @@ The organiser's answers are kept in ``campaign_drafts`` and a family's in its in
 so a restart in the middle of either carries on from the last answer.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
@@ -40,7 +40,7 @@ from bot.flows.order import (
     speakable_words,
     with_language_note,
 )
-from bot.i18n import LANGUAGES, Gettext, Language, words_language
+from bot.i18n import LANGUAGES, Gettext, Language, sentences, words_language, written_language_name
 from bot.orders import fitting_spoken_language
 from bot.services import Services, services_of
 from bot.storage.orders import get_order
@@ -119,10 +119,9 @@ async def _ask_date(message: Message, services: Services, template_id: str, _: G
 
 
 def _invitation_question(_: Gettext, language: Language) -> str:
-    names = {"en": "English", "zh-Hant": "繁體中文", "zh-Hans": "简体中文"}
     return _(
         "Type the invitation families will read in {language} (at most {limit} characters)."
-    ).format(language=names[language], limit=MAX_INVITATION_CHARS)
+    ).format(language=written_language_name(_, language), limit=MAX_INVITATION_CHARS)
 
 
 def drafting(update: Update, context: Context) -> bool:
@@ -222,17 +221,28 @@ async def _invitation_given(
     )
     campaign = services.campaigns.create(admin_id, **setup.fields(services.settings))
     drop_draft(services.db, admin_id)
-    text = _(
-        "Campaign {id} is ready: {festival} on {date} at {time}, each family's own time. "
-        "Invitations go out {days} days before; {percent}% of the greetings come to you to "
-        "watch first. Send /campaign_report {id} to follow it."
-    ).format(
-        id=campaign.id,
-        festival=template_title(campaign.template_id, services.language_of(admin_id)),
-        date=campaign.festival_date,
-        time=campaign.send_time,
-        days=campaign.invite_days,
-        percent=campaign.sample_percent,
+    ready = _("Campaign {id} is ready: {festival} on {date} at {time}, each family's own time.")
+    if campaign.invitations_open(services.clock.now()):
+        # A festival nearer than the invitations' lead: they go out at once, not "days before".
+        invitations = _("Invitations go out now.")
+    else:
+        first = campaign.day - timedelta(days=campaign.invite_days)
+        invitations = _("Invitations go out on {date}, {days} days before.").format(
+            date=first.isoformat(), days=campaign.invite_days
+        )
+    follow = _(
+        "{percent}% of the greetings come to you to watch first. Send /campaign_report {id} "
+        "to follow it."
+    )
+    text = sentences(
+        ready.format(
+            id=campaign.id,
+            festival=template_title(campaign.template_id, services.language_of(admin_id)),
+            date=campaign.festival_date,
+            time=campaign.send_time,
+        ),
+        invitations,
+        follow.format(percent=campaign.sample_percent, id=campaign.id),
     )
     if campaign.audience == Audience.LINK:
         link = invite_link(message.get_bot().username, campaign)
@@ -243,16 +253,25 @@ async def _invitation_given(
 async def report_command(update: Update, context: Context) -> None:
     """/campaign_report ID"""
     services, message, admin_id, _ = caller(update, context)
-    campaign_id = context.args[0] if context.args else ""
-    campaign = services.campaigns.campaign(campaign_id)
-    if campaign is None:
-        await message.reply_text(
-            _("No campaign has that id. Send /campaign_report followed by the id, e.g. "
-              "/campaign_report 1a2b3c4d.")
-        )  # fmt: skip
-        return
     language = services.language_of(admin_id)
-    await message.reply_text(services.campaigns.report(campaign).text(_, language))
+    campaign = services.campaigns.campaign(context.args[0]) if context.args else None
+    if campaign is not None:
+        await message.reply_text(services.campaigns.report(campaign).text(_, language))
+        return
+    campaigns = services.campaigns.campaigns()
+    if not campaigns:
+        await message.reply_text(_("There are no campaigns yet. Send /campaign to create one."))
+        return
+    # Without an id (or with a wrong one) the organiser is shown the ids to choose from.
+    listed = "\n".join(
+        f"{c.id} {template_title(c.template_id, language)} {c.festival_date}" for c in campaigns
+    )
+    asked = _(
+        "Send /campaign_report followed by a campaign's id, for example /campaign_report {id}."
+    )
+    if context.args:
+        asked = sentences(_("No campaign has that id."), asked)
+    await message.reply_text(asked.format(id=campaigns[0].id) + "\n\n" + listed)
 
 
 # Families

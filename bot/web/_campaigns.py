@@ -23,7 +23,7 @@ from bot.campaigns import (
     send_time,
 )
 from bot.festivals import next_date, upcoming
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, Gettext
+from bot.i18n import LANGUAGES, Gettext, written_language_name
 from bot.web._base import Admin, admin_only, bot_of, render, see_other, services_of
 from bot.web._page import Page
 from engine import list_templates, template_festival, template_title
@@ -118,7 +118,7 @@ def _page(
             (Audience.CONSENTED.value, _("Every family with a current consent")),
             (Audience.LINK.value, _("Families who open this campaign's own invite link")),
         ],
-        "languages": [(language, LANGUAGE_NAMES[language]) for language in LANGUAGES],
+        "languages": [(language, written_language_name(_, language)) for language in LANGUAGES],
         "limit": MAX_INVITATION_CHARS,
         "form": form,
         "problem": problem,
