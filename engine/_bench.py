@@ -41,7 +41,7 @@ from engine._marking import Marks
 from engine._mixing import MIX_RATE, mix
 from engine._models import Aspect, ConsentReference, Marking, RenderSpec
 from engine._music import render_music
-from engine._painter import paint_background
+from engine._painter import paint_backdrop
 from engine._render import Stages, render_template, write_thumbnail
 from engine._scene import KenBurns, Scene
 from engine._speaking import speak_while
@@ -70,7 +70,7 @@ _Function = Callable[..., Any]
 _CPU_STAGES: tuple[tuple[str, tuple[_Function, ...], tuple[_Function, ...]], ...] = (
     ("voice: espeak + WORLD", (EspeakWorldVoice.stream,), ()),
     ("set-up: photo, face, landmarks, backdrop",
-     (load_subject, paint_background, TalkingKenBurns.__init__, Scene.__init__), ()),
+     (load_subject, paint_backdrop, TalkingKenBurns.__init__, Scene.__init__), ()),
     ("talking portrait: mouth, blinks, head", (TalkingPortrait.paint, MouthTrack.extend), ()),
     ("camera move", (KenBurns.frame_at,), (TalkingPortrait.paint,)),
     ("composition: cards, subtitles, transitions", (Scene.frame_at,), (KenBurns.frame_at,)),

@@ -49,7 +49,7 @@ from engine._models import (
     RenderStage,
 )
 from engine._music import render_music
-from engine._painter import festival_backdrop
+from engine._painter import Backdrop, festival_backdrop
 from engine._scene import (
     FULL_SIZE,
     Frame,
@@ -326,7 +326,7 @@ class _Canvas:
     stages: Stages
     size: tuple[int, int]
     subject: _Subject
-    backdrop: Frame
+    backdrop: Backdrop
     marks: Marks | None
 
     def compose(
@@ -433,7 +433,7 @@ class _Canvas:
                 self.spec, self.take, subject, mouth, timeline, window, template
             )
         return Scene(
-            background=self.backdrop,
+            backdrop=self.backdrop,
             portrait=portrait,
             window=window,
             look=Look.of(template, layout, language, circle=self.spec.video_note),

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from engine._models import Aspect, FaceBox, Language, Shot
-from engine._painter import rgb
+from engine._painter import Backdrop, rgb
 from engine._speech import Cue
 from engine._templates import Box, Layout, Motion, Template, Transition
 from engine._text import font, screenfuls, text_layer, wrap
@@ -278,12 +278,13 @@ class Scene:
 
     def __init__(
         self,
-        background: Frame,
+        backdrop: Backdrop,
         portrait: PortraitLayer,
         window: tuple[int, int, int, int],
         look: Look,
         timeline: Timeline,
     ) -> None:
+        background = backdrop.greeting
         height, width = background.shape[:2]
         self._size = (width, height)
         self._unit = min(width, height) / _REFERENCE_SIDE
@@ -296,7 +297,7 @@ class Scene:
         self._label_over = look.circle  # the circle's top is the portrait's: drawn on each frame
         title_box = pixel_box(look.layout.title, self._size)
         intro_title, outro_title = look.titles
-        self._intro, self._outro = background.copy(), background.copy()
+        self._intro, self._outro = backdrop.card.copy(), backdrop.card.copy()
         for card, title in ((self._intro, intro_title), (self._outro, outro_title)):
             _title_layer(title, language, title_box, look.title_glow, self._unit).draw_onto(card)
             self._label.draw_onto(card)

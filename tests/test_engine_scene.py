@@ -10,6 +10,7 @@ import pytest
 from engine._encoder import FPS
 from engine._faces import find_faces
 from engine._models import Aspect, ConsentReference, RenderSpec
+from engine._painter import Backdrop
 from engine._portrait_bench import real_portrait
 from engine._render import _FRAMING_SPREAD, render
 from engine._scene import (
@@ -55,7 +56,9 @@ def test_subtitles_show_on_every_frame_exactly_as_drawn_over_the_frame() -> None
     layout = template.layouts["16:9"]
     look = Look(layout=layout, frame_colour="#c03030", title_glow="#ffe0a0", language="en",
                 titles=("Mid-Autumn", "Mid-Autumn"), transitions=("crossfade", "wipe"))  # fmt: skip
-    backdrop = np.random.default_rng(1).integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8)
+    rng = np.random.default_rng(1)
+    card, greeting = (rng.integers(0, 256, (SIZE[1], SIZE[0], 3), np.uint8) for _ in range(2))
+    backdrop = Backdrop(card=card, greeting=greeting)
     scene = Scene(backdrop, _Moving(), WINDOW, look, timeline)
     x, y, width, height = WINDOW
     shown = 0
@@ -73,6 +76,13 @@ def test_subtitles_show_on_every_frame_exactly_as_drawn_over_the_frame() -> None
     again = Scene(backdrop, _Moving(), WINDOW, look, timeline)
     for t in (0.0, 5.96):  # intro card, outro card
         assert np.array_equal(again.frame_at(t), scene.frame_at(t))
+    # The cards show the painting whole, the greeting its frosted band: in the top right
+    # corner, where nothing else is drawn, a card is the card's painting and a greeting frame
+    # the greeting's.
+    corner = slice(0, 8), slice(230, SIZE[0])
+    for t in (0.0, 5.96):
+        assert np.array_equal(scene.frame_at(t)[corner], card[corner])
+    assert np.array_equal(scene.frame_at(2.0)[corner], greeting[corner])
 
 
 ASPECTS: tuple[Aspect, ...] = ("16:9", "9:16", "1:1")

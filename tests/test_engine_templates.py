@@ -174,10 +174,30 @@ def test_a_backdrop_is_painted_once_per_template_and_size_and_cannot_be_changed(
     backdrop = festival_backdrop(template.palette, template.decorations, layout, 160, 90)
     assert festival_backdrop(template.palette, template.decorations, layout, 160, 90) is backdrop
     assert np.array_equal(
-        backdrop, paint_background(template.palette, template.decorations, 160, 90, layout)
+        backdrop.greeting, paint_background(template.palette, template.decorations, 160, 90, layout)
     )
-    with pytest.raises(ValueError, match="read-only"):
-        backdrop[0, 0] = 0
+    for painting in (backdrop.card, backdrop.greeting):
+        with pytest.raises(ValueError, match="read-only"):
+            painting[0, 0] = 0
+
+
+@pytest.mark.parametrize("template_id", ["dragon-boat", "mid-autumn"])
+def test_a_title_card_shows_no_empty_subtitle_band(template_id: str) -> None:
+    """The band is frosted behind the greeting's words; on a title card, which has none, it was
+    an empty dimmed box. The card's backdrop is the same painting, its band left as painted."""
+    template = load_template(template_id)
+    layout = template.layouts["9:16"]
+    size = canvas_size("9:16", 0.5)
+    backdrop = festival_backdrop(template.palette, template.decorations, layout, *size)
+    x, y, width, height = pixel_box(layout.subtitles, size)
+    band = slice(y, y + height), slice(x, x + width)
+    card, greeting = (p.astype(np.float32) for p in (backdrop.card, backdrop.greeting))
+    # Dimmed to _FROST_DIM behind the words, as painted on the card.
+    assert greeting[band].mean() < 0.9 * card[band].mean()
+    # Away from the band (its soft edge and blur reach about 0.1 of the shorter side) the same.
+    reach = round(0.12 * min(size))
+    above = slice(0, max(0, y - reach))
+    assert np.array_equal(backdrop.card[above], backdrop.greeting[above])
 
 
 ASPECTS: tuple[Aspect, ...] = ("16:9", "9:16", "1:1")
