@@ -4,7 +4,8 @@ Each motif is a few Pillow shapes placed by fractions of the frame, so one templ
 at 16:9, 9:16 and 1:1 and at preview or full size. The layout is painted around: a motif the
 subject's window would cut is moved beside it (or left out where nothing fits), one under the
 subtitles is moved out of their band, and the band itself is frosted so that what spans it
-(waves, mountains, clouds) stays calm behind the words.
+(waves, mountains, clouds) stays calm behind the words. The title cards show neither window nor
+words: their motifs stay where the template puts them, clear of the titles.
 """
 
 from __future__ import annotations
@@ -49,11 +50,12 @@ def festival_backdrop(
     width: int,
     height: int,
     label: PixelBox | None = None,
+    titles: PixelBox | None = None,
 ) -> Backdrop:
     """The backdrop, read-only and kept for the next render of the same template and size: a
     render process makes many greetings of one festival on its day, and painting costs about
-    0.3 s of processor time at 720p (12 MB held per backdrop at 1080p)."""
-    backdrop = paint_backdrop(palette, decorations, layout, width, height, label)
+    0.3 s of processor time at 720p for each state painted (12 MB held per backdrop at 1080p)."""
+    backdrop = paint_backdrop(palette, decorations, layout, width, height, label, titles)
     backdrop.card.flags.writeable = backdrop.greeting.flags.writeable = False
     return backdrop
 
@@ -65,10 +67,17 @@ def paint_backdrop(
     width: int,
     height: int,
     label: PixelBox | None,
+    titles: PixelBox | None = None,
 ) -> Backdrop:
-    """Painted once for both states: the frosting only blurs and dims a copy's band."""
+    """The greeting's motifs are placed around the window and the subtitles; the cards show
+    neither, so with the ``titles``' area their motifs stand where the template puts them,
+    clear of the titles and the label only (in 9:16 the window leaves the greeting's moon a
+    quarter of its size, and the card had the same small moon above an empty frame)."""
     painting = _painting(palette, placed(decorations, layout, width, height, label), width, height)
     frosted = _frosted(painting.copy(), _pixels(layout.subtitles, width, height))
+    if titles is not None:
+        on_card = card_placed(decorations, titles, label, width, height)
+        painting = _painting(palette, on_card, width, height)
     return Backdrop(card=np.array(painting, dtype=np.uint8), greeting=np.array(frosted, np.uint8))
 
 
@@ -130,6 +139,8 @@ _EXTENT: dict[Motif, tuple[float, float, float, float]] = {
 SPANNING: frozenset[Motif] = frozenset({"cloud", "waves", "star_river", "mountain", "confetti"})
 # Room kept between a motif and the window: the frame border and its shadow, at 720 px.
 _WINDOW_MARGIN = 0.04
+# Room kept between a card's motif and its titles' glow, at 720 px.
+_TITLE_MARGIN = 0.02
 # Where a motif has no room at the template's size (a close-up's window leaves little), it is
 # tried smaller before it is left out.
 _SHRINK_STEPS = (1.0, 0.7, 0.5)
@@ -162,6 +173,27 @@ def placed(
     keep_clear.append(_pixels(layout.subtitles, width, height))
     if label is not None:
         keep_clear.append(label)
+    return _clear_of(decorations, keep_clear, width, height)
+
+
+def card_placed(
+    decorations: tuple[Decoration, ...],
+    titles: PixelBox,
+    label: PixelBox | None,
+    width: int,
+    height: int,
+) -> tuple[Decoration, ...]:
+    """The decorations of a title card: ``placed``'s rule around the titles (with room to
+    breathe: their glow's edge is faint) and the label."""
+    room = _TITLE_MARGIN * min(width, height)
+    around = (titles[0] - room, titles[1] - room, titles[2] + room, titles[3] + room)
+    return _clear_of(decorations, [around] + ([label] if label else []), width, height)
+
+
+def _clear_of(
+    decorations: tuple[Decoration, ...], keep_clear: list[PixelBox], width: int, height: int
+) -> tuple[Decoration, ...]:
+    """``placed``'s rule around any areas: each motif moved as little as it can be."""
     result = []
     moved: list[PixelBox] = []
     for item in decorations:

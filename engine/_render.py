@@ -60,6 +60,7 @@ from engine._scene import (
     canvas_size,
     label_corner,
     portrait_window,
+    titles_area,
 )
 from engine._speaking import SpeechFeed, SpokenSoFar, VoiceFailed, speak_while
 from engine._speech import Speech
@@ -185,10 +186,7 @@ def render_template(
         [] if spec.likeness == "portrait" else [pool.submit(assess_clip, p) for p in spec.footage]
     )
     layout = _layout(template, spec)
-    backdrop = pool.submit(
-        festival_backdrop, template.palette, template.decorations, layout, *size,
-        label_corner(*size),
-    )  # fmt: skip
+    backdrop = pool.submit(_backdrop, template, layout, size)
     pool.shutdown(wait=False)
     sentences = greeting_sentences(
         template, spec.language, spec.recipient, spec.sender, spec.subject, spec.message
@@ -439,6 +437,14 @@ class _Canvas:
             look=Look.of(template, layout, language, circle=self.spec.video_note),
             timeline=timeline,
         )
+
+
+def _backdrop(template: Template, layout: Layout, size: tuple[int, int]) -> Backdrop:
+    """Painted beside enrolment: the titles' area takes a glow blur per language and title."""
+    return festival_backdrop(
+        template.palette, template.decorations, layout, *size,
+        label_corner(*size), titles_area(template, layout, *size),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
 from engine._models import Aspect, FaceBox, Language, Shot
-from engine._painter import Backdrop, rgb
+from engine._painter import Backdrop, PixelBox, rgb
 from engine._speech import Cue
 from engine._templates import Box, Layout, Motion, Template, Transition
 from engine._text import font, screenfuls, text_layer, wrap
@@ -427,6 +427,26 @@ def label_corner(width: int, height: int) -> tuple[float, float, float, float]:
     label = _label_layer("en", unit)
     gap = _LABEL_MARGIN[1] * unit
     return 0.0, 0.0, label.x + label.alpha.shape[1] + gap, label.y + label.alpha.shape[0] + gap
+
+
+def titles_area(template: Template, layout: Layout, width: int, height: int) -> PixelBox:
+    """The area the cards' titles take in a frame of this size, glow included, in any language
+    (the intro's and the outro's): the cards' motifs keep clear of it, and one card backdrop
+    serves every language."""
+    unit = min(width, height) / _REFERENCE_SIDE
+    box = pixel_box(layout.title, (width, height))
+    glow = template.palette.title_glow
+    layers = [
+        _title_layer(title.pick(language), language, box, glow, unit)
+        for title in (template.intro_title, template.outro_title)
+        for language in get_args(Language)
+    ]
+    return (
+        min(layer.x for layer in layers),
+        min(layer.y for layer in layers),
+        max(layer.x + layer.alpha.shape[1] for layer in layers),
+        max(layer.y + layer.alpha.shape[0] for layer in layers),
+    )
 
 
 def _label_font(language: Language, unit: float) -> ImageFont.FreeTypeFont:

@@ -18,7 +18,7 @@ from engine._models import Aspect, Language
 from engine._music import render_music
 from engine._painter import festival_backdrop
 from engine._preview import preview_still
-from engine._scene import _label_layer, label_corner, pixel_box
+from engine._scene import _label_layer, label_corner, pixel_box, titles_area
 from engine._templates import Layout, Score, Template, load_template
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
@@ -94,18 +94,21 @@ def _assert_subtitles_only_in_their_box(
     size: tuple[int, int],
 ) -> None:
     """What changes from the title card to the greeting, apart from the portrait and the
-    frosting of the band (the card shows the painting whole), is the subtitle, and it lies in
-    the template's subtitle box."""
+    backdrop (the card's motifs stand clear of its titles, not of the window, and its band is
+    not frosted), is the subtitle, and it lies in the template's subtitle box."""
     changed = np.abs(speaking.astype(np.int16) - intro.astype(np.int16)).max(axis=2) > 60
     backdrop = festival_backdrop(
-        template.palette, template.decorations, layout, *size, label_corner(*size)
-    )
-    # Around the box, where the frosting's soft edge blurs the art (under the words the band
-    # is calm: dimmed by at most 51 levels, under the threshold of 60).
+        template.palette, template.decorations, layout, *size, label_corner(*size),
+        titles_area(template, layout, *size),
+    )  # fmt: skip
+    # Where the backdrop itself changes: a motif placed elsewhere, and around the box the
+    # frosting's soft edge over the art (under the words the band is calm: the frosting dims
+    # it by at most 51 levels, under the threshold of 60).
     x, y, width, height = pixel_box(layout.subtitles, size)
-    frosting = np.abs(backdrop.card.astype(np.int16) - backdrop.greeting).max(axis=2) > 30
-    frosting[y : y + height, x : x + width] = False
-    changed &= ~frosting
+    differs = np.abs(backdrop.card.astype(np.int16) - backdrop.greeting).max(axis=2)
+    around_box = differs > 30
+    around_box[y : y + height, x : x + width] = False
+    changed &= ~(around_box | (differs > 60))
     sx, sy, sw, sh = pixel_box(layout.subject, size)
     pad = round(min(size) * 0.04)  # the portrait's frame and shadow
     changed[max(0, sy - pad) : sy + sh + pad, max(0, sx - pad) : sx + sw + pad] = False

@@ -16,9 +16,16 @@ from engine import RenderError, list_templates
 from engine._greeting import greeting_sentences
 from engine._models import Aspect
 from engine._music import render_music
-from engine._painter import SPANNING, festival_backdrop, motif_box, paint_background, placed
-from engine._scene import canvas_size, label_corner, pixel_box
-from engine._templates import load_template, templates_dir
+from engine._painter import (
+    SPANNING,
+    card_placed,
+    festival_backdrop,
+    motif_box,
+    paint_background,
+    placed,
+)
+from engine._scene import canvas_size, label_corner, pixel_box, titles_area
+from engine._templates import Decoration, load_template, templates_dir
 
 FESTIVALS = {
     "spring-festival", "lantern-festival", "dragon-boat", "qixi", "mid-autumn", "double-ninth",
@@ -258,6 +265,46 @@ def test_no_motif_is_cut_by_the_window_under_the_subtitles_or_behind_the_label(
                 assert right <= x + 1 or left >= x + w - 1 or bottom <= y + 1 or top >= y + h - 1, (
                     template_id, aspect, item.motif)  # fmt: skip
             assert right > 0 and bottom > 0 and left < width and top < height
+
+
+@pytest.mark.parametrize("aspect", ASPECTS)
+def test_a_card_shows_the_templates_art_clear_of_its_titles(aspect: Aspect) -> None:
+    """A title card shows no window: its motifs stand where the template puts them, clear of
+    the titles in every language and of the label. (The cards showed the greeting's
+    arrangement: in 9:16 a moon a quarter of its size above an empty space.)"""
+    width, height = canvas_size(aspect, 1.0)
+    label = label_corner(width, height)
+    for template_id in list_templates():
+        template = load_template(template_id)
+        layout = template.layouts[aspect]
+        titles = titles_area(template, layout, width, height)
+        card = card_placed(template.decorations, titles, label, width, height)
+        greeting = placed(template.decorations, layout, width, height, label)
+        assert len(card) >= len(greeting), (template_id, aspect)
+        for item in card:
+            if item.motif in SPANNING:
+                continue
+            left, top, right, bottom = motif_box(item, width, height)
+            for x1, y1, x2, y2 in (titles, label):
+                touch = 1e-6  # placed edge to edge, as fractions of the frame round
+                assert right <= x1 + touch or left >= x2 - touch or bottom <= y1 + touch or (
+                    top >= y2 - touch), (template_id, aspect, item.motif)  # fmt: skip
+
+
+def test_the_upright_mid_autumn_card_has_its_full_moon() -> None:
+    template = load_template("mid-autumn")
+    layout = template.layouts["9:16"]
+    width, height = canvas_size("9:16", 1.0)
+    label = label_corner(width, height)
+    titles = titles_area(template, layout, width, height)
+
+    def moon(decorations: tuple[Decoration, ...]) -> float:
+        [size] = [d.size for d in decorations if d.motif == "moon"]
+        return size
+
+    on_card = moon(card_placed(template.decorations, titles, label, width, height))
+    behind_greeting = moon(placed(template.decorations, layout, width, height, label))
+    assert on_card == moon(template.decorations) > behind_greeting
 
 
 def test_motifs_moved_aside_do_not_land_on_one_another() -> None:
