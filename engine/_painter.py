@@ -51,11 +51,12 @@ def festival_backdrop(
     height: int,
     label: PixelBox | None = None,
     titles: PixelBox | None = None,
+    circle: bool = False,
 ) -> Backdrop:
     """The backdrop, read-only and kept for the next render of the same template and size: a
     render process makes many greetings of one festival on its day, and painting costs about
     0.3 s of processor time at 720p for each state painted (12 MB held per backdrop at 1080p)."""
-    backdrop = paint_backdrop(palette, decorations, layout, width, height, label, titles)
+    backdrop = paint_backdrop(palette, decorations, layout, width, height, label, titles, circle)
     backdrop.card.flags.writeable = backdrop.greeting.flags.writeable = False
     return backdrop
 
@@ -68,6 +69,7 @@ def paint_backdrop(
     height: int,
     label: PixelBox | None,
     titles: PixelBox | None = None,
+    circle: bool = False,
 ) -> Backdrop:
     """The greeting's motifs are placed around the window and the subtitles; the cards show
     neither, so with the ``titles``' area their motifs stand where the template puts them,
@@ -76,7 +78,7 @@ def paint_backdrop(
     painting = _painting(palette, placed(decorations, layout, width, height, label), width, height)
     frosted = _frosted(painting.copy(), _pixels(layout.subtitles, width, height))
     if titles is not None:
-        on_card = card_placed(decorations, titles, label, width, height)
+        on_card = card_placed(decorations, titles, label, width, height, circle)
         painting = _painting(palette, on_card, width, height)
     return Backdrop(card=np.array(painting, dtype=np.uint8), greeting=np.array(frosted, np.uint8))
 
@@ -139,6 +141,8 @@ _EXTENT: dict[Motif, tuple[float, float, float, float]] = {
 SPANNING: frozenset[Motif] = frozenset({"cloud", "waves", "star_river", "mountain", "confetti"})
 # Room kept between a motif and the window: the frame border and its shadow, at 720 px.
 _WINDOW_MARGIN = 0.04
+# A video note's circle, as the steps of a staircase in each quarter.
+_CIRCLE_STEPS = 8
 # Room kept between a card's motif and its titles' glow, at 720 px.
 _TITLE_MARGIN = 0.02
 # Where a motif has no room at the template's size (a close-up's window leaves little), it is
@@ -182,12 +186,34 @@ def card_placed(
     label: PixelBox | None,
     width: int,
     height: int,
+    circle: bool = False,
 ) -> tuple[Decoration, ...]:
     """The decorations of a title card: ``placed``'s rule around the titles (with room to
-    breathe: their glow's edge is faint) and the label."""
+    breathe: their glow's edge is faint) and the label; in a ``circle`` (a video note) inside
+    it, so no lantern is cut by its edge."""
     room = _TITLE_MARGIN * min(width, height)
-    around = (titles[0] - room, titles[1] - room, titles[2] + room, titles[3] + room)
-    return _clear_of(decorations, [around] + ([label] if label else []), width, height)
+    keep_clear = [(titles[0] - room, titles[1] - room, titles[2] + room, titles[3] + room)]
+    if label is not None:
+        keep_clear.append(label)
+    if circle:
+        keep_clear += _outside_circle(width, height)
+    return _clear_of(decorations, keep_clear, width, height)
+
+
+def _outside_circle(width: int, height: int) -> list[PixelBox]:
+    """The frame outside its inscribed circle, as steps: in each band of rows from the top and
+    the bottom, the strips left and right of the circle at its narrowest row in the band."""
+    radius = min(width, height) / 2
+    centre_x, centre_y = width / 2, height / 2
+    boxes: list[PixelBox] = []
+    for step in range(_CIRCLE_STEPS):
+        near, far = radius * step / _CIRCLE_STEPS, radius * (step + 1) / _CIRCLE_STEPS
+        reach = math.sqrt(max(0.0, radius**2 - (radius - near) ** 2))  # the circle's half-width
+        for top, bottom in ((centre_y - radius + near, centre_y - radius + far),
+                            (centre_y + radius - far, centre_y + radius - near)):  # fmt: skip
+            boxes.append((-width, top, centre_x - reach, bottom))
+            boxes.append((centre_x + reach, top, 2 * width, bottom))
+    return boxes
 
 
 def _clear_of(

@@ -186,7 +186,7 @@ def render_template(
         [] if spec.likeness == "portrait" else [pool.submit(assess_clip, p) for p in spec.footage]
     )
     layout = _layout(template, spec)
-    backdrop = pool.submit(_backdrop, template, layout, size)
+    backdrop = pool.submit(_backdrop, template, layout, size, spec.video_note)
     pool.shutdown(wait=False)
     sentences = greeting_sentences(
         template, spec.language, spec.recipient, spec.sender, spec.subject, spec.message
@@ -439,11 +439,11 @@ class _Canvas:
         )
 
 
-def _backdrop(template: Template, layout: Layout, size: tuple[int, int]) -> Backdrop:
+def _backdrop(template: Template, layout: Layout, size: tuple[int, int], circle: bool) -> Backdrop:
     """Painted beside enrolment: the titles' area takes a glow blur per language and title."""
     return festival_backdrop(
         template.palette, template.decorations, layout, *size,
-        label_corner(*size), titles_area(template, layout, *size),
+        label_corner(*size, circle), titles_area(template, layout, *size), circle,
     )  # fmt: skip
 
 

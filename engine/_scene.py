@@ -419,14 +419,15 @@ def label_layer_origin(unit: float) -> tuple[int, int]:
     return round(_LABEL_MARGIN[0] * unit), round(_LABEL_MARGIN[1] * unit)
 
 
-def label_corner(width: int, height: int) -> tuple[float, float, float, float]:
-    """The top-left corner the AI label takes in a frame of this size, with a margin around it,
-    for its widest language (English): the backdrop's motifs keep clear of it, and one
-    backdrop serves every language."""
+def label_corner(width: int, height: int, circle: bool = False) -> PixelBox:
+    """The top-left corner the AI label takes in a frame of this size (in a ``circle``, a video
+    note, the top's middle), with a margin around it, for its widest language (English): the
+    backdrop's motifs keep clear of it, and one backdrop serves every language."""
     unit = min(width, height) / _REFERENCE_SIDE
-    label = _label_layer("en", unit)
+    label = _label_layer("en", unit, width if circle else None)
     gap = _LABEL_MARGIN[1] * unit
-    return 0.0, 0.0, label.x + label.alpha.shape[1] + gap, label.y + label.alpha.shape[0] + gap
+    left = label.x - gap if circle else 0.0
+    return left, 0.0, label.x + label.alpha.shape[1] + gap, label.y + label.alpha.shape[0] + gap
 
 
 def titles_area(template: Template, layout: Layout, width: int, height: int) -> PixelBox:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import shutil
 from pathlib import Path
@@ -289,6 +290,27 @@ def test_a_card_shows_the_templates_art_clear_of_its_titles(aspect: Aspect) -> N
                 touch = 1e-6  # placed edge to edge, as fractions of the frame round
                 assert right <= x1 + touch or left >= x2 - touch or bottom <= y1 + touch or (
                     top >= y2 - touch), (template_id, aspect, item.motif)  # fmt: skip
+
+
+def test_a_video_notes_card_keeps_its_art_inside_the_circle() -> None:
+    """Telegram shows a video note as a circle: a card's lantern in a corner was cut by its rim,
+    and one stood behind the label, which sits at the top's middle there."""
+    width, height = canvas_size("1:1", 1.0)
+    radius = width / 2
+    label = label_corner(width, height, circle=True)
+    for template_id in list_templates():
+        template = load_template(template_id)
+        titles = titles_area(template, template.layouts["1:1"], width, height)
+        card = card_placed(template.decorations, titles, label, width, height, circle=True)
+        motifs = [item for item in card if item.motif not in SPANNING]
+        assert motifs, template_id
+        for item in motifs:
+            left, top, right, bottom = motif_box(item, width, height)
+            corners = [(x, y) for x in (left, right) for y in (top, bottom)]
+            assert all(math.hypot(x - radius, y - radius) <= radius + 1e-6 for x, y in corners), (
+                template_id, item.motif)  # fmt: skip
+            x1, y1, x2, y2 = label
+            assert right <= x1 or left >= x2 or bottom <= y1 or top >= y2, (template_id, item.motif)
 
 
 def test_the_upright_mid_autumn_card_has_its_full_moon() -> None:
