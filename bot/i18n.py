@@ -28,7 +28,6 @@ LANGUAGE_NAMES: dict[Language, str] = {
     "en": "English",
 }
 
-
 _TRADITIONAL_REGIONS = ("hant", "tw", "hk", "mo")
 _FULL_WIDTH_ENDS = "。！？：；）」』"
 

@@ -312,6 +312,11 @@ async def _before_the_day(world: BotWorld, day: date) -> str:
     )
     # Two personal messages read, and 25 % of 18 renders watched: numbers 4, 8, 12 and 16.
     assert moderated == 2 + 4
+    # Each card says which campaign its greeting belongs to, above the request.
+    texts = [m.text or m.caption or "" for m in await sandbox.sent_messages(ADMIN.id)]
+    cards = [text for text in texts if "Greeting request to review" in text]
+    assert len(cards) == moderated
+    assert all(f"Campaign {campaign_id}\nGreeting request to review" in text for text in cards)
     assert sum(o.sampled for o in orders()) == 4
 
     # Every requester has the preview, with the delivery's local time, and nothing else yet.

@@ -229,7 +229,7 @@ def card_text(_: Gettext, reader: Language, facts: CardFacts) -> str:
     """The moderation card as the admin chat shows it, its exact words last."""
     order, space, member = facts.order, facts.space, facts.member
     status = _("deceased") if space.deceased else _("living")
-    return _(
+    text = _(
         "Greeting request to review ({reasons})\n"
         "Family: {subject}, {status} (space {space})\n"
         "Consent: {consent}\n"
@@ -248,6 +248,10 @@ def card_text(_: Gettext, reader: Language, facts: CardFacts) -> str:
         user_id=order.user_id,
         text=facts.words,
     )
+    if order.campaign_id is None:
+        return text
+    # An organiser's greeting, one of many families': judged as one of its campaign's.
+    return _("Campaign {campaign}").format(campaign=order.campaign_id) + "\n" + text
 
 
 def card_buttons(_: Gettext, order: Order) -> InlineKeyboardMarkup:
