@@ -187,6 +187,10 @@ async def test_a_moderators_help_names_the_moderators_commands(bot_world: BotWor
     assert (await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/help"))).text == (
         help_text(EN)
     )
+    # Every command of the family's menu is named (/orders, /invite and /consent were not).
+    for command in ("/newspace", "/invite", "/consent", "/revoke", "/mydata",
+                    "/delete_me", "/verify", "/language", "/orders", "/cancel"):  # fmt: skip
+        assert command in help_text(EN), command
 
 
 async def test_a_full_order_delivers_a_playable_greeting(

@@ -114,7 +114,9 @@ def help_text(_: Gettext) -> str:
         "Every video is marked as made with AI; anyone can send /verify and then a video to "
         "learn whether Tuanyuan made it. /revoke withdraws consent and deletes "
         "everything, /mydata sends you your data, /delete_me removes you. /language changes "
-        "the language, /cancel discards the greeting you are preparing."
+        "the language, /cancel discards the greeting you are preparing.\n\n"
+        "Also: /orders shows your greetings and where each one is, /invite brings in a "
+        "relative or the person in the greetings, /consent gives or renews consent."
     )
 
 
