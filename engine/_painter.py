@@ -35,8 +35,10 @@ def rgb(colour: str) -> tuple[int, int, int]:
 
 @dataclass(frozen=True)
 class Backdrop:
-    """One painting in two states: the title cards show it whole; behind the greeting its
-    subtitle band is frosted (on a card, where no words are, the band would be an empty box)."""
+    """What the title cards show behind their titles, and what the greeting shows behind its
+    window and words: the greeting's subtitle band is frosted, a card's is not (where no words
+    are, it would be an empty box), and a card's motifs stand clear of its titles, not of the
+    window (``paint_backdrop``)."""
 
     card: npt.NDArray[np.uint8]
     greeting: npt.NDArray[np.uint8]
