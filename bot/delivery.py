@@ -57,6 +57,11 @@ def shape_of(order: Order) -> Shape:
     return Shape(order.shape) if order.shape else DEFAULT_SHAPE
 
 
+def is_voice_message(order: Order) -> bool:
+    """Sound alone: no face in it, and no picture or manifest to carry marks."""
+    return shape_of(order) == Shape.VOICE
+
+
 def has_caption(order: Order) -> bool:
     """A video note carries no caption: its words go in a message of their own."""
     return shape_of(order) != Shape.ROUND
@@ -111,3 +116,16 @@ def original_button(_: Gettext, order: Order) -> InlineKeyboardMarkup:
         _("Get the original file"), callback_data=ORIGINAL_PREFIX + order.id
     )
     return InlineKeyboardMarkup([[button]])
+
+
+def original_caption(_: Gettext, order: Order) -> str:
+    """What the original file keeps that a forwarded copy may lose."""
+    if is_voice_message(order):
+        return _(
+            "The original file, exactly as Tuanyuan made it, with its AI label and sound "
+            "watermark. Share this file to keep them."
+        )
+    return _(
+        "The original file, exactly as Tuanyuan made it, with its AI label, watermarks and "
+        "content credentials. Share this file to keep them."
+    )

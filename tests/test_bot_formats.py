@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.delivery import Shape
+from bot.delivery import ORIGINAL_PREFIX, Shape
 from bot.flows.order import SHAPE_PREFIX, WORDS_PREFIX, shape_name
 from bot.i18n import gettext_for
 from bot.orders import SEND_PREFIX
@@ -118,15 +118,12 @@ def _mono(path: Path, rate: int) -> np.ndarray:
     return np.concatenate(chunks).astype(np.float32)
 
 
-async def _verified(world: BotWorld, send: Callable[[], Awaitable[object]]) -> None:
-    """/verify recognises the greeting sent back, by its sound's watermark."""
+async def _verified(world: BotWorld, send: Callable[[], Awaitable[object]]) -> list[str]:
+    """/verify recognises the greeting sent back, by its sound's watermark; returns its lines."""
     await world.reply_to(MEMBER, lambda: world.sandbox.send_text(MEMBER, "/verify"))
     answer = await world.reply_to(MEMBER, send, until=lambda m: m.text is not None, wait_s=30)
-    assert answer.text is not None
-    assert answer.text.startswith(
-        ZH_HANT("Made by this service: yes. Tuanyuan made this video with AI.")
-    )
-    assert "外婆" in answer.text
+    assert answer.text is not None and "外婆" in answer.text
+    return answer.text.split("\n")
 
 
 @pytest.fixture
@@ -166,7 +163,27 @@ async def test_a_video_note_a_voice_greeting_and_a_story_video(family: BotWorld)
     # with the spoken disclosure, the audio watermark readable and the AIGC label in its tags.
     voice = await _order(world, Shape.VOICE, remembered=Shape.ROUND)
     assert voice.method == "sendVoice" and voice.file_id is not None
-    assert voice.caption is not None and "外婆" in voice.caption
+    # Called what it is, by the member and by the grandfather whose voice it is (no face in it).
+    assert voice.caption == ZH_HANT(
+        "Your greeting for {recipient} is ready. This voice message was made with AI."
+    ).format(recipient="外婆")
+    in_voice, face_and_voice = (ZH_HANT(
+        f"A greeting {what} was sent: {{festival}}, for {{recipient}}, made by {{sender}} on "
+        "{date}. It is marked as made with AI. You can withdraw your consent at any time."
+    ).split("：")[0] for what in ("in your voice", "with your face and voice"))  # fmt: skip
+    await sandbox.wait_for_message(GRANDPA.id, lambda m: (m.text or "").startswith(in_voice))
+    notices = [(m.text or "").split("：")[0] for m in await sandbox.sent_messages(GRANDPA.id)
+               if "外婆" in (m.text or "")]  # fmt: skip
+    assert notices == [face_and_voice, in_voice], notices
+    original = await world.reply_to(
+        MEMBER,
+        lambda: sandbox.press_button(MEMBER, voice.message_id, ORIGINAL_PREFIX + order_of(voice)),
+        until=lambda m: m.method == "sendDocument",
+    )
+    assert original.caption == ZH_HANT(
+        "The original file, exactly as Tuanyuan made it, with its AI label and sound watermark. "
+        "Share this file to keep them."
+    )
     path = world.data_dir / "voice.ogg"
     path.write_bytes(await sandbox.download(voice.file_id))
     container_format, codec, seconds, size = _decoded(path)
@@ -183,7 +200,19 @@ async def test_a_video_note_a_voice_greeting_and_a_story_video(family: BotWorld)
     assert mark.mac_valid, mark
     label = read_aigc(path)
     assert label is not None and label.ReservedCode1 == mark.payload.hex  # type: ignore[union-attr]
-    await _verified(world, lambda: sandbox.send_voice(MEMBER, path.read_bytes(), round(seconds)))
+    lines = await _verified(
+        world, lambda: sandbox.send_voice(MEMBER, path.read_bytes(), round(seconds))
+    )
+    assert lines[0] == ZH_HANT(
+        "Made by this service: yes. Tuanyuan made this voice message with AI."
+    )
+    # Only the sound's mark is reported: a voice message has no picture and no manifest.
+    sound = ZH_HANT("{mark}: {state}, confidence {confidence:.2f}").format(
+        mark=ZH_HANT("Sound watermark"), state=ZH_HANT("verified"), confidence=1
+    )
+    assert lines[-1].startswith(sound.split("1.00")[0]), lines
+    absent = (ZH_HANT("Picture watermark"), ZH_HANT("Content credentials (C2PA): {state}")[:4])
+    assert not any(line.startswith(absent) for line in lines), lines
 
     # A vertical video for Stories, 9:16, with the render's still as its cover.
     story = await _order(world, Shape.VERTICAL, remembered=Shape.VOICE)

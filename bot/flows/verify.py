@@ -15,7 +15,7 @@ from telegram.constants import ChatAction
 from telegram.ext import ApplicationHandlerStop
 
 from bot.authz import may_see_render
-from bot.delivery import ORIGINAL_PREFIX, greeting_filename
+from bot.delivery import ORIGINAL_PREFIX, greeting_filename, original_caption
 from bot.flows.basics import Context, remember_sender
 from bot.flows.feedback import ingest_error_text
 from bot.flows.uploads import download_within_limit
@@ -118,6 +118,8 @@ async def _check(services: Services, context: Context, message: Message, user_id
 
 def _summary(_: Gettext, verification: Verification) -> str:
     """All that someone outside the render's family learns."""
+    if verification.made_by_service and verification.voice_message:
+        return _("Made by this service: yes. Tuanyuan made this voice message with AI.")
     if verification.made_by_service:
         return _("Made by this service: yes. Tuanyuan made this video with AI.")
     return _("Made by this service: no. I found none of Tuanyuan's marks in this file.")
@@ -140,6 +142,9 @@ def _details(_: Gettext, language: Language, verification: Verification) -> str:
         lines.append(_("Family: {subject}").format(subject=verification.family.subject_name))
     if verification.consent is not None:
         lines.append(_consent_text(_, verification.consent.status))
+    if verification.voice_message:  # sound alone: no picture to mark, no manifest in Ogg
+        lines.append(_mark_text(_, _("Sound watermark"), verification.audio))
+        return "\n".join(lines)
     lines.append(_mark_text(_, _("Picture watermark"), verification.video))
     lines.append(_mark_text(_, _("Sound watermark"), verification.audio))
     lines.append(_("Content credentials (C2PA): {state}").format(
@@ -219,10 +224,7 @@ async def original_pressed(update: Update, context: Context) -> None:
     original = message.reply_document(
         services.vault.read_bytes(order.video_id),
         filename=greeting_filename(order),
-        caption=_(
-            "The original file, exactly as Tuanyuan made it, with its AI label, watermarks and "
-            "content credentials. Share this file to keep them."
-        ),
+        caption=original_caption(_, order),
         # Sent as a file, not turned into a video that Telegram may recompress.
         disable_content_type_detection=True,
     )

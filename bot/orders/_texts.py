@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.clock import parse_iso
+from bot.delivery import is_voice_message
 from bot.family.consent import ConsentRecord
 from bot.family.spaces import Member, Space
 from bot.i18n import Gettext, Language, sentences
@@ -179,24 +180,36 @@ def unsure_text(_: Gettext, order: Order) -> str:
 
 
 def final_caption(_: Gettext, order: Order) -> str:
-    return _("Your greeting for {recipient} is ready. This video was made with AI.").format(
-        recipient=order.recipient
-    )
+    if is_voice_message(order):
+        text = _("Your greeting for {recipient} is ready. This voice message was made with AI.")
+    else:
+        text = _("Your greeting for {recipient} is ready. This video was made with AI.")
+    return text.format(recipient=order.recipient)
 
 
 def likeness_notice(
     _: Gettext, reader: Language, order: Order, sender: str
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """What the living subject reads each time a greeting with their face and voice goes out,
-    and the button that withdraws consent from there."""
-    text = _(
-        "A greeting with your face and voice was sent: {festival}, for {recipient}, made by "
-        "{sender} on {date}. It is marked as made with AI. You can withdraw your consent at "
-        "any time."
-    ).format(festival=festival(order, reader), recipient=order.recipient, sender=sender,
-             date=order.created_at[:10])  # fmt: skip
+    """What the living subject reads each time a greeting made from their likeness goes out (a
+    voice message has only their voice), and the button that withdraws consent from there."""
+    if is_voice_message(order):
+        text = _(
+            "A greeting in your voice was sent: {festival}, for {recipient}, made by {sender} "
+            "on {date}. It is marked as made with AI. You can withdraw your consent at any time."
+        )
+    else:
+        text = _(
+            "A greeting with your face and voice was sent: {festival}, for {recipient}, made by "
+            "{sender} on {date}. It is marked as made with AI. You can withdraw your consent "
+            "at any time."
+        )
     button = InlineKeyboardButton(_("Withdraw my consent"), callback_data=REVOKE_FROM_NOTICE)
-    return text, InlineKeyboardMarkup([[button]])
+    return text.format(
+        festival=festival(order, reader),
+        recipient=order.recipient,
+        sender=sender,
+        date=order.created_at[:10],
+    ), InlineKeyboardMarkup([[button]])
 
 
 def consent_summary(_: Gettext, space: Space, consent: ConsentRecord | None) -> str:

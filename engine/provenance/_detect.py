@@ -51,6 +51,9 @@ class DetectionReport(BaseModel, frozen=True):
     audio: MarkReport
     c2pa: C2paReport
     aigc: dict[str, Any] | None
+    # A voice message has no picture to carry a mark and no C2PA manifest (Ogg holds none):
+    # what is missing from it says nothing about what happened to it.
+    voice_message: bool = False
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -70,7 +73,8 @@ def detect(path: Path, key: bytes, trust_anchor: bytes | None = None) -> Detecti
     (``empty_file``, ``truncated``, ``not_a_video``) for a file that is neither: FFmpeg would
     read a photo as a one-frame video and answer a confident "no".
     """
-    mp4 = _video_container(path) == _MP4_FAMILY
+    container = _video_container(path)
+    mp4 = container == _MP4_FAMILY
     label = read_aigc(path)
     c2pa = read_c2pa(path, trust_anchor) if mp4 else C2paReading("absent", None)
     return DetectionReport(
@@ -78,6 +82,7 @@ def detect(path: Path, key: bytes, trust_anchor: bytes | None = None) -> Detecti
         audio=MarkReport.of(read_audio_mark(path, key)),
         c2pa=C2paReport(state=c2pa.state, render=c2pa.render),
         aigc=None if label is None else label.model_dump(),
+        voice_message=container == _VOICE_CONTAINER,
     )
 
 
