@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.admin_sessions import LOGIN_TTL, issue_login
 from bot.campaigns import Answer, Invitation
 from bot.campaigns._store import write_invitation
+from bot.family.spaces import membership_of
 from bot.i18n import gettext_for
 from bot.orders import rejection_text
 from bot.sandbox import SandboxUser
@@ -419,6 +420,24 @@ async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
     widths = [float(await bar.get_attribute("width") or "0")
               for bar in await desk.locator(f"{card} svg.chart rect").all()]  # fmt: skip
     assert widths[1] > 0 and widths[2] == 0  # accepted drawn, declined not
+
+    # A family's greeting with a personal message waits for a moderator under its campaign,
+    # whose card it links to (the chat's card names it too).
+    member = membership_of(services.db, MEMBER.id)
+    assert member is not None
+    answered = Invitation(campaign_id=campaign.id, space_id=member.space_id, user_id=MEMBER.id,
+                          chat_id=MEMBER.id, state=Answer.ACCEPTED, recipient="Grandma",
+                          message="We miss you.", invited_at="2026-01-01",
+                          answered_at="2026-01-02")  # fmt: skip
+    write_invitation(services.db, answered)
+    order = await services.campaigns.place(answered, "en")
+    assert order is not None
+    await _queue_card(desk, web, order.id)
+    named = desk.locator(f"#order-{order.id} dd a[href='/campaigns#campaign-{campaign.id}']")
+    assert await named.inner_text() == campaign.id
+    assert await desk.locator("article.card dd a").count() == 1  # members' own orders: none
+    await _submit(desk, f"#order-{order.id} dd a")
+    assert desk.url.endswith(f"/campaigns#campaign-{campaign.id}")
 
     # Paused: shown, audited with the moderator's id, and resumed the same way.
     await _submit(desk, f"{card} .pause-toggle")

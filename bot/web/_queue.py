@@ -49,6 +49,7 @@ def _card(admin: Admin, facts: CardFacts) -> dict[str, Any]:
         "family": f"{space.subject_name}, {_('deceased') if space.deceased else _('living')}",
         "consent": consent_summary(_, space, facts.consent),
         "asked_by": f"{facts.requester}, {relation} ({order.user_id})",
+        "campaign": order.campaign_id,  # one of many families' greetings, as the chat's card says
         "words": facts.words,
         "photo": order.portrait_id is not None,
         "video": order.status == OrderStatus.VIDEO_REVIEW and order.video_id is not None,

@@ -33,6 +33,7 @@ def words(_: Gettext) -> dict[str, str]:
         "festival": _("Festival"),
         "asked_by": _("Asked by"),
         "review_reasons": _("Why it is read"),
+        "campaign": _("Campaign"),
         "living": _("living"),
         "deceased": _("deceased"),
         "document": _("Open the document"),
