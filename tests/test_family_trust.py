@@ -241,6 +241,7 @@ async def test_a_portrait_at_the_proof_step_is_asked_about_and_a_rejection_expla
     )  # fmt: skip
     review = await sandbox.wait_for_message(ADMIN.id, lambda m: m.method == "sendDocument")
     assert await sandbox.download(review.file_id or "") == sample_portrait_jpeg()
+    assert (review.file_name, review.mime_type) == (f"proof-{OWNER.id}.jpg", "image/jpeg")
     assert review.reply_markup is not None
     reject = review.reply_markup["inline_keyboard"][0][1]["callback_data"]
     await sandbox.press_button(ADMIN, review.message_id, reject)
@@ -775,6 +776,11 @@ async def test_a_relative_verified_once_greetings_are_authorised_is_told_to_make
         "Proof document for review. {name} (user {user_id}) says they are {relation} of the "
         "late {subject} (family space {space})."
     ).format(name="阿明", user_id=RELATIVE.id, relation="兒子", subject="阿嬤", space=space)
+    # A PDF the moderator's Telegram opens as one (it was 'proof-…', application/octet-stream).
+    assert (cards[-1].file_name, cards[-1].mime_type) == (
+        f"proof-{RELATIVE.id}.pdf",
+        "application/pdf",
+    )
     assert approved.text == ZH_HANT(
         "A moderator approved your proof document: you are a verified relative of {subject}. "
         "Greetings from {subject} are authorised: send a clear photo of {subject}'s face to "

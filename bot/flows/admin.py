@@ -6,6 +6,8 @@ so the member reads the reason in their own language, whatever language the admi
 decision itself is ``bot.family.proofs``'s, shared with the admin web.
 """
 
+import mimetypes
+
 import structlog
 from telegram import (
     Bot,
@@ -22,6 +24,7 @@ from bot.family.spaces import Member, Space, get_space
 from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.i18n import Gettext
 from bot.services import Services, services_of
+from bot.storage.media import media_type
 from bot.storage.orders import latest_rendered
 from bot.storage.users import first_name
 
@@ -52,10 +55,12 @@ async def send_for_review(bot: Bot, services: Services, member: Member, space: S
         "late {subject} (family space {space})."
     ).format(name=first_name(services.db, member.user_id) or "…", user_id=member.user_id,
              relation=member.relation, subject=space.subject_name, space=space.id)  # fmt: skip
+    # Named for its type, so that the moderator's Telegram opens a PDF as one.
+    extension = mimetypes.guess_extension(media_type(services.db, member.proof_media_id)) or ""
     await bot.send_document(
         chat_id,
         document=services.vault.read_bytes(member.proof_media_id),
-        filename=f"proof-{member.user_id}",
+        filename=f"proof-{member.user_id}{extension}",
         caption=caption,
         reply_markup=_review_keyboard(_, member),
     )

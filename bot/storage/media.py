@@ -71,6 +71,12 @@ def media_where(db: Database, where: str, params: list[Any]) -> list[dict[str, A
     return list(db.query(f"SELECT * FROM media WHERE {where} ORDER BY created_at", params))
 
 
+def media_type(db: Database, media_id: str) -> str:
+    """The file's MIME type as it was checked on arrival (a vault file is only bytes)."""
+    rows = media_where(db, "id = ?", [media_id])
+    return str(rows[0]["mime_type"]) if rows else "application/octet-stream"
+
+
 def forget_media(db: Database, media_ids: list[str]) -> None:
     for media_id in media_ids:
         db.execute("DELETE FROM media WHERE id = ?", [media_id])

@@ -6,14 +6,13 @@ import re
 from aiohttp import web
 
 from bot.services import Services
-from bot.storage.media import media_where
+from bot.storage.media import media_type
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 def vault_file(request: web.Request, services: Services, media_id: str) -> web.Response:
-    rows = media_where(services.db, "id = ?", [media_id])
-    content_type = str(rows[0]["mime_type"]) if rows else "application/octet-stream"
+    content_type = media_type(services.db, media_id)
     data = services.vault.read_bytes(media_id)
     headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
     asked = _RANGE.fullmatch(request.headers.get("Range", "").strip())
