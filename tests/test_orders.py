@@ -31,6 +31,7 @@ from bot.family.spaces import SpaceStatus, update_space
 from bot.faults import seed_campaign_greeting
 from bot.i18n import gettext_for
 from bot.orders import (
+    CANCEL_PREFIX,
     MAX_RENDER_ATTEMPTS,
     REJECT_PREFIX,
     REMAKE_PREFIX,
@@ -433,7 +434,7 @@ async def _pay(world: BotWorld, member: SandboxUser, words: str | None = None) -
     return invoice.invoice.payload
 
 
-async def test_a_paid_order_is_delivered_and_a_rejected_one_refunded_once(
+async def test_a_paid_order_is_delivered_a_rejected_one_refunded_once_a_made_one_kept(
     priced_world: BotWorld,
 ) -> None:
     member = SandboxUser(6301, "Ann", language_code="en")
@@ -441,8 +442,12 @@ async def test_a_paid_order_is_delivered_and_a_rejected_one_refunded_once(
     await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
     await living_family(world, member, SandboxUser(6302, "Grandpa", language_code="en"))
 
+    kept_paid = EN(
+        "If you cancel now, the {stars} Stars are not refunded: the greeting is already made."
+    ).format(stars=PRICE)
     paid = await _pay(world, member)
     preview = await sandbox.wait_for_message(member.id, is_preview, timeout=RENDER_WAIT_S)
+    assert preview.caption is not None and preview.caption.endswith("\n" + kept_paid)
     await _press_and_wait(
         world, member, preview, SEND_PREFIX + paid, lambda m: m.method == "sendVideo"
     )
@@ -470,6 +475,18 @@ async def test_a_paid_order_is_delivered_and_a_rejected_one_refunded_once(
     ]
     order = get_order(world.services.db, rejected)
     assert order.refunded_at is not None and order.status == OrderStatus.REJECTED
+
+    # Cancelled once made, as its preview said: the Stars stay paid, and the answer says so.
+    made = await _pay(world, member)
+    preview = await sandbox.wait_for_message(member.id, is_preview, timeout=RENDER_WAIT_S)
+    answer = await _press_and_wait(world, member, preview, CANCEL_PREFIX + made,
+                                   lambda m: m.method == "sendMessage")  # fmt: skip
+    assert answer.text == EN(
+        "Cancelled. The {stars} Stars are not refunded: the greeting had already been made."
+    ).format(stars=PRICE)
+    await world.services.orders.settle()
+    assert get_order(world.services.db, made).status == OrderStatus.CANCELLED
+    assert len(await sandbox.refunds()) == 1  # the rejected greeting's alone
     # Telegram's own refund notice in the chat gets no "I cannot use this" answer.
     unsupported = EN("I cannot use this kind of message. Send /help to see what I need.")
     assert all(m.text != unsupported for m in await sandbox.sent_messages(member.id))

@@ -10,10 +10,17 @@ from telegram import Update
 from bot.flows.basics import Context, remember_sender
 from bot.flows.order import language_of_words, own_words
 from bot.i18n import gettext_for
-from bot.orders import CANCEL_PREFIX, REMAKE_PREFIX, RESEND_PREFIX, SEND_PREFIX, status_line
+from bot.orders import (
+    CANCEL_PREFIX,
+    REMAKE_PREFIX,
+    RESEND_PREFIX,
+    SEND_PREFIX,
+    cancelled_text,
+    status_line,
+)
 from bot.services import services_of
 from bot.storage import Order, OrderStatus
-from bot.storage.orders import find_order, orders_of, orders_where
+from bot.storage.orders import find_order, get_order, orders_of, orders_where
 
 RECENT_ORDERS = 10
 
@@ -38,7 +45,8 @@ async def preview_pressed(update: Update, context: Context) -> None:
     elif query.data.startswith(CANCEL_PREFIX):
         done = await desk.cancel(order_id, user_id)
         if done:
-            await context.bot.send_message(query.message.chat.id, _("Cancelled."))
+            cancelled = cancelled_text(_, get_order(services.db, order_id))
+            await context.bot.send_message(query.message.chat.id, cancelled)
     else:
         assert query.data.startswith(RESEND_PREFIX)
         done = await desk.show_again(order_id, user_id, query.id)

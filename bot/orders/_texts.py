@@ -133,6 +133,10 @@ def preview_caption(_: Gettext, order: Order, takes_left: int) -> str:
     ).format(recipient=order.recipient)
     if takes_left == 0:
         caption += "\n" + _("This is the last take.")
+    if order.charge_id is not None:  # said before Cancel is pressed, not only after
+        caption += "\n" + _(
+            "If you cancel now, the {stars} Stars are not refunded: the greeting is already made."
+        ).format(stars=order.price_stars)
     return caption
 
 
@@ -142,6 +146,16 @@ def preview_buttons(_: Gettext, order: Order, may_remake: bool) -> InlineKeyboar
         row.append(InlineKeyboardButton(_("Make it again"), callback_data=REMAKE_PREFIX + order.id))
     row.append(InlineKeyboardButton(_("Cancel"), callback_data=CANCEL_PREFIX + order.id))
     return InlineKeyboardMarkup([row])
+
+
+def cancelled_text(_: Gettext, order: Order) -> str:
+    """The answer to Cancel: a paid greeting cancelled once made keeps its Stars (the desk's
+    ``cancel``); one cancelled before is refunded, which its own notice says."""
+    if order.charge_id is not None and not order.refund_due:
+        return _(
+            "Cancelled. The {stars} Stars are not refunded: the greeting had already been made."
+        ).format(stars=order.price_stars)
+    return _("Cancelled.")
 
 
 def campaign_preview_caption(_: Gettext, order: Order, zone: ZoneInfo) -> str:
