@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from engine._address import second_person
 from engine._models import Language
 from engine._templates import OPTIONAL_PLACEHOLDERS, Template, load_template, placeholders
 from engine.likeness._xtts_text import split_to_limit
@@ -58,7 +59,12 @@ def greeting_sentences(
     words between its salutation (its first sentence, naming {recipient}) and its sentences
     naming {sender}; it is never read for placeholders.
     """
-    values = {"recipient": recipient.strip(), "sender": sender.strip(), "subject": subject.strip()}
+    values = {
+        "recipient": recipient.strip(),
+        "sender": sender.strip(),
+        "subject": subject.strip(),
+        "you": second_person(language, recipient),
+    }
     missing = {name for name in OPTIONAL_PLACEHOLDERS if not values[name]}
     kept = [s for s in template.greetings.pick(language) if not placeholders(s) & missing]
     filled = [sentence.format(**values) for sentence in kept]

@@ -19,7 +19,8 @@ from engine._models import Aspect, Language, Shot
 
 T = TypeVar("T")
 # {sender} and {subject} are optional on a spec: sentences naming them are dropped when empty.
-PLACEHOLDERS = frozenset({"recipient", "sender", "subject"})
+# {you}: how the greeting addresses its recipient, one person or several (engine._address).
+PLACEHOLDERS = frozenset({"recipient", "sender", "subject", "you"})
 OPTIONAL_PLACEHOLDERS = frozenset({"sender", "subject"})
 _TEMPLATE_FILE = "template.json"
 
