@@ -222,7 +222,11 @@ async def test_a_full_order_delivers_a_playable_greeting(
     await consented.reply_to(
         member,
         lambda: press_festival(consented, member, offer, "mid-autumn"),
-        until=_is_text(ZH_HANT("Who is the greeting for? Type their name, for example: Grandma.")),
+        until=_is_text(
+            ZH_HANT("Who is the greeting for? Type their name, for example: {example}.").format(
+                example=ZH_HANT("Grandma")
+            )
+        ),
     )
     await place(consented, member, "外婆")
     # Nothing the render reads or writes is plaintext on disk: its inputs are in memory and its

@@ -23,8 +23,8 @@ from tests.auxil.family import festival_question, living_family
 
 ZH_HANT = gettext_for("zh-Hant")
 MEMBER = SandboxUser(5401, "美玲", language_code="zh-hant")
-GRANDPA = SandboxUser(5402, "外公", language_code="zh-hant")
-ASKS_FOR_RECIPIENT = "Who is the greeting for? Type their name, for example: Grandma."
+GRANDMA = SandboxUser(5402, "奶奶", language_code="zh-hant")
+ASKS_FOR_RECIPIENT = "Who is the greeting for? Type their name, for example: {example}."
 
 
 def _data(message: SentMessage) -> list[str]:
@@ -47,7 +47,7 @@ async def _size(world: BotWorld, file_id: str | None) -> tuple[int, int]:
 @pytest.fixture
 async def family(bot_world: BotWorld) -> BotWorld:
     await bot_world.reply_to(ADMIN, lambda: bot_world.sandbox.send_text(ADMIN, "/start"))
-    await living_family(bot_world, MEMBER, GRANDPA)
+    await living_family(bot_world, MEMBER, GRANDMA)
     return bot_world
 
 
@@ -97,7 +97,8 @@ async def test_templates_paged_in_pictures_then_chosen(family: BotWorld) -> None
     asked = await world.reply_to(
         MEMBER, lambda: sandbox.press_button(MEMBER, card.message_id, TEMPLATE_PREFIX + first)
     )
-    assert asked.text == ZH_HANT(ASKS_FOR_RECIPIENT)
+    # The example is someone else than 奶奶, whose greeting it is.
+    assert asked.text == ZH_HANT(ASKS_FOR_RECIPIENT).format(example=ZH_HANT("Grandpa"))
     draft = draft_for(world.services.db, MEMBER.id)
     assert draft is not None and draft.template_id == first
     shown = next(

@@ -46,7 +46,7 @@ RENDER_WAIT_S = 60.0
 CLIP_SIZE = (360, 480)
 CLIP_FPS = 10
 ASKS_FOR_VOICE = "Now send a voice note of them speaking. About 20 seconds is best."
-ASKS_FOR_RECIPIENT = "Who is the greeting for? Type their name, for example: Grandma."
+ASKS_FOR_RECIPIENT = "Who is the greeting for? Type their name, for example: {example}."
 ASKS_LIKENESS = "Should the greeting show {subject}'s video, or their photo brought to life?"
 
 
@@ -253,7 +253,9 @@ async def test_a_greeting_speaks_a_language_the_subject_spoke_not_the_members(
     why = ZH_HANT("{subject} speaks {language}, so the greeting is in {language}.").format(
         subject="外公", language=ZH_HANT("English")
     )
-    assert question.text == why + "\n\n" + ZH_HANT(ASKS_FOR_RECIPIENT)
+    assert question.text == why + "\n\n" + ZH_HANT(ASKS_FOR_RECIPIENT).format(
+        example=ZH_HANT("Grandma")
+    )
     # His English voice would read her name in characters as noise: she is told how to type it.
     refused = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "媽媽"))
     assert refused.text == ZH_HANT(
@@ -321,9 +323,10 @@ async def test_a_member_who_switches_language_mid_greeting_is_answered_in_it(
     menu = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "/language"))
     asked = await bot_world.reply_to(
         MEMBER, lambda: sandbox.press_button(MEMBER, menu.message_id, "lang:en"),
-        until=lambda m: m.text == ASKS_FOR_RECIPIENT,
+        until=lambda m: m.text == ASKS_FOR_RECIPIENT.format(example="Grandma"),
     )  # fmt: skip
-    assert asked.text == ASKS_FOR_RECIPIENT  # no note: he spoke English, her language now
+    # No note: he spoke English, her language now.
+    assert asked.text == ASKS_FOR_RECIPIENT.format(example="Grandma")
     draft = draft_for(bot_world.services.db, MEMBER.id)
     assert draft is not None and (draft.language, draft.recipient) == ("en", None)
     card = await bot_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "Grandma"),

@@ -123,9 +123,13 @@ async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_s
     )
     assert (card.text or "").split("\n\n")[2] == replace_them.split("\n\n")[2].format(limit=60)
     assert ZH_HANT("Use the festival's words") in json.dumps(card.reply_markup, ensure_ascii=False)
-    await world.reply_to(
+    asked = await world.reply_to(
         member, lambda: sandbox.press_button(member, card.message_id, "words:sign")
     )
+    # Signed as the person whose greeting it is, most often: the example is their name.
+    assert asked.text == ZH_HANT(
+        "Who is it from? Type how the greeting should be signed, for example: {subject}."
+    ).format(subject=grandpa.first_name)
     card = await world.reply_to(
         member,
         lambda: sandbox.send_text(member, "美玲"),

@@ -204,7 +204,9 @@ async def ask_next_step(message: Message, services: Services, order: Order, _: G
     elif order.recipient is None:
         await message.reply_text(
             _with_language_note(
-                _("Who is the greeting for? Type their name, for example: Grandma."),
+                _("Who is the greeting for? Type their name, for example: {example}.").format(
+                    example=_recipient_example(_, subject)
+                ),
                 services,
                 order,
                 _,
@@ -212,8 +214,9 @@ async def ask_next_step(message: Message, services: Services, order: Order, _: G
         )
     elif order.text_step == "sender":
         await message.reply_text(
-            _("Who is it from? Type how the greeting should be signed, for example: Grandpa.")
-        )
+            _("Who is it from? Type how the greeting should be signed, for example: {subject}.")
+            .format(subject=subject)
+        )  # fmt: skip
     else:
         await _confirm(message, services, order, _)
 
@@ -245,6 +248,12 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
         body + "\n\n" + _("Format: {format}").format(format=shape_name(_, shape)),
         reply_markup=_buttons(rows),
     )
+
+
+def _recipient_example(_: Gettext, subject: str) -> str:
+    """A name to suggest for the recipient, never the subject's: the greeting is from them
+    (a family making Grandma's greetings read "for example: Grandma")."""
+    return next(name for name in (_("Grandma"), _("Grandpa")) if name != subject)
 
 
 def _with_language_note(text: str, services: Services, order: Order, _: Gettext) -> str:
