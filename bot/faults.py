@@ -55,6 +55,7 @@ from bot.family.spaces import (
     update_member,
 )
 from bot.flows.consent import REVOKE_CONFIRM
+from bot.flows.order import asks_for_voice
 from bot.i18n import Gettext, gettext_for, language_from_telegram
 from bot.moderation import Rules, save_rules
 from bot.orders import (
@@ -563,11 +564,11 @@ class FaultHarness:
         """Photo (and a voice note the first time), festival, recipient, "Make this greeting",
         and payment when priced; returns the order id and its status message."""
         member, sandbox = MEMBER, self.sandbox
-        asks_for_voice = self._("Now send a voice note of them speaking. About 20 seconds is best.")
+        voice_asked = asks_for_voice(self._)
         offer = await self._reply_to(
             member,
             lambda: sandbox.send_photo(member, sample_portrait_jpeg()),
-            until=lambda m: festivals_offered(m) or m.text == asks_for_voice,
+            until=lambda m: festivals_offered(m) or m.text == voice_asked,
         )
         if not festivals_offered(offer):
             note = sample_voice_ogg("我很想念你們。祝你們中秋快樂。")

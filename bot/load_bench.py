@@ -46,6 +46,7 @@ from typing import TextIO
 
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.faults import TOKEN, BotProcess, bot_environment, buttons, festivals_offered, group_members
+from bot.flows.order import asks_for_voice
 from bot.i18n import gettext_for, language_from_telegram
 from bot.sandbox import BotApiStandIn, Limits, SandboxClient, SandboxUser, SentMessage
 
@@ -293,10 +294,10 @@ class LoadRun:
         await self._do("upload", subject, consent)
         if (await told)[1] is None:
             return
-        asks_for_voice = _("Now send a voice note of them speaking. About 20 seconds is best.")
+        voice_asked = asks_for_voice(_)
         photo = lambda: self._sandbox.send_photo(owner, self._photo)  # noqa: E731
         offer = await self._do(
-            "upload", owner, photo, until=lambda m: festivals_offered(m) or m.text == asks_for_voice
+            "upload", owner, photo, until=lambda m: festivals_offered(m) or m.text == voice_asked
         )
         if offer is not None and not festivals_offered(offer):
             note = lambda: self._sandbox.send_voice(owner, self._voice_note, 5)  # noqa: E731

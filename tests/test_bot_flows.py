@@ -69,7 +69,10 @@ EN = gettext_for("en")
 RENDER_WAIT_S = 55.0
 # The bot answers a photo with two messages; waiting for the second keeps the next step's
 # reply from being mistaken for a late one (the stand-in paces messages to one a second).
-ASKS_FOR_VOICE = ZH_HANT("Now send a voice note of them speaking. About 20 seconds is best.")
+ASKS_FOR_VOICE = ZH_HANT(
+    "Now send a recording of them speaking: a voice message, an audio file or a video. "
+    "About 20 seconds is best."
+)
 
 
 @pytest.fixture(scope="module")

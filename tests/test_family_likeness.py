@@ -15,7 +15,13 @@ from PIL import Image
 
 from bot.app import build_application, polling
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
-from bot.family.likeness import current_profile, profile_key, profiles_of, voice_notes
+from bot.family.likeness import (
+    current_profile,
+    profile_key,
+    profiles_of,
+    speech_seconds,
+    voice_notes,
+)
 from bot.family.spaces import membership_of
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -37,6 +43,7 @@ from tests.auxil.family import (
     subject_data,
 )
 from tests.auxil.likeness import write_clip
+from tests.auxil.media import phone_recording
 from tests.auxil.xtts import tiny_xtts
 
 ZH_HANT = gettext_for("zh-Hant")
@@ -45,18 +52,26 @@ GRANDPA = SandboxUser(7002, "外公", language_code="zh-hant")
 RENDER_WAIT_S = 60.0
 CLIP_SIZE = (360, 480)
 CLIP_FPS = 10
-ASKS_FOR_VOICE = "Now send a voice note of them speaking. About 20 seconds is best."
+ASKS_FOR_VOICE = (
+    "Now send a recording of them speaking: a voice message, an audio file or a video. "
+    "About 20 seconds is best."
+)
 ASKS_FOR_RECIPIENT = "Who is the greeting for? Type their name, for example: {example}."
 ASKS_LIKENESS = "Should the greeting show {subject}'s video, or their photo brought to life?"
 
 
-def _clip(path: Path, frames: Iterable[npt.NDArray[np.uint8]]) -> bytes:
-    return write_clip(path, frames, CLIP_FPS).read_bytes()
+def _clip(
+    path: Path,
+    frames: Iterable[npt.NDArray[np.uint8]],
+    sound: tuple[npt.NDArray[np.float32], int] | None = None,
+) -> bytes:
+    return write_clip(path, frames, CLIP_FPS, sound).read_bytes()
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """Grandpa listening (usable), talking (not under a narration), and a wall (no face)."""
+    """Grandpa listening (usable), talking (not under a narration; once silent, once with his
+    voice), and a wall (no face)."""
     folder = tmp_path_factory.mktemp("clips")
     photo = face_photo(FACES[2]).resize(CLIP_SIZE)
     speech = EspeakWorldVoice().synthesize(["中秋節快樂，祝你身體健康。"], "zh-Hant", None)
@@ -64,9 +79,13 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     listening = TalkingPortrait(photo, MouthTrack.silent(), seed=4)
     talking = TalkingPortrait(photo, MouthTrack.from_speech(speech.samples, speech.rate), seed=4)
     wall = np.asarray(Image.new("RGB", CLIP_SIZE, (120, 110, 100)), np.uint8)
+    voice = (speech.samples[: len(times) * speech.rate // CLIP_FPS], speech.rate)
     return {
         "listening": _clip(folder / "listening.mp4", (listening.frame(t) for t in times)),
         "talking": _clip(folder / "talking.mp4", (talking.frame(t) for t in times)),
+        "talking aloud": _clip(
+            folder / "talking-aloud.mp4", (talking.frame(t) for t in times), voice
+        ),
         "wall": _clip(folder / "wall.mp4", (wall for _ in times)),
     }
 
@@ -192,8 +211,63 @@ async def test_a_clip_of_them_talking_gives_a_photo_but_is_not_shown(
     )
     db = bot_world.services.db
     assert space_media(db, _space_id(bot_world), MediaKind.FOOTAGE) == []
+    assert voice_notes(db, _space_id(bot_world)) == []  # a silent clip: no voice to take
     draft = draft_for(db, MEMBER.id)
     assert draft is not None and draft.portrait_id is not None
+
+
+async def test_a_video_of_them_talking_gives_their_voice_too(
+    bot_world: BotWorld, clips: dict[str, bytes]
+) -> None:
+    """Lips seen moving and speech heard: the video's sound is kept as a recording of their
+    voice (the picture, as above, is not shown under other words), and no voice note is asked
+    for."""
+    await living_family(bot_world, MEMBER, GRANDPA)
+    reply = await _send_video(
+        bot_world, clips["talking aloud"], lambda m: "正在說話" in (m.text or "")
+    )
+    assert reply.text is not None
+    heard = ZH_HANT(
+        "I took their voice from the video too: {speech:.1f} s of clear speech "
+        "of the {recommended:.0f} s recommended."
+    ).split("{speech")[0]
+    assert heard in reply.text, reply.text
+    db, space_id = bot_world.services.db, _space_id(bot_world)
+    [kept] = voice_notes(db, space_id)
+    assert kept["mime_type"] == "video/mp4"
+    assert 1.0 < speech_seconds(db, space_id) < 4.5
+    offer = await bot_world.sandbox.wait_for_message(
+        MEMBER.id, lambda m: m.message_id > reply.message_id and m.reply_markup is not None
+    )
+    assert offer.text == ZH_HANT("Which festival is the greeting for?")
+    # The greeting is voiced from it: his speaker profile learnt from the video's sound.
+    await _press(bot_world, offer, "tpl:mid-autumn", _says(ASKS_FOR_RECIPIENT))
+    await _deliver(bot_world, "外婆")
+    [profile] = profiles_of(db, space_id)
+    assert current_profile(db, space_id, profile_key(voice_notes(db, space_id))) == profile
+
+
+async def test_an_old_recording_sent_as_an_audio_file_is_their_voice(
+    bot_world: BotWorld, tmp_path: Path
+) -> None:
+    """A family whose loved one has died has recordings, not new voice notes: what a phone's
+    recorder kept (AAC in M4A), sent as a file, is heard as a voice note is."""
+    await living_family(bot_world, MEMBER, GRANDPA)
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(
+        MEMBER, lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
+        until=_says(ASKS_FOR_VOICE),
+    )  # fmt: skip
+    recording = phone_recording(tmp_path, "grandpa-2019", "我很想念你們。祝你們中秋快樂。", "cmn")
+    offer = await bot_world.reply_to(
+        MEMBER,
+        lambda: sandbox.send_document(MEMBER, recording.read_bytes(), recording.name, "audio/mp4"),
+        until=lambda m: m.reply_markup is not None,
+    )
+    assert offer.text == ZH_HANT("Which festival is the greeting for?")
+    db, space_id = bot_world.services.db, _space_id(bot_world)
+    assert len(voice_notes(db, space_id)) == 1
+    assert 1.5 < speech_seconds(db, space_id) < 6.0  # its speech heard and measured
 
 
 async def test_a_video_without_a_face_is_explained_and_nothing_is_kept(

@@ -27,7 +27,7 @@ from bot.config import ConfigError, Settings, read_watermark_key
 from bot.demo.samples import SAMPLE_VOICE_TEXT, sample_portrait_jpeg, sample_voice_ogg
 from bot.demo.transcript import Transcript
 from bot.flows.family import LANGUAGES_DONE, SUBJECT_LANGUAGE_PREFIX, SUBJECT_STATUS_PREFIX
-from bot.flows.order import MORE_FESTIVALS, TEMPLATE_PREFIX, WORDS_PREFIX
+from bot.flows.order import MORE_FESTIVALS, TEMPLATE_PREFIX, WORDS_PREFIX, asks_for_voice
 from bot.i18n import gettext_for, language_from_telegram
 from bot.orders import SEND_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -197,7 +197,7 @@ async def _play(sandbox: SandboxClient, transcript: Transcript, family: DemoFami
 
     language = language_from_telegram(member.language_code)
     _ = gettext_for(language)
-    asks_for_voice = _("Now send a voice note of them speaking. About 20 seconds is best.")
+    voice_asked = asks_for_voice(_)
 
     # The member creates a family space for a living grandfather...
     await step(member, "/start", lambda: sandbox.send_text(member, "/start"), _is_text)
@@ -256,7 +256,7 @@ async def _play(sandbox: SandboxClient, transcript: Transcript, family: DemoFami
         member,
         "[photo: sample portrait]",
         lambda: sandbox.send_photo(member, sample_portrait_jpeg()),
-        lambda m: m.text == asks_for_voice,
+        lambda m: m.text == voice_asked,
     )
     keyboard = await step(
         member,

@@ -46,6 +46,7 @@ from bot.storage.orders import draft_for, open_draft, orders_where, update_order
 from bot.workers import WorkerFailed
 from engine import (
     IngestError,
+    VoiceInfo,
     list_templates,
     template_festival,
     template_title,
@@ -171,9 +172,7 @@ async def ask_next_step(message: Message, services: Services, order: Order, _: G
             _("Now send a clear photo of their face, or a short video of them.")
         )
     elif needs.voice:
-        await message.reply_text(
-            _("Now send a voice note of them speaking. About 20 seconds is best.")
-        )
+        await message.reply_text(asks_for_voice(_))
     elif needs.template:
         await message.reply_text(
             _("Which festival is the greeting for?"),
@@ -250,6 +249,15 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
     )
 
 
+def asks_for_voice(_: Gettext) -> str:
+    """Any recording will do, not only a voice message recorded now: a family whose loved one
+    has died has old ones, as audio files or videos."""
+    return _(
+        "Now send a recording of them speaking: a voice message, an audio file or a video. "
+        "About 20 seconds is best."
+    )
+
+
 def _recipient_example(_: Gettext, subject: str) -> str:
     """A name to suggest for the recipient, never the subject's: the greeting is from them
     (a family making Grandma's greetings read "for example: Grandma")."""
@@ -321,18 +329,27 @@ async def shape_chosen(update: Update, context: Context) -> None:
 
 async def _made_here(message: Message, services: Services, file_id: str, _: Gettext) -> bool:
     """A file the bot itself sent (a greeting, forwarded back) refused by its Telegram id,
-    before anything is downloaded; a copy of one is recognised by its marks (``_not_ours``)."""
+    before anything is downloaded; a copy of one is recognised by its marks (``_footage_check``)."""
     if not sent_by_us(services.db, file_id):
         return False
     await message.reply_text(ingest_error_text(_, IngestError("made_here", "sent by the bot")))
     return True
 
 
-def _not_ours(services: Services) -> Callable[[Path], Awaitable[Clip]]:
-    """The footage check, then the watermark detector: a greeting this service made is no
-    material for another one, however it came back (a download, a screen recording)."""
+@dataclass(frozen=True)
+class _Footage:
+    clip: Clip
+    voice: VoiceInfo | None  # their speech, when the clip shows them talking
 
-    async def check(path: Path) -> Clip:
+
+def _footage_check(services: Services) -> Callable[[Path], Awaitable[_Footage]]:
+    """The footage check, then the watermark detector: a greeting this service made is no
+    material for another one, however it came back (a download, a screen recording). A clip
+    of them talking is also heard as a recording of their voice: for a family whose loved one
+    has died, videos are most of what is left of it. Only one whose lips are seen moving, so
+    that the voice is theirs, not the person filming."""
+
+    async def check(path: Path) -> _Footage:
         clip = await services.analyses.clip(path)
         try:
             report = await services.verifier.detect(path)
@@ -340,7 +357,12 @@ def _not_ours(services: Services) -> Callable[[Path], Awaitable[Clip]]:
             raise IngestError("too_slow", f"{path.name}: detection did not finish") from error
         if report.made_by_service:
             raise IngestError("made_here", f"{path.name}: a greeting made here")
-        return clip
+        if not clip.assessment.speaking:
+            return _Footage(clip, None)
+        try:
+            return _Footage(clip, await services.analyses.voice(path))
+        except IngestError:  # too little speech, or too long a video: the picture still counts
+            return _Footage(clip, None)
 
     return check
 
@@ -377,22 +399,49 @@ async def receive_voice(update: Update, context: Context) -> None:
         return
     member = _member(services, user_id)
     mime_type = getattr(source, "mime_type", None) or "audio/ogg"
+    draft, text = _keep_voice(services, message, member, fetched[0], mime_type, fetched[1], _)
+    await message.reply_text(text)
+    await ask_next_step(message, services, draft, _)
+
+
+def _keep_voice(
+    services: Services,
+    message: Message,
+    member: Member,
+    data: bytes,
+    mime_type: str,
+    voice: VoiceInfo,
+    _: Gettext,
+    from_video: bool = False,
+) -> tuple[Order, str]:
+    """Pool a recording of their voice with the family's earlier ones; the draft, and what the
+    member is told of how much speech there now is."""
     earlier = speech_seconds(services.db, member.space_id)
-    voice = fetched[1]
-    voice_id = _keep_upload(services, member, fetched[0], MediaKind.VOICE, mime_type,
+    voice_id = _keep_upload(services, member, data, MediaKind.VOICE, mime_type,
                             {"speech_s": round(voice.speech_s, 2)})  # fmt: skip
     draft = update_order(services.db, _draft(services, message, member).id, voice_id=voice_id)
     total = earlier + voice.speech_s
-    if earlier > 0:
+    if from_video and earlier > 0:
+        text = _(
+            "I took their voice from the video too: {speech:.1f} s of clear speech. With the "
+            "earlier recordings that makes {total:.1f} s of the {recommended:.0f} s recommended."
+        )
+    elif from_video:
+        text = _(
+            "I took their voice from the video too: {speech:.1f} s of clear speech "
+            "of the {recommended:.0f} s recommended."
+        )
+    elif earlier > 0:
         text = _(
             "Thank you, I have the voice note: {speech:.1f} s of clear speech. With the earlier "
             "notes that makes {total:.1f} s of the {recommended:.0f} s recommended."
-        ).format(speech=voice.speech_s, total=total, recommended=voice.recommended_s)
+        )
     else:
         text = _(
             "Thank you, I have the voice note: {speech:.1f} s of clear speech "
             "of the {recommended:.0f} s recommended."
-        ).format(speech=voice.speech_s, recommended=voice.recommended_s)
+        )
+    text = text.format(speech=voice.speech_s, total=total, recommended=voice.recommended_s)
     if total < voice.recommended_s:
         # Every note is learnt from (the default voice's adaptation, a cloning voice's
         # enrolment): short of the recommended length, the family should know more helps.
@@ -400,8 +449,7 @@ async def receive_voice(update: Update, context: Context) -> None:
             "You can send more voice notes at any time: the more of their voice I hear, the "
             "closer the greeting's voice comes to theirs."
         ))  # fmt: skip
-    await message.reply_text(text)
-    await ask_next_step(message, services, draft, _)
+    return draft, text
 
 
 async def receive_footage(update: Update, context: Context) -> None:
@@ -413,11 +461,12 @@ async def receive_footage(update: Update, context: Context) -> None:
     if await _made_here(message, services, source.file_id, _):
         return
     fetched = await fetch_checked(
-        context, message, _, source.file_id, source.file_size, _not_ours(services)
+        context, message, _, source.file_id, source.file_size, _footage_check(services)
     )
     if fetched is None:
         return
-    data, clip = fetched
+    data, footage = fetched
+    clip = footage.clip
     member = _member(services, user_id)
     subject = get_space(services.db, member.space_id).subject_name or ""
     draft = _draft(services, message, member)
@@ -430,6 +479,12 @@ async def receive_footage(update: Update, context: Context) -> None:
         portrait_id = _keep_upload(services, member, clip.still, MediaKind.PORTRAIT, "image/jpeg")
         draft = update_order(services.db, draft.id, portrait_id=portrait_id)
         verdict += "\n" + _("I took their photo from the clearest moment of the video.")
+    if footage.voice is not None:
+        mime_type = getattr(source, "mime_type", None) or "video/mp4"
+        draft, heard = _keep_voice(
+            services, message, member, data, mime_type, footage.voice, _, from_video=True
+        )
+        verdict += "\n" + heard
     await message.reply_text(verdict)
     await ask_next_step(message, services, draft, _)
 

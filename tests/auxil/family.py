@@ -31,7 +31,10 @@ WITHDRAWN = (
     "Consent for {subject} is withdrawn. Deletion receipt:\n{receipt}\n\n"
     "Kept: a record that consent was given and withdrawn, with no face or voice data."
 )
-ASKS_FOR_VOICE = "Now send a voice note of them speaking. About 20 seconds is best."
+ASKS_FOR_VOICE = (
+    "Now send a recording of them speaking: a voice message, an audio file or a video. "
+    "About 20 seconds is best."
+)
 PDF_PROOF = b"%PDF-1.4\n% a scanned death certificate, for the tests\n%%EOF\n"
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 
