@@ -64,6 +64,7 @@ from tests.auxil.family import (
     deceased_family,
     has_link,
     invite_payload,
+    is_preview,
     leftovers,
     living_family,
     order_greeting,
@@ -635,6 +636,48 @@ async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWor
     assert list(db.query("SELECT id FROM users WHERE id = ?", [OWNER.id])) == []
     assert leftovers(bot_world, {proof_id}, [PDF_PROOF]) == []
     assert any(a == "member.deleted" for a, _ in _audit_actions(bot_world, OWNER.id))
+
+
+async def test_the_person_in_the_greetings_gets_what_is_kept_of_them(
+    bot_world: BotWorld,
+) -> None:
+    """/mydata from the living grandfather holds his photo, voice and greeting as his family
+    sent and made them (it held only his own consent recording), and the greetings' facts; his
+    granddaughter's own export gains nothing of that kind."""
+    sandbox = bot_world.sandbox
+    await living_family(bot_world, OWNER, GRANDPA)
+    await order_greeting(bot_world, OWNER)
+    await sandbox.wait_for_message(OWNER.id, is_preview, timeout=60)
+    await bot_world.services.orders.settle()
+    export = await bot_world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/mydata"),
+                                      until=lambda m: m.method == "sendDocument")  # fmt: skip
+    assert export.caption == ZH_HANT(
+        "Everything Tuanyuan keeps about you: data.json, the files you sent, and the photos, "
+        "videos and recordings of you that your family sent, with the greetings made from them."
+    )
+    [order] = orders_where(bot_world.services.db, "user_id = ?", [OWNER.id])
+    vault = bot_world.services.vault
+    with zipfile.ZipFile(io.BytesIO(await sandbox.download(export.file_id or ""))) as archive:
+        data = json.loads(archive.read("data.json"))
+        files = {entry["kind"]: archive.read(entry["file"]) for entry in data["of_you"]}
+    assert files == {
+        "portrait": vault.read_bytes(order.portrait_id or ""),
+        "voice": vault.read_bytes(order.voice_id or ""),
+        "video": vault.read_bytes(order.video_id or ""),
+    }
+    [greeting] = data["greetings_of_you"]
+    assert (greeting["template_id"], greeting["recipient"], greeting["made_by"]) == (
+        "mid-autumn", "外婆", OWNER.first_name
+    )  # fmt: skip
+    assert [entry["kind"] for entry in data["uploads"]] == ["statement"]  # his own, as before
+
+    theirs = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/mydata"),
+                                      until=lambda m: m.method == "sendDocument")  # fmt: skip
+    assert theirs.caption == ZH_HANT(
+        "Everything Tuanyuan keeps about you: data.json and the files you sent."
+    )
+    with zipfile.ZipFile(io.BytesIO(await sandbox.download(theirs.file_id or ""))) as archive:
+        assert "of_you" not in json.loads(archive.read("data.json"))
 
 
 @pytest.fixture

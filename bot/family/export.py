@@ -1,9 +1,11 @@
 """/mydata: everything the bot holds about one member, as a ZIP they can keep.
 
 The archive holds ``data.json`` (their account, membership, orders and the consent records they
-signed) and, decrypted, every file they sent. It is sent as one document, so it must fit
-Telegram's 50 MB upload limit; when the files would not fit, the archive carries the data and
-says which files were left out.
+signed) and, decrypted, every file they sent. The person in a family's greetings gets what is
+kept *of them* too, whoever sent it: the photos, videos and recordings of their face and voice,
+and the greetings made from them (festival, recipient, words, who made each, when). It is sent
+as one document, so it must fit Telegram's 50 MB upload limit; when the files would not fit,
+the archive carries the data and says which files were left out.
 """
 
 import io
@@ -12,6 +14,7 @@ import mimetypes
 import zipfile
 from typing import Any
 
+from bot.family.spaces import Role
 from bot.services import Services
 from bot.storage import MediaKind
 from bot.storage.media import media_where
@@ -35,20 +38,30 @@ def export_member(services: Services, user_id: int) -> tuple[bytes, int]:
         "consent_records_signed": _rows(
             services, "SELECT * FROM consent_records WHERE actor_id = ?", [user_id]
         ),
-        "uploads": [],
     }
     files: list[tuple[dict[str, Any], bytes]] = []
     # A speaker profile is derived from the whole family's notes: not one member's upload.
     sent = media_where(services.db, "uploaded_by = ? AND kind != ?", [user_id, MediaKind.PROFILE])
-    for number, row in enumerate(sent, 1):
-        extension = mimetypes.guess_extension(str(row["mime_type"])) or ".bin"
-        name = f"uploads/{number:03d}-{row['kind']}{extension}"
-        entry = {key: row[key] for key in ("kind", "mime_type", "created_at")} | {"file": name}
-        data["uploads"].append(entry)
-        try:
-            files.append((entry, services.vault.read_bytes(str(row["id"]))))
-        except VaultError:
-            entry["file"] = None
+    data["uploads"] = _listed(services, sent, "uploads", files)
+    spaces = [str(row["space_id"]) for row in services.db.query(
+        "SELECT space_id FROM members WHERE user_id = ? AND role = ?", [user_id, Role.SUBJECT]
+    )]  # fmt: skip
+    if spaces:
+        places = ", ".join("?" for _ in spaces)
+        of_them = media_where(
+            services.db,
+            f"space_id IN ({places}) AND kind IN (?, ?, ?, ?) AND uploaded_by != ?",
+            [*spaces, *_OF_THEM, user_id],
+        )
+        data["of_you"] = _listed(services, of_them, "of-you", files)
+        data["greetings_of_you"] = _rows(
+            services,
+            "SELECT o.template_id, o.recipient, o.message, o.sender, o.status, o.created_at, "
+            "o.delivered_at, u.first_name AS made_by FROM orders o LEFT JOIN users u "
+            f"ON u.id = o.user_id WHERE o.space_id IN ({places}) AND o.placed_at IS NOT NULL "
+            "ORDER BY o.created_at",
+            spaces,
+        )
     budget = MAX_EXPORT_BYTES - len(json.dumps(data, ensure_ascii=False).encode()) - 64 * 1024
     left_out = 0
     archive = io.BytesIO()
@@ -63,3 +76,28 @@ def export_member(services: Services, user_id: int) -> tuple[bytes, int]:
         data["files_left_out_to_fit_telegram_limit"] = left_out
         bundle.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2))
     return archive.getvalue(), left_out
+
+
+# What shows or sounds like the person: their photos, videos and recordings, and the greetings.
+_OF_THEM = (MediaKind.PORTRAIT, MediaKind.FOOTAGE, MediaKind.VOICE, MediaKind.VIDEO)
+
+
+def _listed(
+    services: Services,
+    rows: list[dict[str, Any]],
+    folder: str,
+    files: list[tuple[dict[str, Any], bytes]],
+) -> list[dict[str, Any]]:
+    """The rows' entries for data.json, each naming its file in ``folder``, the files read from
+    the vault into ``files`` (an entry whose file is gone names none)."""
+    entries = []
+    for number, row in enumerate(rows, 1):
+        extension = mimetypes.guess_extension(str(row["mime_type"])) or ".bin"
+        name = f"{folder}/{number:03d}-{row['kind']}{extension}"
+        entry = {key: row[key] for key in ("kind", "mime_type", "created_at")} | {"file": name}
+        entries.append(entry)
+        try:
+            files.append((entry, services.vault.read_bytes(str(row["id"]))))
+        except VaultError:
+            entry["file"] = None
+    return entries

@@ -4,7 +4,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.family.erasure import delete_member, withdraws_consent
 from bot.family.export import export_member
-from bot.family.spaces import membership_of
+from bot.family.spaces import Role, membership_of
 from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.flows.consent import receipt_text
 from bot.services import services_of
@@ -21,7 +21,15 @@ async def my_data(update: Update, context: Context) -> None:
     _ = services.gettext_of(user.id)
     archive, left_out = export_member(services, user.id)
     services.audit.record(user.id, "data.exported", files_left_out=left_out)
-    caption = _("Everything Tuanyuan keeps about you: data.json and the files you sent.")
+    member = membership_of(services.db, user.id)
+    if member is not None and member.role == Role.SUBJECT:
+        caption = _(
+            "Everything Tuanyuan keeps about you: data.json, the files you sent, and the photos, "
+            "videos and recordings of you that your family sent, with the greetings made from "
+            "them."
+        )
+    else:
+        caption = _("Everything Tuanyuan keeps about you: data.json and the files you sent.")
     if left_out:
         caption += "\n" + _(
             "{count} file(s) did not fit Telegram's 50 MB limit and were left out."
