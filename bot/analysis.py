@@ -31,6 +31,7 @@ from engine import (
     check_video,
     check_voice,
     faces_in,
+    keep_sound,
     video_frame,
 )
 from engine.likeness import ClipAssessment, assess_clip
@@ -105,18 +106,23 @@ def check_proof_document(path: Path) -> str:
         raise
 
 
-def analyse(kind: str, path: Path, still_file: Path | None = None) -> Any:
-    """The worker's side: run the check ``kind`` names on ``path``; its finding as JSON."""
+def analyse(kind: str, path: Path, output: Path | None = None) -> Any:
+    """The worker's side: run the check ``kind`` names on ``path``; its finding as JSON. A
+    check that makes a file (a clip's still, a video's sound) leaves it in ``output``."""
     if kind == "portrait":
         return check_portrait(path).model_dump(mode="json")
     if kind == "voice":
         return check_voice(path).model_dump(mode="json")
     if kind == "proof":
         return asdict(check_proof_file(path))
-    if kind == "clip":
-        if still_file is None:
-            raise ValueError("a clip's check needs a file to leave its still in")
-        clip = check_clip(path, still_file)
+    if output is None and kind in ("clip", "sound"):
+        raise ValueError(f"the {kind} check needs a file to leave what it makes in")
+    if kind == "sound" and output is not None:
+        info = check_voice(path)
+        keep_sound(path, output)
+        return info.model_dump(mode="json")
+    if kind == "clip" and output is not None:
+        clip = check_clip(path, output)
         assessment = asdict(clip.assessment) | {"path": str(clip.assessment.path)}
         # The still stays in its file: a reply is one line of a bounded length.
         return {"info": clip.info.model_dump(mode="json"), "assessment": assessment,
@@ -147,6 +153,14 @@ class Analyses:
     async def proof(self, path: Path) -> ProofFile:
         return ProofFile(**await self._run("proof", path))
 
+    async def sound(self, path: Path) -> tuple[VoiceInfo, bytes]:
+        """A video's sound checked as a voice note is, and kept alone (``engine.keep_sound``),
+        in memory like the upload itself."""
+        with MemoryFiles() as memory:
+            sound_file = memory.empty("sound")
+            found = await self._run("sound", path, sound_file)
+            return VoiceInfo.model_validate(found), sound_file.read_bytes()
+
     async def clip(self, path: Path) -> Clip:
         """The worker leaves the video's still in an in-memory file of the bot's, like the
         upload itself never a file on disk (``bot/plaintext.py``)."""
@@ -160,11 +174,10 @@ class Analyses:
         assessment = ClipAssessment(**fields)
         return Clip(VideoInfo.model_validate(found["info"]), assessment, still)
 
-    async def _run(self, kind: str, path: Path, still_file: Path | None = None) -> Any:
+    async def _run(self, kind: str, path: Path, output: Path | None = None) -> Any:
         """Raises IngestError for an unusable file, including one whose analysis ran past
         ANALYSIS_TIMEOUT_S or took its process down."""
-        still = str(still_file) if still_file is not None else None
-        request = {"kind": kind, "path": str(path), "still": still}
+        request = {"kind": kind, "path": str(path), "output": str(output) if output else None}
         request_line = json.dumps(request).encode()
         try:
             async with asyncio.timeout(ANALYSIS_TIMEOUT_S):

@@ -15,8 +15,8 @@ from engine import IngestError
 def _analyse(line: bytes) -> dict[str, Any]:
     request = json.loads(line)
     try:
-        still = Path(request["still"]) if request.get("still") else None
-        return {"found": analyse(request["kind"], Path(request["path"]), still)}
+        output = Path(request["output"]) if request.get("output") else None
+        return {"found": analyse(request["kind"], Path(request["path"]), output)}
     except IngestError as error:
         return {"code": error.code, "error": str(error), "details": error.details}
 

@@ -36,7 +36,7 @@ from engine._render import Stages, render
 from engine._stand_in import stand_in_portrait
 from engine._templates import list_templates, template_festival, template_title
 from engine._video import check_video, normalised_frames, video_frame
-from engine._voice import check_voice, extract_speech
+from engine._voice import check_voice, extract_speech, keep_sound
 from engine._voice_note import DISCLOSURE, voice_note
 from engine.likeness._voice import plain_speech
 
@@ -74,6 +74,7 @@ __all__ = [
     "extract_speech",
     "faces_in",
     "greeting_text",
+    "keep_sound",
     "list_templates",
     "memory_file",
     "normalised_frames",

@@ -145,19 +145,21 @@ def _too_large(path: Path, width: int, height: int) -> IngestError:
     )
 
 
-def decode_audio(path: Path, max_seconds: float) -> npt.NDArray[np.float32]:
-    """Mono float samples at ANALYSIS_RATE, whatever the container or codec.
+def decode_audio(
+    path: Path, max_seconds: float, rate: int = ANALYSIS_RATE
+) -> npt.NDArray[np.float32]:
+    """Mono float samples at ``rate``, whatever the container or codec.
 
     Decoding stops shortly after ``max_seconds`` so a huge upload cannot tie up the worker.
     """
-    limit = int(max_seconds * ANALYSIS_RATE)
+    limit = int(max_seconds * rate)
     chunks: list[npt.NDArray[np.float32]] = []
     decoded = 0
     try:
         with open_media(path) as container:
             if not container.streams.audio:
                 raise IngestError("unreadable_audio", f"{path.name}: no audio stream")
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=ANALYSIS_RATE)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
             deadline = decode_deadline()
             for frame in container.decode(audio=0):
                 check_deadline(path, deadline)

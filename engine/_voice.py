@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import numpy.typing as npt
 import pyloudnorm
@@ -21,6 +22,7 @@ from engine._models import VoiceInfo
 
 MIN_VOICE_S = 1.0
 MAX_VOICE_S = 120.0
+_OPUS_RATE = 48_000  # Opus's own rate
 MIN_SPEECH_S = 2.0  # below this there is too little to match a voice to
 RECOMMENDED_SPEECH_S = 20.0  # what voice adaptation works best with
 TARGET_LUFS = -23.0  # EBU R128 programme loudness
@@ -42,6 +44,19 @@ def _vad() -> Any:
 
 def check_voice(path: Path) -> VoiceInfo:
     return extract_speech(path)[1]
+
+
+def keep_sound(path: Path, destination: Path) -> Path:
+    """A recording's sound alone, mono Opus in Ogg as a Telegram voice note holds it: what is
+    kept of a video of them talking, whose picture their voice does not need."""
+    samples = decode_audio(path, max_seconds=MAX_VOICE_S + 1, rate=_OPUS_RATE)
+    with av.open(str(destination), "w", format="ogg") as container:
+        stream = container.add_stream("libopus", rate=_OPUS_RATE, layout="mono")
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+        frame.rate = _OPUS_RATE
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return destination
 
 
 def extract_speech(path: Path) -> tuple[Samples, VoiceInfo]:

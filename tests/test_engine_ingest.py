@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 import numpy as np
 import pyloudnorm
 import pytest
@@ -18,6 +19,7 @@ from engine import (
     check_video,
     check_voice,
     extract_speech,
+    keep_sound,
     normalised_frames,
     stand_in_portrait,
     video_frame,
@@ -213,6 +215,11 @@ def test_video_with_soundtrack_speech_passes_the_voice_check(tmp_path: Path) -> 
                  audio=(speech.samples, speech.rate))  # fmt: skip
     assert check_video(clip).has_audio
     assert check_voice(clip).speech_s > 2.0
+    # Kept as their voice, the video is its sound alone, as a voice note holds it.
+    sound = keep_sound(clip, tmp_path / "talk.ogg")
+    with av.open(str(sound)) as kept:
+        assert [(s.type, s.codec_context.name) for s in kept.streams] == [("audio", "opus")]
+    assert abs(check_voice(sound).speech_s - check_voice(clip).speech_s) < 0.3
 
 
 def test_video_without_a_face(tmp_path: Path) -> None:

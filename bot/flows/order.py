@@ -339,15 +339,16 @@ async def _made_here(message: Message, services: Services, file_id: str, _: Gett
 @dataclass(frozen=True)
 class _Footage:
     clip: Clip
-    voice: VoiceInfo | None  # their speech, when the clip shows them talking
+    # Their speech, when the clip shows them talking: what it measured, and the sound alone.
+    voice: tuple[VoiceInfo, bytes] | None
 
 
 def _footage_check(services: Services) -> Callable[[Path], Awaitable[_Footage]]:
     """The footage check, then the watermark detector: a greeting this service made is no
     material for another one, however it came back (a download, a screen recording). A clip
-    of them talking is also heard as a recording of their voice: for a family whose loved one
-    has died, videos are most of what is left of it. Only one whose lips are seen moving, so
-    that the voice is theirs, not the person filming."""
+    of them talking is also heard as a recording of their voice, and its sound kept alone: for a
+    family whose loved one has died, videos are most of what is left of it. Only one whose lips
+    are seen moving, so that the voice is theirs, not the person filming."""
 
     async def check(path: Path) -> _Footage:
         clip = await services.analyses.clip(path)
@@ -360,7 +361,7 @@ def _footage_check(services: Services) -> Callable[[Path], Awaitable[_Footage]]:
         if not clip.assessment.speaking:
             return _Footage(clip, None)
         try:
-            return _Footage(clip, await services.analyses.voice(path))
+            return _Footage(clip, await services.analyses.sound(path))
         except IngestError:  # too little speech, or too long a video: the picture still counts
             return _Footage(clip, None)
 
@@ -480,9 +481,9 @@ async def receive_footage(update: Update, context: Context) -> None:
         draft = update_order(services.db, draft.id, portrait_id=portrait_id)
         verdict += "\n" + _("I took their photo from the clearest moment of the video.")
     if footage.voice is not None:
-        mime_type = getattr(source, "mime_type", None) or "video/mp4"
+        voice, sound = footage.voice
         draft, heard = _keep_voice(
-            services, message, member, data, mime_type, footage.voice, _, from_video=True
+            services, message, member, sound, "audio/ogg", voice, _, from_video=True
         )
         verdict += "\n" + heard
     await message.reply_text(verdict)

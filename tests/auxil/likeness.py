@@ -13,29 +13,18 @@ from PIL import Image
 from engine.likeness._synthetic import FACES, face_photo
 
 
-def write_clip(
-    path: Path,
-    frames: Iterable[npt.NDArray[np.uint8]],
-    fps: int = 10,
-    sound: tuple[npt.NDArray[np.float32], int] | None = None,
-) -> Path:
-    """An MPEG-4 clip of the frames, as a phone video would arrive (lossy, yuv420p), with
-    ``sound`` (mono samples and their rate) as its AAC track if given."""
-    with av.open(str(path), "w", format="mp4") as container:
+def write_clip(path: Path, frames: Iterable[npt.NDArray[np.uint8]], fps: int = 10) -> Path:
+    """An MPEG-4 clip of the frames, as a phone video would arrive (lossy, yuv420p)."""
+    with av.open(str(path), "w") as container:
         stream = container.add_stream("mpeg4", rate=fps)
         stream.pix_fmt = "yuv420p"
         stream.bit_rate = 4_000_000
-        track = None if sound is None else container.add_stream("aac", rate=sound[1], layout="mono")
         for index, pixels in enumerate(frames):
             if index == 0:
                 stream.height, stream.width = pixels.shape[:2]
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
-        if track is not None and sound is not None:
-            samples = av.AudioFrame.from_ndarray(sound[0][None, :], format="flt", layout="mono")
-            samples.rate = sound[1]
-            container.mux([*track.encode(samples), *track.encode(None)])
     return path
 
 
