@@ -435,8 +435,8 @@ async def test_each_voice_note_counts_the_speech_and_asks_for_more_until_there_i
     note = sample_voice_ogg()
     speech = re.compile(r"([0-9.]+) 秒清楚的說話聲")
     more = ZH_HANT(
-        "You can send more voice notes at any time: the more of their voice I hear, the closer "
-        "the greeting's voice comes to theirs."
+        "You can send more recordings of them at any time: the more of their voice I hear, the "
+        "closer the greeting's voice comes to theirs."
     )
     first = await consented.reply_to(member, lambda: sandbox.send_voice(member, note, 14))
     assert (first.text or "").startswith("謝謝，語音收到了：") and (first.text or "").endswith(more)

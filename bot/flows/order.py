@@ -447,7 +447,7 @@ def _keep_voice(
         # Every note is learnt from (the default voice's adaptation, a cloning voice's
         # enrolment): short of the recommended length, the family should know more helps.
         text = sentences(text, _(
-            "You can send more voice notes at any time: the more of their voice I hear, the "
+            "You can send more recordings of them at any time: the more of their voice I hear, the "
             "closer the greeting's voice comes to theirs."
         ))  # fmt: skip
     return draft, text
