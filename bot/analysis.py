@@ -115,19 +115,18 @@ def analyse(kind: str, path: Path, output: Path | None = None) -> Any:
         return check_voice(path).model_dump(mode="json")
     if kind == "proof":
         return asdict(check_proof_file(path))
-    if output is None and kind in ("clip", "sound"):
+    if kind not in ("clip", "sound"):
+        raise ValueError(f"no check named {kind!r}")
+    if output is None:
         raise ValueError(f"the {kind} check needs a file to leave what it makes in")
-    if kind == "sound" and output is not None:
-        info = check_voice(path)
-        keep_sound(path, output)
-        return info.model_dump(mode="json")
-    if kind == "clip" and output is not None:
-        clip = check_clip(path, output)
-        assessment = asdict(clip.assessment) | {"path": str(clip.assessment.path)}
-        # The still stays in its file: a reply is one line of a bounded length.
-        return {"info": clip.info.model_dump(mode="json"), "assessment": assessment,
-                "still": clip.still is not None}  # fmt: skip
-    raise ValueError(f"no check named {kind!r}")
+    if kind == "sound":
+        # One pass over the video: its sound is kept, then the small kept file is measured.
+        return check_voice(keep_sound(path, output)).model_dump(mode="json")
+    clip = check_clip(path, output)
+    assessment = asdict(clip.assessment) | {"path": str(clip.assessment.path)}
+    # The still stays in its file: a reply is one line of a bounded length.
+    return {"info": clip.info.model_dump(mode="json"), "assessment": assessment,
+            "still": clip.still is not None}  # fmt: skip
 
 
 class Analyses:

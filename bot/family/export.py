@@ -14,7 +14,7 @@ import mimetypes
 import zipfile
 from typing import Any
 
-from bot.family.spaces import Role
+from bot.family.spaces import Role, membership_of
 from bot.services import Services
 from bot.storage import MediaKind
 from bot.storage.media import media_where
@@ -43,24 +43,21 @@ def export_member(services: Services, user_id: int) -> tuple[bytes, int]:
     # A speaker profile is derived from the whole family's notes: not one member's upload.
     sent = media_where(services.db, "uploaded_by = ? AND kind != ?", [user_id, MediaKind.PROFILE])
     data["uploads"] = _listed(services, sent, "uploads", files)
-    spaces = [str(row["space_id"]) for row in services.db.query(
-        "SELECT space_id FROM members WHERE user_id = ? AND role = ?", [user_id, Role.SUBJECT]
-    )]  # fmt: skip
-    if spaces:
-        places = ", ".join("?" for _ in spaces)
+    member = membership_of(services.db, user_id)
+    if member is not None and member.role == Role.SUBJECT:
         of_them = media_where(
             services.db,
-            f"space_id IN ({places}) AND kind IN (?, ?, ?, ?) AND uploaded_by != ?",
-            [*spaces, *_OF_THEM, user_id],
+            f"space_id = ? AND kind IN ({', '.join('?' for _ in _OF_THEM)}) AND uploaded_by != ?",
+            [member.space_id, *_OF_THEM, user_id],
         )
         data["of_you"] = _listed(services, of_them, "of-you", files)
         data["greetings_of_you"] = _rows(
             services,
             "SELECT o.template_id, o.recipient, o.message, o.sender, o.status, o.created_at, "
             "o.delivered_at, u.first_name AS made_by FROM orders o LEFT JOIN users u "
-            f"ON u.id = o.user_id WHERE o.space_id IN ({places}) AND o.placed_at IS NOT NULL "
+            "ON u.id = o.user_id WHERE o.space_id = ? AND o.placed_at IS NOT NULL "
             "ORDER BY o.created_at",
-            spaces,
+            [member.space_id],
         )
     budget = MAX_EXPORT_BYTES - len(json.dumps(data, ensure_ascii=False).encode()) - 64 * 1024
     left_out = 0
