@@ -15,7 +15,7 @@ import av
 from pydantic import BaseModel, computed_field
 
 from engine._errors import IngestError
-from engine._ingest import require_non_empty
+from engine._ingest import open_media
 from engine._video import _VIDEO_CONTAINERS, _looks_like_mp4
 from engine.provenance._aigc import read_aigc
 from engine.provenance._audio import read_audio_mark
@@ -88,9 +88,10 @@ def detect(path: Path, key: bytes, trust_anchor: bytes | None = None) -> Detecti
 
 def _video_container(path: Path) -> str:
     """The container's name, once it is sure the file is a video in a container videos come in."""
-    require_non_empty(path)
     try:
-        with av.open(str(path)) as container:
+        # The uploads' one opener: only containers videos and voice notes come in. A plain
+        # av.open let any demuxer read noise, and one whose tags were not UTF-8 crashed it.
+        with open_media(path) as container:
             if container.format.name in _VIDEO_CONTAINERS and container.streams.video:
                 return str(container.format.name)
             if container.format.name == _VOICE_CONTAINER and container.streams.audio:
