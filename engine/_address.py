@@ -8,7 +8,8 @@ if one of them were forgotten. English "you" serves both, so only Chinese templa
 Several people are named when the names are joined (和, 與, 、, "and", "&"...), end in 們, are a
 word for a group (大家, 父母, 二老...), or are two or more kinship terms run together (爺爺奶奶,
 阿公阿嬤). Single-character terms are left out of that list on purpose: "爸爸" would otherwise
-read as 爸 + 爸.
+read as 爸 + 爸. A joining word is also a character of given names (李和平, 陳同): it joins only
+names of two characters or more, or one-character kinship terms (爸和媽).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import re
 
 from engine._models import Language
 
-_JOINED = re.compile(r"[和與与跟及同、，,&+/]|\band\b", re.IGNORECASE)
+_JOINED = re.compile(r"[、，,&+/]|\band\b", re.IGNORECASE)
+_JOINING_WORD = re.compile("[和與与跟及同]")
+_ONE_CHARACTER_KIN = frozenset("爸媽妈爺爷奶哥姐弟妹公婆")
 _GROUPS = ("大家", "全家", "家人", "各位", "父母", "爸媽", "爸妈", "雙親", "双亲", "二老", "兩老",
            "两老", "們", "们")  # fmt: skip
 _KIN = (
@@ -35,8 +38,13 @@ _SINGULAR_YOU: dict[Language, str] = {"zh-Hant": "你", "zh-Hans": "你", "en": 
 def names_several(recipient: str) -> bool:
     """Whether the greeting's recipient, as the family typed it, is more than one person."""
     name = "".join(recipient.split())
+    between_joining_words = _JOINING_WORD.split(name)
     return (
         _JOINED.search(recipient) is not None
+        or (
+            len(between_joining_words) > 1
+            and all(len(part) > 1 or part in _ONE_CHARACTER_KIN for part in between_joining_words)
+        )
         or any(group in name for group in _GROUPS)
         or _KIN_RUN.fullmatch(name) is not None
     )

@@ -72,12 +72,41 @@ def greeting_sentences(
     if not own:
         return filled
     signed = [f for s, f in zip(kept[1:], filled[1:], strict=True) if "sender" in placeholders(s)]
-    return [filled[0], *own, *signed]
+    return [filled[0], *_after_salutation(own, values["recipient"], filled[0]), *signed]
+
+
+def _after_salutation(own: list[str], recipient: str, salutation: str) -> list[str]:
+    """A message's sentences without a salutation of its own: the template's comes first.
+
+    Members write as to the person ("外婆，我今年考上大學了"), and the greeting said
+    "外婆，中秋快樂！外婆，我今年…". Their opening name goes, and so does an opening sentence
+    that says a third or more of the template's salutation again ("外婆，中秋快樂！",
+    "Happy Mid-Autumn!", "Dear Grandma,").
+    """
+    opening = rf"(?:dear\s+|親愛的|亲爱的)?{re.escape(recipient)}\s*[，,:：、!！]\s*"
+    named = re.match(opening, own[0], re.IGNORECASE)
+    first = own[0][named.end() :] if named else own[0]
+    letters, said = _letters(first), _letters(salutation)
+    if (named and not letters) or (3 * len(letters) >= len(said) and letters in said):
+        return own[1:]
+    return [first, *own[1:]] if named else own
+
+
+def _letters(text: str) -> str:
+    return "".join(character for character in text.casefold() if character.isalnum())
 
 
 def message_sentences(message: str, language: Language) -> list[str]:
-    """A member's message as sentences; one without any closing mark is one sentence."""
-    sentences = (" ".join(match.group().split()) for match in _SENTENCE.finditer(message))
+    """A member's message as sentences; one without any closing mark is one sentence.
+
+    A sentence that ends in a letter gets a full stop: joined to the template's next sentence,
+    "我好想你" read "我好想你小明在遠方陪你一起賞月。" on the card.
+    """
+    stop = "。" if language.startswith("zh") else "."
+    sentences = (
+        sentence + stop if sentence[-1:].isalnum() else sentence
+        for sentence in (" ".join(match.group().split()) for match in _SENTENCE.finditer(message))
+    )
     limit = _LONGEST_SENTENCE[language]
     return [piece for sentence in sentences for piece in split_to_limit(sentence, limit)]
 

@@ -12,8 +12,9 @@ from engine._address import names_several
 from engine._models import Language
 
 SEVERAL = ("外公和外婆", "爸爸媽媽", "爷爷奶奶", "阿公阿嬤", "爸妈", "孩子們", "大家", "外公、外婆",
-           "外公同外婆", "Mum and Dad", "Grandma & Grandpa")  # fmt: skip
-ONE = ("外婆", "爸爸", "姐姐", "奶奶", "阿嬤", "老婆", "小明", "Grandma", "Auntie May")
+           "外公同外婆", "爸和媽", "小明和小華", "Mum and Dad", "Grandma & Grandpa")  # fmt: skip
+ONE = ("外婆", "爸爸", "姐姐", "奶奶", "阿嬤", "老婆", "小明", "李和平", "和平", "陳同", "Grandma",
+       "Auntie May", "Sandy Anderson")  # fmt: skip
 
 
 @pytest.mark.parametrize("names", SEVERAL)
@@ -22,7 +23,7 @@ def test_names_joined_grouped_or_run_together_are_several_people(names: str) -> 
 
 
 @pytest.mark.parametrize("name", ONE)
-def test_one_name_is_one_person_even_when_its_character_is_doubled(name: str) -> None:
+def test_one_name_is_one_person_even_when_doubled_or_holding_a_joining_word(name: str) -> None:
     assert not names_several(name)
 
 

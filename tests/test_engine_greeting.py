@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from engine import ConsentReference, RenderSpec, greeting_text
 from engine._greeting import greeting_sentences, message_sentences
+from engine._models import Language
 from engine._templates import load_template
 
 TEMPLATE = load_template("mid-autumn")
@@ -17,18 +18,18 @@ def test_a_message_replaces_the_template_s_words_between_salutation_and_signatur
     message = "外婆，我今年考上大學了！下次回家給你看照片。"
     assert greeting_sentences(TEMPLATE, "zh-Hant", "外婆", "小明", message=message) == [
         "外婆，中秋快樂！",
-        "外婆，我今年考上大學了！",
+        "我今年考上大學了！",
         "下次回家給你看照片。",
         "小明在遠方陪你一起賞月。",
     ]
     # No sender: no signature, as without a message.
     assert greeting_sentences(TEMPLATE, "en", "Grandma", "", message="Miss you") == [
         "Happy Mid-Autumn Festival, Grandma!",
-        "Miss you",
+        "Miss you.",
     ]
     # What the bot shows is what the render joins: Chinese runs on, English is spaced.
     assert greeting_text("mid-autumn", "zh-Hant", "外婆", "小明", message=message) == (
-        "外婆，中秋快樂！外婆，我今年考上大學了！下次回家給你看照片。小明在遠方陪你一起賞月。"
+        "外婆，中秋快樂！我今年考上大學了！下次回家給你看照片。小明在遠方陪你一起賞月。"
     )
     assert greeting_text("mid-autumn", "en", "Grandma", "Wei") == (
         "Happy Mid-Autumn Festival, Grandma! The moon is full and bright tonight, and I am "
@@ -38,17 +39,40 @@ def test_a_message_replaces_the_template_s_words_between_salutation_and_signatur
 
 
 @pytest.mark.parametrize(
+    ("language", "recipient", "message", "said"),
+    [
+        ("zh-Hant", "外婆", "外婆，我今年考上大學了！", "外婆，中秋快樂！我今年考上大學了！"),
+        ("zh-Hant", "外婆", "外婆，中秋快樂！我好想你", "外婆，中秋快樂！我好想你。"),
+        ("zh-Hans", "奶奶", "亲爱的奶奶：中秋快乐！", "奶奶，中秋快乐！"),
+        ("en", "Grandma", "Dear Grandma,\nI passed my exams.",
+         "Happy Mid-Autumn Festival, Grandma! I passed my exams."),
+        ("en", "Grandma", "Happy Mid-Autumn! I passed.",
+         "Happy Mid-Autumn Festival, Grandma! I passed."),
+        # Short words the salutation happens to contain, and the name said later, stay.
+        ("en", "Grandma", "Ha! Grandma, I passed.",
+         "Happy Mid-Autumn Festival, Grandma! Ha! Grandma, I passed."),
+        ("zh-Hant", "外婆", "外婆好嗎？", "外婆，中秋快樂！外婆好嗎？"),
+    ],
+)  # fmt: skip
+def test_a_message_s_own_salutation_is_not_said_after_the_template_s(
+    language: Language, recipient: str, message: str, said: str
+) -> None:
+    assert greeting_text("mid-autumn", language, recipient, message=message) == said
+
+
+@pytest.mark.parametrize(
     ("message", "sentences"),
     [
-        ("Miss you", ["Miss you"]),
+        ("Miss you", ["Miss you."]),
         ("Hi Ma! How are you? I'm fine; see you soon.", ["Hi Ma!", "How are you?", "I'm fine;",
                                                          "see you soon."]),
         ("好想你！！你好嗎？？我很好…", ["好想你！！", "你好嗎？？", "我很好…"]),
-        ("他說：「回家吃飯。」好嗎", ["他說：「回家吃飯。」", "好嗎"]),
+        ("他說：「回家吃飯。」好嗎", ["他說：「回家吃飯。」", "好嗎."]),
         ("I ran 3.5 km with Mr.Li... then rested. Done", ["I ran 3.5 km with Mr.Li...",
-                                                          "then rested.", "Done"]),
-        ("好的.我們回家!明天見", ["好的.", "我們回家!", "明天見"]),
-        ("Dear Ma\n  love   you\n\n", ["Dear Ma", "love you"]),
+                                                          "then rested.", "Done."]),
+        ("好的.我們回家!明天見", ["好的.", "我們回家!", "明天見."]),
+        ("Dear Ma\n  love   you\n\n", ["Dear Ma.", "love you."]),
+        ("Love you ❤️\nMa,\n", ["Love you ❤️", "Ma,"]),
         ("{sender} {0} stays as written.", ["{sender} {0} stays as written."]),
     ],
 )  # fmt: skip

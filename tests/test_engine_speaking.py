@@ -209,8 +209,9 @@ def test_a_message_is_said_between_the_salutation_and_the_sender_s_line(
     short = _render(tmp_path / "short", photo, EspeakWorldVoice(), message="外婆，我好想你。")
     more = "外婆，我好想你。今年我考上了大學，下次回家給你看照片。你要多保重身體，我們都很愛你。"
     long = _render(tmp_path / "long", photo, EspeakWorldVoice(), message=more)
-    assert short.greeting_text == "外婆，中秋快樂！外婆，我好想你。小明在遠方陪你一起賞月。"
-    assert long.greeting_text == f"外婆，中秋快樂！{more}小明在遠方陪你一起賞月。"
+    assert short.greeting_text == "外婆，中秋快樂！我好想你。小明在遠方陪你一起賞月。"
+    # Her opening "外婆，" is not said again after the template's salutation.
+    assert long.greeting_text == f"外婆，中秋快樂！{more[3:]}小明在遠方陪你一起賞月。"
     assert long.greeting_text == greeting_text("mid-autumn", "zh-Hant", "外婆", "小明", "", more)
     # Some 30 characters more, at about 0.3 s each.
     assert long.duration_s > short.duration_s + 5
