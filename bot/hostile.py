@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import struct
+import subprocess
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 import av
+import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
@@ -170,6 +172,24 @@ def _clip(
     return path
 
 
+def titled(path: Path, title: bytes) -> Path:
+    """``path`` with a title tag holding ``title``'s bytes as they are, as old cameras and phone
+    apps wrote titles in GBK or Latin-1 (not UTF-8): the streams copied, the tag patched in.
+    Not for Ogg, whose pages' checksums a patch breaks."""
+    stand_in = "T" * len(title)
+    copy = path.with_name(f"titled-{path.name}")
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(path), "-c", "copy",
+         "-map", "0", "-movflags", "use_metadata_tags", "-metadata", f"title={stand_in}",
+         str(copy)],
+        check=True,
+    )  # fmt: skip
+    data = copy.read_bytes()
+    assert data.count(stand_in.encode()) == 1
+    copy.write_bytes(data.replace(stand_in.encode(), title))
+    return copy
+
+
 def _with_atoms(mp4: bytes, count: int) -> bytes:
     """The MP4 followed by a top-level box holding ``count`` empty child boxes."""
     children = struct.pack(">I4s", 8, b"free") * count
@@ -191,7 +211,8 @@ def corpus(directory: Path) -> list[Case]:
 
 def _cases(work: Path) -> Iterator[Case]:
     jpeg = sample_portrait_jpeg()
-    mp4 = _clip(work / "face.mp4").read_bytes()
+    mp4_path = _clip(work / "face.mp4")
+    mp4 = mp4_path.read_bytes()
     hls = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nface.mp4\n#EXT-X-ENDLIST\n"
     concat = b"ffconcat version 1.0\nfile face.mp4\n"
     images = {
@@ -230,6 +251,7 @@ def _cases(work: Path) -> Iterator[Case]:
         "sideways phone video": _clip(work / "phone.mp4", rotation=-90).read_bytes(),
         "edit list (starts at 1 s)": _clip(work / "late.mp4", start_s=1.0).read_bytes(),
         "1 MB title": _clip(work / "title.mp4", title="T" * 1_000_000).read_bytes(),
+        "title in GBK, not UTF-8": titled(mp4_path, "外公八十大壽".encode("gbk")).read_bytes(),
         "10,000 child atoms": _with_atoms(mp4, 10_000),
         "JPEG behind .mp4": jpeg,
         "voice note behind .mp4": _tone_note(work, 3.0, 220.0),

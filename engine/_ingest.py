@@ -183,9 +183,11 @@ def open_media(path: Path) -> av.container.InputContainer:
     """An upload opened for decoding, only as a file of a container we expect (see _OPTIONS).
 
     Every decoder of uploaded media opens it here; raises av.FFmpegError like ``av.open``.
+    Tags are read as UTF-8 with anything else replaced: cameras and old phone apps write them in
+    GBK or Latin-1, and PyAV's strict decoding refused the whole file for a title.
     """
     require_non_empty(path)
-    return av.open(str(path), options=_OPTIONS)
+    return av.open(str(path), options=_OPTIONS, metadata_errors="replace")
 
 
 def decode_deadline() -> float:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from bot.demo.samples import encode_voice_note, sample_portrait_jpeg
-from bot.hostile import size_switching_mkv, undeclared_length_mkv
+from bot.hostile import size_switching_mkv, titled, undeclared_length_mkv
 from engine import (
     IngestError,
     check_portrait,
@@ -32,6 +32,7 @@ from engine._quality import measure
 from engine.likeness._synthetic import FACES, face_photo
 from tests.auxil.media import (
     landscape,
+    phone_recording,
     png_header_only,
     portrait,
     spoken_note,
@@ -185,6 +186,16 @@ def test_sideways_phone_video_is_probed_and_turned_upright(tmp_path: Path) -> No
     frame = video_frame(clip, info.best_frames_s[0])
     assert frame.size == (320, 432)
     assert len(find_faces(np.asarray(frame))) == 1
+
+
+def test_a_video_and_a_recording_titled_in_gbk_are_read_as_any_other(tmp_path: Path) -> None:
+    """Old cameras and phone apps wrote tags in GBK or Latin-1; PyAV refused such a file whole."""
+    clip = video(tmp_path / "party.mp4", [FACE] * 50, steady_times(2.0))
+    tagged = titled(clip, "外公八十大壽".encode("gbk"))
+    assert check_video(tagged).model_dump() == check_video(clip).model_dump()
+    recording = phone_recording(tmp_path, "old", "中秋节快乐，我想你了。今天的月亮很圆。", "cmn")
+    tagged = titled(recording, "Grand-père été".encode("latin-1"))
+    assert check_voice(tagged) == check_voice(recording)
 
 
 def test_variable_rate_full_range_hdr_video_is_recognised(tmp_path: Path) -> None:

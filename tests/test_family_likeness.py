@@ -25,6 +25,7 @@ from bot.family.likeness import (
     voice_notes,
 )
 from bot.family.spaces import membership_of
+from bot.hostile import titled
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import MediaKind, OrderStatus
@@ -81,8 +82,12 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     return {
         "listening": _clip(folder / "listening.mp4", (listening.frame(t) for t in times)),
         "talking": _clip(folder / "talking.mp4", (talking.frame(t) for t in times)),
-        "talking aloud": video(
-            folder / "talking-aloud.mp4", [talking.frame(t) for t in times], times, audio=voice
+        # An old family video, its title written by the camera in GBK, not UTF-8.
+        "talking aloud": titled(
+            video(
+                folder / "talking-aloud.mp4", [talking.frame(t) for t in times], times, audio=voice
+            ),
+            "外公八十大壽".encode("gbk"),
         ).read_bytes(),
         "wall": _clip(folder / "wall.mp4", (wall for _ in times)),
     }
@@ -252,14 +257,17 @@ async def test_an_old_recording_sent_as_an_audio_file_is_their_voice(
     bot_world: BotWorld, tmp_path: Path
 ) -> None:
     """A family whose loved one has died has recordings, not new voice notes: what a phone's
-    recorder kept (AAC in M4A), sent as a file, is heard as a voice note is."""
+    recorder kept (AAC in M4A, titled in GBK), sent as a file, is heard as a voice note is."""
     await living_family(bot_world, MEMBER, GRANDPA)
     sandbox = bot_world.sandbox
     await bot_world.reply_to(
         MEMBER, lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
         until=_says(ASKS_FOR_VOICE),
     )  # fmt: skip
-    recording = phone_recording(tmp_path, "grandpa-2019", "我很想念你們。祝你們中秋快樂。", "cmn")
+    recording = titled(
+        phone_recording(tmp_path, "grandpa-2019", "我很想念你們。祝你們中秋快樂。", "cmn"),
+        "外公 2019".encode("gbk"),
+    )
     offer = await bot_world.reply_to(
         MEMBER,
         lambda: sandbox.send_document(MEMBER, recording.read_bytes(), recording.name, "audio/mp4"),

@@ -9,6 +9,7 @@ import imageio_ffmpeg
 import pytest
 
 from bot.cli import main
+from bot.hostile import titled
 from engine import IngestError
 from engine.provenance import detect, sign_mp4, signing_identity
 from engine.provenance.bench import attack
@@ -55,6 +56,14 @@ def test_recompressed_copy_still_says_ours(
     assert report.made_by_service
     assert report.video.token == token and report.video.mac_valid
     assert report.c2pa.state == "absent" and report.aigc is None
+
+
+def test_a_copy_an_app_titled_in_gbk_still_says_ours(delivered: tuple[Path, Path, int]) -> None:
+    """A phone's gallery retitles what it saves, in its own encoding: /verify must still read it."""
+    path, _, token = delivered
+    report = detect(titled(path, "中秋祝福".encode("gbk")), KEY)
+    assert report.made_by_service and report.video.token == token
+    assert report.audio.mac_valid and report.aigc is not None
 
 
 def test_foreign_video_is_not_ours(

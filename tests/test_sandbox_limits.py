@@ -14,6 +14,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
+from bot.hostile import titled
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser
 from bot.sandbox.client import SandboxError
 from tests.auxil.media import png_header_only, video
@@ -214,6 +215,9 @@ async def test_video_notes_are_square_and_within_their_length_and_duration(
     assert sent.video_note is not None and sent.video_note.length == 64
     again = await bot.send_video_note(chat, sent.video_note.file_id)  # by file id, as a resend
     assert again.video_note is not None
+    # Telegram reads a clip whatever its tags' encoding.
+    tagged = titled(tmp_path / "ok.mp4", "外公".encode("gbk")).read_bytes()
+    assert (await bot.send_video_note(chat, tagged, length=64)).video_note is not None
     with pytest.raises(BadRequest, match=r"(?i)wrong video note dimensions"):
         await bot.send_video_note(chat, clip("wide.mp4", 64, 48, 1.0))
     with pytest.raises(BadRequest, match=r"(?i)wrong video note dimensions"):

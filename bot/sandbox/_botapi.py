@@ -98,7 +98,8 @@ def _probe_video(upload: Upload) -> tuple[int, int, float]:
     """Width, height and seconds of an uploaded video, as Telegram reads them on arrival."""
     upload.file.seek(0)
     try:
-        with av.open(upload.file, mode="r") as container:
+        # Telegram reads a video whatever its tags' encoding (cameras write GBK, Latin-1...).
+        with av.open(upload.file, mode="r", metadata_errors="replace") as container:
             stream = container.streams.video[0]
             seconds = float(container.duration or 0) / av.time_base
             return stream.codec_context.width, stream.codec_context.height, seconds

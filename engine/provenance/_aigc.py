@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import av
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from engine._ingest import open_media
 
 PRODUCER = "Tuanyuan"
 
@@ -44,7 +45,7 @@ def ffmpeg_metadata_args(label: AigcLabel) -> tuple[str, ...]:
 
 def read_aigc(path: Path) -> AigcLabel | None:
     """The parsed label, or None when the file has none or it is not the standard's JSON."""
-    with av.open(str(path)) as container:
+    with open_media(path) as container:  # a file sent to /verify is anyone's
         # MP4 keeps it in the container; Ogg (a voice note) in its audio stream's comments.
         text = container.metadata.get("AIGC") or next(
             (s.metadata["AIGC"] for s in container.streams.audio if "AIGC" in s.metadata), None

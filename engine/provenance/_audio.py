@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.signal import resample_poly
 
+from engine._ingest import open_media
 from engine.provenance._payload import (
     CODED_BITS,
     MarkReading,
@@ -93,7 +94,7 @@ def embed_audio_watermark(mix: Samples, payload: Payload, key: bytes) -> Samples
 
 def read_audio_mark(path: Path, key: bytes) -> MarkReading:
     """Decode the file's first audio stream and look for the mark in it."""
-    with av.open(str(path)) as container:
+    with open_media(path) as container:  # a file sent to /verify is anyone's
         if not container.streams.audio:
             return MarkReading.nothing()
         stream = container.streams.audio[0]

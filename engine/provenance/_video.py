@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from engine._ingest import open_media
 from engine.provenance._payload import (
     CODED_BITS,
     MarkReading,
@@ -255,7 +256,7 @@ def read_video_mark(path: Path, key: bytes) -> MarkReading:
 def mean_luma(path: Path) -> Floats | None:
     total: npt.NDArray[np.float64] | None = None
     count = 0
-    with av.open(str(path)) as container:
+    with open_media(path) as container:  # a file sent to /verify is anyone's
         if not container.streams.video:
             return None
         stream = container.streams.video[0]
