@@ -27,6 +27,7 @@ _SENTENCE = re.compile(
 # longest (16 characters of Chinese, 62 of English), so a message's sentences read and are
 # timed on screen like theirs (a cue's subtitle pages are timed by their share of its length).
 _LONGEST_SENTENCE: dict[Language, int] = {"zh-Hant": 24, "zh-Hans": 24, "en": 93}
+_FULL_STOP: dict[Language, str] = {"zh-Hant": "。", "zh-Hans": "。", "en": "."}
 
 
 def greeting_text(
@@ -100,17 +101,37 @@ def message_sentences(message: str, language: Language) -> list[str]:
     """A member's message as sentences; one without any closing mark is one sentence.
 
     A sentence that ends in a letter gets a full stop: joined to the template's next sentence,
-    "我好想你" read "我好想你小明在遠方陪你一起賞月。" on the card.
+    "我好想你" read "我好想你小明在遠方陪你一起賞月。" on the card. A sentence written in Latin
+    letters (a grandson abroad writes English into his Mandarin-speaking grandfather's
+    greeting) is stopped and cut as English is: at 24 characters, a Chinese sentence's length,
+    "Tom is doing well in London" was cut before its last word.
     """
-    stop = "。" if language.startswith("zh") else "."
-    sentences = (
-        sentence + stop if sentence[-1:].isalnum() else sentence
-        for sentence in (" ".join(match.group().split()) for match in _SENTENCE.finditer(message))
-    )
-    limit = _LONGEST_SENTENCE[language]
-    return [piece for sentence in sentences for piece in split_to_limit(sentence, limit)]
+    sentences = (" ".join(match.group().split()) for match in _SENTENCE.finditer(message))
+    return [
+        piece
+        for sentence in sentences
+        if sentence
+        for written in [_written_in(sentence, language)]
+        for piece in split_to_limit(
+            sentence + (_FULL_STOP[written] if sentence[-1].isalnum() else ""),
+            _LONGEST_SENTENCE[written],
+        )
+    ]
+
+
+def _written_in(sentence: str, language: Language) -> Language:
+    """English for a sentence mostly of Latin letters, else the greeting's language."""
+    latin = sum(character.isascii() for character in sentence)
+    return "en" if 2 * latin > len(sentence) else language
 
 
 def join_sentences(language: Language, sentences: list[str]) -> str:
-    """The sentences as one text: Chinese runs on, English has a space between sentences."""
-    return ("" if language.startswith("zh") else " ").join(sentences)
+    """The sentences as one text: Chinese runs on, English has a space between sentences, and
+    so has Latin text between two sentences of a Chinese greeting ("…London. Love, Tom.")."""
+    if not language.startswith("zh"):
+        return " ".join(sentences)
+    text = ""
+    for sentence in sentences:
+        latin_meets_latin = text[-1:].isascii() and sentence[:1].isascii() and text != ""
+        text += (" " if latin_meets_latin else "") + sentence
+    return text

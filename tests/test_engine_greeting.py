@@ -60,6 +60,15 @@ def test_a_message_s_own_salutation_is_not_said_after_the_template_s(
     assert greeting_text("mid-autumn", language, recipient, message=message) == said
 
 
+def test_english_words_in_a_chinese_greeting_keep_their_spaces_and_are_cut_as_english() -> None:
+    """A grandson abroad types English into his Mandarin-speaking grandfather's greeting."""
+    message = "Mum and Dad, happy Mid-Autumn! Tom is doing well in London"
+    assert greeting_text("mid-autumn", "zh-Hant", "Mum and Dad", "Tom", message=message) == (
+        "Mum and Dad，中秋快樂！happy Mid-Autumn! Tom is doing well in London. "
+        "Tom在遠方陪你們一起賞月。"
+    )
+
+
 @pytest.mark.parametrize(
     ("message", "sentences"),
     [
