@@ -31,6 +31,7 @@ from bot.family.spaces import SpaceStatus, update_space
 from bot.faults import seed_campaign_greeting
 from bot.i18n import gettext_for
 from bot.orders import (
+    APPROVE_PREFIX,
     CANCEL_PREFIX,
     MAX_RENDER_ATTEMPTS,
     REJECT_PREFIX,
@@ -567,7 +568,7 @@ async def test_revocation_refunds_what_was_paid_and_declines_a_checkout_after_it
     await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
     await living_family(world, member, subject)
     paid = await _pay(world, member, words="Grandma, I will call you tonight.")
-    await sandbox.wait_for_message(ADMIN.id, is_card)  # paid, waiting for a moderator
+    review = await sandbox.wait_for_message(ADMIN.id, is_card)  # paid, waiting for a moderator
     card = await prepare_order(world, member, "Grandma")
     invoice = await world.reply_to(
         member,
@@ -581,6 +582,15 @@ async def test_revocation_refunds_what_was_paid_and_declines_a_checkout_after_it
         charge.telegram_payment_charge_id
     ]
     assert get_order(world.services.db, paid).status == OrderStatus.REVOKED
+    # The moderator's card still showed it waiting: pressed, it says why and loses its buttons.
+    told = await world.reply_to(
+        ADMIN, lambda: sandbox.press_button(ADMIN, review.message_id, APPROVE_PREFIX + paid)
+    )
+    assert told.text == EN("This request is already settled.") + " " + EN(
+        "Consent was withdrawn, and everything made for it deleted."
+    )
+    admin_chat = await sandbox.sent_messages(ADMIN.id)
+    assert next(m for m in admin_chat if m.message_id == review.message_id).reply_markup is None
 
     outcome = await sandbox.pay_invoice(member, invoice.message_id)
     assert outcome.status == "declined"

@@ -8,10 +8,10 @@ audited there with the admin's id.
 
 from dataclasses import replace
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 
 from bot.flows.basics import Context, remember_sender, remove_buttons
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, sentences
 from bot.moderation import (
     await_note,
     clean_note,
@@ -30,6 +30,7 @@ from bot.orders import (
     reason_buttons,
 )
 from bot.services import Services, services_of
+from bot.storage import OrderStatus
 from bot.storage.orders import find_order
 
 
@@ -51,7 +52,7 @@ async def card_pressed(update: Update, context: Context) -> None:
     desk = services.orders
     chat_id = query.message.chat.id
     if order is None:
-        await context.bot.send_message(chat_id, _("This request is already settled."))
+        await _settled(query, context, services, admin_id, order_id)
         return
     if data.startswith(REJECT_PREFIX):
         await query.edit_message_reply_markup(reply_markup=reason_buttons(_, order))
@@ -64,7 +65,7 @@ async def card_pressed(update: Update, context: Context) -> None:
         return
     if data.startswith(CHANGE_PREFIX):
         if order.status != "moderation":
-            await context.bot.send_message(chat_id, _("This request is already settled."))
+            await _settled(query, context, services, admin_id, order_id)
             return
         await_note(services.db, admin_id, order_id, services.clock.now())
         await context.bot.send_message(
@@ -80,10 +81,30 @@ async def card_pressed(update: Update, context: Context) -> None:
         done = code in REJECTION_REASONS and await desk.reject(order_id, admin_id, code)
         answer = _("Rejected.")
     if not done:
-        await context.bot.send_message(chat_id, _("This request is already settled."))
+        await _settled(query, context, services, admin_id, order_id)
         return
     await remove_buttons(query)
     await context.bot.send_message(chat_id, answer)
+
+
+async def _settled(
+    query: CallbackQuery, context: Context, services: Services, admin_id: int, order_id: str
+) -> None:
+    """A card pressed after its request was settled elsewhere (another moderator, the admin web,
+    the family): its buttons come off, and the moderator reads why when the family withdrew it,
+    since the card still shows it as waiting."""
+    _ = services.gettext_of(admin_id)
+    order = find_order(services.db, order_id)
+    why = {
+        OrderStatus.CANCELLED: _("The member cancelled it."),
+        OrderStatus.REVOKED: _("Consent was withdrawn, and everything made for it deleted."),
+    }
+    text = _("This request is already settled.")
+    if order is not None and order.status in why:
+        text = sentences(text, why[order.status])
+    await remove_buttons(query)
+    assert query.message is not None
+    await context.bot.send_message(query.message.chat.id, text)
 
 
 def owes_a_note(update: Update, context: Context) -> bool:
