@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from bot.delivery import Shape
-from bot.flows.order import PICTURES_PREFIX, TEMPLATE_PREFIX, festivals
+from bot.flows.order import PICTURES_PREFIX, TEMPLATE_PREFIX, _recipient_example, festivals
 from bot.flows.picker import picture_aspect
 from bot.i18n import gettext_for
 from bot.sandbox import SandboxUser, SentMessage
@@ -148,3 +148,11 @@ async def test_a_still_kept_from_an_older_drawing_is_made_and_sent_anew(family: 
         key,
     ).fetchall()
     assert kept == drawn_now
+
+
+@pytest.mark.parametrize("subject", ["奶奶", "阿嫲", "外婆", "婆婆", "Grandma", "Nana"])
+def test_a_grandmother_s_family_is_offered_a_grandfather_as_the_recipient(subject: str) -> None:
+    """Whatever word the family uses for her (阿嫲 in Cantonese), the example is not her."""
+    assert _recipient_example(ZH_HANT, subject) == ZH_HANT("Grandpa")
+    assert _recipient_example(gettext_for("en"), subject) == "Grandpa"
+    assert _recipient_example(ZH_HANT, "阿爺") == ZH_HANT("Grandma")

@@ -258,10 +258,17 @@ def asks_for_voice(_: Gettext) -> str:
     )
 
 
+# What families call a grandmother, whichever language the chat is in: 阿嫲's Cantonese family
+# was offered "例如：奶奶", the same person by another word.
+_GRANDMOTHERS = frozenset(("奶奶", "阿嫲", "阿嬤", "嫲嫲", "婆婆", "外婆", "阿婆", "姥姥",
+                           "grandma", "granny", "grandmother", "nana", "nan"))  # fmt: skip
+
+
 def _recipient_example(_: Gettext, subject: str) -> str:
     """A name to suggest for the recipient, never the subject's: the greeting is from them
     (a family making Grandma's greetings read "for example: Grandma")."""
-    return next(name for name in (_("Grandma"), _("Grandpa")) if name != subject)
+    grandma = _("Grandma")
+    return _("Grandpa") if subject.casefold() in {grandma.casefold(), *_GRANDMOTHERS} else grandma
 
 
 def _with_language_note(text: str, services: Services, order: Order, _: Gettext) -> str:
