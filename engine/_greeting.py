@@ -10,6 +10,7 @@ The bot shows a member ``greeting_text`` before they order, and a render says ex
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from engine._address import second_person
 from engine._models import Language
@@ -27,6 +28,7 @@ _SENTENCE = re.compile(
 # longest (16 characters of Chinese, 62 of English), so a message's sentences read and are
 # timed on screen like theirs (a cue's subtitle pages are timed by their share of its length).
 _LONGEST_SENTENCE: dict[Language, int] = {"zh-Hant": 24, "zh-Hans": 24, "en": 93}
+_SPACE_BEFORE_STOP = re.compile(r" (?=[,.!?;:，。！？；：、…])")
 _FULL_STOP: dict[Language, str] = {"zh-Hant": "。", "zh-Hans": "。", "en": "."}
 
 
@@ -61,9 +63,9 @@ def greeting_sentences(
     naming {sender}; it is never read for placeholders.
     """
     values = {
-        "recipient": recipient.strip(),
-        "sender": sender.strip(),
-        "subject": subject.strip(),
+        "recipient": _name(recipient),
+        "sender": _name(sender),
+        "subject": _name(subject),
         "you": second_person(language, recipient),
     }
     missing = {name for name in OPTIONAL_PLACEHOLDERS if not values[name]}
@@ -106,7 +108,7 @@ def message_sentences(message: str, language: Language) -> list[str]:
     greeting) is stopped and cut as English is: at 24 characters, a Chinese sentence's length,
     "Tom is doing well in London" was cut before its last word.
     """
-    sentences = (" ".join(match.group().split()) for match in _SENTENCE.finditer(message))
+    sentences = (_sayable(match.group()) for match in _SENTENCE.finditer(message))
     return [
         piece
         for sentence in sentences
@@ -117,6 +119,32 @@ def message_sentences(message: str, language: Language) -> list[str]:
             _LONGEST_SENTENCE[written],
         )
     ]
+
+
+def _sayable(text: str) -> str:
+    """``text`` without emoji and pictographs, its spaces collapsed: the subtitles' face has no
+    glyph for them (they showed as empty boxes) and the English voice reads them out by name
+    ("I love you 😊" said "smiling face with smiling eyes"). Signs of everyday writing (°, ©)
+    are kept."""
+    kept = " ".join("".join(c for c in text if not _pictograph(c)).split())
+    return _SPACE_BEFORE_STOP.sub("", kept)  # "Ma 👍!" is "Ma!"
+
+
+def _pictograph(character: str) -> bool:
+    """Part of an emoji: the symbol itself, or what joins and styles emoji (ZWJ, U+FE0F, the
+    keycap, skin tones, a flag's tags)."""
+    code, category = ord(character), unicodedata.category(character)
+    return (
+        (category in ("So", "Sk") and code >= 0x2000)  # dingbats, emoji, flags, skin tones
+        or category == "Cf"  # the zero-width joiner, tags
+        or 0xFE00 <= code <= 0xFE0F  # variation selectors: U+FE0F asks for the emoji form
+        or code == 0x20E3  # the keycap that makes "1" an emoji
+    )
+
+
+def _name(name: str) -> str:
+    """A name as the greeting says it: "奶奶👵" is 奶奶; one of emoji only stays as typed."""
+    return _sayable(name) or name.strip()
 
 
 def _written_in(sentence: str, language: Language) -> Language:

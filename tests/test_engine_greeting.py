@@ -60,6 +60,21 @@ def test_a_message_s_own_salutation_is_not_said_after_the_template_s(
     assert greeting_text("mid-autumn", language, recipient, message=message) == said
 
 
+@pytest.mark.parametrize(
+    ("language", "message", "said"),
+    [
+        ("zh-Hant", "我好想你❤️😊 新年快樂🧧", "外婆，中秋快樂！我好想你 新年快樂。"),
+        ("en", "I love you ❤️ 👍🏻 Ma 👨‍👩‍👧! It is 25°C here 🇬🇧",
+         "Happy Mid-Autumn Festival, 外婆! I love you Ma! It is 25°C here."),
+        ("en", "♥★ 1️⃣", "Happy Mid-Autumn Festival, 外婆! 1."),
+    ],
+)  # fmt: skip
+def test_emoji_are_neither_shown_nor_said(language: Language, message: str, said: str) -> None:
+    """The subtitles' face has no emoji (they showed as empty boxes) and the English voice read
+    them by name ("smiling face with smiling eyes"); the names lose theirs too."""
+    assert greeting_text("mid-autumn", language, "外婆👵", message=message) == said
+
+
 def test_english_words_in_a_chinese_greeting_keep_their_spaces_and_are_cut_as_english() -> None:
     """A grandson abroad types English into his Mandarin-speaking grandfather's greeting."""
     message = "Mum and Dad, happy Mid-Autumn! Tom is doing well in London"
@@ -81,7 +96,7 @@ def test_english_words_in_a_chinese_greeting_keep_their_spaces_and_are_cut_as_en
                                                           "then rested.", "Done."]),
         ("好的.我們回家!明天見", ["好的.", "我們回家!", "明天見."]),
         ("Dear Ma\n  love   you\n\n", ["Dear Ma.", "love you."]),
-        ("Love you ❤️\nMa,\n", ["Love you ❤️", "Ma,"]),
+        ("Love you ❤️\nMa,\n", ["Love you.", "Ma,"]),
         ("{sender} {0} stays as written.", ["{sender} {0} stays as written."]),
     ],
 )  # fmt: skip

@@ -112,11 +112,11 @@ async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_s
     card = await prepare_order(world, member, "外婆")
     # The card shows the exact words: the template's own until the member types theirs.
     assert "外婆，中秋快樂！" in (card.text or "")
-    own = "外婆，我好想妳，天冷記得多穿一件外套。"
+    own = "外婆，我好想妳❤️，天冷記得多穿一件外套。🧣"
     card = await world.reply_to(
         member, lambda: sandbox.send_text(member, own), until=lambda m: m.reply_markup is not None
     )
-    # Her own "外婆，" is not said again after the festival's.
+    # Her own "外婆，" is not said again after the festival's, nor her emoji at all.
     said = "外婆，中秋快樂！我好想妳，天冷記得多穿一件外套。"
     assert said in (card.text or "")
     # Typing again replaces her words, and the card says so; she may go back to the festival's.
