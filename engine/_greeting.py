@@ -110,15 +110,14 @@ def message_sentences(message: str, language: Language) -> list[str]:
     """
     sentences = (_sayable(match.group()) for match in _SENTENCE.finditer(message))
     return [
-        piece
-        for sentence in sentences
-        if sentence
-        for written in [_written_in(sentence, language)]
-        for piece in split_to_limit(
-            sentence + (_FULL_STOP[written] if sentence[-1].isalnum() else ""),
-            _LONGEST_SENTENCE[written],
-        )
+        piece for sentence in sentences if sentence for piece in _closed_and_cut(sentence, language)
     ]
+
+
+def _closed_and_cut(sentence: str, language: Language) -> list[str]:
+    written = _written_in(sentence, language)
+    closed = sentence + (_FULL_STOP[written] if sentence[-1].isalnum() else "")
+    return split_to_limit(closed, _LONGEST_SENTENCE[written])
 
 
 def _sayable(text: str) -> str:
