@@ -595,9 +595,27 @@ async def test_revoking_while_the_preview_uploads_deletes_it_once_uploaded(
         await asyncio.sleep(0.05)
     await sandbox.release_held()
     receipt = await sandbox.wait_for_message(GRANDPA.id, says(GRANDPA, WITHDRAWN, subject="外公"))
-    assert ZH_HANT("Delivered messages deleted: {count}").format(count=1) in (receipt.text or "")
+    assert ZH_HANT("Sent messages deleted: {count}").format(count=1) in (receipt.text or "")
     videos = [m for m in await sandbox.sent_messages(OWNER.id) if m.method == "sendVideo"]
     assert [(m.message_id, m.deleted) for m in videos] == [(held.message_id, True)]
+
+
+async def test_revoking_deletes_the_greeting_a_moderator_watched_from_the_admin_chat(
+    bot_world: BotWorld,
+) -> None:
+    """With "review every finished video" the greeting reaches the admin chat first: his face
+    and voice must not stay there once he withdraws consent."""
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/rules videos on"))
+    await living_family(bot_world, OWNER, GRANDPA)
+    await order_greeting(bot_world, OWNER)
+    watched = await sandbox.wait_for_message(
+        ADMIN.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
+    )
+    receipt = await revoke(bot_world, GRANDPA, "外公")
+    assert ZH_HANT("Sent messages deleted: {count}").format(count=1) in (receipt.text or "")
+    admin_chat = await sandbox.sent_messages(ADMIN.id)
+    assert next(m for m in admin_chat if m.message_id == watched.message_id).deleted
 
 
 async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWorld) -> None:

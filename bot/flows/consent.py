@@ -410,7 +410,7 @@ def receipt_text(_: Gettext, receipt: Receipt) -> str:
         ),
         _("Greeting videos: {count}").format(count=counts[MediaKind.VIDEO]),
         _("Telegram copies forgotten: {count}").format(count=receipt.telegram_copies),
-        _("Delivered messages deleted: {count}").format(count=receipt.messages_deleted),
+        _("Sent messages deleted: {count}").format(count=receipt.messages_deleted),
         _("Greetings stopped while being made: {count}").format(count=receipt.renders_stopped),
     ]
     return "\n".join("• " + line for line in lines)

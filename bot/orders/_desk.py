@@ -929,16 +929,25 @@ class OrderDesk:
             await asyncio.wait(set(in_flight))
         messages = {order.delivered_message_id, order.preview_message_id}
         messages |= set(self._ledger.video_messages(order.id))
-        deleted = 0
-        for message_id in sorted(m for m in messages if m is not None):
-            try:
-                await self.bot.delete_message(order.chat_id, message_id)
-                deleted += 1
-            except TelegramError:
-                pass  # older than Telegram lets bots delete; the file id is forgotten anyway
+        deleted = await self._delete(order.chat_id, {m for m in messages if m is not None})
+        if self._settings.admin_chat_id is not None:
+            # A moderator who watched it before the family did has it in the admin chat.
+            watched = set(self._ledger.review_messages(order.id))
+            deleted += await self._delete(self._settings.admin_chat_id, watched)
         self._ledger.forget_files(order.id)
         if moved is not None:
             await self._refund(moved)
+        return deleted
+
+    async def _delete(self, chat_id: int, message_ids: set[int]) -> int:
+        """Deletes what Telegram still lets a bot delete; returns how many went."""
+        deleted = 0
+        for message_id in sorted(message_ids):
+            try:
+                await self.bot.delete_message(chat_id, message_id)
+                deleted += 1
+            except TelegramError:
+                pass  # older than Telegram lets bots delete; the file id is forgotten anyway
         return deleted
 
     async def _send_greeting(

@@ -98,10 +98,19 @@ class Ledger:
     def video_messages(self, order_id: str) -> list[int]:
         """The greeting's videos this order put in the family's chat (previews, deliveries,
         their resends), as Telegram numbered them: what a revocation deletes."""
+        return self._messages(order_id, "preview:%", "delivery%")
+
+    def review_messages(self, order_id: str) -> list[int]:
+        """The greeting's videos this order put in the admin chat for a moderator to watch:
+        a revocation deletes them too."""
+        return self._messages(order_id, "video-card:%")
+
+    def _messages(self, order_id: str, *steps: str) -> list[int]:
+        keys = " OR ".join("key LIKE ?" for _ in steps)
         rows = self._db.query(
             "SELECT message_id FROM order_sends WHERE order_id = ? AND state = 'done' AND "
-            "message_id IS NOT NULL AND (key LIKE ? OR key LIKE ?) ORDER BY created_at",
-            [order_id, f"{order_id}:preview:%", f"{order_id}:delivery%"],
+            f"message_id IS NOT NULL AND ({keys}) ORDER BY created_at",
+            [order_id, *(f"{order_id}:{step}" for step in steps)],
         )
         return [int(row["message_id"]) for row in rows]
 
