@@ -68,6 +68,7 @@ from tests.auxil.family import (
     leftovers,
     living_family,
     order_greeting,
+    order_of,
     phone_of,
     plaintext_media,
     read_phrase,
@@ -600,11 +601,12 @@ async def test_revoking_while_the_preview_uploads_deletes_it_once_uploaded(
     assert [(m.message_id, m.deleted) for m in videos] == [(held.message_id, True)]
 
 
-async def test_revoking_deletes_the_greeting_a_moderator_watched_from_the_admin_chat(
+async def test_revoking_deletes_every_copy_of_the_greeting_the_bot_sent(
     bot_world: BotWorld,
 ) -> None:
-    """With "review every finished video" the greeting reaches the admin chat first: his face
-    and voice must not stay there once he withdraws consent."""
+    """His face and voice must not stay in any chat once he withdraws consent: not the
+    delivered greeting, not the original file the family fetched (twice), not the copy a
+    moderator watched first under "review every finished video"."""
     sandbox = bot_world.sandbox
     await bot_world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/rules videos on"))
     await living_family(bot_world, OWNER, GRANDPA)
@@ -612,10 +614,24 @@ async def test_revoking_deletes_the_greeting_a_moderator_watched_from_the_admin_
     watched = await sandbox.wait_for_message(
         ADMIN.id, lambda m: m.method == "sendVideo", timeout=RENDER_WAIT_S
     )
+    await sandbox.press_button(ADMIN, watched.message_id, "mod:ok:" + order_of(watched))
+    delivered = await send_it(bot_world, OWNER)
+    for _ in range(2):
+        await bot_world.reply_to(
+            OWNER,
+            lambda: sandbox.press_button(
+                OWNER, delivered.message_id, ORIGINAL_PREFIX + order_of(delivered)
+            ),
+            until=lambda m: m.method == "sendDocument",
+        )
     receipt = await revoke(bot_world, GRANDPA, "外公")
-    assert ZH_HANT("Sent messages deleted: {count}").format(count=1) in (receipt.text or "")
+    family_chat = await sandbox.sent_messages(OWNER.id)
+    copies = [m for m in family_chat if m.method in ("sendVideo", "sendDocument")]
+    assert len(copies) == 4  # the preview, the delivery, two originals
+    assert all(m.deleted for m in copies)
     admin_chat = await sandbox.sent_messages(ADMIN.id)
     assert next(m for m in admin_chat if m.message_id == watched.message_id).deleted
+    assert ZH_HANT("Sent messages deleted: {count}").format(count=5) in (receipt.text or "")
 
 
 async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWorld) -> None:

@@ -221,12 +221,8 @@ async def original_pressed(update: Update, context: Context) -> None:
             gone = _("The original file of this greeting is no longer kept.")
         await message.reply_text(gone)
         return
-    original = message.reply_document(
-        services.vault.read_bytes(order.video_id),
-        filename=greeting_filename(order),
-        caption=original_caption(_, order),
-        # Sent as a file, not turned into a video that Telegram may recompress.
-        disable_content_type_detection=True,
+    original = services.orders.send_original(
+        order.id, query.id, original_caption(_, order), greeting_filename(order)
     )
     context.application.create_task(original, update=update)
     services.audit.record(query.from_user.id, "original.sent", order=order.id)

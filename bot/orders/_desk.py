@@ -855,6 +855,27 @@ class OrderDesk:
         await self._send_preview(order, f"preview:{order.take}:again:{press_id}")
         return True
 
+    async def send_original(self, order_id: str, press_id: str, caption: str, name: str) -> bool:
+        """The greeting's file exactly as made, as a document (Telegram recompresses a video,
+        not a document), once per press. Through the ledger like the greeting's other sends,
+        so that a revocation deletes it from the chat with them. False when there is no file."""
+        order = get_order(self._db, order_id)
+        if order.video_id is None or not self._vault.exists(order.video_id):
+            return False
+        original = self._vault.read_bytes(order.video_id)
+        sent = await self._upload(
+            order.id,
+            f"original:{press_id}",
+            lambda: self.bot.send_document(
+                order.chat_id,
+                original,
+                filename=name,
+                caption=caption,
+                disable_content_type_detection=True,
+            ),
+        )
+        return sent is not None and sent.delivered
+
     async def remake(self, order_id: str, user_id: int) -> bool:
         """ "Make it again": a new take of the same order, from the queue."""
         order = get_order(self._db, order_id)

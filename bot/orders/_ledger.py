@@ -97,8 +97,9 @@ class Ledger:
 
     def video_messages(self, order_id: str) -> list[int]:
         """The greeting's videos this order put in the family's chat (previews, deliveries,
-        their resends), as Telegram numbered them: what a revocation deletes."""
-        return self._messages(order_id, "preview:%", "delivery%")
+        their resends, the original files), as Telegram numbered them: what a revocation
+        deletes."""
+        return self._messages(order_id, "preview:%", "delivery%", "original:%")
 
     def review_messages(self, order_id: str) -> list[int]:
         """The greeting's videos this order put in the admin chat for a moderator to watch:
