@@ -955,10 +955,25 @@ class OrderDesk:
             # A moderator who watched it before the family did has it in the admin chat.
             watched = set(self._ledger.review_messages(order.id))
             deleted += await self._delete(self._settings.admin_chat_id, watched)
+            await self._withdraw_cards(order, self._settings.admin_chat_id)
         self._ledger.forget_files(order.id)
         if moved is not None:
             await self._refund(moved)
         return deleted
+
+    async def _withdraw_cards(self, order: Order, chat_id: int) -> None:
+        """The order's moderation cards say it was withdrawn, without the family's words or
+        buttons: a card left as it was showed the request still waiting."""
+        cards = self._ledger.card_messages(order.id)
+        if not cards:
+            return  # never read by a moderator (a draft has no festival to name yet)
+        reader = self._admin_language()
+        _ = gettext_for(reader)
+        withdrawn = _("Consent was withdrawn, and everything made for it deleted.")
+        text = f"{texts.title(_, order, reader)}\n{withdrawn}"
+        for message_id in cards:
+            with contextlib.suppress(TelegramError):
+                await self.bot.edit_message_text(text, chat_id, message_id)
 
     async def _delete(self, chat_id: int, message_ids: set[int]) -> int:
         """Deletes what Telegram still lets a bot delete; returns how many went."""

@@ -106,6 +106,10 @@ class Ledger:
         a revocation deletes them too."""
         return self._messages(order_id, "video-card:%")
 
+    def card_messages(self, order_id: str) -> list[int]:
+        """The moderation cards this order put in the admin chat, one per round of words."""
+        return self._messages(order_id, "card:%")
+
     def _messages(self, order_id: str, *steps: str) -> list[int]:
         keys = " OR ".join("key LIKE ?" for _ in steps)
         rows = self._db.query(
