@@ -6,7 +6,7 @@ It knows nothing of Telegram or storage; callers pass paths and get paths back.
 from engine._bench import BenchResult, bench_render
 from engine._encoder import write_wav
 from engine._errors import IngestError, RenderError
-from engine._greeting import greeting_text
+from engine._greeting import greeting_text, sayable
 from engine._ingest import check_image, check_portrait, faces_in
 from engine._memory import memory_file
 from engine._models import (
@@ -82,6 +82,7 @@ __all__ = [
     "preview_still",
     "preview_template",
     "render",
+    "sayable",
     "stand_in_portrait",
     "template_festival",
     "template_title",

@@ -108,7 +108,7 @@ def message_sentences(message: str, language: Language) -> list[str]:
     greeting) is stopped and cut as English is: at 24 characters, a Chinese sentence's length,
     "Tom is doing well in London" was cut before its last word.
     """
-    sentences = (_sayable(match.group()) for match in _SENTENCE.finditer(message))
+    sentences = (sayable(match.group()) for match in _SENTENCE.finditer(message))
     return [
         piece for sentence in sentences if sentence for piece in _closed_and_cut(sentence, language)
     ]
@@ -120,7 +120,7 @@ def _closed_and_cut(sentence: str, language: Language) -> list[str]:
     return split_to_limit(closed, _LONGEST_SENTENCE[written])
 
 
-def _sayable(text: str) -> str:
+def sayable(text: str) -> str:
     """``text`` without emoji and pictographs, its spaces collapsed: the subtitles' face has no
     glyph for them (they showed as empty boxes) and the English voice reads them out by name
     ("I love you 😊" said "smiling face with smiling eyes"). Signs of everyday writing (°, ©)
@@ -143,7 +143,7 @@ def _pictograph(character: str) -> bool:
 
 def _name(name: str) -> str:
     """A name as the greeting says it: "奶奶👵" is 奶奶; one of emoji only stays as typed."""
-    return _sayable(name) or name.strip()
+    return sayable(name) or name.strip()
 
 
 def _written_in(sentence: str, language: Language) -> Language:

@@ -112,6 +112,11 @@ async def test_own_words_are_read_by_a_moderator_then_previewed_made_again_and_s
     card = await prepare_order(world, member, "外婆")
     # The card shows the exact words: the template's own until the member types theirs.
     assert "外婆，中秋快樂！" in (card.text or "")
+    # Emoji alone are no words: the greeting could neither show nor say them.
+    emoji = await world.reply_to(member, lambda: sandbox.send_text(member, "❤️🥮🌕"))
+    assert emoji.text == ZH_HANT(
+        "A greeting can neither show nor say emoji. Please type words for it to say."
+    )
     own = "外婆，我好想妳❤️，天冷記得多穿一件外套。🧣"
     card = await world.reply_to(
         member, lambda: sandbox.send_text(member, own), until=lambda m: m.reply_markup is not None

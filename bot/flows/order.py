@@ -48,6 +48,7 @@ from engine import (
     IngestError,
     VoiceInfo,
     list_templates,
+    sayable,
     template_festival,
     template_title,
 )
@@ -661,6 +662,11 @@ async def own_words(message: Message, language: Language, _: Gettext) -> str | N
                 "Your words have {count} characters; a greeting can say at most {limit}. "
                 "Please type a shorter message."
             ).format(count=visible_length(words), limit=limit)
+        )
+        return None
+    if not sayable(words):
+        await message.reply_text(
+            _("A greeting can neither show nor say emoji. Please type words for it to say.")
         )
         return None
     return words if await speakable_words(message, words, language, _) else None
