@@ -44,10 +44,11 @@ from bot.family.spaces import (
     membership_of,
     update_space,
 )
-from bot.faults import seed_campaign_greeting
 from bot.flows.consent import proofs_kept_text, receipt_text
 from bot.flows.privacy import DELETE_CONFIRM
 from bot.i18n import gettext_for
+from bot.orders._ledger import Ledger
+from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import MediaKind, OrderStatus
 from bot.storage.media import media_where
@@ -74,6 +75,7 @@ from tests.auxil.family import (
     read_phrase,
     revoke,
     says,
+    seeded_greeting,
     send_it,
     share_own_phone,
     subject_data,
@@ -901,9 +903,7 @@ async def test_an_original_never_made_and_a_press_whose_buttons_were_gone(
 ) -> None:
     world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
     member = SandboxUser(5601, "美玲", language_code="zh-hant")
-    await sandbox.block_bot(member, blocked=False)
-    seeded = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
-                                    member, "c-5601", "舅舅")  # fmt: skip
+    seeded = await seeded_greeting(world, member)
     assert seeded.space_id is not None
     draft = new_order(services.db, member.id, member.id, "zh-Hant", seeded.space_id,
                       template_id="mid-autumn", recipient="外婆")  # fmt: skip
@@ -936,11 +936,9 @@ async def test_a_revocation_a_crash_cut_short_is_finished_at_start_up(
 ) -> None:
     # /revoke marks the space revoked and writes the record first, then stops and deletes; a
     # bot killed in between left the subject's likeness in the vault and the orders open.
-    world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
+    world, services = bot_world, bot_world.services
     member = SandboxUser(5602, "美玲", language_code="zh-hant")
-    await sandbox.block_bot(member, blocked=False)
-    order = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
-                                   member, "c-5602", "舅舅")  # fmt: skip
+    order = await seeded_greeting(world, member)
     assert order.space_id is not None and order.video_id is not None
     space = update_space(services.db, order.space_id, status=SpaceStatus.REVOKED.value)
     append_record(services.db, world.clock, space, RecordKind.REVOCATION, member.id,
@@ -953,3 +951,24 @@ async def test_a_revocation_a_crash_cut_short_is_finished_at_start_up(
     assert tombstone["revoked_by"] == member.id
     # Finished once: the next start finds nothing left to do.
     assert await finish_revocations(services, world.application.bot) == []
+
+
+async def test_a_crash_after_an_order_was_revoked_still_deletes_its_greeting_at_start_up(
+    bot_world: BotWorld,
+) -> None:
+    # The order is moved to "revoked" first, then its messages are deleted: a bot killed in
+    # between left the greeting in the family's chat, and the restart found the order done.
+    world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
+    member = SandboxUser(5603, "美玲", language_code="zh-hant")
+    order = await seeded_greeting(world, member)
+    assert order.space_id is not None
+    greeting = await Ledger(services.db, world.clock).once(
+        order.id, "delivery", lambda: world.application.bot.send_message(member.id, "the greeting")
+    )
+    space = update_space(services.db, order.space_id, status=SpaceStatus.REVOKED.value)
+    append_record(services.db, world.clock, space, RecordKind.REVOCATION, member.id,
+                  Method.COMMAND)  # fmt: skip
+    move(services.db, services.audit, order, OrderStatus.REVOKED, "system")  # then the kill
+    assert await finish_revocations(services, world.application.bot) == [space.id]
+    chat = await sandbox.sent_messages(member.id)
+    assert next(m for m in chat if m.message_id == greeting.message_id).deleted

@@ -28,7 +28,6 @@ from bot.app import build_application, polling
 from bot.delivery import ORIGINAL_PREFIX
 from bot.family.consent import Method, RecordKind, append_record
 from bot.family.spaces import SpaceStatus, update_space
-from bot.faults import seed_campaign_greeting
 from bot.i18n import gettext_for
 from bot.orders import (
     APPROVE_PREFIX,
@@ -58,6 +57,7 @@ from tests.auxil.family import (
     prepare_order,
     revoke,
     says,
+    seeded_greeting,
     watching_plaintext,
 )
 from tests.auxil.video import frame_at
@@ -619,10 +619,8 @@ async def test_what_a_kill_left_unsaid_after_a_decision_is_said_once_after_the_r
     # a rejected or failed order whose member was never told, which the next start tells.
     world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
     member = SandboxUser(6801, "美玲", language_code="zh-hant")
-    for user in (member, ADMIN):
-        await sandbox.block_bot(user, blocked=False)
-    seeded = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
-                                    member, "c-6801", "舅舅")  # fmt: skip
+    await sandbox.block_bot(ADMIN, blocked=False)
+    seeded = await seeded_greeting(world, member)
     assert seeded.space_id is not None
     ends: dict[str, tuple[tuple[S, dict[str, Field]], ...]] = {
         "媽媽": ((S.MODERATION, {}), (S.REJECTED, {"reject_reason": "hurtful"})),
@@ -685,9 +683,7 @@ async def test_a_campaign_greeting_telegram_may_not_have_shown_is_offered_again_
     # message of its own, and the family's press sends it.
     world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
     family = SandboxUser(6802, "家人", language_code="zh-hant")
-    await sandbox.block_bot(family, blocked=False)
-    order = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
-                                   family, "c-6802", "舅舅")  # fmt: skip
+    order = await seeded_greeting(world, family)
     await sandbox.schedule_faults("sendVideo", ["reset"])
     assert await services.orders.deliver_due(order.id) == S.DELIVERED
     [asked] = await sandbox.sent_messages(family.id)
@@ -715,9 +711,7 @@ async def test_an_order_cancelled_for_consent_says_why_and_that_the_stars_come_b
     # message: a message of its own).
     world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
     member = SandboxUser(6803, "美玲", language_code="zh-hant")
-    await sandbox.block_bot(member, blocked=False)
-    scheduled = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
-                                       member, "c-6803", "舅舅")  # fmt: skip
+    scheduled = await seeded_greeting(world, member)
     assert scheduled.space_id is not None
     order = new_order(services.db, member.id, member.id, "zh-Hant", scheduled.space_id,
                       template_id="mid-autumn", recipient="外婆", charge_id="charge-6803",

@@ -928,24 +928,28 @@ class OrderDesk:
         """Consent was withdrawn (erasure already stopped the order's task): the order ends,
         and the greeting's videos in the family's chat are deleted, including one whose upload
         was still on its way, once Telegram has answered for it. Returns how many messages
-        were deleted."""
+        were deleted.
+
+        An order already revoked has its messages deleted again: a crash may have come between
+        its move and their deletion (``finish_revocations`` then runs this at start-up), and a
+        message deleted before is only refused by Telegram."""
         order = get_order(self._db, order.id)
-        if order.status == S.REVOKED:
-            return 0
-        owed = order.charge_id is not None and order.status not in (S.DELIVERED, S.DELIVERING)
-        moved = self._move(
-            order,
-            S.REVOKED,
-            SYSTEM,
-            portrait_id=None,
-            voice_id=None,
-            video_id=None,
-            thumbnail_id=None,
-            telegram_file_id=None,
-            delivered_message_id=None,
-            preview_message_id=None,
-            refund_due=owed or order.refund_due,
-        )
+        moved = None
+        if order.status != S.REVOKED:
+            owed = order.charge_id is not None and order.status not in (S.DELIVERED, S.DELIVERING)
+            moved = self._move(
+                order,
+                S.REVOKED,
+                SYSTEM,
+                portrait_id=None,
+                voice_id=None,
+                video_id=None,
+                thumbnail_id=None,
+                telegram_file_id=None,
+                delivered_message_id=None,
+                preview_message_id=None,
+                refund_due=owed or order.refund_due,
+            )
         if in_flight := self._uploads.get(order.id):
             await asyncio.wait(set(in_flight))
         messages = {order.delivered_message_id, order.preview_message_id}

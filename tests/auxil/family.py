@@ -14,12 +14,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
+from bot.faults import seed_campaign_greeting
 from bot.i18n import gettext_for, language_from_telegram
 from bot.orders import APPROVE_PREFIX, SEND_PREFIX
 from bot.sandbox import SandboxUser, SentMessage
 from bot.storage import OrderStatus
 from bot.storage.media import SUBJECT_DATA, media_where
-from bot.storage.orders import orders_where
+from bot.storage.orders import Order, orders_where
 from tests.auxil.bot import ADMIN, BotWorld
 
 THANKS_FOR_CONSENT = (
@@ -392,3 +393,14 @@ async def press_festival(
                 break
             await asyncio.sleep(0.05)
     await world.sandbox.press_button(member, keyboard.message_id, wanted)
+
+
+async def seeded_greeting(world: BotWorld, member: SandboxUser) -> Order:
+    """A campaign greeting of ``member``'s family as its render leaves it, the member's chat
+    open to the bot (``bot.faults.seed_campaign_greeting``): where restart tests begin."""
+    services = world.services
+    await world.sandbox.block_bot(member, blocked=False)
+    order = seed_campaign_greeting(services.db, services.vault, services.audit, world.clock,
+                                   member, f"c-{member.id}", "舅舅")  # fmt: skip
+    assert order.space_id is not None
+    return order
