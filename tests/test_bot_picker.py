@@ -99,6 +99,11 @@ async def test_templates_paged_in_pictures_then_chosen(family: BotWorld) -> None
     )
     # The example is someone else than 奶奶, whose greeting it is.
     assert asked.text == ZH_HANT(ASKS_FOR_RECIPIENT).format(example=ZH_HANT("Grandpa"))
+    # A name of emoji alone could be neither shown nor said: asked again.
+    emoji = await world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "👵🏻"))
+    assert emoji.text == ZH_HANT(
+        "A greeting can neither show nor say emoji. Please type words for it to say."
+    )
     draft = draft_for(world.services.db, MEMBER.id)
     assert draft is not None and draft.template_id == first
     shown = next(

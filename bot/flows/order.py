@@ -664,16 +664,16 @@ async def own_words(message: Message, language: Language, _: Gettext) -> str | N
             ).format(count=visible_length(words), limit=limit)
         )
         return None
-    if not sayable(words):
-        await message.reply_text(
-            _("A greeting can neither show nor say emoji. Please type words for it to say.")
-        )
-        return None
     return words if await speakable_words(message, words, language, _) else None
 
 
 async def speakable_words(message: Message, text: str, language: Language, _: Gettext) -> bool:
     """Whether the greeting's voice can say ``text``; if not, the member is told how to type it."""
+    if not sayable(text):  # emoji alone: a name or words the greeting would leave out
+        await message.reply_text(
+            _("A greeting can neither show nor say emoji. Please type words for it to say.")
+        )
+        return False
     if speakable(text, language):
         return True
     await message.reply_text(
