@@ -40,6 +40,7 @@ from bot.family.spaces import (
     MAX_SUBJECT_NAME_CHARS,
     MemberStatus,
     Role,
+    Space,
     SpaceStatus,
     membership_of,
     update_space,
@@ -931,6 +932,14 @@ async def test_an_original_never_made_and_a_press_whose_buttons_were_gone(
     assert len(await sandbox.callback_answers()) == 2
 
 
+def _revoked_then_killed(world: BotWorld, space_id: str, actor: int) -> Space:
+    """/revoke's first steps, the space marked revoked and the record written; then the kill."""
+    db = world.services.db
+    space = update_space(db, space_id, status=SpaceStatus.REVOKED.value)
+    append_record(db, world.clock, space, RecordKind.REVOCATION, actor, Method.COMMAND)
+    return space
+
+
 async def test_a_revocation_a_crash_cut_short_is_finished_at_start_up(
     bot_world: BotWorld,
 ) -> None:
@@ -940,9 +949,7 @@ async def test_a_revocation_a_crash_cut_short_is_finished_at_start_up(
     member = SandboxUser(5602, "美玲", language_code="zh-hant")
     order = await seeded_greeting(world, member)
     assert order.space_id is not None and order.video_id is not None
-    space = update_space(services.db, order.space_id, status=SpaceStatus.REVOKED.value)
-    append_record(services.db, world.clock, space, RecordKind.REVOCATION, member.id,
-                  Method.COMMAND)  # fmt: skip
+    space = _revoked_then_killed(world, order.space_id, member.id)
     assert await finish_revocations(services, world.application.bot) == [space.id]
     assert get_order(services.db, order.id).status == OrderStatus.REVOKED
     assert not services.vault.exists(order.video_id)
@@ -965,9 +972,7 @@ async def test_a_crash_after_an_order_was_revoked_still_deletes_its_greeting_at_
     greeting = await Ledger(services.db, world.clock).once(
         order.id, "delivery", lambda: world.application.bot.send_message(member.id, "the greeting")
     )
-    space = update_space(services.db, order.space_id, status=SpaceStatus.REVOKED.value)
-    append_record(services.db, world.clock, space, RecordKind.REVOCATION, member.id,
-                  Method.COMMAND)  # fmt: skip
+    space = _revoked_then_killed(world, order.space_id, member.id)
     move(services.db, services.audit, order, OrderStatus.REVOKED, "system")  # then the kill
     assert await finish_revocations(services, world.application.bot) == [space.id]
     chat = await sandbox.sent_messages(member.id)
