@@ -42,6 +42,9 @@ ANALYSIS_TIMEOUT_S = 150.0
 WORKER_MODULE = "bot.analysis_worker"
 _STILL_QUALITY = 92
 _PDF_MAGIC = b"%PDF-"
+# The same findings as for a photo or a recording, but a video's wording ("that photo is too
+# large", "that recording is 299 s long" read wrong to someone who sent a video).
+_SAID_OF_A_VIDEO = ("no_face", "several_faces", "too_long", "too_short", "too_large_dimensions")
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,7 @@ def check_clip(path: Path, still_file: Path) -> Clip:
     try:
         info = check_video(path)
     except IngestError as error:
-        if error.code in ("no_face", "several_faces"):
-            # The same finding as in a photo, but the advice is about a video.
+        if error.code in _SAID_OF_A_VIDEO:
             raise IngestError(f"video_{error.code}", str(error), **error.details) from error
         raise
     assessment = assess_clip(path)

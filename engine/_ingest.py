@@ -175,6 +175,34 @@ def decode_audio(
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
 
 
+def audio_length(path: Path, reached: float) -> float:
+    """How long a recording is whose decoding stopped at ``reached`` seconds, its limit: the
+    member is told its real length, not the limit's."""
+    try:
+        with open_media(path) as container:
+            stream = container.streams.audio[0]
+            return length_by_packets(container, stream, reached, decode_deadline())
+    except av.FFmpegError:
+        return reached
+
+
+def length_by_packets(
+    container: av.container.InputContainer,
+    stream: av.stream.Stream,
+    reached: float,
+    deadline: float | None,
+) -> float:
+    """How long a stream too long to decode is, from the rest of its packets' timestamps, which
+    cost no decoding; as far as the deadline allows."""
+    longest = reached
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.time_base is not None:
+            longest = max(longest, float(packet.pts * packet.time_base))
+        if deadline is not None and time.monotonic() > deadline:
+            break
+    return longest
+
+
 def _mono(frame: av.AudioFrame) -> npt.NDArray[np.float32]:
     return np.asarray(frame.to_ndarray(), dtype=np.float32).reshape(-1)
 

@@ -7,7 +7,6 @@ the range and matrix the stream declares converted by swscale.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +24,7 @@ from engine._ingest import (
     MAX_PORTRAIT_SIDE,
     check_deadline,
     decode_deadline,
+    length_by_packets,
     open_media,
 )
 from engine._models import ClipInfo, VideoInfo
@@ -154,22 +154,10 @@ def checked_frames(
         if frame.time is None:
             continue
         if frame.time > MAX_VIDEO_S:
-            raise _too_long(path, _length_by_packets(container, frame.time, deadline))
+            raise _too_long(
+                path, length_by_packets(container, container.streams.video[0], frame.time, deadline)
+            )
         yield frame
-
-
-def _length_by_packets(
-    container: av.container.InputContainer, reached: float, deadline: float | None
-) -> float:
-    """How long a video too long to decode is, from the rest of its packets' timestamps, which
-    cost no decoding; as far as the deadline allows."""
-    longest = reached
-    for packet in container.demux(video=0):
-        if packet.pts is not None and packet.time_base is not None:
-            longest = max(longest, float(packet.pts * packet.time_base))
-        if deadline is not None and time.monotonic() > deadline:
-            break
-    return longest
 
 
 def _check_size(path: Path, width: int, height: int) -> None:

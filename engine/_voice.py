@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyloudnorm
 
 from engine._errors import IngestError
-from engine._ingest import ANALYSIS_RATE, decode_audio
+from engine._ingest import ANALYSIS_RATE, audio_length, decode_audio
 from engine._models import VoiceInfo
 
 MIN_VOICE_S = 1.0
@@ -71,7 +71,8 @@ def extract_speech(path: Path) -> tuple[Samples, VoiceInfo]:
                           seconds=round(duration, 1), minimum=MIN_VOICE_S)  # fmt: skip
     if duration > MAX_VOICE_S:
         raise IngestError("too_long", f"{path.name}: audio is longer than {MAX_VOICE_S:.0f} s",
-                          seconds=round(duration, 1), maximum=MAX_VOICE_S)  # fmt: skip
+                          seconds=round(audio_length(path, duration), 1),
+                          maximum=MAX_VOICE_S)  # fmt: skip
     spans = speech_spans(samples)
     speech = np.concatenate([samples[a:b] for a, b in spans]) if spans else np.zeros(0, np.float32)
     speech_s = len(speech) / ANALYSIS_RATE

@@ -407,8 +407,8 @@ async def test_a_video_being_judged_holds_up_no_one_else(
     refused = await consented.reply_to(
         member, lambda: sandbox.send_video(member, live, duration=0, width=16, height=16)
     )
-    assert refused.text == ZH_HANT(
-        "That recording is {seconds:.0f} s long; I can use at most {maximum:.0f} s. "
+    assert refused.text == ZH_HANT(  # a video: not "that recording (錄音)"
+        "That video is {seconds:.0f} s long; I can use at most {maximum:.0f} s. "
         "Please send a shorter part."
     ).format(seconds=299, maximum=120)
 

@@ -377,8 +377,11 @@ def test_short_voice_note(tmp_path: Path) -> None:
     assert 0.3 <= float(error.details["seconds"]) <= 0.5
 
 
-def test_long_voice_note(tmp_path: Path) -> None:
-    wav = write_wav(tmp_path / "long.wav", tone(180, 125, rate=8000), 8000)
-    error = _code(check_voice, wav)
+def test_long_voice_note_is_refused_with_its_whole_length(tmp_path: Path) -> None:
+    """Decoding stops just past the limit, but the member is told the length they recorded
+    (a three-minute note said "121 s")."""
+    wav = write_wav(tmp_path / "long.wav", tone(180, 185, rate=8000), 8000)
+    error = _code(check_voice, encode_voice_note(wav, tmp_path / "long.ogg"))
     assert error.code == "too_long"
     assert error.details["maximum"] == 120.0
+    assert 184.5 <= float(error.details["seconds"]) <= 185.0

@@ -25,7 +25,7 @@ from bot.family.likeness import (
     voice_notes,
 )
 from bot.family.spaces import membership_of
-from bot.hostile import titled
+from bot.hostile import size_switching_mkv, titled
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import MediaKind, OrderStatus
@@ -297,6 +297,32 @@ async def test_a_video_without_a_face_is_explained_and_nothing_is_kept(
     assert broken.text == ZH_HANT(
         "I cannot play that file as a video. Please send an MP4 or MOV video."
     )
+    assert space_media(bot_world.services.db, _space_id(bot_world), MediaKind.FOOTAGE) == []
+
+
+async def test_a_video_too_large_or_too_short_is_answered_as_a_video(
+    bot_world: BotWorld, tmp_path: Path
+) -> None:
+    """The limits a video shares with photos and recordings are said of a video: a member
+    whose video was too wide read "that photo is too large", and one whose clip was too short
+    was asked for "1 s of them speaking". (Too long: test_bot_flows.py.)"""
+    await living_family(bot_world, MEMBER, GRANDPA)
+    sandbox = bot_world.sandbox
+    wide = size_switching_mkv(tmp_path / "wide.mkv", 8192, 64).read_bytes()
+    too_large = await bot_world.reply_to(
+        MEMBER, lambda: sandbox.send_document(MEMBER, wide, "wide.mkv", "video/x-matroska")
+    )
+    assert too_large.text == ZH_HANT(
+        "That video's picture is too large for me to process safely. Please send a video "
+        "of at most 7680 × 4320 pixels, as your phone's camera records it."
+    )
+    short = video(tmp_path / "short.mp4", [np.zeros((480, 360, 3), np.uint8)] * 5,
+                  [0.0, 0.1, 0.2, 0.3, 0.4]).read_bytes()  # fmt: skip
+    too_short = await _send_video(bot_world, short, lambda m: m.text is not None)
+    assert too_short.text == ZH_HANT(
+        "That video is only {seconds:.1f} s long. Please send one of at least "
+        "{minimum:.0f} s, or a photo."
+    ).format(seconds=0.5, minimum=1)  # five frames a tenth of a second apart
     assert space_media(bot_world.services.db, _space_id(bot_world), MediaKind.FOOTAGE) == []
 
 

@@ -63,6 +63,18 @@ def ingest_error_text(_: Gettext, error: IngestError) -> str:
             "I can see {count} faces throughout that video. Please send a video of just the "
             "one person, or a photo of them."
         ),
+        "video_too_long": _(
+            "That video is {seconds:.0f} s long; I can use at most {maximum:.0f} s. "
+            "Please send a shorter part."
+        ),
+        "video_too_short": _(
+            "That video is only {seconds:.1f} s long. Please send one of at least "
+            "{minimum:.0f} s, or a photo."
+        ),
+        "video_too_large_dimensions": _(
+            "That video's picture is too large for me to process safely. Please send a video "
+            "of at most 7680 × 4320 pixels, as your phone's camera records it."
+        ),
         "truncated": _("That video seems cut off before its end. Please send it again."),
         "too_little_speech": _(
             "I can hear only {speech_s:.1f} s of speech; I need at least {minimum:.0f} s "
