@@ -1,14 +1,16 @@
 """Structured logs (structlog) for the bot and the engine, one JSON-ish line per event.
 
 Logs go to stderr, so commands that print results (``tuanyuan render`` prints JSON) keep
-stdout clean. Secrets never reach a log line: Settings hides the token from its repr, and
-httpx's request logging (which would print URLs that contain the bot token) is kept at WARNING.
+stdout clean. Secrets never reach a log line: Settings hides the token from its repr, httpx's
+request logging (which would print URLs that contain the bot token) is kept at WARNING, and a
+traceback is logged without its frames' variables.
 """
 
 import logging
 import sys
 
 import structlog
+from structlog.dev import plain_traceback
 
 
 def configure_logging(level: int = logging.INFO) -> None:
@@ -24,7 +26,10 @@ def configure_logging(level: int = logging.INFO) -> None:
         structlog.stdlib.filter_by_level,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso"),
-        structlog.dev.ConsoleRenderer(colors=False),
+        # A traceback's lines, not its frames' variables: with rich installed, structlog's
+        # default prints every local, python-telegram-bot's ExtBot[token=...] and a member's
+        # data among them.
+        structlog.dev.ConsoleRenderer(colors=False, exception_formatter=plain_traceback),
     ]
     structlog.configure(
         processors=processors,

@@ -29,6 +29,29 @@ async def test_a_conversation_logs_no_token(
     assert TOKEN.split(":")[1] not in caplog.text
 
 
+async def test_a_handler_that_fails_logs_its_traceback_without_the_token(
+    bot_world: BotWorld, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A traceback is logged with the lines it passed through, not their variables: with rich
+    installed (typer brings it), structlog's default printed every frame's locals, among them
+    python-telegram-bot's ``ExtBot[token=...]``, and a member's data besides."""
+    configure_logging()
+    caplog.set_level(logging.DEBUG)
+
+    def broken(*_args: object) -> None:
+        phone_number = "+852 5550 " + "-".join("1234")  # a member's data, held by a frame
+        raise RuntimeError(f"the export broke ({len(phone_number)})")
+
+    monkeypatch.setattr("bot.flows.privacy.export_member", broken)
+    member = SandboxUser(7002, "Ann")
+    reply = await bot_world.reply_to(member, lambda: bot_world.sandbox.send_text(member, "/mydata"))
+    assert reply.text == "Something went wrong on my side. Please try again in a moment."
+    assert "RuntimeError: the export broke (17)" in caplog.text
+    assert "+852 5550 1-2-3-4" not in caplog.text
+    assert TOKEN not in caplog.text
+    assert TOKEN.split(":")[1] not in caplog.text
+
+
 def test_a_logger_used_before_logging_is_configured_again_is_still_heard() -> None:
     """Each in-process `tuanyuan` command configures logging; a logger that had already run
     (and cached its configuration) must not fall silent to structlog's capture_logs."""
