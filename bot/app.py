@@ -20,7 +20,7 @@ from bot.campaigns import Campaigns
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.executors import executor_for
-from bot.family.erasure import finish_revocations
+from bot.family.erasure import finish_departures, finish_revocations
 from bot.flows import register_handlers
 from bot.flows.basics import MENU_LANGUAGES, admin_command_descriptions, command_descriptions
 from bot.flows.uploads import download_client
@@ -70,9 +70,11 @@ async def _post_init(application: BotApplication) -> None:
     await _register_commands(application)
     services = services_of(application)
     services.orders.start(application.bot)
-    # A revocation a crash cut short is finished: its orders' tasks, just submitted, are
-    # cancelled by it before they run, and each order ends revoked.
+    # A revocation or a /delete_me a crash cut short is finished: its orders' tasks, just
+    # submitted, are cancelled by it before they run, and each order ends revoked (its Stars
+    # refunded if owed).
     await finish_revocations(services, application.bot)
+    await finish_departures(services, application.bot)
     services.campaigns.start(application.bot)
 
 

@@ -33,7 +33,7 @@ from bot.family.consent import (
     deceased_wording,
     records_of,
 )
-from bot.family.erasure import Receipt, finish_revocations
+from bot.family.erasure import Receipt, finish_departures, finish_revocations
 from bot.family.spaces import (
     INVITE_VALID_FOR,
     MAX_RELATION_CHARS,
@@ -673,6 +673,42 @@ async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWor
     assert list(db.query("SELECT id FROM users WHERE id = ?", [OWNER.id])) == []
     assert leftovers(bot_world, {proof_id}, [PDF_PROOF]) == []
     assert any(a == "member.deleted" for a, _ in _audit_actions(bot_world, OWNER.id))
+
+
+class _Killed(Exception):
+    """Where a test stops a handler, as kill -9 would stop the bot."""
+
+
+async def test_a_delete_me_a_crash_cut_short_is_finished_at_start_up(
+    bot_world: BotWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /delete_me removes the membership, then the orders, then the files: a bot killed in
+    # between left the member's proof in the vault, with nothing to find it again.
+    world, sandbox, services = bot_world, bot_world.sandbox, bot_world.services
+    await create_space(world, OWNER, "阿嬤", "deceased")
+    await verify_relative(world, OWNER, "孫女")
+    await world.reply_to(
+        OWNER, lambda: sandbox.send_document(OWNER, PDF_PROOF, "proof.pdf", "application/pdf")
+    )
+    [proof] = media_where(services.db, "uploaded_by = ?", [OWNER.id])
+    warning = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
+
+    def killed(media_id: str) -> None:
+        raise _Killed(media_id)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(services.vault, "delete", killed)
+        await sandbox.press_button(OWNER, warning.message_id, DELETE_CONFIRM)
+        await asyncio.sleep(2)  # the handler ran up to the kill
+    assert membership_of(services.db, OWNER.id) is None
+    assert services.vault.exists(str(proof["id"]))  # what the kill left
+
+    assert await finish_departures(services, world.application.bot) == [OWNER.id]
+    assert not services.vault.exists(str(proof["id"]))
+    assert media_where(services.db, "uploaded_by = ?", [OWNER.id]) == []
+    assert list(services.db.query("SELECT id FROM users WHERE id = ?", [OWNER.id])) == []
+    # Finished once: the next start finds nothing left to do.
+    assert await finish_departures(services, world.application.bot) == []
 
 
 async def test_the_person_in_the_greetings_gets_what_is_kept_of_them(

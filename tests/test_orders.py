@@ -27,7 +27,9 @@ from telegram.error import TimedOut
 from bot.app import build_application, polling
 from bot.delivery import ORIGINAL_PREFIX
 from bot.family.consent import Method, RecordKind, append_record
+from bot.family.erasure import finish_departures
 from bot.family.spaces import SpaceStatus, update_space
+from bot.flows.privacy import DELETE_CONFIRM
 from bot.i18n import gettext_for
 from bot.orders import (
     APPROVE_PREFIX,
@@ -610,6 +612,44 @@ async def test_revocation_refunds_what_was_paid_and_declines_a_checkout_after_it
     )
     assert len(await sandbox.charges()) == 1
     assert _audit(world, "payment.declined")
+
+
+async def test_leaving_keeps_an_order_whose_refund_failed_until_the_stars_are_back(
+    priced_world: BotWorld,
+) -> None:
+    # /delete_me deleted the member's orders after asking Telegram for the refunds: a refund
+    # Telegram failed to make went with the order, the only record that the Stars were owed.
+    member = SandboxUser(6503, "Ann", language_code="en")
+    subject = SandboxUser(6504, "Grandpa", language_code="en")
+    world, sandbox, services = priced_world, priced_world.sandbox, priced_world.services
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    await living_family(world, member, subject)
+    paid = await _pay(world, member, words="Grandma, I will call you tonight.")
+    await sandbox.wait_for_message(ADMIN.id, is_card)  # paid, waiting for a moderator
+    # The owner's leaving closes the space, then erases their orders: two tries, each cut off
+    # (a connection reset after the request went out is not tried again: bot/transient.py).
+    await sandbox.schedule_faults("refundStarPayment", ["reset", "reset"])
+    warning = await world.reply_to(member, lambda: sandbox.send_text(member, "/delete_me"))
+    await world.reply_to(
+        member,
+        lambda: sandbox.press_button(member, warning.message_id, DELETE_CONFIRM),
+        until=lambda m: "Deletion receipt" in (m.text or ""),
+    )
+    assert await sandbox.refunds() == []
+    assert get_order(services.db, paid).status == OrderStatus.REVOKED  # kept, owing the Stars
+
+    services.orders.start(world.application.bot)  # the next start
+    assert await finish_departures(services, world.application.bot) == [member.id]
+    await services.orders.settle()
+    [charge] = await sandbox.charges()
+    assert [r.telegram_payment_charge_id for r in await sandbox.refunds()] == [
+        charge.telegram_payment_charge_id
+    ]
+    assert orders_where(services.db, "user_id = ?", [member.id]) == []
+    refunded = EN("{stars} Stars for the greeting for {recipient} were refunded.").format(
+        stars=PRICE, recipient="Grandma"
+    )
+    assert [m.text for m in await sandbox.sent_messages(member.id)].count(refunded) == 1
 
 
 async def test_what_a_kill_left_unsaid_after_a_decision_is_said_once_after_the_restart(

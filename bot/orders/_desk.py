@@ -46,9 +46,11 @@ from bot.orders._states import OPEN, move
 from bot.storage import Order, OrderStatus, get_language
 from bot.storage.media import forget_media
 from bot.storage.orders import (
+    REFUND_OWED,
     Field,
     find_order,
     get_order,
+    orders_where,
     orders_with_status,
     queue_position,
     update_order,
@@ -342,11 +344,7 @@ class OrderDesk:
         return [get_order(self._db, row["id"]) for row in rows]
 
     def _refunds_owed(self) -> list[Order]:
-        rows = self._db.query(
-            "SELECT id FROM orders WHERE refund_due = 1 AND refunded_at IS NULL"
-            " AND charge_id IS NOT NULL"
-        )
-        return [get_order(self._db, row["id"]) for row in rows]
+        return orders_where(self._db, REFUND_OWED, [])
 
     # Moderation
 
@@ -934,10 +932,9 @@ class OrderDesk:
         its move and their deletion (``finish_revocations`` then runs this at start-up), and a
         message deleted before is only refused by Telegram."""
         order = get_order(self._db, order.id)
-        moved = None
         if order.status != S.REVOKED:
             owed = order.charge_id is not None and order.status not in (S.DELIVERED, S.DELIVERING)
-            moved = self._move(
+            self._move(
                 order,
                 S.REVOKED,
                 SYSTEM,
@@ -961,8 +958,9 @@ class OrderDesk:
             deleted += await self._delete(self._settings.admin_chat_id, watched)
             await self._withdraw_cards(order, self._settings.admin_chat_id)
         self._ledger.forget_files(order.id)
-        if moved is not None:
-            await self._refund(moved)
+        # Also for an order revoked before: the erasure that calls this cancelled the order's
+        # task, which may have been the refund the desk's start-up owed it.
+        await self._refund(get_order(self._db, order.id))
         return deleted
 
     async def _withdraw_cards(self, order: Order, chat_id: int) -> None:

@@ -410,6 +410,13 @@ def _add_still_digests(db: Database) -> None:
     db.execute("ALTER TABLE preview_stills ADD COLUMN digest TEXT")
 
 
+def _add_departures(db: Database) -> None:
+    """Members who asked to leave (/delete_me) and are not yet wholly gone: written before
+    anything is deleted, removed once nothing of theirs is left, so a leaving a crash cut short
+    is finished at start-up (``bot.family.erasure.finish_departures``)."""
+    db.table("departures").create({"user_id": int, "requested_at": str}, pk="user_id")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -423,6 +430,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_order_shape,
     _add_preview_stills,
     _add_still_digests,
+    _add_departures,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

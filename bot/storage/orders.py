@@ -250,6 +250,11 @@ def queue_position(db: Database, order: Order) -> int:
     return int(ahead) + 1
 
 
+REFUND_OWED = "refund_due = 1 AND refunded_at IS NULL AND charge_id IS NOT NULL"
+"""An order whose Stars were taken and are still owed back (a condition on ``orders``): its row
+is the only record of the debt, kept until the refund is through."""
+
+
 def orders_where(db: Database, where: str, params: list[Any]) -> list[Order]:
     return [
         _order(row)
