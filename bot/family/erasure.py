@@ -31,7 +31,7 @@ from bot.family.spaces import (
 from bot.services import Services
 from bot.storage import MediaKind
 from bot.storage.media import SUBJECT_DATA, forget_media, media_where
-from bot.storage.orders import REFUND_OWED, orders_where
+from bot.storage.orders import forget_orders_of, orders_where
 
 log = structlog.get_logger(__name__)
 
@@ -150,8 +150,9 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
 
     Safe to run again at any point: the departure is written first and removed last, and
     ``finish_departures`` runs it again at start-up for one a crash cut short. An order whose
-    Stars are still owed back is kept until Telegram has refunded them (the order desk retries
-    at start-up), and the departure with it."""
+    Stars Telegram failed to give back keeps its row, the debt's only record, without the
+    member's own words: the order desk refunds it at its next start, and the row stays as a
+    revoked order's does."""
     db = services.db
     db.table("departures").insert(
         {"user_id": user_id, "requested_at": iso(services.clock.now())}, ignore=True
@@ -179,7 +180,7 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
             )
         remove_member(db, member)
     await _erase_orders(services, bot, "user_id = ?", [user_id], receipt)
-    db.execute(f"DELETE FROM orders WHERE user_id = ? AND NOT ({REFUND_OWED})", [user_id])
+    forget_orders_of(db, user_id)
     _erase_media(services, media_where(db, "uploaded_by = ?", [user_id]), receipt)
     if member is not None:
         # The speaker profile was derived from every member's voice notes, theirs included.
@@ -194,23 +195,18 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
     db.execute("DELETE FROM campaign_joiners WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM users WHERE id = ?", [user_id])
     services.audit.record(user_id, "member.deleted", **dict(receipt.files))
-    if not orders_where(db, "user_id = ?", [user_id]):
-        db.execute("DELETE FROM departures WHERE user_id = ?", [user_id])
+    db.execute("DELETE FROM departures WHERE user_id = ?", [user_id])
     _flush_deleted_pages(services)
     return receipt
 
 
 async def finish_departures(services: Services, bot: Bot) -> list[int]:
-    """At start-up: finish each /delete_me a crash cut short, or that waited for a refund;
-    the members now wholly gone.
+    """At start-up, before any update is read: finish each /delete_me a crash cut short; the
+    members it removed.
 
     Their receipt is not sent again: they confirmed, and /mydata shows that nothing is kept."""
     rows = list(services.db.query("SELECT user_id FROM departures"))
-    gone = []
     for row in rows:
-        user_id = int(row["user_id"])
-        log.warning("erasure.member_resumed", user_id=user_id)
-        await delete_member(services, bot, user_id)
-        if not list(services.db.query("SELECT 1 FROM departures WHERE user_id = ?", [user_id])):
-            gone.append(user_id)
-    return gone
+        log.warning("erasure.member_resumed", user_id=row["user_id"])
+        await delete_member(services, bot, int(row["user_id"]))
+    return [int(row["user_id"]) for row in rows]

@@ -46,13 +46,12 @@ from bot.orders._states import OPEN, move
 from bot.storage import Order, OrderStatus, get_language
 from bot.storage.media import forget_media
 from bot.storage.orders import (
-    REFUND_OWED,
     Field,
     find_order,
     get_order,
-    orders_where,
     orders_with_status,
     queue_position,
+    refunds_owed,
     update_order,
 )
 from bot.storage.users import first_name, zone_of
@@ -111,7 +110,7 @@ class OrderDesk:
             # hands it back then (deliver_due).
             log.info("order.resumed", order_id=order.id, status=order.status)
             self._jobs.submit(order.id, self._continue(order.id))
-        for order in self._refunds_owed():
+        for order in refunds_owed(self._db):
             self._jobs.submit(order.id, self._refund(order))
         for order in self._notices_owed():
             # Ended (rejected, failed) by a run killed before it told the member: told now.
@@ -342,9 +341,6 @@ class OrderDesk:
             [S.REJECTED.value, S.FAILED.value],
         )
         return [get_order(self._db, row["id"]) for row in rows]
-
-    def _refunds_owed(self) -> list[Order]:
-        return orders_where(self._db, REFUND_OWED, [])
 
     # Moderation
 

@@ -411,9 +411,9 @@ def _add_still_digests(db: Database) -> None:
 
 
 def _add_departures(db: Database) -> None:
-    """Members who asked to leave (/delete_me) and are not yet wholly gone: written before
-    anything is deleted, removed once nothing of theirs is left, so a leaving a crash cut short
-    is finished at start-up (``bot.family.erasure.finish_departures``)."""
+    """Members leaving (/delete_me): written before anything is deleted and removed once all
+    is, so a leaving a crash cut short is finished at start-up
+    (``bot.family.erasure.finish_departures``)."""
     db.table("departures").create({"user_id": int, "requested_at": str}, pk="user_id")
 
 

@@ -250,13 +250,30 @@ def queue_position(db: Database, order: Order) -> int:
     return int(ahead) + 1
 
 
-REFUND_OWED = "refund_due = 1 AND refunded_at IS NULL AND charge_id IS NOT NULL"
-"""An order whose Stars were taken and are still owed back (a condition on ``orders``): its row
-is the only record of the debt, kept until the refund is through."""
-
-
 def orders_where(db: Database, where: str, params: list[Any]) -> list[Order]:
     return [
         _order(row)
         for row in db.query(f"SELECT * FROM orders WHERE {where} ORDER BY created_at", params)
     ]
+
+
+def refunds_owed(db: Database, user_id: int | None = None) -> list[Order]:
+    """Orders whose Stars were taken and are still owed back (of one member, if given): each
+    row is the only record of its debt."""
+    owed = "refund_due = 1 AND refunded_at IS NULL AND charge_id IS NOT NULL"
+    if user_id is None:
+        return orders_where(db, owed, [])
+    return orders_where(db, f"user_id = ? AND {owed}", [user_id])
+
+
+def forget_orders_of(db: Database, user_id: int) -> None:
+    """A leaving member's orders deleted, but for those still owed a refund: kept, without the
+    member's own words, for the order desk to refund."""
+    owed = [order.id for order in refunds_owed(db, user_id)]
+    marks = ", ".join("?" for _ in owed)
+    db.execute(
+        f"UPDATE orders SET message = NULL, sender = NULL, moderator_note = NULL"
+        f" WHERE id IN ({marks})",
+        owed,
+    )
+    db.execute(f"DELETE FROM orders WHERE user_id = ? AND id NOT IN ({marks})", [user_id, *owed])
