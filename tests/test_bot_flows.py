@@ -62,6 +62,7 @@ from tests.auxil.family import (
     watching_plaintext,
 )
 from tests.auxil.media import steady_times, video
+from tests.auxil.sandbox import TOKEN
 from tests.auxil.video import audio_track, frame_at, rms, top_level_boxes
 
 ZH_HANT = gettext_for("zh-Hant")
@@ -379,6 +380,27 @@ async def test_a_file_over_telegrams_download_limit_is_explained(
     )
     assert reply.text is not None and "20 MB" in reply.text
     assert draft_for(consented.services.db, member.id) is None
+
+
+async def test_a_download_telegram_fails_is_asked_for_again_and_logs_no_token(
+    consented: BotWorld, member: SandboxUser, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A file URL holds the bot token: a 502 from Telegram's file server failed the handler
+    with httpx's error, which names the URL, into the log, and the member read only that
+    something went wrong."""
+    await consented.sandbox.schedule_faults("file", ["server-error"])
+    reply = await consented.reply_to(
+        member, partial(consented.sandbox.send_photo, member, sample_portrait_jpeg())
+    )
+    assert reply.text == ZH_HANT(
+        "I could not fetch that file from Telegram just now. Please send it again."
+    )
+    assert draft_for(consented.services.db, member.id) is None
+    assert TOKEN.split(":")[1] not in caplog.text
+    again = await consented.reply_to(
+        member, partial(consented.sandbox.send_photo, member, sample_portrait_jpeg())
+    )
+    assert again.text == ZH_HANT("Thank you, I have the photo.")
 
 
 async def test_a_video_being_judged_holds_up_no_one_else(

@@ -49,3 +49,20 @@ async def test_a_schedule_names_a_real_method_and_can_be_cleared(
     await sandbox.clear_faults()
     await bot.send_message(user.id, "through")
     assert await sandbox.injected_faults() == []
+
+
+async def test_the_file_servers_downloads_fail_on_schedule_too(
+    bot: Bot, sandbox: SandboxClient, user: SandboxUser
+) -> None:
+    await sandbox.send_document(user, b"%PDF-1.4 proof", "proof.pdf", "application/pdf")
+    [update] = await bot.get_updates()
+    assert update.message is not None and update.message.document is not None
+    telegram_file = await bot.get_file(update.message.document.file_id)
+    await sandbox.schedule_faults("file", ["server-error", "reset"])
+    with pytest.raises(NetworkError, match="Bad Gateway"):
+        await telegram_file.download_as_bytearray()
+    with pytest.raises(NetworkError):
+        await telegram_file.download_as_bytearray()
+    assert await telegram_file.download_as_bytearray() == b"%PDF-1.4 proof"
+    served = [(fault.method, fault.kind) for fault in await sandbox.injected_faults()]
+    assert served == [("file", "server-error"), ("file", "reset")]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import structlog
 from telegram import Message
 from telegram.error import BadRequest
 from telegram.ext import CallbackContext
@@ -16,6 +17,8 @@ from bot.i18n import Gettext
 from bot.plaintext import MemoryFiles
 from bot.services import services_of
 from engine import IngestError
+
+log = structlog.get_logger(__name__)
 
 # Telegram lets bots download files up to 20 MB through getFile; larger ones cannot reach us.
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
@@ -58,7 +61,7 @@ async def fetch_checked(
         with MemoryFiles() as memory:
             candidate = memory.empty("upload")
             if not await download_within_limit(
-                context, message, file_id, file_size, too_big, candidate
+                context, message, _, file_id, file_size, too_big, candidate
             ):
                 return None
             try:
@@ -72,14 +75,16 @@ async def fetch_checked(
 async def download_within_limit(
     context: CallbackContext[Any, Any, Any, Any],
     message: Message,
+    _: Gettext,
     file_id: str,
     file_size: int | None,
     too_big: str,
     target: Path,
 ) -> bool:
-    """Stream the file to ``target``, or reply ``too_big`` and return False: Telegram refuses
-    bots a download over MAX_DOWNLOAD_BYTES, which the message says before getFile would fail,
-    and no more than that is ever read, whatever the sizes said."""
+    """Stream the file to ``target``, or reply and return False: ``too_big`` when Telegram
+    refuses bots the download (over MAX_DOWNLOAD_BYTES, which the message says before getFile
+    would fail; no more than that is ever read, whatever the sizes said), and a request to
+    send it again when Telegram's file server fails."""
     if file_size is not None and file_size > MAX_DOWNLOAD_BYTES:
         await message.reply_text(too_big)
         return False
@@ -92,13 +97,24 @@ async def download_within_limit(
         return False
     assert telegram_file.file_path is not None, "getFile always names the file"
     written = 0
-    async with services_of(context).downloads.stream("GET", telegram_file.file_path) as response:
-        response.raise_for_status()
-        with target.open("wb") as out:
-            async for chunk in response.aiter_bytes():
-                written += len(chunk)
-                if written > MAX_DOWNLOAD_BYTES:
-                    await message.reply_text(too_big)
-                    return False
-                out.write(chunk)
+    try:
+        async with services_of(context).downloads.stream(
+            "GET", telegram_file.file_path
+        ) as response:
+            response.raise_for_status()
+            with target.open("wb") as out:
+                async for chunk in response.aiter_bytes():
+                    written += len(chunk)
+                    if written > MAX_DOWNLOAD_BYTES:
+                        await message.reply_text(too_big)
+                        return False
+                    out.write(chunk)
+    except httpx.HTTPError as error:
+        # Logged without httpx's message: the file's URL holds the bot token.
+        status = error.response.status_code if isinstance(error, httpx.HTTPStatusError) else None
+        log.warning("download.failed", error=type(error).__name__, status=status)
+        await message.reply_text(
+            _("I could not fetch that file from Telegram just now. Please send it again.")
+        )
+        return False
     return True

@@ -89,7 +89,7 @@ async def _check(services: Services, context: Context, message: Message, user_id
     with MemoryFiles() as memory:
         candidate = memory.empty("candidate")
         if not await download_within_limit(
-            context, message, source.file_id, source.file_size, too_big, candidate
+            context, message, _, source.file_id, source.file_size, too_big, candidate
         ):
             return
         await message.reply_chat_action(ChatAction.TYPING)

@@ -90,6 +90,11 @@ def _method(model: type[BaseModel]) -> Callable[[_Handler], _Handler]:
     return register
 
 
+DOWNLOADS = "file"
+"""The file server (/file/bot<token>/...) in error records and fault schedules: downloads are
+no Bot API method, but they fail as Telegram's calls do (a 502 while it restarts, a reset)."""
+
+
 def is_method(name: str) -> bool:
     return name.lower() in _ROUTES
 
@@ -171,8 +176,11 @@ class BotApi:
             stored = self._files.by_path(request.match_info["file_path"])
             if stored is None:
                 raise ApiError(404, "Not Found")
+            refuse_before(self._faults.take(DOWNLOADS), request)
         except ApiError as error:
-            return self._refuse(request, "file", error)
+            return self._refuse(request, DOWNLOADS, error)
+        except ConnectionDropped:
+            return web.Response(status=499)
         peer = request.transport.get_extra_info("peername") if request.transport else None
         port = int(peer[1]) if peer else 0
         self._world.downloads.append(FileDownload(file_path=stored.file_path, client_port=port))

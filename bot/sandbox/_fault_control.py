@@ -8,7 +8,7 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel
 
-from bot.sandbox._botapi import is_method, json_error, json_ok
+from bot.sandbox._botapi import DOWNLOADS, is_method, json_error, json_ok
 from bot.sandbox._errors import ApiError, bad_request
 from bot.sandbox._faults import FaultKind, FaultSchedule
 from bot.sandbox._limits import Limits
@@ -26,7 +26,7 @@ def fault_routes(schedule: FaultSchedule, limits: Limits) -> list[web.RouteDef]:
         try:
             async with request_parameters(request, limits.max_upload_bytes) as raw:
                 params = parse_params(_Schedule, raw, limits)
-            if not is_method(params.method):
+            if not (is_method(params.method) or params.method.lower() == DOWNLOADS):
                 raise bad_request(f"the Bot API has no method {params.method!r}")
         except ApiError as error:
             return json_error(error)

@@ -281,7 +281,8 @@ class SandboxClient:
 
     async def schedule_faults(self, method: str, kinds: list[FaultKind]) -> None:
         """The next calls to ``method`` meet these failures, one each, in order (see
-        ``bot/sandbox/_faults.py`` for what each kind does and whether the call is carried out)."""
+        ``bot/sandbox/_faults.py`` for what each kind does and whether the call is carried out);
+        ``"file"`` schedules them for the file server's downloads."""
         await self._call("POST", "/faults", data={"method": method, "kinds": json.dumps(kinds)})
 
     async def clear_faults(self) -> None:
