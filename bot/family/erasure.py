@@ -204,7 +204,8 @@ async def finish_departures(services: Services, bot: Bot) -> list[int]:
     """At start-up, before any update is read: finish each /delete_me a crash cut short; the
     members it removed.
 
-    Their receipt is not sent again: they confirmed, and /mydata shows that nothing is kept."""
+    The member, whose receipt the crash kept from them, is not written to: /mydata shows them
+    that nothing is kept."""
     rows = list(services.db.query("SELECT user_id FROM departures"))
     for row in rows:
         log.warning("erasure.member_resumed", user_id=row["user_id"])
