@@ -322,6 +322,38 @@ async def test_an_unreadable_photo_is_explained_and_the_good_one_is_kept(
     assert consented.services.vault.read_bytes(first.portrait_id) == portrait_jpeg
 
 
+async def test_of_an_album_the_first_clear_photo_is_kept_and_answered_once(
+    consented: BotWorld, member: SandboxUser, portrait_jpeg: bytes
+) -> None:
+    """Photos chosen together arrive as one message each: every one replaced the last and
+    was thanked, with the next question asked again each time."""
+    sandbox = consented.sandbox
+    blurred, other = io.BytesIO(), io.BytesIO()
+    blur(9)(face_photo(FACES[0])).save(blurred, format="JPEG", quality=90)
+    face_photo(FACES[1]).save(other, format="JPEG", quality=90)
+    before = max(m.message_id for m in await sandbox.sent_messages(member.id))
+    for photo in (blurred.getvalue(), portrait_jpeg, other.getvalue()):
+        await sandbox.send_photo(member, photo, album="13579")
+    await sandbox.wait_for_message(member.id, _is_text(ASKS_FOR_VOICE))
+    await asyncio.sleep(3)  # the album's last photo has been judged too
+    replies = [m.text for m in await sandbox.sent_messages(member.id) if m.message_id > before]
+    assert replies == [
+        ZH_HANT("That photo is blurred. Please send a sharper one, where their face is in focus."),
+        ZH_HANT("Thank you, I have the photo: the first clear one of those you sent."),
+        ASKS_FOR_VOICE,
+    ]
+    draft = draft_for(consented.services.db, member.id)
+    assert draft is not None and draft.portrait_id is not None
+    assert consented.services.vault.read_bytes(draft.portrait_id) == portrait_jpeg
+    # A photo sent on its own later replaces it, as before.
+    await consented.reply_to(
+        member, lambda: sandbox.send_photo(member, other.getvalue()), until=_is_text(ASKS_FOR_VOICE)
+    )
+    replaced = draft_for(consented.services.db, member.id)
+    assert replaced is not None and replaced.portrait_id is not None
+    assert consented.services.vault.read_bytes(replaced.portrait_id) == other.getvalue()
+
+
 async def test_blurred_dark_and_eyes_closed_photos_are_refused_with_their_advice(
     consented: BotWorld, member: SandboxUser
 ) -> None:

@@ -64,6 +64,7 @@ SHAPE_PREFIX = "shape:"
 LAST_PHOTO = "photo:last"  # a new greeting with the family's last photo
 MAX_RECIPIENT_CHARS = 40
 _STILL_QUALITY = 92
+_ALBUM_KEPT = "album_kept"  # user_data: the album whose photo became the portrait
 
 
 def _member(services: Services, user_id: int) -> Member:
@@ -377,9 +378,15 @@ def _footage_check(services: Services) -> Callable[[Path], Awaitable[_Footage]]:
 
 
 async def receive_portrait(update: Update, context: Context) -> None:
+    """A photo of them. Of an album (several chosen at once, each arriving alone), the first
+    usable one is kept and the rest pass unanswered: each kept in turn replaced the last, and
+    the member read the thanks and the next question once per photo."""
     services, message, user_id, _ = caller(update, context)
     source = message.photo[-1] if message.photo else message.document
-    assert source is not None
+    assert source is not None and context.user_data is not None
+    album = message.media_group_id
+    if album is not None and context.user_data.get(_ALBUM_KEPT) == album:
+        return
     if await _made_here(message, services, source.file_id, _):
         return
     mime_type = (message.document.mime_type if message.document else None) or "image/jpeg"
@@ -391,7 +398,13 @@ async def receive_portrait(update: Update, context: Context) -> None:
     member = _member(services, user_id)
     portrait_id = _keep_upload(services, member, fetched[0], MediaKind.PORTRAIT, mime_type)
     draft = update_order(services.db, _draft(services, message, member).id, portrait_id=portrait_id)
-    await message.reply_text(_("Thank you, I have the photo."))
+    if album is None:
+        await message.reply_text(_("Thank you, I have the photo."))
+    else:
+        context.user_data[_ALBUM_KEPT] = album
+        await message.reply_text(
+            _("Thank you, I have the photo: the first clear one of those you sent.")
+        )
     await ask_next_step(message, services, draft, _)
 
 

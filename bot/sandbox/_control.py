@@ -42,6 +42,8 @@ class _Text(_Action):
 class _Photo(_Action):
     file: Upload
     caption: str | None = None
+    album: str | None = None
+    """Sent as one of an album (Telegram's ``media_group_id``): several photos chosen at once."""
 
 
 class _Video(_Action):
@@ -199,6 +201,8 @@ class Control:
 
     async def _photo(self, action: _Photo) -> JsonObject:
         content: JsonObject = {"photo": await self._files.photo(action.file, self._limits)}
+        if action.album is not None:
+            content["media_group_id"] = action.album
         return await self._message(action, content | _caption(action.caption))
 
     async def _video(self, action: _Video) -> JsonObject:

@@ -89,8 +89,11 @@ class SandboxClient:
         data: bytes,
         caption: str | None = None,
         group_id: int | None = None,
+        album: str | None = None,
     ) -> Message:
-        fields = {"caption": caption, "group_id": group_id}
+        """A photo; with ``album``, one of several chosen at once and sent together (each
+        arrives as a message of its own carrying the album's ``media_group_id``)."""
+        fields = {"caption": caption, "group_id": group_id, "album": album}
         return await self._act("photo", user, fields, ("photo.jpg", data))
 
     async def edit_text(
