@@ -533,6 +533,15 @@ async def test_text_before_any_photo_gets_guidance_and_cancel_leaves_any_flow(
     await consented.reply_to(
         member, lambda: sandbox.send_photo(member, portrait_jpeg), until=_is_text(ASKS_FOR_VOICE)
     )
+    # A file no step takes is answered with the step's question, not "send /help".
+    archive = b"PK\x05\x06" + bytes(18)
+    asked = await consented.reply_to(
+        member,
+        lambda: sandbox.send_document(member, archive, "photos.zip", "application/zip"),
+        until=_is_text(ASKS_FOR_VOICE),
+    )
+    said = [m.text for m in await sandbox.sent_messages(member.id)][-2:]
+    assert said == [ZH_HANT("I cannot use this kind of message here."), asked.text]
     reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
     assert reply.text == ZH_HANT("I have discarded the greeting you were preparing.")
     assert draft_for(consented.services.db, member.id) is None

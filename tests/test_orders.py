@@ -502,8 +502,11 @@ async def test_a_paid_order_is_delivered_a_rejected_one_refunded_once_a_made_one
     assert get_order(world.services.db, made).status == OrderStatus.CANCELLED
     assert len(await sandbox.refunds()) == 1  # the rejected greeting's alone
     # Telegram's own refund notice in the chat gets no "I cannot use this" answer.
-    unsupported = EN("I cannot use this kind of message. Send /help to see what I need.")
-    assert all(m.text != unsupported for m in await sandbox.sent_messages(member.id))
+    unsupported = {
+        EN("I cannot use this kind of message. Send /help to see what I need."),
+        EN("I cannot use this kind of message here."),
+    }
+    assert all(m.text not in unsupported for m in await sandbox.sent_messages(member.id))
 
 
 def _render_workers() -> list[int]:

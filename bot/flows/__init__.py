@@ -120,7 +120,7 @@ async def _proof(update: Update, context: Context) -> None:
     assert update.effective_user is not None
     member = membership_of(services_of(context).db, update.effective_user.id)
     if member is None or member.status != MemberStatus.PROOF:
-        await basics.unsupported(update, context)
+        await order.receive_unusable(update, context)
         return
     await family.receive_proof(update, context, member)
 
@@ -329,4 +329,4 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
                        | filters.VIDEO | filters.VIDEO_NOTE | filters.Document.VIDEO,
                        _in_turn(_recording), block=False))  # fmt: skip
     add(MessageHandler(filters.TEXT & ~filters.COMMAND, _text))
-    add(MessageHandler(filters.ALL, basics.unsupported))
+    add(MessageHandler(filters.ALL, order.receive_unusable))

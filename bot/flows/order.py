@@ -22,7 +22,7 @@ from bot.family.likeness import speech_seconds, usable_clips, voice_notes
 from bot.family.spaces import Member, Space, get_space, membership_of
 from bot.festivals import Upcoming, upcoming
 from bot.flows.basics import Context as _Context
-from bot.flows.basics import bounded_text, caller, remove_buttons
+from bot.flows.basics import bounded_text, caller, remove_buttons, unsupported
 from bot.flows.family import spoken_language_name
 from bot.flows.feedback import ingest_error_text
 from bot.flows.uploads import fetch_checked
@@ -603,6 +603,19 @@ async def last_photo_chosen(update: Update, context: Context) -> None:
     await query.edit_message_text(_("I will use the last photo."))
     if draft.portrait_id is None:
         draft = update_order(services.db, draft.id, portrait_id=last)
+    await ask_next_step(message, services, draft, _)
+
+
+async def receive_unusable(update: Update, context: Context) -> None:
+    """A kind of message no step takes (a sticker, a ZIP, a PDF outside the proof step) from a
+    member making a greeting: the draft's question again, as typed text gets, where the generic
+    "send /help" left them to find it."""
+    services, message, user_id, _ = caller(update, context)
+    draft = draft_for(services.db, user_id)
+    if draft is None:
+        await unsupported(update, context)
+        return
+    await message.reply_text(_("I cannot use this kind of message here."))
     await ask_next_step(message, services, draft, _)
 
 
