@@ -33,8 +33,9 @@ async def test_a_handler_that_fails_logs_its_traceback_without_the_token(
     bot_world: BotWorld, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A traceback is logged with the lines it passed through, not their variables: with rich
-    installed (typer brings it), structlog's default printed every frame's locals, among them
-    python-telegram-bot's ``ExtBot[token=...]``, and a member's data besides."""
+    installed (the voice-cloning extra brings it: transformers needs typer, typer rich),
+    structlog's default printed every frame's locals, among them python-telegram-bot's
+    ``ExtBot[token=...]``, and a member's data besides."""
     configure_logging()
     caplog.set_level(logging.DEBUG)
 
