@@ -39,7 +39,7 @@ from bot.orders import (
     spoken_language_of,
     visible_length,
 )
-from bot.services import Services
+from bot.services import Services, services_of
 from bot.storage import MediaKind, Order, OrderStatus
 from bot.storage.media import record_media, space_media
 from bot.storage.orders import draft_for, open_draft, orders_where, update_order
@@ -610,11 +610,12 @@ async def receive_unusable(update: Update, context: Context) -> None:
     """A kind of message no step takes (a sticker, a ZIP, a PDF outside the proof step) from a
     member making a greeting: the draft's question again, as typed text gets, where the generic
     "send /help" left them to find it."""
-    services, message, user_id, _ = caller(update, context)
-    draft = draft_for(services.db, user_id)
+    assert update.effective_user is not None
+    draft = draft_for(services_of(context).db, update.effective_user.id)
     if draft is None:
         await unsupported(update, context)
         return
+    services, message, _user_id, _ = caller(update, context)
     await message.reply_text(_("I cannot use this kind of message here."))
     await ask_next_step(message, services, draft, _)
 
