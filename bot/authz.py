@@ -67,13 +67,18 @@ def admit(
 
     ``asked`` is a command or a button press meant for this bot: a refusal is answered (once);
     anything else that does not belong is ignored silently. Only new messages, button presses
-    and payments' pre-checkout queries are handled: an edited message is not a new request.
+    and payments' pre-checkout queries are handled: an edited message is not a new request,
+    though in a private chat it is let through to be told so (``order.edit_not_taken``).
     Moderation asked by someone who is no moderator goes on to :func:`guarded`, which refuses
     it for that reason (and audits it) wherever it was asked.
     """
+    user, chat = update.effective_user, update.effective_chat
+    if update.edited_message is not None:
+        private = chat is not None and chat.type == Chat.PRIVATE
+        by_a_person = user is not None and not user.is_bot
+        return Admission.HANDLE if private and by_a_person else Admission.IGNORE
     if update.message is None and update.callback_query is None:
         return Admission.HANDLE if update.pre_checkout_query is not None else Admission.IGNORE
-    user, chat = update.effective_user, update.effective_chat
     sent_as_chat = update.message is not None and update.message.sender_chat is not None
     if sent_as_chat or user is None:
         # An anonymous group admin, a channel's post forwarded into its group: the account

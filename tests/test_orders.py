@@ -254,6 +254,60 @@ async def _reject(
     )
 
 
+async def test_a_mistyped_name_is_changed_from_the_card_and_an_edit_is_answered(
+    bot_world: BotWorld,
+) -> None:
+    """A typo in the recipient's name shows on the card in the greeting's first words; the
+    card's button asks for the name again and keeps the member's own words. Correcting a
+    message by editing it reaches no step, and the member is told so, with the card again."""
+    member = SandboxUser(6004, "Mei", language_code="en")
+    grandpa = SandboxUser(6005, "Grandpa", language_code="en")
+    world, sandbox = bot_world, bot_world.sandbox
+    await living_family(world, member, grandpa)
+    card = await prepare_order(world, member, "Grandam Lin")
+    assert "Grandam Lin!" in (card.text or "")
+    typed: list[Message] = []
+
+    async def type_words() -> None:
+        typed.append(await sandbox.send_text(member, "We mis you!"))
+
+    card = await world.reply_to(member, type_words, until=lambda m: m.reply_markup is not None)
+    assert "Grandam Lin! We mis you!" in (card.text or "")
+    told = await world.reply_to(
+        member, lambda: sandbox.edit_text(member, typed[0].message_id, "We miss you!")
+    )
+    assert told.text == EN(
+        "I read each message as it was first sent: a change made to it afterwards does not "
+        "reach the greeting."
+    )
+    again = await sandbox.wait_for_message(member.id, lambda m: m.message_id > told.message_id)
+    assert "Grandam Lin! We mis you!" in (again.text or "") and "words:recipient" in _buttons(again)
+    asked = await world.reply_to(
+        member, lambda: sandbox.press_button(member, again.message_id, "words:recipient")
+    )
+    assert asked.text == EN(
+        "Who is the greeting for? Type their name, for example: {example}."
+    ).format(example=EN("Grandma"))
+    card = await world.reply_to(
+        member,
+        lambda: sandbox.send_text(member, "Grandma Lin"),
+        until=lambda m: m.reply_markup is not None,
+    )
+    assert "Grandma Lin! We mis you!" in (card.text or "")
+    await confirm(world, member, card)
+    order = orders_where(world.services.db, "recipient = ?", ["Grandma Lin"])
+    assert [(o.status, o.message) for o in order] == [(S.MODERATION, "We mis you!")]
+    # An edit from someone with no greeting in the making asks nothing: it is not answered.
+    quiet = SandboxUser(6006, "Tom", language_code="en")
+    hello = await sandbox.send_text(quiet, "hello")
+    answer = await sandbox.wait_for_message(quiet.id)
+    await sandbox.edit_text(quiet, hello.message_id, "hello!")
+    # Updates of one chat are handled in order: /help's answer comes after the edit was read.
+    probe = await world.reply_to(quiet, lambda: sandbox.send_text(quiet, "/help"))
+    replies = await sandbox.sent_messages(quiet.id)
+    assert [m.message_id for m in replies] == [answer.message_id, probe.message_id]
+
+
 async def test_a_rejection_is_explained_in_the_members_language_and_a_change_goes_round(
     bot_world: BotWorld,
 ) -> None:

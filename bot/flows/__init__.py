@@ -276,6 +276,8 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     # Telegram's own note that a refund went through: the desk already told the member.
     add(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.refund_noted))
     add(CommandHandler(verify.COMMAND, verify.verify_command))
+    # An edit reaches no step (each took the message as first sent): caught before any does.
+    add(MessageHandler(filters.UpdateType.EDITED_MESSAGE, order.edit_not_taken), group=-1)
     add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION | filters.VOICE
                        | filters.Document.ALL, verify.route), group=-1)  # fmt: skip
 

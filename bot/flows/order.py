@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ApplicationHandlerStop
 
 from bot.analysis import Clip
 from bot.delivery import DEFAULT_SHAPE, Shape
@@ -57,7 +58,7 @@ Context = _Context
 TEMPLATE_PREFIX = "tpl:"
 MORE_FESTIVALS = "tpl-more"  # not under TEMPLATE_PREFIX: it names no template
 PICTURES_PREFIX = "pic:"  # the template picker's pages (bot.flows.picker), by template id
-WORDS_PREFIX = "words:"  # the confirmation card: go, own words, sign, the template's words
+WORDS_PREFIX = "words:"  # the confirmation card's buttons
 LIKENESS_PREFIX = "look:"
 SPOKEN_PREFIX = "spk:"
 SHAPE_PREFIX = "shape:"
@@ -242,6 +243,7 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
     rows.append(
         (_("Change the signature") if order.sender else _("Sign it"), WORDS_PREFIX + "sign")
     )
+    rows.append((_("Change who it is for"), WORDS_PREFIX + "recipient"))
     rows.append((_("Change the format"), WORDS_PREFIX + "shape"))
     shape = shape_for(services, order)
     body = _with_language_note(text.format(words=words, limit=limit), services, order, _)
@@ -620,6 +622,24 @@ async def receive_unusable(update: Update, context: Context) -> None:
     await ask_next_step(message, services, draft, _)
 
 
+async def edit_not_taken(update: Update, context: Context) -> None:
+    """A member making a greeting who corrects what they typed by editing the message (a typo
+    in their words or a name): each step took the text as it was first sent, and an edit taken
+    now could land in another step (a corrected name taken as the greeting's words). So they
+    are told, and shown the step they are at again, whose buttons change any of it. Every other
+    edit is not a request: nothing is answered."""
+    assert update.edited_message is not None and update.effective_user is not None
+    draft = draft_for(services_of(context).db, update.effective_user.id)
+    if draft is not None and update.edited_message.text is not None:
+        services, message, _user_id, _ = caller(update, context)
+        await message.reply_text(
+            _("I read each message as it was first sent: a change made to it afterwards does "
+              "not reach the greeting.")
+        )  # fmt: skip
+        await ask_next_step(message, services, draft, _)
+    raise ApplicationHandlerStop
+
+
 async def receive_text(update: Update, context: Context) -> None:
     """Typed text fills whatever the draft asks for: the recipient, the sender line, or the
     member's own words for the greeting."""
@@ -733,6 +753,9 @@ async def words_chosen(update: Update, context: Context) -> None:
         await ask_next_step(message, services, update_order(services.db, draft.id, message=None), _)
     elif choice == "sign":
         draft = update_order(services.db, draft.id, text_step="sender")
+        await ask_next_step(message, services, draft, _)
+    elif choice == "recipient":  # a name mistyped: asked again, the member's own words kept
+        draft = update_order(services.db, draft.id, recipient=None)
         await ask_next_step(message, services, draft, _)
     elif choice == "shape":
         await _ask_shape(message, _)
