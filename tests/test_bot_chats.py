@@ -8,9 +8,8 @@ failing handlers are answered or ignored without leaving a person waiting.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from bot.demo.samples import sample_portrait_jpeg
 from bot.flows import basics
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser
-from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
+from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for, until
 
 ADMIN_GROUP = -900
 FAMILY_GROUP = -700
@@ -44,13 +43,6 @@ async def group_world(
     clock = FakeClock()
     async with polling(build_application(settings, clock)) as application:
         yield BotWorld(stand_in, sandbox, application, data_dir, clock)
-
-
-async def _until(check: Callable[[], Awaitable[bool]]) -> None:
-    """Wait (up to 15 s) for something the bot does without a message to wait for."""
-    async with asyncio.timeout(15):
-        while not await check():  # noqa: ASYNC110 - no long poll for these (answers, logs)
-            await asyncio.sleep(0.05)
 
 
 async def test_groups_get_nothing_personal_and_moderation_stays_in_the_admin_chat(
@@ -112,7 +104,7 @@ async def test_edits_channel_posts_and_forged_buttons(group_world: BotWorld) -> 
     async def answered() -> bool:
         return bool(await sandbox.callback_answers())
 
-    await _until(answered)
+    await until(answered)
     assert [a.text for a in await sandbox.callback_answers()] == [
         ZH_HANT("This button no longer works. Send /start to begin again.")
     ]
@@ -135,7 +127,7 @@ async def test_failures_are_logged_once_and_the_member_is_told(
         async def refused() -> bool:
             return any(line["event"] == "telegram.refused" for line in logs)
 
-        await _until(refused)
+        await until(refused)
         monkeypatch.setattr(basics, "help_text", broken)
         told = await group_world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "/help"))
     assert told.text == ZH_HANT("Something went wrong on my side. Please try again in a moment.")

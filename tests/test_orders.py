@@ -16,6 +16,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import av
@@ -48,7 +49,7 @@ from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import OrderStatus
 from bot.storage.orders import Field, get_order, new_order, orders_where
 from engine._templates import load_template
-from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
+from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for, until
 from tests.auxil.family import (
     approve_order,
     confirm,
@@ -259,7 +260,8 @@ async def test_a_mistyped_name_is_changed_from_the_card_and_an_edit_is_answered(
 ) -> None:
     """A typo in the recipient's name shows on the card in the greeting's first words; the
     card's button asks for the name again and keeps the member's own words. Correcting a
-    message by editing it reaches no step, and the member is told so, with the card again."""
+    message by editing it reaches no step, and the member is told so, with the card again. A
+    double tap on "Make this greeting" places one order and is told it has moved on."""
     member = SandboxUser(6004, "Mei", language_code="en")
     grandpa = SandboxUser(6005, "Grandpa", language_code="en")
     world, sandbox = bot_world, bot_world.sandbox
@@ -294,7 +296,19 @@ async def test_a_mistyped_name_is_changed_from_the_card_and_an_edit_is_answered(
         until=lambda m: m.reply_markup is not None,
     )
     assert "Grandma Lin! We mis you!" in (card.text or "")
-    await confirm(world, member, card)
+    # A double tap on "Make this greeting": one order, and the second tap is told it is placed.
+    tap = partial(sandbox.press_button, member, card.message_id, "words:go")
+    await asyncio.gather(tap(), tap())
+    status = await sandbox.wait_for_message(member.id, lambda m: m.message_id > card.message_id)
+    assert EN("Waiting for a moderator to read the words.") in (status.text or "")
+    placed = EN("This greeting has moved on: send /orders to see where it is.")
+
+    async def answered() -> bool:
+        return placed in [answer.text for answer in await sandbox.callback_answers()]
+
+    await until(answered)
+    expired = EN("That choice has expired. Send /start to begin again.")
+    assert expired not in [m.text for m in await sandbox.sent_messages(member.id)]
     order = orders_where(world.services.db, "recipient = ?", ["Grandma Lin"])
     assert [(o.status, o.message) for o in order] == [(S.MODERATION, "We mis you!")]
     # An edit from someone with no greeting in the making asks nothing: it is not answered.

@@ -66,6 +66,7 @@ LAST_PHOTO = "photo:last"  # a new greeting with the family's last photo
 MAX_RECIPIENT_CHARS = 40
 _STILL_QUALITY = 92
 _ALBUM_KEPT = "album_kept"  # user_data: the album whose photo became the portrait
+_PLACED_FROM = "placed_from"  # user_data: the card whose "Make this greeting" placed the last order
 
 
 def _member(services: Services, user_id: int) -> Member:
@@ -735,9 +736,15 @@ async def words_chosen(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     services, message, user_id, _ = caller(update, context)
-    await query.answer()
+    assert context.user_data is not None
     draft = draft_for(services.db, user_id)
     choice = query.data.removeprefix(WORDS_PREFIX)
+    if draft is None and context.user_data.get(_PLACED_FROM) == message.message_id:
+        # Pressed again before the first press took the buttons away (a double tap): the
+        # greeting is on its way, which "send /start to begin again" would have hidden.
+        await query.answer(_("This greeting has moved on: send /orders to see where it is."))
+        return
+    await query.answer()
     if draft is None or draft.recipient is None or _needs(services, draft).choices:
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
@@ -760,6 +767,7 @@ async def words_chosen(update: Update, context: Context) -> None:
     elif choice == "shape":
         await _ask_shape(message, _)
     elif choice == "go":
+        context.user_data[_PLACED_FROM] = message.message_id
         await _place(message, services, draft, user_id, _)
 
 

@@ -8,7 +8,8 @@ when a test moves it, so expiries are tested without waiting.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,6 +64,13 @@ class BotWorld:
         return await self.sandbox.wait_for_message(
             user.id, lambda m: m.message_id > before and until(m), timeout=wait_s
         )
+
+
+async def until(check: Callable[[], Awaitable[bool]]) -> None:
+    """Wait (up to 15 s) for something the bot does without a message to wait for."""
+    async with asyncio.timeout(15):
+        while not await check():  # noqa: ASYNC110 - no long poll for these (answers, logs)
+            await asyncio.sleep(0.05)
 
 
 def pytest_configure(config: pytest.Config) -> None:
