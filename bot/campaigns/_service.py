@@ -7,8 +7,6 @@ moment has come. Everything it decides is read from the database, so a restart o
 festival day picks up exactly where the last run stopped: what was sent is in the ledger.
 """
 
-import asyncio
-import contextlib
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -34,6 +32,7 @@ from bot.storage import MediaKind, Order, OrderStatus, get_language
 from bot.storage.media import media_where
 from bot.storage.orders import new_order, orders_where
 from bot.storage.users import opt_out, opted_out, time_zone_of, zone_of
+from bot.ticker import Ticker
 
 log = structlog.get_logger(__name__)
 SYSTEM = "system"
@@ -83,30 +82,18 @@ class Campaigns:
         self._audit = audit
         self._clock = clock
         self._desk = desk
-        self._tick_s = tick_s
+        self._ticker = Ticker("campaigns", tick_s, self.tick)
         self._broadcaster = broadcaster or Broadcaster()
         self._dispatched: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
         self._bot: Bot | None = None
 
     def start(self, bot: Bot) -> None:
         self._bot = bot
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._ticker.start()
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._ticker.close()
         await self._broadcaster.close()
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception as error:  # the next tick tries again; nothing is lost
-                log.error("campaigns.tick_failed", error=repr(error))
-            await asyncio.sleep(self._tick_s)
 
     async def tick(self) -> None:
         """Invite whoever is due an invitation, then deliver whatever is due now."""
