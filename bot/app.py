@@ -21,6 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.executors import executor_for
 from bot.family.erasure import finish_departures, finish_revocations
+from bot.family.renewal import send_consent_notices
 from bot.flows import register_handlers
 from bot.flows.basics import MENU_LANGUAGES, admin_command_descriptions, command_descriptions
 from bot.flows.uploads import download_client
@@ -31,6 +32,7 @@ from bot.orders import OrderDesk
 from bot.pacing import ChatOrderedUpdates, FloodGuard
 from bot.services import Services, attach, services_of
 from bot.storage import open_database
+from bot.ticker import Ticker
 from bot.transient import RetryingRateLimiter
 from bot.vault import AUDIT_KEY_PURPOSE, Vault, derive_key, load_or_create_key, watermark_key
 from bot.verification import Verifier
@@ -76,11 +78,13 @@ async def _post_init(application: BotApplication) -> None:
     await finish_revocations(services, application.bot)
     await finish_departures(services, application.bot)
     services.campaigns.start(application.bot)
+    services.consent_notices.start()
 
 
 async def _post_shutdown(application: BotApplication) -> None:
     services = services_of(application)
     await services.campaigns.close()
+    await services.consent_notices.close()
     await services.analyses.close()
     await services.jobs.close()
     await services.orders.close()
@@ -151,8 +155,14 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
+    notices = Ticker(
+        "consent",
+        settings.consent_check_s,
+        lambda: send_consent_notices(services_of(application), application.bot),
+    )
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
                         jobs=jobs, verifier=verifier, orders=orders, campaigns=campaigns,
+                        consent_notices=notices,
                         flood=FloodGuard(settings.flood_updates, settings.flood_window_s),
                         analyses=Analyses(), downloads=download_client())  # fmt: skip
     attach(application, services)

@@ -21,8 +21,8 @@ from telegram import Chat, Update
 from telegram.ext import CallbackContext
 
 from bot.family.consent import current_consent
-from bot.family.guidance import start_over_text, verification_step_text
-from bot.family.spaces import Role, SpaceStatus, get_space, membership_of
+from bot.family.guidance import consent_step_text, start_over_text, verification_step_text
+from bot.family.spaces import Role, SpaceStatus, get_space, membership_of, subject_joined
 from bot.i18n import Gettext, sentences
 from bot.services import Services, services_of
 from bot.storage import remember_user
@@ -190,13 +190,14 @@ def check(
         )
     if permission in (Permission.CONSENT, Permission.REVOKE) and not space.deceased:
         if member.role != Role.SUBJECT:
-            return Denial(
-                "not_subject",
-                _(
-                    "Only {subject} can give or withdraw their consent, from their own Telegram "
-                    "account. Send /invite to get a link for them."
-                ).format(subject=subject),
-            )
+            if subject_joined(services.db, space.id):
+                how = _("{subject} does it in their own chat with me: /consent to give it, "
+                        "/revoke to withdraw it.").format(subject=subject)  # fmt: skip
+            else:
+                how = _("Send /invite to get a link for them.")
+            only = _("Only {subject} can give or withdraw their consent, from their own Telegram "
+                     "account.").format(subject=subject)  # fmt: skip
+            return Denial("not_subject", sentences(only, how))
         if member.phone_number is None:
             # Whoever opened the subject's link is not yet known to be the subject: they
             # cannot close the family's space in the subject's name.
@@ -206,18 +207,9 @@ def check(
         return Denial("unverified", verification_step_text(_, member, space))
     if permission in (Permission.CONSENT, Permission.REVOKE, Permission.AUTHORISE):
         return None
-    if current_consent(services.db, space, services.clock.now()) is None:
-        if space.deceased:
-            text = _(
-                "Greetings can be made once verified relatives have authorised them. "
-                "Send /consent to authorise."
-            )
-        else:
-            text = _(
-                "Greetings can be made once {subject} has consented from their own Telegram "
-                "account. Send /invite to get a link for them."
-            )
-        return Denial("no_consent", text.format(subject=subject))
+    now = services.clock.now()
+    if current_consent(services.db, space, now) is None:
+        return Denial("no_consent", consent_step_text(_, services.db, space, now))
     return None
 
 

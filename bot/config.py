@@ -88,6 +88,9 @@ class Settings:
     campaign_invite_days: int = 7
     campaign_sample_percent: int = 10
     campaign_tick_s: float = 30.0
+    # How often consents are looked at for a year about to end or ended, to tell the family
+    # (bot/family/renewal.py).
+    consent_check_s: float = 3600.0
     # One account may send at most this many updates (messages, button presses) in this many
     # seconds; the first one over is answered with how long to wait, the rest are dropped
     # until the window has passed (payments never are). See bot/pacing.py.
@@ -206,6 +209,7 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         ),
         campaign_invite_days=_positive_int(env, "TUANYUAN_CAMPAIGN_INVITE_DAYS", "7"),
         campaign_tick_s=_positive_int(env, "TUANYUAN_CAMPAIGN_TICK_S", "30"),
+        consent_check_s=_positive_int(env, "TUANYUAN_CONSENT_CHECK_S", "3600"),
         flood_updates=_positive_int(env, "TUANYUAN_FLOOD_UPDATES", "30"),
         flood_window_s=_positive_int(env, "TUANYUAN_FLOOD_WINDOW_S", "10"),
         send_per_s=_positive_int(env, "TUANYUAN_SEND_PER_S", "30", least=0),

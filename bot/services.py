@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.i18n import Gettext, Language, gettext_for
 from bot.pacing import FloodGuard
 from bot.storage import get_language
+from bot.ticker import Ticker
 from bot.vault import Vault
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ class Services:
     verifier: "Verifier"
     orders: "OrderDesk"
     campaigns: "Campaigns"
+    consent_notices: Ticker  # bot/family/renewal.py: consent's year ending, and ended
     flood: FloodGuard
     analyses: "Analyses"
     # Members' files are fetched over one client's kept connections: a client per download

@@ -69,10 +69,9 @@ NOT_MEMBER = (
 )
 NOT_ADMIN = "This command is only for Tuanyuan's moderators."
 NOT_OWNER = "Only the person who created this family space can invite others."
-NOT_SUBJECT = (
-    "Only {subject} can give or withdraw their consent, from their own Telegram account. "
-    "Send /invite to get a link for them."
-)
+# Followed by how the subject does it: in their own chat once they have joined (as here), else
+# through a link sent with /invite (tests/test_family_trust.py).
+NOT_SUBJECT = "Only {subject} can give or withdraw their consent, from their own Telegram account."
 LIVING = (
     "Only relatives of someone who has died authorise greetings. {subject} gives consent "
     "personally, by reading a phrase aloud."

@@ -476,6 +476,15 @@ async def test_a_consent_phrase_read_late_or_too_short_is_asked_again(
     late = await read_phrase(bot_world, GRANDPA, wording)
     expired = "That phrase expired: a phrase must be read within 30 minutes. Here is a new one."
     assert says(GRANDPA, expired)(late)
+    # The owner, verified meanwhile, is sent to Grandpa, who has joined: not to /invite, whose
+    # link for him is gone.
+    ready = await bot_world.reply_to(OWNER, lambda: bot_world.sandbox.send_text(OWNER, "孫女"))
+    assert (ready.text or "").endswith(
+        ZH_HANT(
+            "Greetings can be made once {subject} has consented. Ask {subject} to send me "
+            "/consent from their own Telegram account."
+        ).format(subject="外公")
+    )
     new_phrase = (late.text or "").splitlines()[-1]
     assert new_phrase != (wording.text or "").splitlines()[-1]
     space_id = membership_of(bot_world.services.db, GRANDPA.id).space_id  # type: ignore[union-attr]

@@ -246,6 +246,17 @@ def current_consent(db: Database, space: Space, now: datetime) -> ConsentRecord 
     return grant
 
 
+def lapsed_grant(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
+    """The grant whose year has run out with none after it: the family had consent and needs
+    it given again, which is not the same as never having had it."""
+    if space.status != SpaceStatus.ACTIVE:
+        return None
+    grant = latest_grant(db, space.id)
+    if grant is None or grant.valid_until is None or parse_iso(grant.valid_until) > now:
+        return None
+    return None if vetoed(db, grant) else grant
+
+
 def awaiting_cosigners(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
     """A next-of-kin grant still short of co-signers (neither vetoed, withdrawn nor expired):
     a relative verified after it was given co-signs it rather than starting another."""

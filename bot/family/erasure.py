@@ -193,6 +193,7 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
     # Their answers to campaign invitations (names, a personal message) and the links they opened.
     db.execute("DELETE FROM campaign_invitations WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM campaign_joiners WHERE user_id = ?", [user_id])
+    db.execute("DELETE FROM consent_notices WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM users WHERE id = ?", [user_id])
     services.audit.record(user_id, "member.deleted", **dict(receipt.files))
     db.execute("DELETE FROM departures WHERE user_id = ?", [user_id])

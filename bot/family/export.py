@@ -38,6 +38,9 @@ def export_member(services: Services, user_id: int) -> tuple[bytes, int]:
         "consent_records_signed": _rows(
             services, "SELECT * FROM consent_records WHERE actor_id = ?", [user_id]
         ),
+        "consent_notices_received": _rows(
+            services, "SELECT * FROM consent_notices WHERE user_id = ?", [user_id]
+        ),
     }
     files: list[tuple[dict[str, Any], bytes]] = []
     # A speaker profile is derived from the whole family's notes: not one member's upload.

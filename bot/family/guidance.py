@@ -4,7 +4,12 @@ Whenever the bot refuses or a member seems lost, the answer ends with the one ne
 moves them forward, so nobody is left guessing what "not verified" means.
 """
 
-from bot.family.spaces import Member, MemberStatus, Space
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot.family.consent import lapsed_grant
+from bot.family.spaces import Member, MemberStatus, Role, Space, subject_joined
 from bot.i18n import Gettext
 
 
@@ -45,3 +50,47 @@ def start_over_text(_: Gettext, space: Space) -> str:
         "To start over, {subject} gives consent again with /consent; then send the photo and "
         "voice notes again."
     ).format(subject=space.subject_name or "")
+
+
+def consent_step_text(
+    _: Gettext, db: Database, space: Space, now: datetime, role: Role = Role.MEMBER
+) -> str:
+    """Why no greeting can be made until consent is given, and who gives it (said to someone
+    in the family space with ``role``): a deceased subject's relatives with /consent; a living
+    subject themself, sent a link with /invite until they have joined and from then on with
+    /consent in their own chat. A consent whose year has run out is named as such, with its
+    date: the family had it, and may not know it lasts a year."""
+    subject = space.subject_name or ""
+    lapsed = lapsed_grant(db, space, now)
+    ended = (lapsed.valid_until or "")[:10] if lapsed is not None else ""
+    if role == Role.SUBJECT and lapsed is not None:
+        text = _("Your consent ended on {date}: consent lasts one year. Send /consent to give "
+                 "it again.")  # fmt: skip
+    elif role == Role.SUBJECT:
+        text = _("Next: consent. Send /consent to see what is needed.")
+    elif space.deceased and lapsed is not None:
+        text = _(
+            "The authorisation of greetings from {subject} ended on {date}: it lasts one year. "
+            "Send /consent to authorise them again."
+        )
+    elif space.deceased:
+        text = _(
+            "Greetings can be made once verified relatives have authorised them. "
+            "Send /consent to authorise."
+        )
+    elif lapsed is not None:
+        text = _(
+            "{subject}'s consent ended on {date}: consent lasts one year. Ask {subject} to send "
+            "me /consent from their own Telegram account to give it again."
+        )
+    elif subject_joined(db, space.id):
+        text = _(
+            "Greetings can be made once {subject} has consented. Ask {subject} to send me "
+            "/consent from their own Telegram account."
+        )
+    else:
+        text = _(
+            "Greetings can be made once {subject} has consented from their own Telegram "
+            "account. Send /invite to get a link for them."
+        )
+    return text.format(subject=subject, date=ended)

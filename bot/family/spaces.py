@@ -113,6 +113,12 @@ def members_of(db: Database, space_id: str) -> list[Member]:
     return [Member.model_validate(row) for row in rows]
 
 
+def subject_joined(db: Database, space_id: str) -> bool:
+    """Whether the person in the greetings has opened their link: a living subject is sent a
+    link once, and from then on consents in their own chat."""
+    return any(m.role == Role.SUBJECT for m in members_of(db, space_id))
+
+
 def create_space(db: Database, clock: Clock, owner_id: int, cosigners_required: int) -> Space:
     space_id = secrets.token_hex(6)
     now = iso(clock.now())
@@ -233,7 +239,7 @@ def redeem_invite(db: Database, clock: Clock, payload: str, user_id: int) -> Mem
     if get_space(db, space_id).status != SpaceStatus.ACTIVE:
         raise InviteRefused(InviteProblem.SPACE_CLOSED, space_id)
     role = Role(invite["role"])
-    if role == Role.SUBJECT and any(m.role == Role.SUBJECT for m in members_of(db, space_id)):
+    if role == Role.SUBJECT and subject_joined(db, space_id):
         raise InviteRefused(InviteProblem.SUBJECT_TAKEN, space_id)
     with db.atomic():  # the invite used and the member added in one commit, or neither
         db.table("invites").update(

@@ -21,6 +21,7 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
+from bot.clock import iso, parse_iso
 from bot.family.consent import (
     MIN_STATEMENT_SPEECH_S,
     ConsentRecord,
@@ -42,6 +43,7 @@ from bot.family.consent import (
 )
 from bot.family.erasure import Receipt, revoke
 from bot.family.guidance import start_over_text, verification_step_text
+from bot.family.renewal import RENEWAL_WINDOW, renewable
 from bot.family.spaces import (
     Member,
     MemberStatus,
@@ -140,15 +142,26 @@ async def ask_for_statement(
 
 async def consent_command(update: Update, context: Context) -> None:
     services, message, member, space, _ = _sender(update, context)
-    if current_consent(services.db, space, services.clock.now()) is not None:
-        await message.reply_text(
-            _("Consent for {subject} is recorded and valid until {date}.").format(
-                subject=space.subject_name, date=_until(services, space)
-            )
+    now = services.clock.now()
+    current = current_consent(services.db, space, now)
+    renewing = member.role == Role.SUBJECT and renewable(services.db, space, now) is not None
+    if current is not None and not renewing:
+        text = _("Consent for {subject} is recorded and valid until {date}.").format(
+            subject=space.subject_name, date=_until(services, space)
         )
+        if member.role == Role.SUBJECT and current.valid_until is not None:
+            opens = parse_iso(current.valid_until) - RENEWAL_WINDOW
+            text = sentences(text, _("You can renew it from {date}.").format(date=iso(opens)[:10]))
+        await message.reply_text(text)
         return
     if member.role == Role.SUBJECT:
-        await ask_for_statement(services, message, _, member, space)
+        before = ""
+        if renewing:
+            before = _(
+                "Your consent is valid until {date}. Reading this new phrase renews it for a "
+                "year from today."
+            ).format(date=_until(services, space))
+        await ask_for_statement(services, message, _, member, space, before=before)
         return
     if await _pending_shown(services, message, member, space):
         return
@@ -198,6 +211,7 @@ async def receive_statement(update: Update, context: Context) -> None:
             ).format(heard=heard.seconds, minimum=MIN_STATEMENT_SPEECH_S, phrase=challenge.phrase)
         )
         return
+    renewed = current_consent(services.db, space, services.clock.now()) is not None
     media_id = services.vault.put_bytes(data)
     mime_type = getattr(source, "mime_type", None) or "audio/ogg"
     record_media(services.db, services.clock, media_id, MediaKind.STATEMENT, mime_type,
@@ -221,6 +235,11 @@ async def receive_statement(update: Update, context: Context) -> None:
             "Send /revoke at any time to withdraw it."
         ).format(subject=space.subject_name, date=_until(services, space))
     )
+    if renewed:  # greetings went on all along: the family learns only the new date
+        await notify_members(context.bot, services, space, member.user_id, lambda _: _(
+            "{subject} renewed their consent: greetings can be made until {date}.").format(
+            subject=space.subject_name, date=_until(services, space)))  # fmt: skip
+        return
     await notify_members(context.bot, services, space, member.user_id, lambda _: _(
         "{subject} has consented.").format(subject=space.subject_name),
         with_next_step=True)  # fmt: skip

@@ -18,7 +18,7 @@ from telegram import (
 
 from bot.clock import iso
 from bot.family.consent import current_consent
-from bot.family.guidance import verification_step_text
+from bot.family.guidance import consent_step_text, verification_step_text
 from bot.family.likeness import SPOKEN_LANGUAGES
 from bot.family.spaces import (
     MAX_RELATION_CHARS,
@@ -36,9 +36,9 @@ from bot.family.spaces import (
     create_invite,
     create_space,
     get_space,
-    members_of,
     membership_of,
     redeem_invite,
+    subject_joined,
     update_member,
     update_space,
 )
@@ -254,9 +254,7 @@ def _invite_text(
 
 def _awaits_subject(services: Services, space: Space) -> bool:
     """A living subject who has not joined yet: they can still be sent a link to consent."""
-    return not space.deceased and not any(
-        m.role == Role.SUBJECT for m in members_of(services.db, space.id)
-    )
+    return not space.deceased and not subject_joined(services.db, space.id)
 
 
 async def invite(update: Update, context: Context) -> None:
@@ -417,14 +415,12 @@ async def relation_given(update: Update, context: Context, member: Member) -> No
 
 
 def _ready_text(services: Services, _: Gettext, space: Space) -> str:
-    if current_consent(services.db, space, services.clock.now()) is not None:
+    now = services.clock.now()
+    if current_consent(services.db, space, now) is not None:
         return _("You can make a greeting now: send a clear photo of {subject}'s face.").format(
             subject=space.subject_name
         )
-    return _(
-        "Greetings can be made once {subject} has consented from their own Telegram "
-        "account. Send /invite to get a link for them."
-    ).format(subject=space.subject_name)
+    return consent_step_text(_, services.db, space, now)
 
 
 async def receive_proof(update: Update, context: Context, member: Member) -> None:

@@ -8,7 +8,7 @@ explanation is /help's.
 from telegram import Update
 
 from bot.family.consent import current_consent
-from bot.family.guidance import start_over_text
+from bot.family.guidance import consent_step_text, start_over_text
 from bot.family.spaces import SpaceStatus, get_space, membership_of
 from bot.flows.basics import Context, caller
 from bot.flows.family import send_next_step
@@ -53,10 +53,10 @@ async def start_card(update: Update, context: Context) -> None:
     if not member.verified:
         await send_next_step(message, _, member, space, before=done)
         return
-    if current_consent(services.db, space, services.clock.now()) is None:
-        await message.reply_text(
-            sentences(done, _("Next: consent. Send /consent to see what is needed."))
-        )
+    now = services.clock.now()
+    if current_consent(services.db, space, now) is None:
+        step = consent_step_text(_, services.db, space, now, member.role)
+        await message.reply_text(sentences(done, step))
         return
     latest = orders_of(services.db, user_id, 1)
     if latest:

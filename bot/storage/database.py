@@ -417,6 +417,15 @@ def _add_departures(db: Database) -> None:
     db.table("departures").create({"user_id": int, "requested_at": str}, pk="user_id")
 
 
+def _add_consent_notices(db: Database) -> None:
+    """Who was told of a consent's year ending, per grant: written before each message is
+    sent, so no pass sends one twice (``bot.family.renewal``)."""
+    db.table("consent_notices").create(
+        {"grant_id": str, "kind": str, "user_id": int, "noticed_at": str},
+        pk=("grant_id", "kind", "user_id"),
+    )
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -431,6 +440,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_preview_stills,
     _add_still_digests,
     _add_departures,
+    _add_consent_notices,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

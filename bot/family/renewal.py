@@ -1,0 +1,101 @@
+"""Consent's year: the living subject reminded before it ends, the family told once it has.
+
+Consent lasts a year (``CONSENT_VALID_FOR``), so the family that made last Mid-Autumn's
+greeting finds this year's refused unless consent is given again. A living subject may give it
+again in the consent's last ``RENEWAL_WINDOW``: their new statement is a grant of its own,
+complete at once, so greetings never stop. They are reminded when that window opens. Relatives
+of someone who has died authorise again once the year is over, not before: a new next-of-kin
+grant waits for its co-signers, and while it waited it would be the grant every check reads,
+stopping greetings that the old one still allows. Everyone verified in the space is told when
+the year has ended, in their own words of what to do (``guidance.consent_step_text``).
+
+Each notice is written down before it is sent, so no pass sends one twice; one a crash cut
+short is not sent again, and its reader meets the same words at their next step.
+"""
+
+import contextlib
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlite_utils import Database
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.clock import iso, parse_iso
+from bot.family.consent import ConsentRecord, current_consent, lapsed_grant
+from bot.family.guidance import consent_step_text
+from bot.family.spaces import Member, Role, Space, active_spaces, members_of
+from bot.services import Services
+
+RENEWAL_WINDOW = timedelta(days=30)
+
+
+class Notice(StrEnum):
+    ENDING = "ending"  # to a living subject, as the renewal window opens
+    ENDED = "ended"  # to everyone verified in the space, within RENEWAL_WINDOW of the end
+
+
+def renewable(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
+    """A living subject's current consent in its last ``RENEWAL_WINDOW``: they may give it
+    again now, for a year from today."""
+    if space.deceased:
+        return None
+    grant = current_consent(db, space, now)
+    if grant is None or grant.valid_until is None:
+        return None
+    return grant if parse_iso(grant.valid_until) - RENEWAL_WINDOW <= now else None
+
+
+def _due(db: Database, space: Space, now: datetime) -> tuple[ConsentRecord, Notice] | None:
+    if (grant := renewable(db, space, now)) is not None:
+        return grant, Notice.ENDING
+    grant = lapsed_grant(db, space, now)
+    if grant is None or grant.valid_until is None:
+        return None
+    # An end long past (a bot that was down for weeks) is news to nobody: it is not announced.
+    return (grant, Notice.ENDED) if now - parse_iso(grant.valid_until) < RENEWAL_WINDOW else None
+
+
+def _claimed(
+    db: Database, grant: ConsentRecord, notice: Notice, user_id: int, now: datetime
+) -> bool:
+    """Writes the notice down; False when it was written before (sent, or cut short)."""
+    cursor = db.execute(
+        "INSERT OR IGNORE INTO consent_notices (grant_id, kind, user_id, noticed_at) "
+        "VALUES (?, ?, ?, ?)",
+        [grant.id, notice.value, user_id, iso(now)],
+    )
+    return cursor.rowcount == 1
+
+
+def _readers(db: Database, space: Space, notice: Notice) -> list[Member]:
+    verified = [member for member in members_of(db, space.id) if member.verified]
+    if notice == Notice.ENDING:
+        return [member for member in verified if member.role == Role.SUBJECT]
+    return verified
+
+
+async def send_consent_notices(services: Services, bot: Bot) -> int:
+    """One pass over every active space; how many notices went out."""
+    db, now, sent = services.db, services.clock.now(), 0
+    for space in active_spaces(db):
+        due = _due(db, space, now)
+        if due is None:
+            continue
+        grant, notice = due
+        for member in _readers(db, space, notice):
+            if not _claimed(db, grant, notice, member.user_id, now):
+                continue
+            _ = services.gettext_of(member.user_id)
+            if notice == Notice.ENDING:
+                text = _(
+                    "Your consent to greetings made with your face and voice ends on {date}. "
+                    "To let your family go on making them, send /consent and read the new "
+                    "phrase aloud: your consent then lasts a year from that day."
+                ).format(date=(grant.valid_until or "")[:10])
+            else:
+                text = consent_step_text(_, db, space, now, member.role)
+            with contextlib.suppress(TelegramError):  # blocked: they read it at their next step
+                await bot.send_message(member.user_id, text)
+                sent += 1
+    return sent
