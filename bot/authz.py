@@ -68,7 +68,7 @@ def admit(
     ``asked`` is a command or a button press meant for this bot: a refusal is answered (once);
     anything else that does not belong is ignored silently. Only new messages, button presses
     and payments' pre-checkout queries are handled: an edited message is not a new request,
-    though in a private chat it is let through to be told so (``order.edit_not_taken``).
+    though in a private chat it is let through to be told so (``bot.flows._edited``).
     Moderation asked by someone who is no moderator goes on to :func:`guarded`, which refuses
     it for that reason (and audits it) wherever it was asked.
     """

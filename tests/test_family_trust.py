@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from telegram import Message
 
 from bot.app import build_application, polling
 from bot.delivery import ORIGINAL_PREFIX
@@ -42,6 +43,7 @@ from bot.family.spaces import (
     Role,
     Space,
     SpaceStatus,
+    get_space,
     membership_of,
     update_space,
 )
@@ -929,6 +931,40 @@ async def test_a_subject_name_over_40_characters_is_asked_again(bot_world: BotWo
         until=lambda m: m.reply_markup is not None,
     )
     assert question.reply_markup is not None
+
+
+async def test_a_typo_in_the_subjects_name_is_corrected_by_typing_it_again(
+    bot_world: BotWorld,
+) -> None:
+    """The name comes back in "Is 阿麼 living or deceased?": typed again, it replaces the
+    first; the name edited instead is answered with how to correct it; the question's answer
+    typed rather than pressed is taken as the answer, not as a name."""
+    sandbox = bot_world.sandbox
+    await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/newspace"))
+    typed: list[Message] = []
+
+    async def type_name() -> None:
+        typed.append(await sandbox.send_text(OWNER, "阿麼"))
+
+    question = await bot_world.reply_to(OWNER, type_name)
+    assert question.text == ZH_HANT("Is {subject} living or deceased?").format(subject="阿麼")
+    told = await bot_world.reply_to(
+        OWNER, lambda: sandbox.edit_text(OWNER, typed[0].message_id, "阿嬤")
+    )
+    assert told.text == ZH_HANT(
+        "I read each message as it was first sent: a change made to it afterwards does not "
+        "reach me."
+    ) + ZH_HANT("To correct the name, type it again.")
+    question = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "阿嬤"))
+    assert question.text == ZH_HANT("Is {subject} living or deceased?").format(subject="阿嬤")
+    languages = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "已過世"))
+    assert languages.text == ZH_HANT(
+        "Which languages does {subject} speak? Choose one or more, then press Done."
+    ).format(subject="阿嬤")
+    member = membership_of(bot_world.services.db, OWNER.id)
+    assert member is not None
+    space = get_space(bot_world.services.db, member.space_id)
+    assert (space.subject_name, space.subject_status) == ("阿嬤", "deceased")
 
 
 async def test_a_relation_over_40_characters_is_refused_and_not_kept(bot_world: BotWorld) -> None:

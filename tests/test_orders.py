@@ -280,7 +280,7 @@ async def test_a_mistyped_name_is_changed_from_the_card_and_an_edit_is_answered(
     )
     assert told.text == EN(
         "I read each message as it was first sent: a change made to it afterwards does not "
-        "reach the greeting."
+        "reach me."
     )
     again = await sandbox.wait_for_message(member.id, lambda m: m.message_id > told.message_id)
     assert "Grandam Lin! We mis you!" in (again.text or "") and "words:recipient" in _buttons(again)

@@ -51,8 +51,9 @@ from bot.flows import (
     resume,
     verify,
 )
-from bot.flows.basics import Context
+from bot.flows.basics import Context, caller
 from bot.flows.errors import on_error
+from bot.i18n import sentences
 from bot.orders import (
     APPROVE_PREFIX,
     CANCEL_PREFIX,
@@ -67,6 +68,7 @@ from bot.orders import (
 )
 from bot.pacing import Pace, is_payment
 from bot.services import services_of
+from bot.storage.orders import draft_for
 
 _portrait = guarded(Permission.UPLOAD_FOOTAGE, order.receive_portrait)
 _voice = guarded(Permission.UPLOAD_FOOTAGE, order.receive_voice)
@@ -159,13 +161,38 @@ async def _text(update: Update, context: Context) -> None:
     member = membership_of(services.db, update.effective_user.id)
     if member is not None and member.role == Role.OWNER:
         space = get_space(services.db, member.space_id)
-        if space.status == SpaceStatus.SETUP and space.setup_step == SetupStep.NAME:
+        # The name typed again once its question is asked (a typo seen in it) replaces it.
+        naming = space.setup_step in (SetupStep.NAME, SetupStep.STATUS)
+        if space.status == SpaceStatus.SETUP and naming:
             await family.subject_name_given(update, context, space)
             return
     if member is not None and member.status == MemberStatus.RELATION:
         await family.relation_given(update, context, member)
         return
     await _order_text(update, context)
+
+
+async def _edited(update: Update, context: Context) -> None:
+    """Someone correcting what they typed by editing it (a typo in a name or in the greeting's
+    words): each step took the text as it was first sent, and an edit taken now could land in
+    another step (a corrected name taken as the greeting's words). So they are told, and how to
+    correct it: the subject's name typed again while the space is made, or the greeting's step
+    asked again, whose buttons change any of it. Any other edit is not a request: nothing is
+    answered."""
+    assert update.edited_message is not None and update.effective_user is not None
+    services, user_id = services_of(context), update.effective_user.id
+    naming = family.space_in_setup(services, user_id, SetupStep.STATUS)
+    draft = draft_for(services.db, user_id)
+    if update.edited_message.text is not None and (naming is not None or draft is not None):
+        services, message, user_id, _ = caller(update, context)
+        told = _("I read each message as it was first sent: a change made to it afterwards "
+                 "does not reach me.")  # fmt: skip
+        if naming is not None:
+            await message.reply_text(sentences(told, _("To correct the name, type it again.")))
+        elif draft is not None:
+            await message.reply_text(told)
+            await order.ask_next_step(message, services, draft, _)
+    raise ApplicationHandlerStop
 
 
 # Moderation shows families' data: its commands and buttons work only in the admin chat.
@@ -277,7 +304,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     add(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.refund_noted))
     add(CommandHandler(verify.COMMAND, verify.verify_command))
     # An edit reaches no step (each took the message as first sent): caught before any does.
-    add(MessageHandler(filters.UpdateType.EDITED_MESSAGE, order.edit_not_taken), group=-1)
+    add(MessageHandler(filters.UpdateType.EDITED_MESSAGE, _edited), group=-1)
     add(MessageHandler(filters.VIDEO | filters.VIDEO_NOTE | filters.ANIMATION | filters.VOICE
                        | filters.Document.ALL, verify.route), group=-1)  # fmt: skip
 

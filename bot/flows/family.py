@@ -127,7 +127,16 @@ async def cancel_setup(update: Update, context: Context) -> bool:
 
 
 async def subject_name_given(update: Update, context: Context, space: Space) -> None:
+    """The subject's name, typed when asked or again once the next question shows it (a typo
+    seen there): the new name replaces it and the question is asked with it. Typed at that
+    question, "Living" or "Deceased" is its answer, not a name."""
     services, message, _user_id, _ = caller(update, context)
+    answers = {_("Living").casefold(): SubjectStatus.LIVING,
+               _("Deceased").casefold(): SubjectStatus.DECEASED}  # fmt: skip
+    answer = answers.get((message.text or "").strip().casefold())
+    if space.setup_step == SetupStep.STATUS and answer is not None:
+        await _ask_languages(message, services, space, answer, _)
+        return
     name = await bounded_text(
         message, MAX_SUBJECT_NAME_CHARS, _("Please type a name of at most {limit} characters.")
     )
@@ -145,7 +154,7 @@ async def subject_name_given(update: Update, context: Context, space: Space) -> 
     )
 
 
-def _space_in_setup(services: Services, user_id: int, step: SetupStep) -> Space | None:
+def space_in_setup(services: Services, user_id: int, step: SetupStep) -> Space | None:
     member = membership_of(services.db, user_id)
     if member is None or member.role != Role.OWNER:
         return None
@@ -177,14 +186,20 @@ async def subject_status_chosen(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
-    space = _space_in_setup(services, user_id, SetupStep.STATUS)
+    space = space_in_setup(services, user_id, SetupStep.STATUS)
     status = query.data.removeprefix(SUBJECT_STATUS_PREFIX)
     if space is None or status not in (SubjectStatus.LIVING, SubjectStatus.DECEASED):
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
-    update_space(services.db, space.id, subject_status=status,
-                 setup_step=SetupStep.LANGUAGES.value)  # fmt: skip
     await remove_buttons(query)
+    await _ask_languages(message, services, space, SubjectStatus(status), _)
+
+
+async def _ask_languages(
+    message: Message, services: Services, space: Space, status: SubjectStatus, _: Gettext
+) -> None:
+    update_space(services.db, space.id, subject_status=status.value,
+                 setup_step=SetupStep.LANGUAGES.value)  # fmt: skip
     await message.reply_text(
         _("Which languages does {subject} speak? Choose one or more, then press Done.").format(
             subject=space.subject_name
@@ -197,7 +212,7 @@ async def subject_language_chosen(update: Update, context: Context) -> None:
     services, message, user_id, _ = caller(update, context)
     query = update.callback_query
     assert query is not None and query.data is not None
-    space = _space_in_setup(services, user_id, SetupStep.LANGUAGES)
+    space = space_in_setup(services, user_id, SetupStep.LANGUAGES)
     if space is None:
         await query.answer()
         await message.reply_text(_("That choice has expired. Send /start to begin again."))

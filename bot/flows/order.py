@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.ext import ApplicationHandlerStop
 
 from bot.analysis import Clip
 from bot.delivery import DEFAULT_SHAPE, Shape
@@ -621,24 +620,6 @@ async def receive_unusable(update: Update, context: Context) -> None:
     services, message, _user_id, _ = caller(update, context)
     await message.reply_text(_("I cannot use this kind of message here."))
     await ask_next_step(message, services, draft, _)
-
-
-async def edit_not_taken(update: Update, context: Context) -> None:
-    """A member making a greeting who corrects what they typed by editing the message (a typo
-    in their words or a name): each step took the text as it was first sent, and an edit taken
-    now could land in another step (a corrected name taken as the greeting's words). So they
-    are told, and shown the step they are at again, whose buttons change any of it. Every other
-    edit is not a request: nothing is answered."""
-    assert update.edited_message is not None and update.effective_user is not None
-    draft = draft_for(services_of(context).db, update.effective_user.id)
-    if draft is not None and update.edited_message.text is not None:
-        services, message, _user_id, _ = caller(update, context)
-        await message.reply_text(
-            _("I read each message as it was first sent: a change made to it afterwards does "
-              "not reach the greeting.")
-        )  # fmt: skip
-        await ask_next_step(message, services, draft, _)
-    raise ApplicationHandlerStop
 
 
 async def receive_text(update: Update, context: Context) -> None:
