@@ -17,7 +17,7 @@ import pytest
 from bot.app import build_application, polling
 from bot.clock import iso
 from bot.demo.samples import sample_portrait_jpeg
-from bot.family.consent import CONSENT_VALID_FOR, latest_grant
+from bot.family.consent import CHALLENGE_VALID_FOR, CONSENT_VALID_FOR, latest_grant
 from bot.family.erasure import delete_member
 from bot.family.export import export_member
 from bot.family.renewal import RENEWAL_WINDOW, Notice, send_consent_notices
@@ -27,6 +27,7 @@ from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
 from tests.auxil.family import (
     AUTHORISED,
+    RECORD_IT,
     deceased_family,
     living_family,
     read_phrase,
@@ -122,6 +123,12 @@ async def test_a_living_subject_is_reminded_renews_and_greetings_never_stop(
             "from today."
         ).format(date=ends)
     )
+    # Left unread until it expires, the phrase no longer claims what he sends (his voice notes
+    # are for greetings again); /consent gives a new one.
+    world.clock.advance(CHALLENGE_VALID_FOR + timedelta(seconds=1))
+    chat = await world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "hello"))
+    assert not (chat.text or "").startswith(EN(RECORD_IT))
+    wording = await world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/consent"))
     renewed_until = iso(world.clock.now() + CONSENT_VALID_FOR)[:10]
     thanks = await read_phrase(world, GRANDPA, wording)
     assert says(GRANDPA, "Thank you, {subject}. Your consent is recorded and valid until "

@@ -60,6 +60,7 @@ from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
 from tests.auxil.family import (
     AUTHORISED,
     PDF_PROOF,
+    RECORD_IT,
     THANKS_FOR_CONSENT,
     WITHDRAWN,
     approve_order,
@@ -474,6 +475,10 @@ async def test_a_consent_phrase_read_late_or_too_short_is_asked_again(
         GRANDPA, lambda: bot_world.sandbox.send_text(GRANDPA, f"/start {payload}")
     )
     wording = await share_own_phone(bot_world, GRANDPA)
+    # Typed instead of read aloud: how to record a voice message, and the phrase again.
+    phrase = (wording.text or "").splitlines()[-1]
+    typed = await bot_world.reply_to(GRANDPA, lambda: bot_world.sandbox.send_text(GRANDPA, phrase))
+    assert typed.text == ZH_HANT(RECORD_IT) + "\n\n" + phrase
     bot_world.clock.advance(CHALLENGE_VALID_FOR + timedelta(seconds=1))
     late = await read_phrase(bot_world, GRANDPA, wording)
     expired = "That phrase expired: a phrase must be read within 30 minutes. Here is a new one."

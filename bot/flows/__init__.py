@@ -67,7 +67,7 @@ from bot.orders import (
     SEND_PREFIX,
 )
 from bot.pacing import Pace, is_payment
-from bot.services import services_of
+from bot.services import Services, services_of
 from bot.storage.orders import draft_for
 
 _portrait = guarded(Permission.UPLOAD_FOOTAGE, order.receive_portrait)
@@ -76,6 +76,7 @@ _footage = guarded(Permission.UPLOAD_FOOTAGE, order.receive_footage)
 _order_text = guarded(Permission.ORDER, order.receive_text)
 _new_words = guarded(Permission.ORDER, greetings.receive_new_words_of_sender)
 _statement = guarded(Permission.CONSENT, consent.receive_statement)
+_typed_statement = guarded(Permission.CONSENT, consent.statement_typed)
 _campaign_answer = guarded(Permission.ORDER, campaign.family_typed)
 
 
@@ -127,10 +128,22 @@ async def _proof(update: Update, context: Context) -> None:
     await family.receive_proof(update, context, member)
 
 
+def _awaits_statement(services: Services, user_id: int) -> bool:
+    """Whether the sender's recording (or typing) now answers a consent phrase: one was asked
+    for, and they are still to consent or it has not expired. A consented subject who asked to
+    renew and never read the phrase sends voice notes for greetings again once it expires."""
+    challenge = open_challenge(services.db, user_id)
+    if challenge is None:
+        return False
+    member = membership_of(services.db, user_id)
+    renewing = member is not None and member.verified
+    return not (renewing and challenge.expired(services.clock.now()))
+
+
 async def _recording(update: Update, context: Context) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
-    if open_challenge(services_of(context).db, user.id) is not None:
+    if _awaits_statement(services_of(context), user.id):
         await _statement(update, context)
     elif message.video or message.video_note or (message.document and _is_video(message)):
         await _footage(update, context)
@@ -168,6 +181,9 @@ async def _text(update: Update, context: Context) -> None:
             return
     if member is not None and member.status == MemberStatus.RELATION:
         await family.relation_given(update, context, member)
+        return
+    if _awaits_statement(services, update.effective_user.id):
+        await _typed_statement(update, context)
         return
     await _order_text(update, context)
 

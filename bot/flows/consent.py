@@ -245,6 +245,22 @@ async def receive_statement(update: Update, context: Context) -> None:
         with_next_step=True)  # fmt: skip
 
 
+async def statement_typed(update: Update, context: Context) -> None:
+    """The phrase typed instead of read aloud, often by someone who has never sent a voice
+    message: how to record one, and the phrase again (a new one if it has expired)."""
+    services, message, member, space, _ = _sender(update, context)
+    how = _(
+        "I need to hear you read it: typing cannot show that it is you. Hold the microphone "
+        "button at the right of the message box while you read the sentence, then let go to "
+        "send it."
+    )
+    challenge = open_challenge(services.db, member.user_id)
+    if challenge is None or challenge.expired(services.clock.now()):
+        await ask_for_statement(services, message, _, member, space, before=how)
+        return
+    await message.reply_text(f"{how}\n\n{challenge.phrase}")
+
+
 @dataclass(frozen=True)
 class Statement:
     """What was heard in a consent recording: its speech, or how little there was."""
