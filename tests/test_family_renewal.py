@@ -20,8 +20,8 @@ from bot.demo.samples import sample_portrait_jpeg
 from bot.family.consent import CHALLENGE_VALID_FOR, CONSENT_VALID_FOR, latest_grant
 from bot.family.erasure import delete_member
 from bot.family.export import export_member
-from bot.family.renewal import RENEWAL_WINDOW, Notice, send_consent_notices
-from bot.family.spaces import membership_of
+from bot.family.renewal import RENEWAL_WINDOW, Notice, renewable, send_consent_notices
+from bot.family.spaces import get_space, membership_of
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from tests.auxil.bot import BotWorld, FakeClock, settings_for
@@ -35,6 +35,7 @@ from tests.auxil.family import (
 )
 
 EN = gettext_for("en")
+ZH_HANT = gettext_for("zh-Hant")
 MEMBER = SandboxUser(7701, "Mei", language_code="en")
 GRANDPA = SandboxUser(7702, "Grandpa", language_code="en")
 PASS_S = 0.05  # how often the bot looks at consents here (an hour in production)
@@ -194,13 +195,48 @@ async def test_the_end_of_a_year_is_told_once_to_everyone_and_consent_is_given_a
     )
 
 
-async def test_a_deceased_subjects_relatives_are_told_and_authorise_again(
+async def test_a_deceased_subjects_relatives_renew_early_or_authorise_again_after_the_end(
     yearly_world: BotWorld,
 ) -> None:
-    world, sandbox = yearly_world, yearly_world.sandbox
+    """One relative's authorisation suffices here (the default), so it renews in the last 30
+    days like a living subject's statement; where co-signers are needed it cannot (a grant
+    waiting for them would stop greetings), and relatives authorise again after the end."""
+    world, sandbox, db = yearly_world, yearly_world.sandbox, yearly_world.services.db
     owner = SandboxUser(7703, "Lin", language_code="zh-hant")
     await deceased_family(world, owner, "阿嬤")
     ends = _end_date(world, owner)
+    world.clock.advance(CONSENT_VALID_FOR - RENEWAL_WINDOW + timedelta(hours=1))
+    await sandbox.wait_for_message(
+        owner.id,
+        says(
+            owner,
+            "The authorisation of greetings from {subject} ends on {date}. To let the family go "
+            "on making them, send /consent and authorise them again: the authorisation then "
+            "lasts a year from that day.",
+            subject="阿嬤",
+            date=ends,
+        ),
+    )
+    member = membership_of(db, owner.id)
+    assert member is not None
+    space = get_space(db, member.space_id)
+    needs_two = space.model_copy(update={"cosigners_required": 2})
+    assert renewable(db, space, world.clock.now()) is not None
+    assert renewable(db, needs_two, world.clock.now()) is None
+    offer = await world.reply_to(owner, lambda: sandbox.send_text(owner, "/consent"))
+    assert (offer.text or "").startswith(
+        ZH_HANT(
+            "The authorisation is valid until {date}. Authorising again renews it for a year "
+            "from today."
+        ).format(date=ends)
+    )
+    renewed_until = iso(world.clock.now() + CONSENT_VALID_FOR)[:10]
+    await world.reply_to(
+        owner,
+        lambda: sandbox.press_button(owner, offer.message_id, "auth:grant"),
+        until=says(owner, AUTHORISED, subject="阿嬤", date=renewed_until),
+    )
+    # The renewed year runs out: the relative is told, and authorises again.
     world.clock.advance(CONSENT_VALID_FOR + timedelta(hours=1))
     told = await sandbox.wait_for_message(
         owner.id,
@@ -209,7 +245,7 @@ async def test_a_deceased_subjects_relatives_are_told_and_authorise_again(
             "The authorisation of greetings from {subject} ended on {date}: it lasts one "
             "year. Send /consent to authorise them again.",
             subject="阿嬤",
-            date=ends,
+            date=renewed_until,
         ),
     )
     offer = await world.reply_to(owner, lambda: sandbox.send_text(owner, "/consent"))

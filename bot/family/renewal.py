@@ -1,13 +1,14 @@
-"""Consent's year: the living subject reminded before it ends, the family told once it has.
+"""Consent's year: whoever can renew it reminded before it ends, the family told once it has.
 
 Consent lasts a year (``CONSENT_VALID_FOR``), so the family that made last Mid-Autumn's
-greeting finds this year's refused unless consent is given again. A living subject may give it
-again in the consent's last ``RENEWAL_WINDOW``: their new statement is a grant of its own,
-complete at once, so greetings never stop. They are reminded when that window opens. Relatives
-of someone who has died authorise again once the year is over, not before: a new next-of-kin
-grant waits for its co-signers, and while it waited it would be the grant every check reads,
-stopping greetings that the old one still allows. Everyone verified in the space is told when
-the year has ended, in their own words of what to do (``guidance.consent_step_text``).
+greeting finds this year's refused unless consent is given again. In the consent's last
+``RENEWAL_WINDOW`` it may be given again wherever the new grant is complete at once, so that
+greetings never stop: a living subject's statement, or one relative's authorisation of a
+deceased subject's greetings where the space needs no co-signer. Those who can renew are
+reminded when that window opens. Where co-signers are needed, relatives authorise again once the
+year is over, not before: a new grant waiting for its co-signers would be the grant every check
+reads, stopping greetings that the old one still allows. Everyone verified in the space is told
+when the year has ended, in their own words of what to do (``guidance.consent_step_text``).
 
 Each notice is written down before it is sent, so no pass sends one twice; one a crash cut
 short is not sent again, and its reader meets the same words at their next step.
@@ -31,14 +32,22 @@ RENEWAL_WINDOW = timedelta(days=30)
 
 
 class Notice(StrEnum):
-    ENDING = "ending"  # to a living subject, as the renewal window opens
+    ENDING = "ending"  # to whoever may renew, as the renewal window opens
     ENDED = "ended"  # to everyone verified in the space, within RENEWAL_WINDOW of the end
 
 
-def renewable(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
-    """A living subject's current consent in its last ``RENEWAL_WINDOW``: they may give it
-    again now, for a year from today."""
+def renews(space: Space, member: Member) -> bool:
+    """Whether ``member`` may give the space's consent again before it ends: the living
+    subject, or a verified relative where one authorisation suffices."""
     if space.deceased:
+        return member.verified and space.cosigners_required == 1
+    return member.role == Role.SUBJECT and member.verified
+
+
+def renewable(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
+    """The current consent in its last ``RENEWAL_WINDOW``, where giving it again is complete at
+    once (``renews``): it may be given again now, for a year from today."""
+    if space.deceased and space.cosigners_required > 1:
         return None
     grant = current_consent(db, space, now)
     if grant is None or grant.valid_until is None:
@@ -71,7 +80,7 @@ def _claimed(
 def _readers(db: Database, space: Space, notice: Notice) -> list[Member]:
     verified = [member for member in members_of(db, space.id) if member.verified]
     if notice == Notice.ENDING:
-        return [member for member in verified if member.role == Role.SUBJECT]
+        return [member for member in verified if renews(space, member)]
     return verified
 
 
@@ -87,12 +96,19 @@ async def send_consent_notices(services: Services, bot: Bot) -> int:
             if not _claimed(db, grant, notice, member.user_id, now):
                 continue
             _ = services.gettext_of(member.user_id)
-            if notice == Notice.ENDING:
+            ends = (grant.valid_until or "")[:10]
+            if notice == Notice.ENDING and space.deceased:
+                text = _(
+                    "The authorisation of greetings from {subject} ends on {date}. To let the "
+                    "family go on making them, send /consent and authorise them again: the "
+                    "authorisation then lasts a year from that day."
+                ).format(subject=space.subject_name, date=ends)
+            elif notice == Notice.ENDING:
                 text = _(
                     "Your consent to greetings made with your face and voice ends on {date}. "
                     "To let your family go on making them, send /consent and read the new "
                     "phrase aloud: your consent then lasts a year from that day."
-                ).format(date=(grant.valid_until or "")[:10])
+                ).format(date=ends)
             else:
                 text = consent_step_text(_, db, space, now, member.role)
             with contextlib.suppress(TelegramError):  # blocked: they read it at their next step

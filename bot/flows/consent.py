@@ -43,7 +43,7 @@ from bot.family.consent import (
 )
 from bot.family.erasure import Receipt, revoke
 from bot.family.guidance import start_over_text, verification_step_text
-from bot.family.renewal import RENEWAL_WINDOW, renewable
+from bot.family.renewal import RENEWAL_WINDOW, renewable, renews
 from bot.family.spaces import (
     Member,
     MemberStatus,
@@ -144,12 +144,13 @@ async def consent_command(update: Update, context: Context) -> None:
     services, message, member, space, _ = _sender(update, context)
     now = services.clock.now()
     current = current_consent(services.db, space, now)
-    renewing = member.role == Role.SUBJECT and renewable(services.db, space, now) is not None
+    may_renew = renews(space, member)
+    renewing = may_renew and renewable(services.db, space, now) is not None
     if current is not None and not renewing:
         text = _("Consent for {subject} is recorded and valid until {date}.").format(
             subject=space.subject_name, date=_until(services, space)
         )
-        if member.role == Role.SUBJECT and current.valid_until is not None:
+        if may_renew and current.valid_until is not None:
             opens = parse_iso(current.valid_until) - RENEWAL_WINDOW
             text = sentences(text, _("You can renew it from {date}.").format(date=iso(opens)[:10]))
         await message.reply_text(text)
@@ -167,10 +168,17 @@ async def consent_command(update: Update, context: Context) -> None:
         return
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(_("I authorise"),
                                                            callback_data=AUTHORISE)]])  # fmt: skip
-    await message.reply_text(
-        deceased_wording(_, space.subject_name or "", member.relation or ""),
-        reply_markup=keyboard,
-    )
+    wording = deceased_wording(_, space.subject_name or "", member.relation or "")
+    if renewing:
+        wording = (
+            _(
+                "The authorisation is valid until {date}. Authorising again renews it for a year "
+                "from today."
+            ).format(date=_until(services, space))
+            + "\n\n"
+            + wording
+        )
+    await message.reply_text(wording, reply_markup=keyboard)
 
 
 async def receive_statement(update: Update, context: Context) -> None:
@@ -294,7 +302,9 @@ async def authorise_pressed(update: Update, context: Context) -> None:
     assert query is not None
     await query.answer()
     await remove_buttons(query)
-    if current_consent(services.db, space, services.clock.now()) is not None:
+    now = services.clock.now()
+    current = current_consent(services.db, space, now)
+    if current is not None and renewable(services.db, space, now) is None:
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
     if await _pending_shown(services, message, member, space):
