@@ -167,6 +167,9 @@ async def test_the_end_of_a_year_is_told_once_to_everyone_and_consent_is_given_a
     portrait = sample_portrait_jpeg()
     refused = await world.reply_to(MEMBER, lambda: sandbox.send_photo(MEMBER, portrait))
     assert refused.text == to_member.text
+    # Grandpa's own photo is refused in his words, not the family's ("Ask Grandpa to ...").
+    his = await world.reply_to(GRANDPA, lambda: sandbox.send_photo(GRANDPA, portrait))
+    assert his.text == to_grandpa.text
     card = await world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "/start"))
     assert card.text == EN("Family space for {subject}.").format(subject="Grandpa") + " " + (
         to_member.text or ""

@@ -36,18 +36,23 @@ class Notice(StrEnum):
     ENDED = "ended"  # to everyone verified in the space, within RENEWAL_WINDOW of the end
 
 
+def _complete_at_once(space: Space) -> bool:
+    """Whether consent given again is a complete grant the moment it is given: a living
+    subject's statement, or one relative's authorisation where no co-signer is needed."""
+    return not space.deceased or space.cosigners_required == 1
+
+
 def renews(space: Space, member: Member) -> bool:
     """Whether ``member`` may give the space's consent again before it ends: the living
     subject, or a verified relative where one authorisation suffices."""
-    if space.deceased:
-        return member.verified and space.cosigners_required == 1
-    return member.role == Role.SUBJECT and member.verified
+    in_role = space.deceased or member.role == Role.SUBJECT
+    return _complete_at_once(space) and in_role and member.verified
 
 
 def renewable(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
     """The current consent in its last ``RENEWAL_WINDOW``, where giving it again is complete at
-    once (``renews``): it may be given again now, for a year from today."""
-    if space.deceased and space.cosigners_required > 1:
+    once: it may be given again now, for a year from today."""
+    if not _complete_at_once(space):
         return None
     grant = current_consent(db, space, now)
     if grant is None or grant.valid_until is None:
