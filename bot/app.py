@@ -21,7 +21,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.executors import executor_for
 from bot.family.erasure import finish_departures, finish_revocations
-from bot.family.renewal import send_consent_notices
+from bot.family.renewal import consent_year_pass
 from bot.flows import register_handlers
 from bot.flows.basics import MENU_LANGUAGES, admin_command_descriptions, command_descriptions
 from bot.flows.uploads import download_client
@@ -78,13 +78,13 @@ async def _post_init(application: BotApplication) -> None:
     await finish_revocations(services, application.bot)
     await finish_departures(services, application.bot)
     services.campaigns.start(application.bot)
-    services.consent_notices.start()
+    services.consent_year.start()
 
 
 async def _post_shutdown(application: BotApplication) -> None:
     services = services_of(application)
     await services.campaigns.close()
-    await services.consent_notices.close()
+    await services.consent_year.close()
     await services.analyses.close()
     await services.jobs.close()
     await services.orders.close()
@@ -155,14 +155,14 @@ def build_application(
         .post_shutdown(_post_shutdown)
         .build()
     )
-    notices = Ticker(
+    consent_year = Ticker(
         "consent",
         settings.consent_check_s,
-        lambda: send_consent_notices(services_of(application), application.bot),
+        lambda: consent_year_pass(services_of(application), application.bot),
     )
     services = Services(settings=settings, db=db, vault=vault, audit=audit, clock=clock,
                         jobs=jobs, verifier=verifier, orders=orders, campaigns=campaigns,
-                        consent_notices=notices,
+                        consent_year=consent_year,
                         flood=FloodGuard(settings.flood_updates, settings.flood_window_s),
                         analyses=Analyses(), downloads=download_client())  # fmt: skip
     attach(application, services)

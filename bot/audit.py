@@ -36,6 +36,8 @@ from bot.clock import Clock, iso
 log = structlog.get_logger(__name__)
 
 _GENESIS = "0" * 64
+# The actor of what the bot does by itself (a render ending, a campaign sending, a lapse).
+SYSTEM = "system"
 DetailValue = str | int | bool | None
 
 

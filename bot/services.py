@@ -36,7 +36,7 @@ class Services:
     verifier: "Verifier"
     orders: "OrderDesk"
     campaigns: "Campaigns"
-    consent_notices: Ticker  # bot/family/renewal.py: consent's year ending, and ended
+    consent_year: Ticker  # bot/family/renewal.py: reminders, ends, material deleted
     flood: FloodGuard
     analyses: "Analyses"
     # Members' files are fetched over one client's kept connections: a client per download

@@ -17,19 +17,33 @@ import pytest
 from bot.app import build_application, polling
 from bot.clock import iso
 from bot.demo.samples import sample_portrait_jpeg
-from bot.family.consent import CHALLENGE_VALID_FOR, CONSENT_VALID_FOR, latest_grant
+from bot.family.consent import (
+    CHALLENGE_VALID_FOR,
+    CONSENT_VALID_FOR,
+    MATERIAL_KEPT_AFTER_END,
+    latest_grant,
+    material_deleted_on,
+)
 from bot.family.erasure import delete_member
 from bot.family.export import export_member
-from bot.family.renewal import RENEWAL_WINDOW, Notice, renewable, send_consent_notices
+from bot.family.likeness import keep_profile, profile_key, voice_notes
+from bot.family.renewal import RENEWAL_WINDOW, Notice, consent_year_pass, renewable
 from bot.family.spaces import get_space, membership_of
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
-from tests.auxil.bot import BotWorld, FakeClock, settings_for
+from bot.storage import MediaKind, OrderStatus
+from bot.storage.media import LIKENESS_MATERIAL, media_where, record_media
+from bot.storage.orders import get_order, orders_where
+from tests.auxil.bot import BotWorld, FakeClock, settings_for, until
 from tests.auxil.family import (
+    ASKS_FOR_VOICE,
     AUTHORISED,
     RECORD_IT,
+    confirm,
     deceased_family,
+    leftovers,
     living_family,
+    prepare_order,
     read_phrase,
     says,
 )
@@ -45,6 +59,18 @@ ENDED_FOR_MEMBERS = (
 )
 ENDED_FOR_SUBJECT = (
     "Your consent ended on {date}: consent lasts one year. Send /consent to give it again."
+)
+KEPT_UNTIL = (
+    "Unless it is given again by {date}, the photos, videos and voice notes of {subject} kept "
+    "for greetings are deleted that day."
+)
+DELETED_FOR_MEMBERS = (
+    "The photos, videos and voice notes of {subject} kept for greetings were deleted on "
+    "{date}; greetings already sent stay in your chats. Once it is given again, send new ones."
+)
+DELETED_FOR_SUBJECT = (
+    "Your photos, videos and voice notes kept for greetings were deleted on {date}; greetings "
+    "already sent stay with your family. Once you give it again, your family can send new ones."
 )
 ENDING = (
     "Your consent to greetings made with your face and voice ends on {date}. To let your "
@@ -198,6 +224,88 @@ async def test_the_end_of_a_year_is_told_once_to_everyone_and_consent_is_given_a
     )
 
 
+async def test_what_the_family_sent_is_deleted_when_consent_is_not_given_again(
+    yearly_world: BotWorld,
+) -> None:
+    """Consent allows use for a year. Kept for ``MATERIAL_KEPT_AFTER_END`` past an end nobody
+    renewed, the photos, clips and voice notes go (the voice learnt from them too) and a
+    greeting still waiting for them ends; the recorded consent and the greetings made stay."""
+    world, sandbox, services = yearly_world, yearly_world.sandbox, yearly_world.services
+    db = services.db
+    ends, _seen = await _consented_family(world)
+    member = membership_of(db, MEMBER.id)
+    assert member is not None
+    space_id = member.space_id
+    # A greeting waiting for the moderator to read its own words, the photo of the next one,
+    # and one made earlier.
+    card = await prepare_order(world, MEMBER, "Grandma")
+    card = await world.reply_to(
+        MEMBER,
+        lambda: sandbox.send_text(MEMBER, "We miss you, Grandma."),
+        until=lambda m: m.reply_markup is not None,
+    )
+    await confirm(world, MEMBER, card)
+    waiting = orders_where(db, "space_id = ? AND status = ?",
+                           [space_id, OrderStatus.MODERATION.value])  # fmt: skip
+    assert len(waiting) == 1
+    await world.reply_to(
+        MEMBER,
+        lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
+        until=lambda m: m.reply_markup is not None,
+    )
+    made = services.vault.put_bytes(b"a greeting made under consent")
+    record_media(db, world.clock, made, MediaKind.VIDEO, "video/mp4", 29, MEMBER.id, space_id)
+    key = profile_key(voice_notes(db, space_id))
+    keep_profile(db, services.vault, world.clock, space_id, key, b"his voice", MEMBER.id)
+    kinds = {kind.value for kind in LIKENESS_MATERIAL}
+    material = [row for row in media_where(db, "space_id = ?", [space_id]) if row["kind"] in kinds]
+    assert {row["kind"] for row in material} == {"portrait", "voice", "profile"}
+    ids = {str(row["id"]) for row in material}
+    blobs = [services.vault.read_bytes(media_id) for media_id in ids]
+    grant = latest_grant(db, space_id)
+    assert grant is not None
+    deleted_on = material_deleted_on(grant).date().isoformat()
+    # The end is told with the day the material goes unless consent is given again.
+    world.clock.advance(CONSENT_VALID_FOR + timedelta(hours=1))
+    ended = await sandbox.wait_for_message(
+        MEMBER.id, says(MEMBER, ENDED_FOR_MEMBERS, subject="Grandpa", date=ends)
+    )
+    kept_until = EN(KEPT_UNTIL).format(subject="Grandpa", date=deleted_on)
+    assert (ended.text or "").endswith(kept_until)
+    # The day comes: everything sent to make greetings from goes, and everyone is told once.
+    world.clock.advance(MATERIAL_KEPT_AFTER_END)
+    told = await sandbox.wait_for_message(
+        MEMBER.id, says(MEMBER, DELETED_FOR_MEMBERS, subject="Grandpa", date=deleted_on)
+    )
+    await sandbox.wait_for_message(GRANDPA.id, says(GRANDPA, DELETED_FOR_SUBJECT, date=deleted_on))
+    await _passes()
+    assert await _texts(world, MEMBER, told.message_id) == []
+    assert leftovers(world, ids, blobs) == []
+    kept = {row["kind"] for row in media_where(db, "space_id = ?", [space_id])}
+    assert kept == {MediaKind.STATEMENT.value, MediaKind.VIDEO.value}
+    assert services.vault.read_bytes(made) == b"a greeting made under consent"
+    # The greeting that waited for the moderator ended, and its member reads why.
+    assert get_order(db, waiting[0].id).status == OrderStatus.CANCELLED
+    cancelled = EN(
+        "Cancelled because consent is no longer current: the greeting for {recipient} was not "
+        "made or sent."
+    ).format(recipient="Grandma")
+
+    async def shown() -> bool:
+        chat = await sandbox.sent_messages(MEMBER.id)
+        return any((m.text or "").endswith("\n" + cancelled) for m in chat)
+
+    await until(shown)
+    # Consent given again, the family starts afresh: the photo is taken and a voice asked for.
+    wording = await world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/consent"))
+    await read_phrase(world, GRANDPA, wording)
+    await world.reply_to(
+        MEMBER,
+        lambda: sandbox.send_photo(MEMBER, sample_portrait_jpeg()),
+        until=says(MEMBER, ASKS_FOR_VOICE),
+    )
+
+
 async def test_a_deceased_subjects_relatives_renew_early_or_authorise_again_after_the_end(
     yearly_world: BotWorld,
 ) -> None:
@@ -276,11 +384,11 @@ async def test_a_notice_is_sent_once_even_across_a_crash_and_an_old_end_is_not_n
         {"grant_id": grant.id, "kind": Notice.ENDING.value, "user_id": GRANDPA.id,
          "noticed_at": iso(world.clock.now())}
     )  # fmt: skip
-    assert await send_consent_notices(services, bot) == 0
+    assert await consent_year_pass(services, bot) == 0
     # The year's end is told to both, once.
     world.clock.advance(RENEWAL_WINDOW)
-    assert await send_consent_notices(services, bot) == 2
-    assert await send_consent_notices(services, bot) == 0
+    assert await consent_year_pass(services, bot) == 2
+    assert await consent_year_pass(services, bot) == 0
     # Who was told is kept of them like the rest: in their /mydata, and gone with /delete_me.
     archive, _left_out = export_member(services, GRANDPA.id)
     with zipfile.ZipFile(io.BytesIO(archive)) as files:
@@ -289,6 +397,16 @@ async def test_a_notice_is_sent_once_even_across_a_crash_and_an_old_end_is_not_n
         (Notice.ENDING.value, grant.id),
         (Notice.ENDED.value, grant.id),
     ]
+    # Nothing was sent to make greetings from: its day passes with nothing to tell. A photo
+    # kept past it is deleted by the next pass, which tells both, once.
+    world.clock.advance(MATERIAL_KEPT_AFTER_END)
+    assert await consent_year_pass(services, bot) == 0
+    photo = services.vault.put_bytes(b"a photo of Grandpa")
+    record_media(services.db, world.clock, photo, MediaKind.PORTRAIT, "image/jpeg", 18,
+                 GRANDPA.id, member.space_id)  # fmt: skip
+    assert await consent_year_pass(services, bot) == 2
+    assert await consent_year_pass(services, bot) == 0
+    assert media_where(services.db, "id = ?", [photo]) == []
     await delete_member(services, bot, MEMBER.id)
     assert services.db.table("consent_notices").count_where("user_id = ?", [MEMBER.id]) == 0
     # A bot down for the whole month after an end does not announce it when it comes back.
@@ -296,6 +414,6 @@ async def test_a_notice_is_sent_once_even_across_a_crash_and_an_old_end_is_not_n
     other_grandpa = SandboxUser(7712, "Grandpa Wu", language_code="en")
     await living_family(world, other, other_grandpa, languages=("en",))
     world.clock.advance(CONSENT_VALID_FOR + RENEWAL_WINDOW)
-    assert await send_consent_notices(services, bot) == 0
+    assert await consent_year_pass(services, bot) == 0
     chat: list[SentMessage] = await world.sandbox.sent_messages(other.id)
     assert not any("consent ended" in (m.text or "") for m in chat)

@@ -17,7 +17,7 @@ from sqlite_utils import Database
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
-from bot.audit import AuditLog
+from bot.audit import SYSTEM, AuditLog
 from bot.campaigns import _store as store
 from bot.campaigns import _texts as texts
 from bot.campaigns._broadcast import Broadcaster
@@ -35,7 +35,6 @@ from bot.storage.users import opt_out, opted_out, time_zone_of, zone_of
 from bot.ticker import Ticker
 
 log = structlog.get_logger(__name__)
-SYSTEM = "system"
 
 
 def send_moment(campaign: Campaign, zone: ZoneInfo) -> datetime:

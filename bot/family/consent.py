@@ -23,6 +23,10 @@ from engine import ConsentReference, list_templates
 
 CONSENT_VALID_FOR = timedelta(days=365)
 CHALLENGE_VALID_FOR = timedelta(minutes=30)
+# Consent allows use "for one year": once it has ended and not been given again, what the family
+# sent to make greetings from is kept this long (a family renewing late need not send it all
+# again), then deleted (bot/family/renewal.py).
+MATERIAL_KEPT_AFTER_END = timedelta(days=90)
 # How much speech a consent statement must hold: the phrase takes about 6 s to read aloud.
 MIN_STATEMENT_SPEECH_S = 3.0
 WORDING_VERSION = "2026-11-v1"
@@ -255,6 +259,12 @@ def lapsed_grant(db: Database, space: Space, now: datetime) -> ConsentRecord | N
     if grant is None or grant.valid_until is None or parse_iso(grant.valid_until) > now:
         return None
     return None if vetoed(db, grant) else grant
+
+
+def material_deleted_on(grant: ConsentRecord) -> datetime:
+    """When the material of a grant that ended unrenewed is deleted."""
+    assert grant.valid_until is not None
+    return parse_iso(grant.valid_until) + MATERIAL_KEPT_AFTER_END
 
 
 def awaiting_cosigners(db: Database, space: Space, now: datetime) -> ConsentRecord | None:

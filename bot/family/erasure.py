@@ -6,6 +6,9 @@ photos, clips and voice notes, the speaker profile derived from them, the consen
 the rendered videos, their Telegram file ids and the delivered messages. What remains is a
 tombstone with counts and dates, and the consent records themselves, which hold no face or
 voice data.
+
+Consent that ended and was not given again deletes less: the material greetings are made from
+(``erase_material``), not the greetings already made under it.
 """
 
 import json
@@ -13,8 +16,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import structlog
+from sqlite_utils import Database
 from telegram import Bot
 
+from bot.audit import SYSTEM
 from bot.clock import iso
 from bot.family.consent import Method, RecordKind, append_record, latest_grant, records_of
 from bot.family.spaces import (
@@ -30,8 +35,8 @@ from bot.family.spaces import (
 )
 from bot.services import Services
 from bot.storage import MediaKind
-from bot.storage.media import SUBJECT_DATA, forget_media, media_where
-from bot.storage.orders import forget_orders_of, orders_where
+from bot.storage.media import LIKENESS_MATERIAL, SUBJECT_DATA, forget_media, media_where
+from bot.storage.orders import forget_orders_of, orders_where, update_order
 
 log = structlog.get_logger(__name__)
 
@@ -109,11 +114,7 @@ async def _erase_space(services: Services, bot: Bot, space: Space, actor_id: int
     db, now, space_id = services.db, services.clock.now(), space.id
     receipt = Receipt()
     await _erase_orders(services, bot, "space_id = ?", [space_id], receipt)
-    kinds = ", ".join("?" for _ in SUBJECT_DATA)
-    subject_media = media_where(
-        db, f"space_id = ? AND kind IN ({kinds})", [space_id, *[k.value for k in SUBJECT_DATA]]
-    )
-    _erase_media(services, subject_media, receipt)
+    _erase_media(services, _media_of_kinds(db, space_id, SUBJECT_DATA), receipt)
     receipt.proofs_kept = len(
         media_where(db, "space_id = ? AND kind = ?", [space_id, MediaKind.PROOF.value])
     )
@@ -131,6 +132,43 @@ async def _erase_space(services: Services, bot: Bot, space: Space, actor_id: int
     services.audit.record(actor_id, "data.deleted", space=space_id, **removed)
     _flush_deleted_pages(services)
     return receipt
+
+
+async def erase_material(services: Services, space: Space) -> Receipt:
+    """Consent ended and was not given again in time (``bot.family.renewal``): the photos,
+    clips and voice notes the family sent of the subject, and the voice learnt from them, are
+    deleted, and orders not made yet end, refunded. The recorded statement and the greetings
+    made under that consent stay (they are the family's; /revoke deletes them too).
+
+    Safe to run again at any point: each step finds what the one before left."""
+    db = services.db
+    receipt = Receipt()
+    for order in orders_where(db, "space_id = ?", [space.id]):
+        await services.orders.material_deleted(order)
+    material = _media_of_kinds(db, space.id, LIKENESS_MATERIAL)
+    gone = {str(row["id"]) for row in material}
+    for order in orders_where(db, "space_id = ?", [space.id]):
+        # A draft then asks for a photo again; no order points at a file that is not there.
+        if order.portrait_id in gone or order.voice_id in gone:
+            update_order(
+                db,
+                order.id,
+                portrait_id=None if order.portrait_id in gone else order.portrait_id,
+                voice_id=None if order.voice_id in gone else order.voice_id,
+            )
+    _erase_media(services, material, receipt)
+    if receipt.files:
+        services.audit.record(SYSTEM, "material.deleted", space=space.id, **dict(receipt.files))
+        _flush_deleted_pages(services)
+    return receipt
+
+
+def _media_of_kinds(
+    db: Database, space_id: str, kinds: tuple[MediaKind, ...]
+) -> list[dict[str, object]]:
+    marks = ", ".join("?" for _ in kinds)
+    where = f"space_id = ? AND kind IN ({marks})"
+    return media_where(db, where, [space_id, *[kind.value for kind in kinds]])
 
 
 def _flush_deleted_pages(services: Services) -> None:

@@ -8,9 +8,9 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot.family.consent import lapsed_grant
+from bot.family.consent import ConsentRecord, lapsed_grant, material_deleted_on
 from bot.family.spaces import Member, MemberStatus, Role, Space, subject_joined
-from bot.i18n import Gettext
+from bot.i18n import Gettext, sentences
 
 
 def verification_step_text(_: Gettext, member: Member, space: Space) -> str:
@@ -93,4 +93,36 @@ def consent_step_text(
             "Greetings can be made once {subject} has consented from their own Telegram "
             "account. Send /invite to get a link for them."
         )
-    return text.format(subject=subject, date=ended)
+    text = text.format(subject=subject, date=ended)
+    if lapsed is None:
+        return text
+    return sentences(text, _material_text(_, space, lapsed, now, role))
+
+
+def _material_text(
+    _: Gettext, space: Space, lapsed: ConsentRecord, now: datetime, role: Role
+) -> str:
+    """What becomes of the photos and voice notes once consent has ended: kept until a date,
+    or deleted on it."""
+    deleted_on = material_deleted_on(lapsed)
+    if deleted_on > now and role == Role.SUBJECT:
+        text = _("Unless you give it again by {date}, your photos, videos and voice notes kept "
+                 "for greetings are deleted that day.")  # fmt: skip
+    elif deleted_on > now:
+        text = _(
+            "Unless it is given again by {date}, the photos, videos and voice notes of "
+            "{subject} kept for greetings are deleted that day."
+        )
+    elif role == Role.SUBJECT:
+        text = _(
+            "Your photos, videos and voice notes kept for greetings were deleted on {date}; "
+            "greetings already sent stay with your family. Once you give it again, your family "
+            "can send new ones."
+        )
+    else:
+        text = _(
+            "The photos, videos and voice notes of {subject} kept for greetings were deleted "
+            "on {date}; greetings already sent stay in your chats. Once it is given again, "
+            "send new ones."
+        )
+    return text.format(subject=space.subject_name or "", date=deleted_on.date().isoformat())

@@ -9,9 +9,14 @@ reminded when that window opens. Where co-signers are needed, relatives authoris
 year is over, not before: a new grant waiting for its co-signers would be the grant every check
 reads, stopping greetings that the old one still allows. Everyone verified in the space is told
 when the year has ended, in their own words of what to do (``guidance.consent_step_text``).
+Consent allows use for that year: once it has ended and not been given again for
+``MATERIAL_KEPT_AFTER_END``, the photos, clips and voice notes greetings are made from are
+deleted (``erasure.erase_material``) and everyone verified is told.
 
 Each notice is written down before it is sent, so no pass sends one twice; one a crash cut
-short is not sent again, and its reader meets the same words at their next step.
+short is not sent again, and its reader meets the same words at their next step. A deletion is
+told by the pass that deleted something; one a crash cut short after its last file is met the
+same way, at the next step.
 """
 
 import contextlib
@@ -23,7 +28,13 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.clock import iso, parse_iso
-from bot.family.consent import ConsentRecord, current_consent, lapsed_grant
+from bot.family.consent import (
+    ConsentRecord,
+    current_consent,
+    lapsed_grant,
+    material_deleted_on,
+)
+from bot.family.erasure import erase_material
 from bot.family.guidance import consent_step_text
 from bot.family.spaces import Member, Role, Space, active_spaces, members_of
 from bot.services import Services
@@ -34,6 +45,7 @@ RENEWAL_WINDOW = timedelta(days=30)
 class Notice(StrEnum):
     ENDING = "ending"  # to whoever may renew, as the renewal window opens
     ENDED = "ended"  # to everyone verified in the space, within RENEWAL_WINDOW of the end
+    MATERIAL_DELETED = "material_deleted"  # to everyone verified, by the pass that deleted it
 
 
 def _complete_at_once(space: Space) -> bool:
@@ -66,6 +78,8 @@ def _due(db: Database, space: Space, now: datetime) -> tuple[ConsentRecord, Noti
     grant = lapsed_grant(db, space, now)
     if grant is None or grant.valid_until is None:
         return None
+    if material_deleted_on(grant) <= now:
+        return grant, Notice.MATERIAL_DELETED
     # An end long past (a bot that was down for weeks) is news to nobody: it is not announced.
     return (grant, Notice.ENDED) if now - parse_iso(grant.valid_until) < RENEWAL_WINDOW else None
 
@@ -89,14 +103,17 @@ def _readers(db: Database, space: Space, notice: Notice) -> list[Member]:
     return verified
 
 
-async def send_consent_notices(services: Services, bot: Bot) -> int:
-    """One pass over every active space; how many notices went out."""
+async def consent_year_pass(services: Services, bot: Bot) -> int:
+    """One pass over every active space: reminders, ends, and material kept past its time
+    deleted; how many notices went out."""
     db, now, sent = services.db, services.clock.now(), 0
     for space in active_spaces(db):
         due = _due(db, space, now)
         if due is None:
             continue
         grant, notice = due
+        if notice == Notice.MATERIAL_DELETED and not (await erase_material(services, space)).files:
+            continue  # deleted by an earlier pass (told then, or met at the member's next step)
         for member in _readers(db, space, notice):
             if not _claimed(db, grant, notice, member.user_id, now):
                 continue

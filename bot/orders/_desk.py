@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from telegram import Bot, InlineKeyboardMarkup, LabeledPrice, Message
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
-from bot.audit import AuditLog
+from bot.audit import SYSTEM, AuditLog
 from bot.clock import Clock, iso, parse_iso
 from bot.config import Settings
 from bot.delivery import CHAT_ACTION, has_caption, original_button, send_greeting, shape_of
@@ -61,7 +61,6 @@ from engine import RenderError, greeting_text
 log = structlog.get_logger(__name__)
 
 S = OrderStatus
-SYSTEM = "system"
 MAX_RENDER_ATTEMPTS = 3
 MAX_TAKES = 3  # the first render and two more from "Make it again"
 STARS = "XTR"  # Telegram Stars: digital goods in Telegram are sold in Stars only
@@ -639,6 +638,13 @@ class OrderDesk:
             self._drop_video(ended)
             await self._refund(ended)
         return ended
+
+    async def material_deleted(self, order: Order) -> None:
+        """Consent ended and was not given again, so the photos and voice notes an order was to
+        be made from are deleted: one not made yet is cancelled and refunded, the member told
+        why. A greeting already made stays as it is; a draft is left to ask for a new photo."""
+        if order.status in (S.AWAITING_PAYMENT, S.MODERATION, S.CHANGES_REQUESTED, S.QUEUED):
+            await self._end_for_consent(order, "consent ended and its material was deleted")
 
     async def _end_for_consent(self, order: Order, reason: str) -> None:
         """Consent is gone (withdrawn, or ended): the order is cancelled and the member reads

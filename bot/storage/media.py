@@ -23,16 +23,17 @@ class MediaKind(StrEnum):
     PROFILE = "profile"  # the subject's speaker profile, derived from every voice note
 
 
-# The subject's likeness: what revocation must leave nothing of.
-SUBJECT_DATA = (
+# What the family sent of the subject to make greetings from, and what was learnt from it:
+# deleted when consent has ended and not been given again (bot/family/renewal.py).
+LIKENESS_MATERIAL = (
     MediaKind.PORTRAIT,
     MediaKind.VOICE,
-    MediaKind.STATEMENT,
-    MediaKind.VIDEO,
-    MediaKind.THUMBNAIL,
     MediaKind.FOOTAGE,
     MediaKind.PROFILE,
 )
+# The subject's likeness: what revocation must leave nothing of. The material above, and what
+# was made under consent: the recorded statement and the greetings themselves.
+SUBJECT_DATA = (*LIKENESS_MATERIAL, MediaKind.STATEMENT, MediaKind.VIDEO, MediaKind.THUMBNAIL)
 
 
 def record_media(
