@@ -38,7 +38,7 @@ from tests.auxil.bot import BotWorld, FakeClock, settings_for, until
 from tests.auxil.family import (
     ASKS_FOR_VOICE,
     AUTHORISED,
-    RECORD_IT,
+    TYPED,
     confirm,
     deceased_family,
     leftovers,
@@ -154,7 +154,7 @@ async def test_a_living_subject_is_reminded_renews_and_greetings_never_stop(
     # are for greetings again); /consent gives a new one.
     world.clock.advance(CHALLENGE_VALID_FOR + timedelta(seconds=1))
     chat = await world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "hello"))
-    assert not (chat.text or "").startswith(EN(RECORD_IT))
+    assert not (chat.text or "").startswith(EN(TYPED))
     wording = await world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/consent"))
     renewed_until = iso(world.clock.now() + CONSENT_VALID_FOR)[:10]
     thanks = await read_phrase(world, GRANDPA, wording)

@@ -62,6 +62,7 @@ from tests.auxil.family import (
     PDF_PROOF,
     RECORD_IT,
     THANKS_FOR_CONSENT,
+    TYPED,
     WITHDRAWN,
     approve_order,
     approve_proof,
@@ -466,7 +467,7 @@ async def test_admin_commands_are_refused_to_non_admins(bot_world: BotWorld) -> 
     assert admin.text == "Proof documents waiting for review: 0"
 
 
-async def test_a_consent_phrase_read_late_or_too_short_is_asked_again(
+async def test_a_consent_phrase_typed_forwarded_read_late_or_too_short_is_asked_again(
     bot_world: BotWorld,
 ) -> None:
     await create_space(bot_world, OWNER, GRANDPA.first_name, "living")
@@ -478,7 +479,19 @@ async def test_a_consent_phrase_read_late_or_too_short_is_asked_again(
     # Typed instead of read aloud: how to record a voice message, and the phrase again.
     phrase = (wording.text or "").splitlines()[-1]
     typed = await bot_world.reply_to(GRANDPA, lambda: bot_world.sandbox.send_text(GRANDPA, phrase))
-    assert typed.text == ZH_HANT(RECORD_IT) + "\n\n" + phrase
+    assert typed.text == ZH_HANT(TYPED) + ZH_HANT(RECORD_IT) + "\n\n" + phrase
+    # A recording forwarded from another chat was not made by him now, whoever speaks in it.
+    forwarded = await bot_world.reply_to(
+        GRANDPA,
+        lambda: bot_world.sandbox.send_voice(
+            GRANDPA, sample_voice_ogg(phrase), 8, forwarded_from="外公"
+        ),
+    )
+    not_now = ZH_HANT(
+        "That recording was forwarded from another chat, so it cannot show that you are reading "
+        "the phrase now."
+    )
+    assert forwarded.text == not_now + ZH_HANT(RECORD_IT) + "\n\n" + phrase
     bot_world.clock.advance(CHALLENGE_VALID_FOR + timedelta(seconds=1))
     late = await read_phrase(bot_world, GRANDPA, wording)
     expired = "That phrase expired: a phrase must be read within 30 minutes. Here is a new one."

@@ -187,6 +187,15 @@ async def receive_statement(update: Update, context: Context) -> None:
     if challenge is None:
         await message.reply_text(_("Send /consent to get a phrase to read aloud."))
         return
+    if message.forward_origin is not None:
+        # Made elsewhere, perhaps long ago or by someone else: not this account reading now.
+        services.audit.record(member.user_id, "consent.forwarded_refused", space=space.id)
+        why = _(
+            "That recording was forwarded from another chat, so it cannot show that you are "
+            "reading the phrase now."
+        )
+        await _ask_to_record(services, message, _, member, space, why)
+        return
     if challenge.expired(services.clock.now()):
         services.audit.record(member.user_id, "consent.challenge_expired", space=space.id)
         expired = _(
@@ -255,12 +264,23 @@ async def receive_statement(update: Update, context: Context) -> None:
 
 async def statement_typed(update: Update, context: Context) -> None:
     """The phrase typed instead of read aloud, often by someone who has never sent a voice
-    message: how to record one, and the phrase again (a new one if it has expired)."""
+    message."""
     services, message, member, space, _ = _sender(update, context)
-    how = _(
-        "I need to hear you read it: typing cannot show that it is you. Hold the microphone "
-        "button at the right of the message box while you read the sentence, then let go to "
-        "send it."
+    why = _("I need to hear you read it: typing cannot show that it is you.")
+    await _ask_to_record(services, message, _, member, space, why)
+
+
+async def _ask_to_record(
+    services: Services, message: Message, _: Gettext, member: Member, space: Space, why: str
+) -> None:
+    """Why that message cannot be the consent, how to record a voice message, and the phrase
+    again (a new one if it has expired)."""
+    how = sentences(
+        why,
+        _(
+            "Hold the microphone button at the right of the message box while you read the "
+            "sentence, then let go to send it."
+        ),
     )
     challenge = open_challenge(services.db, member.user_id)
     if challenge is None or challenge.expired(services.clock.now()):

@@ -7,6 +7,7 @@ Besides users, tests reach Telegram's own side here: holding answers back for cr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -24,6 +25,7 @@ from bot.sandbox._wire import Upload, request_parameters
 from bot.sandbox._world import World
 
 MAX_WAIT_SECONDS = 60.0
+_FORWARDED_AGE_S = 3600
 
 
 class _Action(BaseModel):
@@ -33,6 +35,8 @@ class _Action(BaseModel):
     """Said in this group (Telegram's group ids are negative) instead of the private chat."""
     anonymous: bool = False
     """Sent as the group itself, as an anonymous group admin does (no ``from`` of their own)."""
+    forwarded_from: str | None = None
+    """Forwarded from another chat, from someone Telegram names only (their account hidden)."""
 
 
 class _Text(_Action):
@@ -245,6 +249,11 @@ class Control:
         return await self._message(action, {"contact": contact})
 
     async def _message(self, action: _Action, content: JsonObject) -> JsonObject:
+        if action.forwarded_from is not None:
+            # The original message's date: forwarding keeps it (here, an hour before now).
+            origin = {"type": "hidden_user", "sender_user_name": action.forwarded_from,
+                      "date": int(time.time()) - _FORWARDED_AGE_S}  # fmt: skip
+            content = content | {"forward_origin": origin}
         return await self._world.user_message(
             action.user, content, action.group_id, anonymous=action.anonymous
         )

@@ -118,15 +118,23 @@ class SandboxClient:
         width: int,
         height: int,
         caption: str | None = None,
+        forwarded_from: str | None = None,
     ) -> Message:
-        fields = {"duration": duration, "width": width, "height": height, "caption": caption}
+        """A video; ``forwarded_from`` names whom it is forwarded from, as in the voice's."""
+        fields = {"duration": duration, "width": width, "height": height, "caption": caption,
+                  "forwarded_from": forwarded_from}  # fmt: skip
         return await self._act("video", user, fields, ("video.mp4", data))
 
     async def send_video_note(
-        self, user: SandboxUser, data: bytes, duration: int, length: int
+        self,
+        user: SandboxUser,
+        data: bytes,
+        duration: int,
+        length: int,
+        forwarded_from: str | None = None,
     ) -> Message:
         """A round video message: square, ``length`` pixels a side."""
-        fields = {"duration": duration, "length": length}
+        fields = {"duration": duration, "length": length, "forwarded_from": forwarded_from}
         return await self._act("video_note", user, fields, ("note.mp4", data))
 
     async def send_animation(
@@ -142,9 +150,16 @@ class SandboxClient:
         return await self._act("animation", user, fields, ("animation.mp4", data))
 
     async def send_voice(
-        self, user: SandboxUser, data: bytes, duration: int, mime_type: str = "audio/ogg"
+        self,
+        user: SandboxUser,
+        data: bytes,
+        duration: int,
+        mime_type: str = "audio/ogg",
+        forwarded_from: str | None = None,
     ) -> Message:
-        fields = {"duration": duration, "mime_type": mime_type}
+        """A voice message; ``forwarded_from`` names the person it is forwarded from, as
+        Telegram shows someone whose account is hidden (a recording not made in this chat)."""
+        fields = {"duration": duration, "mime_type": mime_type, "forwarded_from": forwarded_from}
         return await self._act("voice", user, fields, ("voice.ogg", data))
 
     async def send_document(

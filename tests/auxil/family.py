@@ -36,9 +36,10 @@ ASKS_FOR_VOICE = (
     "Now send a recording of them speaking: a voice message, an audio file or a video. "
     "About 20 seconds is best."
 )
+TYPED = "I need to hear you read it: typing cannot show that it is you."
 RECORD_IT = (
-    "I need to hear you read it: typing cannot show that it is you. Hold the microphone button "
-    "at the right of the message box while you read the sentence, then let go to send it."
+    "Hold the microphone button at the right of the message box while you read the sentence, "
+    "then let go to send it."
 )
 PDF_PROOF = b"%PDF-1.4\n% a scanned death certificate, for the tests\n%%EOF\n"
 _LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
