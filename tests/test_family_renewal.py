@@ -342,11 +342,16 @@ async def test_a_deceased_subjects_relatives_renew_early_or_authorise_again_afte
         ).format(date=ends)
     )
     renewed_until = iso(world.clock.now() + CONSENT_VALID_FOR)[:10]
-    await world.reply_to(
+    # Greetings went on all along: the family learns the new date, not that it may start.
+    renewed = await world.reply_to(
         owner,
         lambda: sandbox.press_button(owner, offer.message_id, "auth:grant"),
-        until=says(owner, AUTHORISED, subject="阿嬤", date=renewed_until),
+        until=lambda m: "阿嬤" in (m.text or ""),
     )
+    assert renewed.text == ZH_HANT(
+        "The authorisation of greetings from {subject} was renewed: greetings can be made "
+        "until {date}."
+    ).format(subject="阿嬤", date=renewed_until)
     # The renewed year runs out: the relative is told, and authorises again.
     world.clock.advance(CONSENT_VALID_FOR + timedelta(hours=1))
     told = await sandbox.wait_for_message(

@@ -339,7 +339,8 @@ async def authorise_pressed(update: Update, context: Context) -> None:
     space = _reopened(services, space, member.user_id)
     services.audit.record(member.user_id, "consent.granted", space=space.id, consent=grant.id,
                           method=Method.NEXT_OF_KIN.value)  # fmt: skip
-    await _report_signatures(context.bot, services, space, grant.id, member.user_id)
+    await _report_signatures(context.bot, services, space, grant.id, member.user_id,
+                             renewed=current is not None)  # fmt: skip
 
 
 async def _pending_shown(
@@ -369,16 +370,24 @@ def _missing_text(services: Services, space: Space, grant: ConsentRecord, reader
 
 
 async def _report_signatures(
-    bot: Bot, services: Services, space: Space, grant_id: str, signer: int
+    bot: Bot, services: Services, space: Space, grant_id: str, signer: int, renewed: bool = False
 ) -> None:
+    """Everyone told when the authorisation is complete (only the new date when it renewed one
+    still current: greetings went on all along), else who must still co-sign."""
     grant = get_record(services.db, grant_id)
     _ = services.gettext_of(signer)
     if current_consent(services.db, space, services.clock.now()) is not None:
         await bot.send_message(signer, _("Your authorisation is recorded."))
-        until = _until(services, space)
-        await notify_members(bot, services, space, -1, lambda _: _(
-            "Greetings from {subject} are authorised until {date}."
-        ).format(subject=space.subject_name, date=until), with_next_step=True)  # fmt: skip
+
+        def told(_: Gettext) -> str:
+            if renewed:
+                text = _("The authorisation of greetings from {subject} was renewed: greetings "
+                         "can be made until {date}.")  # fmt: skip
+            else:
+                text = _("Greetings from {subject} are authorised until {date}.")
+            return text.format(subject=space.subject_name, date=_until(services, space))
+
+        await notify_members(bot, services, space, -1, told, with_next_step=not renewed)
         return
     await bot.send_message(signer, _missing_text(services, space, grant, signer))
     for relative in members_of(services.db, space.id):
