@@ -4,6 +4,7 @@ notes change, Cantonese when the subject speaks it, and nothing left after revoc
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -25,6 +26,7 @@ from bot.family.likeness import (
     voice_notes,
 )
 from bot.family.spaces import membership_of
+from bot.flows.order import ALBUM_SETTLE_S
 from bot.hostile import size_switching_mkv, titled
 from bot.i18n import gettext_for
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -251,6 +253,38 @@ async def test_a_video_of_them_talking_gives_their_voice_too(
     await _deliver(bot_world, "外婆")
     [profile] = profiles_of(db, space_id)
     assert current_profile(db, space_id, profile_key(voice_notes(db, space_id))) == profile
+
+
+async def test_videos_chosen_together_are_each_judged_and_asked_after_once(
+    bot_world: BotWorld, clips: dict[str, bytes]
+) -> None:
+    """Several videos picked in the gallery and sent at once: a verdict for each, in order, and
+    the next question once, after the last (it was asked after each: "send a recording of them
+    speaking", then the festival once the second had given his voice), also when the last is
+    refused."""
+    await living_family(bot_world, MEMBER, GRANDPA)
+    sandbox = bot_world.sandbox
+    before = max(m.message_id for m in await sandbox.sent_messages(MEMBER.id))
+    for name in ("listening", "talking aloud", "wall"):
+        await sandbox.send_video(MEMBER, clips[name], duration=4, width=360, height=480,
+                                 album="gallery")  # fmt: skip
+    await sandbox.wait_for_message(
+        MEMBER.id, lambda m: m.message_id > before and m.reply_markup is not None, timeout=60
+    )
+    await asyncio.sleep(3 * ALBUM_SETTLE_S)
+    texts = [m.text or "" for m in await sandbox.sent_messages(MEMBER.id) if m.message_id > before]
+    assert len(texts) == 4, texts
+    kept = ZH_HANT(
+        "Thank you, I have the video ({seconds:.0f} s). {subject}'s face is clear and "
+        "steady in it, so the greeting can show this video."
+    )
+    assert texts[0].startswith(kept.split("{")[0]), texts[0]
+    assert "正在說話" in texts[1]
+    assert texts[2] == ZH_HANT(
+        "I cannot find a face anywhere in that video. Please send a video in which they look "
+        "toward the camera, or a photo."
+    )
+    assert texts[3] == ZH_HANT("Which festival is the greeting for?")
 
 
 async def test_an_old_recording_sent_as_an_audio_file_is_their_voice(

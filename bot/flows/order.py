@@ -8,6 +8,7 @@ These handlers run only for verified members of a space with a current consent: 
 wraps them with ``bot.authz.guarded``, so they can rely on a membership being there.
 """
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -65,6 +66,10 @@ LAST_PHOTO = "photo:last"  # a new greeting with the family's last photo
 MAX_RECIPIENT_CHARS = 40
 _STILL_QUALITY = 92
 _ALBUM_KEPT = "album_kept"  # user_data: the album whose photo became the portrait
+_ALBUM_QUESTION = "album_question"  # user_data: the next question, held for the album's end
+# The videos of an album arrive together, each judged in turn: the next question waits this long
+# after a verdict and is dropped when another of the album's videos comes in meanwhile.
+ALBUM_SETTLE_S = 1.0
 _PLACED_FROM = "placed_from"  # user_data: the card whose "Make this greeting" placed the last order
 
 
@@ -478,17 +483,47 @@ def _keep_voice(
 
 async def receive_footage(update: Update, context: Context) -> None:
     """A video of the subject: kept for footage mode when it can carry the narration, and its
-    best frame taken as the photo when the draft has none yet."""
+    best frame taken as the photo when the draft has none yet.
+
+    Several videos chosen at once (an album, each arriving as a message of its own) each get
+    their verdict, and the next question is asked once, after the last: it was asked after
+    each, and could change between them."""
+    services, message, user_id, _ = caller(update, context)
+    assert context.user_data is not None
+    held = context.user_data.pop(_ALBUM_QUESTION, None)
+    if held is not None:
+        held.cancel()
+    draft = await _judge_footage(update, context)
+    if message.media_group_id is None:
+        if draft is not None:
+            await ask_next_step(message, services, draft, _)
+        return
+    if draft is None and held is None:
+        return  # refused, and no question waits from an earlier video of the album
+
+    async def ask_once_all_are_in() -> None:
+        await asyncio.sleep(ALBUM_SETTLE_S)
+        current = draft_for(services.db, user_id)
+        if current is not None:
+            await ask_next_step(message, services, current, _)
+
+    context.user_data[_ALBUM_QUESTION] = context.application.create_task(
+        ask_once_all_are_in(), update=update
+    )
+
+
+async def _judge_footage(update: Update, context: Context) -> Order | None:
+    """The video's verdict given; the draft it went to, or None when it was refused."""
     services, message, user_id, _ = caller(update, context)
     source = message.video or message.video_note or message.document
     assert source is not None
     if await _made_here(message, services, source.file_id, _):
-        return
+        return None
     fetched = await fetch_checked(
         context, message, _, source.file_id, source.file_size, _footage_check(services)
     )
     if fetched is None:
-        return
+        return None
     data, footage = fetched
     clip = footage.clip
     member = _member(services, user_id)
@@ -510,7 +545,7 @@ async def receive_footage(update: Update, context: Context) -> None:
         )
         verdict += "\n" + heard
     await message.reply_text(verdict)
-    await ask_next_step(message, services, draft, _)
+    return draft
 
 
 def _footage_verdict(_: Gettext, clip: Clip, subject: str) -> str:

@@ -56,6 +56,7 @@ class _Video(_Action):
     width: int
     height: int
     caption: str | None = None
+    album: str | None = None
 
 
 class _VideoNote(_Action):
@@ -212,7 +213,9 @@ class Control:
     async def _video(self, action: _Video) -> JsonObject:
         video = await self._file(action.file, "videos", "video/mp4")
         video |= {"duration": action.duration, "width": action.width, "height": action.height}
-        content = {"video": video} | _caption(action.caption)
+        content: JsonObject = {"video": video} | _caption(action.caption)
+        if action.album is not None:
+            content["media_group_id"] = action.album
         return await self._message(action, content)
 
     async def _video_note(self, action: _VideoNote) -> JsonObject:

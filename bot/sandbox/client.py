@@ -119,10 +119,12 @@ class SandboxClient:
         height: int,
         caption: str | None = None,
         forwarded_from: str | None = None,
+        album: str | None = None,
     ) -> Message:
-        """A video; ``forwarded_from`` names whom it is forwarded from, as in the voice's."""
+        """A video; ``forwarded_from`` names whom it is forwarded from, as in the voice's;
+        ``album`` as in the photo's (a photo and video album mixes both)."""
         fields = {"duration": duration, "width": width, "height": height, "caption": caption,
-                  "forwarded_from": forwarded_from}  # fmt: skip
+                  "forwarded_from": forwarded_from, "album": album}  # fmt: skip
         return await self._act("video", user, fields, ("video.mp4", data))
 
     async def send_video_note(
