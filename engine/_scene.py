@@ -456,12 +456,13 @@ def _label_font(language: Language, unit: float) -> ImageFont.FreeTypeFont:
 
     A fixed point size sized for CJK glyphs, which fill their em box, left the Latin letters
     at 4.4% of 720 px; measuring the Latin capitals themselves holds every label to the rule.
+    The face is the monospaced cut, so that "AI" is never read as "Al".
     """
     target = LABEL_MIN_HEIGHT * _REFERENCE_SIDE * unit
     size = round(_LABEL_FONT_SIZE * unit)
-    while -font(language, size).getbbox("AI", anchor="ls")[1] < target:
+    while -font(language, size, mono=True).getbbox("AI", anchor="ls")[1] < target:
         size += 1
-    return font(language, size)
+    return font(language, size, mono=True)
 
 
 def _label_layer(language: Language, unit: float, circle: int | None = None) -> _Layer:

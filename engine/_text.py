@@ -50,15 +50,20 @@ _SCREEN_BREAK = 2.0
 
 
 @cache
-def font(language: Language, size: int) -> ImageFont.FreeTypeFont:
+def font(language: Language, size: int, mono: bool = False) -> ImageFont.FreeTypeFont:
+    """The language's face; ``mono``, its monospaced cut, whose capital I has serifs: in the
+    proportional cut "AI" is two strokes that read as "Al" (a capital A and a small L)."""
+    name = _FACE_NAME[language]
+    if mono:
+        name = name.replace("Sans CJK", "Sans Mono CJK")
     for index in range(16):
         try:
             face = ImageFont.truetype(noto_cjk_sans_otc.FONT_PATH, size, index=index)
         except OSError:
             break
-        if face.getname()[0] == _FACE_NAME[language]:
+        if face.getname()[0] == name:
             return face
-    raise RenderError(f"{_FACE_NAME[language]} not found in {noto_cjk_sans_otc.FONT_PATH}")
+    raise RenderError(f"{name} not found in {noto_cjk_sans_otc.FONT_PATH}")
 
 
 def wrap(text: str, face: ImageFont.FreeTypeFont, max_width: int) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import imageio_ffmpeg
 import numpy as np
+import numpy.typing as npt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -113,13 +114,34 @@ def test_visible_label_letters_reach_5_percent_of_the_shorter_side(
 ) -> None:
     """GB 45438-2025's visible label, measured on its drawn pixels: "AI", the first two
     letters of every label, from their top to the baseline they stand on (no descenders)."""
-    label = _label_layer(language, min(size) / 720)
+    letters_ai = np.hstack(_letters_a_and_i(language, min(size) / 720))
+    rows = np.flatnonzero(letters_ai.any(axis=1))
+    assert rows[-1] - rows[0] + 1 >= 0.05 * min(size)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-Hant", "zh-Hans"])
+def test_the_labels_capital_i_has_serifs_so_ai_never_reads_al(language: Language) -> None:
+    """A sans-serif capital I is one bare stroke, which readers take for a small L: the label
+    read "Al-generated". Its I is drawn with serifs: wider at its top and foot than between."""
+    _, letter_i = _letters_a_and_i(language, 1.0)
+    rows = np.flatnonzero(letter_i.any(axis=1))
+    middle = letter_i[(rows[0] + rows[-1]) // 2].sum()
+    assert letter_i[rows[0] + 1].sum() >= 2 * middle
+    assert letter_i[rows[-1] - 1].sum() >= 2 * middle
+
+
+def _letters_a_and_i(
+    language: Language, unit: float
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The label's first two letters as drawn: white text pixels, "A" and then "I"."""
+    label = _label_layer(language, unit)
     text = (label.alpha[..., 0] > 0.5) & (label.premultiplied.min(axis=2) > 128)
     columns = np.flatnonzero(text.any(axis=0))
     gaps = np.flatnonzero(np.diff(columns) > 1)  # where "A" ends, then "I"
-    letters_ai = text[:, columns[0] : columns[gaps[1]] + 1]
-    rows = np.flatnonzero(letters_ai.any(axis=1))
-    assert rows[-1] - rows[0] + 1 >= 0.05 * min(size)
+    return (
+        text[:, columns[0] : columns[gaps[0]] + 1],
+        text[:, columns[gaps[0] + 1] : columns[gaps[1]] + 1],
+    )
 
 
 def test_a_leaf_near_its_end_is_renewed_and_older_greetings_stay_trusted(
