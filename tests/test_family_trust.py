@@ -27,6 +27,8 @@ from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.family.consent import (
     CHALLENGE_VALID_FOR,
+    CONSENT_VALID_FOR,
+    MATERIAL_KEPT_AFTER_END,
     WORDING_VERSION,
     Method,
     RecordKind,
@@ -35,6 +37,7 @@ from bot.family.consent import (
     records_of,
 )
 from bot.family.erasure import Receipt, finish_departures, finish_revocations
+from bot.family.renewal import consent_year_pass
 from bot.family.spaces import (
     INVITE_VALID_FOR,
     MAX_RELATION_CHARS,
@@ -810,6 +813,54 @@ async def _verified_relative(world: BotWorld, relative: SandboxUser, relation: s
         relative, lambda: sandbox.send_document(relative, PDF_PROOF, "p.pdf", "application/pdf")
     )
     return await approve_proof(world, relative)
+
+
+async def test_an_authorisation_never_cosigned_neither_ends_nor_keeps_what_came_before(
+    two_signers: BotWorld,
+) -> None:
+    """An authorisation nobody co-signed was never had: a year on, the family is asked to
+    authorise, not told that it ended. One given again after a year that did end, and left
+    without its co-signer, does not hide that end: the photos kept from it go on their day."""
+    world, sandbox, services = two_signers, two_signers.sandbox, two_signers.services
+    await _verified_relative(world, GRANDSON, "grandson")
+
+    async def authorise() -> SentMessage:
+        """The owner authorises; returns the co-sign request the grandson receives."""
+        seen = max((m.message_id for m in await sandbox.sent_messages(GRANDSON.id)), default=0)
+        offer = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
+        await world.reply_to(
+            OWNER, lambda: sandbox.press_button(OWNER, offer.message_id, "auth:grant")
+        )
+        return await sandbox.wait_for_message(
+            GRANDSON.id, lambda m: m.message_id > seen and "cosign:" in json.dumps(m.reply_markup)
+        )
+
+    await authorise()
+    world.clock.advance(CONSENT_VALID_FOR + timedelta(hours=1))
+    refused = await world.reply_to(OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg()))
+    assert refused.text == ZH_HANT(
+        "Greetings can be made once verified relatives have authorised them. "
+        "Send /consent to authorise."
+    )
+    # Authorised and co-signed: a photo is kept. The year ends; authorised again, not co-signed.
+    request = await authorise()
+    cosign = request.reply_markup["inline_keyboard"][0][0]["callback_data"]  # type: ignore[index]
+    await world.reply_to(
+        OWNER,
+        lambda: sandbox.press_button(GRANDSON, request.message_id, cosign),
+        until=says(OWNER, AUTHORISED, subject="阿嬤"),
+    )
+    await world.reply_to(OWNER, lambda: sandbox.send_photo(OWNER, sample_portrait_jpeg()))
+    member = membership_of(services.db, OWNER.id)
+    assert member is not None
+    assert media_where(services.db, "space_id = ? AND kind = ?",
+                       [member.space_id, MediaKind.PORTRAIT.value])  # fmt: skip
+    world.clock.advance(CONSENT_VALID_FOR + timedelta(hours=1))
+    await authorise()
+    world.clock.advance(MATERIAL_KEPT_AFTER_END)
+    await consent_year_pass(services, world.application.bot)
+    assert media_where(services.db, "space_id = ? AND kind = ?",
+                       [member.space_id, MediaKind.PORTRAIT.value]) == []  # fmt: skip
 
 
 async def test_two_relatives_must_sign_each_in_their_language_and_either_can_veto(

@@ -251,14 +251,22 @@ def current_consent(db: Database, space: Space, now: datetime) -> ConsentRecord 
 
 
 def lapsed_grant(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
-    """The grant whose year has run out with none after it: the family had consent and needs
-    it given again, which is not the same as never having had it."""
-    if space.status != SpaceStatus.ACTIVE:
+    """The last grant the family had, once its year has run out and none is current: they had
+    consent and need it given again, which is not the same as never having had it. An
+    authorisation that never gathered its co-signers was never had: it neither ends nor hides
+    the one before it (whose material is then deleted on time all the same)."""
+    if space.status != SpaceStatus.ACTIVE or current_consent(db, space, now) is not None:
         return None
-    grant = latest_grant(db, space.id)
-    if grant is None or grant.valid_until is None or parse_iso(grant.valid_until) > now:
+    had = [
+        grant
+        for grant in records_of(db, space.id)
+        if grant.kind == RecordKind.GRANT
+        and (grant.method != Method.NEXT_OF_KIN
+             or len(signatures(db, grant)) >= space.cosigners_required)
+    ]  # fmt: skip
+    if not had or had[-1].valid_until is None or parse_iso(had[-1].valid_until) > now:
         return None
-    return None if vetoed(db, grant) else grant
+    return None if vetoed(db, had[-1]) else had[-1]
 
 
 def material_deleted_on(grant: ConsentRecord) -> datetime:
