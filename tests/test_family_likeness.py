@@ -285,6 +285,19 @@ async def test_videos_chosen_together_are_each_judged_and_asked_after_once(
         "toward the camera, or a photo."
     )
     assert texts[3] == ZH_HANT("Which festival is the greeting for?")
+    # Another album, of one refused video: refused as a single one is, the question not asked
+    # again (the last album's was asked already).
+    refusal = await bot_world.reply_to(
+        MEMBER,
+        lambda: sandbox.send_video(
+            MEMBER, clips["wall"], duration=4, width=360, height=480, album="another"
+        ),
+    )
+    await asyncio.sleep(3 * ALBUM_SETTLE_S)
+    later = [
+        m.text for m in await sandbox.sent_messages(MEMBER.id) if m.message_id > refusal.message_id
+    ]
+    assert refusal.text == texts[2] and later == []
 
 
 async def test_an_old_recording_sent_as_an_audio_file_is_their_voice(

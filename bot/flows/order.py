@@ -491,14 +491,15 @@ async def receive_footage(update: Update, context: Context) -> None:
     services, message, user_id, _ = caller(update, context)
     assert context.user_data is not None
     held = context.user_data.pop(_ALBUM_QUESTION, None)
-    if held is not None:
+    waiting = held is not None and not held.done()  # an earlier video's, not yet asked
+    if waiting:
         held.cancel()
     draft = await _judge_footage(update, context)
     if message.media_group_id is None:
         if draft is not None:
             await ask_next_step(message, services, draft, _)
         return
-    if draft is None and held is None:
+    if draft is None and not waiting:
         return  # refused, and no question waits from an earlier video of the album
 
     async def ask_once_all_are_in() -> None:
