@@ -140,12 +140,16 @@ async def erase_material(services: Services, space: Space) -> Receipt:
     deleted, and orders not made yet end, refunded. The recorded statement and the greetings
     made under that consent stay (they are the family's; /revoke deletes them too).
 
-    Safe to run again at any point: each step finds what the one before left."""
+    Safe to run again at any point: each step finds what the one before left, and orders
+    end before the files go, so a space with none left has nothing left to do (the hourly pass
+    looks at every long-lapsed space again)."""
     db = services.db
     receipt = Receipt()
+    material = _media_of_kinds(db, space.id, LIKENESS_MATERIAL)
+    if not material:
+        return receipt
     for order in orders_where(db, "space_id = ?", [space.id]):
         await services.orders.material_deleted(order)
-    material = _media_of_kinds(db, space.id, LIKENESS_MATERIAL)
     gone = {str(row["id"]) for row in material}
     for order in orders_where(db, "space_id = ?", [space.id]):
         # A draft then asks for a photo again; no order points at a file that is not there.

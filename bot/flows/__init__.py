@@ -51,7 +51,7 @@ from bot.flows import (
     resume,
     verify,
 )
-from bot.flows.basics import Context, caller
+from bot.flows.basics import Context
 from bot.flows.errors import on_error
 from bot.i18n import sentences
 from bot.orders import (
@@ -195,12 +195,13 @@ async def _edited(update: Update, context: Context) -> None:
     correct it: the subject's name typed again while the space is made, or the greeting's step
     asked again, whose buttons change any of it. Any other edit is not a request: nothing is
     answered."""
-    assert update.edited_message is not None and update.effective_user is not None
-    services, user_id = services_of(context), update.effective_user.id
-    naming = family.space_in_setup(services, user_id, SetupStep.STATUS)
-    draft = draft_for(services.db, user_id)
-    if update.edited_message.text is not None and (naming is not None or draft is not None):
-        services, message, user_id, _ = caller(update, context)
+    message, user = update.edited_message, update.effective_user
+    assert message is not None and user is not None
+    services = services_of(context)
+    naming = family.space_in_setup(services, user.id, SetupStep.STATUS)
+    draft = draft_for(services.db, user.id)
+    if message.text is not None and (naming is not None or draft is not None):
+        _ = services.gettext_of(user.id)
         told = _("I read each message as it was first sent: a change made to it afterwards "
                  "does not reach me.")  # fmt: skip
         if naming is not None:
