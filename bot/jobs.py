@@ -37,6 +37,7 @@ from bot.executors import Progress, RenderExecutor
 from bot.family.consent import ConsentRecord
 from bot.family.likeness import (
     current_profile,
+    has_picture,
     keep_profile,
     profile_key,
     usable_clips,
@@ -273,10 +274,10 @@ class RenderJobs:
         theirs; a speaker profile already computed from exactly these notes is passed along.
         """
         assert order.space_id is not None
+        if not has_picture(self._db, order.space_id, order.portrait_id):
+            raise RenderError("the order was queued without a picture of the subject")
         notes = voice_notes(self._db, order.space_id)
         clips = usable_clips(self._db, order.space_id)
-        if order.portrait_id is None and not clips:
-            raise RenderError("the order was queued without a picture of the subject")
         key = profile_key(notes)
         profile_id = current_profile(self._db, order.space_id, key)
 

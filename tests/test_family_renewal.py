@@ -30,6 +30,7 @@ from bot.family.likeness import keep_profile, profile_key, voice_notes
 from bot.family.renewal import RENEWAL_WINDOW, Notice, consent_year_pass, renewable
 from bot.family.spaces import get_space, membership_of
 from bot.i18n import gettext_for
+from bot.orders import REMAKE_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import MediaKind, OrderStatus
 from bot.storage.media import LIKENESS_MATERIAL, media_where, record_media
@@ -41,11 +42,15 @@ from tests.auxil.family import (
     TYPED,
     confirm,
     deceased_family,
+    is_preview,
     leftovers,
     living_family,
+    order_greeting,
+    order_of,
     prepare_order,
     read_phrase,
     says,
+    send_it,
 )
 
 EN = gettext_for("en")
@@ -53,6 +58,7 @@ ZH_HANT = gettext_for("zh-Hant")
 MEMBER = SandboxUser(7701, "Mei", language_code="en")
 GRANDPA = SandboxUser(7702, "Grandpa", language_code="en")
 PASS_S = 0.05  # how often the bot looks at consents here (an hour in production)
+RENDER_WAIT_S = 90.0
 ENDED_FOR_MEMBERS = (
     "{subject}'s consent ended on {date}: consent lasts one year. Ask {subject} to send me "
     "/consent from their own Telegram account to give it again."
@@ -71,6 +77,15 @@ DELETED_FOR_MEMBERS = (
 DELETED_FOR_SUBJECT = (
     "Your photos, videos and voice notes kept for greetings were deleted on {date}; greetings "
     "already sent stay with your family. Once you give it again, your family can send new ones."
+)
+NOT_CURRENT = (
+    "Consent for greetings from {subject} is not current, so this greeting cannot be made "
+    "again now. This take can still be sent: press Send it."
+)
+NOTHING_TO_MAKE_IT_FROM = (
+    "The photos and voice notes this greeting was made from were deleted when consent ended, "
+    "so it cannot be made again. Press Send it to send this take, or send a new photo to make "
+    "a new greeting."
 )
 ENDING = (
     "Your consent to greetings made with your face and voice ends on {date}. To let your "
@@ -422,3 +437,48 @@ async def test_a_notice_is_sent_once_even_across_a_crash_and_an_old_end_is_not_n
     assert await consent_year_pass(services, bot) == 0
     chat: list[SentMessage] = await world.sandbox.sent_messages(other.id)
     assert not any("consent ended" in (m.text or "") for m in chat)
+
+
+async def test_a_take_made_under_consent_is_kept_and_not_made_again_without_it(
+    yearly_world: BotWorld,
+) -> None:
+    """A preview waiting for "Send it" when consent ends stays the member's to send. Making it
+    again is refused while consent is not current (the take is kept, not thrown away for a
+    render that could not start), and, once the photos it was made from are deleted, also after
+    consent is given again: there is nothing to make it from."""
+    world, sandbox, services = yearly_world, yearly_world.sandbox, yearly_world.services
+    await _consented_family(world)
+    await order_greeting(world, MEMBER, "Grandma")
+    preview = await sandbox.wait_for_message(MEMBER.id, is_preview, timeout=RENDER_WAIT_S)
+    order_id = order_of(preview)
+    made = get_order(services.db, order_id).video_id
+    assert made is not None
+
+    async def make_it_again() -> SentMessage:
+        return await world.reply_to(
+            MEMBER,
+            lambda: sandbox.press_button(MEMBER, preview.message_id, REMAKE_PREFIX + order_id),
+        )
+
+    world.clock.advance(CONSENT_VALID_FOR + timedelta(hours=1))
+    await sandbox.wait_for_message(MEMBER.id, says(MEMBER, ENDED_FOR_MEMBERS, subject="Grandpa",
+                                                   date=_end_date(world, GRANDPA)))  # fmt: skip
+    refused = await make_it_again()
+    assert refused.text == EN(NOT_CURRENT).format(subject="Grandpa")
+    order = get_order(services.db, order_id)
+    assert (order.status, order.take, order.video_id) == (OrderStatus.PREVIEW, 0, made)
+    assert services.vault.exists(made)
+
+    world.clock.advance(MATERIAL_KEPT_AFTER_END)
+    await sandbox.wait_for_message(MEMBER.id, lambda m: "were deleted on" in (m.text or ""))
+    wording = await world.reply_to(GRANDPA, lambda: sandbox.send_text(GRANDPA, "/consent"))
+    await read_phrase(world, GRANDPA, wording)
+    refused = await make_it_again()
+    assert refused.text == EN(NOTHING_TO_MAKE_IT_FROM)
+    # The button that cannot work any more is gone; the take can still be sent.
+    (shown,) = [m for m in await sandbox.sent_messages(MEMBER.id)
+                if m.message_id == preview.message_id]  # fmt: skip
+    assert REMAKE_PREFIX not in json.dumps(shown.reply_markup)
+    assert get_order(services.db, order_id).status == OrderStatus.PREVIEW
+    sent = await send_it(world, MEMBER)
+    assert sent.file_id == preview.file_id

@@ -43,6 +43,12 @@ def usable_clips(db: Database, space_id: str) -> list[dict[str, Any]]:
     return [row for row in clips if details_of(row).get("usable")]
 
 
+def has_picture(db: Database, space_id: str, portrait_id: str | None) -> bool:
+    """Whether a greeting can show the subject: its own photo or any usable clip. Neither is
+    left once the material is deleted at the end of consent, even if consent is given again."""
+    return portrait_id is not None or bool(usable_clips(db, space_id))
+
+
 def profile_key(notes: list[dict[str, Any]]) -> str:
     """Which notes a profile was computed from: any change to the set makes it stale."""
     return hashlib.sha256("\n".join(sorted(str(row["id"]) for row in notes)).encode()).hexdigest()

@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.delivery import CHAT_ACTION, has_caption, original_button, send_greeting, shape_of
 from bot.executors import RenderCrashed
 from bot.family.consent import ConsentRecord, current_consent
+from bot.family.likeness import has_picture
 from bot.family.spaces import (
     Role,
     SpaceStatus,
@@ -817,7 +818,7 @@ class OrderDesk:
             )
             if delivered is not None:
                 self._audit.record(SYSTEM, "render.delivered", order=order.id)
-                await self._clear_buttons(delivered)
+                await self._set_buttons(delivered, None)
                 if not sent.delivered:
                     await self._after_send(delivered, sent, preview=False)
                 await self._tell_subject(delivered)
@@ -877,11 +878,26 @@ class OrderDesk:
         return sent is not None and sent.delivered
 
     async def remake(self, order_id: str, user_id: int) -> bool:
-        """ "Make it again": a new take of the same order, from the queue."""
+        """ "Make it again": a new take of the same order, from the queue.
+
+        Refused, the take kept for Send it, when the new one could not be made: while consent
+        is not current (the render would only end the order, and the take with it), and once
+        what it was made from was deleted at the end of consent (then for good: the button
+        goes). False when the order has moved on."""
         order = get_order(self._db, order_id)
         if order.user_id != user_id or order.status != S.PREVIEW or order.take + 1 >= MAX_TAKES:
             return False
-        await self._clear_buttons(order)
+        assert order.space_id is not None
+        _ = self._gettext(order)
+        if self._consent(order) is None:
+            subject = get_space(self._db, order.space_id).subject_name or "…"
+            await self.bot.send_message(order.chat_id, texts.remake_without_consent(_, subject))
+            return True
+        if not has_picture(self._db, order.space_id, order.portrait_id):
+            await self._set_buttons(order, texts.preview_buttons(_, order, may_remake=False))
+            await self.bot.send_message(order.chat_id, texts.remake_without_material(_))
+            return True
+        await self._set_buttons(order, None)
         self._drop_video(order)
         moved = self._move(
             order,
@@ -919,7 +935,7 @@ class OrderDesk:
         )
         if moved is None:
             return False
-        await self._clear_buttons(order)
+        await self._set_buttons(order, None)
         self._drop_video(moved)
         await self._refund(moved)
         return True
@@ -1066,12 +1082,13 @@ class OrderDesk:
             self._vault.delete(media_id)
         forget_media(self._db, media)
 
-    async def _clear_buttons(self, order: Order) -> None:
+    async def _set_buttons(self, order: Order, buttons: InlineKeyboardMarkup | None) -> None:
+        """The preview's buttons, as the order's step allows (None: none left to press)."""
         if order.preview_message_id is None:
             return
         with contextlib.suppress(TelegramError):
             await self.bot.edit_message_reply_markup(
-                order.chat_id, order.preview_message_id, reply_markup=None
+                order.chat_id, order.preview_message_id, reply_markup=buttons
             )
 
     async def _tell_subject(self, order: Order) -> None:

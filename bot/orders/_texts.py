@@ -148,6 +148,21 @@ def preview_buttons(_: Gettext, order: Order, may_remake: bool) -> InlineKeyboar
     return InlineKeyboardMarkup([row])
 
 
+def remake_without_consent(_: Gettext, subject: str) -> str:
+    return _(
+        "Consent for greetings from {subject} is not current, so this greeting cannot be made "
+        "again now. This take can still be sent: press Send it."
+    ).format(subject=subject)
+
+
+def remake_without_material(_: Gettext) -> str:
+    return _(
+        "The photos and voice notes this greeting was made from were deleted when consent "
+        "ended, so it cannot be made again. Press Send it to send this take, or send a new "
+        "photo to make a new greeting."
+    )
+
+
 def cancelled_text(_: Gettext, order: Order) -> str:
     """The answer to Cancel: a paid greeting cancelled once made keeps its Stars (the desk's
     ``cancel``); one cancelled before is refunded, which its own notice says."""
