@@ -545,6 +545,11 @@ async def test_text_before_any_photo_gets_guidance_and_cancel_leaves_any_flow(
     reply = await consented.reply_to(member, lambda: sandbox.send_text(member, "/cancel"))
     assert reply.text == ZH_HANT("I have discarded the greeting you were preparing.")
     assert draft_for(consented.services.db, member.id) is None
+    # A greeting discarded before it was placed was never ordered: it is not listed.
+    listed = await consented.reply_to(member, lambda: sandbox.send_text(member, "/orders"))
+    assert listed.text == ZH_HANT("You have not ordered a greeting yet.")
+    start = await consented.reply_to(member, lambda: sandbox.send_text(member, "/start"))
+    assert "\n" not in (start.text or "")  # no "Your latest greeting: ..."
 
     # /cancel stops a greeting while it renders, through the order desk.
     await confirm(consented, member, await prepare_order(consented, member, "外婆"))

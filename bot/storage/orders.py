@@ -226,10 +226,12 @@ def latest_rendered(db: Database, limit: int) -> list[Order]:
 
 
 def orders_of(db: Database, user_id: int, limit: int) -> list[Order]:
-    """The member's placed orders, newest first (drafts left out)."""
+    """The member's placed orders, newest first. Drafts are left out, and so is one discarded
+    before it was placed: never ordered, it may not even have a festival to be named by."""
     rows = db.query(
-        "SELECT * FROM orders WHERE user_id = ? AND status != ? ORDER BY created_at DESC LIMIT ?",
-        [user_id, OrderStatus.COLLECTING.value, limit],
+        "SELECT * FROM orders WHERE user_id = ? AND placed_at IS NOT NULL "
+        "ORDER BY created_at DESC LIMIT ?",
+        [user_id, limit],
     )
     return [_order(row) for row in rows]
 
