@@ -39,11 +39,10 @@ from tests.auxil.family import (
     PDF_PROOF,
     confirm,
     create_space,
-    has_link,
-    invite_payload,
     living_family,
     phone_of,
     prepare_order,
+    relative_invite,
     share_own_phone,
     subject_invite,
     verify_relative,
@@ -377,15 +376,6 @@ async def world(
         yield BotWorld(stand_in, sandbox, application, tmp_path / "bot-data", clock)
 
 
-async def _relative_link(world: BotWorld, owner: SandboxUser) -> str:
-    menu = await world.reply_to(owner, lambda: world.sandbox.send_text(owner, "/invite"))
-    link = await world.reply_to(
-        owner, lambda: world.sandbox.press_button(owner, menu.message_id, "inv:member"),
-        until=has_link,
-    )  # fmt: skip
-    return invite_payload(link)
-
-
 async def _join(world: BotWorld, user: SandboxUser, payload: str) -> None:
     await world.reply_to(user, lambda: world.sandbox.send_text(user, f"/start {payload}"))
 
@@ -403,13 +393,13 @@ async def _families(world: BotWorld) -> Ids:
         await sandbox.send_text(MARKER, "/marker", group_id=group)
         await sandbox.wait_for_message(group)
     await living_family(world, OWNER_A, SUBJECT_A)
-    await _join(world, MEMBER_A, await _relative_link(world, OWNER_A))
+    await _join(world, MEMBER_A, await relative_invite(world, OWNER_A))
     await verify_relative(world, MEMBER_A, "孫子")
-    await _join(world, UNVERIFIED_A, await _relative_link(world, OWNER_A))
+    await _join(world, UNVERIFIED_A, await relative_invite(world, OWNER_A))
 
     await create_space(world, OWNER_B, SUBJECT_NAMES["B"], "deceased")
     await share_own_phone(world, OWNER_B)
-    await _join(world, KIN_B, await _relative_link(world, OWNER_B))
+    await _join(world, KIN_B, await relative_invite(world, OWNER_B))
     await verify_relative(world, KIN_B, "孫子")
     proof = await sandbox.send_document(KIN_B, PDF_PROOF, "certificate.pdf", "application/pdf")
     assert proof.document is not None

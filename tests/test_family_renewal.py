@@ -27,20 +27,21 @@ from bot.family.consent import (
 from bot.family.erasure import delete_member
 from bot.family.export import export_member
 from bot.family.likeness import keep_profile, profile_key, voice_notes
-from bot.family.renewal import RENEWAL_WINDOW, Notice, consent_year_pass, renewable
-from bot.family.spaces import get_space, membership_of
-from bot.i18n import gettext_for
+from bot.family.renewal import RENEWAL_WINDOW, Notice, consent_year_pass
+from bot.family.spaces import membership_of
+from bot.i18n import gettext_for, sentences
 from bot.orders import REMAKE_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import MediaKind, OrderStatus
 from bot.storage.media import LIKENESS_MATERIAL, media_where, record_media
 from bot.storage.orders import get_order, orders_where
-from tests.auxil.bot import BotWorld, FakeClock, settings_for, until
+from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for, until
 from tests.auxil.family import (
     ASKS_FOR_VOICE,
     AUTHORISED,
     TYPED,
     confirm,
+    create_space,
     deceased_family,
     is_preview,
     leftovers,
@@ -51,6 +52,7 @@ from tests.auxil.family import (
     read_phrase,
     says,
     send_it,
+    verified_relative,
 )
 
 EN = gettext_for("en")
@@ -78,6 +80,11 @@ DELETED_FOR_SUBJECT = (
     "Your photos, videos and voice notes kept for greetings were deleted on {date}; greetings "
     "already sent stay with your family. Once you give it again, your family can send new ones."
 )
+ENDING_AUTHORISED = (
+    "The authorisation of greetings from {subject} ends on {date}. To let the family go on "
+    "making them, send /consent and authorise them again: the authorisation then lasts a year "
+    "from that day."
+)
 NOT_CURRENT = (
     "Consent for greetings from {subject} is not current, so this greeting cannot be made "
     "again now. This take can still be sent: press Send it."
@@ -94,11 +101,14 @@ ENDING = (
 )
 
 
-@pytest.fixture
+@pytest.fixture(params=[1], ids=["one-signer"])
 async def yearly_world(
-    stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
+    request: pytest.FixtureRequest, stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path
 ) -> AsyncIterator[BotWorld]:
-    settings = replace(settings_for(stand_in, tmp_path / "bot-data"), consent_check_s=PASS_S)
+    """The bot looking at consents every ``PASS_S``; a deceased subject's greetings need
+    ``request.param`` relatives' signatures."""
+    settings = replace(settings_for(stand_in, tmp_path / "bot-data"), consent_check_s=PASS_S,
+                       deceased_cosigners=request.param)  # fmt: skip
     clock = FakeClock()
     async with polling(build_application(settings, clock)) as application:
         yield BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
@@ -325,30 +335,17 @@ async def test_a_deceased_subjects_relatives_renew_early_or_authorise_again_afte
     yearly_world: BotWorld,
 ) -> None:
     """One relative's authorisation suffices here (the default), so it renews in the last 30
-    days like a living subject's statement; where co-signers are needed it cannot (a grant
-    waiting for them would stop greetings), and relatives authorise again after the end."""
-    world, sandbox, db = yearly_world, yearly_world.sandbox, yearly_world.services.db
+    days like a living subject's statement, and once the year has ended relatives authorise
+    again."""
+    world, sandbox = yearly_world, yearly_world.sandbox
     owner = SandboxUser(7703, "Lin", language_code="zh-hant")
     await deceased_family(world, owner, "阿嬤")
     ends = _end_date(world, owner)
     world.clock.advance(CONSENT_VALID_FOR - RENEWAL_WINDOW + timedelta(hours=1))
-    await sandbox.wait_for_message(
-        owner.id,
-        says(
-            owner,
-            "The authorisation of greetings from {subject} ends on {date}. To let the family go "
-            "on making them, send /consent and authorise them again: the authorisation then "
-            "lasts a year from that day.",
-            subject="阿嬤",
-            date=ends,
-        ),
+    reminder = await sandbox.wait_for_message(
+        owner.id, says(owner, ENDING_AUTHORISED, subject="阿嬤", date=ends)
     )
-    member = membership_of(db, owner.id)
-    assert member is not None
-    space = get_space(db, member.space_id)
-    needs_two = space.model_copy(update={"cosigners_required": 2})
-    assert renewable(db, space, world.clock.now()) is not None
-    assert renewable(db, needs_two, world.clock.now()) is None
+    assert reminder.text == ZH_HANT(ENDING_AUTHORISED).format(subject="阿嬤", date=ends)
     offer = await world.reply_to(owner, lambda: sandbox.send_text(owner, "/consent"))
     assert (offer.text or "").startswith(
         ZH_HANT(
@@ -386,6 +383,91 @@ async def test_a_deceased_subjects_relatives_renew_early_or_authorise_again_afte
         lambda: sandbox.press_button(owner, offer.message_id, "auth:grant"),
         until=says(owner, AUTHORISED, subject="阿嬤"),
     )
+
+
+@pytest.mark.parametrize("yearly_world", [2], ids=["two-signers"], indirect=True)
+async def test_where_two_must_sign_relatives_renew_early_and_greetings_go_on_meanwhile(
+    yearly_world: BotWorld,
+) -> None:
+    """Two relatives must sign for 阿嬤. Both are reminded; one renews early and greetings go
+    on under the old authorisation until the other co-signs, then under the new one past the
+    old end. A year on, a renewal the other vetoes stops greetings at once, as a veto does."""
+    world, sandbox = yearly_world, yearly_world.sandbox
+    owner = SandboxUser(7703, "Lin", language_code="zh-hant")
+    grandson = SandboxUser(7704, "Kevin", language_code="en")
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    await create_space(world, owner, "阿嬤", "deceased")
+    for relative, relation in ((owner, "孫女"), (grandson, "grandson")):
+        await verified_relative(world, owner, relative, relation)
+
+    async def authorise() -> SentMessage:
+        """The owner authorises; returns the co-sign request the grandson receives."""
+        seen = max(m.message_id for m in await sandbox.sent_messages(grandson.id))
+        offer = await world.reply_to(owner, lambda: sandbox.send_text(owner, "/consent"))
+        await world.reply_to(owner, lambda: sandbox.press_button(owner, offer.message_id,
+                                                                 "auth:grant"))  # fmt: skip
+        return await sandbox.wait_for_message(
+            grandson.id, lambda m: m.message_id > seen and "cosign:" in json.dumps(m.reply_markup)
+        )
+
+    async def press(request: SentMessage, column: int) -> None:
+        """The grandson co-signs (0) or vetoes (1) the request."""
+        data = request.reply_markup["inline_keyboard"][0][column]["callback_data"]  # type: ignore[index]
+        await sandbox.press_button(grandson, request.message_id, data)
+
+    async def photo_taken() -> bool:
+        answer = await world.reply_to(
+            owner, lambda: sandbox.send_photo(owner, sample_portrait_jpeg())
+        )
+        return answer.text == ZH_HANT("Thank you, I have the photo.")
+
+    request = await authorise()
+    await world.reply_to(
+        owner, lambda: press(request, 0), until=says(owner, AUTHORISED, subject="阿嬤")
+    )
+    ends = _end_date(world, owner)
+    world.clock.advance(CONSENT_VALID_FOR - RENEWAL_WINDOW + timedelta(hours=1))
+    for relative, _ in ((owner, ZH_HANT), (grandson, EN)):
+        reminder = await sandbox.wait_for_message(
+            relative.id, says(relative, ENDING_AUTHORISED, subject="阿嬤", date=ends)
+        )
+        assert reminder.text == sentences(
+            _(ENDING_AUTHORISED).format(subject="阿嬤", date=ends),
+            _("{count} verified relatives must sign it: whoever sends /consent first "
+              "authorises, and the others then co-sign.").format(count=2),
+        )  # fmt: skip
+    # The owner renews; until the grandson co-signs, the authorisation in force stands.
+    renewed_until = iso(world.clock.now() + CONSENT_VALID_FOR)[:10]
+    request = await authorise()
+    waiting = (await sandbox.sent_messages(owner.id))[-1]
+    assert waiting.text == sentences(
+        ZH_HANT("Your authorisation is recorded. {count} more verified relative(s) must "
+                "co-sign.").format(count=1),
+        ZH_HANT("Until then the current authorisation stands: greetings can be made until "
+                "{date}.").format(date=ends),
+    )  # fmt: skip
+    assert await photo_taken()
+    renewed = await world.reply_to(owner, lambda: press(request, 0),
+                                   until=lambda m: "阿嬤" in (m.text or ""))  # fmt: skip
+    assert renewed.text == ZH_HANT(
+        "The authorisation of greetings from {subject} was renewed: greetings can be made "
+        "until {date}."
+    ).format(subject="阿嬤", date=renewed_until)
+    world.clock.advance(RENEWAL_WINDOW)
+    await _passes()
+    assert await photo_taken()
+    assert not any("ended on" in text for text in await _texts(world, owner, renewed.message_id))
+    # The next year's renewal, vetoed: greetings stop now, not at the end of the year.
+    world.clock.advance(CONSENT_VALID_FOR - 2 * RENEWAL_WINDOW + timedelta(days=1))
+    await sandbox.wait_for_message(owner.id, says(owner, ENDING_AUTHORISED, subject="阿嬤",
+                                                  date=renewed_until))  # fmt: skip
+    request = await authorise()
+    assert await photo_taken()
+    told = await world.reply_to(owner, lambda: press(request, 1))
+    assert told.text == ZH_HANT(
+        "A verified relative vetoed the authorisation for {subject}. No greetings will be made."
+    ).format(subject="阿嬤")
+    assert not await photo_taken()
 
 
 async def test_a_notice_is_sent_once_even_across_a_crash_and_an_old_end_is_not_news(

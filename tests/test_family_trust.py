@@ -68,11 +68,9 @@ from tests.auxil.family import (
     TYPED,
     WITHDRAWN,
     approve_order,
-    approve_proof,
     create_space,
     deceased_family,
     has_link,
-    invite_payload,
     is_preview,
     leftovers,
     living_family,
@@ -81,6 +79,7 @@ from tests.auxil.family import (
     phone_of,
     plaintext_media,
     read_phrase,
+    relative_invite,
     revoke,
     says,
     seeded_greeting,
@@ -88,6 +87,7 @@ from tests.auxil.family import (
     share_own_phone,
     subject_data,
     subject_invite,
+    verified_relative,
     verify_relative,
 )
 from tests.auxil.media import png_header_only
@@ -294,15 +294,6 @@ async def test_a_forwarded_contact_is_not_proof_of_identity(bot_world: BotWorld)
     )
 
 
-async def _relative_invite(world: BotWorld) -> str:
-    menu = await world.reply_to(OWNER, lambda: world.sandbox.send_text(OWNER, "/invite"))
-    link = await world.reply_to(
-        OWNER, lambda: world.sandbox.press_button(OWNER, menu.message_id, "inv:member"),
-        until=has_link,
-    )  # fmt: skip
-    return invite_payload(link)
-
-
 async def test_roles_invites_need_a_known_owner_ownership_a_verified_heir(
     bot_world: BotWorld,
 ) -> None:
@@ -314,7 +305,7 @@ async def test_roles_invites_need_a_known_owner_ownership_a_verified_heir(
         "It must be the number of this Telegram account."
     )
     await share_own_phone(bot_world, OWNER)
-    payload = await _relative_invite(bot_world)
+    payload = await relative_invite(bot_world, OWNER)
     # Someone who only opened the link does not inherit the space when its owner leaves.
     await bot_world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, f"/start {payload}"))
     warning = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
@@ -359,7 +350,7 @@ async def test_a_moderator_cannot_judge_their_own_familys_proof(bot_world: BotWo
 async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
     await share_own_phone(bot_world, OWNER)
-    payload = await _relative_invite(bot_world)
+    payload = await relative_invite(bot_world, OWNER)
     welcome = await bot_world.reply_to(
         RELATIVE, lambda: bot_world.sandbox.send_text(RELATIVE, f"/start {payload}")
     )
@@ -385,7 +376,7 @@ async def test_an_invite_link_works_once(bot_world: BotWorld) -> None:
 async def test_an_invite_link_expires_after_48_hours(bot_world: BotWorld) -> None:
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
     await share_own_phone(bot_world, OWNER)
-    payload = await _relative_invite(bot_world)
+    payload = await relative_invite(bot_world, OWNER)
     bot_world.clock.advance(INVITE_VALID_FOR + timedelta(seconds=1))
     reply = await bot_world.reply_to(
         RELATIVE, lambda: bot_world.sandbox.send_text(RELATIVE, f"/start {payload}")
@@ -797,22 +788,8 @@ async def two_signers(
         world = BotWorld(stand_in, sandbox, application, settings.data_dir, clock)
         await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
         await create_space(world, OWNER, "阿嬤", "deceased")
-        await _verified_relative(world, OWNER, "孫女")
+        await verified_relative(world, OWNER, OWNER, "孫女")
         yield world
-
-
-async def _verified_relative(world: BotWorld, relative: SandboxUser, relation: str) -> SentMessage:
-    """The relative (invited by the owner unless they are the owner) shares their phone, says
-    their relation and has their proof approved; returns what they are told then."""
-    sandbox = world.sandbox
-    if relative != OWNER:
-        payload = await _relative_invite(world)
-        await world.reply_to(relative, lambda: sandbox.send_text(relative, f"/start {payload}"))
-    await verify_relative(world, relative, relation)
-    await world.reply_to(
-        relative, lambda: sandbox.send_document(relative, PDF_PROOF, "p.pdf", "application/pdf")
-    )
-    return await approve_proof(world, relative)
 
 
 async def test_an_authorisation_never_cosigned_neither_ends_nor_keeps_what_came_before(
@@ -822,7 +799,7 @@ async def test_an_authorisation_never_cosigned_neither_ends_nor_keeps_what_came_
     authorise, not told that it ended. One given again after a year that did end, and left
     without its co-signer, does not hide that end: the photos kept from it go on their day."""
     world, sandbox, services = two_signers, two_signers.sandbox, two_signers.services
-    await _verified_relative(world, GRANDSON, "grandson")
+    await verified_relative(world, OWNER, GRANDSON, "grandson")
 
     async def authorise() -> SentMessage:
         """The owner authorises; returns the co-sign request the grandson receives."""
@@ -867,7 +844,7 @@ async def test_two_relatives_must_sign_each_in_their_language_and_either_can_vet
     two_signers: BotWorld,
 ) -> None:
     world, sandbox = two_signers, two_signers.sandbox
-    await _verified_relative(world, GRANDSON, "grandson")
+    await verified_relative(world, OWNER, GRANDSON, "grandson")
 
     async def authorise(after: int) -> SentMessage:
         """The owner authorises; returns the co-sign request the relative receives."""
@@ -935,7 +912,7 @@ async def test_a_relative_verified_after_the_authorisation_co_signs_it(
     again = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
     assert again.text == pending and again.reply_markup is None
 
-    approved = await _verified_relative(world, GRANDSON, "grandson")
+    approved = await verified_relative(world, OWNER, GRANDSON, "grandson")
     assert approved.text == EN(
         "A moderator approved your proof document: you are a verified relative of {subject}. "
         "An authorisation awaits your co-signature: send /consent to read it."
@@ -962,7 +939,7 @@ async def test_a_relative_verified_once_greetings_are_authorised_is_told_to_make
     """Nothing is left to authorise: the approval says so, and what to send (it said to send
     /consent, which answered that consent was recorded)."""
     await deceased_family(bot_world, OWNER, "阿嬤")
-    approved = await _verified_relative(bot_world, RELATIVE, "兒子")
+    approved = await verified_relative(bot_world, OWNER, RELATIVE, "兒子")
     # The moderator saw who sent the proof, by name as in a greeting request's card.
     cards = [
         m for m in await bot_world.sandbox.sent_messages(ADMIN.id) if m.method == "sendDocument"

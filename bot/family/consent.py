@@ -234,20 +234,33 @@ def vetoed(db: Database, grant: ConsentRecord) -> bool:
     )
 
 
+def _complete(db: Database, space: Space, grant: ConsentRecord) -> bool:
+    """A living subject's statement is; a next-of-kin grant once enough verified relatives
+    stand behind it."""
+    if grant.method != Method.NEXT_OF_KIN:
+        return True
+    verified = {m.user_id for m in members_of(db, space.id) if m.verified}
+    return len(signatures(db, grant) & verified) >= space.cosigners_required
+
+
 def current_consent(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
-    """The grant that allows renders right now, or None: the single question every check asks."""
+    """The grant that allows renders right now, or None: the single question every check asks.
+
+    The newest grant decides, unless it is an authorisation still waiting for its co-signers:
+    then the one before it stands until its own year ends, so that relatives can renew early
+    without stopping greetings until everyone has signed. A veto decides at once, on a renewal
+    as on the grant in force: "No greetings will be made" is what the relative chose."""
     if space.status != SpaceStatus.ACTIVE:
         return None
-    grant = latest_grant(db, space.id)
-    if grant is None or grant.valid_until is None or parse_iso(grant.valid_until) <= now:
-        return None
-    if vetoed(db, grant):
-        return None
-    if grant.method == Method.NEXT_OF_KIN:
-        verified = {m.user_id for m in members_of(db, space.id) if m.verified}
-        if len(signatures(db, grant) & verified) < space.cosigners_required:
+    for grant in reversed([r for r in records_of(db, space.id) if r.kind == RecordKind.GRANT]):
+        if vetoed(db, grant):
             return None
-    return grant
+        if not _complete(db, space, grant):
+            continue
+        if grant.valid_until is None or parse_iso(grant.valid_until) <= now:
+            return None
+        return grant
+    return None
 
 
 def lapsed_grant(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
@@ -279,8 +292,8 @@ def awaiting_cosigners(db: Database, space: Space, now: datetime) -> ConsentReco
     """A next-of-kin grant still short of co-signers (neither vetoed, withdrawn nor expired):
     a relative verified after it was given co-signs it rather than starting another."""
     grant = latest_grant(db, space.id)
-    if grant is None or grant.method != Method.NEXT_OF_KIN or vetoed(db, grant):
+    if space.status != SpaceStatus.ACTIVE or grant is None or vetoed(db, grant):
         return None
     if grant.valid_until is None or parse_iso(grant.valid_until) <= now:
         return None
-    return grant if current_consent(db, space, now) is None else None
+    return None if _complete(db, space, grant) else grant

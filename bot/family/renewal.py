@@ -2,13 +2,12 @@
 
 Consent lasts a year (``CONSENT_VALID_FOR``), so the family that made last Mid-Autumn's
 greeting finds this year's refused unless consent is given again. In the consent's last
-``RENEWAL_WINDOW`` it may be given again wherever the new grant is complete at once, so that
-greetings never stop: a living subject's statement, or one relative's authorisation of a
-deceased subject's greetings where the space needs no co-signer. Those who can renew are
-reminded when that window opens. Where co-signers are needed, relatives authorise again once the
-year is over, not before: a new grant waiting for its co-signers would be the grant every check
-reads, stopping greetings that the old one still allows. Everyone verified in the space is told
-when the year has ended, in their own words of what to do (``guidance.consent_step_text``).
+``RENEWAL_WINDOW`` it may be given again, so that greetings never stop: by the living subject,
+or by any verified relative of a deceased one, whose new authorisation, where co-signers are
+needed, takes over once they have signed (the old one stands until then:
+``consent.current_consent``). Those who can renew are reminded when that window opens.
+Everyone verified in the space is told when the year has ended, in their own words of what to
+do (``guidance.consent_step_text``).
 Consent allows use for that year: once it has ended and not been given again for
 ``MATERIAL_KEPT_AFTER_END``, the photos, clips and voice notes greetings are made from are
 deleted (``erasure.erase_material``) and everyone verified is told.
@@ -37,6 +36,7 @@ from bot.family.consent import (
 from bot.family.erasure import erase_material
 from bot.family.guidance import consent_step_text
 from bot.family.spaces import Member, Role, Space, active_spaces, members_of
+from bot.i18n import sentences
 from bot.services import Services
 
 RENEWAL_WINDOW = timedelta(days=30)
@@ -48,24 +48,16 @@ class Notice(StrEnum):
     MATERIAL_DELETED = "material_deleted"  # to everyone verified, by the pass that deleted it
 
 
-def _complete_at_once(space: Space) -> bool:
-    """Whether consent given again is a complete grant the moment it is given: a living
-    subject's statement, or one relative's authorisation where no co-signer is needed."""
-    return not space.deceased or space.cosigners_required == 1
-
-
 def renews(space: Space, member: Member) -> bool:
     """Whether ``member`` may give the space's consent again before it ends: the living
-    subject, or a verified relative where one authorisation suffices."""
+    subject, or a verified relative of a deceased one."""
     in_role = space.deceased or member.role == Role.SUBJECT
-    return _complete_at_once(space) and in_role and member.verified
+    return in_role and member.verified
 
 
 def renewable(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
-    """The current consent in its last ``RENEWAL_WINDOW``, where giving it again is complete at
-    once: it may be given again now, for a year from today."""
-    if not _complete_at_once(space):
-        return None
+    """The current consent in its last ``RENEWAL_WINDOW``: it may be given again now, for a
+    year from today."""
     grant = current_consent(db, space, now)
     if grant is None or grant.valid_until is None:
         return None
@@ -125,6 +117,11 @@ async def consent_year_pass(services: Services, bot: Bot) -> int:
                     "family go on making them, send /consent and authorise them again: the "
                     "authorisation then lasts a year from that day."
                 ).format(subject=space.subject_name, date=ends)
+                if space.cosigners_required > 1:
+                    text = sentences(text, _(
+                        "{count} verified relatives must sign it: whoever sends /consent "
+                        "first authorises, and the others then co-sign."
+                    ).format(count=space.cosigners_required))  # fmt: skip
             elif notice == Notice.ENDING:
                 text = _(
                     "Your consent to greetings made with your face and voice ends on {date}. "

@@ -362,11 +362,17 @@ async def _pending_shown(
 
 
 def _missing_text(services: Services, space: Space, grant: ConsentRecord, reader: int) -> str:
+    """How many must still sign; for a renewal, also that greetings go on meanwhile."""
     missing = space.cosigners_required - len(signatures(services.db, grant))
     _ = services.gettext_of(reader)
-    return _(
+    text = _(
         "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
     ).format(count=missing)
+    if current_consent(services.db, space, services.clock.now()) is None:
+        return text
+    return sentences(text, _(
+        "Until then the current authorisation stands: greetings can be made until {date}."
+    ).format(date=_until(services, space)))  # fmt: skip
 
 
 async def _report_signatures(
@@ -376,7 +382,8 @@ async def _report_signatures(
     still current: greetings went on all along), else who must still co-sign."""
     grant = get_record(services.db, grant_id)
     _ = services.gettext_of(signer)
-    if current_consent(services.db, space, services.clock.now()) is not None:
+    current = current_consent(services.db, space, services.clock.now())
+    if current is not None and current.id == grant.id:
         await bot.send_message(signer, _("Your authorisation is recorded."))
 
         def told(_: Gettext) -> str:
@@ -432,6 +439,7 @@ async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
     kind = RecordKind.VETO if veto else RecordKind.COSIGN
+    renewing = current_consent(services.db, space, services.clock.now()) is not None
     append_record(services.db, services.clock, space, kind, member.user_id,
                   Method.NEXT_OF_KIN, refers_to=grant.id, relation=member.relation,
                   wording=_cosigned_wording(_, grant),
@@ -444,7 +452,8 @@ async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
             "A verified relative vetoed the authorisation for {subject}. No greetings will be "
             "made.").format(subject=space.subject_name))  # fmt: skip
         return
-    await _report_signatures(context.bot, services, space, grant.id, member.user_id)
+    await _report_signatures(context.bot, services, space, grant.id, member.user_id,
+                             renewed=renewing)  # fmt: skip
 
 
 # Withdrawal

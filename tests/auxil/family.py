@@ -173,6 +173,32 @@ async def approve_proof(world: BotWorld, member: SandboxUser) -> SentMessage:
     )
 
 
+async def relative_invite(world: BotWorld, owner: SandboxUser) -> str:
+    """The payload of the owner's invite link for a relative."""
+    menu = await world.reply_to(owner, lambda: world.sandbox.send_text(owner, "/invite"))
+    link = await world.reply_to(
+        owner, lambda: world.sandbox.press_button(owner, menu.message_id, "inv:member"),
+        until=has_link,
+    )  # fmt: skip
+    return invite_payload(link)
+
+
+async def verified_relative(
+    world: BotWorld, owner: SandboxUser, relative: SandboxUser, relation: str
+) -> SentMessage:
+    """The relative (invited by the owner unless they are the owner) shares their phone, says
+    their relation and has their proof approved; returns what they are told then."""
+    sandbox = world.sandbox
+    if relative != owner:
+        payload = await relative_invite(world, owner)
+        await world.reply_to(relative, lambda: sandbox.send_text(relative, f"/start {payload}"))
+    await verify_relative(world, relative, relation)
+    await world.reply_to(
+        relative, lambda: sandbox.send_document(relative, PDF_PROOF, "p.pdf", "application/pdf")
+    )
+    return await approve_proof(world, relative)
+
+
 async def deceased_family(world: BotWorld, owner: SandboxUser, subject_name: str) -> None:
     """A space for a deceased subject, ``owner`` verified by a moderator and authorising."""
     await world.reply_to(ADMIN, lambda: world.sandbox.send_text(ADMIN, "/start"))
