@@ -38,11 +38,11 @@ from bot.jobs import RenderSlots
 from bot.orders import APPROVE_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import Order, OrderStatus
-from bot.storage.orders import get_order, orders_where
+from bot.storage.orders import draft_for, get_order, orders_where
 from bot.storage.users import opted_out, set_time_zone
 from bot.vault import VaultError
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
-from tests.auxil.family import ASKS_FOR_VOICE, living_family, revoke, says
+from tests.auxil.family import ASKS_FOR_VOICE, living_family, press_festival, revoke, says
 from tests.auxil.templates import tiny_template
 
 TEMPLATE = "tiny-moon"
@@ -262,6 +262,56 @@ async def test_a_campaign_greeting_speaks_the_language_its_subject_spoke(
         [order] = _campaign_orders(world, campaign_id)
         assert (order.language, order.spoken_language, order.recipient) == (
             "zh-Hant", "en", "Grandma")  # fmt: skip
+        await world.services.orders.settle()
+
+
+async def test_typed_text_answers_the_question_asked_last(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, campaign_settings_dir: Path
+) -> None:
+    """She was choosing the festival of her own greeting when the invitation came; she said
+    Yes and typed the campaign's names, then went back to her own greeting: the name she types
+    next is her greeting's recipient, not the campaign's personal message, and the campaign's
+    question waits for its button."""
+    zh_hant = gettext_for("zh-Hant")
+    owner, subject = _owner(0), _subject(0)
+    clock = FakeClock()
+    async with polling(_app(stand_in, campaign_settings_dir, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, campaign_settings_dir, clock)
+        await living_family(world, owner, subject)
+        await world.reply_to(owner, lambda: sandbox.send_photo(owner, sample_portrait_jpeg()),
+                             until=says(owner, ASKS_FOR_VOICE))  # fmt: skip
+        festivals = await world.reply_to(
+            owner,
+            lambda: sandbox.send_voice(owner, sample_voice_ogg(VOICE), 5),
+            until=lambda m: m.reply_markup is not None,
+        )
+        campaign_id, _ready = await _create_campaign(world, clock.now().date() + timedelta(days=2))
+        invitation = await sandbox.wait_for_message(owner.id, _has_button(YES_PREFIX))
+        zones = await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, invitation.message_id, YES_PREFIX + campaign_id))  # fmt: skip
+        await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, zones.message_id, ZONE_PREFIX + "Asia/Taipei"))  # fmt: skip
+        asked = await world.reply_to(owner, lambda: sandbox.send_text(owner, "外公和外婆"),
+                                     until=lambda m: NO_MESSAGE in _buttons(m))  # fmt: skip
+        # Back to her own greeting: its question was asked last, so it gets her answer.
+        await world.reply_to(owner, lambda: press_festival(world, owner, festivals, TEMPLATE))
+        card = await world.reply_to(owner, lambda: sandbox.send_text(owner, "阿姨"),
+                                    until=lambda m: m.reply_markup is not None)  # fmt: skip
+        said = zh_hant(
+            "The greeting will say:\n\n{words}\n\nTo put your own words in their mouth, type "
+            "them now (at most {limit} characters); a moderator reads them first."
+        )
+        assert (card.text or "").split("\n\n")[0] == said.split("\n\n")[0]
+        draft = draft_for(world.services.db, owner.id)
+        assert draft is not None and draft.recipient == "阿姨"
+        placed = await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, asked.message_id, NO_MESSAGE))  # fmt: skip
+        [order] = _campaign_orders(world, campaign_id)
+        assert placed.text == zh_hant(
+            "Thank you. The greeting for {recipient} will be made ahead; you will see it before "
+            "the festival."
+        ).format(recipient="外公和外婆")
+        assert (order.recipient, order.message) == ("外公和外婆", None)
         await world.services.orders.settle()
 
 

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from bot.clock import Clock, iso
 from bot.i18n import Language
-from bot.storage.database import known_column
+from bot.storage.database import changed_at, known_column
 
 
 class Audience(StrEnum):
@@ -89,6 +89,7 @@ class Invitation(BaseModel):
     order_id: str | None = None
     invited_at: str | None = None
     answered_at: str | None = None
+    updated_at: str | None = None  # when it last asked its family something (changed_at)
 
 
 def create_campaign(db: Database, clock: Clock, created_by: int, **fields: Any) -> Campaign:
@@ -181,7 +182,7 @@ def write_invitation(db: Database, invitation: Invitation) -> None:
 
 def answer(db: Database, invitation: Invitation, state: Answer, **fields: Any) -> bool:
     """Record the family's answer, once: only an invitation still waiting for one changes."""
-    values = {"state": state.value, **fields}
+    values = {"state": state.value, **fields, "updated_at": changed_at()}
     assignments = ", ".join(
         f"{known_column(db, 'campaign_invitations', name)} = ?" for name in values
     )
@@ -195,7 +196,9 @@ def answer(db: Database, invitation: Invitation, state: Answer, **fields: Any) -
 
 
 def update_invitation(db: Database, invitation: Invitation, **fields: Any) -> Invitation:
-    db.table("campaign_invitations").update((invitation.campaign_id, invitation.space_id), fields)
+    db.table("campaign_invitations").update(
+        (invitation.campaign_id, invitation.space_id), {**fields, "updated_at": changed_at()}
+    )
     found = get_invitation(db, invitation.campaign_id, invitation.space_id)
     assert found is not None
     return found

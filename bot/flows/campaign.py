@@ -43,7 +43,7 @@ from bot.flows.order import (
 from bot.i18n import LANGUAGES, Gettext, Language, sentences, words_language, written_language_name
 from bot.orders import fitting_spoken_language
 from bot.services import Services, services_of
-from bot.storage.orders import get_order
+from bot.storage.orders import draft_for, get_order
 from bot.storage.users import DEFAULT_TIME_ZONES, set_time_zone
 from engine import list_templates, template_festival, template_title
 
@@ -401,12 +401,18 @@ async def no_message_pressed(update: Update, context: Context) -> None:
 
 
 def answering(update: Update, context: Context) -> bool:
-    """The sender said Yes to an invitation and owes typed text (names or a message)."""
+    """The sender said Yes to an invitation and owes typed text (names or a message), and
+    that was the last thing asked: a member who went back to the greeting they were preparing
+    meanwhile is answering its question (the invitation's waits)."""
     user = update.effective_user
     if user is None:
         return False
-    invitation = services_of(context).campaigns.answering(user.id)
-    return invitation is not None and invitation.step in (Step.RECIPIENT, Step.MESSAGE)
+    services = services_of(context)
+    invitation = services.campaigns.answering(user.id)
+    if invitation is None or invitation.step not in (Step.RECIPIENT, Step.MESSAGE):
+        return False
+    draft = draft_for(services.db, user.id)
+    return draft is None or draft.updated_at <= (invitation.updated_at or "")
 
 
 async def family_typed(update: Update, context: Context) -> None:

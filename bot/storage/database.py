@@ -8,11 +8,19 @@ import contextlib
 import json
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from engine.provenance import token_for_render_id
+
+
+def changed_at() -> str:
+    """When a row changes (``updated_at``), by the machine's clock rather than the bot's
+    ``Clock``: it orders what happened (which question was asked last), and tests move the
+    bot's clock across years in a second."""
+    return datetime.now(UTC).isoformat()
 
 
 def _create_users_and_media(db: Database) -> None:
@@ -426,6 +434,12 @@ def _add_consent_notices(db: Database) -> None:
     )
 
 
+def _add_invitation_updates(db: Database) -> None:
+    """When an accepted invitation last asked its family something: typed text answers the
+    question asked last, the campaign's or the member's own greeting's."""
+    db.execute("ALTER TABLE campaign_invitations ADD COLUMN updated_at TEXT")
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -441,6 +455,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_still_digests,
     _add_departures,
     _add_consent_notices,
+    _add_invitation_updates,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -7,7 +7,6 @@ the row still has the one its caller saw (:func:`change_status`).
 """
 
 import secrets
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -15,7 +14,7 @@ from pydantic import BaseModel
 from sqlite_utils import Database
 
 from bot.i18n import Language
-from bot.storage.database import known_column
+from bot.storage.database import changed_at, known_column
 from engine.provenance import token_for_render_id
 
 
@@ -102,10 +101,6 @@ class Order(BaseModel):
 Field = str | int | float | bool | None
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def _order(row: dict[str, Any]) -> Order:
     return Order.model_validate(row)
 
@@ -138,7 +133,7 @@ def new_order(
 ) -> Order:
     """A fresh order in ``collecting``: a member's draft, or a campaign's greeting with its
     fields already known (``campaign_id`` keeps it from ever being taken for a draft)."""
-    now = _now()
+    now = changed_at()
     order_id, token = _unmarked_id(db)
     db.table("orders").insert(
         {
@@ -185,7 +180,7 @@ def update_order(db: Database, order_id: str, **fields: Field) -> Order:
     """Change some fields of an order, never its status; callers name fields, never build SQL."""
     if "status" in fields:
         raise ValueError("an order's status changes only through bot.orders")
-    db.table("orders").update(order_id, {**fields, "updated_at": _now()})
+    db.table("orders").update(order_id, {**fields, "updated_at": changed_at()})
     return get_order(db, order_id)
 
 
@@ -201,7 +196,7 @@ def change_status(
     One UPDATE with the expected statuses in its WHERE: two handlers racing for the same order
     (a moderator's Approve and the member's Cancel) cannot both win.
     """
-    values: dict[str, Any] = {**fields, "status": status.value, "updated_at": _now()}
+    values: dict[str, Any] = {**fields, "status": status.value, "updated_at": changed_at()}
     assignments = ", ".join(f"{known_column(db, 'orders', name)} = ?" for name in values)
     placeholders = ", ".join("?" for _ in expected)
     with db.conn:

@@ -1,12 +1,13 @@
 """The few facts the bot keeps about a Telegram user: who they are and which language they read."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from bot.clock import iso, parse_iso
 from bot.i18n import DEFAULT_LANGUAGE, Language, language_from_telegram
+from bot.storage.database import changed_at
 from bot.words import clean_words
 
 # Where a reader of each language most likely lives, until they choose (asked once).
@@ -31,7 +32,7 @@ def remember_user(db: Database, user_id: int, first_name: str, language_code: st
             "id": user_id,
             "first_name": clean_words(first_name),
             "language": language_from_telegram(language_code),
-            "created_at": datetime.now(UTC).isoformat(),
+            "created_at": changed_at(),
         }
     )
 
