@@ -302,6 +302,7 @@ MATRIX: dict[str, tuple[Callable[[Ids, SandboxUser], str], dict[str, Outcome]]] 
     "mod:flag:": (lambda ids, _user: "mod:flag:" + ids.order,
                   moderation(Says("Every greeting of this family will now be reviewed."))),
     "mod:no:": (lambda ids, _user: "mod:no:" + ids.order, moderation(Handled())),
+    "mod:back:": (lambda ids, _user: "mod:back:" + ids.order, moderation(Handled())),
     "mod:ask:": (lambda ids, _user: "mod:ask:" + ids.order, moderation(Says(
         "Type the change you ask for; the family will read it as you write it."))),
     "mod:why:": (lambda ids, _user: f"mod:why:{REJECTION_REASONS[0]}:{ids.order}",
@@ -312,6 +313,7 @@ MATRIX: dict[str, tuple[Callable[[Ids, SandboxUser], str], dict[str, Outcome]]] 
     "ord:cancel:": (lambda ids, _user: "ord:cancel:" + ids.order, personal(Says(MOVED_ON))),
     # B's owner's proof: the reasons shown, approved; a rejection then finds it settled.
     "adm:no:": (lambda ids, _user: "adm:no:" + ids.proof, moderation(Handled())),
+    "adm:back:": (lambda ids, _user: "adm:back:" + ids.proof, moderation(Handled())),
     "adm:ok:": (lambda ids, _user: "adm:ok:" + ids.proof, moderation(Says("Approved."))),
     "adm:why:": (lambda ids, _user: "adm:why:forged:" + ids.proof,
                  moderation(Says("This review is already settled."))),

@@ -256,10 +256,21 @@ async def test_a_portrait_at_the_proof_step_is_asked_about_and_a_rejection_expla
     assert (review.file_name, review.mime_type) == (f"proof-{OWNER.id}.jpg", "image/jpeg")
     assert review.reply_markup is not None
     reject = review.reply_markup["inline_keyboard"][0][1]["callback_data"]
-    await sandbox.press_button(ADMIN, review.message_id, reject)
-    reasons = await sandbox.wait_for_message(
-        ADMIN.id, lambda m: m.message_id == review.message_id and bool(m.edits)
-    )
+
+    async def press(data: str, edits: int) -> SentMessage:
+        """The moderator presses a button of the review; returns it after its edit."""
+        await sandbox.press_button(ADMIN, review.message_id, data)
+        return await sandbox.wait_for_message(
+            ADMIN.id, lambda m: m.message_id == review.message_id and len(m.edits) == edits
+        )
+
+    # Reject pressed by mistake: Back returns to Approve / Reject.
+    reasons = await press(reject, 1)
+    assert reasons.reply_markup is not None
+    back = reasons.reply_markup["inline_keyboard"][-1][0]
+    assert back["text"] == EN("Back")
+    assert (await press(back["callback_data"], 2)).reply_markup == review.reply_markup
+    reasons = await press(reject, 3)
     assert reasons.reply_markup is not None
     mismatch = next(b["callback_data"] for row in reasons.reply_markup["inline_keyboard"]
                     for b in row if b["callback_data"].startswith("adm:why:mismatch"))  # fmt: skip

@@ -239,6 +239,16 @@ async def _own_words_to_review(
     return status, await world.sandbox.wait_for_message(ADMIN.id, is_card)
 
 
+async def _press_on_card(world: BotWorld, card: SentMessage, data: str) -> SentMessage:
+    """The moderator presses one of the card's buttons; returns the card as it is then edited."""
+    before = next(m for m in await world.sandbox.sent_messages(ADMIN.id)
+                  if m.message_id == card.message_id)  # fmt: skip
+    await world.sandbox.press_button(ADMIN, card.message_id, data)
+    return await world.sandbox.wait_for_message(
+        ADMIN.id, lambda m: m.message_id == card.message_id and len(m.edits) > len(before.edits)
+    )
+
+
 async def _reject(
     world: BotWorld, member: SandboxUser, review: SentMessage, reason: str
 ) -> SentMessage:
@@ -331,6 +341,15 @@ async def test_a_rejection_is_explained_in_the_members_language_and_a_change_goe
 
     status, review = await _own_words_to_review(world, member, grandma, "妈妈", "你欠我的钱快还！")
     order_id = order_of(review)
+    # Reject pressed by mistake: Back returns to the decisions. The finished video's reason is
+    # not offered before there is a video.
+    reasons = await _press_on_card(world, review, REJECT_PREFIX + order_id)
+    assert _buttons(reasons) == [
+        f"mod:why:{code}:{order_id}"
+        for code in ("hurtful", "not_theirs", "private_data", "not_a_greeting")
+    ] + [f"mod:back:{order_id}"]
+    decisions = await _press_on_card(world, review, f"mod:back:{order_id}")
+    assert decisions.reply_markup == review.reply_markup
     told = await _reject(world, member, review, "hurtful")
     assert told.text == ZH_HANS(
         "A moderator did not accept the greeting for {recipient}: {reason}. "
@@ -471,7 +490,15 @@ async def test_a_word_list_sends_orders_to_review_and_the_daily_limit_is_kept(
         EN("Finished video to review before the family sees it.")
     )
     assert [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"] == []
-    await sandbox.press_button(ADMIN, watched.message_id, "mod:ok:" + order_of(watched))
+    # A finished video is approved or rejected (no new words are asked for once it is made),
+    # and may be rejected for how it shows the person.
+    watched_id = order_of(watched)
+    assert _buttons(watched) == [f"mod:ok:{watched_id}", f"mod:no:{watched_id}",
+                                 f"mod:flag:{watched_id}"]  # fmt: skip
+    reasons = await _press_on_card(world, watched, REJECT_PREFIX + watched_id)
+    assert f"mod:why:poor_video:{watched_id}" in _buttons(reasons)
+    await _press_on_card(world, watched, f"mod:back:{watched_id}")
+    await sandbox.press_button(ADMIN, watched.message_id, "mod:ok:" + watched_id)
     preview = await sandbox.wait_for_message(member.id, is_preview, timeout=RENDER_WAIT_S)
     # The member cancels at the preview: the video leaves the vault, nothing else is sent.
     order = get_order(world.services.db, order_of(preview))

@@ -56,6 +56,7 @@ from bot.flows.errors import on_error
 from bot.i18n import sentences
 from bot.orders import (
     APPROVE_PREFIX,
+    BACK_PREFIX,
     CANCEL_PREFIX,
     CHANGE_PREFIX,
     FLAG_PREFIX,
@@ -221,9 +222,10 @@ _MODERATION_COMMANDS = {
     "campaign": campaign.campaign_command,
     "campaign_report": campaign.report_command,
 }
-_MODERATION_BUTTONS = (APPROVE_PREFIX, REJECT_PREFIX, REASON_PREFIX, CHANGE_PREFIX, FLAG_PREFIX,
-                       campaign.ORGANISER_PREFIX, admin.APPROVE_PREFIX, admin.REJECT_PREFIX,
-                       admin.REASON_PREFIX)  # fmt: skip
+_ORDER_CARD_BUTTONS = (APPROVE_PREFIX, REJECT_PREFIX, REASON_PREFIX, CHANGE_PREFIX, FLAG_PREFIX,
+                       BACK_PREFIX)  # fmt: skip
+_MODERATION_BUTTONS = (*_ORDER_CARD_BUTTONS, campaign.ORGANISER_PREFIX, admin.APPROVE_PREFIX,
+                       admin.REJECT_PREFIX, admin.REASON_PREFIX, admin.BACK_PREFIX)  # fmt: skip
 _ADMIN_LOGIN = "admin_login"
 
 
@@ -336,7 +338,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(order.WORDS_PREFIX, guarded(Permission.ORDER, order.words_chosen))
     for prefix in (SEND_PREFIX, REMAKE_PREFIX, CANCEL_PREFIX, RESEND_PREFIX):
         on_button(prefix, greetings.preview_pressed)
-    for prefix in (APPROVE_PREFIX, REJECT_PREFIX, REASON_PREFIX, CHANGE_PREFIX, FLAG_PREFIX):
+    for prefix in _ORDER_CARD_BUTTONS:
         on_button(prefix, guarded(Permission.MODERATE, moderation.card_pressed))
     on_button(order.LIKENESS_PREFIX, guarded(Permission.ORDER, order.likeness_chosen))
     on_button(order.SPOKEN_PREFIX, guarded(Permission.ORDER, order.spoken_language_chosen))
@@ -362,6 +364,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     on_button(admin.APPROVE_PREFIX, guarded(Permission.MODERATE, admin.approve_pressed))
     on_button(admin.REJECT_PREFIX, guarded(Permission.MODERATE, admin.reject_pressed))
     on_button(admin.REASON_PREFIX, guarded(Permission.MODERATE, admin.reason_pressed))
+    on_button(admin.BACK_PREFIX, guarded(Permission.MODERATE, admin.back_pressed))
     on_button(ORIGINAL_PREFIX, guarded(Permission.GET_ORIGINAL, verify.original_pressed,
                                        verify.original_concerns))  # fmt: skip
     add(CallbackQueryHandler(basics.stale_button))

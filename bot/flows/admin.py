@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 APPROVE_PREFIX = "adm:ok:"
 REJECT_PREFIX = "adm:no:"
 REASON_PREFIX = "adm:why:"
+BACK_PREFIX = "adm:back:"  # from the reasons to Approve / Reject: Reject was a slip
 
 
 def _review_keyboard(_: Gettext, member: Member) -> InlineKeyboardMarkup:
@@ -123,17 +124,17 @@ async def renders(update: Update, context: Context) -> None:
     await message.reply_text("\n".join(lines))
 
 
-async def _settle(
-    update: Update, context: Context, outcome: str
-) -> tuple[Services, Message, Member, int] | None:
+async def _settle(update: Update, context: Context) -> tuple[Services, Message, Member, int] | None:
+    """The proof a review button names ("adm:<decision>:[<reason>:]<space>:<user>"), while it
+    is still under review."""
     remember_sender(update, context)
     services = services_of(context)
     query = update.callback_query
     assert query is not None and query.data is not None and query.message is not None
     await query.answer()
-    key = query.data.removeprefix(APPROVE_PREFIX).removeprefix(REJECT_PREFIX)
-    if outcome == "reason":
-        key = query.data.removeprefix(REASON_PREFIX).partition(":")[2]
+    key = query.data.split(":", 2)[2]
+    if query.data.startswith(REASON_PREFIX):
+        key = key.partition(":")[2]
     space_id, _sep, user_id = key.partition(":")
     message = update.effective_message
     assert message is not None
@@ -154,7 +155,7 @@ async def _settle(
 
 
 async def approve_pressed(update: Update, context: Context) -> None:
-    settled = await _settle(update, context, "approve")
+    settled = await _settle(update, context)
     if settled is None:
         return
     services, message, member, admin_id = settled
@@ -166,7 +167,7 @@ async def approve_pressed(update: Update, context: Context) -> None:
 
 
 async def reject_pressed(update: Update, context: Context) -> None:
-    settled = await _settle(update, context, "reject")
+    settled = await _settle(update, context)
     if settled is None:
         return
     services, message, member, admin_id = settled
@@ -182,12 +183,23 @@ async def reject_pressed(update: Update, context: Context) -> None:
                 ]
                 for code in proofs.REJECTION_REASONS
             ]
+            + [[InlineKeyboardButton(_("Back"), callback_data=BACK_PREFIX + key)]]
         )
     )
 
 
+async def back_pressed(update: Update, context: Context) -> None:
+    settled = await _settle(update, context)
+    if settled is None:
+        return
+    services, message, member, admin_id = settled
+    await message.edit_reply_markup(
+        reply_markup=_review_keyboard(services.gettext_of(admin_id), member)
+    )
+
+
 async def reason_pressed(update: Update, context: Context) -> None:
-    settled = await _settle(update, context, "reason")
+    settled = await _settle(update, context)
     if settled is None:
         return
     services, message, member, admin_id = settled

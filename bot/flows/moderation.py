@@ -22,12 +22,13 @@ from bot.moderation import (
 )
 from bot.orders import (
     APPROVE_PREFIX,
+    BACK_PREFIX,
     CHANGE_PREFIX,
     FLAG_PREFIX,
     REASON_PREFIX,
     REJECT_PREFIX,
-    REJECTION_REASONS,
     reason_buttons,
+    rejection_reasons,
 )
 from bot.services import Services, services_of
 from bot.storage import OrderStatus
@@ -54,8 +55,14 @@ async def card_pressed(update: Update, context: Context) -> None:
     if order is None:
         await _settled(query, context, services, admin_id, order_id)
         return
-    if data.startswith(REJECT_PREFIX):
-        await query.edit_message_reply_markup(reply_markup=reason_buttons(_, order))
+    waiting = order.status in (OrderStatus.MODERATION, OrderStatus.VIDEO_REVIEW)
+    if data.startswith((REJECT_PREFIX, BACK_PREFIX)):
+        if not waiting:
+            await _settled(query, context, services, admin_id, order_id)
+        elif data.startswith(REJECT_PREFIX):
+            await query.edit_message_reply_markup(reply_markup=reason_buttons(_, order))
+        else:
+            await query.edit_message_reply_markup(reply_markup=desk.card(order)[1])
         return
     if data.startswith(FLAG_PREFIX):
         desk.flag_family(order_id, admin_id)
@@ -78,7 +85,7 @@ async def card_pressed(update: Update, context: Context) -> None:
     else:
         assert data.startswith(REASON_PREFIX)
         code = data.removeprefix(REASON_PREFIX).partition(":")[0]
-        done = code in REJECTION_REASONS and await desk.reject(order_id, admin_id, code)
+        done = code in rejection_reasons(order) and await desk.reject(order_id, admin_id, code)
         answer = _("Rejected.")
     if not done:
         await _settled(query, context, services, admin_id, order_id)

@@ -19,6 +19,7 @@ from bot.orders._ledger import Outcome, sent_by_us
 from bot.orders._states import OPEN, TRANSITIONS
 from bot.orders._texts import (
     APPROVE_PREFIX,
+    BACK_PREFIX,
     CANCEL_PREFIX,
     CHANGE_PREFIX,
     FLAG_PREFIX,
@@ -33,6 +34,7 @@ from bot.orders._texts import (
     cancelled_text,
     consent_summary,
     reason_buttons,
+    rejection_reasons,
     rejection_text,
     review_reason_text,
     status_line,
@@ -48,6 +50,7 @@ from bot.orders._words import (
 
 __all__ = [
     "APPROVE_PREFIX",
+    "BACK_PREFIX",
     "CANCEL_PREFIX",
     "CHANGE_PREFIX",
     "FLAG_PREFIX",
@@ -74,6 +77,7 @@ __all__ = [
     "fitting_spoken_language",
     "greeting_language",
     "reason_buttons",
+    "rejection_reasons",
     "rejection_text",
     "review_reason_text",
     "sent_by_us",

@@ -28,8 +28,17 @@ REJECT_PREFIX = "mod:no:"
 REASON_PREFIX = "mod:why:"  # + reason code + ":" + order id
 CHANGE_PREFIX = "mod:ask:"
 FLAG_PREFIX = "mod:flag:"
+BACK_PREFIX = "mod:back:"  # from the reasons to the card's decisions: Reject was a slip
 
 REJECTION_REASONS = ("hurtful", "not_theirs", "private_data", "not_a_greeting", "poor_video")
+
+
+def rejection_reasons(order: Order) -> tuple[str, ...]:
+    """Why a moderator may turn the request down: the finished video's reason only once there
+    is a video to watch."""
+    if order.status == OrderStatus.VIDEO_REVIEW:
+        return REJECTION_REASONS
+    return tuple(code for code in REJECTION_REASONS if code != "poor_video")
 
 
 def rejection_text(_: Gettext, code: str) -> str:
@@ -297,30 +306,29 @@ def card_text(_: Gettext, reader: Language, facts: CardFacts) -> str:
 
 
 def card_buttons(_: Gettext, order: Order) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+    """The decisions on a request; new words can be asked for only before the render (a
+    finished video is approved or rejected)."""
+    rows = [
         [
-            [
-                InlineKeyboardButton(_("Approve"), callback_data=APPROVE_PREFIX + order.id),
-                InlineKeyboardButton(_("Reject"), callback_data=REJECT_PREFIX + order.id),
-            ],
-            [InlineKeyboardButton(_("Ask for a change"), callback_data=CHANGE_PREFIX + order.id)],
-            [
-                InlineKeyboardButton(
-                    _("Always review this family"), callback_data=FLAG_PREFIX + order.id
-                )
-            ],
+            InlineKeyboardButton(_("Approve"), callback_data=APPROVE_PREFIX + order.id),
+            InlineKeyboardButton(_("Reject"), callback_data=REJECT_PREFIX + order.id),
         ]
+    ]
+    if order.status == OrderStatus.MODERATION:
+        rows.append(
+            [InlineKeyboardButton(_("Ask for a change"), callback_data=CHANGE_PREFIX + order.id)]
+        )
+    rows.append(
+        [InlineKeyboardButton(_("Always review this family"), callback_data=FLAG_PREFIX + order.id)]
     )
+    return InlineKeyboardMarkup(rows)
 
 
 def reason_buttons(_: Gettext, order: Order) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    rejection_text(_, code), callback_data=f"{REASON_PREFIX}{code}:{order.id}"
-                )
-            ]
-            for code in REJECTION_REASONS
-        ]
-    )
+    rows = [
+        [InlineKeyboardButton(rejection_text(_, code),
+                              callback_data=f"{REASON_PREFIX}{code}:{order.id}")]
+        for code in rejection_reasons(order)
+    ]  # fmt: skip
+    rows.append([InlineKeyboardButton(_("Back"), callback_data=BACK_PREFIX + order.id)])
+    return InlineKeyboardMarkup(rows)

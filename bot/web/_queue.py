@@ -10,9 +10,9 @@ from aiohttp import web
 
 from bot.moderation import clean_note
 from bot.orders import (
-    REJECTION_REASONS,
     CardFacts,
     consent_summary,
+    rejection_reasons,
     rejection_text,
     review_reason_text,
     title,
@@ -54,6 +54,7 @@ def _card(admin: Admin, facts: CardFacts) -> dict[str, Any]:
         "photo": order.portrait_id is not None,
         "video": order.status == OrderStatus.VIDEO_REVIEW and order.video_id is not None,
         "may_change": order.status == OrderStatus.MODERATION,
+        "rejections": [(code, rejection_text(_, code)) for code in rejection_reasons(order)],
     }
 
 
@@ -62,9 +63,8 @@ async def show(request: web.Request, admin: Admin) -> web.Response:
     desk = services_of(request).orders
     _ = admin.gettext
     cards = [_card(admin, desk.card_facts(order)) for order in desk.waiting_for_moderation()]
-    reasons = [(code, rejection_text(_, code)) for code in REJECTION_REASONS]
     notice = _notices(admin).get(request.query.get("done", ""), "")
-    context = {"cards": cards, "reasons": reasons, "notice": notice}
+    context = {"cards": cards, "notice": notice}
     return render(request, "queue.html", admin.language, context, admin)
 
 
@@ -85,7 +85,7 @@ async def decide(request: web.Request, admin: Admin) -> web.Response:
         done = await desk.approve(order.id, admin.id)
     elif decision == "reject":
         reason = str(form.get("reason", ""))
-        done = reason in REJECTION_REASONS and await desk.reject(order.id, admin.id, reason)
+        done = reason in rejection_reasons(order) and await desk.reject(order.id, admin.id, reason)
     elif decision == "change":
         if not (note := clean_note(str(form.get("note", "")))):
             raise see_other("/queue?done=no_note")
