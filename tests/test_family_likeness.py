@@ -258,13 +258,14 @@ async def test_a_video_of_them_talking_gives_their_voice_too(
 async def test_videos_chosen_together_are_each_judged_and_asked_after_once(
     bot_world: BotWorld, clips: dict[str, bytes]
 ) -> None:
-    """Several videos picked in the gallery and sent at once: a verdict for each, in order, and
-    the next question once, after the last (it was asked after each: "send a recording of them
-    speaking", then the festival once the second had given his voice), also when the last is
-    refused."""
+    """A photo and several videos picked in the gallery and sent at once: a verdict for each,
+    in order, and the next question once, after the last (it was asked after each: "send a
+    recording of them speaking" after the photo and the first video, then the festival once
+    the second had given his voice), also when the last is refused."""
     await living_family(bot_world, MEMBER, GRANDPA)
     sandbox = bot_world.sandbox
     before = max(m.message_id for m in await sandbox.sent_messages(MEMBER.id))
+    await sandbox.send_photo(MEMBER, sample_portrait_jpeg(), album="gallery")
     for name in ("listening", "talking aloud", "wall"):
         await sandbox.send_video(MEMBER, clips[name], duration=4, width=360, height=480,
                                  album="gallery")  # fmt: skip
@@ -273,18 +274,21 @@ async def test_videos_chosen_together_are_each_judged_and_asked_after_once(
     )
     await asyncio.sleep(3 * ALBUM_SETTLE_S)
     texts = [m.text or "" for m in await sandbox.sent_messages(MEMBER.id) if m.message_id > before]
-    assert len(texts) == 4, texts
+    assert len(texts) == 5, texts
+    assert texts[0] == ZH_HANT(
+        "Thank you, I have the photo: the first clear one of those you sent."
+    )
     kept = ZH_HANT(
         "Thank you, I have the video ({seconds:.0f} s). {subject}'s face is clear and "
         "steady in it, so the greeting can show this video."
     )
-    assert texts[0].startswith(kept.split("{")[0]), texts[0]
-    assert "正在說話" in texts[1]
-    assert texts[2] == ZH_HANT(
+    assert texts[1].startswith(kept.split("{")[0]), texts[1]
+    assert "正在說話" in texts[2]
+    assert texts[3] == ZH_HANT(
         "I cannot find a face anywhere in that video. Please send a video in which they look "
         "toward the camera, or a photo."
     )
-    assert texts[3] == ZH_HANT("Which festival is the greeting for?")
+    assert texts[4] == ZH_HANT("Which festival is the greeting for?")
     # Another album, of one refused video: refused as a single one is, the question not asked
     # again (the last album's was asked already).
     refusal = await bot_world.reply_to(
@@ -297,7 +301,7 @@ async def test_videos_chosen_together_are_each_judged_and_asked_after_once(
     later = [
         m.text for m in await sandbox.sent_messages(MEMBER.id) if m.message_id > refusal.message_id
     ]
-    assert refusal.text == texts[2] and later == []
+    assert refusal.text == texts[3] and later == []
 
 
 async def test_an_old_recording_sent_as_an_audio_file_is_their_voice(

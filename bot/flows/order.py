@@ -388,31 +388,38 @@ async def receive_portrait(update: Update, context: Context) -> None:
     """A photo of them. Of an album (several chosen at once, each arriving alone), the first
     usable one is kept and the rest pass unanswered: each kept in turn replaced the last, and
     the member read the thanks and the next question once per photo."""
+    assert context.user_data is not None
+    album = update.effective_message.media_group_id if update.effective_message else None
+    if album is not None and context.user_data.get(_ALBUM_KEPT) == album:
+        return
+    waiting = _take_held_question(context)
+    await _ask_after(update, context, await _keep_portrait(update, context), waiting)
+
+
+async def _keep_portrait(update: Update, context: Context) -> Order | None:
+    """The photo's verdict given; the draft it went to, or None when it was refused."""
     services, message, user_id, _ = caller(update, context)
     source = message.photo[-1] if message.photo else message.document
     assert source is not None and context.user_data is not None
-    album = message.media_group_id
-    if album is not None and context.user_data.get(_ALBUM_KEPT) == album:
-        return
     if await _made_here(message, services, source.file_id, _):
-        return
+        return None
     mime_type = (message.document.mime_type if message.document else None) or "image/jpeg"
     fetched = await fetch_checked(
         context, message, _, source.file_id, source.file_size, services.analyses.portrait
     )
     if fetched is None:
-        return
+        return None
     member = _member(services, user_id)
     portrait_id = _keep_upload(services, member, fetched[0], MediaKind.PORTRAIT, mime_type)
     draft = update_order(services.db, _draft(services, message, member).id, portrait_id=portrait_id)
-    if album is None:
+    if message.media_group_id is None:
         await message.reply_text(_("Thank you, I have the photo."))
     else:
-        context.user_data[_ALBUM_KEPT] = album
+        context.user_data[_ALBUM_KEPT] = message.media_group_id
         await message.reply_text(
             _("Thank you, I have the photo: the first clear one of those you sent.")
         )
-    await ask_next_step(message, services, draft, _)
+    return draft
 
 
 async def receive_voice(update: Update, context: Context) -> None:
@@ -486,21 +493,35 @@ async def receive_footage(update: Update, context: Context) -> None:
     best frame taken as the photo when the draft has none yet.
 
     Several videos chosen at once (an album, each arriving as a message of its own) each get
-    their verdict, and the next question is asked once, after the last: it was asked after
-    each, and could change between them."""
-    services, message, user_id, _ = caller(update, context)
+    their verdict, and the next question is asked once, after the last (``_ask_after``)."""
+    waiting = _take_held_question(context)
+    await _ask_after(update, context, await _judge_footage(update, context), waiting)
+
+
+def _take_held_question(context: Context) -> bool:
+    """Drop the next question an earlier file of the album holds; whether one was waiting."""
     assert context.user_data is not None
     held = context.user_data.pop(_ALBUM_QUESTION, None)
-    waiting = held is not None and not held.done()  # an earlier video's, not yet asked
+    waiting = held is not None and not held.done()  # an earlier file's, not yet asked
     if waiting:
         held.cancel()
-    draft = await _judge_footage(update, context)
+    return waiting
+
+
+async def _ask_after(update: Update, context: Context, draft: Order | None, waiting: bool) -> None:
+    """The next question after a photo or video (``draft`` None: it was refused). For one of
+    an album (photos and videos chosen together, each arriving as a message of its own) it is
+    held a moment and dropped when another of the album comes in, so it is asked once, after
+    the last: asked after each, it changed between them. ``waiting``: an earlier file's
+    question was dropped for this one."""
+    services, message, user_id, _ = caller(update, context)
+    assert context.user_data is not None
     if message.media_group_id is None:
         if draft is not None:
             await ask_next_step(message, services, draft, _)
         return
     if draft is None and not waiting:
-        return  # refused, and no question waits from an earlier video of the album
+        return  # refused, and no question waits from an earlier file of the album
 
     async def ask_once_all_are_in() -> None:
         await asyncio.sleep(ALBUM_SETTLE_S)
