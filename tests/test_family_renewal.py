@@ -439,6 +439,11 @@ async def test_where_two_must_sign_relatives_renew_early_and_greetings_go_on_mea
     # The owner renews; until the grandson co-signs, the authorisation in force stands.
     renewed_until = iso(world.clock.now() + CONSENT_VALID_FOR)[:10]
     request = await authorise()
+    # The grandson reads that it is a renewal, and what his veto would do.
+    assert (request.text or "").endswith("\n\n" + EN(
+        "It renews the authorisation that allows greetings until {date}. A veto stops "
+        "greetings at once."
+    ).format(date=ends))  # fmt: skip
     waiting = (await sandbox.sent_messages(owner.id))[-1]
     assert waiting.text == sentences(
         ZH_HANT("Your authorisation is recorded. {count} more verified relative(s) must "

@@ -418,7 +418,15 @@ def _cosign_request(
     text = _("{name} ({relation}) asks you to co-sign this authorisation:").format(
         name=first_name(services.db, grant.actor_id) or "…", relation=grant.relation or "…"
     )
-    return f"{text}\n\n{_cosigned_wording(_, grant)}", keyboard
+    text = f"{text}\n\n{_cosigned_wording(_, grant)}"
+    current = current_consent(services.db, get_space(services.db, grant.space_id),
+                              services.clock.now())  # fmt: skip
+    if current is not None and current.id != grant.id:
+        text += "\n\n" + _(
+            "It renews the authorisation that allows greetings until {date}. A veto stops "
+            "greetings at once."
+        ).format(date=(current.valid_until or "")[:10])
+    return text, keyboard
 
 
 def _cosigned_wording(_: Gettext, grant: ConsentRecord) -> str:
