@@ -90,9 +90,8 @@ NOT_CURRENT = (
     "again now. This take can still be sent: press Send it."
 )
 NOTHING_TO_MAKE_IT_FROM = (
-    "The photos and voice notes this greeting was made from were deleted when consent ended, "
-    "so it cannot be made again. Press Send it to send this take, or send a new photo to make "
-    "a new greeting."
+    "The photos and videos this greeting was made from have been deleted, so it cannot be made "
+    "again. Press Send it to send this take, or send a new photo to make a new greeting."
 )
 ENDING = (
     "Your consent to greetings made with your face and voice ends on {date}. To let your "

@@ -388,8 +388,9 @@ async def receive_portrait(update: Update, context: Context) -> None:
     """A photo of them. Of an album (several chosen at once, each arriving alone), the first
     usable one is kept and the rest pass unanswered: each kept in turn replaced the last, and
     the member read the thanks and the next question once per photo."""
-    assert context.user_data is not None
-    album = update.effective_message.media_group_id if update.effective_message else None
+    message = update.effective_message
+    assert message is not None and context.user_data is not None
+    album = message.media_group_id
     if album is not None and context.user_data.get(_ALBUM_KEPT) == album:
         return
     waiting = _take_held_question(context)

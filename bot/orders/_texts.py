@@ -166,9 +166,9 @@ def remake_without_consent(_: Gettext, subject: str) -> str:
 
 def remake_without_material(_: Gettext) -> str:
     return _(
-        "The photos and voice notes this greeting was made from were deleted when consent "
-        "ended, so it cannot be made again. Press Send it to send this take, or send a new "
-        "photo to make a new greeting."
+        "The photos and videos this greeting was made from have been deleted, so it cannot be "
+        "made again. Press Send it to send this take, or send a new photo to make a new "
+        "greeting."
     )
 
 
