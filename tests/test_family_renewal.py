@@ -474,6 +474,54 @@ async def test_where_two_must_sign_relatives_renew_early_and_greetings_go_on_mea
     assert not await photo_taken()
 
 
+@pytest.mark.parametrize("yearly_world", [2], ids=["two-signers"], indirect=True)
+async def test_a_vetoed_authorisation_still_ends_and_what_it_allowed_is_deleted_in_time(
+    yearly_world: BotWorld,
+) -> None:
+    """Two signed, a third relative vetoed: greetings stop at once, and the photos sent under
+    the authorisation are kept no longer than they would have been without the veto (they were
+    kept for as long as the space lived)."""
+    world, sandbox, db = yearly_world, yearly_world.sandbox, yearly_world.services.db
+    owner = SandboxUser(7705, "Lin", language_code="en")
+    grandson = SandboxUser(7706, "Kevin", language_code="en")
+    niece = SandboxUser(7707, "Amy", language_code="en")
+    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/start"))
+    await create_space(world, owner, "Grandma", "deceased")
+    for relative, relation in ((owner, "granddaughter"), (grandson, "grandson"), (niece, "niece")):
+        await verified_relative(world, owner, relative, relation)
+    offer = await world.reply_to(owner, lambda: sandbox.send_text(owner, "/consent"))
+    await sandbox.press_button(owner, offer.message_id, "auth:grant")
+    requests = {}
+    for relative in (grandson, niece):
+        requests[relative.id] = await sandbox.wait_for_message(
+            relative.id, lambda m: "cosign:" in json.dumps(m.reply_markup)
+        )
+    buttons = requests[grandson.id].reply_markup["inline_keyboard"][0]  # type: ignore[index]
+    cosign, veto = (button["callback_data"] for button in buttons)
+    await world.reply_to(
+        owner,
+        lambda: sandbox.press_button(grandson, requests[grandson.id].message_id, cosign),
+        until=says(owner, AUTHORISED, subject="Grandma"),
+    )
+    await world.reply_to(owner, lambda: sandbox.send_photo(owner, sample_portrait_jpeg()))
+    member = membership_of(db, owner.id)
+    assert member is not None
+    grant = latest_grant(db, member.space_id)
+    assert grant is not None
+    await world.reply_to(owner, lambda: sandbox.press_button(
+        niece, requests[niece.id].message_id, veto))  # fmt: skip
+    refused = await world.reply_to(owner, lambda: sandbox.send_photo(owner, sample_portrait_jpeg()))
+    assert refused.text != EN("Thank you, I have the photo.")
+    world.clock.advance(CONSENT_VALID_FOR + MATERIAL_KEPT_AFTER_END + timedelta(hours=1))
+    deleted_on = material_deleted_on(grant).date().isoformat()
+    await sandbox.wait_for_message(
+        owner.id, says(owner, DELETED_FOR_MEMBERS, subject="Grandma", date=deleted_on)
+    )
+    portraits = media_where(db, "space_id = ? AND kind = ?",
+                            [member.space_id, MediaKind.PORTRAIT.value])  # fmt: skip
+    assert portraits == []
+
+
 async def test_a_notice_is_sent_once_even_across_a_crash_and_an_old_end_is_not_news(
     bot_world: BotWorld,
 ) -> None:

@@ -267,7 +267,9 @@ def lapsed_grant(db: Database, space: Space, now: datetime) -> ConsentRecord | N
     """The last grant the family had, once its year has run out and none is current: they had
     consent and need it given again, which is not the same as never having had it. An
     authorisation that never gathered its co-signers was never had: it neither ends nor hides
-    the one before it (whose material is then deleted on time all the same)."""
+    the one before it (whose material is then deleted on time all the same). One vetoed after
+    it was complete was had: the veto stopped greetings at once, and its year still ends, so
+    what was sent under it is not kept longer than it would have been without the veto."""
     if space.status != SpaceStatus.ACTIVE or current_consent(db, space, now) is not None:
         return None
     had = [
@@ -279,7 +281,7 @@ def lapsed_grant(db: Database, space: Space, now: datetime) -> ConsentRecord | N
     ]  # fmt: skip
     if not had or had[-1].valid_until is None or parse_iso(had[-1].valid_until) > now:
         return None
-    return None if vetoed(db, had[-1]) else had[-1]
+    return had[-1]
 
 
 def material_deleted_on(grant: ConsentRecord) -> datetime:
