@@ -55,7 +55,7 @@ from bot.family.spaces import (
     update_member,
 )
 from bot.flows.consent import REVOKE_CONFIRM
-from bot.flows.order import asks_for_voice
+from bot.flows.order import PLACE_PREFIX, asks_for_voice, place_button
 from bot.i18n import Gettext, gettext_for, language_from_telegram
 from bot.moderation import Rules, save_rules
 from bot.orders import (
@@ -579,11 +579,11 @@ class FaultHarness:
         card = await self._reply_to(
             member,
             lambda: sandbox.send_text(member, recipient),
-            until=lambda m: "words:go" in buttons(m),
+            until=lambda m: any(data.startswith(PLACE_PREFIX) for data in buttons(m)),
         )
         status = await self._reply_to(
             member,
-            lambda: sandbox.press_button(member, card.message_id, "words:go"),
+            lambda: sandbox.press_button(member, card.message_id, place_button(card.reply_markup)),
             until=lambda m: m.method == "sendMessage" and recipient in (m.text or ""),
         )
         if self._price > 0:

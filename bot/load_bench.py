@@ -45,8 +45,15 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
-from bot.faults import TOKEN, BotProcess, bot_environment, buttons, festivals_offered, group_members
-from bot.flows.order import asks_for_voice
+from bot.faults import (
+    TOKEN,
+    BotProcess,
+    bot_environment,
+    buttons,
+    festivals_offered,
+    group_members,
+)
+from bot.flows.order import PLACE_PREFIX, asks_for_voice, place_button
 from bot.i18n import gettext_for, language_from_telegram
 from bot.sandbox import BotApiStandIn, Limits, SandboxClient, SandboxUser, SentMessage
 
@@ -308,11 +315,17 @@ class LoadRun:
         pressed = self._press(owner, offer.message_id, festival)
         if await self._do("festival", owner, pressed) is None:
             return
-        card = await self._do("recipient", owner, self._text(owner, "Grandma"),
-                              until=lambda m: "words:go" in buttons(m))  # fmt: skip
+        card = await self._do(
+            "recipient",
+            owner,
+            self._text(owner, "Grandma"),
+            until=lambda m: any(data.startswith(PLACE_PREFIX) for data in buttons(m)),
+        )
         if card is None:
             return
-        status = await self._do("confirm", owner, self._press(owner, card.message_id, "words:go"))
+        status = await self._do(
+            "confirm", owner, self._press(owner, card.message_id, place_button(card.reply_markup))
+        )
         if status is not None:
             self.ordered += 1
             self._previews.append(asyncio.create_task(self._await_preview(owner)))

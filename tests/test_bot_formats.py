@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from bot.delivery import ORIGINAL_PREFIX, Shape
-from bot.flows.order import SHAPE_PREFIX, WORDS_PREFIX, shape_name
+from bot.flows.order import PLACE_PREFIX, SHAPE_PREFIX, WORDS_PREFIX, place_button, shape_name
 from bot.i18n import gettext_for
 from bot.orders import SEND_PREFIX
 from bot.sandbox import SandboxUser, SentMessage
@@ -53,7 +53,7 @@ async def _order(world: BotWorld, shape: Shape | None, remembered: Shape) -> Sen
     card = await world.reply_to(
         MEMBER,
         lambda: sandbox.send_text(MEMBER, "中秋快樂。"),
-        until=lambda m: WORDS_PREFIX + "go" in _buttons(m),
+        until=lambda m: PLACE_PREFIX in _buttons(m),
     )
     assert card.text is not None and shape_name(ZH_HANT, remembered) in card.text
     if shape is not None:
@@ -64,11 +64,12 @@ async def _order(world: BotWorld, shape: Shape | None, remembered: Shape) -> Sen
         card = await world.reply_to(
             MEMBER,
             lambda: sandbox.press_button(MEMBER, question.message_id, SHAPE_PREFIX + shape),
-            until=lambda m: WORDS_PREFIX + "go" in _buttons(m),
+            until=lambda m: PLACE_PREFIX in _buttons(m),
         )
         assert card.text is not None and shape_name(ZH_HANT, shape) in card.text
     await world.reply_to(
-        MEMBER, lambda: sandbox.press_button(MEMBER, card.message_id, WORDS_PREFIX + "go")
+        MEMBER,
+        lambda: sandbox.press_button(MEMBER, card.message_id, place_button(card.reply_markup)),
     )
     await approve_order(world)  # the family's own words are read first
     preview = await sandbox.wait_for_message(

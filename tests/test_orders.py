@@ -30,6 +30,7 @@ from bot.delivery import ORIGINAL_PREFIX
 from bot.family.consent import Method, RecordKind, append_record
 from bot.family.erasure import finish_departures
 from bot.family.spaces import SpaceStatus, update_space
+from bot.flows.order import place_button
 from bot.flows.privacy import DELETE_CONFIRM
 from bot.i18n import gettext_for
 from bot.orders import (
@@ -47,7 +48,7 @@ from bot.orders._progress import MIN_EDIT_INTERVAL_S
 from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
 from bot.storage import OrderStatus
-from bot.storage.orders import Field, get_order, new_order, orders_where
+from bot.storage.orders import Field, draft_for, get_order, new_order, orders_where
 from engine._templates import load_template
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for, until
 from tests.auxil.family import (
@@ -276,7 +277,7 @@ async def test_a_mistyped_name_is_changed_from_the_card_and_an_edit_is_answered(
     grandpa = SandboxUser(6005, "Grandpa", language_code="en")
     world, sandbox = bot_world, bot_world.sandbox
     await living_family(world, member, grandpa)
-    card = await prepare_order(world, member, "Grandam Lin")
+    card = first = await prepare_order(world, member, "Grandam Lin")
     assert "Grandam Lin!" in (card.text or "")
     typed: list[Message] = []
 
@@ -306,8 +307,20 @@ async def test_a_mistyped_name_is_changed_from_the_card_and_an_edit_is_answered(
         until=lambda m: m.reply_markup is not None,
     )
     assert "Grandma Lin! We mis you!" in (card.text or "")
+    # The first card, whose words are no longer the greeting's, places nothing: the member
+    # reads the greeting as it is now, on a card of its own.
+    stale = await world.reply_to(
+        member,
+        lambda: sandbox.press_button(member, first.message_id, place_button(first.reply_markup)),
+        until=lambda m: m.reply_markup is not None,
+    )
+    said = [m.text for m in await sandbox.sent_messages(member.id)][-2:]
+    assert said == [EN("The greeting has changed since that card. This is how it reads now:"),
+                    card.text]  # fmt: skip
+    assert draft_for(world.services.db, member.id) is not None
+    card = stale
     # A double tap on "Make this greeting": one order, and the second tap is told it is placed.
-    tap = partial(sandbox.press_button, member, card.message_id, "words:go")
+    tap = partial(sandbox.press_button, member, card.message_id, place_button(card.reply_markup))
     await asyncio.gather(tap(), tap())
     status = await sandbox.wait_for_message(member.id, lambda m: m.message_id > card.message_id)
     assert EN("Waiting for a moderator to read the words.") in (status.text or "")
@@ -531,7 +544,9 @@ async def _pay(world: BotWorld, member: SandboxUser, words: str | None = None) -
                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
     invoice = await world.reply_to(
         member,
-        lambda: world.sandbox.press_button(member, card.message_id, "words:go"),
+        lambda: world.sandbox.press_button(
+            member, card.message_id, place_button(card.reply_markup)
+        ),
         until=lambda m: m.method == "sendInvoice",
     )
     assert invoice.invoice is not None and invoice.invoice.total_amount == PRICE
@@ -677,7 +692,7 @@ async def test_revocation_refunds_what_was_paid_and_declines_a_checkout_after_it
     card = await prepare_order(world, member, "Grandma")
     invoice = await world.reply_to(
         member,
-        lambda: sandbox.press_button(member, card.message_id, "words:go"),
+        lambda: sandbox.press_button(member, card.message_id, place_button(card.reply_markup)),
         until=lambda m: m.method == "sendInvoice",
     )
     await revoke(world, subject, "Grandpa")

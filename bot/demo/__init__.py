@@ -27,7 +27,7 @@ from bot.config import ConfigError, Settings, read_watermark_key
 from bot.demo.samples import SAMPLE_VOICE_TEXT, sample_portrait_jpeg, sample_voice_ogg
 from bot.demo.transcript import Transcript
 from bot.flows.family import LANGUAGES_DONE, SUBJECT_LANGUAGE_PREFIX, SUBJECT_STATUS_PREFIX
-from bot.flows.order import MORE_FESTIVALS, TEMPLATE_PREFIX, WORDS_PREFIX, asks_for_voice
+from bot.flows.order import MORE_FESTIVALS, TEMPLATE_PREFIX, asks_for_voice, place_button
 from bot.i18n import gettext_for, language_from_telegram
 from bot.orders import SEND_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -283,7 +283,7 @@ async def _play(sandbox: SandboxClient, transcript: Transcript, family: DemoFami
     )
     preview = await press(
         confirmation,
-        WORDS_PREFIX + "go",
+        place_button(confirmation.reply_markup),
         lambda m: m.method == "sendVideo",
         wait_s=RENDER_TIMEOUT_S,
     )

@@ -9,10 +9,12 @@ wraps them with ``bot.authz.guarded``, so they can rely on a membership being th
 """
 
 import asyncio
+import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
@@ -59,6 +61,9 @@ TEMPLATE_PREFIX = "tpl:"
 MORE_FESTIVALS = "tpl-more"  # not under TEMPLATE_PREFIX: it names no template
 PICTURES_PREFIX = "pic:"  # the template picker's pages (bot.flows.picker), by template id
 WORDS_PREFIX = "words:"  # the confirmation card's buttons
+# "Make this greeting", with a digest of the card it is under: a card the greeting has changed
+# since (new words, another festival chosen from the earlier keyboard) places nothing.
+PLACE_PREFIX = WORDS_PREFIX + "go:"
 LIKENESS_PREFIX = "look:"
 SPOKEN_PREFIX = "spk:"
 SHAPE_PREFIX = "shape:"
@@ -228,11 +233,29 @@ async def ask_next_step(message: Message, services: Services, order: Order, _: G
         await _confirm(message, services, order, _)
 
 
+def place_button(markup: Mapping[str, Any] | None) -> str:
+    """The callback data of a card's "Make this greeting", from the card's buttons as the Bot
+    API sends them (what the demo and the benchmarks press, as a member would)."""
+    rows = (markup or {}).get("inline_keyboard", [])
+    return next(
+        str(button["callback_data"])
+        for row in rows
+        for button in row
+        if str(button.get("callback_data", "")).startswith(PLACE_PREFIX)
+    )
+
+
 async def _confirm(message: Message, services: Services, order: Order, _: Gettext) -> None:
     """The exact words the greeting will say, before anything is made."""
+    body, rows = _card(services, order, _)
+    await message.reply_text(body, reply_markup=_buttons(rows))
+
+
+def _card(services: Services, order: Order, _: Gettext) -> tuple[str, list[tuple[str, str]]]:
+    """The card's text and buttons; "Make this greeting" carries the text's digest."""
     limit = MESSAGE_LIMITS[language_of_words(services, order)]
     words = services.orders.greeting_words(order)
-    rows = [(_("Make this greeting"), WORDS_PREFIX + "go")]
+    rows: list[tuple[str, str]] = []
     if order.message is None:
         rows.append((_("Write my own words"), WORDS_PREFIX + "own"))
         text = _(
@@ -252,10 +275,12 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
     rows.append((_("Change the format"), WORDS_PREFIX + "shape"))
     shape = shape_for(services, order)
     body = _with_language_note(text.format(words=words, limit=limit), services, order, _)
-    await message.reply_text(
-        body + "\n\n" + _("Format: {format}").format(format=shape_name(_, shape)),
-        reply_markup=_buttons(rows),
-    )
+    body += "\n\n" + _("Format: {format}").format(format=shape_name(_, shape))
+    return body, [(_("Make this greeting"), _place_data(body)), *rows]
+
+
+def _place_data(card: str) -> str:
+    return PLACE_PREFIX + hashlib.sha256(card.encode()).hexdigest()[:12]
 
 
 def asks_for_voice(_: Gettext) -> str:
@@ -805,7 +830,12 @@ async def words_chosen(update: Update, context: Context) -> None:
         await ask_next_step(message, services, draft, _)
     elif choice == "shape":
         await _ask_shape(message, _)
-    elif choice == "go":
+    elif query.data != _place_data(_card(services, draft, _)[0]):
+        await message.reply_text(
+            _("The greeting has changed since that card. This is how it reads now:")
+        )
+        await _confirm(message, services, draft, _)
+    else:
         context.user_data[_PLACED_FROM] = message.message_id
         await _place(message, services, draft, user_id, _)
 

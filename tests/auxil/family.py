@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
 from bot.faults import seed_campaign_greeting
+from bot.flows.order import place_button
 from bot.i18n import gettext_for, language_from_telegram
 from bot.orders import APPROVE_PREFIX, SEND_PREFIX
 from bot.sandbox import SandboxUser, SentMessage
@@ -259,7 +260,10 @@ async def festival_question(world: BotWorld, member: SandboxUser) -> SentMessage
 async def confirm(world: BotWorld, member: SandboxUser, card: SentMessage) -> SentMessage:
     """Press "Make this greeting"; returns the bot's next message (the order's status)."""
     return await world.reply_to(
-        member, lambda: world.sandbox.press_button(member, card.message_id, "words:go")
+        member,
+        lambda: world.sandbox.press_button(
+            member, card.message_id, place_button(card.reply_markup)
+        ),
     )
 
 
