@@ -252,7 +252,7 @@ async def _confirm(message: Message, services: Services, order: Order, _: Gettex
 
 
 def _card(services: Services, order: Order, _: Gettext) -> tuple[str, list[tuple[str, str]]]:
-    """The card's text and buttons; "Make this greeting" carries the text's digest."""
+    """The card's text and buttons."""
     limit = MESSAGE_LIMITS[language_of_words(services, order)]
     words = services.orders.greeting_words(order)
     rows: list[tuple[str, str]] = []
@@ -276,11 +276,15 @@ def _card(services: Services, order: Order, _: Gettext) -> tuple[str, list[tuple
     shape = shape_for(services, order)
     body = _with_language_note(text.format(words=words, limit=limit), services, order, _)
     body += "\n\n" + _("Format: {format}").format(format=shape_name(_, shape))
-    return body, [(_("Make this greeting"), _place_data(body)), *rows]
+    return body, [(_("Make this greeting"), _place_data(services, order)), *rows]
 
 
-def _place_data(card: str) -> str:
-    return PLACE_PREFIX + hashlib.sha256(card.encode()).hexdigest()[:12]
+def _place_data(services: Services, order: Order) -> str:
+    """The data of "Make this greeting" under a card of ``order`` as it stands: a digest of
+    what would be made (not of the chat's language, which may change without changing it)."""
+    made = [services.orders.greeting_words(order), shape_for(services, order).value,
+            order.template_id, order.spoken_language, order.likeness]  # fmt: skip
+    return PLACE_PREFIX + hashlib.sha256(json.dumps(made).encode()).hexdigest()[:12]
 
 
 def asks_for_voice(_: Gettext) -> str:
@@ -830,7 +834,7 @@ async def words_chosen(update: Update, context: Context) -> None:
         await ask_next_step(message, services, draft, _)
     elif choice == "shape":
         await _ask_shape(message, _)
-    elif query.data != _place_data(_card(services, draft, _)[0]):
+    elif query.data != _place_data(services, draft):
         await message.reply_text(
             _("The greeting has changed since that card. This is how it reads now:")
         )
