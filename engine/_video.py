@@ -58,6 +58,8 @@ def check_video(path: Path) -> VideoInfo:
             if declared > MAX_VIDEO_S:
                 raise _too_long(path, declared)
             has_audio = bool(container.streams.audio)
+            # Read while the file is open: PyAV 18.1.1 refuses a closed container's streams.
+            codec, frame_rate = stream.codec_context.name, float(stream.average_rate or 0)
             scan = _scan(path, container, stream)
     except av.FFmpegError as exc:
         if _looks_like_mp4(path):
@@ -88,8 +90,8 @@ def check_video(path: Path) -> VideoInfo:
         width=upright[0],
         height=upright[1],
         duration_s=round(decoded, 2),
-        codec=stream.codec_context.name,
-        frame_rate=round(float(stream.average_rate or 0), 3),
+        codec=codec,
+        frame_rate=round(frame_rate, 3),
         rotation=rotation,
         variable_frame_rate=scan.variable,
         hdr=scan.hdr,
