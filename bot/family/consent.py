@@ -212,8 +212,12 @@ def records_of(db: Database, space_id: str) -> list[ConsentRecord]:
     return [ConsentRecord.model_validate(row) for row in rows]
 
 
+def _grants(db: Database, space_id: str) -> list[ConsentRecord]:
+    return [r for r in records_of(db, space_id) if r.kind == RecordKind.GRANT]
+
+
 def latest_grant(db: Database, space_id: str) -> ConsentRecord | None:
-    grants = [r for r in records_of(db, space_id) if r.kind == RecordKind.GRANT]
+    grants = _grants(db, space_id)
     return grants[-1] if grants else None
 
 
@@ -252,7 +256,7 @@ def current_consent(db: Database, space: Space, now: datetime) -> ConsentRecord 
     as on the grant in force: "No greetings will be made" is what the relative chose."""
     if space.status != SpaceStatus.ACTIVE:
         return None
-    for grant in reversed([r for r in records_of(db, space.id) if r.kind == RecordKind.GRANT]):
+    for grant in reversed(_grants(db, space.id)):
         if vetoed(db, grant):
             return None
         if not _complete(db, space, grant):
@@ -274,11 +278,10 @@ def lapsed_grant(db: Database, space: Space, now: datetime) -> ConsentRecord | N
         return None
     had = [
         grant
-        for grant in records_of(db, space.id)
-        if grant.kind == RecordKind.GRANT
-        and (grant.method != Method.NEXT_OF_KIN
-             or len(signatures(db, grant)) >= space.cosigners_required)
-    ]  # fmt: skip
+        for grant in _grants(db, space.id)
+        if grant.method != Method.NEXT_OF_KIN
+        or len(signatures(db, grant)) >= space.cosigners_required
+    ]
     if not had or had[-1].valid_until is None or parse_iso(had[-1].valid_until) > now:
         return None
     return had[-1]

@@ -27,6 +27,7 @@ from bot.orders import (
     FLAG_PREFIX,
     REASON_PREFIX,
     REJECT_PREFIX,
+    UNDER_REVIEW,
     reason_buttons,
     rejection_reasons,
 )
@@ -55,9 +56,8 @@ async def card_pressed(update: Update, context: Context) -> None:
     if order is None:
         await _settled(query, context, services, admin_id, order_id)
         return
-    waiting = order.status in (OrderStatus.MODERATION, OrderStatus.VIDEO_REVIEW)
     if data.startswith((REJECT_PREFIX, BACK_PREFIX)):
-        if not waiting:
+        if order.status not in UNDER_REVIEW:
             await _settled(query, context, services, admin_id, order_id)
         elif data.startswith(REJECT_PREFIX):
             await query.edit_message_reply_markup(reply_markup=reason_buttons(_, order))

@@ -72,8 +72,8 @@ MAX_RECIPIENT_CHARS = 40
 _STILL_QUALITY = 92
 _ALBUM_KEPT = "album_kept"  # user_data: the album whose photo became the portrait
 _ALBUM_QUESTION = "album_question"  # user_data: the next question, held for the album's end
-# The videos of an album arrive together, each judged in turn: the next question waits this long
-# after a verdict and is dropped when another of the album's videos comes in meanwhile.
+# The photos and videos of an album arrive together, each judged in turn: the next question
+# waits this long after a verdict and is dropped when another of the album comes in meanwhile.
 ALBUM_SETTLE_S = 1.0
 _PLACED_FROM = "placed_from"  # user_data: the card whose "Make this greeting" placed the last order
 

@@ -16,7 +16,7 @@ from bot.orders._language import (
     spoken_language_of,
 )
 from bot.orders._ledger import Outcome, sent_by_us
-from bot.orders._states import OPEN, TRANSITIONS
+from bot.orders._states import OPEN, TRANSITIONS, UNDER_REVIEW
 from bot.orders._texts import (
     APPROVE_PREFIX,
     BACK_PREFIX,
@@ -67,6 +67,7 @@ __all__ = [
     "REVOKE_FROM_NOTICE",
     "SEND_PREFIX",
     "TRANSITIONS",
+    "UNDER_REVIEW",
     "CardFacts",
     "OrderDesk",
     "Outcome",

@@ -43,7 +43,7 @@ from bot.orders import _texts as texts
 from bot.orders._language import greeting_language
 from bot.orders._ledger import Ledger, Outcome, Sent
 from bot.orders._progress import ProgressBoard
-from bot.orders._states import OPEN, move
+from bot.orders._states import OPEN, UNDER_REVIEW, move
 from bot.storage import Order, OrderStatus, get_language
 from bot.storage.media import forget_media
 from bot.storage.orders import (
@@ -422,7 +422,7 @@ class OrderDesk:
 
     def waiting_for_moderation(self) -> list[Order]:
         return sorted(
-            orders_with_status(self._db, S.MODERATION, S.VIDEO_REVIEW),
+            orders_with_status(self._db, *UNDER_REVIEW),
             key=lambda order: order.review_since or order.updated_at,
         )
 
@@ -443,7 +443,7 @@ class OrderDesk:
 
     async def reject(self, order_id: str, admin_id: int, reason: str) -> bool:
         order = get_order(self._db, order_id)
-        if order.status not in (S.MODERATION, S.VIDEO_REVIEW):
+        if order.status not in UNDER_REVIEW:
             return False
         moved = self._move(
             order,

@@ -39,6 +39,8 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     status: following | ({S.REVOKED} if status != S.REVOKED else set())
     for status, following in _NEXT.items()
 }
+# Waiting for a moderator: the words before the render, or the finished video before the family.
+UNDER_REVIEW = frozenset({S.MODERATION, S.VIDEO_REVIEW})
 # Orders that still owe the family something: resumed on start-up.
 OPEN = frozenset(
     {

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.moderation import clean_note
 from bot.orders import (
+    UNDER_REVIEW,
     CardFacts,
     consent_summary,
     rejection_reasons,
@@ -22,8 +23,6 @@ from bot.storage.orders import find_order
 from bot.web._base import Admin, admin_only, render, see_other, services_of
 from bot.web._media import vault_file
 from bot.web._page import Page
-
-_WAITING = (OrderStatus.MODERATION, OrderStatus.VIDEO_REVIEW)
 
 
 def _notices(admin: Admin) -> dict[str, str]:
@@ -70,7 +69,7 @@ async def show(request: web.Request, admin: Admin) -> web.Response:
 
 def _waiting(request: web.Request) -> Order:
     order = find_order(services_of(request).db, request.match_info["order"])
-    if order is None or order.status not in _WAITING:
+    if order is None or order.status not in UNDER_REVIEW:
         raise see_other("/queue?done=settled")
     return order
 
