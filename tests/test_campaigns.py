@@ -41,8 +41,16 @@ from bot.storage import Order, OrderStatus
 from bot.storage.orders import draft_for, get_order, orders_where
 from bot.storage.users import opted_out, set_time_zone
 from bot.vault import VaultError
+from engine import template_title
 from tests.auxil.bot import ADMIN, BotWorld, FakeClock, settings_for
-from tests.auxil.family import ASKS_FOR_VOICE, living_family, press_festival, revoke, says
+from tests.auxil.family import (
+    ASKS_FOR_VOICE,
+    confirm,
+    living_family,
+    press_festival,
+    revoke,
+    says,
+)
 from tests.auxil.templates import tiny_template
 
 TEMPLATE = "tiny-moon"
@@ -52,6 +60,10 @@ FAMILIES = 20
 SEND_TIME = "09:00"
 WAIT_S = 120.0
 VOICE = "我很想念你們。祝你們中秋快樂。"
+ASKED_AGAIN = (
+    "You accepted the invitation to the {festival} campaign. It still needs your answer to this "
+    "question:"
+)
 
 
 @pytest.fixture
@@ -271,7 +283,7 @@ async def test_typed_text_answers_the_question_asked_last(
     """She was choosing the festival of her own greeting when the invitation came; she said
     Yes and typed the campaign's names, then went back to her own greeting: the name she types
     next is her greeting's recipient, not the campaign's personal message, and the campaign's
-    question waits for its button."""
+    question waits: /start asks it again once her own greeting is placed."""
     zh_hant = gettext_for("zh-Hant")
     owner, subject = _owner(0), _subject(0)
     clock = FakeClock()
@@ -304,8 +316,19 @@ async def test_typed_text_answers_the_question_asked_last(
         assert (card.text or "").split("\n\n")[0] == said.split("\n\n")[0]
         draft = draft_for(world.services.db, owner.id)
         assert draft is not None and draft.recipient == "阿姨"
+        festival = template_title(TEMPLATE, "zh-Hant")
+        # Her own greeting placed, /start names the campaign and asks its question again.
+        await confirm(world, owner, card)
+        reminded = await world.reply_to(
+            owner,
+            lambda: sandbox.send_text(owner, "/start"),
+            until=says(owner, ASKED_AGAIN, festival=festival),
+        )
+        asked_again = await sandbox.wait_for_message(owner.id, lambda m: (
+            m.message_id == reminded.message_id + 1 and NO_MESSAGE in _buttons(m)))  # fmt: skip
+        assert asked_again.text == asked.text
         placed = await world.reply_to(owner, lambda: sandbox.press_button(
-            owner, asked.message_id, NO_MESSAGE))  # fmt: skip
+            owner, asked_again.message_id, NO_MESSAGE))  # fmt: skip
         [order] = _campaign_orders(world, campaign_id)
         assert placed.text == zh_hant(
             "Thank you. The greeting for {recipient} will be made ahead; you will see it before "

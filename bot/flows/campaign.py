@@ -400,19 +400,41 @@ async def no_message_pressed(update: Update, context: Context) -> None:
     await _ask(message, services, user_id, services.campaigns.next_step(invitation), _)
 
 
+def asked_last(services: Services, user_id: int) -> Invitation | None:
+    """The invitation this person said Yes to and still owes an answer for, if it asked its
+    question after the greeting they are preparing asked theirs: a member who went back to
+    their own greeting meanwhile is answering that one (the invitation's question waits)."""
+    invitation = services.campaigns.answering(user_id)
+    if invitation is None:
+        return None
+    draft = draft_for(services.db, user_id)
+    if draft is None or draft.updated_at <= (invitation.updated_at or ""):
+        return invitation
+    return None
+
+
 def answering(update: Update, context: Context) -> bool:
-    """The sender said Yes to an invitation and owes typed text (names or a message), and
-    that was the last thing asked: a member who went back to the greeting they were preparing
-    meanwhile is answering its question (the invitation's waits)."""
+    """The sender owes an invitation typed text (names or a message), asked last."""
     user = update.effective_user
     if user is None:
         return False
-    services = services_of(context)
-    invitation = services.campaigns.answering(user.id)
-    if invitation is None or invitation.step not in (Step.RECIPIENT, Step.MESSAGE):
-        return False
-    draft = draft_for(services.db, user.id)
-    return draft is None or draft.updated_at <= (invitation.updated_at or "")
+    invitation = asked_last(services_of(context), user.id)
+    return invitation is not None and invitation.step in (Step.RECIPIENT, Step.MESSAGE)
+
+
+async def ask_again(
+    message: Message, services: Services, user_id: int, invitation: Invitation, _: Gettext
+) -> None:
+    """/start from someone who left an invitation half-answered: which campaign, then its
+    question again (the answers given so far are kept)."""
+    campaign = services.campaigns.campaign(invitation.campaign_id)
+    assert campaign is not None
+    title = template_title(campaign.template_id, services.language_of(user_id))
+    await message.reply_text(
+        _("You accepted the invitation to the {festival} campaign. It still needs your answer "
+          "to this question:").format(festival=title)
+    )  # fmt: skip
+    await _ask(message, services, user_id, invitation, _)
 
 
 async def family_typed(update: Update, context: Context) -> None:

@@ -11,6 +11,7 @@ from bot.family.consent import current_consent
 from bot.family.guidance import consent_step_text, start_over_text
 from bot.family.spaces import SpaceStatus, get_space, membership_of
 from bot.flows.basics import Context, caller
+from bot.flows.campaign import ask_again, asked_last
 from bot.flows.family import send_next_step
 from bot.flows.order import ask_for_photo, ask_next_step
 from bot.i18n import sentences
@@ -63,8 +64,11 @@ async def start_card(update: Update, context: Context) -> None:
         status = status_line(_, services.language_of(user_id), latest[0])
         done += "\n" + _("Your latest greeting: {status}").format(status=status)
     await message.reply_text(done)
+    invitation = asked_last(services, user_id)
     draft = draft_for(services.db, user_id)
-    if draft is not None:
+    if invitation is not None:
+        await ask_again(message, services, user_id, invitation, _)
+    elif draft is not None:
         await ask_next_step(message, services, draft, _)
     else:
         await ask_for_photo(message, services, member, _)
