@@ -637,6 +637,7 @@ class OrderDesk:
         )
         if ended is not None:
             self._drop_video(ended)
+            await self._withdraw_invoice(ended)
             await self._refund(ended)
         return ended
 
@@ -937,6 +938,7 @@ class OrderDesk:
             return False
         await self._set_buttons(order, None)
         self._drop_video(moved)
+        await self._withdraw_invoice(moved)
         await self._refund(moved)
         return True
 
@@ -976,6 +978,7 @@ class OrderDesk:
             deleted += await self._delete(self._settings.admin_chat_id, watched)
             await self._withdraw_cards(order, self._settings.admin_chat_id)
         self._ledger.forget_files(order.id)
+        await self._withdraw_invoice(order)
         # Also for an order revoked before: the erasure that calls this cancelled the order's
         # task, which may have been the refund the desk's start-up owed it.
         await self._refund(get_order(self._db, order.id))
@@ -994,6 +997,13 @@ class OrderDesk:
         for message_id in cards:
             with contextlib.suppress(TelegramError):
                 await self.bot.edit_message_text(text, chat_id, message_id)
+
+    async def _withdraw_invoice(self, order: Order) -> None:
+        """An order that ended unpaid takes its invoice out of the chat: paying it could only
+        be refused now (``checkout_problem`` still refuses a checkout already open). Run again
+        after a crash, the deletion is only refused by Telegram."""
+        if order.charge_id is None:
+            await self._delete(order.chat_id, set(self._ledger.invoice_messages(order.id)))
 
     async def _delete(self, chat_id: int, message_ids: set[int]) -> int:
         """Deletes what Telegram still lets a bot delete; returns how many went."""

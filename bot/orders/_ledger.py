@@ -110,6 +110,10 @@ class Ledger:
         """The moderation cards this order put in the admin chat, one per round of words."""
         return self._messages(order_id, "card:%")
 
+    def invoice_messages(self, order_id: str) -> list[int]:
+        """The invoice this order put in the family's chat (one, or none if it was free)."""
+        return self._messages(order_id, "invoice")
+
     def _messages(self, order_id: str, *steps: str) -> list[int]:
         keys = " OR ".join("key LIKE ?" for _ in steps)
         rows = self._db.query(
