@@ -252,8 +252,9 @@ async def test_what_the_family_sent_is_deleted_when_consent_is_not_given_again(
     yearly_world: BotWorld,
 ) -> None:
     """Consent allows use for a year. Kept for ``MATERIAL_KEPT_AFTER_END`` past an end nobody
-    renewed, the photos, clips and voice notes go (the voice learnt from them too) and a
-    greeting still waiting for them ends; the recorded consent and the greetings made stay."""
+    renewed, the photos, clips and voice notes go (the voice learnt from them too, and the
+    /mydata archive holding copies) and a greeting still waiting for them ends; the recorded
+    consent and the greetings made stay."""
     world, sandbox, services = yearly_world, yearly_world.sandbox, yearly_world.services
     db = services.db
     ends, _seen = await _consented_family(world)
@@ -296,6 +297,9 @@ async def test_what_the_family_sent_is_deleted_when_consent_is_not_given_again(
     )
     kept_until = EN(KEPT_UNTIL).format(subject="Grandpa", date=deleted_on)
     assert (ended.text or "").endswith(kept_until)
+    # Meanwhile the member keeps an archive of what they sent: it holds copies of it all.
+    export = await world.reply_to(MEMBER, lambda: sandbox.send_text(MEMBER, "/mydata"),
+                                  until=lambda m: m.method == "sendDocument")  # fmt: skip
     # The day comes: everything sent to make greetings from goes, and everyone is told once.
     world.clock.advance(MATERIAL_KEPT_AFTER_END)
     told = await sandbox.wait_for_message(
@@ -305,6 +309,7 @@ async def test_what_the_family_sent_is_deleted_when_consent_is_not_given_again(
     await _passes()
     assert await _texts(world, MEMBER, told.message_id) == []
     assert leftovers(world, ids, blobs) == []
+    assert await world.is_deleted(export)
     kept = {row["kind"] for row in media_where(db, "space_id = ?", [space_id])}
     assert kept == {MediaKind.STATEMENT.value, MediaKind.VIDEO.value}
     assert services.vault.read_bytes(made) == b"a greeting made under consent"

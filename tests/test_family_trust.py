@@ -673,6 +673,9 @@ async def test_revoking_deletes_every_copy_of_the_greeting_the_bot_sent(
 
 async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWorld) -> None:
     sandbox = bot_world.sandbox
+    # Asked before she belonged to any family: an archive of her account alone.
+    early = await bot_world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/mydata"),
+                                     until=lambda m: m.method == "sendDocument")  # fmt: skip
     await create_space(bot_world, OWNER, "阿嬤", "deceased")
     await verify_relative(bot_world, OWNER, "孫女")
     await bot_world.reply_to(
@@ -700,7 +703,11 @@ async def test_mydata_exports_and_delete_me_removes_the_member(bot_world: BotWor
     done = await bot_world.reply_to(
         OWNER, lambda: sandbox.press_button(OWNER, warning.message_id, "delme:yes")
     )
-    assert receipt_text(ZH_HANT, Receipt(files=Counter({"proof": 1}))) in (done.text or "")
+    # The archives held her data and a copy of the proof: they leave the chat with them.
+    receipt = Receipt(files=Counter({"proof": 1}), messages_deleted=2)
+    assert receipt_text(ZH_HANT, receipt) in (done.text or "")
+    assert await bot_world.is_deleted(early)
+    assert await bot_world.is_deleted(export)
     db = bot_world.services.db
     assert membership_of(db, OWNER.id) is None
     assert not bot_world.services.vault.exists(proof_id)
@@ -785,6 +792,11 @@ async def test_the_person_in_the_greetings_gets_what_is_kept_of_them(
     )
     with zipfile.ZipFile(io.BytesIO(await sandbox.download(theirs.file_id or ""))) as archive:
         assert "of_you" not in json.loads(archive.read("data.json"))
+
+    # Both archives hold copies of his face and voice: withdrawing consent deletes them too.
+    await revoke(bot_world, GRANDPA, GRANDPA.first_name)
+    assert await bot_world.is_deleted(export)
+    assert await bot_world.is_deleted(theirs)
 
 
 @pytest.fixture

@@ -686,11 +686,6 @@ async def test_a_render_whose_worker_keeps_dying_is_tried_three_times_then_refun
     assert [m for m in await sandbox.sent_messages(member.id) if m.method == "sendVideo"] == []
 
 
-async def _deleted(world: BotWorld, message: SentMessage) -> bool:
-    chat = await world.sandbox.sent_messages(message.chat_id)
-    return next(m for m in chat if m.message_id == message.message_id).deleted
-
-
 async def test_an_order_ended_before_payment_takes_its_invoice_out_of_the_chat(
     priced_world: BotWorld,
 ) -> None:
@@ -706,11 +701,11 @@ async def test_an_order_ended_before_payment_takes_its_invoice_out_of_the_chat(
         recipient="Grandma"
     )
     await world.services.orders.settle()
-    assert await _deleted(world, invoice)
+    assert await world.is_deleted(invoice)
     invoice = await _invoice(world, member)
     await revoke(world, subject, "Grandpa")
     await world.services.orders.settle()
-    assert await _deleted(world, invoice)
+    assert await world.is_deleted(invoice)
     assert not await sandbox.charges()
 
 

@@ -3,7 +3,8 @@
 Revocation blocks new orders at once (the space stops being active before anything else
 happens), stops running renders, then deletes every piece of the subject's face and voice: the
 photos, clips and voice notes, the speaker profile derived from them, the consent recording,
-the rendered videos, their Telegram file ids and the delivered messages. What remains is a
+the rendered videos, their Telegram file ids, the delivered messages and the /mydata archives
+holding copies of the files. What remains is a
 tombstone with counts and dates, and the consent records themselves, which hold no face or
 voice data.
 
@@ -22,6 +23,7 @@ from telegram import Bot
 from bot.audit import SYSTEM
 from bot.clock import iso
 from bot.family.consent import Method, RecordKind, append_record, latest_grant, records_of
+from bot.family.export import delete_exports
 from bot.family.spaces import (
     Member,
     Role,
@@ -114,6 +116,7 @@ async def _erase_space(services: Services, bot: Bot, space: Space, actor_id: int
     db, now, space_id = services.db, services.clock.now(), space.id
     receipt = Receipt()
     await _erase_orders(services, bot, "space_id = ?", [space_id], receipt)
+    receipt.messages_deleted += await delete_exports(db, bot, "space_id = ?", [space_id])
     _erase_media(services, _media_of_kinds(db, space_id, SUBJECT_DATA), receipt)
     receipt.proofs_kept = len(
         media_where(db, "space_id = ? AND kind = ?", [space_id, MediaKind.PROOF.value])
@@ -134,7 +137,7 @@ async def _erase_space(services: Services, bot: Bot, space: Space, actor_id: int
     return receipt
 
 
-async def erase_material(services: Services, space: Space) -> Receipt:
+async def erase_material(services: Services, bot: Bot, space: Space) -> Receipt:
     """Consent ended and was not given again in time (``bot.family.renewal``): the photos,
     clips and voice notes the family sent of the subject, and the voice learnt from them, are
     deleted, and orders not made yet end, refunded. The recorded statement and the greetings
@@ -150,6 +153,7 @@ async def erase_material(services: Services, space: Space) -> Receipt:
         return receipt
     for order in orders_where(db, "space_id = ?", [space.id]):
         await services.orders.material_deleted(order)
+    receipt.messages_deleted += await delete_exports(db, bot, "space_id = ?", [space.id])
     gone = {str(row["id"]) for row in material}
     for order in orders_where(db, "space_id = ?", [space.id]):
         # A draft then asks for a photo again; no order points at a file that is not there.
@@ -222,6 +226,7 @@ async def delete_member(services: Services, bot: Bot, user_id: int) -> Receipt:
             )
         remove_member(db, member)
     await _erase_orders(services, bot, "user_id = ?", [user_id], receipt)
+    receipt.messages_deleted += await delete_exports(db, bot, "user_id = ?", [user_id])
     forget_orders_of(db, user_id)
     _erase_media(services, media_where(db, "uploaded_by = ?", [user_id]), receipt)
     if member is not None:

@@ -6,14 +6,24 @@ kept *of them* too, whoever sent it: the photos, videos and recordings of their 
 and the greetings made from them (festival, recipient, words, who made each, when). It is sent
 as one document, so it must fit Telegram's 50 MB upload limit; when the files would not fit,
 the archive carries the data and says which files were left out.
+
+Each archive sent is remembered (``exports``): it holds copies of the files, so when they are
+deleted (the member leaves, consent is withdrawn or ends) the archive is deleted from the chat
+too, as far as Telegram lets a bot delete its messages.
 """
 
 import io
 import json
 import mimetypes
 import zipfile
+from datetime import datetime
 from typing import Any
 
+from sqlite_utils import Database
+from telegram import Bot
+
+from bot.chat_messages import delete_messages
+from bot.clock import iso
 from bot.family.spaces import Role, membership_of
 from bot.services import Services
 from bot.storage import MediaKind
@@ -101,3 +111,27 @@ def _listed(
         except VaultError:
             entry["file"] = None
     return entries
+
+
+def remember_export(db: Database, user_id: int, message_id: int, now: datetime) -> None:
+    """An archive is in the member's chat, holding copies of files of their space's."""
+    member = membership_of(db, user_id)
+    db.table("exports").insert(
+        {
+            "user_id": user_id,
+            "message_id": message_id,
+            "space_id": member.space_id if member is not None else None,
+            "sent_at": iso(now),
+        },
+        ignore=True,
+    )
+
+
+async def delete_exports(db: Database, bot: Bot, where: str, params: list[Any]) -> int:
+    """Delete the archives matched from their chats and forget them; returns how many went."""
+    rows = list(db.query(f"SELECT user_id, message_id FROM exports WHERE {where}", params))
+    deleted = 0
+    for row in rows:
+        deleted += await delete_messages(bot, int(row["user_id"]), {int(row["message_id"])})
+    db.execute(f"DELETE FROM exports WHERE {where}", params)
+    return deleted

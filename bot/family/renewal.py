@@ -104,7 +104,10 @@ async def consent_year_pass(services: Services, bot: Bot) -> int:
         if due is None:
             continue
         grant, notice = due
-        if notice == Notice.MATERIAL_DELETED and not (await erase_material(services, space)).files:
+        if (
+            notice == Notice.MATERIAL_DELETED
+            and not (await erase_material(services, bot, space)).files
+        ):
             continue  # deleted by an earlier pass (told then, or met at the member's next step)
         for member in _readers(db, space, notice):
             if not _claimed(db, grant, notice, member.user_id, now):

@@ -3,7 +3,7 @@
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.family.erasure import delete_member, withdraws_consent
-from bot.family.export import export_member
+from bot.family.export import export_member, remember_export
 from bot.family.spaces import Role, membership_of
 from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.flows.consent import receipt_text
@@ -34,7 +34,8 @@ async def my_data(update: Update, context: Context) -> None:
         caption += "\n" + _(
             "{count} file(s) did not fit Telegram's 50 MB limit and were left out."
         ).format(count=left_out)
-    await message.reply_document(archive, filename="tuanyuan-my-data.zip", caption=caption)
+    sent = await message.reply_document(archive, filename="tuanyuan-my-data.zip", caption=caption)
+    remember_export(services.db, user.id, sent.message_id, services.clock.now())
 
 
 async def delete_me(update: Update, context: Context) -> None:

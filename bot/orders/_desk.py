@@ -22,6 +22,7 @@ from telegram import Bot, InlineKeyboardMarkup, LabeledPrice, Message
 from telegram.error import Forbidden, RetryAfter, TelegramError
 
 from bot.audit import SYSTEM, AuditLog
+from bot.chat_messages import delete_messages
 from bot.clock import Clock, iso, parse_iso
 from bot.config import Settings
 from bot.delivery import CHAT_ACTION, has_caption, original_button, send_greeting, shape_of
@@ -971,11 +972,13 @@ class OrderDesk:
             await asyncio.wait(set(in_flight))
         messages = {order.delivered_message_id, order.preview_message_id}
         messages |= set(self._ledger.video_messages(order.id))
-        deleted = await self._delete(order.chat_id, {m for m in messages if m is not None})
+        deleted = await delete_messages(
+            self.bot, order.chat_id, {m for m in messages if m is not None}
+        )
         if self._settings.admin_chat_id is not None:
             # A moderator who watched it before the family did has it in the admin chat.
             watched = set(self._ledger.review_messages(order.id))
-            deleted += await self._delete(self._settings.admin_chat_id, watched)
+            deleted += await delete_messages(self.bot, self._settings.admin_chat_id, watched)
             await self._withdraw_cards(order, self._settings.admin_chat_id)
         self._ledger.forget_files(order.id)
         await self._withdraw_invoice(order)
@@ -1003,18 +1006,9 @@ class OrderDesk:
         be refused now (``checkout_problem`` still refuses a checkout already open). Run again
         after a crash, the deletion is only refused by Telegram."""
         if order.charge_id is None:
-            await self._delete(order.chat_id, set(self._ledger.invoice_messages(order.id)))
-
-    async def _delete(self, chat_id: int, message_ids: set[int]) -> int:
-        """Deletes what Telegram still lets a bot delete; returns how many went."""
-        deleted = 0
-        for message_id in sorted(message_ids):
-            try:
-                await self.bot.delete_message(chat_id, message_id)
-                deleted += 1
-            except TelegramError:
-                pass  # older than Telegram lets bots delete; the file id is forgotten anyway
-        return deleted
+            await delete_messages(
+                self.bot, order.chat_id, set(self._ledger.invoice_messages(order.id))
+            )
 
     async def _send_greeting(
         self,

@@ -440,6 +440,17 @@ def _add_invitation_updates(db: Database) -> None:
     db.execute("ALTER TABLE campaign_invitations ADD COLUMN updated_at TEXT")
 
 
+def _add_exports(db: Database) -> None:
+    """The /mydata archives in members' chats: they hold the files they list, so deleting the
+    files deletes them too (``bot.family.export``)."""
+    db.table("exports").create(
+        {"user_id": int, "message_id": int, "space_id": str, "sent_at": str},
+        pk=("user_id", "message_id"),
+        not_null={"sent_at"},
+    )
+    db.table("exports").create_index(["space_id"])
+
+
 MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _create_users_and_media,
     _create_orders,
@@ -456,6 +467,7 @@ MIGRATIONS: tuple[Callable[[Database], None], ...] = (
     _add_departures,
     _add_consent_notices,
     _add_invitation_updates,
+    _add_exports,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -65,6 +65,11 @@ class BotWorld:
             user.id, lambda m: m.message_id > before and until(m), timeout=wait_s
         )
 
+    async def is_deleted(self, message: SentMessage) -> bool:
+        """Whether the bot has deleted ``message`` from its chat since."""
+        chat = await self.sandbox.sent_messages(message.chat_id)
+        return next(m for m in chat if m.message_id == message.message_id).deleted
+
 
 async def until(check: Callable[[], Awaitable[bool]]) -> None:
     """Wait (up to 15 s) for something the bot does without a message to wait for."""
