@@ -28,12 +28,15 @@ from bot.campaigns import (
     YES_PREFIX,
     ZONE_PREFIX,
     Broadcaster,
+    draft_of,
     sampled,
 )
 from bot.config import ConfigError, settings_from_env
 from bot.delivery import ORIGINAL_PREFIX
 from bot.demo.samples import sample_portrait_jpeg, sample_voice_ogg
-from bot.i18n import gettext_for
+from bot.festivals import next_date
+from bot.flows.campaign import DATE_PREFIX, KEEP_DATE_PREFIX
+from bot.i18n import gettext_for, sentences
 from bot.jobs import RenderSlots
 from bot.orders import APPROVE_PREFIX
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -53,6 +56,7 @@ from tests.auxil.family import (
 )
 from tests.auxil.templates import tiny_template
 
+EN = gettext_for("en")
 TEMPLATE = "tiny-moon"
 LANGUAGES = ("zh-hant", "zh-hans", "en")
 ZONES = ("Asia/Taipei", "Europe/London", "America/New_York")
@@ -135,7 +139,10 @@ async def _create_campaign(
     )
     refused = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "15/09/2027"))
     assert refused.text == "Please type the date as YYYY-MM-DD, for example 2027-09-15."
-    await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, day.isoformat()))
+    asked = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, day.isoformat()))
+    if KEEP_DATE_PREFIX + day.isoformat() in _buttons(asked):  # far from Mid-Autumn: confirmed
+        await world.reply_to(ADMIN, lambda: sandbox.press_button(
+            ADMIN, asked.message_id, KEEP_DATE_PREFIX + day.isoformat()))  # fmt: skip
     refused = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "25:00"))
     assert refused.text == "Please type the time as HH:MM, for example 09:30."
     question = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, SEND_TIME))
@@ -148,6 +155,47 @@ async def _create_campaign(
         done = await world.reply_to(ADMIN, lambda t=text: sandbox.send_text(ADMIN, t))  # type: ignore[misc]
     assert (done.text or "").startswith("Campaign "), done.text
     return (done.text or "").split()[1].rstrip(":"), done.text or ""
+
+
+async def test_a_day_far_from_the_festival_is_asked_about(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, campaign_settings_dir: Path
+) -> None:
+    """A slip of the organiser's (a Mid-Autumn campaign typed for two months after it) is asked
+    about, with the festival's own day a press away; the festival's eve is taken unasked."""
+    clock = FakeClock()
+    async with polling(_app(stand_in, campaign_settings_dir, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, campaign_settings_dir, clock)
+        db = world.services.db
+        today = clock.now().date()
+        festival = next_date("mid-autumn", today + timedelta(days=1))
+        assert festival is not None
+        far, eve = festival + timedelta(days=60), festival - timedelta(days=1)
+
+        async def typed_day(day: date) -> SentMessage:
+            templates = await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, "/campaign"))
+            await world.reply_to(ADMIN, lambda: sandbox.press_button(
+                ADMIN, templates.message_id, f"cmk:tpl:{TEMPLATE}"))  # fmt: skip
+            return await world.reply_to(ADMIN, lambda: sandbox.send_text(ADMIN, day.isoformat()))
+
+        asked = await typed_day(far)
+        assert asked.text == sentences(
+            EN("{date} is far from {festival}, which next falls on {festival_date}.").format(
+                date=far.isoformat(), festival=EN("Mid-Autumn Festival"),
+                festival_date=festival.isoformat()),
+            EN("Should greetings arrive on {date} all the same? Or type another date.").format(
+                date=far.isoformat()),
+        )  # fmt: skip
+        assert _buttons(asked) == [KEEP_DATE_PREFIX + far.isoformat(),
+                                   DATE_PREFIX + festival.isoformat()]  # fmt: skip
+        await world.reply_to(ADMIN, lambda: sandbox.press_button(
+            ADMIN, asked.message_id, DATE_PREFIX + festival.isoformat()),
+            until=lambda m: (m.text or "").startswith("At what time"))  # fmt: skip
+        draft = draft_of(db, ADMIN.id)
+        assert draft is not None and draft[1]["festival_date"] == festival.isoformat()
+        await typed_day(eve)
+        draft = draft_of(db, ADMIN.id)
+        assert draft is not None and draft[0] == "time"
+        assert draft[1]["festival_date"] == eve.isoformat()
 
 
 async def _answer(world: BotWorld, i: int, campaign_id: str) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import io
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import aiohttp
 import av
@@ -32,6 +32,7 @@ from bot.sandbox import SandboxUser
 from bot.storage import OrderStatus, set_language
 from bot.storage.orders import get_order, orders_where
 from bot.web import PAGES
+from engine import template_title
 from tests.auxil.bot import ADMIN
 from tests.auxil.family import (
     PDF_PROOF,
@@ -384,10 +385,20 @@ async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
     assert await desk.input_value("textarea[name=text-en]") == "Happy   Mid-Autumn!"  # kept
     await desk.fill("input[name=time]", "8:30")
     await desk.check("input[name=audience][value=link]")
+    # A day far from the festival is asked about, and taken once the box is ticked.
+    far = (date.fromisoformat(offered) + timedelta(days=60)).isoformat()
+    await desk.fill("input[name=day]", far)
+    await _submit(desk, "#create")
+    first = await desk.locator("select[name=template] option").first.get_attribute("value")
+    assert await desk.inner_text("#problem") == EN(
+        "{date} is far from {festival}, which next falls on {festival_date}."
+    ).format(date=far, festival=template_title(first or "", "en"), festival_date=offered)
+    assert services.campaigns.campaigns() == []
+    await desk.check("#day-confirmed input")
     await _submit(desk, "#create")
     [campaign] = services.campaigns.campaigns()
     assert (campaign.festival_date, campaign.send_time, campaign.created_by) == (
-        offered,
+        far,
         "08:30",
         ADMIN.id,
     )

@@ -17,10 +17,12 @@ from bot.campaigns import (
     Answer,
     Audience,
     Invitation,
+    OffFestival,
     Refused,
     Setup,
     Step,
     campaign_with_code,
+    check_near_festival,
     draft_of,
     drop_draft,
     festival_day,
@@ -51,6 +53,7 @@ from engine import list_templates, template_festival, template_title
 ORGANISER_PREFIX = "cmk:"
 TEMPLATE_PREFIX = "cmk:tpl:"
 DATE_PREFIX = "cmk:date:"
+KEEP_DATE_PREFIX = "cmk:keep:"  # a day far from the festival, confirmed
 AUDIENCE_PREFIX = "cmk:aud:"
 _TEXT_STEPS = tuple(f"text:{language}" for language in LANGUAGES)
 
@@ -97,6 +100,9 @@ async def organiser_pressed(update: Update, context: Context) -> None:
         await _ask_date(message, services, template_id, _)
     elif step == "date" and data.startswith(DATE_PREFIX):
         await _date_given(message, services, admin_id, fields, data.removeprefix(DATE_PREFIX), _)
+    elif step == "date" and data.startswith(KEEP_DATE_PREFIX):
+        day = data.removeprefix(KEEP_DATE_PREFIX)
+        await _date_given(message, services, admin_id, fields, day, _, confirmed=True)
     elif step == "audience" and data.startswith(AUDIENCE_PREFIX):
         fields["audience"] = Audience(data.removeprefix(AUDIENCE_PREFIX)).value
         save_draft(services.db, services.clock, admin_id, _TEXT_STEPS[0], fields)
@@ -173,9 +179,25 @@ async def _date_given(
     fields: dict[str, object],
     text: str,
     _: Gettext,
+    confirmed: bool = False,
 ) -> None:
+    today = services.clock.now().date()
     try:
-        day = festival_day(_, text, services.clock.now().date())
+        day = festival_day(_, text, today)
+        if not confirmed:
+            language = services.language_of(admin_id)
+            check_near_festival(_, language, str(fields["template_id"]), day, today)
+    except OffFestival as off:
+        keep, festival = off.day.isoformat(), off.festival_day.isoformat()
+        await message.reply_text(
+            sentences(str(off), _("Should greetings arrive on {date} all the same? Or type "
+                                  "another date.").format(date=keep)),
+            reply_markup=_buttons([
+                (_("Yes, on {date}").format(date=keep), KEEP_DATE_PREFIX + keep),
+                (_("No, on {date}").format(date=festival), DATE_PREFIX + festival),
+            ]),
+        )  # fmt: skip
+        return
     except Refused as refused:
         await message.reply_text(str(refused))
         return

@@ -15,6 +15,7 @@ from bot.campaigns import (
     MAX_INVITATION_CHARS,
     Audience,
     Campaign,
+    OffFestival,
     Refused,
     check_setup,
     festival_day,
@@ -140,10 +141,14 @@ async def create(request: web.Request, admin: Admin) -> web.Response:
     form = {name: str(posted.get(name, "")) for name in ("template", "day", "time", "audience")}
     texts = {language: str(posted.get(f"text-{language}", "")) for language in LANGUAGES}
     try:
-        setup = check_setup(admin.gettext, services.clock.now().date(), form["template"],
-                            form["day"], form["time"], form["audience"], texts)  # fmt: skip
+        setup = check_setup(admin.gettext, admin.language, services.clock.now().date(),
+                            form["template"], form["day"], form["time"], form["audience"], texts,
+                            day_confirmed=str(posted.get("day_confirmed", "")))  # fmt: skip
     except Refused as refused:
         form |= {f"text-{language}": text for language, text in texts.items()}
+        if isinstance(refused, OffFestival):
+            # The box binds to this day: a day changed after ticking it is asked about again.
+            form["confirm_day"] = refused.day.isoformat()
         return _page(request, admin, form, str(refused))
     campaign = services.campaigns.create(admin.id, **setup.fields(services.settings))
     raise see_other(f"/campaigns?done=created#campaign-{campaign.id}")

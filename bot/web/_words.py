@@ -73,6 +73,7 @@ def words(_: Gettext) -> dict[str, str]:
         "template": _("Greeting template"),
         "next_on": _("{title} (next on {date})"),
         "festival_day": _("Festival day (YYYY-MM-DD)"),
+        "day_confirmed": _("Yes, greetings arrive on {date} all the same"),
         "send_time": _("Send time, in each family's own time zone (HH:MM)"),
         "audience": _("Who is invited"),
         "invitation_in": _("Invitation in {language}"),
