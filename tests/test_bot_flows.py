@@ -345,10 +345,13 @@ async def test_of_an_album_the_first_clear_photo_is_kept_and_answered_once(
     draft = draft_for(consented.services.db, member.id)
     assert draft is not None and draft.portrait_id is not None
     assert consented.services.vault.read_bytes(draft.portrait_id) == portrait_jpeg
-    # A photo sent on its own later replaces it, as before.
-    await consented.reply_to(
-        member, lambda: sandbox.send_photo(member, other.getvalue()), until=_is_text(ASKS_FOR_VOICE)
+    # A photo sent on its own later replaces it, and says so.
+    thanks = await consented.reply_to(member, lambda: sandbox.send_photo(member, other.getvalue()))
+    assert thanks.text == ZH_HANT(
+        "Thank you: the greeting will show this photo instead of the one you sent before."
     )
+    await sandbox.wait_for_message(member.id, lambda m: (
+        m.message_id == thanks.message_id + 1 and m.text == ASKS_FOR_VOICE))  # fmt: skip
     replaced = draft_for(consented.services.db, member.id)
     assert replaced is not None and replaced.portrait_id is not None
     assert consented.services.vault.read_bytes(replaced.portrait_id) == other.getvalue()

@@ -441,8 +441,14 @@ async def _keep_portrait(update: Update, context: Context) -> Order | None:
         return None
     member = _member(services, user_id)
     portrait_id = _keep_upload(services, member, fetched[0], MediaKind.PORTRAIT, mime_type)
-    draft = update_order(services.db, _draft(services, message, member).id, portrait_id=portrait_id)
-    if message.media_group_id is None:
+    earlier = _draft(services, message, member)
+    draft = update_order(services.db, earlier.id, portrait_id=portrait_id)
+    if message.media_group_id is None and earlier.portrait_id is not None:
+        # A second photo sent alone: which of the two the greeting shows is worth saying.
+        await message.reply_text(
+            _("Thank you: the greeting will show this photo instead of the one you sent before.")
+        )
+    elif message.media_group_id is None:
         await message.reply_text(_("Thank you, I have the photo."))
     else:
         context.user_data[_ALBUM_KEPT] = message.media_group_id
