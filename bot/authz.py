@@ -22,7 +22,14 @@ from telegram.ext import CallbackContext
 
 from bot.family.consent import current_consent
 from bot.family.guidance import consent_step_text, start_over_text, verification_step_text
-from bot.family.spaces import Role, SpaceStatus, get_space, membership_of, subject_joined
+from bot.family.spaces import (
+    Role,
+    SpaceStatus,
+    get_space,
+    membership_of,
+    subject_joined,
+    subject_may_rejoin,
+)
 from bot.i18n import Gettext, sentences
 from bot.services import Services, services_of
 from bot.storage import remember_user
@@ -155,7 +162,10 @@ def check(
     space = get_space(services.db, member.space_id)
     subject = space.subject_name or ""
     # After a revocation consent may be given again, as a new record: nothing else until then.
-    if space.status == SpaceStatus.REVOKED and permission != Permission.CONSENT:
+    if space.status == SpaceStatus.REVOKED and not (
+        permission == Permission.CONSENT
+        or (permission == Permission.INVITE and subject_may_rejoin(services.db, space))
+    ):
         return Denial(
             "revoked",
             sentences(
@@ -163,7 +173,7 @@ def check(
                     "Consent for {subject} was withdrawn, so nothing more can be made in this "
                     "family space."
                 ).format(subject=subject),
-                start_over_text(_, space),
+                start_over_text(_, services.db, space),
             ),
         )
     if space.status == SpaceStatus.SETUP:

@@ -52,7 +52,7 @@ from bot.family.spaces import (
 )
 from bot.flows.consent import proofs_kept_text, receipt_text
 from bot.flows.privacy import DELETE_CONFIRM
-from bot.i18n import gettext_for
+from bot.i18n import gettext_for, sentences
 from bot.orders._ledger import Ledger
 from bot.orders._states import move
 from bot.sandbox import BotApiStandIn, SandboxClient, SandboxUser, SentMessage
@@ -68,9 +68,11 @@ from tests.auxil.family import (
     TYPED,
     WITHDRAWN,
     approve_order,
+    consent_as_living_subject,
     create_space,
     deceased_family,
     has_link,
+    invite_payload,
     is_preview,
     leftovers,
     living_family,
@@ -581,6 +583,58 @@ async def test_after_revocation_nothing_is_made_until_the_subject_consents_again
         until=lambda m: m.text == ZH_HANT("Thank you, I have the photo."),
     )  # fmt: skip
     assert reply.text is not None
+
+
+async def test_a_subject_who_left_is_told_to_the_family_and_invited_back_to_consent(
+    bot_world: BotWorld,
+) -> None:
+    """The owner leaves: the verified relative who inherits the space is told it is theirs.
+    Then the living grandfather leaves, which withdraws his consent and takes him out of the
+    space: the family is told at once, and how to start over, which is a new link for him
+    (/consent in his chat is gone with him, and no relative can join the closed space). Through
+    it he consents again, and greetings can be made."""
+    sandbox, db = bot_world.sandbox, bot_world.services.db
+    await living_family(bot_world, OWNER, GRANDPA)
+    payload = await relative_invite(bot_world, OWNER)
+    await bot_world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, f"/start {payload}"))
+    await verify_relative(bot_world, RELATIVE, "外孫")
+
+    async def leaves(member: SandboxUser) -> None:
+        warning = await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/delete_me"))
+        await bot_world.reply_to(member, lambda: sandbox.press_button(
+            member, warning.message_id, DELETE_CONFIRM))  # fmt: skip
+
+    inherited = await bot_world.reply_to(RELATIVE, lambda: leaves(OWNER))
+    assert inherited.text == ZH_HANT(
+        "{name} has left the family space for {subject}, and you now look after it: you invite "
+        "relatives with /invite."
+    ).format(name=OWNER.first_name, subject="外公")
+    told = await bot_world.reply_to(RELATIVE, lambda: leaves(GRANDPA))
+    start_over = ZH_HANT(
+        "To start over, {subject} needs a new link, which the family space's owner gets with "
+        "/invite: opening it, {subject} gives consent again from their own Telegram account. "
+        "Then send the photo and voice notes again."
+    ).format(subject="外公")
+    assert told.text == sentences(ZH_HANT(
+        "Consent for {subject} was withdrawn. Every photo, voice note and video of {subject} "
+        "has been deleted, and no more greetings can be made.").format(subject="外公"),
+        start_over)  # fmt: skip
+    menu = await bot_world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, "/invite"))
+    assert [row[0]["callback_data"] for row in menu.reply_markup["inline_keyboard"]] == [  # type: ignore[index]
+        "inv:subject"
+    ]
+    link = await bot_world.reply_to(
+        RELATIVE, lambda: sandbox.press_button(RELATIVE, menu.message_id, "inv:subject"),
+        until=has_link,
+    )  # fmt: skip
+    thanks = await consent_as_living_subject(bot_world, GRANDPA, invite_payload(link))
+    assert says(GRANDPA, THANKS_FOR_CONSENT, subject="外公")(thanks)
+    space_id = membership_of(db, RELATIVE.id).space_id  # type: ignore[union-attr]
+    assert get_space(db, space_id).status == SpaceStatus.ACTIVE
+    await bot_world.reply_to(
+        RELATIVE, lambda: sandbox.send_photo(RELATIVE, sample_portrait_jpeg()),
+        until=lambda m: m.text == ZH_HANT("Thank you, I have the photo."),
+    )  # fmt: skip
 
 
 async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(

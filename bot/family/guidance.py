@@ -9,7 +9,14 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot.family.consent import ConsentRecord, lapsed_grant, material_deleted_on
-from bot.family.spaces import Member, MemberStatus, Role, Space, subject_joined
+from bot.family.spaces import (
+    Member,
+    MemberStatus,
+    Role,
+    Space,
+    subject_joined,
+    subject_may_rejoin,
+)
 from bot.i18n import Gettext, sentences
 
 
@@ -39,13 +46,19 @@ def verification_step_text(_: Gettext, member: Member, space: Space) -> str:
     return steps[member.status].format(subject=subject)
 
 
-def start_over_text(_: Gettext, space: Space) -> str:
+def start_over_text(_: Gettext, db: Database, space: Space) -> str:
     """How a family whose consent was withdrawn makes greetings again."""
     if space.deceased:
         return _(
             "To start over, a verified relative authorises again with /consent; then send the "
             "photo and voice notes again."
         )
+    if subject_may_rejoin(db, space):
+        return _(
+            "To start over, {subject} needs a new link, which the family space's owner gets "
+            "with /invite: opening it, {subject} gives consent again from their own Telegram "
+            "account. Then send the photo and voice notes again."
+        ).format(subject=space.subject_name or "")
     return _(
         "To start over, {subject} gives consent again with /consent; then send the photo and "
         "voice notes again."

@@ -119,6 +119,17 @@ def subject_joined(db: Database, space_id: str) -> bool:
     return any(m.role == Role.SUBJECT for m in members_of(db, space_id))
 
 
+def subject_may_rejoin(db: Database, space: Space) -> bool:
+    """A living subject's space closed by their leaving (their /delete_me withdrew consent):
+    a new link from /invite lets them back in to consent again. Nothing else opens a closed
+    space to newcomers."""
+    return (
+        space.status == SpaceStatus.REVOKED
+        and not space.deceased
+        and not subject_joined(db, space.id)
+    )
+
+
 def create_space(db: Database, clock: Clock, owner_id: int, cosigners_required: int) -> Space:
     space_id = secrets.token_hex(6)
     now = iso(clock.now())
@@ -236,9 +247,12 @@ def redeem_invite(db: Database, clock: Clock, payload: str, user_id: int) -> Mem
         raise InviteRefused(InviteProblem.EXPIRED, space_id)
     if membership_of(db, user_id) is not None:
         raise InviteRefused(InviteProblem.ALREADY_MEMBER, space_id)
-    if get_space(db, space_id).status != SpaceStatus.ACTIVE:
-        raise InviteRefused(InviteProblem.SPACE_CLOSED, space_id)
     role = Role(invite["role"])
+    space = get_space(db, space_id)
+    if space.status != SpaceStatus.ACTIVE and not (
+        role == Role.SUBJECT and subject_may_rejoin(db, space)
+    ):
+        raise InviteRefused(InviteProblem.SPACE_CLOSED, space_id)
     if role == Role.SUBJECT and subject_joined(db, space_id):
         raise InviteRefused(InviteProblem.SUBJECT_TAKEN, space_id)
     with db.atomic():  # the invite used and the member added in one commit, or neither

@@ -549,7 +549,14 @@ async def revoke_confirmed(update: Update, context: Context) -> None:
         ).format(subject=space.subject_name, receipt=receipt_text(_, receipt))
         + (proofs_kept_text(_) if receipt.proofs_kept else "")
     )
-    await notify_members(context.bot, services, space, member.user_id, lambda _: sentences(_(
+    await tell_withdrawn(context.bot, services, space, member.user_id)
+
+
+async def tell_withdrawn(bot: Bot, services: Services, space: Space, withdrawn_by: int) -> None:
+    """Everyone else in the space learns that consent was withdrawn (by /revoke, or by the
+    subject leaving), and how the family can start over."""
+    space = get_space(services.db, space.id)
+    await notify_members(bot, services, space, withdrawn_by, lambda _: sentences(_(
         "Consent for {subject} was withdrawn. Every photo, voice note and video of {subject} "
         "has been deleted, and no more greetings can be made.").format(
-        subject=space.subject_name), start_over_text(_, space)))  # fmt: skip
+        subject=space.subject_name), start_over_text(_, services.db, space)))  # fmt: skip

@@ -277,7 +277,11 @@ async def invite(update: Update, context: Context) -> None:
     member = membership_of(services.db, user_id)
     assert member is not None, "guarded by Permission.INVITE"
     space = get_space(services.db, member.space_id)
-    buttons = [[InlineKeyboardButton(_("A relative"), callback_data=INVITE_PREFIX + "member")]]
+    buttons = []
+    if space.status == SpaceStatus.ACTIVE:  # else closed, open only to its subject's return
+        buttons.append(
+            [InlineKeyboardButton(_("A relative"), callback_data=INVITE_PREFIX + "member")]
+        )
     if _awaits_subject(services, space):
         label = _("{subject} themself, to consent").format(subject=space.subject_name)
         buttons.append([InlineKeyboardButton(label, callback_data=INVITE_PREFIX + "subject")])
@@ -295,7 +299,9 @@ async def invite_chosen(update: Update, context: Context) -> None:
     assert member is not None, "guarded by Permission.INVITE"
     space = get_space(services.db, member.space_id)
     role = Role.SUBJECT if query.data == INVITE_PREFIX + "subject" else Role.MEMBER
-    if role == Role.SUBJECT and not _awaits_subject(services, space):
+    if (role == Role.SUBJECT and not _awaits_subject(services, space)) or (
+        role == Role.MEMBER and space.status != SpaceStatus.ACTIVE
+    ):
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
     await remove_buttons(query)

@@ -1,13 +1,16 @@
 """A member's own data: /mydata sends it all, /delete_me removes the member and what they sent."""
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+import contextlib
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 
 from bot.family.erasure import delete_member, withdraws_consent
 from bot.family.export import export_member, remember_export
-from bot.family.spaces import Role, membership_of
+from bot.family.spaces import Role, Space, SpaceStatus, get_space, membership_of
 from bot.flows.basics import Context, remember_sender, remove_buttons
-from bot.flows.consent import receipt_text
-from bot.services import services_of
+from bot.flows.consent import receipt_text, tell_withdrawn
+from bot.services import Services, services_of
 
 DELETE_CONFIRM = "delme:yes"
 DELETE_KEEP = "delme:no"
@@ -82,10 +85,32 @@ async def delete_confirmed(update: Update, context: Context) -> None:
     _ = services.gettext_of(query.from_user.id)
     await query.answer()
     await remove_buttons(query)
-    receipt = await delete_member(services, context.bot, query.from_user.id)
+    user_id = query.from_user.id
+    member = membership_of(services.db, user_id)
+    space = get_space(services.db, member.space_id) if member is not None else None
+    receipt = await delete_member(services, context.bot, user_id)
     await update.effective_message.reply_text(
         _(
             "You have been removed and your files deleted. Deletion receipt:\n{receipt}\n\n"
             "Kept: the consent records you signed, which hold no face or voice data."
         ).format(receipt=receipt_text(_, receipt))
     )
+    if space is not None:
+        await _tell_the_family(context.bot, services, space, user_id, query.from_user.first_name)
+
+
+async def _tell_the_family(
+    bot: Bot, services: Services, before: Space, left: int, name: str
+) -> None:
+    """Who stays learns what the departure changed for them: consent withdrawn when it closed
+    the space; else, for the relative who inherits it, that it is theirs to look after."""
+    after = get_space(services.db, before.id)
+    if before.status != SpaceStatus.REVOKED and after.status == SpaceStatus.REVOKED:
+        await tell_withdrawn(bot, services, after, left)
+    elif after.owner_id != before.owner_id:
+        _ = services.gettext_of(after.owner_id)
+        with contextlib.suppress(TelegramError):  # blocked: /start shows it all the same
+            await bot.send_message(after.owner_id, _(
+                "{name} has left the family space for {subject}, and you now look after it: "
+                "you invite relatives with /invite.").format(
+                name=name, subject=after.subject_name))  # fmt: skip

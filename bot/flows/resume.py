@@ -48,7 +48,7 @@ async def start_card(update: Update, context: Context) -> None:
             sentences(done, _(
                 "Consent was withdrawn and everything made from {subject}'s face and voice was "
                 "deleted."
-            ).format(subject=subject), start_over_text(_, space))
+            ).format(subject=subject), start_over_text(_, services.db, space))
         )  # fmt: skip
         return
     if not member.verified:
