@@ -605,10 +605,9 @@ async def test_a_subject_who_left_is_told_to_the_family_and_invited_back_to_cons
             member, warning.message_id, DELETE_CONFIRM))  # fmt: skip
 
     inherited = await bot_world.reply_to(RELATIVE, lambda: leaves(OWNER))
-    assert inherited.text == ZH_HANT(
-        "{name} has left the family space for {subject}, and you now look after it: you invite "
-        "relatives with /invite."
-    ).format(name=OWNER.first_name, subject="外公")
+    assert inherited.text == sentences(
+        ZH_HANT(LEFT).format(name=OWNER.first_name, subject="外公"), ZH_HANT(INHERITED)
+    )  # his consent is his own: it stands
     told = await bot_world.reply_to(RELATIVE, lambda: leaves(GRANDPA))
     start_over = ZH_HANT(
         "To start over, {subject} needs a new link, which the family space's owner gets with "
@@ -635,6 +634,40 @@ async def test_a_subject_who_left_is_told_to_the_family_and_invited_back_to_cons
         RELATIVE, lambda: sandbox.send_photo(RELATIVE, sample_portrait_jpeg()),
         until=lambda m: m.text == ZH_HANT("Thank you, I have the photo."),
     )  # fmt: skip
+
+
+LEFT = "{name} has left the family space for {subject}."
+INHERITED = "You now look after it: you invite relatives with /invite."
+
+
+async def test_an_authorisation_whose_signer_left_stops_and_is_given_afresh(
+    bot_world: BotWorld,
+) -> None:
+    """Greetings from 阿嬤 stood on her granddaughter's signature. She leaves: her cousin, who
+    inherits the space, is told that greetings stop, and /consent offers him an authorisation
+    of his own (it offered to co-sign hers, from "…", a relative no longer there)."""
+    world, sandbox = bot_world, bot_world.sandbox
+    await deceased_family(world, OWNER, "阿嬤")
+    await verified_relative(world, OWNER, RELATIVE, "孫子")
+    warning = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/delete_me"))
+    told = await world.reply_to(RELATIVE, lambda: sandbox.press_button(
+        OWNER, warning.message_id, DELETE_CONFIRM))  # fmt: skip
+    assert told.text == sentences(
+        ZH_HANT(LEFT).format(name=OWNER.first_name, subject="阿嬤"),
+        ZH_HANT(INHERITED),
+        ZH_HANT("Their signature was part of the authorisation of greetings from {subject}, so "
+                "greetings stop until enough verified relatives have signed again: send "
+                "/consent.").format(subject="阿嬤"),
+    )  # fmt: skip
+    offer = await world.reply_to(RELATIVE, lambda: sandbox.send_text(RELATIVE, "/consent"))
+    assert [row[0]["callback_data"] for row in offer.reply_markup["inline_keyboard"]] == [  # type: ignore[index]
+        "auth:grant"
+    ]
+    await world.reply_to(
+        RELATIVE,
+        lambda: sandbox.press_button(RELATIVE, offer.message_id, "auth:grant"),
+        until=says(RELATIVE, AUTHORISED, subject="阿嬤"),
+    )
 
 
 async def test_revoking_during_a_render_stops_it_and_nothing_is_delivered(

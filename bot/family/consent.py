@@ -243,8 +243,14 @@ def _complete(db: Database, space: Space, grant: ConsentRecord) -> bool:
     stand behind it."""
     if grant.method != Method.NEXT_OF_KIN:
         return True
+    return len(_standing(db, space, grant)) >= space.cosigners_required
+
+
+def _standing(db: Database, space: Space, grant: ConsentRecord) -> set[int]:
+    """Who signed ``grant`` and is still a verified relative in the space: a signer who left
+    no longer stands behind it."""
     verified = {m.user_id for m in members_of(db, space.id) if m.verified}
-    return len(signatures(db, grant) & verified) >= space.cosigners_required
+    return signatures(db, grant) & verified
 
 
 def current_consent(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
@@ -295,10 +301,13 @@ def material_deleted_on(grant: ConsentRecord) -> datetime:
 
 def awaiting_cosigners(db: Database, space: Space, now: datetime) -> ConsentRecord | None:
     """A next-of-kin grant still short of co-signers (neither vetoed, withdrawn nor expired):
-    a relative verified after it was given co-signs it rather than starting another."""
+    a relative verified after it was given co-signs it rather than starting another. One whose
+    every signer has left stands for nobody: relatives authorise afresh."""
     grant = latest_grant(db, space.id)
     if space.status != SpaceStatus.ACTIVE or grant is None or vetoed(db, grant):
         return None
     if grant.valid_until is None or parse_iso(grant.valid_until) <= now:
         return None
-    return None if _complete(db, space, grant) else grant
+    if _complete(db, space, grant) or not _standing(db, space, grant):
+        return None
+    return grant

@@ -5,11 +5,20 @@ import contextlib
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
+from bot.family.consent import current_consent
 from bot.family.erasure import delete_member, withdraws_consent
 from bot.family.export import export_member, remember_export
-from bot.family.spaces import Role, Space, SpaceStatus, get_space, membership_of
+from bot.family.spaces import (
+    Role,
+    Space,
+    SpaceStatus,
+    get_space,
+    members_of,
+    membership_of,
+)
 from bot.flows.basics import Context, remember_sender, remove_buttons
 from bot.flows.consent import receipt_text, tell_withdrawn
+from bot.i18n import Gettext, sentences
 from bot.services import Services, services_of
 
 DELETE_CONFIRM = "delme:yes"
@@ -88,6 +97,7 @@ async def delete_confirmed(update: Update, context: Context) -> None:
     user_id = query.from_user.id
     member = membership_of(services.db, user_id)
     space = get_space(services.db, member.space_id) if member is not None else None
+    consented = space is not None and current_consent(services.db, space, services.clock.now())
     receipt = await delete_member(services, context.bot, user_id)
     await update.effective_message.reply_text(
         _(
@@ -96,21 +106,43 @@ async def delete_confirmed(update: Update, context: Context) -> None:
         ).format(receipt=receipt_text(_, receipt))
     )
     if space is not None:
-        await _tell_the_family(context.bot, services, space, user_id, query.from_user.first_name)
+        await _tell_the_family(
+            context.bot, services, space, bool(consented), user_id, query.from_user.first_name
+        )
 
 
 async def _tell_the_family(
-    bot: Bot, services: Services, before: Space, left: int, name: str
+    bot: Bot, services: Services, before: Space, consented: bool, left: int, name: str
 ) -> None:
     """Who stays learns what the departure changed for them: consent withdrawn when it closed
-    the space; else, for the relative who inherits it, that it is theirs to look after."""
+    the space; an authorisation that stood on the leaver's signature gone (greetings stop);
+    for the relative who inherits the space, that it is theirs to look after."""
     after = get_space(services.db, before.id)
     if before.status != SpaceStatus.REVOKED and after.status == SpaceStatus.REVOKED:
         await tell_withdrawn(bot, services, after, left)
-    elif after.owner_id != before.owner_id:
-        _ = services.gettext_of(after.owner_id)
-        with contextlib.suppress(TelegramError):  # blocked: /start shows it all the same
-            await bot.send_message(after.owner_id, _(
-                "{name} has left the family space for {subject}, and you now look after it: "
-                "you invite relatives with /invite.").format(
-                name=name, subject=after.subject_name))  # fmt: skip
+        return
+    lost = consented and current_consent(services.db, after, services.clock.now()) is None
+    heir = after.owner_id if after.owner_id != before.owner_id else None
+    if not lost and heir is None:
+        return
+
+    def compose(_: Gettext, inherits: bool) -> str:
+        parts = [_("{name} has left the family space for {subject}.").format(
+            name=name, subject=after.subject_name)]  # fmt: skip
+        if inherits:
+            parts.append(_("You now look after it: you invite relatives with /invite."))
+        if lost:
+            parts.append(
+                _(
+                    "Their signature was part of the authorisation of greetings from "
+                    "{subject}, so greetings stop until enough verified relatives have "
+                    "signed again: send /consent."
+                ).format(subject=after.subject_name)
+            )
+        return sentences(*parts)  # fmt: skip
+
+    for member in members_of(services.db, after.id):
+        if member.user_id == heir or (lost and member.verified):
+            _ = services.gettext_of(member.user_id)
+            with contextlib.suppress(TelegramError):  # blocked: /start shows it all the same
+                await bot.send_message(member.user_id, compose(_, member.user_id == heir))
