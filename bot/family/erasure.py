@@ -4,9 +4,8 @@ Revocation blocks new orders at once (the space stops being active before anythi
 happens), stops running renders, then deletes every piece of the subject's face and voice: the
 photos, clips and voice notes, the speaker profile derived from them, the consent recording,
 the rendered videos, their Telegram file ids, the delivered messages and the /mydata archives
-holding copies of the files. What remains is a
-tombstone with counts and dates, and the consent records themselves, which hold no face or
-voice data.
+holding copies of the files. What remains is a tombstone with counts and dates, and the consent
+records themselves, which hold no face or voice data.
 
 Consent that ended and was not given again deletes less: the material greetings are made from
 (``erase_material``), not the greetings already made under it.

@@ -97,7 +97,8 @@ async def delete_confirmed(update: Update, context: Context) -> None:
     user_id = query.from_user.id
     member = membership_of(services.db, user_id)
     space = get_space(services.db, member.space_id) if member is not None else None
-    consented = space is not None and current_consent(services.db, space, services.clock.now())
+    now = services.clock.now()
+    consented = space is not None and current_consent(services.db, space, now) is not None
     receipt = await delete_member(services, context.bot, user_id)
     await update.effective_message.reply_text(
         _(
@@ -107,7 +108,7 @@ async def delete_confirmed(update: Update, context: Context) -> None:
     )
     if space is not None:
         await _tell_the_family(
-            context.bot, services, space, bool(consented), user_id, query.from_user.first_name
+            context.bot, services, space, consented, user_id, query.from_user.first_name
         )
 
 
