@@ -178,6 +178,40 @@ async def test_language_menu_switches_language_and_registers_menus(bot_world: Bo
     assert {("", "default"), ("zh", "default"), ("", "chat")} <= menus
 
 
+async def test_the_set_up_question_is_asked_again_by_start_and_in_a_new_language(
+    bot_world: BotWorld,
+) -> None:
+    """Lost in the middle of making a family space, /start said only "answer my last question
+    above", and after /language that question stayed in the language left behind. Both now ask
+    it again, with its buttons as they stand, in the member's language."""
+    sandbox = bot_world.sandbox
+    member = SandboxUser(5104, "Yuki", language_code="ja")  # not a language of the bot's
+    await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/newspace"))
+    name_asked = EN("Whose greetings will the family space make? Type their name as the family "
+                    "calls them, for example: Grandpa.")  # fmt: skip
+    await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/start"),
+                             until=lambda m: m.text == name_asked)  # fmt: skip
+    await bot_world.reply_to(member, lambda: sandbox.send_text(member, "Ojiichan"))
+    asked = await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/start"),
+                                     until=lambda m: m.reply_markup is not None)  # fmt: skip
+    assert asked.text == EN("Is {subject} living or deceased?").format(subject="Ojiichan")
+    languages = await bot_world.reply_to(
+        member, lambda: sandbox.press_button(member, asked.message_id, "space:living")
+    )
+    await sandbox.press_button(member, languages.message_id, "slang:yue")
+    menu = await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/language"))
+    again = await bot_world.reply_to(
+        member, lambda: sandbox.press_button(member, menu.message_id, "lang:zh-Hans"),
+        until=lambda m: m.reply_markup is not None,
+    )  # fmt: skip
+    zh_hans = gettext_for("zh-Hans")
+    assert again.text == zh_hans(
+        "Which languages does {subject} speak? Choose one or more, then press Done."
+    ).format(subject="Ojiichan")
+    labels = [row[0]["text"] for row in again.reply_markup["inline_keyboard"]]  # type: ignore[index]
+    assert labels == ["普通话", "✓ 粤语", "英语", "完成"]  # Cantonese, chosen before
+
+
 async def test_a_moderators_help_names_the_moderators_commands(bot_world: BotWorld) -> None:
     """A moderator in a private chat with the bot sees the family's menu, not the admin chat's:
     their /help says what they can do as a moderator too; a member's does not."""

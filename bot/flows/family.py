@@ -142,16 +142,34 @@ async def subject_name_given(update: Update, context: Context, space: Space) -> 
     )
     if name is None:
         return
-    update_space(services.db, space.id, subject_name=name, setup_step=SetupStep.STATUS.value)
-    keyboard = InlineKeyboardMarkup(
-        [
+    space = update_space(
+        services.db, space.id, subject_name=name, setup_step=SetupStep.STATUS.value
+    )
+    await ask_setup_step(message, space, _)
+
+
+async def ask_setup_step(message: Message, space: Space, _: Gettext) -> None:
+    """The set-up's current question, with its buttons as they stand: asked as the set-up goes
+    on, and again by /start or after /language (in the language chosen)."""
+    if space.setup_step == SetupStep.NAME:
+        await message.reply_text(_("Whose greetings will the family space make? Type their name "
+                                   "as the family calls them, for example: Grandpa."))  # fmt: skip
+    elif space.setup_step == SetupStep.STATUS:
+        keyboard = InlineKeyboardMarkup([
             [InlineKeyboardButton(_("Living"), callback_data=SUBJECT_STATUS_PREFIX + "living")],
-            [InlineKeyboardButton(_("Deceased"), callback_data=SUBJECT_STATUS_PREFIX + "deceased")],
-        ]
-    )
-    await message.reply_text(
-        _("Is {subject} living or deceased?").format(subject=name), reply_markup=keyboard
-    )
+            [InlineKeyboardButton(_("Deceased"),
+                                  callback_data=SUBJECT_STATUS_PREFIX + "deceased")],
+        ])  # fmt: skip
+        await message.reply_text(
+            _("Is {subject} living or deceased?").format(subject=space.subject_name),
+            reply_markup=keyboard,
+        )
+    else:
+        await message.reply_text(
+            _("Which languages does {subject} speak? Choose one or more, then press Done.")
+            .format(subject=space.subject_name),
+            reply_markup=_languages_keyboard(_, space.languages),
+        )  # fmt: skip
 
 
 def space_in_setup(services: Services, user_id: int, step: SetupStep) -> Space | None:
@@ -198,14 +216,9 @@ async def subject_status_chosen(update: Update, context: Context) -> None:
 async def _ask_languages(
     message: Message, services: Services, space: Space, status: SubjectStatus, _: Gettext
 ) -> None:
-    update_space(services.db, space.id, subject_status=status.value,
-                 setup_step=SetupStep.LANGUAGES.value)  # fmt: skip
-    await message.reply_text(
-        _("Which languages does {subject} speak? Choose one or more, then press Done.").format(
-            subject=space.subject_name
-        ),
-        reply_markup=_languages_keyboard(_, []),
-    )
+    space = update_space(services.db, space.id, subject_status=status.value,
+                         setup_step=SetupStep.LANGUAGES.value)  # fmt: skip
+    await ask_setup_step(message, space, _)
 
 
 async def subject_language_chosen(update: Update, context: Context) -> None:

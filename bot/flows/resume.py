@@ -12,7 +12,7 @@ from bot.family.guidance import consent_step_text, start_over_text
 from bot.family.spaces import SpaceStatus, get_space, membership_of
 from bot.flows.basics import Context, caller
 from bot.flows.campaign import ask_again, asked_last
-from bot.flows.family import send_next_step
+from bot.flows.family import ask_setup_step, send_next_step
 from bot.flows.order import ask_for_photo, ask_next_step
 from bot.i18n import sentences
 from bot.orders import status_line
@@ -35,12 +35,8 @@ async def start_card(update: Update, context: Context) -> None:
     space = get_space(services.db, member.space_id)
     subject = space.subject_name or "…"
     if space.status == SpaceStatus.SETUP:
-        await message.reply_text(
-            _(
-                "You are creating a family space. Next: answer my last question above, or send "
-                "/cancel to stop."
-            )
-        )
+        await message.reply_text(_("You are creating a family space (send /cancel to stop)."))
+        await ask_setup_step(message, space, _)
         return
     done = _("Family space for {subject}.").format(subject=subject)
     if space.status == SpaceStatus.REVOKED:
