@@ -394,6 +394,7 @@ async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
         "{date} is far from {festival}, which next falls on {festival_date}."
     ).format(date=far, festival=template_title(first or "", "en"), festival_date=offered)
     assert services.campaigns.campaigns() == []
+    await _shoot(desk, "campaign-far-day-desktop")
     await desk.check("#day-confirmed input")
     await _submit(desk, "#create")
     [campaign] = services.campaigns.campaigns()
