@@ -414,6 +414,16 @@ async def test_a_campaign_is_created_charted_and_paused_in_the_browser(
     assert await desk.inner_text("p.notice") == EN("The new day and time are set.")
     moved = services.campaigns.campaign(campaign.id)
     assert moved is not None and moved.send_time == "10:15"
+    # Moved to another day far from the festival, it is asked about in its own form.
+    later = (date.fromisoformat(far) + timedelta(days=7)).isoformat()
+    await desk.fill(f"{card} form.schedule input[name=day]", later)
+    await _submit(desk, f"{card} form.schedule button")
+    assert (await desk.inner_text("#problem")).startswith(later)
+    assert services.campaigns.campaign(campaign.id).festival_date == far  # type: ignore[union-attr]
+    await desk.check(f"{card} form.schedule .day-confirmed input")
+    await _submit(desk, f"{card} form.schedule button")
+    assert await desk.inner_text("p.notice") == EN("The new day and time are set.")
+    assert services.campaigns.campaign(campaign.id).festival_date == later  # type: ignore[union-attr]
     assert services.audit.entries()[-1]["action"] == "campaign.rescheduled"
 
     # Its report as a chart: the same numbers as /campaign_report (one family has said Yes).

@@ -112,6 +112,18 @@ class Setup:
         }
 
 
+def campaign_day(
+    _: Gettext, language: Language, template_id: str, text: str, today: date, confirmed: str = ""
+) -> date:
+    """The day typed for a campaign of ``template_id``: refused when not a coming day, asked
+    about (:class:`OffFestival`) when far from the festival, unless ``confirmed`` is that
+    very day (the organiser said yes to it; a day changed since is asked about again)."""
+    day = festival_day(_, text, today)
+    if confirmed != day.isoformat():
+        check_near_festival(_, language, template_id, day, today)
+    return day
+
+
 def check_setup(
     _: Gettext,
     language: Language,
@@ -131,9 +143,7 @@ def check_setup(
         chosen = Audience(audience)
     except ValueError:
         raise Refused(_("Please choose who is invited.")) from None
-    chosen_day = festival_day(_, day, today)
-    if day_confirmed != chosen_day.isoformat():
-        check_near_festival(_, language, template_id, chosen_day, today)
+    chosen_day = campaign_day(_, language, template_id, day, today, day_confirmed)
     return Setup(
         template_id=template_id,
         festival_date=chosen_day,

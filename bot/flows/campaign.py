@@ -21,11 +21,10 @@ from bot.campaigns import (
     Refused,
     Setup,
     Step,
+    campaign_day,
     campaign_with_code,
-    check_near_festival,
     draft_of,
     drop_draft,
-    festival_day,
     invitation_words,
     invite_link,
     message_button,
@@ -181,12 +180,10 @@ async def _date_given(
     _: Gettext,
     confirmed: bool = False,
 ) -> None:
-    today = services.clock.now().date()
+    language, template_id = services.language_of(admin_id), str(fields["template_id"])
     try:
-        day = festival_day(_, text, today)
-        if not confirmed:
-            language = services.language_of(admin_id)
-            check_near_festival(_, language, str(fields["template_id"]), day, today)
+        day = campaign_day(_, language, template_id, text, services.clock.now().date(),
+                           confirmed=text if confirmed else "")  # fmt: skip
     except OffFestival as off:
         keep, festival = off.day.isoformat(), off.festival_day.isoformat()
         await message.reply_text(

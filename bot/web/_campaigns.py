@@ -17,8 +17,8 @@ from bot.campaigns import (
     Campaign,
     OffFestival,
     Refused,
+    campaign_day,
     check_setup,
-    festival_day,
     invite_link,
     report_labels,
     send_time,
@@ -97,6 +97,7 @@ def _page(
     admin: Admin,
     form: dict[str, str] | None = None,
     problem: str = "",
+    confirm: dict[str, str] | None = None,
 ) -> web.Response:
     services = services_of(request)
     _ = admin.gettext
@@ -123,6 +124,7 @@ def _page(
         "limit": MAX_INVITATION_CHARS,
         "form": form,
         "problem": problem,
+        "confirm": confirm or {},
         "notice": notices.get(request.query.get("done", ""), ""),
     }
     return render(request, "campaigns.html", admin.language, context, admin,
@@ -169,9 +171,20 @@ async def reschedule(request: web.Request, admin: Admin) -> web.Response:
     campaign_id = request.match_info["campaign"]
     posted = await request.post()
     _ = admin.gettext
+    campaign = services.campaigns.campaign(campaign_id)
+    if campaign is None:
+        raise web.HTTPNotFound()
+    # The day it has was taken (asked about then if need be): kept, it is not asked again.
+    confirmed = str(posted.get("day_confirmed") or campaign.festival_date)
     try:
-        day = festival_day(_, str(posted.get("day", "")), services.clock.now().date())
+        day = campaign_day(_, admin.language, campaign.template_id, str(posted.get("day", "")),
+                           services.clock.now().date(), confirmed)  # fmt: skip
         at = send_time(_, str(posted.get("time", "")))
+    except OffFestival as off:
+        # That campaign's form, kept as typed, asks for the box bound to the day.
+        confirm = {"campaign": campaign_id, "day": off.day.isoformat(),
+                   "time": str(posted.get("time", ""))}  # fmt: skip
+        return _page(request, admin, problem=str(off), confirm=confirm)
     except Refused as refused:
         return _page(request, admin, problem=str(refused))
     done = (
