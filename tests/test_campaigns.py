@@ -325,6 +325,35 @@ async def test_a_campaign_greeting_speaks_the_language_its_subject_spoke(
         await world.services.orders.settle()
 
 
+async def test_an_invitation_left_half_answered_past_its_festival_is_asked_no_more(
+    stand_in: BotApiStandIn, sandbox: SandboxClient, campaign_settings_dir: Path
+) -> None:
+    """She said Yes and never gave the names. Once the festival day is over everywhere, /start
+    no longer asks for them, nor does typed text answer the invitation."""
+    owner = _owner(0)
+    clock = FakeClock()
+    async with polling(_app(stand_in, campaign_settings_dir, clock)) as application:
+        world = BotWorld(stand_in, sandbox, application, campaign_settings_dir, clock)
+        await _family_with_a_photo(world, 0)
+        day = clock.now().date() + timedelta(days=2)
+        campaign_id, _ready = await _create_campaign(world, day)
+        invitation = await sandbox.wait_for_message(owner.id, _has_button(YES_PREFIX))
+        zones = await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, invitation.message_id, YES_PREFIX + campaign_id))  # fmt: skip
+        await world.reply_to(owner, lambda: sandbox.press_button(
+            owner, zones.message_id, ZONE_PREFIX + "Asia/Taipei"))  # fmt: skip
+        festival = template_title(TEMPLATE, "zh-Hant")
+        asked = says(owner, ASKED_AGAIN, festival=festival)
+        await world.reply_to(owner, lambda: sandbox.send_text(owner, "/start"), until=asked)
+        clock.advance(timedelta(days=4))  # the festival day has ended in every zone
+        seen = max(m.message_id for m in await sandbox.sent_messages(owner.id))
+        await world.reply_to(owner, lambda: sandbox.send_text(owner, "/start"),
+                             until=lambda m: m.reply_markup is not None)  # fmt: skip
+        replies = [m for m in await sandbox.sent_messages(owner.id) if m.message_id > seen]
+        assert not any(asked(m) for m in replies)
+        assert world.services.campaigns.answering(owner.id) is None
+
+
 async def test_typed_text_answers_the_question_asked_last(
     stand_in: BotApiStandIn, sandbox: SandboxClient, campaign_settings_dir: Path
 ) -> None:

@@ -244,7 +244,15 @@ class Campaigns:
         return invitation if invitation is not None and invitation.user_id == user_id else None
 
     def answering(self, user_id: int) -> Invitation | None:
-        return store.answering(self._db, user_id)
+        """The invitation this person said Yes to and still owes an answer for, while its
+        festival day has not ended anywhere: one left half-answered past it is asked no more
+        and takes no typed text (a greeting after the festival is no greeting)."""
+        invitation = store.answering(self._db, user_id)
+        if invitation is None:
+            return None
+        campaign = store.get_campaign(self._db, invitation.campaign_id)
+        last_day = self._clock.now().date() - timedelta(days=1)  # the day ends later westward
+        return invitation if campaign is not None and campaign.day >= last_day else None
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         return store.get_campaign(self._db, campaign_id)
