@@ -44,7 +44,7 @@ class OffFestival(Refused):
         self.festival_day = festival_day
 
 
-def check_near_festival(
+def _check_near_festival(
     _: Gettext, language: Language, template_id: str, day: date, today: date
 ) -> None:
     """Raises :class:`OffFestival` when ``day`` is further than ``NEAR_FESTIVAL`` from every
@@ -120,7 +120,7 @@ def campaign_day(
     very day (the organiser said yes to it; a day changed since is asked about again)."""
     day = festival_day(_, text, today)
     if confirmed != day.isoformat():
-        check_near_festival(_, language, template_id, day, today)
+        _check_near_festival(_, language, template_id, day, today)
     return day
 
 

@@ -113,14 +113,15 @@ def _listed(
     return entries
 
 
-def remember_export(db: Database, user_id: int, message_id: int, now: datetime) -> None:
+def remember_export(
+    db: Database, user_id: int, space_id: str | None, message_id: int, now: datetime
+) -> None:
     """An archive is in the member's chat, holding copies of files of their space's."""
-    member = membership_of(db, user_id)
     db.table("exports").insert(
         {
             "user_id": user_id,
             "message_id": message_id,
-            "space_id": member.space_id if member is not None else None,
+            "space_id": space_id,
             "sent_at": iso(now),
         },
         ignore=True,

@@ -47,7 +47,8 @@ async def my_data(update: Update, context: Context) -> None:
             "{count} file(s) did not fit Telegram's 50 MB limit and were left out."
         ).format(count=left_out)
     sent = await message.reply_document(archive, filename="tuanyuan-my-data.zip", caption=caption)
-    remember_export(services.db, user.id, sent.message_id, services.clock.now())
+    space_id = member.space_id if member is not None else None
+    remember_export(services.db, user.id, space_id, sent.message_id, services.clock.now())
 
 
 async def delete_me(update: Update, context: Context) -> None:
