@@ -49,6 +49,7 @@ from tests.auxil.family import (
 )
 from tests.auxil.likeness import write_clip
 from tests.auxil.media import phone_recording, video
+from tests.auxil.templates import tiny_template
 from tests.auxil.xtts import tiny_xtts
 
 ZH_HANT = gettext_for("zh-Hant")
@@ -499,8 +500,15 @@ async def test_a_member_who_switches_language_mid_greeting_is_answered_in_it(
 
 
 async def test_the_cloned_voice_speaks_and_moderators_see_which_voice_and_why(
-    stand_in: BotApiStandIn, sandbox: SandboxClient, tmp_path: Path, voice_ogg: bytes
+    stand_in: BotApiStandIn,
+    sandbox: SandboxClient,
+    tmp_path: Path,
+    voice_ogg: bytes,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # One sentence to say: the random-weight model speaks a festival's greeting in a minute.
+    tiny_template(tmp_path / "templates", "mid-autumn")
+    monkeypatch.setenv("TUANYUAN_TEMPLATES_DIR", str(tmp_path / "templates"))
     weights = tiny_xtts(tmp_path / "xtts")
     settings = replace(settings_for(stand_in, tmp_path / "bot-data"), xtts_dir=weights,
                        voice_licence="noncommercial")  # fmt: skip
