@@ -393,6 +393,10 @@ async def test_a_subject_who_speaks_cantonese_is_asked_for_and_heard_in_it(
     labels = [b["text"] for row in choice.reply_markup["inline_keyboard"] for b in row]
     assert labels == ["普通話", "粵語"]
     await _press(bot_world, choice, "spk:yue", _says(ASKS_FOR_RECIPIENT))
+    # Each question, read back later, shows what was chosen, and has no buttons left to press.
+    answered = {m.message_id: m for m in await sandbox.sent_messages(MEMBER.id)}
+    assert [(answered[m.message_id].text, answered[m.message_id].reply_markup)
+            for m in (offer, choice)] == [("中秋節", None), ("粵語", None)]  # fmt: skip
     video = await _deliver(bot_world, "外婆")
     assert video.duration is not None and video.duration > 0
     [order] = orders_where(bot_world.services.db, "status = ?", [OrderStatus.DELIVERED.value])

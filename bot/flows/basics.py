@@ -36,6 +36,28 @@ async def remove_buttons(query: CallbackQuery) -> None:
             raise
 
 
+async def show_answer(query: CallbackQuery) -> None:
+    """The pressed button's words in place of its question, so that the chat, read back later,
+    shows what was chosen. A photo's card (its caption names what it offers) or a press whose
+    button is not on the message (forged, or its keyboard already gone) only loses its buttons."""
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    pressed = [
+        button.text
+        for row in (markup.inline_keyboard if markup is not None else ())
+        for button in row
+        if button.callback_data == query.data
+    ]
+    if not pressed or not isinstance(message, Message) or message.text is None:
+        await remove_buttons(query)
+        return
+    try:
+        await query.edit_message_text(pressed[0])
+    except BadRequest as error:
+        if not not_modified(error):
+            raise
+
+
 def remember_sender(update: Update, context: Context) -> None:
     user = update.effective_user
     assert user is not None

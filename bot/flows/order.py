@@ -25,7 +25,7 @@ from bot.family.likeness import speech_seconds, usable_clips, voice_notes
 from bot.family.spaces import Member, Space, get_space, membership_of
 from bot.festivals import Upcoming, upcoming
 from bot.flows.basics import Context as _Context
-from bot.flows.basics import bounded_text, caller, remove_buttons, unsupported
+from bot.flows.basics import bounded_text, caller, remove_buttons, show_answer, unsupported
 from bot.flows.family import spoken_language_name
 from bot.flows.feedback import ingest_error_text
 from bot.flows.uploads import fetch_checked
@@ -368,7 +368,7 @@ async def shape_chosen(update: Update, context: Context) -> None:
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
     draft = update_order(services.db, draft.id, shape=choice)
-    await query.edit_message_text(shape_name(_, Shape(choice)))
+    await show_answer(query)
     await ask_next_step(message, services, draft, _)
 
 
@@ -661,7 +661,7 @@ async def _choice_made(
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
     draft = update_order(services.db, draft.id, **{field: choice})
-    await remove_buttons(query)
+    await show_answer(query)
     await ask_next_step(message, services, draft, _)
 
 
