@@ -198,6 +198,10 @@ async def test_the_set_up_question_is_asked_again_by_start_and_in_a_new_language
     languages = await bot_world.reply_to(
         member, lambda: sandbox.press_button(member, asked.message_id, "space:living")
     )
+    # The question, read back later, shows the answer pressed.
+    answered = {m.message_id: m for m in await sandbox.sent_messages(member.id)}
+    assert (answered[asked.message_id].text, answered[asked.message_id].reply_markup) == (
+        EN("Living"), None)  # fmt: skip
     await sandbox.press_button(member, languages.message_id, "slang:yue")
     menu = await bot_world.reply_to(member, lambda: sandbox.send_text(member, "/language"))
     again = await bot_world.reply_to(

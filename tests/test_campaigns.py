@@ -319,6 +319,10 @@ async def test_a_campaign_greeting_speaks_the_language_its_subject_spoke(
                                      until=lambda m: NO_MESSAGE in _buttons(m))  # fmt: skip
         await world.reply_to(owner, lambda: sandbox.press_button(
             owner, asked.message_id, NO_MESSAGE))  # fmt: skip
+        # Each question, read back later, shows the answer pressed.
+        answered = {m.message_id: m.text for m in await sandbox.sent_messages(owner.id)}
+        assert [answered[m.message_id] for m in (zones, asked)] == [
+            "Asia/Taipei", zh_hant("No personal message")]  # fmt: skip
         [order] = _campaign_orders(world, campaign_id)
         assert (order.language, order.spoken_language, order.recipient) == (
             "zh-Hant", "en", "Grandma")  # fmt: skip

@@ -626,6 +626,11 @@ async def test_a_subject_who_left_is_told_to_the_family_and_invited_back_to_cons
         RELATIVE, lambda: sandbox.press_button(RELATIVE, menu.message_id, "inv:subject"),
         until=has_link,
     )  # fmt: skip
+    # The menu, read back later, says whom the link under it is for.
+    [shown] = [
+        m for m in await sandbox.sent_messages(RELATIVE.id) if m.message_id == menu.message_id
+    ]
+    assert shown.text == ZH_HANT("{subject} themself, to consent").format(subject="外公")
     thanks = await consent_as_living_subject(bot_world, GRANDPA, invite_payload(link))
     assert says(GRANDPA, THANKS_FOR_CONSENT, subject="外公")(thanks)
     space_id = membership_of(db, RELATIVE.id).space_id  # type: ignore[union-attr]

@@ -34,7 +34,7 @@ from bot.campaigns import (
 )
 from bot.family.spaces import get_space
 from bot.festivals import next_date, upcoming
-from bot.flows.basics import Context, bounded_text, caller, remove_buttons
+from bot.flows.basics import Context, bounded_text, caller, remove_buttons, show_answer
 from bot.flows.order import (
     MAX_RECIPIENT_CHARS,
     own_words,
@@ -398,7 +398,7 @@ async def zone_pressed(update: Update, context: Context) -> None:
         await message.reply_text(_("That choice has expired."))
         return
     set_time_zone(services.db, user_id, zone)
-    await remove_buttons(query)
+    await show_answer(query)
     await _ask(message, services, user_id, services.campaigns.next_step(invitation), _)
 
 
@@ -415,7 +415,7 @@ async def no_message_pressed(update: Update, context: Context) -> None:
     if invitation is None or invitation.step != Step.MESSAGE:
         await message.reply_text(_("That choice has expired."))
         return
-    await remove_buttons(query)
+    await show_answer(query)
     await _ask(message, services, user_id, services.campaigns.next_step(invitation), _)
 
 

@@ -43,7 +43,7 @@ from bot.family.spaces import (
     update_space,
 )
 from bot.flows.admin import send_for_review
-from bot.flows.basics import Context, bounded_text, caller, remove_buttons
+from bot.flows.basics import Context, bounded_text, caller, remove_buttons, show_answer
 from bot.flows.consent import ask_for_statement, notify_members
 from bot.flows.uploads import fetch_checked
 from bot.i18n import Gettext
@@ -209,7 +209,7 @@ async def subject_status_chosen(update: Update, context: Context) -> None:
     if space is None or status not in (SubjectStatus.LIVING, SubjectStatus.DECEASED):
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
-    await remove_buttons(query)
+    await show_answer(query)
     await _ask_languages(message, services, space, SubjectStatus(status), _)
 
 
@@ -317,7 +317,7 @@ async def invite_chosen(update: Update, context: Context) -> None:
     ):
         await message.reply_text(_("That choice has expired. Send /start to begin again."))
         return
-    await remove_buttons(query)
+    await show_answer(query)
     await message.reply_text(_invite_text(context, services, _, space, role, user_id))
 
 
