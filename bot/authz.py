@@ -219,7 +219,7 @@ def check(
         return None
     now = services.clock.now()
     if current_consent(services.db, space, now) is None:
-        return Denial("no_consent", consent_step_text(_, services.db, space, now, member.role))
+        return Denial("no_consent", consent_step_text(_, services.db, space, now, member))
     return None
 
 

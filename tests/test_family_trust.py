@@ -1020,18 +1020,35 @@ async def test_a_relative_verified_after_the_authorisation_co_signs_it(
     replace hers and send the family round again."""
     world, sandbox = two_signers, two_signers.sandbox
     offer = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
-    await world.reply_to(OWNER, lambda: sandbox.press_button(OWNER, offer.message_id, "auth:grant"))
-    pending = ZH_HANT(
+    signed = await world.reply_to(
+        OWNER, lambda: sandbox.press_button(OWNER, offer.message_id, "auth:grant")
+    )
+    missing = ZH_HANT(
         "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
     ).format(count=1)
+    # Nobody else is verified to co-sign: she is told that her /invite brings them, and /start
+    # says so too rather than asking her to authorise, which she has done.
+    invite = ZH_HANT(
+        "Invite relatives with /invite: once verified, each co-signs it with /consent."
+    )
+    pending = sentences(missing, invite)
+    assert signed.text == pending
     again = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/consent"))
     assert again.text == pending and again.reply_markup is None
+    start = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/start"))
+    assert (start.text or "").endswith(pending), start.text
 
     approved = await verified_relative(world, OWNER, GRANDSON, "grandson")
     assert approved.text == EN(
         "A moderator approved your proof document: you are a verified relative of {subject}. "
         "An authorisation awaits your co-signature: send /consent to read it."
     ).format(subject="阿嬤")
+    start = await world.reply_to(GRANDSON, lambda: sandbox.send_text(GRANDSON, "/start"))
+    assert (start.text or "").endswith(
+        EN("An authorisation awaits your co-signature: send /consent to read it.")
+    ), start.text
+    start = await world.reply_to(OWNER, lambda: sandbox.send_text(OWNER, "/start"))
+    assert (start.text or "").endswith(missing), start.text
     request = await world.reply_to(GRANDSON, lambda: sandbox.send_text(GRANDSON, "/consent"))
     assert (request.text or "").startswith(
         EN("{name} ({relation}) asks you to co-sign this authorisation:").format(

@@ -238,6 +238,12 @@ def vetoed(db: Database, grant: ConsentRecord) -> bool:
     )
 
 
+def signatures_missing(db: Database, space: Space, grant: ConsentRecord) -> int:
+    """How many more verified relatives must sign a next-of-kin grant (a signer who left no
+    longer counts)."""
+    return max(space.cosigners_required - len(_standing(db, space, grant)), 0)
+
+
 def _complete(db: Database, space: Space, grant: ConsentRecord) -> bool:
     """A living subject's statement is; a next-of-kin grant once enough verified relatives
     stand behind it."""

@@ -8,12 +8,20 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from bot.family.consent import ConsentRecord, lapsed_grant, material_deleted_on
+from bot.family.consent import (
+    ConsentRecord,
+    awaiting_cosigners,
+    lapsed_grant,
+    material_deleted_on,
+    signatures,
+    signatures_missing,
+)
 from bot.family.spaces import (
     Member,
     MemberStatus,
     Role,
     Space,
+    members_of,
     subject_joined,
     subject_may_rejoin,
 )
@@ -66,15 +74,22 @@ def start_over_text(_: Gettext, db: Database, space: Space) -> str:
 
 
 def consent_step_text(
-    _: Gettext, db: Database, space: Space, now: datetime, role: Role = Role.MEMBER
+    _: Gettext, db: Database, space: Space, now: datetime, member: Member | None = None
 ) -> str:
-    """Why no greeting can be made until consent is given, and who gives it (said to someone
-    in the family space with ``role``): a deceased subject's relatives with /consent; a living
+    """Why no greeting can be made until consent is given, and who gives it (said to
+    ``member``, or to any relative): a deceased subject's relatives with /consent (where an
+    authorisation waits for co-signers, what is left to do: ``cosign_step_text``); a living
     subject themself, sent a link with /invite until they have joined and from then on with
     /consent in their own chat. A consent whose year has run out is named as such, with its
     date: the family had it, and may not know it lasts a year."""
     subject = space.subject_name or ""
+    role = member.role if member is not None else Role.MEMBER
     lapsed = lapsed_grant(db, space, now)
+    # Before any year ended, an authorisation short of co-signers is the whole story; after one,
+    # the end and its material's date come first, and /consent shows the rest.
+    pending = awaiting_cosigners(db, space, now) if space.deceased and lapsed is None else None
+    if pending is not None and member is not None:
+        return cosign_step_text(_, db, space, pending, member)
     ended = (lapsed.valid_until or "")[:10] if lapsed is not None else ""
     if role == Role.SUBJECT and lapsed is not None:
         text = _("Your consent ended on {date}: consent lasts one year. Send /consent to give "
@@ -110,6 +125,27 @@ def consent_step_text(
     if lapsed is None:
         return text
     return sentences(text, _material_text(_, space, lapsed, now, role))
+
+
+def cosign_step_text(
+    _: Gettext, db: Database, space: Space, grant: ConsentRecord, member: Member
+) -> str:
+    """Where an authorisation short of co-signers leaves ``member``. Having signed it: how many
+    must still sign and, for the owner when too few verified relatives are left to sign it, that
+    /invite brings them (she signed alone, and was told only that co-signers were needed). Not
+    having signed it: that it waits for them."""
+    if member.user_id not in signatures(db, grant):
+        return _("An authorisation awaits your co-signature: send /consent to read it.")
+    missing = signatures_missing(db, space, grant)
+    text = _(
+        "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
+    ).format(count=missing)
+    signed = signatures(db, grant)
+    can_sign = [m for m in members_of(db, space.id) if m.verified and m.user_id not in signed]
+    if member.role != Role.OWNER or len(can_sign) >= missing:
+        return text
+    invite = _("Invite relatives with /invite: once verified, each co-signs it with /consent.")
+    return sentences(text, invite)
 
 
 def _material_text(

@@ -132,7 +132,7 @@ async def consent_year_pass(services: Services, bot: Bot) -> int:
                     "phrase aloud: your consent then lasts a year from that day."
                 ).format(date=ends)
             else:
-                text = consent_step_text(_, db, space, now, member.role)
+                text = consent_step_text(_, db, space, now, member)
             with contextlib.suppress(TelegramError):  # blocked: they read it at their next step
                 await bot.send_message(member.user_id, text)
                 sent += 1

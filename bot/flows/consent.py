@@ -42,7 +42,7 @@ from bot.family.consent import (
     vetoed,
 )
 from bot.family.erasure import Receipt, revoke
-from bot.family.guidance import start_over_text, verification_step_text
+from bot.family.guidance import cosign_step_text, start_over_text, verification_step_text
 from bot.family.renewal import RENEWAL_WINDOW, renewable, renews
 from bot.family.spaces import (
     Member,
@@ -361,13 +361,13 @@ async def _pending_shown(
     return True
 
 
-def _missing_text(services: Services, space: Space, grant: ConsentRecord, reader: int) -> str:
-    """How many must still sign; for a renewal, also that greetings go on meanwhile."""
-    missing = space.cosigners_required - len(signatures(services.db, grant))
-    _ = services.gettext_of(reader)
-    text = _(
-        "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
-    ).format(count=missing)
+def _missing_text(services: Services, space: Space, grant: ConsentRecord, signer: int) -> str:
+    """How many must still sign (and who brings them, ``cosign_step_text``); for a renewal,
+    also that greetings go on meanwhile."""
+    member = membership_of(services.db, signer)
+    assert member is not None, "a signer is a verified relative"
+    _ = services.gettext_of(signer)
+    text = cosign_step_text(_, services.db, space, grant, member)
     if current_consent(services.db, space, services.clock.now()) is None:
         return text
     return sentences(text, _(

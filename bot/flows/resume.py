@@ -52,7 +52,7 @@ async def start_card(update: Update, context: Context) -> None:
         return
     now = services.clock.now()
     if current_consent(services.db, space, now) is None:
-        step = consent_step_text(_, services.db, space, now, member.role)
+        step = consent_step_text(_, services.db, space, now, member)
         await message.reply_text(sentences(done, step))
         return
     latest = orders_of(services.db, user_id, 1)
