@@ -87,9 +87,10 @@ def consent_step_text(
     lapsed = lapsed_grant(db, space, now)
     # Before any year ended, an authorisation short of co-signers is the whole story; after one,
     # the end and its material's date come first, and /consent shows the rest.
-    pending = awaiting_cosigners(db, space, now) if space.deceased and lapsed is None else None
-    if pending is not None and member is not None:
-        return cosign_step_text(_, db, space, pending, member)
+    if space.deceased and lapsed is None and member is not None:
+        pending = awaiting_cosigners(db, space, now)
+        if pending is not None:
+            return cosign_step_text(_, db, space, pending, member)
     ended = (lapsed.valid_until or "")[:10] if lapsed is not None else ""
     if role == Role.SUBJECT and lapsed is not None:
         text = _("Your consent ended on {date}: consent lasts one year. Send /consent to give "
@@ -134,13 +135,13 @@ def cosign_step_text(
     must still sign and, for the owner when too few verified relatives are left to sign it, that
     /invite brings them (she signed alone, and was told only that co-signers were needed). Not
     having signed it: that it waits for them."""
-    if member.user_id not in signatures(db, grant):
+    signed = signatures(db, grant)
+    if member.user_id not in signed:
         return _("An authorisation awaits your co-signature: send /consent to read it.")
     missing = signatures_missing(db, space, grant)
     text = _(
         "Your authorisation is recorded. {count} more verified relative(s) must co-sign."
     ).format(count=missing)
-    signed = signatures(db, grant)
     can_sign = [m for m in members_of(db, space.id) if m.verified and m.user_id not in signed]
     if member.role != Role.OWNER or len(can_sign) >= missing:
         return text

@@ -1,5 +1,6 @@
 """/start, /help and /language: how a member finds their way and their language."""
 
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import (
@@ -25,15 +26,21 @@ Context = CallbackContext[Any, Any, Any, Any]
 LANGUAGE_PREFIX = "lang:"
 
 
-async def remove_buttons(query: CallbackQuery) -> None:
-    """Take the buttons off the pressed message before acting on the press. A message that has
-    none (data a modified client sent, a press racing the one that took them off) is left as it
-    is: Telegram's "not modified" must not stop the press from being handled and answered."""
+async def _edit(edit: Awaitable[object]) -> None:
+    """An edit of the pressed message where it may already stand as asked (data a modified
+    client sent, a press racing the one that edited it first): Telegram's "not modified" must
+    not stop the press from being handled and answered."""
     try:
-        await query.edit_message_reply_markup(reply_markup=None)
+        await edit
     except BadRequest as error:
         if not not_modified(error):
             raise
+
+
+async def remove_buttons(query: CallbackQuery) -> None:
+    """Take the buttons off the pressed message before acting on the press (a message that has
+    none is left as it is)."""
+    await _edit(query.edit_message_reply_markup(reply_markup=None))
 
 
 async def show_answer(query: CallbackQuery) -> None:
@@ -41,21 +48,16 @@ async def show_answer(query: CallbackQuery) -> None:
     shows what was chosen. A photo's card (its caption names what it offers) or a press whose
     button is not on the message (forged, or its keyboard already gone) only loses its buttons."""
     message = query.message
-    markup = message.reply_markup if isinstance(message, Message) else None
     pressed = [
         button.text
-        for row in (markup.inline_keyboard if markup is not None else ())
+        for row in message.reply_markup.inline_keyboard
         for button in row
         if button.callback_data == query.data
-    ]
-    if not pressed or not isinstance(message, Message) or message.text is None:
+    ] if isinstance(message, Message) and message.text and message.reply_markup else []  # fmt: skip
+    if pressed:
+        await _edit(query.edit_message_text(pressed[0]))
+    else:
         await remove_buttons(query)
-        return
-    try:
-        await query.edit_message_text(pressed[0])
-    except BadRequest as error:
-        if not not_modified(error):
-            raise
 
 
 def remember_sender(update: Update, context: Context) -> None:

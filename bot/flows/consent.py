@@ -339,7 +339,7 @@ async def authorise_pressed(update: Update, context: Context) -> None:
     space = _reopened(services, space, member.user_id)
     services.audit.record(member.user_id, "consent.granted", space=space.id, consent=grant.id,
                           method=Method.NEXT_OF_KIN.value)  # fmt: skip
-    await _report_signatures(context.bot, services, space, grant.id, member.user_id,
+    await _report_signatures(context.bot, services, space, grant.id, member,
                              renewed=current is not None)  # fmt: skip
 
 
@@ -354,20 +354,18 @@ async def _pending_shown(
     if pending is None:
         return False
     if member.user_id in signatures(services.db, pending):
-        await message.reply_text(_missing_text(services, space, pending, member.user_id))
+        await message.reply_text(_missing_text(services, space, pending, member))
     else:
         text, keyboard = _cosign_request(services, member.user_id, pending)
         await message.reply_text(text, reply_markup=keyboard)
     return True
 
 
-def _missing_text(services: Services, space: Space, grant: ConsentRecord, signer: int) -> str:
+def _missing_text(services: Services, space: Space, grant: ConsentRecord, signer: Member) -> str:
     """How many must still sign (and who brings them, ``cosign_step_text``); for a renewal,
     also that greetings go on meanwhile."""
-    member = membership_of(services.db, signer)
-    assert member is not None, "a signer is a verified relative"
-    _ = services.gettext_of(signer)
-    text = cosign_step_text(_, services.db, space, grant, member)
+    _ = services.gettext_of(signer.user_id)
+    text = cosign_step_text(_, services.db, space, grant, signer)
     if current_consent(services.db, space, services.clock.now()) is None:
         return text
     return sentences(text, _(
@@ -376,15 +374,20 @@ def _missing_text(services: Services, space: Space, grant: ConsentRecord, signer
 
 
 async def _report_signatures(
-    bot: Bot, services: Services, space: Space, grant_id: str, signer: int, renewed: bool = False
+    bot: Bot,
+    services: Services,
+    space: Space,
+    grant_id: str,
+    signer: Member,
+    renewed: bool = False,
 ) -> None:
     """Everyone told when the authorisation is complete (only the new date when it renewed one
     still current: greetings went on all along), else who must still co-sign."""
     grant = get_record(services.db, grant_id)
-    _ = services.gettext_of(signer)
+    _ = services.gettext_of(signer.user_id)
     current = current_consent(services.db, space, services.clock.now())
     if current is not None and current.id == grant.id:
-        await bot.send_message(signer, _("Your authorisation is recorded."))
+        await bot.send_message(signer.user_id, _("Your authorisation is recorded."))
 
         def told(_: Gettext) -> str:
             if renewed:
@@ -396,7 +399,7 @@ async def _report_signatures(
 
         await notify_members(bot, services, space, -1, told, with_next_step=not renewed)
         return
-    await bot.send_message(signer, _missing_text(services, space, grant, signer))
+    await bot.send_message(signer.user_id, _missing_text(services, space, grant, signer))
     for relative in members_of(services.db, space.id):
         if not relative.verified or relative.user_id in signatures(services.db, grant):
             continue
@@ -460,7 +463,7 @@ async def cosign_or_veto_pressed(update: Update, context: Context) -> None:
             "A verified relative vetoed the authorisation for {subject}. No greetings will be "
             "made.").format(subject=space.subject_name))  # fmt: skip
         return
-    await _report_signatures(context.bot, services, space, grant.id, member.user_id,
+    await _report_signatures(context.bot, services, space, grant.id, member,
                              renewed=renewing)  # fmt: skip
 
 
